@@ -1,0 +1,121 @@
+//! The requests every command makes and the answers it gets, the same whether
+//! the command opened the store itself or asked the running daemon over the
+//! control socket. Having one set of types is what keeps the two paths from
+//! drifting apart: the CLI builds a [`Request`], a [`crate::backend`] answers
+//! it, the CLI prints the [`Response`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::QuarantineEntry;
+use crate::ticket::{MessageRecord, Status, ThreadReason, Ticket};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Is anybody there? Answered with [`Response::Pong`].
+    Ping,
+    /// Store one message. The raw bytes travel beside the JSON on the socket.
+    Ingest {
+        /// The inbox it counts as arriving through (its queue applies).
+        inbox: Option<String>,
+        /// Where the bytes came from, for the record and the quarantine.
+        origin: String,
+        /// Historic mail from `import`: keep its dates, answer nothing.
+        import_status: Option<Status>,
+        /// Flush before answering. Batch callers say false and send
+        /// [`Request::Flush`] at their durability points.
+        durable: bool,
+        #[serde(skip)]
+        raw: Vec<u8>,
+    },
+    /// Make everything stored so far durable.
+    Flush,
+    ListTickets {
+        status: Option<Status>,
+        queue: Option<String>,
+    },
+    ShowTicket {
+        reference: String,
+    },
+    ListQuarantine,
+    ShowQuarantine {
+        id: String,
+    },
+}
+
+/// What became of one ingested message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Outcome {
+    Stored {
+        ticket: String,
+        created: bool,
+        thread: ThreadReason,
+    },
+    Duplicate {
+        ticket: String,
+    },
+    Quarantined {
+        id: String,
+        reason: String,
+        /// Not mail at all (MTA delivery exits 65 for these).
+        not_mail: bool,
+    },
+}
+
+/// One message of a ticket as `tickets show` prints it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TicketView {
+    pub ticket: Ticket,
+    pub messages: Vec<MessageRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum Response {
+    Pong { pid: u32 },
+    Ingested(Outcome),
+    Flushed,
+    Tickets(Vec<Ticket>),
+    Ticket(Box<TicketView>),
+    Quarantine(Vec<QuarantineEntry>),
+    QuarantineItem {
+        entry: QuarantineEntry,
+        #[serde(skip)]
+        raw: Vec<u8>,
+    },
+    /// The request failed; `retry` says whether trying later may help (the
+    /// store was unavailable) or not (bad input, unknown ticket).
+    Error { message: String, retry: bool },
+}
+
+impl Request {
+    /// The bytes that travel beside the JSON, if any.
+    pub fn take_blob(&mut self) -> Vec<u8> {
+        match self {
+            Request::Ingest { raw, .. } => std::mem::take(raw),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn put_blob(&mut self, blob: Vec<u8>) {
+        if let Request::Ingest { raw, .. } = self {
+            *raw = blob;
+        }
+    }
+}
+
+impl Response {
+    pub fn take_blob(&mut self) -> Vec<u8> {
+        match self {
+            Response::QuarantineItem { raw, .. } => std::mem::take(raw),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn put_blob(&mut self, blob: Vec<u8>) {
+        if let Response::QuarantineItem { raw, .. } = self {
+            *raw = blob;
+        }
+    }
+}

@@ -1,0 +1,481 @@
+//! The `postdesk` command line: argument definitions and how each command
+//! prints its answer. Commands turn into [`Request`]s to a [`Backend`], so
+//! they behave the same with or without a running daemon.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use clap::{Parser, Subcommand};
+
+use crate::api::{Outcome, Request, Response, TicketView};
+use crate::backend::Backend;
+use crate::config::{self, Config};
+use crate::import;
+use crate::ticket::{Status, Ticket};
+
+/// sysexits.h codes that MTAs understand.
+pub const EX_DATAERR: u8 = 65;
+pub const EX_SOFTWARE: u8 = 70;
+pub const EX_TEMPFAIL: u8 = 75;
+pub const EX_CONFIG: u8 = 78;
+
+#[derive(Debug, Parser)]
+#[command(name = "postdesk", version, about = "A support desk that runs entirely over email")]
+pub struct Args {
+    /// Configuration file.
+    #[arg(long, global = true, env = "POSTDESK_CONFIG", default_value = config::DEFAULT_PATH)]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: watch the inboxes and answer commands on the control socket.
+    Serve,
+    /// Store messages given as files or on stdin (MTA pipe delivery).
+    ///
+    /// Exit status: 0 stored (or already stored, or kept in quarantine), 65
+    /// not mail at all (the bytes are still quarantined), 75 the store is
+    /// unavailable and the MTA should retry.
+    Ingest {
+        /// Message files; `-` or nothing reads one message from stdin.
+        files: Vec<PathBuf>,
+        /// The inbox the mail counts as arriving through (decides its queue).
+        #[arg(long)]
+        inbox: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring an existing mailbox in as history (nothing is answered).
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// List and inspect tickets.
+    Tickets {
+        #[command(subcommand)]
+        what: TicketsCmd,
+    },
+    /// Mail that could not be stored as a ticket message, with the reason.
+    Quarantine {
+        #[command(subcommand)]
+        what: QuarantineCmd,
+    },
+    /// Validate the configuration; errors name the file and line.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportWhat {
+    /// An mbox file.
+    Mbox {
+        file: PathBuf,
+        #[command(flatten)]
+        opts: ImportOpts,
+    },
+    /// A Maildir folder (its `cur/` and `new/`).
+    Maildir {
+        dir: PathBuf,
+        #[command(flatten)]
+        opts: ImportOpts,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportOpts {
+    /// The inbox the mail counts as arriving through.
+    #[arg(long)]
+    inbox: Option<String>,
+    /// Status for the tickets it creates: history is usually `closed`.
+    #[arg(long, default_value = "open", value_parser = parse_status)]
+    status: Status,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketsCmd {
+    /// One line per ticket.
+    List {
+        #[arg(long, value_parser = parse_status)]
+        status: Option<Status>,
+        #[arg(long)]
+        queue: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A ticket and its whole thread, in order.
+    Show {
+        /// `ACME-42` or `42`.
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCmd {
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The entry and its raw bytes (`--raw` writes only the bytes, to save or re-ingest).
+    Show {
+        id: String,
+        #[arg(long)]
+        raw: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_status(s: &str) -> Result<Status, String> {
+    Status::parse(s).ok_or_else(|| format!("`{s}` is not one of new, open, pending, resolved, closed"))
+}
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn run(args: Args) -> ExitCode {
+    init_logging(matches!(args.command, Command::Serve));
+    match dispatch(args) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("postdesk: {e:#}");
+            ExitCode::from(e.downcast_ref::<Exit>().map_or(1, |x| x.code))
+        }
+    }
+}
+
+/// An error that carries its own exit code (configuration errors).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct Exit {
+    code: u8,
+    message: String,
+}
+
+fn init_logging(daemon: bool) {
+    let default = if daemon { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("POSTDESK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn load_config(path: &std::path::Path) -> Result<Config> {
+    Config::load(path).map_err(|e| {
+        Exit {
+            code: EX_CONFIG,
+            message: e.to_string(),
+        }
+        .into()
+    })
+}
+
+fn dispatch(args: Args) -> Result<u8> {
+    let config = load_config(&args.config)?;
+    match args.command {
+        Command::Serve => {
+            crate::daemon::run(config)?;
+            Ok(0)
+        }
+        Command::Check => {
+            println!(
+                "{}: ok ({} inbox(es), {} agent(s), {} queue(s), state in {})",
+                args.config.display(),
+                config.inboxes.len(),
+                config.agents.len(),
+                config.queues.len(),
+                config.state_dir().display()
+            );
+            Ok(0)
+        }
+        Command::Ingest { files, inbox, json } => ingest(config, files, inbox, json),
+        Command::Import { what } => {
+            let batch = config.intake.batch;
+            let mut backend = Backend::connect(config)?;
+            let (format, path, opts) = match what {
+                ImportWhat::Mbox { file, opts } => (import::Format::Mbox, file, opts),
+                ImportWhat::Maildir { dir, opts } => (import::Format::Maildir, dir, opts),
+            };
+            let summary = import::run(
+                &mut backend,
+                format,
+                &path,
+                &import::Options {
+                    inbox: opts.inbox.as_deref(),
+                    status: opts.status,
+                    batch,
+                    progress: std::io::stderr().is_terminal(),
+                },
+            )?;
+            if opts.json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                println!(
+                    "imported {} messages from {} in {:.1}s ({:.0}/s): {} stored in {} new tickets, {} already there, {} quarantined",
+                    summary.messages,
+                    path.display(),
+                    summary.seconds,
+                    summary.per_second,
+                    summary.stored,
+                    summary.new_tickets,
+                    summary.duplicates,
+                    summary.quarantined
+                );
+            }
+            Ok(0)
+        }
+        Command::Tickets { what } => {
+            let mut backend = Backend::connect(config)?;
+            match what {
+                TicketsCmd::List {
+                    status,
+                    queue,
+                    json,
+                } => {
+                    let tickets = match call(&mut backend, Request::ListTickets { status, queue })? {
+                        Response::Tickets(t) => t,
+                        other => bail!("unexpected answer: {other:?}"),
+                    };
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&tickets)?);
+                    } else {
+                        print_ticket_list(&tickets);
+                    }
+                }
+                TicketsCmd::Show { id, json } => {
+                    let view = match call(&mut backend, Request::ShowTicket { reference: id })? {
+                        Response::Ticket(v) => v,
+                        other => bail!("unexpected answer: {other:?}"),
+                    };
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&view)?);
+                    } else {
+                        print_ticket(&view);
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Command::Quarantine { what } => {
+            let mut backend = Backend::connect(config)?;
+            match what {
+                QuarantineCmd::List { json } => {
+                    let entries = match call(&mut backend, Request::ListQuarantine)? {
+                        Response::Quarantine(e) => e,
+                        other => bail!("unexpected answer: {other:?}"),
+                    };
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&entries)?);
+                    } else if entries.is_empty() {
+                        println!("quarantine is empty");
+                    } else {
+                        println!("{:<16}  {:<20}  {:>9}  REASON", "ID", "RECEIVED", "BYTES");
+                        for e in entries {
+                            println!(
+                                "{:<16}  {:<20}  {:>9}  {}",
+                                e.id,
+                                e.received.format("%Y-%m-%d %H:%M:%S"),
+                                e.size,
+                                e.reason
+                            );
+                        }
+                    }
+                }
+                QuarantineCmd::Show { id, raw, json } => {
+                    let (entry, bytes) = match call(&mut backend, Request::ShowQuarantine { id })? {
+                        Response::QuarantineItem { entry, raw } => (entry, raw),
+                        other => bail!("unexpected answer: {other:?}"),
+                    };
+                    if raw {
+                        std::io::stdout().write_all(&bytes)?;
+                    } else if json {
+                        println!("{}", serde_json::to_string_pretty(&entry)?);
+                    } else {
+                        println!("id:       {}", entry.id);
+                        println!("reason:   {}", entry.reason);
+                        println!("origin:   {}", entry.origin);
+                        println!("received: {}", entry.received.to_rfc3339());
+                        println!("size:     {} bytes (arrived {} time(s))", entry.size, entry.arrivals);
+                        println!();
+                        let shown = &bytes[..bytes.len().min(4096)];
+                        println!("{}", String::from_utf8_lossy(shown).escape_debug());
+                        if bytes.len() > shown.len() {
+                            println!("... ({} more bytes; --raw for all)", bytes.len() - shown.len());
+                        }
+                    }
+                }
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// Sends a request; an error answer becomes an error with its message.
+fn call(backend: &mut Backend, req: Request) -> Result<Response> {
+    match backend.call(req)? {
+        Response::Error { message, .. } => Err(anyhow!(message)),
+        r => Ok(r),
+    }
+}
+
+fn ingest(config: Config, files: Vec<PathBuf>, inbox: Option<String>, json: bool) -> Result<u8> {
+    let mut backend = match Backend::connect(config) {
+        Ok(b) => b,
+        Err(e) if e.is_temporary() => {
+            eprintln!("postdesk: {e}");
+            return Ok(EX_TEMPFAIL);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let inputs = if files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        files
+    };
+    let mut code = 0u8;
+    for file in inputs {
+        let (raw, origin) = if file.as_os_str() == "-" {
+            let mut raw = Vec::new();
+            if let Err(e) = std::io::stdin().read_to_end(&mut raw) {
+                eprintln!("postdesk: cannot read the message from stdin: {e}");
+                return Ok(EX_TEMPFAIL);
+            }
+            (raw, "pipe:stdin".to_string())
+        } else {
+            let raw = std::fs::read(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            (raw, format!("file:{}", file.display()))
+        };
+        let resp = backend.call(Request::Ingest {
+            inbox: inbox.clone(),
+            origin,
+            import_status: None,
+            durable: true,
+            raw,
+        });
+        let outcome = match resp {
+            Ok(Response::Ingested(o)) => o,
+            Ok(Response::Error { message, retry }) => {
+                eprintln!("postdesk: {}: {message}", file.display());
+                return Ok(if retry { EX_TEMPFAIL } else { EX_SOFTWARE });
+            }
+            Ok(other) => {
+                eprintln!("postdesk: unexpected answer {other:?}");
+                return Ok(EX_TEMPFAIL);
+            }
+            Err(e) => {
+                eprintln!("postdesk: {}: {e}", file.display());
+                return Ok(EX_TEMPFAIL);
+            }
+        };
+        if json {
+            println!("{}", serde_json::to_string(&outcome)?);
+        } else {
+            match &outcome {
+                Outcome::Stored {
+                    ticket,
+                    created,
+                    thread,
+                } => println!(
+                    "{}: stored in {ticket}{} ({thread})",
+                    file.display(),
+                    if *created { " (new)" } else { "" }
+                ),
+                Outcome::Duplicate { ticket } => {
+                    println!("{}: already stored in {ticket}", file.display())
+                }
+                Outcome::Quarantined { id, reason, .. } => eprintln!(
+                    "postdesk: {}: quarantined as {id}: {reason}\n  hint: `postdesk quarantine show {id}`",
+                    file.display()
+                ),
+            }
+        }
+        if let Outcome::Quarantined { not_mail: true, .. } = outcome {
+            code = EX_DATAERR;
+        }
+    }
+    Ok(code)
+}
+
+fn print_ticket_list(tickets: &[Ticket]) {
+    if tickets.is_empty() {
+        println!("no tickets");
+        return;
+    }
+    println!(
+        "{:<12} {:<8} {:<7} {:<10} {:<16} {:<28} SUBJECT",
+        "TICKET", "STATUS", "PRIO", "QUEUE", "UPDATED", "REQUESTER"
+    );
+    for t in tickets {
+        println!(
+            "{:<12} {:<8} {:<7} {:<10} {:<16} {:<28} {}",
+            t.reference,
+            t.status,
+            t.priority,
+            t.queue,
+            t.updated.format("%Y-%m-%d %H:%M"),
+            clip(&t.requester.email, 28),
+            clip(&t.subject, 60)
+        );
+    }
+}
+
+fn print_ticket(view: &TicketView) {
+    let t = &view.ticket;
+    println!("{}  {}", t.reference, t.subject);
+    println!(
+        "status {}  priority {}  category {}  queue {}  assignee {}",
+        t.status,
+        t.priority,
+        t.category,
+        t.queue,
+        t.assignee.as_deref().unwrap_or("-")
+    );
+    println!("requester    {}", t.requester);
+    println!("participants {}", t.participants.join(", "));
+    if !t.tags.is_empty() {
+        println!("tags         {}", t.tags.join(", "));
+    }
+    println!(
+        "created {}  updated {}{}",
+        t.created.format("%Y-%m-%d %H:%M:%S UTC"),
+        t.updated.format("%Y-%m-%d %H:%M:%S UTC"),
+        if t.imported { "  (imported)" } else { "" }
+    );
+    for m in &view.messages {
+        println!();
+        println!(
+            "--- #{} {} {} <{}>",
+            m.seq + 1,
+            m.received.format("%Y-%m-%d %H:%M:%S"),
+            m.from.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+            m.message_id
+        );
+        println!("    subject: {}", m.subject);
+        println!("    threaded: {}", m.thread);
+        for a in &m.attachments {
+            println!("    attachment: {} ({}, {} bytes)", a.name, a.content_type, a.size);
+        }
+        println!();
+        for line in m.text.lines().take(200) {
+            println!("    {line}");
+        }
+    }
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}

@@ -1,0 +1,589 @@
+//! `config/postdesk.toml`: what an admin writes, checked before anything runs.
+//!
+//! The file is read with the `config` crate so that `POSTDESK_SECTION__KEY`
+//! environment variables can override single values (containers, systemd
+//! drop-ins). Only variables with a double underscore count: single-underscore
+//! names such as `POSTDESK_CONFIG` or `POSTDESK_IMAP_PASSWORD` are left alone,
+//! because they are ours for other purposes (the config path, secrets named by
+//! `password_env`).
+//!
+//! Every struct denies unknown keys: a misspelled key silently ignored is a
+//! setting an admin believes is live and is not. When the `config` crate's
+//! error has no position, the file is parsed once more with `toml` alone to
+//! point at the line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+/// Where the configuration comes from when nothing else is said.
+pub const DEFAULT_PATH: &str = "config/postdesk.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}\n  hint: pass --config FILE or set POSTDESK_CONFIG")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// The whole configuration, as the daemon and every command see it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub desk: Desk,
+    #[serde(default, rename = "inbox")]
+    pub inboxes: Vec<Inbox>,
+    #[serde(default)]
+    pub outgoing: Outgoing,
+    #[serde(default, rename = "agent")]
+    pub agents: Vec<Agent>,
+    #[serde(default, rename = "queue")]
+    pub queues: Vec<Queue>,
+    #[serde(default)]
+    pub followup: Followup,
+    #[serde(default)]
+    pub survey: Survey,
+    #[serde(default)]
+    pub sla: BTreeMap<String, Sla>,
+    #[serde(default)]
+    pub rules: RulesRef,
+    #[serde(default)]
+    pub templates: TemplatesRef,
+    #[serde(default)]
+    pub intake: Intake,
+    /// The file this was read from; relative paths inside resolve against the
+    /// working directory, not against this file (see DESIGN.md).
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Desk {
+    pub name: String,
+    pub address: String,
+    #[serde(default = "default_prefix")]
+    pub ticket_prefix: String,
+    #[serde(default = "yes")]
+    pub plus_addressing: bool,
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
+    #[serde(default)]
+    pub admin: Option<String>,
+    /// Other addresses that are the desk itself (aliases, old addresses): mail
+    /// to them is ours, mail from them is never a customer.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Category and priority a ticket gets when no rule says otherwise.
+    #[serde(default = "default_category")]
+    pub default_category: String,
+    #[serde(default = "default_priority")]
+    pub default_priority: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InboxKind {
+    Maildir,
+    Imap,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inbox {
+    pub name: String,
+    pub kind: InboxKind,
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub tls: Option<String>,
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub oauth2_token_command: Option<String>,
+    #[serde(default)]
+    pub folder: Option<String>,
+    #[serde(default)]
+    pub after: Option<String>,
+    #[serde(default = "default_queue")]
+    pub queue: String,
+    /// How often a Maildir is scanned (IMAP uses it as the fallback poll).
+    #[serde(default = "default_poll", deserialize_with = "de_duration")]
+    pub poll: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OutgoingKind {
+    #[default]
+    File,
+    Smtp,
+    Sendmail,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outgoing {
+    #[serde(default)]
+    pub kind: OutgoingKind,
+    #[serde(default = "default_spool")]
+    pub spool: PathBuf,
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub tls: Option<String>,
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub sendmail: Option<PathBuf>,
+}
+
+impl Default for Outgoing {
+    fn default() -> Self {
+        Outgoing {
+            kind: OutgoingKind::File,
+            spool: default_spool(),
+            host: None,
+            port: None,
+            tls: None,
+            ca_file: None,
+            username: None,
+            password_env: None,
+            password_file: None,
+            sendmail: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agent {
+    pub email: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub queues: Vec<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queue {
+    pub name: String,
+    #[serde(default)]
+    pub escalate_to: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Followup {
+    #[serde(default = "three_days", deserialize_with = "de_duration")]
+    pub remind_after: Duration,
+    #[serde(default = "seven_days", deserialize_with = "de_duration")]
+    pub autoclose_after: Duration,
+}
+
+impl Default for Followup {
+    fn default() -> Self {
+        Followup {
+            remind_after: three_days(),
+            autoclose_after: seven_days(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Survey {
+    #[serde(default = "one_hour", deserialize_with = "de_duration")]
+    pub delay: Duration,
+    #[serde(default = "default_scale")]
+    pub scale: String,
+}
+
+impl Default for Survey {
+    fn default() -> Self {
+        Survey {
+            delay: one_hour(),
+            scale: default_scale(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sla {
+    #[serde(default, deserialize_with = "de_opt_duration")]
+    pub first_response: Option<Duration>,
+    #[serde(default, deserialize_with = "de_opt_duration")]
+    pub next_response: Option<Duration>,
+    #[serde(default, deserialize_with = "de_opt_duration")]
+    pub resolution: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesRef {
+    #[serde(default = "default_rules_file")]
+    pub file: PathBuf,
+}
+
+impl Default for RulesRef {
+    fn default() -> Self {
+        RulesRef {
+            file: default_rules_file(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplatesRef {
+    #[serde(default = "default_templates_dir")]
+    pub dir: PathBuf,
+}
+
+impl Default for TemplatesRef {
+    fn default() -> Self {
+        TemplatesRef {
+            dir: default_templates_dir(),
+        }
+    }
+}
+
+/// How intake batches its durability work.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intake {
+    /// Largest message accepted whole; larger ones are quarantined.
+    #[serde(default = "default_max_size")]
+    pub max_message_bytes: usize,
+    /// How many source messages are stored before one flush marks them all
+    /// done. Larger batches mean fewer fsyncs; nothing is marked done before
+    /// its flush either way.
+    #[serde(default = "default_batch")]
+    pub batch: usize,
+}
+
+impl Default for Intake {
+    fn default() -> Self {
+        Intake {
+            max_message_bytes: default_max_size(),
+            batch: default_batch(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_prefix() -> String {
+    "TICKET".into()
+}
+fn default_state_dir() -> PathBuf {
+    PathBuf::from("var")
+}
+fn default_category() -> String {
+    "general".into()
+}
+fn default_priority() -> String {
+    "normal".into()
+}
+fn default_queue() -> String {
+    "general".into()
+}
+fn default_poll() -> Duration {
+    Duration::from_millis(500)
+}
+fn default_spool() -> PathBuf {
+    PathBuf::from("var/outgoing")
+}
+fn three_days() -> Duration {
+    Duration::from_secs(3 * 86_400)
+}
+fn seven_days() -> Duration {
+    Duration::from_secs(7 * 86_400)
+}
+fn one_hour() -> Duration {
+    Duration::from_secs(3600)
+}
+fn default_scale() -> String {
+    "1-5".into()
+}
+fn default_rules_file() -> PathBuf {
+    PathBuf::from("config/rules.toml")
+}
+fn default_templates_dir() -> PathBuf {
+    PathBuf::from("templates")
+}
+fn default_max_size() -> usize {
+    50 * 1024 * 1024
+}
+fn default_batch() -> usize {
+    256
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "`{text}` is not a duration ({e}); write it like 90s, 4h or 3d"
+        ))
+    })
+}
+
+fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    de_duration(d).map(Some)
+}
+
+impl Config {
+    /// Reads, overlays the environment, and validates.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml_with_env(path, &text, std::env::vars())
+    }
+
+    /// The same as [`Config::load`] with the file's text and the environment
+    /// given, so tests need neither a file nor a mutated process environment.
+    pub fn from_toml_with_env(
+        path: &Path,
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        // First a strict pass with positions: most mistakes are found here with
+        // a line and column an editor can jump to.
+        if let Err(e) = toml::from_str::<Config>(text) {
+            return Err(syntax_error(path, text, &e));
+        }
+        let overrides: config::Map<String, String> = env
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let rest = k.strip_prefix("POSTDESK_")?;
+                rest.contains("__").then(|| (k.clone(), v))
+            })
+            .collect();
+        let built = config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .add_source(
+                config::Environment::with_prefix("POSTDESK")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(Some(overrides)),
+            )
+            .build()
+            .map_err(|e| invalid(path, e.to_string()))?;
+        let mut cfg: Config = built
+            .try_deserialize()
+            .map_err(|e| invalid(path, format!("{e} (after applying POSTDESK_* overrides)")))?;
+        cfg.source = path.to_path_buf();
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(invalid(&self.source, m));
+        if !self.desk.address.contains('@') {
+            return bad(format!(
+                "desk.address `{}` is not an email address",
+                self.desk.address
+            ));
+        }
+        let prefix = &self.desk.ticket_prefix;
+        if prefix.is_empty()
+            || !prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return bad(format!(
+                "desk.ticket_prefix `{prefix}` must be letters and digits only (it appears in [{prefix}-42] tags and in addresses)"
+            ));
+        }
+        if crate::ticket::Priority::parse(&self.desk.default_priority).is_none() {
+            return bad(format!(
+                "desk.default_priority `{}` is not one of low, normal, high, urgent",
+                self.desk.default_priority
+            ));
+        }
+        let mut names = std::collections::HashSet::new();
+        for inbox in &self.inboxes {
+            if !names.insert(inbox.name.as_str()) {
+                return bad(format!("two [[inbox]] entries are named `{}`", inbox.name));
+            }
+            match inbox.kind {
+                InboxKind::Maildir if inbox.path.is_none() => {
+                    return bad(format!(
+                        "inbox `{}` is a maildir but has no `path`",
+                        inbox.name
+                    ))
+                }
+                InboxKind::Imap if inbox.host.is_none() || inbox.username.is_none() => {
+                    return bad(format!(
+                        "inbox `{}` is imap and needs `host` and `username`",
+                        inbox.name
+                    ))
+                }
+                _ => {}
+            }
+        }
+        if self.intake.batch == 0 {
+            return bad("intake.batch must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The sled store lives here, with the control socket and the secret.
+    pub fn state_dir(&self) -> &Path {
+        &self.desk.state_dir
+    }
+
+    /// Every address that is the desk itself, lowercased.
+    pub fn own_addresses(&self) -> Vec<String> {
+        std::iter::once(&self.desk.address)
+            .chain(self.desk.aliases.iter())
+            .map(|a| a.trim().to_ascii_lowercase())
+            .collect()
+    }
+
+    /// The queue that mail arriving through `inbox` lands in.
+    pub fn queue_for_inbox(&self, inbox: &str) -> String {
+        self.inboxes
+            .iter()
+            .find(|i| i.name == inbox)
+            .map(|i| i.queue.clone())
+            .unwrap_or_else(default_queue)
+    }
+}
+
+fn invalid(path: &Path, message: String) -> ConfigError {
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let (line, column) = e
+        .span()
+        .map(|s| line_col(text, s.start))
+        .unwrap_or((0, 0));
+    ConfigError::Syntax {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: e.message().trim().to_string(),
+    }
+}
+
+/// 1-based line and column of a byte offset, as editors count them.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[desk]
+name = "Acme Support"
+address = "support@example.com"
+ticket_prefix = "ACME"
+"#;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_toml_with_env(
+            Path::new("test.toml"),
+            text,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn minimal_file_gets_defaults() {
+        let cfg = load(MINIMAL, &[]).unwrap();
+        assert_eq!(cfg.desk.state_dir, PathBuf::from("var"));
+        assert_eq!(cfg.outgoing.kind, OutgoingKind::File);
+        assert_eq!(cfg.followup.remind_after, Duration::from_secs(3 * 86400));
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let text = format!("{MINIMAL}\n[outgoing]\nspol = \"x\"\n");
+        let err = load(&text, &[]).unwrap_err().to_string();
+        assert!(err.contains("spol"), "{err}");
+        assert!(err.contains("test.toml:8:"), "{err}");
+    }
+
+    #[test]
+    fn env_overrides_need_double_underscore() {
+        let cfg = load(
+            MINIMAL,
+            &[
+                ("POSTDESK_DESK__NAME", "Other Desk"),
+                ("POSTDESK_CONFIG", "ignored.toml"),
+                ("POSTDESK_IMAP_PASSWORD", "hunter2"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.desk.name, "Other Desk");
+    }
+
+    #[test]
+    fn bad_duration_says_how_to_write_one() {
+        let text = format!("{MINIMAL}\n[followup]\nremind_after = \"soon\"\n");
+        let err = load(&text, &[]).unwrap_err().to_string();
+        assert!(err.contains("90s, 4h or 3d"), "{err}");
+    }
+
+    #[test]
+    fn maildir_inbox_needs_a_path() {
+        let text = format!("{MINIMAL}\n[[inbox]]\nname = \"main\"\nkind = \"maildir\"\n");
+        let err = load(&text, &[]).unwrap_err().to_string();
+        assert!(err.contains("has no `path`"), "{err}");
+    }
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+}

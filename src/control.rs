@@ -1,0 +1,206 @@
+//! The control socket: how commands reach the store while `serve` holds it.
+//!
+//! sled locks its directory, so only one process can open the store. While
+//! the daemon runs it listens on `STATE_DIR/control.sock` (mode 0660: the
+//! owner and its group, e.g. the MTA user added to the postdesk group) and
+//! answers the same [`Request`]s a command would otherwise answer itself.
+//!
+//! Wire format, both directions: a frame is a big-endian u32 length and that
+//! many bytes of JSON, then a u32 length and that many bytes of blob (raw
+//! mail, which would triple in size as a JSON array).
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream as StdUnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+
+use crate::api::{Request, Response};
+use crate::desk::Desk;
+
+pub const SOCKET_NAME: &str = "control.sock";
+const MAX_JSON: u32 = 64 * 1024 * 1024;
+const MAX_BLOB: u32 = 512 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("another postdesk daemon already listens on {0}\n  hint: stop it first (systemctl stop postdesk), or use another state_dir")]
+    InUse(PathBuf),
+    #[error("cannot listen on {path}: {source}")]
+    Bind {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("control socket: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("control socket: malformed message: {0}")]
+    Protocol(String),
+}
+
+pub fn socket_path(state_dir: &Path) -> PathBuf {
+    state_dir.join(SOCKET_NAME)
+}
+
+fn encode<T: serde::Serialize>(value: &T, blob: &[u8]) -> Result<Vec<u8>, ControlError> {
+    let json = serde_json::to_vec(value).map_err(|e| ControlError::Protocol(e.to_string()))?;
+    let mut out = Vec::with_capacity(8 + json.len() + blob.len());
+    out.extend_from_slice(&(json.len() as u32).to_be_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&(blob.len() as u32).to_be_bytes());
+    out.extend_from_slice(blob);
+    Ok(out)
+}
+
+fn check_len(len: u32, max: u32) -> Result<usize, ControlError> {
+    if len > max {
+        return Err(ControlError::Protocol(format!(
+            "frame of {len} bytes exceeds {max}"
+        )));
+    }
+    Ok(len as usize)
+}
+
+/// A blocking client: commands are short-lived and need no runtime, which
+/// keeps `postdesk ingest` (one process per message from an MTA) cheap.
+pub struct Client {
+    stream: StdUnixStream,
+}
+
+impl Client {
+    /// Connects to a running daemon; `Ok(None)` when none is listening.
+    pub fn connect(state_dir: &Path) -> Result<Option<Client>, ControlError> {
+        match StdUnixStream::connect(socket_path(state_dir)) {
+            Ok(stream) => Ok(Some(Client { stream })),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(ControlError::Io(e)),
+        }
+    }
+
+    pub fn call(&mut self, mut req: Request) -> Result<Response, ControlError> {
+        let blob = req.take_blob();
+        self.stream.write_all(&encode(&req, &blob)?)?;
+        let json = read_part(&mut self.stream, MAX_JSON)?;
+        let blob = read_part(&mut self.stream, MAX_BLOB)?;
+        let mut resp: Response =
+            serde_json::from_slice(&json).map_err(|e| ControlError::Protocol(e.to_string()))?;
+        resp.put_blob(blob);
+        Ok(resp)
+    }
+}
+
+fn read_part(r: &mut impl Read, max: u32) -> Result<Vec<u8>, ControlError> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len)?;
+    let len = check_len(u32::from_be_bytes(len), max)?;
+    let mut buf = vec![0u8; len];
+    r.read_exact(&mut buf)?;
+    Ok(buf)
+}
+
+/// Binds the socket, refusing if another daemon answers on it and removing
+/// a stale file left by a crash.
+pub fn bind(state_dir: &Path) -> Result<UnixListener, ControlError> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = socket_path(state_dir);
+    if path.exists() {
+        if StdUnixStream::connect(&path).is_ok() {
+            return Err(ControlError::InUse(path));
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+    let listener = UnixListener::bind(&path).map_err(|source| ControlError::Bind {
+        path: path.clone(),
+        source,
+    })?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660)).map_err(
+        |source| ControlError::Bind {
+            path: path.clone(),
+            source,
+        },
+    )?;
+    Ok(listener)
+}
+
+/// Answers connections until `shutdown` fires. Each request runs on the
+/// blocking pool because the store does synchronous I/O (fsync).
+pub async fn serve(
+    listener: UnixListener,
+    desk: Arc<Desk>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let desk = desk.clone();
+                    let shutdown = shutdown.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = connection(stream, desk, shutdown).await {
+                            tracing::debug!(error = %e, "control connection ended");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "control socket accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+async fn connection(
+    mut stream: UnixStream,
+    desk: Arc<Desk>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), ControlError> {
+    loop {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        let mut len = [0u8; 4];
+        match stream.read_exact(&mut len).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        let json = read_async(&mut stream, u32::from_be_bytes(len), MAX_JSON).await?;
+        stream.read_exact(&mut len).await?;
+        let blob = read_async(&mut stream, u32::from_be_bytes(len), MAX_BLOB).await?;
+        let mut resp = match serde_json::from_slice::<Request>(&json) {
+            Ok(mut req) => {
+                req.put_blob(blob);
+                let desk = desk.clone();
+                tokio::task::spawn_blocking(move || desk.handle(req))
+                    .await
+                    .unwrap_or_else(|e| Response::Error {
+                        message: format!("request failed inside the daemon: {e}"),
+                        retry: true,
+                    })
+            }
+            Err(e) => Response::Error {
+                message: format!("malformed request: {e}"),
+                retry: false,
+            },
+        };
+        let blob = resp.take_blob();
+        stream.write_all(&encode(&resp, &blob)?).await?;
+    }
+}
+
+async fn read_async(stream: &mut UnixStream, len: u32, max: u32) -> Result<Vec<u8>, ControlError> {
+    let len = check_len(len, max)?;
+    let mut buf = vec![0u8; len];
+    stream.read_exact(&mut buf).await?;
+    Ok(buf)
+}

@@ -1,0 +1,203 @@
+//! `postdesk serve`: the long-running process. It owns the store, watches
+//! every inbox, and answers commands on the control socket.
+//!
+//! Shutdown (SIGTERM or SIGINT) is graceful: sources stop taking new work,
+//! the batch in hand is finished, flushed and marked done, the socket file is
+//! removed. A kill -9 at any point is also safe, because nothing is marked
+//! done at its source before the store has flushed it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::config::{Config, InboxKind};
+use crate::control::{self, ControlError};
+use crate::decide::Mode;
+use crate::desk::{Desk, DeskError};
+use crate::source::maildir::Maildir;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Desk(#[from] DeskError),
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    #[error("cannot open the maildir of inbox `{inbox}` at {path}: {source}\n  hint: check [[inbox]] path and that this user may write there")]
+    Maildir {
+        inbox: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// Runs until SIGTERM/SIGINT.
+pub fn run(config: Config) -> Result<(), DaemonError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(DaemonError::Runtime)?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> Result<(), DaemonError> {
+    let desk = Arc::new(Desk::open(config)?);
+    let config = desk.config().clone();
+    let listener = control::bind(config.state_dir())?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let mut tasks = Vec::new();
+    for inbox in &config.inboxes {
+        match inbox.kind {
+            InboxKind::Maildir => {
+                let path = inbox.path.clone().unwrap_or_default();
+                let md = Maildir::open(&path).map_err(|source| DaemonError::Maildir {
+                    inbox: inbox.name.clone(),
+                    path: path.clone(),
+                    source,
+                })?;
+                tasks.push(tokio::spawn(watch_maildir(
+                    desk.clone(),
+                    md,
+                    inbox.name.clone(),
+                    inbox.poll,
+                    stop_rx.clone(),
+                )));
+            }
+            InboxKind::Imap => {
+                tracing::warn!(
+                    inbox = %inbox.name,
+                    "IMAP inboxes are not served by this build yet; deliver through a Maildir or `postdesk ingest`"
+                );
+            }
+        }
+    }
+    let control_task = tokio::spawn(control::serve(listener, desk.clone(), stop_rx.clone()));
+    tracing::info!(
+        state_dir = %config.state_dir().display(),
+        inboxes = config.inboxes.len(),
+        "postdesk serving"
+    );
+
+    wait_for_signal().await?;
+    tracing::info!("shutting down: finishing the batch in hand");
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let _ = control_task.await;
+    let flushed = tokio::task::spawn_blocking({
+        let desk = desk.clone();
+        move || desk.store().flush()
+    })
+    .await;
+    if let Ok(Err(e)) = flushed {
+        tracing::error!(error = %e, "final flush failed");
+    }
+    let _ = std::fs::remove_file(control::socket_path(config.state_dir()));
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() -> Result<(), DaemonError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+    Ok(())
+}
+
+/// Scans `new/` every `poll`, or at once again while there is more.
+async fn watch_maildir(
+    desk: Arc<Desk>,
+    md: Maildir,
+    inbox: String,
+    poll: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let scan = tokio::task::spawn_blocking({
+            let (desk, md, inbox) = (desk.clone(), md.clone(), inbox.clone());
+            move || scan_maildir_once(&desk, &md, &inbox)
+        })
+        .await;
+        let more = match scan {
+            Ok(Ok(n)) => n >= desk.config().intake.batch,
+            Ok(Err(e)) => {
+                tracing::error!(%inbox, error = %e, "maildir scan failed; will retry");
+                false
+            }
+            Err(e) => {
+                tracing::error!(%inbox, error = %e, "maildir scan task failed; will retry");
+                false
+            }
+        };
+        if !more {
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {},
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+/// One batch: store every pending message, flush once, then mark them done.
+/// Returns how many messages were taken. A message whose file cannot be
+/// read is left in place and reported; a store failure ends the batch with
+/// nothing after it marked done.
+pub fn scan_maildir_once(desk: &Desk, md: &Maildir, inbox: &str) -> Result<usize, String> {
+    let batch = desk.config().intake.batch;
+    let files = md
+        .pending(batch)
+        .map_err(|e| format!("cannot list {}/new: {e}", md.root().display()))?;
+    let mut stored = Vec::with_capacity(files.len());
+    let mut failure = None;
+    for path in &files {
+        let raw = match std::fs::read(path) {
+            Ok(raw) => raw,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot read message; left in place");
+                continue;
+            }
+        };
+        let origin = format!("maildir:{inbox}:{}", path.display());
+        match desk.ingest(&raw, Some(inbox), &origin, Mode::Live) {
+            Ok(outcome) => {
+                tracing::info!(%inbox, ?outcome, "ingested");
+                stored.push(path);
+            }
+            Err(e) => {
+                failure = Some(format!("store failed on {}: {e}", path.display()));
+                break;
+            }
+        }
+    }
+    if !stored.is_empty() {
+        desk.store()
+            .flush()
+            .map_err(|e| format!("flush failed, nothing marked done: {e}"))?;
+        for path in &stored {
+            if let Err(e) = md.mark_done(path) {
+                // Stored and durable; if it stays in new/ it is read again
+                // and recognized as a duplicate.
+                tracing::warn!(path = %path.display(), error = %e, "cannot move to cur/");
+            }
+        }
+    }
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(files.len()),
+    }
+}

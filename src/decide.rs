@@ -1,0 +1,279 @@
+//! The pure core of intake: given a parsed message, the threading choice and
+//! the ticket it joins (if any), what the store must hold afterwards.
+//!
+//! No I/O, no clock, no randomness: everything comes in as arguments, so a
+//! test can state any situation in a few lines and the shell can apply the
+//! result in one transaction. Later issues extend [`Decision`] with outgoing
+//! mail and timers; they are written in the same transaction.
+
+use chrono::{DateTime, Utc};
+
+use crate::mail::subject::{ticket_subject, TagMatcher};
+use crate::mail::Inbound;
+use crate::thread::Threading;
+use crate::ticket::{Direction, MessageRecord, Priority, Status, Ticket, ThreadReason};
+
+/// Whether mail is live (someone waits for an answer) or history being
+/// imported (nothing is answered, dates come from the mail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Live,
+    Import { status: Status },
+}
+
+/// Everything about the desk and the arrival that a decision depends on.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub prefix: &'a str,
+    pub own_addresses: &'a [String],
+    pub tags: &'a TagMatcher,
+    pub default_category: &'a str,
+    pub default_priority: Priority,
+    pub inbox: &'a str,
+    pub queue: &'a str,
+    pub origin: &'a str,
+    pub mode: Mode,
+    /// The number a new ticket would get.
+    pub next_number: u64,
+    pub now: DateTime<Utc>,
+}
+
+/// What to write for one stored message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// The ticket as it must be after this message.
+    pub ticket: Ticket,
+    pub created: bool,
+    pub record: MessageRecord,
+    /// Message-IDs this message mentions that the desk has never seen: kept
+    /// pointing at this ticket so their message, arriving late, finds it.
+    pub remember_references: Vec<String>,
+}
+
+/// Decides intake for a message that is not a duplicate. `existing` is the
+/// ticket named by `threading` (the shell loads it); when the shell could not
+/// find it, the message opens a new ticket rather than being lost.
+pub fn intake(
+    msg: &Inbound,
+    threading: &Threading,
+    existing: Option<Ticket>,
+    known_references: &[String],
+    ctx: &Context<'_>,
+) -> Decision {
+    let (mut ticket, created, reason) = match (threading, existing) {
+        (Threading::Existing(_, reason), Some(t)) => (t, false, reason.clone()),
+        _ => (new_ticket(msg, ctx), true, ThreadReason::New),
+    };
+
+    let sender_is_participant = ticket.is_participant(&msg.from.email);
+    if created || sender_is_participant {
+        // People the customer copied may continue the ticket; the desk's own
+        // addresses are never participants.
+        for p in msg.to.iter().chain(msg.cc.iter()) {
+            if !is_own(ctx.own_addresses, &p.email) {
+                ticket.add_participant(&p.email);
+            }
+        }
+    }
+
+    if !created && ctx.mode == Mode::Live {
+        // A customer writing again means the desk owes an answer.
+        if matches!(
+            ticket.status,
+            Status::Pending | Status::Resolved | Status::Closed
+        ) {
+            ticket.status = Status::Open;
+        }
+    }
+
+    let received = match ctx.mode {
+        Mode::Live => ctx.now,
+        Mode::Import { .. } => msg.date.unwrap_or(ctx.now),
+    };
+    let seq = ticket.message_count;
+    ticket.message_count += 1;
+    if received > ticket.updated || created {
+        ticket.updated = received;
+    }
+
+    let record = MessageRecord {
+        ticket: ticket.number,
+        seq,
+        direction: Direction::Inbound,
+        message_id: msg.message_id.clone(),
+        from: Some(msg.from.clone()),
+        to: msg.to.clone(),
+        cc: msg.cc.clone(),
+        subject: msg.subject.clone(),
+        date: msg.date,
+        received,
+        origin: ctx.origin.to_string(),
+        text: msg.text.clone(),
+        attachments: msg.attachments.clone(),
+        size: msg.size,
+        thread: reason,
+    };
+
+    let remember_references = msg
+        .in_reply_to
+        .iter()
+        .chain(msg.references.iter())
+        .filter(|id| **id != msg.message_id && !known_references.contains(id))
+        .fold(Vec::new(), |mut acc: Vec<String>, id| {
+            if !acc.contains(id) {
+                acc.push(id.clone());
+            }
+            acc
+        });
+
+    Decision {
+        ticket,
+        created,
+        record,
+        remember_references,
+    }
+}
+
+fn new_ticket(msg: &Inbound, ctx: &Context<'_>) -> Ticket {
+    let (status, when) = match ctx.mode {
+        Mode::Live => (Status::New, ctx.now),
+        Mode::Import { status } => (status, msg.date.unwrap_or(ctx.now)),
+    };
+    let mut ticket = Ticket {
+        number: ctx.next_number,
+        reference: crate::ticket::reference(ctx.prefix, ctx.next_number),
+        subject: ticket_subject(ctx.tags, &msg.subject),
+        status,
+        priority: ctx.default_priority,
+        category: ctx.default_category.to_string(),
+        queue: ctx.queue.to_string(),
+        assignee: None,
+        tags: Vec::new(),
+        requester: msg.from.clone(),
+        participants: Vec::new(),
+        inbox: ctx.inbox.to_string(),
+        created: when,
+        updated: when,
+        message_count: 0,
+        imported: matches!(ctx.mode, Mode::Import { .. }),
+    };
+    ticket.add_participant(&msg.from.email);
+    ticket
+}
+
+/// True for the desk's addresses, with or without a `+token`.
+pub fn is_own(own: &[String], email: &str) -> bool {
+    let email = email.to_ascii_lowercase();
+    let base = match email.split_once('+') {
+        Some((local, rest)) => match rest.rsplit_once('@') {
+            Some((_, domain)) => format!("{local}@{domain}"),
+            None => email.clone(),
+        },
+        None => email.clone(),
+    };
+    own.iter().any(|o| *o == base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mail::parse;
+
+    fn ctx<'a>(tags: &'a TagMatcher, own: &'a [String], mode: Mode) -> Context<'a> {
+        Context {
+            prefix: "ACME",
+            own_addresses: own,
+            tags,
+            default_category: "general",
+            default_priority: Priority::Normal,
+            inbox: "main",
+            queue: "general",
+            origin: "test",
+            mode,
+            next_number: 7,
+            now: DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        }
+    }
+
+    fn msg(extra: &str) -> Inbound {
+        let raw = format!(
+            "From: Carol <carol@customer.test>\r\nTo: support@desk.test, Dave <dave@customer.test>\r\nCc: support+ACME-1.abc@desk.test\r\nSubject: Re: [ACME-3] Printer down\r\nMessage-ID: <m1@customer.test>\r\nDate: Sat, 21 Nov 2026 09:00:00 +0000\r\n{extra}\r\nIt is on fire.\r\n"
+        );
+        parse(raw.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn new_ticket_from_a_customer() {
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let c = ctx(&tags, &own, Mode::Live);
+        let d = intake(&msg(""), &Threading::New, None, &[], &c);
+        assert!(d.created);
+        assert_eq!(d.ticket.reference, "ACME-7");
+        assert_eq!(d.ticket.subject, "Printer down");
+        assert_eq!(d.ticket.status, Status::New);
+        assert_eq!(
+            d.ticket.participants,
+            vec!["carol@customer.test", "dave@customer.test"]
+        );
+        assert_eq!(d.record.seq, 0);
+        assert_eq!(d.ticket.message_count, 1);
+    }
+
+    #[test]
+    fn reply_reopens_and_remembers_unknown_references() {
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let c = ctx(&tags, &own, Mode::Live);
+        let first = intake(&msg(""), &Threading::New, None, &[], &c).ticket;
+        let mut resolved = first.clone();
+        resolved.status = Status::Resolved;
+        let m = msg("In-Reply-To: <p1@x>\r\nReferences: <p0@x> <p1@x>\r\n");
+        let t = Threading::Existing(
+            7,
+            ThreadReason::Reference {
+                message_id: "p1@x".into(),
+            },
+        );
+        let d = intake(&m, &t, Some(resolved), &["p1@x".to_string()], &c);
+        assert!(!d.created);
+        assert_eq!(d.ticket.status, Status::Open);
+        assert_eq!(d.record.seq, 1);
+        assert_eq!(d.remember_references, vec!["p0@x".to_string()]);
+    }
+
+    #[test]
+    fn import_keeps_history_dates_and_status() {
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let c = ctx(
+            &tags,
+            &own,
+            Mode::Import {
+                status: Status::Closed,
+            },
+        );
+        let d = intake(&msg(""), &Threading::New, None, &[], &c);
+        assert_eq!(d.ticket.status, Status::Closed);
+        assert!(d.ticket.imported);
+        assert_eq!(d.ticket.created.to_rfc3339(), "2026-11-21T09:00:00+00:00");
+    }
+
+    #[test]
+    fn missing_ticket_falls_back_to_new_rather_than_losing_mail() {
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let c = ctx(&tags, &own, Mode::Live);
+        let t = Threading::Existing(99, ThreadReason::New);
+        assert!(intake(&msg(""), &t, None, &[], &c).created);
+    }
+
+    #[test]
+    fn own_addresses_with_tokens_are_own() {
+        let own = vec!["support@desk.test".to_string()];
+        assert!(is_own(&own, "Support+ACME-1.x@desk.test"));
+        assert!(!is_own(&own, "carol@customer.test"));
+    }
+}

@@ -1,0 +1,23 @@
+//! postdesk: a support desk that runs entirely over email.
+//!
+//! The shape (see DESIGN.md): sources hand raw bytes to the [`desk`], which
+//! parses them ([`mail`]), gathers what the [`store`] knows, lets the pure
+//! core ([`thread`], [`decide`]) choose, and writes the result in one
+//! transaction. Commands reach the desk through a [`backend`]: the running
+//! daemon's [`control`] socket, or the store opened directly.
+
+pub mod api;
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod control;
+pub mod daemon;
+pub mod decide;
+pub mod desk;
+pub mod import;
+pub mod mail;
+pub mod source;
+pub mod store;
+pub mod thread;
+pub mod ticket;
+pub mod token;

@@ -1,0 +1,6 @@
+//! Mail as postdesk reads it: parsing raw bytes and making sense of subjects.
+
+pub mod parse;
+pub mod subject;
+
+pub use parse::{parse, Inbound, ParseError};

@@ -1,0 +1,130 @@
+//! Subjects as mail clients mangle them: reply and forward prefixes in many
+//! languages, counters (`Re[2]:`), full-width colons, and our own ticket tag.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+/// Reply and forward prefixes seen from real clients, lowercase, without the
+/// colon. Outlook localizes them; Chinese clients use full-width colons.
+const PREFIXES: &[&str] = &[
+    "re", "aw", "sv", "vs", "antw", "antwort", "odp", "ynt", "rif", "r", "ref", "réf", "res",
+    "fwd", "fw", "wg", "tr", "rv", "enc", "doorst", "vl", "vb", "pd", "i", "fs",
+    "回复", "答复", "回覆", "转发", "轉寄", "返信", "転送", "ΑΠ", "ΣΧΕΤ", "ΠΡΘ", "Отв", "Пересл",
+    "השב", "הועבר",
+];
+
+fn prefix_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        let alts: Vec<String> = PREFIXES.iter().map(|p| regex::escape(p)).collect();
+        // A prefix, an optional counter like [2] or (3), then an ASCII or
+        // full-width colon. Mailing-list tags in brackets are not touched.
+        let pattern = format!(
+            r"(?i)^\s*(?:{})\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*",
+            alts.join("|")
+        );
+        Regex::new(&pattern).unwrap_or_else(|_| Regex::new("$^").expect("trivial regex"))
+    })
+}
+
+/// The subject with every leading reply/forward prefix removed:
+/// `AW: WG: Re[2]: Printer` → `Printer`.
+pub fn strip_prefixes(subject: &str) -> &str {
+    let mut s = subject.trim();
+    // Bounded: a hostile subject of a million "Re:" is not worth more work.
+    for _ in 0..64 {
+        match prefix_re().find(s) {
+            Some(m) if m.end() > 0 => s = s[m.end()..].trim_start(),
+            _ => break,
+        }
+    }
+    s
+}
+
+/// Finds ticket tags such as `[ACME-42]` for one prefix, case-insensitively.
+#[derive(Debug, Clone)]
+pub struct TagMatcher {
+    re: Regex,
+}
+
+impl TagMatcher {
+    pub fn new(prefix: &str) -> TagMatcher {
+        let pattern = format!(r"(?i)\[\s*{}-(\d{{1,18}})\s*\]", regex::escape(prefix));
+        // The prefix is validated as alphanumeric by config, so this cannot
+        // fail; fall back to a never-matching pattern rather than panic.
+        let re = Regex::new(&pattern).unwrap_or_else(|_| Regex::new("$^").expect("trivial regex"));
+        TagMatcher { re }
+    }
+
+    /// Every ticket number tagged in the subject, in order of appearance.
+    pub fn numbers(&self, subject: &str) -> Vec<u64> {
+        self.re
+            .captures_iter(subject)
+            .filter_map(|c| c.get(1)?.as_str().parse().ok())
+            .take(10)
+            .collect()
+    }
+
+    /// The subject with our tags removed, for showing and for new tickets.
+    pub fn remove(&self, subject: &str) -> String {
+        let s = self.re.replace_all(subject, " ");
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// What a ticket is called: the subject without prefixes and our own tags.
+pub fn ticket_subject(tags: &TagMatcher, subject: &str) -> String {
+    let mut s = tags.remove(strip_prefixes(subject));
+    // Prefixes can also sit after a tag: "[ACME-4] Re: printer".
+    s = strip_prefixes(&s).to_string();
+    if s.is_empty() {
+        "(no subject)".to_string()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_prefixes_in_many_languages() {
+        for (input, want) in [
+            ("Re: Printer", "Printer"),
+            ("RE: RE: Printer", "Printer"),
+            ("AW: WG: Printer", "Printer"),
+            ("SV: Printer", "Printer"),
+            ("Antw: Printer", "Printer"),
+            ("Fwd: Fw: Printer", "Printer"),
+            ("TR: Printer", "Printer"),
+            ("RV: Printer", "Printer"),
+            ("Re[2]: Printer", "Printer"),
+            ("回复：Printer", "Printer"),
+            ("答复: Printer", "Printer"),
+            ("Re : Printer", "Printer"),
+            ("Reply needed", "Reply needed"),
+            ("Re:", ""),
+            ("[list] Re: x", "[list] Re: x"),
+        ] {
+            assert_eq!(strip_prefixes(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn finds_and_removes_tags() {
+        let m = TagMatcher::new("ACME");
+        assert_eq!(m.numbers("Re: [ACME-42] printer [acme-7]"), vec![42, 7]);
+        assert_eq!(m.numbers("[OTHER-42]"), Vec::<u64>::new());
+        assert_eq!(ticket_subject(&m, "AW: [ACME-42] Re: Printer down"), "Printer down");
+        assert_eq!(ticket_subject(&m, "Re:"), "(no subject)");
+    }
+
+    #[test]
+    fn hostile_subject_is_bounded() {
+        let s = "Re: ".repeat(100_000) + "x";
+        let out = strip_prefixes(&s);
+        assert!(out.len() < s.len());
+    }
+}

@@ -1,0 +1,517 @@
+//! The sled store. The only module that knows sled: everything else speaks of
+//! tickets, messages, Message-IDs, cursors, the quarantine and the outbox.
+//!
+//! Layout, one sled tree per kind of record:
+//!
+//! | tree        | key                          | value                         |
+//! |-------------|------------------------------|-------------------------------|
+//! | `meta`      | `schema_version`, `next_ticket` | big-endian integers        |
+//! | `tickets`   | ticket number (u64 BE)       | JSON [`Ticket`]               |
+//! | `messages`  | ticket (u64 BE) + seq (u32 BE) | JSON [`MessageRecord`]      |
+//! | `raw`       | same as `messages`           | LZ4-compressed original bytes |
+//! | `msgids`    | Message-ID                   | kind (u8) + ticket (u64 BE)   |
+//! | `customers` | email, 0, ticket (u64 BE)    | empty                         |
+//! | `quarantine`| content hash                 | JSON [`QuarantineEntry`]      |
+//! | `qraw`      | content hash                 | LZ4-compressed bytes          |
+//! | `cursors`   | source name                  | source-defined bytes          |
+//! | `outbox`    | (filled by the outgoing-mail issue) |                        |
+//!
+//! Records are JSON so that adding a field is a `#[serde(default)]`, not a
+//! migration; raw mail is compressed because it is most of the bytes.
+//!
+//! Durability: every intake is one multi-tree transaction, so a crash leaves
+//! a message either wholly stored (record, raw bytes, index, ticket) or not
+//! at all. A transaction is durable only after [`Store::flush`]; callers
+//! batch several intakes per flush and mark their sources done only after it.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+
+use crate::decide::Decision;
+use crate::ticket::{MessageRecord, Ticket};
+
+/// The layout this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+const KEY_SCHEMA: &[u8] = b"schema_version";
+const KEY_NEXT_TICKET: &[u8] = b"next_ticket";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store {path} is in use by another process (is `postdesk serve` running without its control socket?)\n  hint: talk to the running daemon, or stop it before opening the store directly")]
+    Locked { path: PathBuf },
+    #[error("cannot open the store {path}: {source}\n  hint: check that desk.state_dir exists and is writable by this user")]
+    Open { path: PathBuf, source: sled::Error },
+    #[error("store {what} failed: {source}")]
+    Io {
+        what: &'static str,
+        source: sled::Error,
+    },
+    #[error("the store holds a damaged {what}: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+    #[error("the store has schema version {found}, this postdesk understands up to {supported}\n  hint: run the newer postdesk that wrote it, or restore a backup")]
+    TooNew { found: u32, supported: u32 },
+}
+
+impl StoreError {
+    fn io(what: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
+        move |source| StoreError::Io { what, source }
+    }
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// What the Message-ID index knows of an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdKind {
+    /// A message with this id is stored.
+    Stored,
+    /// The desk sent mail with this id.
+    Sent,
+    /// Only mentioned in another message's references so far.
+    Referenced,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdEntry {
+    pub kind: IdKind,
+    pub ticket: u64,
+}
+
+impl IdEntry {
+    fn encode(self) -> [u8; 9] {
+        let mut b = [0u8; 9];
+        b[0] = match self.kind {
+            IdKind::Stored => 1,
+            IdKind::Sent => 2,
+            IdKind::Referenced => 3,
+        };
+        b[1..].copy_from_slice(&self.ticket.to_be_bytes());
+        b
+    }
+
+    fn decode(b: &[u8]) -> Option<IdEntry> {
+        let kind = match *b.first()? {
+            1 => IdKind::Stored,
+            2 => IdKind::Sent,
+            3 => IdKind::Referenced,
+            _ => return None,
+        };
+        Some(IdEntry {
+            kind,
+            ticket: u64::from_be_bytes(b.get(1..9)?.try_into().ok()?),
+        })
+    }
+}
+
+/// Mail that could not be made into a ticket message, kept with the reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuarantineEntry {
+    pub id: String,
+    pub reason: String,
+    pub origin: String,
+    pub received: DateTime<Utc>,
+    pub size: usize,
+    /// How many times these same bytes arrived.
+    pub arrivals: u32,
+}
+
+pub struct Store {
+    db: sled::Db,
+    path: PathBuf,
+    meta: sled::Tree,
+    tickets: sled::Tree,
+    messages: sled::Tree,
+    raw: sled::Tree,
+    msgids: sled::Tree,
+    customers: sled::Tree,
+    quarantine: sled::Tree,
+    qraw: sled::Tree,
+    cursors: sled::Tree,
+    outbox: sled::Tree,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.path.display())
+    }
+}
+
+fn message_key(ticket: u64, seq: u32) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[..8].copy_from_slice(&ticket.to_be_bytes());
+    k[8..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn customer_key(email: &str, ticket: u64) -> Vec<u8> {
+    let mut k = email.as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(&ticket.to_be_bytes());
+    k
+}
+
+fn be_u64(b: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(b.get(..8)?.try_into().ok()?))
+}
+
+fn json<T: Serialize>(v: &T) -> Vec<u8> {
+    // Serializing plain structs of strings and numbers cannot fail.
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+fn from_json<T: for<'de> Deserialize<'de>>(what: &'static str, b: &[u8]) -> Result<T> {
+    serde_json::from_slice(b).map_err(|e| StoreError::Corrupt {
+        what,
+        detail: e.to_string(),
+    })
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir/store`.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let path = dir.join("store");
+        let db = sled::Config::new()
+            .path(&path)
+            // sled's own background flush stays on as a safety net; the
+            // durability points that matter are our explicit flushes.
+            .flush_every_ms(Some(1000))
+            .open()
+            .map_err(|source| match &source {
+                sled::Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    StoreError::Locked { path: path.clone() }
+                }
+                sled::Error::Io(e) if e.to_string().contains("lock") => {
+                    StoreError::Locked { path: path.clone() }
+                }
+                _ => StoreError::Open {
+                    path: path.clone(),
+                    source,
+                },
+            })?;
+        let tree = |name: &str| db.open_tree(name).map_err(StoreError::io("open tree"));
+        let store = Store {
+            meta: tree("meta")?,
+            tickets: tree("tickets")?,
+            messages: tree("messages")?,
+            raw: tree("raw")?,
+            msgids: tree("msgids")?,
+            customers: tree("customers")?,
+            quarantine: tree("quarantine")?,
+            qraw: tree("qraw")?,
+            cursors: tree("cursors")?,
+            outbox: tree("outbox")?,
+            db,
+            path,
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Brings an older layout up to [`SCHEMA_VERSION`]. Version 1 is the
+    /// first; later versions add their steps here, each in a transaction.
+    fn migrate(&self) -> Result<()> {
+        let found = self
+            .meta
+            .get(KEY_SCHEMA)
+            .map_err(StoreError::io("read schema version"))?
+            .and_then(|v| Some(u32::from_be_bytes(v.get(..4)?.try_into().ok()?)));
+        match found {
+            None => {
+                self.meta
+                    .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())
+                    .map_err(StoreError::io("write schema version"))?;
+                self.flush()
+            }
+            Some(v) if v > SCHEMA_VERSION => Err(StoreError::TooNew {
+                found: v,
+                supported: SCHEMA_VERSION,
+            }),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Makes everything written so far durable. Sources are marked done only
+    /// after this returns.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush().map_err(StoreError::io("flush"))?;
+        Ok(())
+    }
+
+    pub fn lookup_id(&self, message_id: &str) -> Result<Option<IdEntry>> {
+        Ok(self
+            .msgids
+            .get(message_id.as_bytes())
+            .map_err(StoreError::io("read message-id index"))?
+            .and_then(|v| IdEntry::decode(&v)))
+    }
+
+    pub fn ticket(&self, number: u64) -> Result<Option<Ticket>> {
+        self.tickets
+            .get(number.to_be_bytes())
+            .map_err(StoreError::io("read ticket"))?
+            .map(|v| from_json("ticket", &v))
+            .transpose()
+    }
+
+    /// The number the next new ticket gets.
+    pub fn next_ticket_number(&self) -> Result<u64> {
+        Ok(self
+            .meta
+            .get(KEY_NEXT_TICKET)
+            .map_err(StoreError::io("read ticket counter"))?
+            .and_then(|v| be_u64(&v))
+            .unwrap_or(1))
+    }
+
+    /// Writes one intake decision and its raw bytes in one transaction.
+    pub fn commit_intake(&self, d: &Decision, raw: &[u8]) -> Result<()> {
+        let ticket_key = d.ticket.number.to_be_bytes();
+        let ticket_val = json(&d.ticket);
+        let mkey = message_key(d.record.ticket, d.record.seq);
+        let record_val = json(&d.record);
+        let raw_val = lz4_flex::compress_prepend_size(raw);
+        let stored = IdEntry {
+            kind: IdKind::Stored,
+            ticket: d.ticket.number,
+        }
+        .encode();
+        let referenced = IdEntry {
+            kind: IdKind::Referenced,
+            ticket: d.ticket.number,
+        }
+        .encode();
+        let next = (d.ticket.number + 1).to_be_bytes();
+        let customer = customer_key(&d.ticket.requester.email, d.ticket.number);
+
+        let trees = (
+            &self.meta,
+            &self.tickets,
+            &self.messages,
+            &self.raw,
+            &self.msgids,
+            &self.customers,
+        );
+        trees
+            .transaction(|(meta, tickets, messages, rawt, msgids, customers)| {
+                if d.created {
+                    meta.insert(KEY_NEXT_TICKET, &next)?;
+                    customers.insert(customer.as_slice(), &[])?;
+                }
+                tickets.insert(&ticket_key, ticket_val.as_slice())?;
+                messages.insert(&mkey, record_val.as_slice())?;
+                rawt.insert(&mkey, raw_val.as_slice())?;
+                msgids.insert(d.record.message_id.as_bytes(), &stored)?;
+                for id in &d.remember_references {
+                    if msgids.get(id.as_bytes())?.is_none() {
+                        msgids.insert(id.as_bytes(), &referenced)?;
+                    }
+                }
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(source) => StoreError::Io {
+                    what: "intake transaction",
+                    source,
+                },
+                TransactionError::Abort(()) => StoreError::Corrupt {
+                    what: "intake transaction",
+                    detail: "aborted".into(),
+                },
+            })
+    }
+
+    /// Every ticket, in number order.
+    pub fn tickets(&self) -> impl Iterator<Item = Result<Ticket>> + '_ {
+        self.tickets.iter().map(|r| {
+            let (_, v) = r.map_err(StoreError::io("read tickets"))?;
+            from_json("ticket", &v)
+        })
+    }
+
+    pub fn ticket_count(&self) -> usize {
+        self.tickets.len()
+    }
+
+    /// The messages of a ticket, in arrival order.
+    pub fn messages(&self, ticket: u64) -> Result<Vec<MessageRecord>> {
+        self.messages
+            .scan_prefix(ticket.to_be_bytes())
+            .map(|r| {
+                let (_, v) = r.map_err(StoreError::io("read messages"))?;
+                from_json("message", &v)
+            })
+            .collect()
+    }
+
+    /// The original bytes of one message, as they arrived.
+    pub fn raw_message(&self, ticket: u64, seq: u32) -> Result<Option<Vec<u8>>> {
+        self.raw
+            .get(message_key(ticket, seq))
+            .map_err(StoreError::io("read raw message"))?
+            .map(|v| {
+                lz4_flex::decompress_size_prepended(&v).map_err(|e| StoreError::Corrupt {
+                    what: "raw message",
+                    detail: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// Tickets a customer has opened, newest last.
+    pub fn tickets_of_customer(&self, email: &str) -> Result<Vec<u64>> {
+        let mut prefix = email.to_ascii_lowercase().into_bytes();
+        prefix.push(0);
+        self.customers
+            .scan_prefix(&prefix)
+            .map(|r| {
+                let (k, _) = r.map_err(StoreError::io("read customers"))?;
+                Ok(k.get(prefix.len()..).and_then(be_u64).unwrap_or(0))
+            })
+            .collect()
+    }
+
+    /// Keeps bytes that could not become a ticket message. Keyed by content,
+    /// so the same bytes arriving again (a rerun import, an MTA retry) are
+    /// one entry with an arrival count, not a second copy.
+    pub fn quarantine(
+        &self,
+        raw: &[u8],
+        reason: &str,
+        origin: &str,
+        now: DateTime<Utc>,
+    ) -> Result<QuarantineEntry> {
+        let digest = Sha256::digest(raw);
+        let id: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let existing: Option<QuarantineEntry> = self
+            .quarantine
+            .get(id.as_bytes())
+            .map_err(StoreError::io("read quarantine"))?
+            .map(|v| from_json("quarantine entry", &v))
+            .transpose()?;
+        let entry = match existing {
+            Some(mut e) => {
+                e.arrivals += 1;
+                e
+            }
+            None => QuarantineEntry {
+                id: id.clone(),
+                reason: reason.to_string(),
+                origin: origin.to_string(),
+                received: now,
+                size: raw.len(),
+                arrivals: 1,
+            },
+        };
+        let val = json(&entry);
+        let compressed = lz4_flex::compress_prepend_size(raw);
+        (&self.quarantine, &self.qraw)
+            .transaction(|(q, qr)| {
+                q.insert(id.as_bytes(), val.as_slice())?;
+                qr.insert(id.as_bytes(), compressed.as_slice())?;
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(source) => StoreError::Io {
+                    what: "quarantine transaction",
+                    source,
+                },
+                TransactionError::Abort(()) => StoreError::Corrupt {
+                    what: "quarantine transaction",
+                    detail: "aborted".into(),
+                },
+            })?;
+        Ok(entry)
+    }
+
+    pub fn quarantined(&self) -> Result<Vec<QuarantineEntry>> {
+        let mut all: Vec<QuarantineEntry> = self
+            .quarantine
+            .iter()
+            .map(|r| {
+                let (_, v) = r.map_err(StoreError::io("read quarantine"))?;
+                from_json("quarantine entry", &v)
+            })
+            .collect::<Result<_>>()?;
+        all.sort_by(|a, b| a.received.cmp(&b.received).then(a.id.cmp(&b.id)));
+        Ok(all)
+    }
+
+    pub fn quarantined_entry(&self, id: &str) -> Result<Option<(QuarantineEntry, Vec<u8>)>> {
+        let Some(v) = self
+            .quarantine
+            .get(id.as_bytes())
+            .map_err(StoreError::io("read quarantine"))?
+        else {
+            return Ok(None);
+        };
+        let entry: QuarantineEntry = from_json("quarantine entry", &v)?;
+        let raw = self
+            .qraw
+            .get(id.as_bytes())
+            .map_err(StoreError::io("read quarantine"))?
+            .map(|v| lz4_flex::decompress_size_prepended(&v).unwrap_or_else(|_| v.to_vec()))
+            .unwrap_or_default();
+        Ok(Some((entry, raw)))
+    }
+
+    pub fn cursor(&self, source: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .cursors
+            .get(source.as_bytes())
+            .map_err(StoreError::io("read cursor"))?
+            .map(|v| v.to_vec()))
+    }
+
+    pub fn set_cursor(&self, source: &str, value: &[u8]) -> Result<()> {
+        self.cursors
+            .insert(source.as_bytes(), value)
+            .map_err(StoreError::io("write cursor"))?;
+        Ok(())
+    }
+
+    /// Mail waiting to be sent (the outgoing-mail issue fills this tree).
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.len()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_entries_round_trip() {
+        for kind in [IdKind::Stored, IdKind::Sent, IdKind::Referenced] {
+            let e = IdEntry { kind, ticket: 42 };
+            assert_eq!(IdEntry::decode(&e.encode()), Some(e));
+        }
+        assert_eq!(IdEntry::decode(&[9, 0]), None);
+    }
+
+    #[test]
+    fn second_open_reports_lock_and_quarantine_dedupes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        match Store::open(dir.path()) {
+            Err(StoreError::Locked { .. }) => {}
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        let now = Utc::now();
+        let a = store.quarantine(b"junk", "not mail", "test", now).unwrap();
+        let b = store.quarantine(b"junk", "not mail", "test", now).unwrap();
+        assert_eq!(a.id, b.id);
+        assert_eq!(b.arrivals, 2);
+        assert_eq!(store.quarantined().unwrap().len(), 1);
+        let (_, raw) = store.quarantined_entry(&a.id).unwrap().unwrap();
+        assert_eq!(raw, b"junk");
+    }
+}

@@ -1,0 +1,249 @@
+//! Tickets and the messages in them: the records the store keeps and the CLI
+//! shows. Plain data; the decisions that change them live in `decide`.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a ticket stands. `pending` means waiting on the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    New,
+    Open,
+    Pending,
+    Resolved,
+    Closed,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::New,
+        Status::Open,
+        Status::Pending,
+        Status::Resolved,
+        Status::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Open => "open",
+            Status::Pending => "pending",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Priority> {
+        [
+            Priority::Low,
+            Priority::Normal,
+            Priority::High,
+            Priority::Urgent,
+        ]
+        .into_iter()
+        .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A person as a mail header names them. Emails are kept lowercased so that
+/// `Carol@Example.com` and `carol@example.com` are one participant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub email: String,
+}
+
+impl fmt::Display for Person {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(n) if !n.is_empty() => write!(f, "{n} <{}>", self.email),
+            _ => f.write_str(&self.email),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub number: u64,
+    /// `ACME-42`: the prefix is kept with the ticket so a later change of
+    /// `desk.ticket_prefix` does not rename history.
+    pub reference: String,
+    pub subject: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub category: String,
+    pub queue: String,
+    #[serde(default)]
+    pub assignee: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub requester: Person,
+    /// Everyone who may continue this ticket by mail (requester and CCs).
+    pub participants: Vec<String>,
+    pub inbox: String,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub message_count: u32,
+    /// Brought in by `import`: history, so nothing was or will be answered.
+    #[serde(default)]
+    pub imported: bool,
+}
+
+impl Ticket {
+    pub fn is_participant(&self, email: &str) -> bool {
+        self.participants.iter().any(|p| p.eq_ignore_ascii_case(email))
+    }
+
+    pub fn add_participant(&mut self, email: &str) {
+        if !email.is_empty() && !self.is_participant(email) {
+            self.participants.push(email.to_ascii_lowercase());
+        }
+    }
+}
+
+/// Which way a message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// How a message found its ticket, kept so `tickets show` can say why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "by")]
+pub enum ThreadReason {
+    /// Opened a new ticket.
+    New,
+    /// The signed token in a recipient address.
+    Token { address: String },
+    /// `In-Reply-To`/`References` named a message of the ticket.
+    Reference { message_id: String },
+    /// An earlier message of the ticket referenced this one (it arrived late).
+    ReferencedBy { message_id: String },
+    /// `[PREFIX-N]` in the subject, from a participant.
+    SubjectTag { tag: String },
+}
+
+impl fmt::Display for ThreadReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ThreadReason::New => f.write_str("new ticket"),
+            ThreadReason::Token { address } => write!(f, "signed token in {address}"),
+            ThreadReason::Reference { message_id } => write!(f, "reply to <{message_id}>"),
+            ThreadReason::ReferencedBy { message_id } => {
+                write!(f, "parent of <{message_id}>, which arrived first")
+            }
+            ThreadReason::SubjectTag { tag } => write!(f, "subject tag {tag} from a participant"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub size: usize,
+}
+
+/// One message of a ticket, with what a reader needs; the raw bytes are kept
+/// beside it in the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    pub ticket: u64,
+    pub seq: u32,
+    pub direction: Direction,
+    pub message_id: String,
+    pub from: Option<Person>,
+    pub to: Vec<Person>,
+    pub cc: Vec<Person>,
+    pub subject: String,
+    pub date: Option<DateTime<Utc>>,
+    pub received: DateTime<Utc>,
+    pub origin: String,
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    pub size: usize,
+    pub thread: ThreadReason,
+}
+
+/// Formats a ticket reference as users see it: `ACME-42`.
+pub fn reference(prefix: &str, number: u64) -> String {
+    format!("{prefix}-{number}")
+}
+
+/// Reads `ACME-42`, `acme-42`, `[ACME-42]` or plain `42`.
+pub fn parse_reference(prefix: &str, text: &str) -> Option<u64> {
+    let t = text.trim().trim_start_matches('[').trim_end_matches(']');
+    if let Ok(n) = t.parse::<u64>() {
+        return Some(n);
+    }
+    let (p, n) = t.rsplit_once('-')?;
+    if p.eq_ignore_ascii_case(prefix) {
+        n.parse().ok()
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_round_trip() {
+        assert_eq!(reference("ACME", 42), "ACME-42");
+        assert_eq!(parse_reference("ACME", "acme-42"), Some(42));
+        assert_eq!(parse_reference("ACME", "[ACME-7]"), Some(7));
+        assert_eq!(parse_reference("ACME", "12"), Some(12));
+        assert_eq!(parse_reference("ACME", "OTHER-12"), None);
+    }
+
+    #[test]
+    fn status_parse_is_case_insensitive() {
+        assert_eq!(Status::parse("Pending"), Some(Status::Pending));
+        assert_eq!(Status::parse("nope"), None);
+    }
+}

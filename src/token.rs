@@ -1,0 +1,228 @@
+//! Signed ticket tokens in plus addresses: `support+ACME-42.k3f9x2ab1c@desk`.
+//!
+//! The token is the strongest threading signal because the desk itself wrote
+//! it: a customer who replies to our mail sends to it without knowing. The
+//! HMAC keeps strangers from guessing a valid address for someone else's
+//! ticket; the secret is generated on first run and never leaves the state
+//! directory.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+/// Hex digits of MAC in an address: 40 bits, enough that guessing is
+/// hopeless by mail, short enough to survive line-length-limited clients.
+const MAC_HEX: usize = 10;
+const SECRET_FILE: &str = "secret";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("cannot read the token secret {path}: {source}\n  hint: the state directory must be readable by the postdesk user")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot create the token secret {path}: {source}\n  hint: check that the state directory exists and is writable")]
+    Create {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the token secret {path} is damaged (expected 64 hex digits)\n  hint: restore it from backup; a new one invalidates every reply address already sent")]
+    Damaged { path: String },
+    #[error("the system random source failed: {0}")]
+    Random(String),
+}
+
+/// Signs and verifies ticket tokens. Cheap to clone.
+#[derive(Clone)]
+pub struct Signer {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Signer(<secret>)")
+    }
+}
+
+impl Signer {
+    pub fn from_key(key: [u8; 32]) -> Signer {
+        Signer { key }
+    }
+
+    /// Loads the secret from the state directory, creating it (mode 0600) on
+    /// first run. Creation uses `create_new` so two processes starting at
+    /// once cannot each write a different secret.
+    pub fn load_or_create(state_dir: &Path) -> Result<Signer, TokenError> {
+        let path = state_dir.join(SECRET_FILE);
+        let shown = path.display().to_string();
+        match fs::read_to_string(&path) {
+            Ok(text) => return parse_secret(text.trim(), &shown),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(TokenError::Read {
+                    path: shown,
+                    source: e,
+                })
+            }
+            Err(_) => {}
+        }
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| TokenError::Random(e.to_string()))?;
+        let hex = to_hex(&key);
+        let created = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut f| {
+                f.write_all(hex.as_bytes())?;
+                f.sync_all()
+            });
+        match created {
+            Ok(()) => Ok(Signer { key }),
+            // Someone else won the race: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let text = fs::read_to_string(&path).map_err(|source| TokenError::Read {
+                    path: shown.clone(),
+                    source,
+                })?;
+                parse_secret(text.trim(), &shown)
+            }
+            Err(source) => Err(TokenError::Create {
+                path: shown,
+                source,
+            }),
+        }
+    }
+
+    fn mac(&self, purpose: &str, reference: &str) -> String {
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {
+            Ok(m) => m,
+            // HMAC takes keys of any length; this arm is unreachable.
+            Err(_) => return String::new(),
+        };
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(reference.to_ascii_uppercase().as_bytes());
+        let bytes = mac.finalize().into_bytes();
+        to_hex(&bytes)[..MAC_HEX].to_string()
+    }
+
+    /// The token for a ticket reference: `ACME-42.k3f9x2ab1c`.
+    pub fn ticket_token(&self, reference: &str) -> String {
+        format!("{reference}.{}", self.mac("ticket", reference))
+    }
+
+    /// The reply address for a ticket: `support+ACME-42.k3f9x2ab1c@desk`.
+    pub fn reply_address(&self, desk_address: &str, reference: &str) -> String {
+        match desk_address.split_once('@') {
+            Some((local, domain)) => {
+                format!("{local}+{}@{domain}", self.ticket_token(reference))
+            }
+            None => desk_address.to_string(),
+        }
+    }
+
+    /// If `address` is one of the desk's addresses with a valid ticket token,
+    /// the ticket number it names. Case-insensitive: MTAs and clients
+    /// lowercase addresses freely.
+    pub fn verify_address(&self, own: &[String], prefix: &str, address: &str) -> Option<u64> {
+        let address = address.trim().to_ascii_lowercase();
+        let (local, domain) = address.rsplit_once('@')?;
+        let (base, token) = local.split_once('+')?;
+        let is_ours = own.iter().any(|o| {
+            o.rsplit_once('@')
+                .is_some_and(|(ol, od)| ol == base && od == domain)
+        });
+        if !is_ours {
+            return None;
+        }
+        let (reference, mac) = token.rsplit_once('.')?;
+        let number = crate::ticket::parse_reference(prefix, reference)?;
+        // Only `PREFIX-N` forms are tokens; a bare number is not.
+        if !reference.contains('-') {
+            return None;
+        }
+        let expected = self.mac("ticket", &crate::ticket::reference(prefix, number));
+        constant_time_eq(expected.as_bytes(), mac.as_bytes()).then_some(number)
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn parse_secret(text: &str, path: &str) -> Result<Signer, TokenError> {
+    let damaged = || TokenError::Damaged {
+        path: path.to_string(),
+    };
+    if text.len() != 64 {
+        return Err(damaged());
+    }
+    let mut key = [0u8; 32];
+    for (i, chunk) in text.as_bytes().chunks(2).enumerate() {
+        let s = std::str::from_utf8(chunk).map_err(|_| damaged())?;
+        key[i] = u8::from_str_radix(s, 16).map_err(|_| damaged())?;
+    }
+    Ok(Signer { key })
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn own() -> Vec<String> {
+        vec!["support@desk.test".to_string()]
+    }
+
+    #[test]
+    fn token_round_trip_and_case_insensitivity() {
+        let s = Signer::from_key([7; 32]);
+        let addr = s.reply_address("support@desk.test", "ACME-42");
+        assert!(addr.starts_with("support+ACME-42."));
+        assert_eq!(s.verify_address(&own(), "ACME", &addr), Some(42));
+        assert_eq!(
+            s.verify_address(&own(), "ACME", &addr.to_ascii_uppercase()),
+            Some(42)
+        );
+    }
+
+    #[test]
+    fn forged_or_foreign_tokens_fail() {
+        let s = Signer::from_key([7; 32]);
+        let other = Signer::from_key([8; 32]);
+        let forged = other.reply_address("support@desk.test", "ACME-42");
+        assert_eq!(s.verify_address(&own(), "ACME", &forged), None);
+        let moved = s
+            .reply_address("support@desk.test", "ACME-42")
+            .replace("ACME-42", "ACME-43");
+        assert_eq!(s.verify_address(&own(), "ACME", &moved), None);
+        let elsewhere = s
+            .reply_address("support@desk.test", "ACME-42")
+            .replace("desk.test", "evil.test");
+        assert_eq!(s.verify_address(&own(), "ACME", &elsewhere), None);
+        assert_eq!(s.verify_address(&own(), "ACME", "support@desk.test"), None);
+    }
+
+    #[test]
+    fn secret_is_created_once_with_private_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let a = Signer::load_or_create(dir.path()).unwrap();
+        let b = Signer::load_or_create(dir.path()).unwrap();
+        assert_eq!(a.key, b.key);
+        let mode = fs::metadata(dir.path().join(SECRET_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
