@@ -73,7 +73,9 @@ pub struct TicketView {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum Response {
-    Pong { pid: u32 },
+    Pong {
+        pid: u32,
+    },
     Ingested(Outcome),
     Flushed,
     Tickets(Vec<Ticket>),
@@ -86,7 +88,10 @@ pub enum Response {
     },
     /// The request failed; `retry` says whether trying later may help (the
     /// store was unavailable) or not (bad input, unknown ticket).
-    Error { message: String, retry: bool },
+    Error {
+        message: String,
+        retry: bool,
+    },
 }
 
 impl Request {

@@ -45,7 +45,7 @@ impl Backend {
     pub fn connect(config: Config) -> Result<Backend, BackendError> {
         let dir = config.state_dir().to_path_buf();
         let mut config = Some(config);
-        for attempt in 0..20 {
+        for attempt in 0..12 {
             if let Some(client) = Client::connect(&dir)? {
                 return Ok(Backend::Remote(client));
             }
@@ -56,7 +56,7 @@ impl Backend {
                     Err(e) => return Err(e.into()),
                 }
             }
-            std::thread::sleep(Duration::from_millis(50 + 25 * attempt));
+            std::thread::sleep(Duration::from_millis(50 + 20 * attempt));
         }
         Err(BackendError::Busy)
     }

@@ -22,7 +22,11 @@ pub const EX_TEMPFAIL: u8 = 75;
 pub const EX_CONFIG: u8 = 78;
 
 #[derive(Debug, Parser)]
-#[command(name = "postdesk", version, about = "A support desk that runs entirely over email")]
+#[command(
+    name = "postdesk",
+    version,
+    about = "A support desk that runs entirely over email"
+)]
 pub struct Args {
     /// Configuration file.
     #[arg(long, global = true, env = "POSTDESK_CONFIG", default_value = config::DEFAULT_PATH)]
@@ -133,7 +137,8 @@ pub enum QuarantineCmd {
 }
 
 fn parse_status(s: &str) -> Result<Status, String> {
-    Status::parse(s).ok_or_else(|| format!("`{s}` is not one of new, open, pending, resolved, closed"))
+    Status::parse(s)
+        .ok_or_else(|| format!("`{s}` is not one of new, open, pending, resolved, closed"))
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -239,7 +244,8 @@ fn dispatch(args: Args) -> Result<u8> {
                     queue,
                     json,
                 } => {
-                    let tickets = match call(&mut backend, Request::ListTickets { status, queue })? {
+                    let tickets = match call(&mut backend, Request::ListTickets { status, queue })?
+                    {
                         Response::Tickets(t) => t,
                         other => bail!("unexpected answer: {other:?}"),
                     };
@@ -302,12 +308,18 @@ fn dispatch(args: Args) -> Result<u8> {
                         println!("reason:   {}", entry.reason);
                         println!("origin:   {}", entry.origin);
                         println!("received: {}", entry.received.to_rfc3339());
-                        println!("size:     {} bytes (arrived {} time(s))", entry.size, entry.arrivals);
+                        println!(
+                            "size:     {} bytes (arrived {} time(s))",
+                            entry.size, entry.arrivals
+                        );
                         println!();
                         let shown = &bytes[..bytes.len().min(4096)];
                         println!("{}", String::from_utf8_lossy(shown).escape_debug());
                         if bytes.len() > shown.len() {
-                            println!("... ({} more bytes; --raw for all)", bytes.len() - shown.len());
+                            println!(
+                                "... ({} more bytes; --raw for all)",
+                                bytes.len() - shown.len()
+                            );
                         }
                     }
                 }
@@ -349,8 +361,8 @@ fn ingest(config: Config, files: Vec<PathBuf>, inbox: Option<String>, json: bool
             }
             (raw, "pipe:stdin".to_string())
         } else {
-            let raw = std::fs::read(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+            let raw =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             (raw, format!("file:{}", file.display()))
         };
         let resp = backend.call(Request::Ingest {
@@ -461,7 +473,10 @@ fn print_ticket(view: &TicketView) {
         println!("    subject: {}", m.subject);
         println!("    threaded: {}", m.thread);
         for a in &m.attachments {
-            println!("    attachment: {} ({}, {} bytes)", a.name, a.content_type, a.size);
+            println!(
+                "    attachment: {} ({}, {} bytes)",
+                a.name, a.content_type, a.size
+            );
         }
         println!();
         for line in m.text.lines().take(200) {

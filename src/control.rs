@@ -121,12 +121,12 @@ pub fn bind(state_dir: &Path) -> Result<UnixListener, ControlError> {
         path: path.clone(),
         source,
     })?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660)).map_err(
-        |source| ControlError::Bind {
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660)).map_err(|source| {
+        ControlError::Bind {
             path: path.clone(),
             source,
-        },
-    )?;
+        }
+    })?;
     Ok(listener)
 }
 

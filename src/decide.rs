@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::mail::subject::{ticket_subject, TagMatcher};
 use crate::mail::Inbound;
 use crate::thread::Threading;
-use crate::ticket::{Direction, MessageRecord, Priority, Status, Ticket, ThreadReason};
+use crate::ticket::{Direction, MessageRecord, Priority, Status, ThreadReason, Ticket};
 
 /// Whether mail is live (someone waits for an answer) or history being
 /// imported (nothing is answered, dates come from the mail).

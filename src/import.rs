@@ -179,7 +179,8 @@ fn progress_bar(show: bool, total: u64, counts: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total);
-    let template = format!("{{spinner}} importing [{{bar:40}}] {counts} ({{per_sec}}, eta {{eta}})");
+    let template =
+        format!("{{spinner}} importing [{{bar:40}}] {counts} ({{per_sec}}, eta {{eta}})");
     if let Ok(style) = ProgressStyle::with_template(&template) {
         bar.set_style(style.progress_chars("=> "));
     }

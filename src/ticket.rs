@@ -45,7 +45,7 @@ impl Status {
 
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -82,7 +82,7 @@ impl Priority {
 
 impl fmt::Display for Priority {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -133,7 +133,9 @@ pub struct Ticket {
 
 impl Ticket {
     pub fn is_participant(&self, email: &str) -> bool {
-        self.participants.iter().any(|p| p.eq_ignore_ascii_case(email))
+        self.participants
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(email))
     }
 
     pub fn add_participant(&mut self, email: &str) {

@@ -52,7 +52,10 @@ fn fixtures_parse_as_expected() {
             failures.push(format!("{file}: attachments {names:?} != {want_names:?}"));
         }
         if msg.message_id_synthetic == want["has_message_id"].as_bool().unwrap() {
-            failures.push(format!("{file}: message-id synthetic = {}", msg.message_id_synthetic));
+            failures.push(format!(
+                "{file}: message-id synthetic = {}",
+                msg.message_id_synthetic
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -138,7 +138,10 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
                 .get(h.offset_start() as usize..h.offset_end() as usize)
                 .map(|b| unfold(&String::from_utf8_lossy(b)))
                 .unwrap_or_default();
-            (h.name().to_ascii_lowercase(), truncate(value, MAX_HEADER_VALUE))
+            (
+                h.name().to_ascii_lowercase(),
+                truncate(value, MAX_HEADER_VALUE),
+            )
         })
         .collect::<Vec<_>>();
     let envelope_to = headers
@@ -162,8 +165,7 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
             text = t.into_owned();
         }
     }
-    let html_only = msg.html_body_count() > 0
-        && msg.text_bodies().all(|p| p.is_text_html());
+    let html_only = msg.html_body_count() > 0 && msg.text_bodies().all(|p| p.is_text_html());
     let attachments = msg
         .attachments()
         // A nameless multipart "attachment" is MIME structure mail-parser
@@ -171,7 +173,9 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
         // attached; its readable text is already in the body.
         .filter(|part| {
             part.attachment_name().is_some()
-                || !part.content_type().is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart"))
+                || !part
+                    .content_type()
+                    .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart"))
         })
         .take(1000)
         .map(|part| Attachment {
@@ -354,7 +358,10 @@ fn synthetic_id(msg: &mail_parser::Message<'_>, raw: &[u8]) -> String {
             hasher.update(v);
         }
     }
-    let body_start = msg.parts.first().map_or(raw.len(), |p| p.offset_body as usize);
+    let body_start = msg
+        .parts
+        .first()
+        .map_or(raw.len(), |p| p.offset_body as usize);
     hasher.update(raw.get(body_start..).unwrap_or_default());
     let digest = hasher.finalize();
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
@@ -412,8 +419,12 @@ mod tests {
     #[test]
     fn garbage_is_not_mail() {
         assert_eq!(parse(b""), Err(ParseError::Empty));
-        assert!(parse(b"\x00\x01\x02binary\x00stuff").unwrap_err().is_not_mail());
-        assert!(parse(b"just a line of text without any header").unwrap_err().is_not_mail());
+        assert!(parse(b"\x00\x01\x02binary\x00stuff")
+            .unwrap_err()
+            .is_not_mail());
+        assert!(parse(b"just a line of text without any header")
+            .unwrap_err()
+            .is_not_mail());
     }
 
     #[test]

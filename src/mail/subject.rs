@@ -8,10 +8,45 @@ use regex::Regex;
 /// Reply and forward prefixes seen from real clients, lowercase, without the
 /// colon. Outlook localizes them; Chinese clients use full-width colons.
 const PREFIXES: &[&str] = &[
-    "re", "aw", "sv", "vs", "antw", "antwort", "odp", "ynt", "rif", "r", "ref", "réf", "res",
-    "fwd", "fw", "wg", "tr", "rv", "enc", "doorst", "vl", "vb", "pd", "i", "fs",
-    "回复", "答复", "回覆", "转发", "轉寄", "返信", "転送", "ΑΠ", "ΣΧΕΤ", "ΠΡΘ", "Отв", "Пересл",
-    "השב", "הועבר",
+    "re",
+    "aw",
+    "sv",
+    "vs",
+    "antw",
+    "antwort",
+    "odp",
+    "ynt",
+    "rif",
+    "r",
+    "ref",
+    "réf",
+    "res",
+    "fwd",
+    "fw",
+    "wg",
+    "tr",
+    "rv",
+    "enc",
+    "doorst",
+    "vl",
+    "vb",
+    "pd",
+    "i",
+    "fs",
+    "回复",
+    "答复",
+    "回覆",
+    "转发",
+    "轉寄",
+    "返信",
+    "転送",
+    "ΑΠ",
+    "ΣΧΕΤ",
+    "ΠΡΘ",
+    "Отв",
+    "Пересл",
+    "השב",
+    "הועבר",
 ];
 
 fn prefix_re() -> &'static Regex {
@@ -117,7 +152,10 @@ mod tests {
         let m = TagMatcher::new("ACME");
         assert_eq!(m.numbers("Re: [ACME-42] printer [acme-7]"), vec![42, 7]);
         assert_eq!(m.numbers("[OTHER-42]"), Vec::<u64>::new());
-        assert_eq!(ticket_subject(&m, "AW: [ACME-42] Re: Printer down"), "Printer down");
+        assert_eq!(
+            ticket_subject(&m, "AW: [ACME-42] Re: Printer down"),
+            "Printer down"
+        );
         assert_eq!(ticket_subject(&m, "Re:"), "(no subject)");
     }
 
