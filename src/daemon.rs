@@ -49,10 +49,9 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
 async fn serve(config: Config) -> Result<(), DaemonError> {
     let desk = Arc::new(Desk::open(config)?);
     let config = desk.config().clone();
-    let listener = control::bind(config.state_dir())?;
-    let (stop_tx, stop_rx) = watch::channel(false);
-
-    let mut tasks = Vec::new();
+    // Every source is ready before the socket opens: a caller that sees the
+    // socket may rely on the daemon being fully up.
+    let mut maildirs = Vec::new();
     for inbox in &config.inboxes {
         match inbox.kind {
             InboxKind::Maildir => {
@@ -62,13 +61,7 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
                     path: path.clone(),
                     source,
                 })?;
-                tasks.push(tokio::spawn(watch_maildir(
-                    desk.clone(),
-                    md,
-                    inbox.name.clone(),
-                    inbox.poll,
-                    stop_rx.clone(),
-                )));
+                maildirs.push((md, inbox.name.clone(), inbox.poll));
             }
             InboxKind::Imap => {
                 tracing::warn!(
@@ -78,6 +71,14 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
             }
         }
     }
+    let listener = control::bind(config.state_dir())?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let tasks: Vec<_> = maildirs
+        .into_iter()
+        .map(|(md, name, poll)| {
+            tokio::spawn(watch_maildir(desk.clone(), md, name, poll, stop_rx.clone()))
+        })
+        .collect();
     let control_task = tokio::spawn(control::serve(listener, desk.clone(), stop_rx.clone()));
     tracing::info!(
         state_dir = %config.state_dir().display(),

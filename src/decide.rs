@@ -171,7 +171,7 @@ pub fn is_own(own: &[String], email: &str) -> bool {
         },
         None => email.clone(),
     };
-    own.iter().any(|o| *o == base)
+    own.contains(&base)
 }
 
 #[cfg(test)]

@@ -152,7 +152,7 @@ fn one(
             })
         }
     }
-    if summary.messages % opts.batch.max(1) as u64 == 0 {
+    if summary.messages.is_multiple_of(opts.batch.max(1) as u64) {
         flush(backend, path, index)?;
     }
     Ok(())

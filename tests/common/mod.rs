@@ -197,3 +197,10 @@ pub fn mailstack() -> serde_json::Value {
         .unwrap_or_else(|e| panic!("cannot read the mail stack description {path}: {e}; start it with tests/mailstack/start.sh"));
     serde_json::from_str(&text).expect("stack.json is JSON")
 }
+
+/// Delivers into a Maildir the way MTAs do: write to tmp/, rename into new/.
+pub fn deliver(maildir: &Path, name: &str, raw: &[u8]) {
+    let tmp = maildir.join("tmp").join(name);
+    std::fs::write(&tmp, raw).expect("write tmp");
+    std::fs::rename(&tmp, maildir.join("new").join(name)).expect("rename into new");
+}

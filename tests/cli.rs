@@ -1,0 +1,217 @@
+//! The command line as admins and MTAs use it: the same answers with and
+//! without a running daemon, sysexits for pipe delivery, import reruns.
+
+mod common;
+
+use common::{deliver, mail, wait_until, TestDesk};
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs the same pipe deliveries and queries, returning what they printed.
+fn deliveries(t: &TestDesk, tag: &str) -> Vec<(i32, String)> {
+    let mut out = Vec::new();
+    let first = mail(
+        "carol@customer.test",
+        "Printer",
+        &format!("{tag}1@c"),
+        "",
+        "broken",
+    );
+    let reply = mail(
+        "carol@customer.test",
+        "Re: Printer",
+        &format!("{tag}2@c"),
+        &format!("In-Reply-To: <{tag}1@c>\r\n"),
+        "still broken",
+    );
+    for raw in [&first, &reply, &first] {
+        let o = t.pipe(raw);
+        out.push((o.status.code().unwrap_or(-1), stdout(&o)));
+    }
+    let garbage = t.pipe(b"\x00\x01\x02 not mail at all");
+    out.push((garbage.status.code().unwrap_or(-1), String::new()));
+    out
+}
+
+#[test]
+fn ingest_behaves_the_same_with_and_without_a_daemon() {
+    let alone = TestDesk::new();
+    let without = deliveries(&alone, "a");
+
+    let served = TestDesk::new();
+    let daemon = served.serve();
+    let with = deliveries(&served, "a");
+
+    assert_eq!(without, with);
+    assert_eq!(without[0].0, 0);
+    assert!(
+        without[0].1.contains("stored in ACME-1 (new)"),
+        "{}",
+        without[0].1
+    );
+    assert!(
+        without[1].1.contains("stored in ACME-1 ("),
+        "{}",
+        without[1].1
+    );
+    assert!(
+        without[2].1.contains("already stored in ACME-1"),
+        "{}",
+        without[2].1
+    );
+    assert_eq!(without[3].0, 65, "not mail exits EX_DATAERR");
+
+    // Queries agree too, and the garbage is in quarantine either way.
+    for t in [&alone, &served] {
+        let tickets = t.tickets_json();
+        assert_eq!(tickets.as_array().unwrap().len(), 1);
+        assert_eq!(tickets[0]["message_count"], 2);
+        let q = t.run(&["quarantine", "list", "--json"]);
+        let q: serde_json::Value = serde_json::from_slice(&q.stdout).unwrap();
+        assert_eq!(q.as_array().unwrap().len(), 1);
+        assert!(q[0]["reason"].as_str().unwrap().contains("not mail"));
+    }
+    drop(daemon);
+}
+
+#[test]
+fn ingest_exits_75_when_the_store_is_unavailable() {
+    let t = TestDesk::new();
+    // Another process holds the store and answers no socket.
+    let _holder = postdesk::desk::Desk::open(t.config()).unwrap();
+    let o = t.pipe(&mail("carol@customer.test", "x", "busy@c", "", "b"));
+    assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
+    assert!(stderr(&o).contains("try again"), "{}", stderr(&o));
+}
+
+#[test]
+fn serve_moves_maildir_mail_only_after_storing_it() {
+    let t = TestDesk::new();
+    let mut daemon = t.serve();
+    let new = t.inbox().join("new");
+    deliver(
+        &t.inbox(),
+        "1.msg",
+        &mail("carol@customer.test", "Printer", "md1@c", "", "x"),
+    );
+    deliver(&t.inbox(), "2.msg", b"\x00garbage");
+    wait_until(20, "maildir processed", || {
+        std::fs::read_dir(&new).unwrap().count() == 0
+    });
+    let cur: Vec<String> = std::fs::read_dir(t.inbox().join("cur"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(cur.len(), 2, "{cur:?}");
+    assert!(cur.iter().all(|n| n.ends_with(":2,S")));
+    assert_eq!(t.tickets_json().as_array().unwrap().len(), 1);
+    let status = daemon.terminate();
+    assert!(status.success(), "graceful stop exits 0");
+    assert!(
+        !t.state_dir().join("control.sock").exists(),
+        "socket removed on stop"
+    );
+    // The store opens directly after the daemon is gone.
+    let show = t.run(&["tickets", "show", "ACME-1"]);
+    assert!(stdout(&show).contains("Printer"), "{}", stdout(&show));
+}
+
+#[test]
+fn import_mbox_twice_stores_each_message_once() {
+    let t = TestDesk::new();
+    let mbox = t.dir.path().join("old.mbox");
+    let mut data = Vec::new();
+    for i in 0..50 {
+        // Body lines starting with "From " arrive escaped, as mbox writers do.
+        data.extend_from_slice(b"From someone@customer.test Sun Nov 22 10:00:00 2026\n");
+        let extra = if i % 5 == 4 {
+            format!("In-Reply-To: <imp{}@c>\r\n", i - 1)
+        } else {
+            String::new()
+        };
+        data.extend_from_slice(&mail(
+            "dave@customer.test",
+            &format!("Old {i}"),
+            &format!("imp{i}@c"),
+            &extra,
+            ">From the archive\n>>From quoted",
+        ));
+        data.extend_from_slice(b"\n");
+    }
+    std::fs::write(&mbox, &data).unwrap();
+    let first = t.run(&[
+        "import",
+        "mbox",
+        mbox.to_str().unwrap(),
+        "--status",
+        "closed",
+        "--json",
+    ]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let s: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(s["messages"], 50);
+    assert_eq!(s["stored"], 50);
+    assert_eq!(s["new_tickets"], 40);
+    let again = t.run(&["import", "mbox", mbox.to_str().unwrap(), "--json"]);
+    let s: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(s["duplicates"], 50);
+    assert_eq!(s["stored"], 0);
+    let tickets = t.tickets_json();
+    assert!(tickets
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["status"] == "closed" && t["imported"] == true));
+    let show = t.run(&["tickets", "show", "ACME-1", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert!(v["messages"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("From the archive\n>From quoted"));
+    // Imported mail keeps its own date.
+    assert!(v["ticket"]["created"]
+        .as_str()
+        .unwrap()
+        .starts_with("2026-11-22T10:00:00"));
+}
+
+#[test]
+fn import_of_a_file_that_is_not_an_mbox_fails_clearly() {
+    let t = TestDesk::new();
+    let f = t.dir.path().join("notes.txt");
+    std::fs::write(&f, "hello\nworld\n").unwrap();
+    let o = t.run(&["import", "mbox", f.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("not an mbox"), "{}", stderr(&o));
+}
+
+#[test]
+fn check_names_the_bad_line() {
+    let t = TestDesk::new();
+    let mut text = std::fs::read_to_string(&t.config_path).unwrap();
+    text.push_str("\n[survey]\nscale = \"1-5\"\ndelayy = \"1h\"\n");
+    std::fs::write(&t.config_path, text.clone()).unwrap();
+    let o = t.run(&["check"]);
+    assert_eq!(o.status.code(), Some(78));
+    let line = text.lines().position(|l| l.starts_with("delayy")).unwrap() + 1;
+    assert!(
+        stderr(&o).contains(&format!("postdesk.toml:{line}:")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("delayy"), "{}", stderr(&o));
+}
+
+#[test]
+fn show_of_an_unknown_ticket_says_how_to_find_one() {
+    let t = TestDesk::new();
+    let o = t.run(&["tickets", "show", "ACME-99"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("tickets list"), "{}", stderr(&o));
+}

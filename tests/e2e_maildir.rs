@@ -1,0 +1,151 @@
+//! End to end on the real mail stack, the way a deployment runs: customers
+//! send with real SMTP clients (python's smtplib, swaks) to Postfix, which
+//! hands the mail to Dovecot over LMTP into the support user's Maildir, which
+//! `postdesk serve` watches. Needs `tests/mailstack/start.sh` (tests/run.sh
+//! starts it).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{mailstack, wait_until, TestDesk};
+
+fn smtplib_send(port: u64, from: &str, to: &str, subject: &str, message_id: &str, extra: &str) {
+    let script = format!(
+        r#"
+import smtplib
+from email.message import EmailMessage
+m = EmailMessage()
+m["From"] = "Carol Customer <{from}>"
+m["To"] = "{to}"
+m["Subject"] = "{subject}"
+m["Message-ID"] = "<{message_id}>"
+{extra}
+m.set_content("Hello, the printer on floor 3 is broken again.\n\nCarol")
+with smtplib.SMTP("127.0.0.1", {port}, timeout=20) as s:
+    s.send_message(m)
+"#
+    );
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "smtplib failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn swaks_send(port: u64, from: &str, to: &str, headers: &[String], body: &str) {
+    let mut cmd = Command::new("swaks");
+    cmd.args([
+        "--server",
+        &format!("127.0.0.1:{port}"),
+        "--from",
+        from,
+        "--to",
+        to,
+    ])
+    .args(["--body", body, "--silent", "2"]);
+    for h in headers {
+        cmd.args(["--add-header", h]);
+    }
+    let out = cmd
+        .output()
+        .expect("swaks runs (tests/mailstack/install.sh installs it)");
+    assert!(
+        out.status.success(),
+        "swaks failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn ticket_with_subject(t: &TestDesk, subject: &str) -> Option<serde_json::Value> {
+    t.tickets_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["subject"] == subject)
+        .cloned()
+}
+
+#[test]
+fn customer_mail_through_postfix_and_dovecot_becomes_a_ticket() {
+    let stack = mailstack();
+    let smtp = stack["smtp_port"].as_u64().unwrap();
+    let maildir =
+        PathBuf::from(stack["maildir_root"].as_str().unwrap()).join("desk.test/support/Maildir");
+    let t = TestDesk::with_inbox_path(Some(&maildir));
+    let _daemon = t.serve();
+
+    let nonce = format!("{}", std::process::id());
+    let subject = format!("Printer broken {nonce}");
+    let first_id = format!("e2e-first-{nonce}@customer.test");
+    smtplib_send(
+        smtp,
+        "carol@customer.test",
+        "support@desk.test",
+        &subject,
+        &first_id,
+        "",
+    );
+    wait_until(30, "the ticket to appear", || {
+        ticket_with_subject(&t, &subject).is_some()
+    });
+    let ticket = ticket_with_subject(&t, &subject).unwrap();
+    let reference = ticket["reference"].as_str().unwrap().to_string();
+    assert_eq!(ticket["requester"]["email"], "carol@customer.test");
+    assert_eq!(ticket["status"], "new");
+
+    // The customer replies from another client, threading by References.
+    swaks_send(
+        smtp,
+        "carol@customer.test",
+        "support@desk.test",
+        &[
+            format!("Subject: Re: {subject}"),
+            format!("Message-Id: <e2e-second-{nonce}@customer.test>"),
+            format!("In-Reply-To: <{first_id}>"),
+            format!("References: <{first_id}>"),
+        ],
+        "Any news?",
+    );
+    // A colleague writes to the signed reply address only: Postfix and
+    // Dovecot keep the plus address in Delivered-To, which threads it.
+    let signer = postdesk::token::Signer::load_or_create(&t.state_dir()).unwrap();
+    let reply_to = signer.reply_address("support@desk.test", &reference);
+    swaks_send(
+        smtp,
+        "dave@customer.test",
+        &reply_to,
+        &[
+            "Subject: completely different words".to_string(),
+            format!("Message-Id: <e2e-third-{nonce}@customer.test>"),
+        ],
+        "Same printer here.",
+    );
+    wait_until(30, "both replies to join the ticket", || {
+        ticket_with_subject(&t, &subject).is_some_and(|x| x["message_count"] == 3)
+    });
+    let show = t.run(&["tickets", "show", &reference, "--json"]);
+    let view: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    let reasons: Vec<&str> = view["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["thread"]["by"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["new", "reference", "token"]);
+    assert!(view["messages"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("floor 3"));
+
+    // Everything delivered was moved out of new/ once stored.
+    wait_until(10, "new/ to be empty", || {
+        std::fs::read_dir(maildir.join("new")).unwrap().count() == 0
+    });
+}
