@@ -68,7 +68,7 @@ fn bench(c: &mut Criterion) {
             },
             |raw| {
                 d.ingest(&raw, None, "bench", Mode::Live).expect("stored");
-                d.store().flush().expect("flushed")
+                d.flush().expect("flushed")
             },
             criterion::BatchSize::SmallInput,
         )

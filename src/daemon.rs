@@ -95,7 +95,7 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     let _ = control_task.await;
     let flushed = tokio::task::spawn_blocking({
         let desk = desk.clone();
-        move || desk.store().flush()
+        move || desk.flush()
     })
     .await;
     if let Ok(Err(e)) = flushed {
@@ -186,8 +186,7 @@ pub fn scan_maildir_once(desk: &Desk, md: &Maildir, inbox: &str) -> Result<usize
         }
     }
     if !stored.is_empty() {
-        desk.store()
-            .flush()
+        desk.flush()
             .map_err(|e| format!("flush failed, nothing marked done: {e}"))?;
         for path in &stored {
             if let Err(e) = md.mark_done(path) {

@@ -108,7 +108,9 @@ pub fn intake(
         date: msg.date,
         received,
         origin: ctx.origin.to_string(),
-        text: msg.text.clone(),
+        // Derived from the raw bytes when shown; storing it twice would
+        // double the store and the write cost of every message.
+        text: String::new(),
         attachments: msg.attachments.clone(),
         size: msg.size,
         thread: reason,

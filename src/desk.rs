@@ -9,12 +9,16 @@ use std::sync::Mutex;
 
 use chrono::Utc;
 
+/// Staged bytes that force a write before the batch is full, so a batch of
+/// huge messages does not become one huge transaction.
+const MAX_STAGED_BYTES: usize = 16 * 1024 * 1024;
+
 use crate::api::{Outcome, Request, Response, TicketView};
 use crate::config::Config;
 use crate::decide::{self, Context, Mode};
 use crate::mail::subject::TagMatcher;
 use crate::mail::{self, Inbound};
-use crate::store::{IdKind, Store, StoreError};
+use crate::store::{IdKind, Staged, Store, StoreError};
 use crate::thread::{self, Facts, Threading};
 use crate::ticket::{self, Priority};
 use crate::token::{Signer, TokenError};
@@ -32,6 +36,20 @@ pub enum DeskError {
     },
 }
 
+/// A message parsed and compressed, ready for the store.
+pub struct Prepared {
+    raw: Vec<u8>,
+    compressed: Vec<u8>,
+    parsed: Result<Inbound, Rejected>,
+    origin: String,
+}
+
+/// Why a message goes to the quarantine instead of a ticket.
+struct Rejected {
+    reason: String,
+    not_mail: bool,
+}
+
 pub struct Desk {
     config: Config,
     store: Store,
@@ -39,10 +57,11 @@ pub struct Desk {
     tags: TagMatcher,
     own: Vec<String>,
     default_priority: Priority,
-    /// Intake reads facts, decides, then writes: serializing intakes makes
-    /// the reads consistent with the write without holding a sled
-    /// transaction across the decision.
-    write: Mutex<()>,
+    /// Intakes decided but not yet written. Intake reads facts through it,
+    /// decides, and stages; the lock serializes intakes so each sees all
+    /// before it. Written as one transaction at [`Desk::flush`], or sooner
+    /// when it grows past `intake.batch` messages or [`MAX_STAGED_BYTES`].
+    staged: Mutex<Staged>,
 }
 
 impl Desk {
@@ -67,7 +86,7 @@ impl Desk {
             tags,
             own,
             default_priority,
-            write: Mutex::new(()),
+            staged: Mutex::new(Staged::default()),
         })
     }
 
@@ -93,21 +112,52 @@ impl Desk {
         origin: &str,
         mode: Mode,
     ) -> Result<Outcome, StoreError> {
-        let now = Utc::now();
-        if raw.len() > self.config.intake.max_message_bytes {
-            let reason = format!(
-                "too large: {} bytes, intake.max_message_bytes is {}",
-                raw.len(),
-                self.config.intake.max_message_bytes
-            );
-            return self.quarantine(raw, reason, origin, false);
+        let prepared = self.prepare(raw.to_vec(), origin.to_string());
+        self.ingest_prepared(prepared, inbox, mode)
+    }
+
+    /// The CPU half of intake: parsing and compression, with no store
+    /// access, so a bulk import can run it on another core.
+    pub fn prepare(&self, raw: Vec<u8>, origin: String) -> Prepared {
+        let parsed = if raw.len() > self.config.intake.max_message_bytes {
+            Err(Rejected {
+                reason: format!(
+                    "too large: {} bytes, intake.max_message_bytes is {}",
+                    raw.len(),
+                    self.config.intake.max_message_bytes
+                ),
+                not_mail: false,
+            })
+        } else {
+            mail::parse(&raw).map_err(|e| Rejected {
+                reason: e.to_string(),
+                not_mail: e.is_not_mail(),
+            })
+        };
+        let compressed = match parsed {
+            Ok(_) => lz4_flex::compress_prepend_size(&raw),
+            Err(_) => Vec::new(),
+        };
+        Prepared {
+            raw,
+            compressed,
+            parsed,
+            origin,
         }
-        let msg = match mail::parse(raw) {
+    }
+
+    /// The store half of intake, for a message from [`Desk::prepare`].
+    pub fn ingest_prepared(
+        &self,
+        prepared: Prepared,
+        inbox: Option<&str>,
+        mode: Mode,
+    ) -> Result<Outcome, StoreError> {
+        let now = Utc::now();
+        let origin = prepared.origin.as_str();
+        let msg = match prepared.parsed {
             Ok(m) => m,
-            Err(e) => {
-                let not_mail = e.is_not_mail();
-                return self.quarantine(raw, e.to_string(), origin, not_mail);
-            }
+            Err(r) => return self.quarantine(&prepared.raw, r.reason, origin, r.not_mail),
         };
         let inbox = inbox
             .map(str::to_string)
@@ -115,16 +165,16 @@ impl Desk {
             .unwrap_or_else(|| "default".to_string());
         let queue = self.config.queue_for_inbox(&inbox);
 
-        let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
-        let facts = self.facts(&msg)?;
+        let mut staged = self.lock_staged();
+        let facts = self.facts(&staged, &msg)?;
         let threading = thread::choose(&facts);
         let existing = match &threading {
             Threading::Duplicate(t) => {
                 return Ok(Outcome::Duplicate {
-                    ticket: self.reference(*t),
+                    ticket: self.reference(&staged, *t),
                 })
             }
-            Threading::Existing(t, _) => self.store.ticket(*t)?,
+            Threading::Existing(t, _) => self.store.ticket(&staged, *t)?,
             Threading::New => None,
         };
         let known: Vec<String> = facts
@@ -142,16 +192,41 @@ impl Desk {
             queue: &queue,
             origin,
             mode,
-            next_number: self.store.next_ticket_number()?,
+            next_number: self.store.next_ticket_number(&staged)?,
             now,
         };
         let decision = decide::intake(&msg, &threading, existing, &known, &ctx);
-        self.store.commit_intake(&decision, raw)?;
+        self.store
+            .stage(&mut staged, &decision, &prepared.compressed)?;
+        if staged.len() >= self.config.intake.batch || staged.bytes() >= MAX_STAGED_BYTES {
+            self.store.commit(&mut staged)?;
+        }
         Ok(Outcome::Stored {
             ticket: decision.ticket.reference.clone(),
             created: decision.created,
             thread: decision.record.thread,
         })
+    }
+
+    fn lock_staged(&self) -> std::sync::MutexGuard<'_, Staged> {
+        // A panic while staging cannot leave a half-applied write behind
+        // (nothing is written before commit), so a poisoned lock is usable.
+        self.staged.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes everything staged and makes it durable. Sources are marked
+    /// done only after this returns.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let mut staged = self.lock_staged();
+        self.store.commit(&mut staged)?;
+        drop(staged);
+        self.store.flush()
+    }
+
+    /// Writes everything staged (not necessarily durable yet), so that
+    /// queries see every message acknowledged so far.
+    fn commit_staged(&self) -> Result<(), StoreError> {
+        self.store.commit(&mut self.lock_staged())
     }
 
     fn quarantine(
@@ -171,12 +246,12 @@ impl Desk {
     }
 
     /// Gathers what the store knows that bears on threading `msg`.
-    fn facts(&self, msg: &Inbound) -> Result<Facts, StoreError> {
+    fn facts(&self, staged: &Staged, msg: &Inbound) -> Result<Facts, StoreError> {
         let mut facts = Facts {
             tag_prefix: self.config.desk.ticket_prefix.clone(),
             ..Facts::default()
         };
-        if let Some(entry) = self.store.lookup_id(&msg.message_id)? {
+        if let Some(entry) = self.store.lookup_id(staged, &msg.message_id)? {
             match entry.kind {
                 IdKind::Stored | IdKind::Sent => {
                     facts.duplicate_of = Some(entry.ticket);
@@ -190,7 +265,7 @@ impl Desk {
         let prefix = &self.config.desk.ticket_prefix;
         for address in msg.all_recipients() {
             if let Some(n) = self.signer.verify_address(&self.own, prefix, address) {
-                if self.store.ticket(n)?.is_some() {
+                if self.store.ticket(staged, n)?.is_some() {
                     facts.token = Some((address.to_string(), n));
                     break;
                 }
@@ -204,20 +279,20 @@ impl Desk {
             .chain(msg.references.iter().rev())
             .filter(|id| seen.insert(id.as_str()));
         for id in ids {
-            if let Some(entry) = self.store.lookup_id(id)? {
+            if let Some(entry) = self.store.lookup_id(staged, id)? {
                 facts.known_references.push((id.clone(), entry.ticket));
             }
         }
         for n in self.tags.numbers(&msg.subject) {
-            if let Some(t) = self.store.ticket(n)? {
+            if let Some(t) = self.store.ticket(staged, n)? {
                 facts.tagged.push((n, t.is_participant(&msg.from.email)));
             }
         }
         Ok(facts)
     }
 
-    fn reference(&self, number: u64) -> String {
-        match self.store.ticket(number) {
+    fn reference(&self, staged: &Staged, number: u64) -> String {
+        match self.store.ticket(staged, number) {
             Ok(Some(t)) => t.reference,
             _ => ticket::reference(&self.config.desk.ticket_prefix, number),
         }
@@ -227,7 +302,7 @@ impl Desk {
         let Some(n) = ticket::parse_reference(&self.config.desk.ticket_prefix, reference) else {
             return Ok(None);
         };
-        Ok(self.store.ticket(n)?.map(|t| t.number))
+        Ok(self.store.ticket(&Staged::default(), n)?.map(|t| t.number))
     }
 
     /// Answers one request: the single code path behind every command.
@@ -259,15 +334,16 @@ impl Desk {
                 };
                 let outcome = self.ingest(&raw, inbox.as_deref(), &origin, mode)?;
                 if durable {
-                    self.store.flush()?;
+                    self.flush()?;
                 }
                 Response::Ingested(outcome)
             }
             Request::Flush => {
-                self.store.flush()?;
+                self.flush()?;
                 Response::Flushed
             }
             Request::ListTickets { status, queue } => {
+                self.commit_staged()?;
                 let mut out = Vec::new();
                 for t in self.store.tickets() {
                     let t = t?;
@@ -281,16 +357,27 @@ impl Desk {
                 }
                 Response::Tickets(out)
             }
-            Request::ShowTicket { reference } => match self.find_ticket(&reference)? {
-                Some(n) => match self.store.ticket(n)? {
-                    Some(ticket) => Response::Ticket(Box::new(TicketView {
-                        messages: self.store.messages(n)?,
-                        ticket,
-                    })),
+            Request::ShowTicket { reference } => {
+                self.commit_staged()?;
+                match self.find_ticket(&reference)? {
+                    Some(n) => match self.store.ticket(&Staged::default(), n)? {
+                        Some(ticket) => Response::Ticket(Box::new(TicketView {
+                            messages: self
+                                .store
+                                .messages(n)?
+                                .into_iter()
+                                .map(|(mut record, raw)| {
+                                    record.text = mail::parse(&raw).map(|m| m.text).unwrap_or_default();
+                                    record
+                                })
+                                .collect(),
+                            ticket,
+                        })),
+                        None => not_found(&reference),
+                    },
                     None => not_found(&reference),
-                },
-                None => not_found(&reference),
-            },
+                }
+            }
             Request::ListQuarantine => Response::Quarantine(self.store.quarantined()?),
             Request::ShowQuarantine { id } => match self.store.quarantined_entry(&id)? {
                 Some((entry, raw)) => Response::QuarantineItem { entry, raw },

@@ -17,6 +17,8 @@ use serde::Serialize;
 
 use crate::api::{Outcome, Request, Response};
 use crate::backend::{Backend, BackendError};
+use crate::decide::Mode;
+use crate::desk::{Desk, Prepared};
 use crate::source::maildir::Maildir;
 use crate::source::mbox::MboxReader;
 use crate::ticket::Status;
@@ -69,108 +71,176 @@ pub fn run(
     path: &Path,
     opts: &Options<'_>,
 ) -> Result<Summary, ImportError> {
-    let read_err = |source| ImportError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
     let started = Instant::now();
     let mut summary = Summary::default();
-    match format {
+    let bar = match format {
         Format::Mbox => {
-            let file = File::open(path).map_err(read_err)?;
-            let total = file.metadata().map(|m| m.len()).unwrap_or(0);
-            let bar = progress_bar(opts.progress, total, "{bytes}/{total_bytes}");
-            let mut reader = MboxReader::new(BufReader::with_capacity(1 << 20, file));
-            let mut index = 0u64;
-            while let Some(raw) = reader.next() {
-                let raw = raw.map_err(read_err)?;
-                index += 1;
-                let origin = format!("import:{}#{index}", path.display());
-                one(backend, raw, origin, opts, &mut summary, path, index)?;
-                bar.set_position(reader.position);
-            }
-            bar.finish_and_clear();
+            let total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            progress_bar(opts.progress, total, "{bytes}/{total_bytes}")
         }
-        Format::Maildir => {
-            let md = Maildir::open(path).map_err(read_err)?;
-            let files = md.all().map_err(read_err)?;
-            let bar = progress_bar(opts.progress, files.len() as u64, "{pos}/{len}");
-            for (i, file) in files.iter().enumerate() {
-                let raw = std::fs::read(file).map_err(|source| ImportError::Read {
-                    path: file.clone(),
-                    source,
+        Format::Maildir => progress_bar(opts.progress, 0, "{pos}/{len}"),
+    };
+    match backend {
+        Backend::Local(desk) => pipelined(desk, format, path, opts, &bar, &mut summary)?,
+        Backend::Remote(_) => {
+            read_messages(format, path, &bar, |index, origin, raw| {
+                let resp = backend.call(Request::Ingest {
+                    inbox: opts.inbox.map(str::to_string),
+                    origin,
+                    import_status: Some(opts.status),
+                    durable: false,
+                    raw,
                 })?;
-                let origin = format!("import:{}", file.display());
-                one(backend, raw, origin, opts, &mut summary, path, i as u64 + 1)?;
-                bar.inc(1);
-            }
-            bar.finish_and_clear();
+                let outcome = match resp {
+                    Response::Ingested(o) => o,
+                    Response::Error { message, .. } => return Err(stopped(path, index, message)),
+                    other => {
+                        return Err(stopped(path, index, format!("unexpected answer {other:?}")))
+                    }
+                };
+                count(&mut summary, &outcome);
+                if summary.messages.is_multiple_of(opts.batch.max(1) as u64) {
+                    flush(backend, path, index)?;
+                }
+                Ok(())
+            })?;
         }
     }
+    bar.finish_and_clear();
     flush(backend, path, summary.messages)?;
     summary.seconds = started.elapsed().as_secs_f64();
     summary.per_second = summary.messages as f64 / summary.seconds.max(1e-9);
     Ok(summary)
 }
 
-fn one(
-    backend: &mut Backend,
-    raw: Vec<u8>,
-    origin: String,
-    opts: &Options<'_>,
-    summary: &mut Summary,
+/// With the store in this process, parsing and compression run on a second
+/// thread while this one decides and stages: on two cores that nearly
+/// doubles the rate, and the order of messages is kept.
+fn pipelined(
+    desk: &Desk,
+    format: Format,
     path: &Path,
-    index: u64,
+    opts: &Options<'_>,
+    bar: &ProgressBar,
+    summary: &mut Summary,
 ) -> Result<(), ImportError> {
-    let resp = backend.call(Request::Ingest {
-        inbox: opts.inbox.map(str::to_string),
-        origin,
-        import_status: Some(opts.status),
-        durable: false,
-        raw,
-    })?;
-    summary.messages += 1;
-    match resp {
-        Response::Ingested(Outcome::Stored { created, .. }) => {
-            summary.stored += 1;
-            summary.new_tickets += u64::from(created);
+    let mode = Mode::Import {
+        status: opts.status,
+    };
+    // Messages cross threads in chunks: one wake-up per message costs
+    // more than the parsing it hands over.
+    const CHUNK: usize = 32;
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(u64, Prepared)>>(8);
+        let reader = scope.spawn(move || {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            // A closed channel means the store side stopped; its error is
+            // the one reported.
+            let closed = |index| stopped(path, index, "the store side stopped".into());
+            read_messages(format, path, bar, |index, origin, raw| {
+                chunk.push((index, desk.prepare(raw, origin)));
+                if chunk.len() == CHUNK {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                    tx.send(full).map_err(|_| closed(index))?;
+                }
+                Ok(())
+            })?;
+            if !chunk.is_empty() {
+                tx.send(chunk).map_err(|_| closed(0))?;
+            }
+            Ok(())
+        });
+        let mut store_result = Ok(());
+        'chunks: for chunk in rx {
+            for (index, prepared) in chunk {
+                let outcome = match desk.ingest_prepared(prepared, opts.inbox, mode) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        store_result = Err(stopped(path, index, e.to_string()));
+                        break 'chunks;
+                    }
+                };
+                count(summary, &outcome);
+                if summary.messages.is_multiple_of(opts.batch.max(1) as u64) {
+                    if let Err(e) = desk.flush() {
+                        store_result = Err(stopped(path, index, e.to_string()));
+                        break 'chunks;
+                    }
+                }
+            }
         }
-        Response::Ingested(Outcome::Duplicate { .. }) => summary.duplicates += 1,
-        Response::Ingested(Outcome::Quarantined { .. }) => summary.quarantined += 1,
-        Response::Error { message, .. } => {
-            return Err(ImportError::Store {
-                path: path.to_path_buf(),
-                index,
-                message,
-            })
+        let read_result = reader
+            .join()
+            .unwrap_or_else(|_| Err(stopped(path, 0, "the reader thread panicked".into())));
+        store_result.and(read_result)
+    })
+}
+
+/// Calls `each` with every message of the mailbox, in order.
+fn read_messages(
+    format: Format,
+    path: &Path,
+    bar: &ProgressBar,
+    mut each: impl FnMut(u64, String, Vec<u8>) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    let read_err = |source| ImportError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    match format {
+        Format::Mbox => {
+            let file = File::open(path).map_err(read_err)?;
+            let mut reader = MboxReader::new(BufReader::with_capacity(1 << 20, file));
+            let mut index = 0u64;
+            while let Some(raw) = reader.next() {
+                let raw = raw.map_err(read_err)?;
+                index += 1;
+                each(index, format!("import:{}#{index}", path.display()), raw)?;
+                bar.set_position(reader.position);
+            }
         }
-        other => {
-            return Err(ImportError::Store {
-                path: path.to_path_buf(),
-                index,
-                message: format!("unexpected answer {other:?}"),
-            })
+        Format::Maildir => {
+            let md = Maildir::open(path).map_err(read_err)?;
+            let files = md.all().map_err(read_err)?;
+            bar.set_length(files.len() as u64);
+            for (i, file) in files.iter().enumerate() {
+                let raw = std::fs::read(file).map_err(|source| ImportError::Read {
+                    path: file.clone(),
+                    source,
+                })?;
+                each(i as u64 + 1, format!("import:{}", file.display()), raw)?;
+                bar.inc(1);
+            }
         }
-    }
-    if summary.messages.is_multiple_of(opts.batch.max(1) as u64) {
-        flush(backend, path, index)?;
     }
     Ok(())
+}
+
+fn count(summary: &mut Summary, outcome: &Outcome) {
+    summary.messages += 1;
+    match outcome {
+        Outcome::Stored { created, .. } => {
+            summary.stored += 1;
+            summary.new_tickets += u64::from(*created);
+        }
+        Outcome::Duplicate { .. } => summary.duplicates += 1,
+        Outcome::Quarantined { .. } => summary.quarantined += 1,
+    }
+}
+
+fn stopped(path: &Path, index: u64, message: String) -> ImportError {
+    ImportError::Store {
+        path: path.to_path_buf(),
+        index,
+        message,
+    }
 }
 
 fn flush(backend: &mut Backend, path: &Path, index: u64) -> Result<(), ImportError> {
     match backend.call(Request::Flush)? {
         Response::Flushed => Ok(()),
-        Response::Error { message, .. } => Err(ImportError::Store {
-            path: path.to_path_buf(),
-            index,
-            message,
-        }),
-        other => Err(ImportError::Store {
-            path: path.to_path_buf(),
-            index,
-            message: format!("unexpected answer {other:?}"),
-        }),
+        Response::Error { message, .. } => Err(stopped(path, index, message)),
+        other => Err(stopped(path, index, format!("unexpected answer {other:?}"))),
     }
 }
 

@@ -5,10 +5,9 @@
 //!
 //! | tree        | key                          | value                         |
 //! |-------------|------------------------------|-------------------------------|
-//! | `meta`      | `schema_version`, `next_ticket` | big-endian integers        |
+//! | `meta`      | `schema_version`             | big-endian integer            |
 //! | `tickets`   | ticket number (u64 BE)       | JSON [`Ticket`]               |
-//! | `messages`  | ticket (u64 BE) + seq (u32 BE) | JSON [`MessageRecord`]      |
-//! | `raw`       | same as `messages`           | LZ4-compressed original bytes |
+//! | `messages`  | ticket (u64 BE) + seq (u32 BE) | JSON length (u32 BE), JSON [`MessageRecord`], LZ4-compressed original bytes |
 //! | `msgids`    | Message-ID                   | kind (u8) + ticket (u64 BE)   |
 //! | `customers` | email, 0, ticket (u64 BE)    | empty                         |
 //! | `quarantine`| content hash                 | JSON [`QuarantineEntry`]      |
@@ -17,12 +16,18 @@
 //! | `outbox`    | (filled by the outgoing-mail issue) |                        |
 //!
 //! Records are JSON so that adding a field is a `#[serde(default)]`, not a
-//! migration; raw mail is compressed because it is most of the bytes.
+//! migration; raw mail is compressed because it is most of the bytes. The
+//! decoded text is not stored: it is derived from the raw bytes when shown.
+//! The next ticket number is the highest stored one plus one.
 //!
-//! Durability: every intake is one multi-tree transaction, so a crash leaves
-//! a message either wholly stored (record, raw bytes, index, ticket) or not
-//! at all. A transaction is durable only after [`Store::flush`]; callers
-//! batch several intakes per flush and mark their sources done only after it.
+//! Durability: intakes are decided one by one into a [`Staged`] set, which
+//! later intakes read through, and a staged set is written as one
+//! multi-tree transaction. A crash therefore leaves each message either
+//! wholly stored (record, raw bytes, index, ticket) or not at all. Grouping
+//! matters for speed: sled pays two log-buffer writes per transaction, which
+//! per message cost more than everything else together. A transaction is
+//! durable only after [`Store::flush`]; sources are marked done only after
+//! it.
 
 use std::path::{Path, PathBuf};
 
@@ -37,7 +42,6 @@ use crate::ticket::{MessageRecord, Ticket};
 /// The layout this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
 const KEY_SCHEMA: &[u8] = b"schema_version";
-const KEY_NEXT_TICKET: &[u8] = b"next_ticket";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -120,13 +124,39 @@ pub struct QuarantineEntry {
     pub arrivals: u32,
 }
 
+/// Intakes decided but not yet written; see the module docs.
+#[derive(Debug, Default)]
+pub struct Staged {
+    tickets: std::collections::HashMap<u64, Ticket>,
+    ids: std::collections::HashMap<String, IdEntry>,
+    messages: Vec<([u8; 12], Vec<u8>)>,
+    customers: Vec<Vec<u8>>,
+    count: usize,
+    bytes: usize,
+}
+
+impl Staged {
+    /// Intakes staged.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Bytes the staged messages will take in the store.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
 pub struct Store {
     db: sled::Db,
     path: PathBuf,
     meta: sled::Tree,
     tickets: sled::Tree,
     messages: sled::Tree,
-    raw: sled::Tree,
     msgids: sled::Tree,
     customers: sled::Tree,
     quarantine: sled::Tree,
@@ -157,6 +187,25 @@ fn customer_key(email: &str, ticket: u64) -> Vec<u8> {
 
 fn be_u64(b: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(b.get(..8)?.try_into().ok()?))
+}
+
+fn decode_message(v: &[u8]) -> Result<(MessageRecord, Vec<u8>)> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        what: "message",
+        detail,
+    };
+    let len = v
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_be_bytes)
+        .ok_or_else(|| corrupt("shorter than its header".into()))? as usize;
+    let record = v
+        .get(4..4 + len)
+        .ok_or_else(|| corrupt("record cut short".into()))?;
+    let record: MessageRecord = from_json("message", record)?;
+    let raw =
+        lz4_flex::decompress_size_prepended(&v[4 + len..]).map_err(|e| corrupt(e.to_string()))?;
+    Ok((record, raw))
 }
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
@@ -198,7 +247,6 @@ impl Store {
             meta: tree("meta")?,
             tickets: tree("tickets")?,
             messages: tree("messages")?,
-            raw: tree("raw")?,
             msgids: tree("msgids")?,
             customers: tree("customers")?,
             quarantine: tree("quarantine")?,
@@ -242,7 +290,11 @@ impl Store {
         Ok(())
     }
 
-    pub fn lookup_id(&self, message_id: &str) -> Result<Option<IdEntry>> {
+    /// What the index knows of a Message-ID, staged intakes first.
+    pub fn lookup_id(&self, staged: &Staged, message_id: &str) -> Result<Option<IdEntry>> {
+        if let Some(e) = staged.ids.get(message_id) {
+            return Ok(Some(*e));
+        }
         Ok(self
             .msgids
             .get(message_id.as_bytes())
@@ -250,7 +302,15 @@ impl Store {
             .and_then(|v| IdEntry::decode(&v)))
     }
 
-    pub fn ticket(&self, number: u64) -> Result<Option<Ticket>> {
+    /// A ticket as it stands, staged intakes included.
+    pub fn ticket(&self, staged: &Staged, number: u64) -> Result<Option<Ticket>> {
+        if let Some(t) = staged.tickets.get(&number) {
+            return Ok(Some(t.clone()));
+        }
+        self.stored_ticket(number)
+    }
+
+    fn stored_ticket(&self, number: u64) -> Result<Option<Ticket>> {
         self.tickets
             .get(number.to_be_bytes())
             .map_err(StoreError::io("read ticket"))?
@@ -259,57 +319,87 @@ impl Store {
     }
 
     /// The number the next new ticket gets.
-    pub fn next_ticket_number(&self) -> Result<u64> {
-        Ok(self
-            .meta
-            .get(KEY_NEXT_TICKET)
-            .map_err(StoreError::io("read ticket counter"))?
-            .and_then(|v| be_u64(&v))
-            .unwrap_or(1))
+    pub fn next_ticket_number(&self, staged: &Staged) -> Result<u64> {
+        let stored = self
+            .tickets
+            .last()
+            .map_err(StoreError::io("read ticket numbers"))?
+            .and_then(|(k, _)| be_u64(&k))
+            .unwrap_or(0);
+        let staged = staged.tickets.keys().max().copied().unwrap_or(0);
+        Ok(stored.max(staged) + 1)
     }
 
-    /// Writes one intake decision and its raw bytes in one transaction.
-    pub fn commit_intake(&self, d: &Decision, raw: &[u8]) -> Result<()> {
-        let ticket_key = d.ticket.number.to_be_bytes();
-        let ticket_val = json(&d.ticket);
-        let mkey = message_key(d.record.ticket, d.record.seq);
-        let record_val = json(&d.record);
-        let raw_val = lz4_flex::compress_prepend_size(raw);
-        let stored = IdEntry {
-            kind: IdKind::Stored,
-            ticket: d.ticket.number,
-        }
-        .encode();
-        let referenced = IdEntry {
-            kind: IdKind::Referenced,
-            ticket: d.ticket.number,
-        }
-        .encode();
-        let next = (d.ticket.number + 1).to_be_bytes();
-        let customer = customer_key(&d.ticket.requester.email, d.ticket.number);
-
-        let trees = (
-            &self.meta,
-            &self.tickets,
-            &self.messages,
-            &self.raw,
-            &self.msgids,
-            &self.customers,
+    /// Adds one intake decision to the staged set, with the message's raw
+    /// bytes as `lz4_flex::compress_prepend_size` made them. Nothing is
+    /// written yet.
+    pub fn stage(&self, staged: &mut Staged, d: &Decision, compressed: &[u8]) -> Result<()> {
+        let record = json(&d.record);
+        let mut value = Vec::with_capacity(4 + record.len() + compressed.len());
+        value.extend_from_slice(&(record.len() as u32).to_be_bytes());
+        value.extend_from_slice(&record);
+        value.extend_from_slice(compressed);
+        staged.bytes += value.len();
+        staged
+            .messages
+            .push((message_key(d.record.ticket, d.record.seq), value));
+        staged.ids.insert(
+            d.record.message_id.clone(),
+            IdEntry {
+                kind: IdKind::Stored,
+                ticket: d.ticket.number,
+            },
         );
+        for id in &d.remember_references {
+            if self.lookup_id(staged, id)?.is_none() {
+                staged.ids.insert(
+                    id.clone(),
+                    IdEntry {
+                        kind: IdKind::Referenced,
+                        ticket: d.ticket.number,
+                    },
+                );
+            }
+        }
+        if d.created {
+            staged
+                .customers
+                .push(customer_key(&d.ticket.requester.email, d.ticket.number));
+        }
+        staged.tickets.insert(d.ticket.number, d.ticket.clone());
+        staged.count += 1;
+        Ok(())
+    }
+
+    /// Writes everything staged in one transaction and empties the set.
+    pub fn commit(&self, staged: &mut Staged) -> Result<()> {
+        if staged.count == 0 {
+            return Ok(());
+        }
+        let tickets: Vec<([u8; 8], Vec<u8>)> = staged
+            .tickets
+            .iter()
+            .map(|(n, t)| (n.to_be_bytes(), json(t)))
+            .collect();
+        let trees = (&self.tickets, &self.messages, &self.msgids, &self.customers);
         trees
-            .transaction(|(meta, tickets, messages, rawt, msgids, customers)| {
-                if d.created {
-                    meta.insert(KEY_NEXT_TICKET, &next)?;
-                    customers.insert(customer.as_slice(), &[])?;
+            .transaction(|(tt, mt, it, ct)| {
+                for (k, v) in &staged.messages {
+                    mt.insert(k, v.as_slice())?;
                 }
-                tickets.insert(&ticket_key, ticket_val.as_slice())?;
-                messages.insert(&mkey, record_val.as_slice())?;
-                rawt.insert(&mkey, raw_val.as_slice())?;
-                msgids.insert(d.record.message_id.as_bytes(), &stored)?;
-                for id in &d.remember_references {
-                    if msgids.get(id.as_bytes())?.is_none() {
-                        msgids.insert(id.as_bytes(), &referenced)?;
+                for (id, entry) in &staged.ids {
+                    // A staged "referenced" never overwrites what the index
+                    // learned meanwhile.
+                    if entry.kind == IdKind::Referenced && it.get(id.as_bytes())?.is_some() {
+                        continue;
                     }
+                    it.insert(id.as_bytes(), &entry.encode())?;
+                }
+                for (k, v) in &tickets {
+                    tt.insert(k, v.as_slice())?;
+                }
+                for k in &staged.customers {
+                    ct.insert(k.as_slice(), &[])?;
                 }
                 Ok::<_, ConflictableTransactionError<()>>(())
             })
@@ -322,7 +412,9 @@ impl Store {
                     what: "intake transaction",
                     detail: "aborted".into(),
                 },
-            })
+            })?;
+        *staged = Staged::default();
+        Ok(())
     }
 
     /// Every ticket, in number order.
@@ -337,28 +429,24 @@ impl Store {
         self.tickets.len()
     }
 
-    /// The messages of a ticket, in arrival order.
-    pub fn messages(&self, ticket: u64) -> Result<Vec<MessageRecord>> {
+    /// The messages of a ticket, in arrival order, each with its original
+    /// bytes. `text` is empty: it is derived from the bytes by the reader.
+    pub fn messages(&self, ticket: u64) -> Result<Vec<(MessageRecord, Vec<u8>)>> {
         self.messages
             .scan_prefix(ticket.to_be_bytes())
             .map(|r| {
                 let (_, v) = r.map_err(StoreError::io("read messages"))?;
-                from_json("message", &v)
+                decode_message(&v)
             })
             .collect()
     }
 
     /// The original bytes of one message, as they arrived.
     pub fn raw_message(&self, ticket: u64, seq: u32) -> Result<Option<Vec<u8>>> {
-        self.raw
+        self.messages
             .get(message_key(ticket, seq))
-            .map_err(StoreError::io("read raw message"))?
-            .map(|v| {
-                lz4_flex::decompress_size_prepended(&v).map_err(|e| StoreError::Corrupt {
-                    what: "raw message",
-                    detail: e.to_string(),
-                })
-            })
+            .map_err(StoreError::io("read message"))?
+            .map(|v| decode_message(&v).map(|(_, raw)| raw))
             .transpose()
     }
 

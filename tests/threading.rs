@@ -198,7 +198,12 @@ fn localized_reply_prefixes_thread_and_name_the_ticket() {
         );
         assert_eq!(ticket_of(&o), reference, "{prefix}");
     }
-    let view = desk.store().ticket(1).unwrap().unwrap();
+    desk.flush().unwrap();
+    let view = desk
+        .store()
+        .ticket(&Default::default(), 1)
+        .unwrap()
+        .unwrap();
     assert_eq!(view.subject, "Drucker kaputt");
     assert_eq!(view.message_count, 9);
 }
@@ -223,6 +228,7 @@ fn the_same_message_twice_is_stored_once() {
     let second = ingest(&desk, &raw);
     assert!(matches!(second, Outcome::Duplicate { .. }));
     assert_eq!(ticket_of(&first), ticket_of(&second));
+    desk.flush().unwrap();
     assert_eq!(desk.store().messages(1).unwrap().len(), 1);
 }
 
@@ -298,7 +304,7 @@ fn ticket_numbers_are_sequential_and_survive_reopen() {
                 &mail("carol@customer.test", "x", &format!("n{i}@c"), "", "b"),
             );
         }
-        desk.store().flush().unwrap();
+        desk.flush().unwrap();
     }
     let desk = Desk::open(t.config()).unwrap();
     let o = ingest(&desk, &mail("carol@customer.test", "x", "n9@c", "", "b"));

@@ -219,14 +219,15 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
 
 /// Bytes up to the blank line that ends the headers (or all of them).
 fn header_section_len(raw: &[u8]) -> usize {
-    let crlf = raw.windows(4).position(|w| w == b"\r\n\r\n");
-    let lf = raw.windows(2).position(|w| w == b"\n\n");
-    match (crlf, lf) {
-        (Some(a), Some(b)) => a.min(b),
-        (Some(a), None) => a,
-        (None, Some(b)) => b,
-        (None, None) => raw.len(),
+    let mut start = 0;
+    while let Some(nl) = memchr::memchr(b'\n', &raw[start..]) {
+        let end = start + nl + 1;
+        match raw.get(end..) {
+            Some([b'\n', ..]) | Some([b'\r', b'\n', ..]) => return end,
+            _ => start = end,
+        }
     }
+    raw.len()
 }
 
 fn looks_like_mail(msg: &mail_parser::Message<'_>) -> bool {
