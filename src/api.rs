@@ -41,6 +41,16 @@ pub enum Request {
     ShowQuarantine {
         id: String,
     },
+    ListOutbox,
+    /// Requeue one entry, or with no id every failed one.
+    RetryOutbox {
+        id: Option<u64>,
+    },
+    /// Render a template with a real ticket's data, or sample data.
+    PreviewTemplate {
+        name: String,
+        ticket: Option<String>,
+    },
 }
 
 /// What became of one ingested message.
@@ -61,6 +71,15 @@ pub enum Outcome {
         /// Not mail at all (MTA delivery exits 65 for these).
         not_mail: bool,
     },
+}
+
+/// A rendered template, as `templates preview` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Preview {
+    pub subject: String,
+    pub headers: Vec<(String, String)>,
+    pub text: String,
+    pub html: Option<String>,
 }
 
 /// One message of a ticket as `tickets show` prints it.
@@ -86,6 +105,9 @@ pub enum Response {
         #[serde(skip)]
         raw: Vec<u8>,
     },
+    Outbox(Vec<crate::outbox::Entry>),
+    Requeued(Vec<u64>),
+    Preview(Preview),
     /// The request failed; `retry` says whether trying later may help (the
     /// store was unavailable) or not (bad input, unknown ticket).
     Error {

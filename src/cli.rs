@@ -68,8 +68,44 @@ pub enum Command {
         #[command(subcommand)]
         what: QuarantineCmd,
     },
-    /// Validate the configuration; errors name the file and line.
+    /// Validate the configuration, templates and article list; errors name the file and line.
     Check,
+    /// Outgoing mail: what is queued, sent or failed.
+    Outbox {
+        #[command(subcommand)]
+        what: OutboxCmd,
+    },
+    /// Templates: render one to see what customers will get.
+    Templates {
+        #[command(subcommand)]
+        what: TemplatesCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCmd {
+    /// Every outgoing mail with its state, attempts and last error.
+    List {
+        /// Only entries in this state: queued, sent, failed.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send again now: one entry, or every failed one.
+    Retry { id: Option<u64> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCmd {
+    /// Render a template with a real ticket's data, or sample data.
+    Preview {
+        name: String,
+        #[arg(long)]
+        ticket: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,15 +225,78 @@ fn dispatch(args: Args) -> Result<u8> {
             crate::daemon::run(config)?;
             Ok(0)
         }
-        Command::Check => {
-            println!(
-                "{}: ok ({} inbox(es), {} agent(s), {} queue(s), state in {})",
-                args.config.display(),
-                config.inboxes.len(),
-                config.agents.len(),
-                config.queues.len(),
-                config.state_dir().display()
-            );
+        Command::Check => check(&args.config, &config),
+        Command::Outbox { what } => {
+            let mut backend = Backend::connect(config)?;
+            match what {
+                OutboxCmd::List { state, json } => {
+                    let mut entries = match call(&mut backend, Request::ListOutbox)? {
+                        Response::Outbox(e) => e,
+                        other => bail!("unexpected answer: {other:?}"),
+                    };
+                    if let Some(s) = state {
+                        entries.retain(|e| e.state.to_string().trim() == s);
+                    }
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&entries)?);
+                    } else if entries.is_empty() {
+                        println!("outbox is empty");
+                    } else {
+                        println!(
+                            "{:>6}  {:<7} {:>3}  {:<12} {:<13} {:<30} LAST ERROR / SUBJECT",
+                            "ID", "STATE", "TRY", "TICKET", "KIND", "TO"
+                        );
+                        for e in entries {
+                            println!(
+                                "{:>6}  {:<7} {:>3}  {:<12} {:<13} {:<30} {}",
+                                e.id,
+                                e.state,
+                                e.attempts,
+                                e.ticket.as_deref().unwrap_or("-"),
+                                e.kind,
+                                clip(&e.recipients.join(","), 30),
+                                e.last_error.as_deref().unwrap_or(&e.subject)
+                            );
+                        }
+                    }
+                }
+                OutboxCmd::Retry { id } => match call(&mut backend, Request::RetryOutbox { id })? {
+                    Response::Requeued(ids) if ids.is_empty() => println!("nothing to retry"),
+                    Response::Requeued(ids) => println!(
+                        "requeued {}",
+                        ids.iter()
+                            .map(u64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    other => bail!("unexpected answer: {other:?}"),
+                },
+            }
+            Ok(0)
+        }
+        Command::Templates { what } => {
+            let mut backend = Backend::connect(config)?;
+            match what {
+                TemplatesCmd::Preview { name, ticket, json } => {
+                    let p = match call(&mut backend, Request::PreviewTemplate { name, ticket })? {
+                        Response::Preview(p) => p,
+                        other => bail!("unexpected answer: {other:?}"),
+                    };
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&p)?);
+                    } else {
+                        println!("Subject: {}", p.subject);
+                        for (k, v) in &p.headers {
+                            println!("{k}: {v}");
+                        }
+                        println!();
+                        print!("{}", p.text);
+                        if let Some(html) = p.html {
+                            println!("\n----- HTML alternative -----\n{html}");
+                        }
+                    }
+                }
+            }
             Ok(0)
         }
         Command::Ingest { files, inbox, json } => ingest(config, files, inbox, json),
@@ -329,6 +428,48 @@ fn dispatch(args: Args) -> Result<u8> {
     }
 }
 
+/// `postdesk check`: everything an admin edits, each problem with its file
+/// and line.
+fn check(path: &std::path::Path, config: &Config) -> Result<u8> {
+    let mut problems = Vec::new();
+    let templates = match crate::templates::Templates::load(&config.templates.dir) {
+        Ok(t) => {
+            if let Err(e) = t.check() {
+                problems.push(e.to_string());
+            }
+            Some(t)
+        }
+        Err(e) => {
+            problems.push(e.to_string());
+            None
+        }
+    };
+    if let Some(kb) = &config.kb.file {
+        if let Err(e) = crate::kb::Kb::load(kb) {
+            problems.push(e.to_string());
+        }
+    }
+    if let Err(e) = crate::transport::Plan::from_config(&config.outgoing) {
+        problems.push(format!("{}: {e}", path.display()));
+    }
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("postdesk: {p}");
+        }
+        return Ok(EX_CONFIG);
+    }
+    println!(
+        "{}: ok ({} inbox(es), {} agent(s), {} queue(s), {} template(s), state in {})",
+        path.display(),
+        config.inboxes.len(),
+        config.agents.len(),
+        config.queues.len(),
+        templates.map_or(0, |t| t.names().len()),
+        config.state_dir().display()
+    );
+    Ok(0)
+}
+
 /// Sends a request; an error answer becomes an error with its message.
 fn call(backend: &mut Backend, req: Request) -> Result<Response> {
     match backend.call(req)? {
@@ -338,13 +479,18 @@ fn call(backend: &mut Backend, req: Request) -> Result<Response> {
 }
 
 fn ingest(config: Config, files: Vec<PathBuf>, inbox: Option<String>, json: bool) -> Result<u8> {
+    // Whatever keeps us from the store (a busy store, a broken template
+    // set an admin is fixing), the MTA keeps the mail and retries: exit 75
+    // loses nothing, any other failure would bounce it.
     let mut backend = match Backend::connect(config) {
         Ok(b) => b,
-        Err(e) if e.is_temporary() => {
+        Err(e) => {
             eprintln!("postdesk: {e}");
+            if !e.is_temporary() {
+                eprintln!("postdesk: the mail stays with the MTA until this is fixed");
+            }
             return Ok(EX_TEMPFAIL);
         }
-        Err(e) => return Err(e.into()),
     };
     let inputs = if files.is_empty() {
         vec![PathBuf::from("-")]

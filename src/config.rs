@@ -64,6 +64,10 @@ pub struct Config {
     pub templates: TemplatesRef,
     #[serde(default)]
     pub intake: Intake,
+    #[serde(default)]
+    pub ack: AckConfig,
+    #[serde(default)]
+    pub kb: KbRef,
     /// The file this was read from; relative paths inside resolve against the
     /// working directory, not against this file (see DESIGN.md).
     #[serde(skip)]
@@ -87,6 +91,10 @@ pub struct Desk {
     /// to them is ours, mail from them is never a customer.
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// The desk's time zone (IANA name): acknowledgements say "by Tuesday
+    /// morning" in the desk's week, not UTC's.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
     /// Category and priority a ticket gets when no rule says otherwise.
     #[serde(default = "default_category")]
     pub default_category: String,
@@ -167,6 +175,17 @@ pub struct Outgoing {
     pub password_file: Option<PathBuf>,
     #[serde(default)]
     pub sendmail: Option<PathBuf>,
+    /// Plain SMTP (no TLS) is refused except to a loopback address unless
+    /// this says otherwise: credentials and customer mail in clear text on
+    /// a network are a mistake worth an explicit switch.
+    #[serde(default)]
+    pub allow_plain: bool,
+    /// How long a mail is retried before it is marked failed.
+    #[serde(default = "two_days", deserialize_with = "de_duration")]
+    pub max_age: Duration,
+    /// The first retry's wait; each later one doubles it, up to an hour.
+    #[serde(default = "thirty_seconds", deserialize_with = "de_duration")]
+    pub retry_base: Duration,
 }
 
 impl Default for Outgoing {
@@ -182,6 +201,9 @@ impl Default for Outgoing {
             password_env: None,
             password_file: None,
             sendmail: None,
+            allow_plain: false,
+            max_age: two_days(),
+            retry_base: thirty_seconds(),
         }
     }
 }
@@ -283,6 +305,36 @@ impl Default for TemplatesRef {
     }
 }
 
+/// Acknowledgements of new tickets.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AckConfig {
+    /// Off means no acknowledgement unless a rule names a template.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The template used when no rule names one.
+    #[serde(default = "default_ack_template")]
+    pub template: String,
+}
+
+impl Default for AckConfig {
+    fn default() -> Self {
+        AckConfig {
+            enabled: true,
+            template: default_ack_template(),
+        }
+    }
+}
+
+/// Self-service articles suggested in acknowledgements.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KbRef {
+    /// A TOML file of `[[article]]` entries; none when unset.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+}
+
 /// How intake batches its durability work.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -314,6 +366,18 @@ fn default_prefix() -> String {
 }
 fn default_state_dir() -> PathBuf {
     PathBuf::from("var")
+}
+fn default_timezone() -> String {
+    "UTC".into()
+}
+fn default_ack_template() -> String {
+    "ack".into()
+}
+fn thirty_seconds() -> Duration {
+    Duration::from_secs(30)
+}
+fn two_days() -> Duration {
+    Duration::from_secs(2 * 86_400)
 }
 fn default_category() -> String {
     "general".into()
@@ -434,6 +498,12 @@ impl Config {
                 "desk.ticket_prefix `{prefix}` must be letters and digits only (it appears in [{prefix}-42] tags and in addresses)"
             ));
         }
+        if self.desk.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return bad(format!(
+                "desk.timezone `{}` is not an IANA time zone name (like Europe/Berlin or UTC)",
+                self.desk.timezone
+            ));
+        }
         if crate::ticket::Priority::parse(&self.desk.default_priority).is_none() {
             return bad(format!(
                 "desk.default_priority `{}` is not one of low, normal, high, urgent",
@@ -478,6 +548,10 @@ impl Config {
             .chain(self.desk.aliases.iter())
             .map(|a| a.trim().to_ascii_lowercase())
             .collect()
+    }
+
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.desk.timezone.parse().unwrap_or(chrono_tz::UTC)
     }
 
     /// The queue that mail arriving through `inbox` lands in.

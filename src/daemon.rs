@@ -34,6 +34,8 @@ pub enum DaemonError {
     Runtime(std::io::Error),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
+    #[error("outgoing mail: {0}")]
+    Transport(#[from] crate::transport::TransportError),
 }
 
 /// Runs until SIGTERM/SIGINT.
@@ -79,6 +81,13 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
             tokio::spawn(watch_maildir(desk.clone(), md, name, poll, stop_rx.clone()))
         })
         .collect();
+    let transport = crate::transport::Transport::from_config(&config.outgoing)?;
+    let outbox_task = tokio::spawn(crate::outbox::run(
+        desk.clone(),
+        transport,
+        desk.outbox_wake(),
+        stop_rx.clone(),
+    ));
     let control_task = tokio::spawn(control::serve(listener, desk.clone(), stop_rx.clone()));
     tracing::info!(
         state_dir = %config.state_dir().display(),
@@ -93,6 +102,7 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
         let _ = t.await;
     }
     let _ = control_task.await;
+    let _ = outbox_task.await;
     let flushed = tokio::task::spawn_blocking({
         let desk = desk.clone();
         move || desk.flush()

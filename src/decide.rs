@@ -8,10 +8,11 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::mail::build::Auto;
 use crate::mail::subject::{ticket_subject, TagMatcher};
 use crate::mail::Inbound;
 use crate::thread::Threading;
-use crate::ticket::{Direction, MessageRecord, Priority, Status, ThreadReason, Ticket};
+use crate::ticket::{Direction, MessageRecord, Person, Priority, Status, ThreadReason, Ticket};
 
 /// Whether mail is live (someone waits for an answer) or history being
 /// imported (nothing is answered, dates come from the mail).
@@ -36,6 +37,23 @@ pub struct Context<'a> {
     /// The number a new ticket would get.
     pub next_number: u64,
     pub now: DateTime<Utc>,
+    /// The acknowledgement template for a new ticket, or `None` when the
+    /// desk (or a rule) says not to acknowledge.
+    pub ack_template: Option<&'a str>,
+}
+
+/// A mail the desk decides to send. The shell renders it with the
+/// template of that name and queues it in the same transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub template: String,
+    pub to: Vec<Person>,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub auto: Auto,
+    /// The Message-ID of what caused it: with the template and recipient
+    /// it makes the outgoing Message-ID, so deciding twice queues one mail.
+    pub cause: String,
 }
 
 /// What to write for one stored message.
@@ -48,6 +66,10 @@ pub struct Decision {
     /// Message-IDs this message mentions that the desk has never seen: kept
     /// pointing at this ticket so their message, arriving late, finds it.
     pub remember_references: Vec<String>,
+    /// Mail to send because of this message.
+    pub notices: Vec<Notice>,
+    /// Why an acknowledgement was not sent for a new ticket, if it was not.
+    pub ack_suppressed: Option<String>,
 }
 
 /// Decides intake for a message that is not a duplicate. `existing` is the
@@ -128,12 +150,67 @@ pub fn intake(
             acc
         });
 
+    let (notices, ack_suppressed) = if created {
+        match acknowledgement(msg, ctx) {
+            Ok(n) => (vec![n], None),
+            Err(why) => (Vec::new(), Some(why)),
+        }
+    } else {
+        (Vec::new(), None)
+    };
+
     Decision {
         ticket,
         created,
         record,
         remember_references,
+        notices,
+        ack_suppressed,
     }
+}
+
+/// The acknowledgement of a new ticket, or why there is none. Never for
+/// history, never for automatic mail (answering an autoresponder starts a
+/// loop), never to the desk itself.
+fn acknowledgement(msg: &Inbound, ctx: &Context<'_>) -> Result<Notice, String> {
+    if let Mode::Import { .. } = ctx.mode {
+        return Err("imported history is never answered".into());
+    }
+    let Some(template) = ctx.ack_template else {
+        return Err("acknowledgements are off for this mail".into());
+    };
+    if let Some(why) = crate::guard::automatic_reason(msg) {
+        return Err(format!("automatic mail ({why})"));
+    }
+    let to = msg
+        .reply_to
+        .clone()
+        .filter(|r| !is_own(ctx.own_addresses, &r.email))
+        .unwrap_or_else(|| msg.from.clone());
+    if is_own(ctx.own_addresses, &to.email) {
+        return Err(format!("{} is the desk itself", to.email));
+    }
+    let (in_reply_to, mut references) = if msg.message_id_synthetic {
+        (None, msg.references.clone())
+    } else {
+        let mut r = msg.references.clone();
+        r.push(msg.message_id.clone());
+        (Some(msg.message_id.clone()), r)
+    };
+    // Long threads: the first and the most recent ids are what clients use.
+    if references.len() > 20 {
+        let tail = references.split_off(references.len() - 19);
+        references.truncate(1);
+        references.extend(tail);
+    }
+    Ok(Notice {
+        template: template.to_string(),
+        to: vec![to],
+        in_reply_to,
+        references,
+        auto: Auto::Replied,
+        cause: msg.message_id.clone(),
+    })
 }
 
 fn new_ticket(msg: &Inbound, ctx: &Context<'_>) -> Ticket {
@@ -158,6 +235,7 @@ fn new_ticket(msg: &Inbound, ctx: &Context<'_>) -> Ticket {
         updated: when,
         message_count: 0,
         imported: matches!(ctx.mode, Mode::Import { .. }),
+        first_response: None,
     };
     ticket.add_participant(&msg.from.email);
     ticket
@@ -196,6 +274,7 @@ mod tests {
             now: DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
                 .unwrap()
                 .with_timezone(&Utc),
+            ack_template: Some("ack"),
         }
     }
 
@@ -270,6 +349,91 @@ mod tests {
         let c = ctx(&tags, &own, Mode::Live);
         let t = Threading::Existing(99, ThreadReason::New);
         assert!(intake(&msg(""), &t, None, &[], &c).created);
+    }
+
+    #[test]
+    fn new_tickets_are_acknowledged_in_the_customers_thread() {
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let c = ctx(&tags, &own, Mode::Live);
+        let d = intake(
+            &msg("References: <r0@c>\r\n"),
+            &Threading::New,
+            None,
+            &[],
+            &c,
+        );
+        assert_eq!(d.notices.len(), 1);
+        let n = &d.notices[0];
+        assert_eq!(n.template, "ack");
+        assert_eq!(n.to[0].email, "carol@customer.test");
+        assert_eq!(n.in_reply_to.as_deref(), Some("m1@customer.test"));
+        assert_eq!(n.references, vec!["r0@c", "m1@customer.test"]);
+        assert_eq!(n.auto, Auto::Replied);
+    }
+
+    #[test]
+    fn no_ack_for_automatic_mail_history_replies_or_when_off() {
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let live = ctx(&tags, &own, Mode::Live);
+        let auto = intake(
+            &msg("Auto-Submitted: auto-replied\r\n"),
+            &Threading::New,
+            None,
+            &[],
+            &live,
+        );
+        assert!(auto.notices.is_empty());
+        assert!(auto.ack_suppressed.unwrap().contains("automatic"));
+        let import = ctx(
+            &tags,
+            &own,
+            Mode::Import {
+                status: Status::Open,
+            },
+        );
+        assert!(intake(&msg(""), &Threading::New, None, &[], &import)
+            .notices
+            .is_empty());
+        let mut off = ctx(&tags, &own, Mode::Live);
+        off.ack_template = None;
+        assert!(intake(&msg(""), &Threading::New, None, &[], &off)
+            .notices
+            .is_empty());
+        let first = intake(&msg(""), &Threading::New, None, &[], &live).ticket;
+        let t = Threading::Existing(
+            7,
+            ThreadReason::Reference {
+                message_id: "x".into(),
+            },
+        );
+        assert!(intake(&msg(""), &t, Some(first), &[], &live)
+            .notices
+            .is_empty());
+    }
+
+    #[test]
+    fn reply_to_wins_but_never_the_desk_itself() {
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let c = ctx(&tags, &own, Mode::Live);
+        let d = intake(
+            &msg("Reply-To: Carol Home <carol@home.test>\r\n"),
+            &Threading::New,
+            None,
+            &[],
+            &c,
+        );
+        assert_eq!(d.notices[0].to[0].email, "carol@home.test");
+        let d = intake(
+            &msg("Reply-To: support@desk.test\r\n"),
+            &Threading::New,
+            None,
+            &[],
+            &c,
+        );
+        assert_eq!(d.notices[0].to[0].email, "carol@customer.test");
     }
 
     #[test]

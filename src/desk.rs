@@ -5,7 +5,9 @@
 //! and a command running without a daemon use this type, so they behave the
 //! same by construction.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
@@ -13,12 +15,16 @@ use chrono::Utc;
 /// huge messages does not become one huge transaction.
 const MAX_STAGED_BYTES: usize = 16 * 1024 * 1024;
 
-use crate::api::{Outcome, Request, Response, TicketView};
+use crate::api::{Outcome, Preview, Request, Response, TicketView};
+use crate::compose::{self, Extras};
 use crate::config::Config;
 use crate::decide::{self, Context, Mode};
+use crate::kb::{Kb, KbError};
 use crate::mail::subject::TagMatcher;
 use crate::mail::{self, Inbound};
+use crate::outbox;
 use crate::store::{IdKind, Staged, Store, StoreError};
+use crate::templates::Templates;
 use crate::thread::{self, Facts, Threading};
 use crate::ticket::{self, Priority};
 use crate::token::{Signer, TokenError};
@@ -34,6 +40,10 @@ pub enum DeskError {
         path: String,
         source: std::io::Error,
     },
+    #[error("templates: {0}")]
+    Templates(String),
+    #[error(transparent)]
+    Kb(#[from] KbError),
 }
 
 /// A message parsed and compressed, ready for the store.
@@ -62,7 +72,22 @@ pub struct Desk {
     /// before it. Written as one transaction at [`Desk::flush`], or sooner
     /// when it grows past `intake.batch` messages or [`MAX_STAGED_BYTES`].
     staged: Mutex<Staged>,
+    /// Swapped whole on reload, so a render never sees half a set.
+    templates: RwLock<Arc<Templates>>,
+    kb: Option<Kb>,
+    /// Woken after a flush that queued mail.
+    outbox_wake: Arc<tokio::sync::Notify>,
+    /// First-response times by (queue, priority), recomputed now and then.
+    history: Mutex<Option<(Instant, ResponseTimes)>>,
 }
+
+/// First-response durations by (queue, priority).
+type ResponseTimes = HashMap<(String, String), Vec<Duration>>;
+
+/// How long the first-response history is reused before it is recomputed.
+const HISTORY_TTL: Duration = Duration::from_secs(600);
+/// How far back the first-response history looks.
+const HISTORY_DAYS: i64 = 30;
 
 impl Desk {
     /// Opens the store in the configured state directory, creating the
@@ -73,6 +98,9 @@ impl Desk {
             path: dir.display().to_string(),
             source,
         })?;
+        let templates = Templates::load(&config.templates.dir)
+            .map_err(|e| DeskError::Templates(e.to_string()))?;
+        let kb = config.kb.file.as_deref().map(Kb::load).transpose()?;
         let store = Store::open(&dir)?;
         let signer = Signer::load_or_create(&dir)?;
         let tags = TagMatcher::new(&config.desk.ticket_prefix);
@@ -87,6 +115,10 @@ impl Desk {
             own,
             default_priority,
             staged: Mutex::new(Staged::default()),
+            templates: RwLock::new(Arc::new(templates)),
+            kb,
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            history: Mutex::new(None),
         })
     }
 
@@ -100,6 +132,24 @@ impl Desk {
 
     pub fn signer(&self) -> &Signer {
         &self.signer
+    }
+
+    /// Notified whenever a flush made newly queued mail durable.
+    pub fn outbox_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox_wake.clone()
+    }
+
+    pub fn templates(&self) -> Arc<Templates> {
+        self.templates
+            .read()
+            .map(|t| t.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Replaces the template set (after it was loaded and checked).
+    pub fn set_templates(&self, t: Templates) {
+        let mut guard = self.templates.write().unwrap_or_else(|p| p.into_inner());
+        *guard = Arc::new(t);
     }
 
     /// Parses and stores one message (not yet flushed). Anything that is not
@@ -194,10 +244,19 @@ impl Desk {
             mode,
             next_number: self.store.next_ticket_number(&staged)?,
             now,
+            ack_template: self
+                .config
+                .ack
+                .enabled
+                .then_some(self.config.ack.template.as_str()),
         };
         let decision = decide::intake(&msg, &threading, existing, &known, &ctx);
         self.store
             .stage(&mut staged, &decision, &prepared.compressed)?;
+        if let Some(why) = &decision.ack_suppressed {
+            tracing::info!(ticket = %decision.ticket.reference, reason = %why, "no acknowledgement");
+        }
+        self.queue_notices(&mut staged, &decision, &msg, now)?;
         if staged.len() >= self.config.intake.batch || staged.bytes() >= MAX_STAGED_BYTES {
             self.store.commit(&mut staged)?;
         }
@@ -206,6 +265,126 @@ impl Desk {
             created: decision.created,
             thread: decision.record.thread,
         })
+    }
+
+    /// Renders the decision's notices and stages them with it. A notice that
+    /// cannot be rendered is logged, never a reason to lose the message.
+    fn queue_notices(
+        &self,
+        staged: &mut Staged,
+        decision: &decide::Decision,
+        msg: &Inbound,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if decision.notices.is_empty() {
+            return Ok(());
+        }
+        let ticket = &decision.ticket;
+        let extras = Extras {
+            message_text: msg.text.clone(),
+            message_subject: msg.subject.clone(),
+            eta: self.eta(ticket, now),
+            other_tickets: self.other_open_tickets(staged, ticket)?,
+            articles: self
+                .kb
+                .as_ref()
+                .map(|kb| kb.suggest(&msg.subject, &msg.text, 3))
+                .unwrap_or_default(),
+        };
+        let templates = self.templates();
+        for notice in &decision.notices {
+            let id = self.store.next_outbox_id()?;
+            match compose::compose(
+                &self.config,
+                &self.signer,
+                &templates,
+                notice,
+                ticket,
+                &extras,
+                id,
+                now,
+            ) {
+                Ok((entry, bytes)) => {
+                    self.store
+                        .stage_outgoing(staged, entry, Some(ticket.number), &bytes)
+                }
+                Err(e) => tracing::error!(
+                    ticket = %ticket.reference,
+                    template = %notice.template,
+                    error = %e,
+                    "mail not queued"
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    /// The acknowledgement's promise in words: the SLA target for the
+    /// ticket's priority, or the desk's recent record if that is slower.
+    fn eta(&self, ticket: &ticket::Ticket, now: chrono::DateTime<Utc>) -> Option<String> {
+        let target = self
+            .config
+            .sla
+            .get(ticket.priority.as_str())
+            .and_then(|s| s.first_response);
+        let recent = self.recent_first_responses(&ticket.queue, ticket.priority.as_str());
+        crate::eta::expected_wait(target, &recent)
+            .map(|wait| crate::eta::describe(now, wait, self.config.timezone()))
+    }
+
+    fn recent_first_responses(&self, queue: &str, priority: &str) -> Vec<Duration> {
+        let mut cache = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = cache
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < HISTORY_TTL);
+        if !fresh {
+            let since = Utc::now() - chrono::Duration::days(HISTORY_DAYS);
+            let mut by = ResponseTimes::new();
+            for t in self.store.tickets().flatten() {
+                if let Some(first) = t.first_response {
+                    if t.created >= since {
+                        if let Ok(d) = (first - t.created).to_std() {
+                            by.entry((t.queue.clone(), t.priority.as_str().to_string()))
+                                .or_default()
+                                .push(d);
+                        }
+                    }
+                }
+            }
+            *cache = Some((Instant::now(), by));
+        }
+        cache
+            .as_ref()
+            .and_then(|(_, by)| by.get(&(queue.to_string(), priority.to_string())).cloned())
+            .unwrap_or_default()
+    }
+
+    /// The customer's other tickets still open, newest first, at most five.
+    fn other_open_tickets(
+        &self,
+        staged: &Staged,
+        ticket: &ticket::Ticket,
+    ) -> Result<Vec<ticket::Ticket>, StoreError> {
+        let mut out = Vec::new();
+        for n in self
+            .store
+            .tickets_of_customer(&ticket.requester.email)?
+            .into_iter()
+            .rev()
+        {
+            if n == ticket.number {
+                continue;
+            }
+            if let Some(t) = self.store.ticket(staged, n)? {
+                if !matches!(t.status, ticket::Status::Resolved | ticket::Status::Closed) {
+                    out.push(t);
+                }
+            }
+            if out.len() == 5 {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     fn lock_staged(&self) -> std::sync::MutexGuard<'_, Staged> {
@@ -218,9 +397,14 @@ impl Desk {
     /// done only after this returns.
     pub fn flush(&self) -> Result<(), StoreError> {
         let mut staged = self.lock_staged();
+        let queued_mail = staged.has_outgoing();
         self.store.commit(&mut staged)?;
         drop(staged);
-        self.store.flush()
+        self.store.flush()?;
+        if queued_mail {
+            self.outbox_wake.notify_one();
+        }
+        Ok(())
     }
 
     /// Writes everything staged (not necessarily durable yet), so that
@@ -379,6 +563,40 @@ impl Desk {
                 }
             }
             Request::ListQuarantine => Response::Quarantine(self.store.quarantined()?),
+            Request::ListOutbox => {
+                self.commit_staged()?;
+                Response::Outbox(self.store.outbox_entries()?)
+            }
+            Request::RetryOutbox { id } => {
+                let mut requeued = Vec::new();
+                for e in self.store.outbox_entries()? {
+                    let wanted = match id {
+                        Some(i) => e.id == i && e.state != outbox::State::Sent,
+                        None => e.state == outbox::State::Failed,
+                    };
+                    if wanted {
+                        let now = Utc::now();
+                        let again = outbox::Entry {
+                            state: outbox::State::Queued,
+                            next_attempt: now,
+                            created: now,
+                            ..e.clone()
+                        };
+                        self.store.update_outbox(&e, &again)?;
+                        requeued.push(e.id);
+                    }
+                }
+                self.store.flush()?;
+                self.outbox_wake.notify_one();
+                if let (Some(i), true) = (id, requeued.is_empty()) {
+                    return Ok(Response::Error {
+                        message: format!("no unsent outbox entry {i}\n  hint: `postdesk outbox list` shows them"),
+                        retry: false,
+                    });
+                }
+                Response::Requeued(requeued)
+            }
+            Request::PreviewTemplate { name, ticket } => self.preview(&name, ticket.as_deref())?,
             Request::ShowQuarantine { id } => match self.store.quarantined_entry(&id)? {
                 Some((entry, raw)) => Response::QuarantineItem { entry, raw },
                 None => Response::Error {
@@ -387,6 +605,58 @@ impl Desk {
                     ),
                     retry: false,
                 },
+            },
+        })
+    }
+}
+
+impl Desk {
+    fn preview(&self, name: &str, reference: Option<&str>) -> Result<Response, StoreError> {
+        let templates = self.templates();
+        let (data, inbox) = match reference {
+            Some(r) => {
+                self.commit_staged()?;
+                let Some(n) = self.find_ticket(r)? else {
+                    return Ok(not_found(r));
+                };
+                let Some(t) = self.store.ticket(&Staged::default(), n)? else {
+                    return Ok(not_found(r));
+                };
+                let first = self.store.messages(n)?.into_iter().next();
+                let (text, subject) = first
+                    .map(|(rec, raw)| {
+                        let text = mail::parse(&raw).map(|m| m.text).unwrap_or_default();
+                        (text, rec.subject)
+                    })
+                    .unwrap_or_default();
+                let extras = Extras {
+                    eta: self.eta(&t, Utc::now()),
+                    other_tickets: self.other_open_tickets(&Staged::default(), &t)?,
+                    articles: self
+                        .kb
+                        .as_ref()
+                        .map(|kb| kb.suggest(&subject, &text, 3))
+                        .unwrap_or_default(),
+                    message_text: text,
+                    message_subject: subject,
+                };
+                (
+                    compose::template_data(&self.config, &t, &extras),
+                    Some(t.inbox),
+                )
+            }
+            None => (crate::templates::sample_data(name), None),
+        };
+        Ok(match templates.render(name, inbox.as_deref(), &data) {
+            Ok(r) => Response::Preview(Preview {
+                subject: r.subject,
+                headers: r.headers,
+                text: r.text,
+                html: r.html,
+            }),
+            Err(e) => Response::Error {
+                message: e.to_string(),
+                retry: false,
             },
         })
     }

@@ -13,7 +13,8 @@
 //! | `quarantine`| content hash                 | JSON [`QuarantineEntry`]      |
 //! | `qraw`      | content hash                 | LZ4-compressed bytes          |
 //! | `cursors`   | source name                  | source-defined bytes          |
-//! | `outbox`    | (filled by the outgoing-mail issue) |                        |
+//! | `outbox`    | entry id (u64 BE)            | JSON length (u32 BE), JSON [`outbox::Entry`], LZ4-compressed bytes |
+//! | `outq`      | next attempt (ms, u64 BE) + id | empty: the queued entries by due time |
 //!
 //! Records are JSON so that adding a field is a `#[serde(default)]`, not a
 //! migration; raw mail is compressed because it is most of the bytes. The
@@ -37,6 +38,7 @@ use sha2::{Digest, Sha256};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
 use crate::decide::Decision;
+use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
 
 /// The layout this build reads and writes.
@@ -131,6 +133,7 @@ pub struct Staged {
     ids: std::collections::HashMap<String, IdEntry>,
     messages: Vec<([u8; 12], Vec<u8>)>,
     customers: Vec<Vec<u8>>,
+    outbox: Vec<(outbox::Entry, Vec<u8>)>,
     count: usize,
     bytes: usize,
 }
@@ -142,7 +145,12 @@ impl Staged {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.count == 0 && self.outbox.is_empty()
+    }
+
+    /// Whether committing this set queues mail (the outbox worker is woken).
+    pub fn has_outgoing(&self) -> bool {
+        !self.outbox.is_empty()
     }
 
     /// Bytes the staged messages will take in the store.
@@ -163,6 +171,7 @@ pub struct Store {
     qraw: sled::Tree,
     cursors: sled::Tree,
     outbox: sled::Tree,
+    outq: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -189,11 +198,32 @@ fn be_u64(b: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(b.get(..8)?.try_into().ok()?))
 }
 
+/// A record and a compressed blob in one value: JSON length, JSON, blob.
+fn with_blob(record: &[u8], compressed: &[u8]) -> Vec<u8> {
+    let mut value = Vec::with_capacity(4 + record.len() + compressed.len());
+    value.extend_from_slice(&(record.len() as u32).to_be_bytes());
+    value.extend_from_slice(record);
+    value.extend_from_slice(compressed);
+    value
+}
+
+fn queue_key(e: &outbox::Entry) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    let ms = e.next_attempt.timestamp_millis().max(0) as u64;
+    k[..8].copy_from_slice(&ms.to_be_bytes());
+    k[8..].copy_from_slice(&e.id.to_be_bytes());
+    k
+}
+
 fn decode_message(v: &[u8]) -> Result<(MessageRecord, Vec<u8>)> {
-    let corrupt = |detail: String| StoreError::Corrupt {
-        what: "message",
-        detail,
-    };
+    decode_with_blob("message", v)
+}
+
+fn decode_with_blob<T: for<'de> Deserialize<'de>>(
+    what: &'static str,
+    v: &[u8],
+) -> Result<(T, Vec<u8>)> {
+    let corrupt = |detail: String| StoreError::Corrupt { what, detail };
     let len = v
         .get(..4)
         .and_then(|b| b.try_into().ok())
@@ -202,7 +232,7 @@ fn decode_message(v: &[u8]) -> Result<(MessageRecord, Vec<u8>)> {
     let record = v
         .get(4..4 + len)
         .ok_or_else(|| corrupt("record cut short".into()))?;
-    let record: MessageRecord = from_json("message", record)?;
+    let record: T = from_json(what, record)?;
     let raw =
         lz4_flex::decompress_size_prepended(&v[4 + len..]).map_err(|e| corrupt(e.to_string()))?;
     Ok((record, raw))
@@ -253,6 +283,7 @@ impl Store {
             qraw: tree("qraw")?,
             cursors: tree("cursors")?,
             outbox: tree("outbox")?,
+            outq: tree("outq")?,
             db,
             path,
         };
@@ -334,11 +365,7 @@ impl Store {
     /// bytes as `lz4_flex::compress_prepend_size` made them. Nothing is
     /// written yet.
     pub fn stage(&self, staged: &mut Staged, d: &Decision, compressed: &[u8]) -> Result<()> {
-        let record = json(&d.record);
-        let mut value = Vec::with_capacity(4 + record.len() + compressed.len());
-        value.extend_from_slice(&(record.len() as u32).to_be_bytes());
-        value.extend_from_slice(&record);
-        value.extend_from_slice(compressed);
+        let value = with_blob(&json(&d.record), compressed);
         staged.bytes += value.len();
         staged
             .messages
@@ -371,9 +398,41 @@ impl Store {
         Ok(())
     }
 
+    /// A fresh outbox entry id (unique, increasing; gaps after a crash).
+    pub fn next_outbox_id(&self) -> Result<u64> {
+        Ok(self
+            .db
+            .generate_id()
+            .map_err(StoreError::io("allocate an outbox id"))?
+            + 1)
+    }
+
+    /// Queues one outgoing mail with the staged intakes. Its Message-ID is
+    /// indexed as sent, so replies to it find the ticket.
+    pub fn stage_outgoing(
+        &self,
+        staged: &mut Staged,
+        entry: outbox::Entry,
+        ticket: Option<u64>,
+        bytes: &[u8],
+    ) {
+        if let Some(t) = ticket {
+            staged.ids.insert(
+                entry.message_id.clone(),
+                IdEntry {
+                    kind: IdKind::Sent,
+                    ticket: t,
+                },
+            );
+        }
+        let value = with_blob(&json(&entry), &lz4_flex::compress_prepend_size(bytes));
+        staged.bytes += value.len();
+        staged.outbox.push((entry, value));
+    }
+
     /// Writes everything staged in one transaction and empties the set.
     pub fn commit(&self, staged: &mut Staged) -> Result<()> {
-        if staged.count == 0 {
+        if staged.is_empty() {
             return Ok(());
         }
         let tickets: Vec<([u8; 8], Vec<u8>)> = staged
@@ -381,9 +440,20 @@ impl Store {
             .iter()
             .map(|(n, t)| (n.to_be_bytes(), json(t)))
             .collect();
-        let trees = (&self.tickets, &self.messages, &self.msgids, &self.customers);
+        let trees = (
+            &self.tickets,
+            &self.messages,
+            &self.msgids,
+            &self.customers,
+            &self.outbox,
+            &self.outq,
+        );
         trees
-            .transaction(|(tt, mt, it, ct)| {
+            .transaction(|(tt, mt, it, ct, ot, qt)| {
+                for (entry, value) in &staged.outbox {
+                    ot.insert(&entry.id.to_be_bytes(), value.as_slice())?;
+                    qt.insert(queue_key(entry).as_slice(), &[])?;
+                }
                 for (k, v) in &staged.messages {
                     mt.insert(k, v.as_slice())?;
                 }
@@ -562,9 +632,87 @@ impl Store {
         Ok(())
     }
 
-    /// Mail waiting to be sent (the outgoing-mail issue fills this tree).
+    /// Mail waiting to be sent.
     pub fn outbox_len(&self) -> usize {
-        self.outbox.len()
+        self.outq.len()
+    }
+
+    /// Queued mail whose next attempt is due at `now`, soonest first.
+    pub fn due_outbox(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(outbox::Entry, Vec<u8>)>> {
+        let mut end = [0xffu8; 16];
+        end[..8].copy_from_slice(&(now.timestamp_millis().max(0) as u64).to_be_bytes());
+        let mut out = Vec::new();
+        for item in self.outq.range(..=end).take(limit) {
+            let (k, _) = item.map_err(StoreError::io("read outbox queue"))?;
+            let Some(id) = k.get(8..).and_then(be_u64) else {
+                continue;
+            };
+            if let Some(e) = self.outbox_entry(id)? {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn outbox_entry(&self, id: u64) -> Result<Option<(outbox::Entry, Vec<u8>)>> {
+        self.outbox
+            .get(id.to_be_bytes())
+            .map_err(StoreError::io("read outbox"))?
+            .map(|v| decode_with_blob("outbox entry", &v))
+            .transpose()
+    }
+
+    /// Every outbox entry (without bytes), oldest first.
+    pub fn outbox_entries(&self) -> Result<Vec<outbox::Entry>> {
+        self.outbox
+            .iter()
+            .map(|r| {
+                let (_, v) = r.map_err(StoreError::io("read outbox"))?;
+                decode_with_blob::<outbox::Entry>("outbox entry", &v).map(|(e, _)| e)
+            })
+            .collect()
+    }
+
+    /// Records an attempt (or a manual requeue): the entry's new state, and
+    /// its place in the queue. The bytes are not touched.
+    pub fn update_outbox(&self, old: &outbox::Entry, new: &outbox::Entry) -> Result<()> {
+        let Some(current) = self
+            .outbox
+            .get(old.id.to_be_bytes())
+            .map_err(StoreError::io("read outbox"))?
+        else {
+            return Ok(());
+        };
+        let len = current
+            .get(..4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_be_bytes)
+            .unwrap_or(0) as usize;
+        let blob = current.get(4 + len..).unwrap_or_default();
+        let value = with_blob(&json(new), blob);
+        (&self.outbox, &self.outq)
+            .transaction(|(ot, qt)| {
+                ot.insert(&new.id.to_be_bytes(), value.as_slice())?;
+                qt.remove(&queue_key(old))?;
+                if new.state == outbox::State::Queued {
+                    qt.insert(&queue_key(new), &[])?;
+                }
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(source) => StoreError::Io {
+                    what: "outbox update",
+                    source,
+                },
+                TransactionError::Abort(()) => StoreError::Corrupt {
+                    what: "outbox update",
+                    detail: "aborted".into(),
+                },
+            })
     }
 
     pub fn path(&self) -> &Path {

@@ -129,6 +129,10 @@ pub struct Ticket {
     /// Brought in by `import`: history, so nothing was or will be answered.
     #[serde(default)]
     pub imported: bool,
+    /// When an agent first answered; the desk's recent record of these
+    /// makes the acknowledgement's estimate honest.
+    #[serde(default)]
+    pub first_response: Option<DateTime<Utc>>,
 }
 
 impl Ticket {

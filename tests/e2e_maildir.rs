@@ -7,61 +7,8 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
-use common::{mailstack, wait_until, TestDesk};
-
-fn smtplib_send(port: u64, from: &str, to: &str, subject: &str, message_id: &str, extra: &str) {
-    let script = format!(
-        r#"
-import smtplib
-from email.message import EmailMessage
-m = EmailMessage()
-m["From"] = "Carol Customer <{from}>"
-m["To"] = "{to}"
-m["Subject"] = "{subject}"
-m["Message-ID"] = "<{message_id}>"
-{extra}
-m.set_content("Hello, the printer on floor 3 is broken again.\n\nCarol")
-with smtplib.SMTP("127.0.0.1", {port}, timeout=20) as s:
-    s.send_message(m)
-"#
-    );
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "smtplib failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn swaks_send(port: u64, from: &str, to: &str, headers: &[String], body: &str) {
-    let mut cmd = Command::new("swaks");
-    cmd.args([
-        "--server",
-        &format!("127.0.0.1:{port}"),
-        "--from",
-        from,
-        "--to",
-        to,
-    ])
-    .args(["--body", body, "--silent", "2"]);
-    for h in headers {
-        cmd.args(["--add-header", h]);
-    }
-    let out = cmd
-        .output()
-        .expect("swaks runs (tests/mailstack/install.sh installs it)");
-    assert!(
-        out.status.success(),
-        "swaks failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::{mailstack, smtplib_send, swaks_send, wait_until, TestDesk};
 
 fn ticket_with_subject(t: &TestDesk, subject: &str) -> Option<serde_json::Value> {
     t.tickets_json()

@@ -1,5 +1,6 @@
 //! Mail as postdesk reads it: parsing raw bytes and making sense of subjects.
 
+pub mod build;
 pub mod parse;
 pub mod subject;
 

@@ -14,25 +14,59 @@ pub struct TestDesk {
     pub config_path: PathBuf,
 }
 
+/// How a test desk differs from the default one.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub address: String,
+    /// The Maildir it reads; default: `inbox` in its temp dir.
+    pub inbox: Option<PathBuf>,
+    /// Send through SMTP on 127.0.0.1 at this port; default: a file spool.
+    pub smtp_port: Option<u64>,
+    /// Extra TOML appended to the config.
+    pub extra: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            address: "support@desk.test".into(),
+            inbox: None,
+            smtp_port: None,
+            extra: String::new(),
+        }
+    }
+}
+
 impl TestDesk {
     /// A desk whose state, inbox and spool live in a fresh temp dir.
     pub fn new() -> TestDesk {
-        Self::with_inbox_path(None)
+        Self::with(Options::default())
     }
 
     /// Like [`TestDesk::new`] but reading the Maildir at `inbox`.
     pub fn with_inbox_path(inbox: Option<&Path>) -> TestDesk {
+        Self::with(Options {
+            inbox: inbox.map(Path::to_path_buf),
+            ..Options::default()
+        })
+    }
+
+    pub fn with(o: Options) -> TestDesk {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path();
-        let inbox = inbox
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| root.join("inbox"));
+        let inbox = o.inbox.clone().unwrap_or_else(|| root.join("inbox"));
         let config_path = root.join("postdesk.toml");
+        let outgoing = match o.smtp_port {
+            Some(port) => format!(
+                "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nretry_base = \"1s\"\n"
+            ),
+            None => format!("kind = \"file\"\nspool = \"{}\"\n", root.join("outgoing").display()),
+        };
         let text = format!(
             r#"
 [desk]
 name = "Test Desk"
-address = "support@desk.test"
+address = "{address}"
 ticket_prefix = "ACME"
 state_dir = "{state}"
 admin = "admin@desk.test"
@@ -45,15 +79,24 @@ queue = "general"
 poll = "100ms"
 
 [outgoing]
-kind = "file"
-spool = "{spool}"
+{outgoing}
+[templates]
+dir = "{templates}"
+
+[sla.normal]
+first_response = "4h"
 
 [intake]
 batch = 200
+{extra}
 "#,
+            address = o.address,
             state = root.join("state").display(),
             inbox = inbox.display(),
-            spool = root.join("outgoing").display(),
+            templates = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("templates")
+                .display(),
+            extra = o.extra,
         );
         std::fs::write(&config_path, text).expect("write config");
         TestDesk { dir, config_path }
@@ -203,4 +246,166 @@ pub fn deliver(maildir: &Path, name: &str, raw: &[u8]) {
     let tmp = maildir.join("tmp").join(name);
     std::fs::write(&tmp, raw).expect("write tmp");
     std::fs::rename(&tmp, maildir.join("new").join(name)).expect("rename into new");
+}
+
+/// A private mail stack (its own Dovecot and Postfix on its own ports), for
+/// tests that stop and start its parts. Stopped when dropped.
+pub struct Stack {
+    pub dir: PathBuf,
+    pub info: serde_json::Value,
+}
+
+impl Stack {
+    pub fn start(name: &str, port_base: u16) -> Stack {
+        // Fails loudly when the stack's packages are missing: the message
+        // of start.sh says what to install, and tests/run.sh installs them.
+        mailstack();
+        let dir = PathBuf::from(format!("/tmp/pd-{name}"));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mailstack/start.sh");
+        let out = Command::new(script)
+            .arg(&dir)
+            .arg(port_base.to_string())
+            .output()
+            .expect("run tests/mailstack/start.sh");
+        assert!(
+            out.status.success(),
+            "tests/mailstack/start.sh {} {port_base} failed:\n{}{}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let info = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("stack.json")).expect("stack.json"),
+        )
+        .expect("stack.json is JSON");
+        Stack { dir, info }
+    }
+
+    pub fn port(&self, name: &str) -> u64 {
+        self.info[name].as_u64().expect("port in stack.json")
+    }
+
+    pub fn postfix(&self, action: &str) {
+        let status = Command::new("postfix")
+            .arg("-c")
+            .arg(self.dir.join("postfix/etc"))
+            .arg(action)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run postfix");
+        assert!(status.success(), "postfix {action} failed");
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mailstack/stop.sh");
+        let _ = Command::new(script)
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// Reads a mailbox over IMAPS with python's imaplib, as a customer's client
+/// would; waits for at least `min` messages. Returns the raw messages.
+pub fn imap_fetch(
+    stack: &serde_json::Value,
+    user: &str,
+    min: usize,
+    wait_secs: u64,
+) -> Vec<Vec<u8>> {
+    let out_dir = tempfile::tempdir().expect("temp dir");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/imap_fetch.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(stack["host"].as_str().unwrap_or("127.0.0.1"))
+        .arg(stack["imaps_port"].to_string())
+        .arg(stack["ca_file"].as_str().expect("ca_file"))
+        .arg(user)
+        .arg(stack["password"].as_str().unwrap_or("secret"))
+        .arg(out_dir.path())
+        .args(["--min", &min.to_string(), "--wait", &wait_secs.to_string()])
+        .output()
+        .expect("python3 runs imap_fetch.py");
+    assert!(
+        out.status.success(),
+        "{user} did not receive {min} message(s) in {wait_secs}s: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut files: Vec<PathBuf> = std::fs::read_dir(out_dir.path())
+        .expect("read out dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort_by_key(|p| {
+        p.file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0)
+    });
+    files
+        .iter()
+        .map(|f| std::fs::read(f).expect("read eml"))
+        .collect()
+}
+
+/// Sends a customer's mail with python's smtplib to the stack's SMTP port.
+/// `extra` is python code run on the EmailMessage `m` before sending.
+pub fn smtplib_send(port: u64, from: &str, to: &str, subject: &str, message_id: &str, extra: &str) {
+    // Values travel as arguments, never as code, so any subject is safe.
+    let script = format!(
+        r#"
+import smtplib, sys
+from email.message import EmailMessage
+port, frm, to, subject, mid = sys.argv[1:6]
+m = EmailMessage()
+m["From"] = "Carol Customer <" + frm + ">"
+m["To"] = to
+m["Subject"] = subject
+m["Message-ID"] = "<" + mid + ">"
+{extra}
+m.set_content("Hello, the printer on floor 3 is broken again.\n\nCarol")
+with smtplib.SMTP("127.0.0.1", int(port), timeout=20) as s:
+    s.send_message(m)
+"#
+    );
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args([&port.to_string(), from, to, subject, message_id])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "smtplib failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Sends with swaks, a real SMTP client, adding the given header lines.
+pub fn swaks_send(port: u64, from: &str, to: &str, headers: &[String], body: &str) {
+    let mut cmd = Command::new("swaks");
+    cmd.args([
+        "--server",
+        &format!("127.0.0.1:{port}"),
+        "--from",
+        from,
+        "--to",
+        to,
+    ])
+    .args(["--body", body, "--silent", "2"]);
+    for h in headers {
+        cmd.args(["--add-header", h]);
+    }
+    let out = cmd
+        .output()
+        .expect("swaks runs (tests/mailstack/install.sh installs it)");
+    assert!(
+        out.status.success(),
+        "swaks failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

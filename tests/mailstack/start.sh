@@ -57,6 +57,11 @@ USERS=(
   "carol@$DOMAIN_CUSTOMER" "dave@$DOMAIN_CUSTOMER" "erin@$DOMAIN_CUSTOMER"
   "frank@$DOMAIN_CUSTOMER"
 )
+# One desk mailbox and a few customers per end-to-end test, so tests running
+# in parallel never read each other's mail.
+for i in $(seq 1 12); do
+  USERS+=("desk$i@$DOMAIN_DESK" "cust$i@$DOMAIN_CUSTOMER")
+done
 CATCHALL="catchall@$DOMAIN_DESK"
 
 MARKER=$DIR/.pdstack

@@ -1,0 +1,426 @@
+//! The compiled form of a rule file and the fast path that runs it.
+//!
+//! Regexes are interned per field (identical patterns on the same field are
+//! one slot) and each field's slots become one `RegexSet`. Classifying
+//! scans a field only the first time a rule that is actually evaluated needs
+//! it, so a `stop` rule near the top spares the body scan entirely.
+
+use std::collections::HashMap;
+
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+
+use super::{Ack, Assign, Classification, MessageView};
+use crate::ticket::Priority;
+
+/// Compiled program size allowed for one field's `RegexSet`. Each pattern
+/// alone stays within the regex crate's default (10 MB), so an admin's typo
+/// is caught; together they may need more, and past this the set is split
+/// into chunks rather than refused.
+const SET_SIZE_LIMIT: usize = 64 << 20;
+/// Lazy-DFA cache per field set. The default (2 MB) thrashes with hundreds
+/// of case-insensitive word lists and falls back to a much slower engine.
+const SET_DFA_LIMIT: usize = 16 << 20;
+
+/// What a regex condition looks at.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Field {
+    From,
+    To,
+    Cc,
+    Subject,
+    Body,
+    Inbox,
+    Attachment,
+    /// Lowercase header name.
+    Header(String),
+}
+
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pub field: usize,
+    /// The same pattern alone, for `explain` (which wants the match text).
+    pub regex: Regex,
+}
+
+#[derive(Debug)]
+enum Chunk {
+    /// Pattern index in the set -> slot.
+    Set(RegexSet, Vec<usize>),
+    /// A lone pattern: `is_match` can stop at the first hit, a set cannot.
+    Single(Regex, usize),
+}
+
+#[derive(Debug)]
+pub(crate) struct FieldSet {
+    pub field: Field,
+    chunks: Vec<Chunk>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Patterns {
+    pub slots: Vec<Slot>,
+    pub fields: Vec<FieldSet>,
+}
+
+/// Collects patterns while the file is read; [`Interner::finish`] builds the
+/// sets once everything is known.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    fields: Vec<Field>,
+    field_index: HashMap<Field, usize>,
+    slots: Vec<(usize, String, Regex)>,
+    slot_index: HashMap<(usize, String), usize>,
+}
+
+impl Interner {
+    /// The slot for `pattern` on `field`; the regex crate's error (syntax,
+    /// or too large with the default limits) when it does not compile.
+    pub fn intern(&mut self, field: Field, pattern: &str) -> Result<usize, regex::Error> {
+        let f = match self.field_index.get(&field) {
+            Some(&f) => f,
+            None => {
+                let f = self.fields.len();
+                self.fields.push(field.clone());
+                self.field_index.insert(field, f);
+                f
+            }
+        };
+        if let Some(&s) = self.slot_index.get(&(f, pattern.to_string())) {
+            return Ok(s);
+        }
+        let regex = RegexBuilder::new(pattern).build()?;
+        let s = self.slots.len();
+        self.slots.push((f, pattern.to_string(), regex));
+        self.slot_index.insert((f, pattern.to_string()), s);
+        Ok(s)
+    }
+
+    pub fn finish(self) -> Patterns {
+        let mut per_field: Vec<Vec<usize>> = vec![Vec::new(); self.fields.len()];
+        for (s, (f, _, _)) in self.slots.iter().enumerate() {
+            per_field[*f].push(s);
+        }
+        let fields = self
+            .fields
+            .into_iter()
+            .zip(per_field)
+            .map(|(field, ids)| {
+                let mut chunks = Vec::new();
+                build_chunks(&self.slots, &ids, &mut chunks);
+                FieldSet { field, chunks }
+            })
+            .collect();
+        let slots = self
+            .slots
+            .into_iter()
+            .map(|(field, _, regex)| Slot { field, regex })
+            .collect();
+        Patterns { slots, fields }
+    }
+}
+
+/// One set for all of `ids` when it compiles within the limits, else halves.
+/// Never fails: a lone pattern already compiled on its own.
+fn build_chunks(slots: &[(usize, String, Regex)], ids: &[usize], out: &mut Vec<Chunk>) {
+    match ids {
+        [] => {}
+        [one] => out.push(Chunk::Single(slots[*one].2.clone(), *one)),
+        _ => {
+            let built = RegexSetBuilder::new(ids.iter().map(|&s| slots[s].1.as_str()))
+                .size_limit(SET_SIZE_LIMIT)
+                .dfa_size_limit(SET_DFA_LIMIT)
+                .build();
+            match built {
+                Ok(set) => out.push(Chunk::Set(set, ids.to_vec())),
+                Err(_) => {
+                    let (a, b) = ids.split_at(ids.len() / 2);
+                    build_chunks(slots, a, out);
+                    build_chunks(slots, b, out);
+                }
+            }
+        }
+    }
+}
+
+/// `on`: which arrivals a rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct On {
+    pub new: bool,
+    pub reply: bool,
+}
+
+impl On {
+    pub fn applies(self, is_reply: bool) -> bool {
+        if is_reply {
+            self.reply
+        } else {
+            self.new
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl Cmp {
+    pub fn holds(self, left: u64, right: u64) -> bool {
+        match self {
+            Cmp::Lt => left < right,
+            Cmp::Le => left <= right,
+            Cmp::Gt => left > right,
+            Cmp::Ge => left >= right,
+            Cmp::Eq => left == right,
+            Cmp::Ne => left != right,
+        }
+    }
+}
+
+/// A leaf condition.
+#[derive(Debug)]
+pub(crate) enum Test {
+    /// Holds when any of the slots matched (`text` has two: subject, body).
+    Pattern {
+        slots: [Option<usize>; 2],
+    },
+    Size {
+        cmp: Cmp,
+        bytes: u64,
+    },
+    NewCustomer(bool),
+}
+
+#[derive(Debug)]
+pub(crate) struct Leaf {
+    /// Path inside `when`, e.g. `any[1].subject` or `header.x-spam-flag`.
+    pub key: String,
+    /// As written: the regex, the size expression, or `true`/`false`.
+    pub pattern: String,
+    pub test: Test,
+}
+
+#[derive(Debug)]
+pub(crate) enum Node {
+    All(Vec<Node>),
+    Any(Vec<Node>),
+    Not(Box<Node>),
+    Leaf(usize),
+}
+
+impl Node {
+    /// Evaluates with short-circuiting; `leaf` answers one leaf.
+    pub fn eval(&self, leaf: &mut impl FnMut(usize) -> bool) -> bool {
+        match self {
+            Node::All(xs) => xs.iter().all(|n| n.eval(leaf)),
+            Node::Any(xs) => xs.iter().any(|n| n.eval(leaf)),
+            Node::Not(x) => !x.eval(leaf),
+            Node::Leaf(i) => leaf(*i),
+        }
+    }
+
+    /// Leaf indices in file order.
+    pub fn leaves(&self, out: &mut Vec<usize>) {
+        match self {
+            Node::All(xs) | Node::Any(xs) => xs.iter().for_each(|n| n.leaves(out)),
+            Node::Not(x) => x.leaves(out),
+            Node::Leaf(i) => out.push(*i),
+        }
+    }
+}
+
+/// A rule's `set`, checked and resolved.
+#[derive(Debug, Default)]
+pub(crate) struct Actions {
+    pub category: Option<String>,
+    pub priority: Option<Priority>,
+    pub queue: Option<String>,
+    pub assign: Option<Assign>,
+    pub tags: Vec<String>,
+    pub ack: Option<Ack>,
+    pub spam: Option<bool>,
+    pub sla: Option<String>,
+}
+
+impl Actions {
+    pub fn apply(&self, c: &mut Classification) {
+        if let Some(v) = &self.category {
+            c.category = Some(v.clone());
+        }
+        if let Some(v) = self.priority {
+            c.priority = Some(v);
+        }
+        if let Some(v) = &self.queue {
+            c.queue = Some(v.clone());
+        }
+        if let Some(v) = &self.assign {
+            c.assign = Some(v.clone());
+        }
+        for t in &self.tags {
+            if !c.tags.contains(t) {
+                c.tags.push(t.clone());
+            }
+        }
+        if let Some(v) = &self.ack {
+            c.ack = Some(v.clone());
+        }
+        if let Some(v) = self.spam {
+            c.spam = v;
+        }
+        if let Some(v) = &self.sla {
+            c.sla = Some(v.clone());
+        }
+    }
+
+    /// `key = value` pairs for the explain report.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(v) = &self.category {
+            out.push(format!("category = {v}"));
+        }
+        if let Some(v) = self.priority {
+            out.push(format!("priority = {v}"));
+        }
+        if let Some(v) = &self.queue {
+            out.push(format!("queue = {v}"));
+        }
+        if let Some(v) = &self.assign {
+            out.push(format!("assign = {v}"));
+        }
+        if !self.tags.is_empty() {
+            out.push(format!("tags += {}", self.tags.join(", ")));
+        }
+        match &self.ack {
+            Some(Ack::Template(t)) => out.push(format!("ack = {t}")),
+            Some(Ack::Suppressed) => out.push("ack = false".into()),
+            None => {}
+        }
+        if let Some(v) = self.spam {
+            out.push(format!("spam = {v}"));
+        }
+        if let Some(v) = &self.sla {
+            out.push(format!("sla = {v}"));
+        }
+        out
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Rule {
+    pub name: String,
+    pub line: usize,
+    pub on: On,
+    pub when: Node,
+    pub set: Actions,
+    pub stop: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Compiled {
+    pub rules: Vec<Rule>,
+    pub leaves: Vec<Leaf>,
+    pub patterns: Patterns,
+}
+
+impl Compiled {
+    pub fn classify(&self, view: &MessageView<'_>) -> Classification {
+        let mut out = Classification::default();
+        let mut hits = Hits::new(&self.patterns);
+        for rule in &self.rules {
+            if !rule.on.applies(view.is_reply) {
+                continue;
+            }
+            if rule
+                .when
+                .eval(&mut |i| hits.leaf(&self.leaves[i].test, view))
+            {
+                rule.set.apply(&mut out);
+                out.matched.push(rule.name.clone());
+                if rule.stop {
+                    break;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Per-message scan state: which fields were scanned, which slots matched.
+struct Hits<'p> {
+    patterns: &'p Patterns,
+    scanned: Vec<bool>,
+    matched: Vec<u64>,
+}
+
+impl<'p> Hits<'p> {
+    fn new(patterns: &'p Patterns) -> Hits<'p> {
+        Hits {
+            patterns,
+            scanned: vec![false; patterns.fields.len()],
+            matched: vec![0; patterns.slots.len().div_ceil(64)],
+        }
+    }
+
+    fn leaf(&mut self, test: &Test, view: &MessageView<'_>) -> bool {
+        match test {
+            Test::Pattern { slots } => slots.iter().flatten().any(|&s| self.slot(s, view)),
+            Test::Size { cmp, bytes } => cmp.holds(view.size as u64, *bytes),
+            Test::NewCustomer(want) => view.new_customer == *want,
+        }
+    }
+
+    fn slot(&mut self, s: usize, view: &MessageView<'_>) -> bool {
+        let f = self.patterns.slots[s].field;
+        if !self.scanned[f] {
+            self.scanned[f] = true;
+            self.scan(f, view);
+        }
+        self.matched[s / 64] & (1 << (s % 64)) != 0
+    }
+
+    fn scan(&mut self, f: usize, view: &MessageView<'_>) {
+        let fs = &self.patterns.fields[f];
+        let matched = &mut self.matched;
+        each_value(&fs.field, view, |hay| {
+            for chunk in &fs.chunks {
+                match chunk {
+                    Chunk::Set(set, ids) => {
+                        for i in set.matches(hay).iter() {
+                            let s = ids[i];
+                            matched[s / 64] |= 1 << (s % 64);
+                        }
+                    }
+                    Chunk::Single(re, s) => {
+                        if matched[s / 64] & (1 << (s % 64)) == 0 && re.is_match(hay) {
+                            matched[s / 64] |= 1 << (s % 64);
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Calls `f` with every value of `field` in the message (many for `to`,
+/// `cc`, attachments and repeated headers).
+pub(crate) fn each_value<'a>(field: &Field, view: &MessageView<'a>, mut f: impl FnMut(&'a str)) {
+    match field {
+        Field::From => f(view.from),
+        Field::Subject => f(view.subject),
+        Field::Body => f(view.body),
+        Field::Inbox => f(view.inbox),
+        Field::To => view.to.iter().for_each(|v| f(v)),
+        Field::Cc => view.cc.iter().for_each(|v| f(v)),
+        Field::Attachment => view.attachments.iter().for_each(|v| f(v)),
+        Field::Header(name) => view
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .for_each(|(_, v)| f(v)),
+    }
+}

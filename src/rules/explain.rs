@@ -1,0 +1,342 @@
+//! `postdesk rules test`: why each rule did or did not match one message.
+//!
+//! Runs every leaf regex on its own (the fast path only knows *whether* a
+//! set member matched, not *what* it matched), so an admin sees the text
+//! that triggered a rule, not just a yes or no.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::compile::{each_value, Compiled, Leaf, Test};
+use super::{Classification, MessageView};
+
+/// Matched text is cut to this many characters in reports.
+const SNIPPET_CHARS: usize = 80;
+/// Patterns longer than this are cut in the text report (JSON keeps them).
+const PATTERN_CHARS: usize = 60;
+
+/// What happened to one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Its conditions held and its `set` was applied.
+    Applied,
+    /// It ran and its conditions did not hold.
+    NoMatch,
+    /// Its `on` excludes this kind of message (new vs reply).
+    NotForEvent,
+    /// An earlier rule with `stop = true` ended evaluation.
+    AfterStop,
+}
+
+/// One leaf condition as evaluated against the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConditionTrace {
+    /// Path inside `when`, e.g. `subject`, `any[1].body`, `not.from`,
+    /// `header.x-spam-flag`. Under `not`, `held` is the leaf's own result,
+    /// before the negation.
+    pub key: String,
+    /// The regex, the size comparison, or `true`/`false` for `new_customer`.
+    pub pattern: String,
+    pub held: bool,
+    /// The first regex match, cut to about 80 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched_text: Option<String>,
+    /// The message's own value for `size` and `new_customer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleTrace {
+    pub name: String,
+    pub line: usize,
+    /// Its `on` includes this message's kind.
+    pub applies: bool,
+    /// Its conditions hold (whether or not it ran).
+    pub matched: bool,
+    pub outcome: Outcome,
+    pub stop: bool,
+    pub conditions: Vec<ConditionTrace>,
+    /// What the rule sets, as `key = value`.
+    pub sets: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// `new` or `reply`.
+    pub event: String,
+    pub rules: Vec<RuleTrace>,
+    /// The rule whose `stop` ended evaluation.
+    pub stopped_by: Option<String>,
+    /// Identical to what `classify` returns for the same message.
+    pub result: Classification,
+}
+
+pub(crate) fn explain(c: &Compiled, view: &MessageView<'_>) -> Explanation {
+    let mut result = Classification::default();
+    let mut stopped_by: Option<String> = None;
+    let mut rules = Vec::with_capacity(c.rules.len());
+    for rule in &c.rules {
+        let mut ids = Vec::new();
+        rule.when.leaves(&mut ids);
+        let conditions: Vec<ConditionTrace> =
+            ids.iter().map(|&i| trace(c, &c.leaves[i], view)).collect();
+        let matched = rule.when.eval(&mut |i| {
+            ids.iter()
+                .position(|&x| x == i)
+                .is_some_and(|p| conditions[p].held)
+        });
+        let applies = rule.on.applies(view.is_reply);
+        let outcome = if !applies {
+            Outcome::NotForEvent
+        } else if stopped_by.is_some() {
+            Outcome::AfterStop
+        } else if matched {
+            Outcome::Applied
+        } else {
+            Outcome::NoMatch
+        };
+        if outcome == Outcome::Applied {
+            rule.set.apply(&mut result);
+            result.matched.push(rule.name.clone());
+            if rule.stop {
+                stopped_by = Some(rule.name.clone());
+            }
+        }
+        rules.push(RuleTrace {
+            name: rule.name.clone(),
+            line: rule.line,
+            applies,
+            matched,
+            outcome,
+            stop: rule.stop,
+            conditions,
+            sets: rule.set.describe(),
+        });
+    }
+    Explanation {
+        event: if view.is_reply { "reply" } else { "new" }.to_string(),
+        rules,
+        stopped_by,
+        result,
+    }
+}
+
+fn trace(c: &Compiled, leaf: &Leaf, view: &MessageView<'_>) -> ConditionTrace {
+    let mut t = ConditionTrace {
+        key: leaf.key.clone(),
+        pattern: leaf.pattern.clone(),
+        held: false,
+        matched_text: None,
+        actual: None,
+    };
+    match &leaf.test {
+        Test::Pattern { slots } => {
+            for &s in slots.iter().flatten() {
+                let slot = &c.patterns.slots[s];
+                let field = &c.patterns.fields[slot.field].field;
+                each_value(field, view, |hay| {
+                    if t.matched_text.is_none() {
+                        if let Some(m) = slot.regex.find(hay) {
+                            t.matched_text = Some(cut(m.as_str(), SNIPPET_CHARS));
+                        }
+                    }
+                });
+            }
+            t.held = t.matched_text.is_some();
+        }
+        Test::Size { cmp, bytes } => {
+            t.held = cmp.holds(view.size as u64, *bytes);
+            t.actual = Some(format!("{} bytes", view.size));
+        }
+        Test::NewCustomer(want) => {
+            t.held = view.new_customer == *want;
+            t.actual = Some(view.new_customer.to_string());
+        }
+    }
+    t
+}
+
+fn cut(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// Admin-written text shown raw, except control characters, so a rule name
+/// or pattern cannot move the terminal cursor.
+fn clean(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+fn pad(s: &str, w: usize) -> String {
+    let n = width(s);
+    format!("{s}{}", " ".repeat(w.saturating_sub(n)))
+}
+
+fn mark(held: bool) -> char {
+    if held {
+        '✓'
+    } else {
+        '✗'
+    }
+}
+
+/// The human report: one block per rule, then the result.
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let applied = self
+            .rules
+            .iter()
+            .filter(|r| r.outcome == Outcome::Applied)
+            .count();
+        write!(
+            f,
+            "Tested as a {} message: {} rule{}, {applied} applied",
+            if self.event == "reply" {
+                "reply"
+            } else {
+                "new"
+            },
+            self.rules.len(),
+            if self.rules.len() == 1 { "" } else { "s" },
+        )?;
+        if let Some(s) = &self.stopped_by {
+            write!(f, ", stopped by {:?}", clean(s))?;
+        }
+        writeln!(f)?;
+        writeln!(f)?;
+
+        let titles: Vec<String> = self
+            .rules
+            .iter()
+            .map(|r| format!("{} (line {})", clean(&r.name), r.line))
+            .collect();
+        let title_w = titles.iter().map(|t| width(t)).max().unwrap_or(0).min(48);
+        for (r, title) in self.rules.iter().zip(&titles) {
+            let (m, detail) = match r.outcome {
+                Outcome::Applied => {
+                    let mut d = format!("→ {}", r.sets.join(", "));
+                    if r.sets.is_empty() {
+                        d = "→ (sets nothing)".into();
+                    }
+                    if r.stop {
+                        d.push_str("; stop");
+                    }
+                    ('✓', d)
+                }
+                Outcome::NoMatch => ('✗', "no match".to_string()),
+                Outcome::NotForEvent => (
+                    '–',
+                    format!(
+                        "skipped: runs on {} only",
+                        if self.event == "reply" {
+                            "new messages"
+                        } else {
+                            "replies"
+                        }
+                    ),
+                ),
+                Outcome::AfterStop => (
+                    '·',
+                    format!(
+                        "skipped: evaluation stopped at {:?}",
+                        clean(self.stopped_by.as_deref().unwrap_or(""))
+                    ),
+                ),
+            };
+            writeln!(f, "{m} {}  {detail}", pad(title, title_w))?;
+            if matches!(r.outcome, Outcome::NotForEvent | Outcome::AfterStop) {
+                continue;
+            }
+            if r.conditions.is_empty() {
+                writeln!(f, "    (no conditions: matches every message)")?;
+                continue;
+            }
+            let lhs: Vec<String> = r.conditions.iter().map(condition_lhs).collect();
+            let lhs_w = lhs.iter().map(|l| width(l)).max().unwrap_or(0).min(72);
+            for (c, l) in r.conditions.iter().zip(&lhs) {
+                let status = match (&c.matched_text, &c.actual) {
+                    (Some(t), _) => format!("matched {t:?}"),
+                    (None, Some(a)) => format!("(is {a})"),
+                    (None, None) => "no match".to_string(),
+                };
+                writeln!(f, "    {} {}  {status}", mark(c.held), pad(l, lhs_w))?;
+            }
+        }
+
+        let none = "—";
+        let r = &self.result;
+        let opt = |v: Option<String>| v.unwrap_or_else(|| format!("{none} (desk default)"));
+        writeln!(f)?;
+        writeln!(f, "Result")?;
+        let lines: [(&str, String); 8] = [
+            ("category", opt(r.category.as_deref().map(clean))),
+            ("priority", opt(r.priority.map(|p| p.to_string()))),
+            ("queue", opt(r.queue.as_deref().map(clean))),
+            (
+                "assignee",
+                opt(r.assign.as_ref().map(|a| clean(&a.to_string()))),
+            ),
+            (
+                "tags",
+                if r.tags.is_empty() {
+                    none.to_string()
+                } else {
+                    clean(&r.tags.join(", "))
+                },
+            ),
+            (
+                "acknowledgement",
+                opt(r.ack.as_ref().map(|a| clean(&a.to_string()))),
+            ),
+            (
+                "spam",
+                if r.spam {
+                    "yes (stored, never answered)"
+                } else {
+                    "no"
+                }
+                .to_string(),
+            ),
+            (
+                "sla",
+                r.sla
+                    .as_deref()
+                    .map(clean)
+                    .unwrap_or_else(|| none.to_string()),
+            ),
+        ];
+        for (k, v) in lines {
+            writeln!(f, "  {k:<16} {v}")?;
+        }
+        Ok(())
+    }
+}
+
+fn condition_lhs(c: &ConditionTrace) -> String {
+    let key = clean(&c.key);
+    if key == "size" || key.ends_with(".size") {
+        format!("{key} {}", clean(&c.pattern))
+    } else if key == "new_customer" || key.ends_with(".new_customer") {
+        format!("{key} = {}", c.pattern)
+    } else {
+        format!("{key} ~ '{}'", cut(&clean(&c.pattern), PATTERN_CHARS))
+    }
+}

@@ -1,0 +1,1043 @@
+//! Templates: the mail postdesk writes, rendered with handlebars.
+//!
+//! # Files
+//!
+//! ```text
+//! templates/
+//!   ack.hbs               header lines, one blank line, the plain-text body
+//!   ack.html.hbs          optional HTML alternative (body only, no headers)
+//!   partials/signature.hbs          {{> signature}} in every template
+//!   partials/signature.html.hbs     optional: used instead in HTML parts
+//!   INBOX/ack.hbs         override for mail about tickets of inbox INBOX
+//!   INBOX/partials/...    partial overrides for that inbox
+//! ```
+//!
+//! A text template starts with `Subject: ...` (required) and, if wanted,
+//! custom `X-...: ...` headers, one per line; lines that are only a
+//! handlebars comment (`{{!-- ... --}}`) may sit among them. From, To,
+//! Reply-To, Message-ID and the rest are postdesk's own and are refused with
+//! file:line. The nine [`KINDS`] must exist at the top level; more names are
+//! welcome (`ack_billing.hbs`, for a rule's `ack = "ack_billing"`) and are
+//! checked with the sample data of the kind their name starts with.
+//!
+//! An inbox override replaces the whole mail: `INBOX/ack.hbs` is used with
+//! `INBOX/ack.html.hbs` or with no HTML part at all, never with the top-level
+//! HTML, so a rebranded text is not hidden behind an unbranded HTML part.
+//! Overrides need a top-level template of the same name. Partials resolve
+//! separately: an inbox's partial wins for every template of that inbox, the
+//! top-level ones included. In HTML parts a partial's `.html.hbs` form is used
+//! when the same directory has one.
+//!
+//! # API
+//!
+//! - [`Templates::load`]`(dir)` reads and compiles everything, reporting every
+//!   problem at once with file:line. The result is `Send + Sync` and cheap to
+//!   share; on SIGHUP load a new set and swap it in only if it loads and
+//!   [`Templates::check`]s.
+//! - [`Templates::render`]`(name, inbox, data)` gives a [`Rendered`]: subject,
+//!   extra `X-` headers, text, optional HTML. Build `data` with
+//!   [`MailData::to_value`].
+//! - [`Templates::check`] renders every template and inbox override with
+//!   [`sample_data`], once per on/off combination of the optional values, and
+//!   reports all failures with file and line.
+//! - [`Templates::names`] lists the template names (to validate a rule's
+//!   `ack = "NAME"`); [`Templates::inboxes`] the override directories (to warn
+//!   about one that names no `[[inbox]]`).
+//! - [`sample_data`]`(name)`: realistic data, every variable present, for
+//!   `check` and `postdesk templates preview NAME`.
+//! - [`header_value`]: how every rendered header is made single-line.
+//!
+//! # Conventions for template authors
+//!
+//! - Strict: a name that is not in the table below is an error, also inside
+//!   `{{#if ...}}` (postdesk's `if` and `unless` are strict too), so a
+//!   misspelling fails `postdesk check` instead of mailing a customer an empty
+//!   string. Optional values are always present and null (lists: empty), so
+//!   `{{#if eta}}We aim to answer {{eta}}.{{/if}}` is how to use them.
+//! - Text parts and headers are never HTML-escaped; HTML parts always are.
+//!   Triple braces `{{{...}}}` (unescaped output) are refused everywhere.
+//! - What customers write is data, never template code: `{{ticket.subject}}`
+//!   of `{{ticket.ref}} <b>` comes out as exactly those characters.
+//! - Header values are made one line (line breaks and control characters
+//!   become spaces), trimmed and capped at [`MAX_HEADER_CHARS`]; an `X-`
+//!   header that renders empty is left out.
+//! - Helpers: `if`, `unless`, `each`, `with`, `lookup`, `eq`, `ne`, `lt`,
+//!   `lte`, `gt`, `gte`, `and`, `or`, `not`, `len`; e.g.
+//!   `{{#each articles}}{{#if (lt @index 3)}}...{{/if}}{{/each}}`.
+//!
+//! # Variables
+//!
+//! | variable | kinds | meaning |
+//! |---|---|---|
+//! | `ticket.ref` | all | `ACME-42` |
+//! | `ticket.tag` | all | `[ACME-42]`; subjects carry it so replies thread |
+//! | `ticket.subject` | all | the ticket's subject, reply prefixes removed |
+//! | `ticket.status` | all | `new`, `open`, `pending` (waiting on the customer), `resolved`, `closed` |
+//! | `ticket.priority` | all | `low`, `normal`, `high`, `urgent` |
+//! | `ticket.category`, `ticket.queue` | all | as the rules set them |
+//! | `ticket.created` | all | `Mon 2 Nov 2026, 09:14 UTC` |
+//! | `ticket.due` | all | next SLA deadline, same format; **may be null** |
+//! | `customer.name` | all | display name; **may be null** |
+//! | `customer.email` | all | the requester's address |
+//! | `message.text` | all | the new text: the customer's (`ack`, `agent_notify`), the agent's answer (`reply`); otherwise the ticket's latest message |
+//! | `message.subject` | all | that message's subject |
+//! | `agent.name` | all | the assigned agent's name; `agent` **is null** when nobody is assigned or the agent has no name (the address is never used instead) |
+//! | `support.name`, `support.address` | all | `desk.name`, `desk.address` |
+//! | `eta` | all | completes "We aim to answer …": `within 4 hours`, `by Tuesday morning`; **may be null** |
+//! | `other_tickets` | all | the customer's other open tickets: list of `ref`, `subject`, `status`; may be empty |
+//! | `articles` | all | suggested self-service articles: list of `title`, `url`; may be empty |
+//! | `old_status`, `new_status` | `status` | the change, as in `ticket.status` |
+//! | `autoclose_on` | `followup` | `Tue 10 Nov 2026`, when silence closes the ticket; **may be null** (auto-close off) |
+//! | `ratings` | `survey` | list of `score` (1…), `label` (`Very poor` … `Excellent`), `mailto` (a link that sends that score) |
+//! | `reply_address` | `survey` | where a written answer goes (the ticket's Reply-To) |
+//! | `rating.score`, `rating.label` | `survey_thanks` | what the customer gave |
+//! | `history` | `agent_notify` | earlier messages, oldest first, without `message`: list of `from`, `when`, `text`; empty for a new ticket |
+//! | `commands_help` | `agent_notify` | how to answer and which `#commands` a reply may carry |
+//! | `breach.kind` | `escalation` | `first_response`, `next_response` or `resolution` |
+//! | `breach.due` | `escalation` | when it was due |
+//!
+//! Inside `{{#each}}` the item's fields are used bare (`{{ref}}`, `{{title}}`),
+//! with `@index`, `@first`, `@last` and `../` as usual in handlebars.
+
+mod data;
+mod files;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use handlebars as hb;
+use handlebars::template::TemplateElement;
+use handlebars::{RenderErrorReason, Renderable};
+use serde_json::Value;
+
+pub use data::{
+    format_time, sample_data, AgentVars, Article, Breach, CustomerVars, HistoryEntry, KindVars,
+    MailData, MessageVars, Rating, Score, SupportVars, TicketSummary, TicketVars,
+};
+
+/// The kinds of mail postdesk sends; each must have a top-level template.
+pub const KINDS: [&str; 9] = [
+    "ack",
+    "agent_notify",
+    "reply",
+    "status",
+    "followup",
+    "autoclose",
+    "survey",
+    "survey_thanks",
+    "escalation",
+];
+
+/// Longest rendered header value, in characters. Far above what any mail
+/// client shows, far below the 998-octet line limit of RFC 5322.
+pub const MAX_HEADER_CHARS: usize = 200;
+
+/// The kind a template name belongs to: itself, or the longest kind it
+/// starts with followed by `_` (`ack_billing` → `ack`, `survey_thanks_vip` →
+/// `survey_thanks`). `None` for a name that is no kind's (`welcome`).
+pub fn kind_of(name: &str) -> Option<&'static str> {
+    KINDS
+        .iter()
+        .filter(|k| {
+            name == **k
+                || name
+                    .strip_prefix(**k)
+                    .is_some_and(|rest| rest.starts_with('_'))
+        })
+        .max_by_key(|k| k.len())
+        .copied()
+}
+
+/// One mail's parts, for the mail builder: it adds From, To, Reply-To,
+/// Message-ID and threading headers and makes the MIME structure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// One line, trimmed, at most [`MAX_HEADER_CHARS`]. Whether it carries the
+    /// ticket tag is the template's business; the caller may ensure it.
+    pub subject: String,
+    /// Extra `X-` headers in template order, made safe like the subject;
+    /// those that rendered empty are left out.
+    pub headers: Vec<(String, String)>,
+    /// The plain-text body, ending in one newline.
+    pub text: String,
+    /// The HTML alternative, when the template has one.
+    pub html: Option<String>,
+}
+
+/// Where in which file: what an editor needs to jump there. Lines and
+/// columns count from 1; `u32` keeps every `Result` of this module small.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub path: PathBuf,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+impl Location {
+    fn file(path: PathBuf) -> Location {
+        Location {
+            path,
+            line: None,
+            column: None,
+        }
+    }
+
+    fn at(path: PathBuf, line: usize, column: usize) -> Location {
+        Location {
+            path,
+            line: u32::try_from(line).ok(),
+            column: u32::try_from(column).ok(),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read {}: {source}\n  hint: {hint}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+        hint: &'static str,
+    },
+    #[error(
+        "{}: missing; every desk needs a `{name}` template\n  hint: create it; the templates/ \
+         directory that ships with postdesk has one to start from",
+        path.display()
+    )]
+    MissingKind { path: PathBuf, name: String },
+    /// A file that cannot be a template: bad header block, handlebars syntax,
+    /// a forbidden construct, a stray file.
+    #[error("{at}: {message}\n  hint: {hint}")]
+    Invalid {
+        at: Location,
+        message: String,
+        hint: String,
+    },
+    /// Rendering failed; `name` is the template that was being rendered, `at`
+    /// the file where it failed (perhaps a partial).
+    #[error("{at}: {message}\n  hint: {hint}")]
+    Render {
+        at: Location,
+        name: String,
+        message: String,
+        hint: String,
+    },
+    #[error("no template named `{name}` (there are: {known})\n  hint: create {}", path.display())]
+    Unknown {
+        name: String,
+        known: String,
+        path: PathBuf,
+    },
+    #[error("{} problems in the templates:\n{}", .0.len(), list(.0))]
+    Several(Vec<TemplateError>),
+}
+
+fn list(errors: &[TemplateError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl TemplateError {
+    /// Every single problem, also those inside [`TemplateError::Several`].
+    pub fn problems(&self) -> Vec<&TemplateError> {
+        match self {
+            TemplateError::Several(all) => all.iter().flat_map(|e| e.problems()).collect(),
+            one => vec![one],
+        }
+    }
+
+    fn all(mut errors: Vec<TemplateError>) -> Result<(), TemplateError> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(TemplateError::Several(errors)),
+        }
+    }
+}
+
+/// Where a compiled piece came from, to turn handlebars' positions (counted
+/// from the piece) into file positions (counted from the file).
+#[derive(Debug, Clone)]
+struct Source {
+    path: PathBuf,
+    /// File line and column of the piece's first character.
+    line: usize,
+    column: usize,
+}
+
+impl Source {
+    fn locate(&self, pos: Option<(usize, usize)>) -> Location {
+        let (line, column) = match pos {
+            Some((1, c)) => (self.line, self.column + c.saturating_sub(1)),
+            Some((l, c)) => (self.line + l - 1, c),
+            None => (self.line, self.column),
+        };
+        Location::at(self.path.clone(), line, column)
+    }
+}
+
+/// One mail's compiled pieces, by their keys in the registries.
+#[derive(Debug, Clone)]
+struct Mail {
+    subject: String,
+    headers: Vec<(String, String)>,
+    body: String,
+    html: Option<String>,
+}
+
+/// What renders mail for one inbox (or for all others): a registry without
+/// escaping for headers and text, one with HTML escaping, each holding the
+/// partials this inbox resolves to.
+#[derive(Debug, Clone)]
+struct Set {
+    text: hb::Handlebars<'static>,
+    html: hb::Handlebars<'static>,
+    mails: BTreeMap<String, Mail>,
+    /// Whether this inbox overrides any partial, i.e. whether rendering the
+    /// top-level templates here can fail differently than at the top.
+    own_partials: bool,
+}
+
+impl Set {
+    /// Each compiled piece of `mail` with the registry that renders it.
+    fn pieces<'a>(&'a self, mail: &'a Mail) -> Vec<(&'a hb::Handlebars<'static>, &'a str)> {
+        let text = std::iter::once(&mail.subject)
+            .chain(mail.headers.iter().map(|(_, k)| k))
+            .chain(std::iter::once(&mail.body))
+            .map(|k| (&self.text, k.as_str()));
+        let html = mail.html.iter().map(|k| (&self.html, k.as_str()));
+        text.chain(html).collect()
+    }
+}
+
+/// A loaded, compiled template set. Immutable; load a new one to change it.
+#[derive(Debug, Clone)]
+pub struct Templates {
+    dir: PathBuf,
+    default: Set,
+    inboxes: BTreeMap<String, Set>,
+    /// Compiled piece key (its file, `#Header` for a header) → its origin.
+    /// Keys are unique per file, so one map serves every set.
+    sources: HashMap<String, Source>,
+}
+
+impl Templates {
+    /// Reads and compiles `dir`. Every problem found is reported, each with
+    /// its file and, where it has one, line.
+    pub fn load(dir: &Path) -> Result<Templates, TemplateError> {
+        let mut errors = Vec::new();
+        let top = files::scan(dir, "", true, &mut errors)?;
+        for kind in KINDS {
+            if !top.text.contains_key(kind) {
+                errors.push(TemplateError::MissingKind {
+                    path: dir.join(format!("{kind}.hbs")),
+                    name: kind.to_string(),
+                });
+            }
+        }
+        orphans(dir, &top, None, &mut errors);
+        for (inbox, scan) in &top.inboxes {
+            orphans(dir, scan, Some((inbox, &top)), &mut errors);
+        }
+
+        let mut c = Compiler {
+            dir,
+            compiled: HashMap::new(),
+            sources: HashMap::new(),
+            errors,
+        };
+        let top_mails = c.mails(&top);
+        c.partials(&top);
+        let inbox_mails: BTreeMap<&String, BTreeMap<String, Mail>> = top
+            .inboxes
+            .iter()
+            .map(|(name, scan)| {
+                c.partials(scan);
+                (name, c.mails(scan))
+            })
+            .collect();
+        let Compiler {
+            compiled,
+            sources,
+            errors,
+            ..
+        } = c;
+        TemplateError::all(errors)?;
+
+        let none = files::Scan::default();
+        let default = build_set(&compiled, top_mails.clone(), &top, &none);
+        let inboxes = top
+            .inboxes
+            .iter()
+            .map(|(name, scan)| {
+                let mut mails = top_mails.clone();
+                if let Some(own) = inbox_mails.get(name) {
+                    mails.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+                (name.clone(), build_set(&compiled, mails, &top, scan))
+            })
+            .collect();
+        Ok(Templates {
+            dir: dir.to_path_buf(),
+            default,
+            inboxes,
+            sources,
+        })
+    }
+
+    /// The directory this set was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Every template name, sorted: the kinds and any extra names.
+    pub fn names(&self) -> Vec<String> {
+        self.default.mails.keys().cloned().collect()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.default.mails.contains_key(name)
+    }
+
+    /// Inboxes with an override directory, sorted.
+    pub fn inboxes(&self) -> Vec<String> {
+        self.inboxes.keys().cloned().collect()
+    }
+
+    /// Renders template `name` for mail about a ticket of `inbox` (its
+    /// overrides win; an inbox without any uses the top level).
+    pub fn render(
+        &self,
+        name: &str,
+        inbox: Option<&str>,
+        data: &Value,
+    ) -> Result<Rendered, TemplateError> {
+        let set = inbox
+            .and_then(|i| self.inboxes.get(i))
+            .unwrap_or(&self.default);
+        let mail = set.mails.get(name).ok_or_else(|| TemplateError::Unknown {
+            name: name.to_string(),
+            known: self.names().join(", "),
+            path: self.dir.join(format!("{name}.hbs")),
+        })?;
+        self.render_mail(set, name, mail, data)
+    }
+
+    /// Renders every template, and every inbox's version of it, with sample
+    /// data: once as it is, once with every optional value null or empty, and
+    /// with each optional value switched alone, so both sides of an
+    /// `{{#if}}` are seen. Reports every distinct failure.
+    pub fn check(&self) -> Result<(), TemplateError> {
+        let mut errors = Vec::new();
+        let mut seen = HashSet::new();
+        let mut samples: HashMap<&str, Vec<Value>> = HashMap::new();
+        let sets = std::iter::once((&self.default, None))
+            .chain(self.inboxes.values().map(|s| (s, Some(&self.default))));
+        for (set, top) in sets {
+            for (name, mail) in &set.mails {
+                // The same pieces with the same partials fail the same way.
+                let same_as_top = top.is_some_and(|t| {
+                    !set.own_partials && t.mails.get(name).is_some_and(|m| m.body == mail.body)
+                });
+                if same_as_top {
+                    continue;
+                }
+                let variants = samples.entry(name).or_insert_with(|| variants(name));
+                // Piece by piece, so a bad subject does not hide a bad body.
+                for (registry, key) in set.pieces(mail) {
+                    for data in variants.iter() {
+                        if let Err(e) = registry.render(key, data) {
+                            let e = self.render_error(name, data, &e);
+                            if seen.insert(e.to_string()) {
+                                errors.push(e);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        TemplateError::all(errors)
+    }
+
+    fn render_mail(
+        &self,
+        set: &Set,
+        name: &str,
+        mail: &Mail,
+        data: &Value,
+    ) -> Result<Rendered, TemplateError> {
+        let err = |e: hb::RenderError| self.render_error(name, data, &e);
+        let subject = header_value(&set.text.render(&mail.subject, data).map_err(err)?);
+        let mut headers = Vec::with_capacity(mail.headers.len());
+        for (header, key) in &mail.headers {
+            let value = header_value(&set.text.render(key, data).map_err(err)?);
+            if !value.is_empty() {
+                headers.push((header.clone(), value));
+            }
+        }
+        let body = set.text.render(&mail.body, data).map_err(err)?;
+        let mut text = body.trim_start_matches('\n').trim_end().to_string();
+        text.push('\n');
+        let html = match &mail.html {
+            Some(key) => Some(set.html.render(key, data).map_err(err)?),
+            None => None,
+        };
+        Ok(Rendered {
+            subject,
+            headers,
+            text,
+            html,
+        })
+    }
+
+    fn render_error(&self, name: &str, data: &Value, e: &hb::RenderError) -> TemplateError {
+        let pos = e.line_no.zip(e.column_no);
+        let at = match e.template_name.as_ref().and_then(|k| self.sources.get(k)) {
+            Some(source) => source.locate(pos),
+            None => Location::file(self.dir.join(format!("{name}.hbs"))),
+        };
+        let (message, hint) = explain(&self.dir, name, data, e.reason());
+        TemplateError::Render {
+            at,
+            name: name.to_string(),
+            message,
+            hint,
+        }
+    }
+}
+
+/// An HTML part without its text part, or an override without a top-level
+/// template: both would leave some mail without a coherent whole.
+fn orphans(
+    dir: &Path,
+    scan: &files::Scan,
+    inbox: Option<(&String, &files::Scan)>,
+    errors: &mut Vec<TemplateError>,
+) {
+    for (name, rel) in &scan.html {
+        if !scan.text.contains_key(name) {
+            let text_rel = rel.replace(".html.hbs", ".hbs");
+            errors.push(TemplateError::Invalid {
+                at: Location::file(files::join(dir, rel)),
+                message: format!("an HTML part without its text part {text_rel}"),
+                hint: format!(
+                    "create {} (Subject line and plain-text body): every mail has a text part",
+                    files::join(dir, &text_rel).display()
+                ),
+            });
+        }
+    }
+    if let Some((inbox, top)) = inbox {
+        for (name, rel) in &scan.text {
+            if !top.text.contains_key(name) {
+                errors.push(TemplateError::Invalid {
+                    at: Location::file(files::join(dir, rel)),
+                    message: format!(
+                        "inbox `{inbox}` overrides `{name}`, which has no top-level template"
+                    ),
+                    hint: format!(
+                        "create {} for the other inboxes, or fix the file name",
+                        dir.join(format!("{name}.hbs")).display()
+                    ),
+                });
+            }
+        }
+    }
+}
+
+/// Compiles each file once; the compiled pieces are then shared by every set
+/// that uses them.
+struct Compiler<'a> {
+    dir: &'a Path,
+    compiled: HashMap<String, hb::Template>,
+    sources: HashMap<String, Source>,
+    errors: Vec<TemplateError>,
+}
+
+impl Compiler<'_> {
+    fn mails(&mut self, scan: &files::Scan) -> BTreeMap<String, Mail> {
+        let mut out = BTreeMap::new();
+        for (name, rel) in &scan.text {
+            let html = scan.html.get(name);
+            if let Some(mail) = self.mail(rel, html) {
+                out.insert(name.clone(), mail);
+            }
+        }
+        out
+    }
+
+    fn mail(&mut self, rel: &str, html_rel: Option<&String>) -> Option<Mail> {
+        let path = files::join(self.dir, rel);
+        let text = self.read(rel)?;
+        let parts = match files::split(&path, &text) {
+            Ok(p) => p,
+            Err(errs) => {
+                self.errors.extend(errs);
+                return None;
+            }
+        };
+        let piece = |h: &files::HeaderLine| Source {
+            path: path.clone(),
+            line: h.line,
+            column: h.column,
+        };
+        let subject_key = format!("{rel}#Subject");
+        let mut ok = self.compile(&subject_key, &parts.subject.value, piece(&parts.subject));
+        let mut headers = Vec::new();
+        for h in &parts.headers {
+            let key = format!("{rel}#{}", h.name);
+            ok &= self.compile(&key, &h.value, piece(h));
+            headers.push((h.name.clone(), key));
+        }
+        let body_source = Source {
+            path: path.clone(),
+            line: parts.body_line,
+            column: 1,
+        };
+        ok &= self.compile(rel, &parts.body, body_source);
+        let html = match html_rel {
+            Some(h) => {
+                ok &= self.file(h);
+                Some(h.clone())
+            }
+            None => None,
+        };
+        ok.then(|| Mail {
+            subject: subject_key,
+            headers,
+            body: rel.to_string(),
+            html,
+        })
+    }
+
+    fn partials(&mut self, scan: &files::Scan) {
+        for rel in scan.partials.values().chain(scan.partials_html.values()) {
+            self.file(rel);
+        }
+    }
+
+    /// A whole file as one piece (HTML parts, partials).
+    fn file(&mut self, rel: &str) -> bool {
+        let Some(text) = self.read(rel) else {
+            return false;
+        };
+        let source = Source {
+            path: files::join(self.dir, rel),
+            line: 1,
+            column: 1,
+        };
+        self.compile(rel, &text, source)
+    }
+
+    fn read(&mut self, rel: &str) -> Option<String> {
+        files::read(self.dir, rel)
+            .map_err(|e| self.errors.push(e))
+            .ok()
+    }
+
+    fn compile(&mut self, key: &str, text: &str, source: Source) -> bool {
+        match hb::Template::compile_with_name(text, key.to_string()) {
+            Ok(t) => {
+                if let Some(pos) = raw_output(&t) {
+                    self.errors.push(TemplateError::Invalid {
+                        at: source.locate(Some(pos)),
+                        message: "triple braces `{{{...}}}` print a value unescaped".into(),
+                        hint: "write {{...}}: text parts are never escaped and HTML parts must \
+                               be, so customer text cannot become markup"
+                            .into(),
+                    });
+                    return false;
+                }
+                self.compiled.insert(key.to_string(), t);
+                self.sources.insert(key.to_string(), source);
+                true
+            }
+            Err(e) => {
+                self.errors.push(TemplateError::Invalid {
+                    at: source.locate(e.pos()),
+                    message: e.reason().to_string(),
+                    hint: "check that every {{ has its }}, and that every {{#block}} is closed \
+                           by its {{/block}}"
+                        .into(),
+                });
+                false
+            }
+        }
+    }
+}
+
+/// The position of the first `{{{...}}}` in `t`, blocks included.
+fn raw_output(t: &hb::Template) -> Option<(usize, usize)> {
+    for (i, element) in t.elements.iter().enumerate() {
+        let here = t.mapping.get(i).map(|m| (m.0, m.1)).unwrap_or((1, 1));
+        let inner: Vec<&hb::Template> = match element {
+            TemplateElement::HtmlExpression(_) => return Some(here),
+            TemplateElement::HelperBlock(h) => h.template.iter().chain(h.inverse.iter()).collect(),
+            TemplateElement::DecoratorBlock(d) | TemplateElement::PartialBlock(d) => {
+                d.template.iter().collect()
+            }
+            _ => Vec::new(),
+        };
+        if let Some(pos) = inner.into_iter().find_map(raw_output) {
+            return Some(pos);
+        }
+    }
+    None
+}
+
+/// The registries for one inbox (`own` empty for the top level).
+fn build_set(
+    compiled: &HashMap<String, hb::Template>,
+    mails: BTreeMap<String, Mail>,
+    top: &files::Scan,
+    own: &files::Scan,
+) -> Set {
+    let mut text = registry(false);
+    let mut html = registry(true);
+    let register = |reg: &mut hb::Handlebars<'static>, as_name: &str, key: &String| {
+        if let Some(t) = compiled.get(key) {
+            // Registered under the partial's (or piece's) name; the template
+            // keeps its file key as its own name, so errors name the file.
+            reg.register_template(as_name, t.clone());
+        }
+    };
+    let stems: std::collections::BTreeSet<&String> = [top, own]
+        .iter()
+        .flat_map(|s| s.partials.keys().chain(s.partials_html.keys()))
+        .collect();
+    for stem in stems {
+        if let Some(key) = own.partials.get(stem).or(top.partials.get(stem)) {
+            register(&mut text, stem, key);
+        }
+        let for_html = own
+            .partials_html
+            .get(stem)
+            .or(own.partials.get(stem))
+            .or(top.partials_html.get(stem))
+            .or(top.partials.get(stem));
+        if let Some(key) = for_html {
+            register(&mut html, stem, key);
+        }
+    }
+    for mail in mails.values() {
+        for key in std::iter::once(&mail.subject)
+            .chain(mail.headers.iter().map(|(_, k)| k))
+            .chain(std::iter::once(&mail.body))
+        {
+            register(&mut text, key, key);
+        }
+        if let Some(key) = &mail.html {
+            register(&mut html, key, key);
+        }
+    }
+    Set {
+        text,
+        html,
+        mails,
+        own_partials: !own.partials.is_empty() || !own.partials_html.is_empty(),
+    }
+}
+
+fn registry(html: bool) -> hb::Handlebars<'static> {
+    let mut reg = hb::Handlebars::new();
+    reg.set_strict_mode(true);
+    if !html {
+        reg.register_escape_fn(hb::no_escape);
+    }
+    reg.register_helper("if", Box::new(StrictIf { positive: true }));
+    reg.register_helper("unless", Box::new(StrictIf { positive: false }));
+    reg
+}
+
+/// `if`/`unless` that, unlike handlebars' own in strict mode, refuse a name
+/// that does not exist: `{{#if ticket.duee}}` must fail `check`, not quietly
+/// hide a paragraph forever. Optional values exist and are null, so
+/// `{{#if eta}}` works as authors expect.
+#[derive(Clone, Copy)]
+struct StrictIf {
+    positive: bool,
+}
+
+impl hb::HelperDef for StrictIf {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &hb::Helper<'rc>,
+        r: &'reg hb::Handlebars<'reg>,
+        ctx: &'rc hb::Context,
+        rc: &mut hb::RenderContext<'reg, 'rc>,
+        out: &mut dyn hb::Output,
+    ) -> hb::HelperResult {
+        let name = if self.positive { "if" } else { "unless" };
+        let param = h
+            .param(0)
+            .ok_or(RenderErrorReason::ParamNotFoundForIndex(name, 0))?;
+        if param.is_value_missing() {
+            return Err(hb::RenderError::strict_error(param.relative_path()));
+        }
+        let include_zero = h
+            .hash_get("includeZero")
+            .and_then(|v| v.value().as_bool())
+            .unwrap_or(false);
+        let truthy = hb::JsonTruthy::is_truthy(param.value(), include_zero);
+        let chosen = if truthy == self.positive {
+            h.template()
+        } else {
+            h.inverse()
+        };
+        match chosen {
+            Some(t) => t.render(r, ctx, rc, out),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Makes a rendered value safe as a header: one line (CR, LF, tabs and other
+/// control characters become spaces, so `x\r\nBcc: evil@x` cannot add a
+/// header), no bidirectional-override characters (they disguise what a
+/// subject says), runs of spaces collapsed, trimmed, at most
+/// [`MAX_HEADER_CHARS`] characters.
+pub fn header_value(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len().min(MAX_HEADER_CHARS * 4));
+    let mut space = false;
+    let mut count = 0;
+    for c in raw.chars() {
+        if matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}') {
+            continue;
+        }
+        if c.is_whitespace() || c.is_control() {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+            count += 1;
+        }
+        space = false;
+        out.push(c);
+        count += 1;
+        if count > MAX_HEADER_CHARS {
+            break;
+        }
+    }
+    if count > MAX_HEADER_CHARS {
+        let cut: String = out.chars().take(MAX_HEADER_CHARS - 1).collect();
+        out = cut.trim_end().to_string();
+        out.push('…');
+    }
+    out
+}
+
+/// Every data variant `check` renders `name` with.
+fn variants(name: &str) -> Vec<Value> {
+    let full = sample_data(name);
+    let off = data::all_off(&full);
+    let mut out = vec![full.clone(), off.clone()];
+    for path in data::OPTIONAL {
+        let mut one_off = full.clone();
+        if data::switch_off(&mut one_off, path) {
+            out.push(one_off);
+            let mut one_on = off.clone();
+            if let (Some(slot), Some(value)) = (
+                data::lookup_mut(&mut one_on, path),
+                data::lookup(&full, path),
+            ) {
+                *slot = value.clone();
+            }
+            out.push(one_on);
+        }
+    }
+    for (path, values) in data::branch_values() {
+        for value in values {
+            let mut v = full.clone();
+            if let Some(slot) = data::lookup_mut(&mut v, path) {
+                *slot = value;
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+/// A render failure in words an admin can act on: what is wrong and what to
+/// do about it.
+fn explain(dir: &Path, name: &str, data: &Value, reason: &RenderErrorReason) -> (String, String) {
+    let mail = match kind_of(name) {
+        Some(k) if k == name => format!("`{name}` mail"),
+        Some(k) => format!("`{name}` mail (a kind of `{k}`)"),
+        None => format!("`{name}` mail (no kind: common variables only)"),
+    };
+    let listed = "the variables are listed in README, section Templates";
+    match reason {
+        RenderErrorReason::MissingVariable(Some(path)) => {
+            if let Some(null) = null_prefix(data, path) {
+                (
+                    format!("`{path}` is used while `{null}` is null"),
+                    format!(
+                        "`{null}` may be null in real mail; use it inside {{{{#if {null}}}}}…{{{{/if}}}}"
+                    ),
+                )
+            } else {
+                let hint = match suggest(data, path) {
+                    Some(s) => format!("did you mean `{s}`? ({listed})"),
+                    None => format!("{listed}; check its spelling"),
+                };
+                (format!("`{path}` is not a variable of {mail}"), hint)
+            }
+        }
+        RenderErrorReason::MissingVariable(None) => (
+            format!("a variable used here is not a variable of {mail}"),
+            format!("{listed}; check its spelling"),
+        ),
+        RenderErrorReason::PartialNotFound(p) => (
+            format!("no partial named `{p}`"),
+            format!(
+                "create {}, or fix the name in {{{{> {p}}}}}",
+                dir.join(files::PARTIALS).join(format!("{p}.hbs")).display()
+            ),
+        ),
+        RenderErrorReason::HelperNotFound(h) => (
+            format!("no helper named `{h}`"),
+            "the helpers are if, unless, each, with, lookup, eq, ne, lt, lte, gt, gte, and, or, \
+             not, len"
+                .into(),
+        ),
+        RenderErrorReason::ParamNotFoundForIndex(h, _) => (
+            format!("`{h}` was given a name that is not a variable of {mail}, or too few values"),
+            format!("{listed}; check the spelling of what `{h}` compares"),
+        ),
+        other => (
+            other.to_string(),
+            "see https://handlebarsjs.com/guide/ for the template language".into(),
+        ),
+    }
+}
+
+/// The leading part of `path` that is null in `data` (`agent` for
+/// `agent.name` when there is no agent).
+fn null_prefix(data: &Value, path: &str) -> Option<String> {
+    let segs: Vec<&str> = path.split('.').collect();
+    (1..segs.len())
+        .map(|n| segs[..n].join("."))
+        .find(|prefix| matches!(data::lookup(data, prefix), Some(Value::Null)))
+}
+
+/// The known name closest to a misspelled one, if any is close.
+fn suggest(data: &Value, path: &str) -> Option<String> {
+    let mut names = Vec::new();
+    collect_names(data, "", &mut names);
+    names
+        .into_iter()
+        .map(|n| (strsim::levenshtein(&n, path), n))
+        .filter(|(d, _)| *d <= 2 || *d * 3 <= path.len())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+/// Dotted names from the root, and the bare field names of list items (what
+/// `{{#each}}` blocks use).
+fn collect_names(v: &Value, prefix: &str, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let name = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                collect_names(child, &name, out);
+                out.push(name);
+            }
+        }
+        Value::Array(items) => {
+            if let Some(first) = items.first() {
+                collect_names(first, "", out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_of_extra_names() {
+        assert_eq!(kind_of("ack"), Some("ack"));
+        assert_eq!(kind_of("ack_billing"), Some("ack"));
+        assert_eq!(kind_of("survey_thanks"), Some("survey_thanks"));
+        assert_eq!(kind_of("survey_thanks_vip"), Some("survey_thanks"));
+        assert_eq!(kind_of("survey_vip"), Some("survey"));
+        assert_eq!(kind_of("acknowledge"), None);
+        assert_eq!(kind_of("welcome"), None);
+    }
+
+    #[test]
+    fn header_values_are_one_safe_line() {
+        assert_eq!(header_value("  x\r\nBcc: evil@x  "), "x Bcc: evil@x");
+        assert_eq!(header_value("a\u{0}b\tc\u{2028}d\u{85}e"), "a b c d e");
+        assert_eq!(header_value("\u{202e}gnp.exe"), "gnp.exe");
+        assert_eq!(header_value("\r\n"), "");
+        let long = header_value(&"é".repeat(500));
+        assert_eq!(long.chars().count(), MAX_HEADER_CHARS);
+        assert!(long.ends_with('…'));
+        assert_eq!(
+            header_value(&"a".repeat(MAX_HEADER_CHARS)).len(),
+            MAX_HEADER_CHARS
+        );
+    }
+
+    #[test]
+    fn suggestions_find_near_misses() {
+        let data = sample_data("ack");
+        assert_eq!(suggest(&data, "ticket.reff").as_deref(), Some("ticket.ref"));
+        assert_eq!(suggest(&data, "tittle").as_deref(), Some("title"));
+        assert_eq!(suggest(&data, "completely_unrelated_thing"), None);
+        assert_eq!(
+            null_prefix(&data::all_off(&data), "agent.name").as_deref(),
+            Some("agent")
+        );
+    }
+
+    #[test]
+    fn variants_cover_each_optional_value_both_ways() {
+        let v = variants("ack");
+        assert!(v
+            .iter()
+            .any(|d| d["eta"].is_null() && !d["articles"][0].is_null()));
+        assert!(v
+            .iter()
+            .any(|d| !d["eta"].is_null() && d["articles"] == Value::Array(vec![])));
+        let s = variants("status");
+        assert!(s.iter().any(|d| d["new_status"] == "pending"));
+    }
+
+    #[test]
+    fn triple_braces_are_found_inside_blocks() {
+        let t = hb::Template::compile_with_name("a\n{{#if x}}\n  {{{y}}}\n{{/if}}", "t".into());
+        assert_eq!(t.ok().as_ref().and_then(raw_output), Some((3, 3)));
+    }
+
+    #[test]
+    fn templates_are_send_and_sync() {
+        fn is<T: Send + Sync>() {}
+        is::<Templates>();
+    }
+}

@@ -1,0 +1,522 @@
+//! The template set as admins and the desk meet it: the shipped defaults, the
+//! errors a bad edit gets, escaping, header safety and per-inbox overrides.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use postdesk::templates::{sample_data, MailData, Rendered, TemplateError, Templates, KINDS};
+use serde_json::{json, Value};
+
+fn shipped() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("templates")
+}
+
+/// A copy of the shipped templates in a temp dir, to break or extend.
+fn copy_of_shipped() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    copy_dir(&shipped(), tmp.path());
+    tmp
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for entry in fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).expect("mkdir");
+    }
+    fs::write(path, text).expect("write");
+}
+
+fn load(dir: &Path) -> Templates {
+    Templates::load(dir).unwrap_or_else(|e| panic!("loads: {e}"))
+}
+
+fn render(t: &Templates, name: &str, inbox: Option<&str>, data: &Value) -> Rendered {
+    t.render(name, inbox, data)
+        .unwrap_or_else(|e| panic!("{name} renders: {e}"))
+}
+
+#[test]
+fn shipped_set_loads_and_checks() {
+    let t = load(&shipped());
+    if let Err(e) = t.check() {
+        panic!("{e}");
+    }
+    for kind in KINDS {
+        assert!(t.names().iter().any(|n| n == kind), "{kind} missing");
+    }
+}
+
+#[test]
+fn every_kind_renders_with_sample_data() {
+    let t = load(&shipped());
+    for kind in KINDS {
+        let r = render(&t, kind, None, &sample_data(kind));
+        assert!(r.subject.starts_with("[ACME-42]") || r.subject.starts_with("Re: [ACME-42]"));
+        assert!(!r.text.trim().is_empty(), "{kind} has a body");
+        assert!(
+            r.text.ends_with('\n') && !r.text.ends_with("\n\n"),
+            "{kind}"
+        );
+        assert!(
+            !r.text.contains("\n\n\n"),
+            "{kind} has stray blank lines:\n{}",
+            r.text
+        );
+        assert!(!r.text.contains("{{"), "{kind}");
+    }
+    assert!(render(&t, "ack", None, &sample_data("ack")).html.is_some());
+    assert!(render(&t, "reply", None, &sample_data("reply"))
+        .html
+        .is_some());
+    assert!(render(&t, "status", None, &sample_data("status"))
+        .html
+        .is_none());
+}
+
+#[test]
+fn ack_says_what_a_customer_needs() {
+    let t = load(&shipped());
+    let mut data = MailData::sample("ack");
+    data.articles
+        .extend((4..=5).map(|i| postdesk::templates::Article {
+            title: format!("Article {i}"),
+            url: format!("https://help.example.com/{i}"),
+        }));
+    let r = render(&t, "ack", None, &data.to_value());
+    assert_eq!(r.subject, "[ACME-42] Cannot download my March invoice");
+    assert!(r.text.starts_with("Hello Carol Diaz,\n"), "{}", r.text);
+    assert!(r.text.contains("ticket ACME-42"));
+    assert!(r.text.contains("We aim to answer within 4 hours."));
+    assert!(r
+        .text
+        .contains("ACME-39: Change of billing address (pending)"));
+    assert!(r.text.contains("https://help.example.com/refunds"));
+    assert!(!r.text.contains("Article 4"), "at most three articles");
+    assert!(r.text.contains("just reply"));
+    assert!(r.text.contains("Acme Support"), "signature");
+    assert!(r.headers.is_empty());
+
+    // Optional values off: no dangling sentences.
+    data.eta = None;
+    data.customer.name = None;
+    data.other_tickets.clear();
+    data.articles.clear();
+    let r = render(&t, "ack", None, &data.to_value());
+    assert!(r.text.starts_with("Hello,\n"), "{}", r.text);
+    assert!(!r.text.contains("aim to answer"));
+    assert!(!r.text.contains("also have"));
+    assert!(!r.text.contains("articles"));
+}
+
+#[test]
+fn agent_notify_carries_custom_headers() {
+    let t = load(&shipped());
+    let r = render(&t, "agent_notify", None, &sample_data("agent_notify"));
+    assert_eq!(
+        r.headers,
+        vec![
+            ("X-Postdesk-Queue".to_string(), "billing".to_string()),
+            ("X-Postdesk-Priority".to_string(), "normal".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn customer_text_is_data_literal_in_text_escaped_in_html() {
+    let t = load(&shipped());
+    let evil = "{{ticket.ref}} <script>alert(1)</script> & {{> signature}} \"x\"";
+    let mut data = MailData::sample("ack");
+    data.ticket.subject = evil.into();
+    data.customer.name = Some("<b>Mallory</b> & co".into());
+    let r = render(&t, "ack", None, &data.to_value());
+    assert_eq!(r.subject, format!("[ACME-42] {evil}"));
+    assert!(r.text.contains("Hello <b>Mallory</b> & co,"), "{}", r.text);
+    let html = r.html.expect("ack has HTML");
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    // Quotes too: the subject also sits inside an attribute.
+    assert!(
+        html.contains("aria-label=\"[ACME-42] {{ticket.ref}} &lt;script&gt;"),
+        "{html}"
+    );
+    assert!(html.contains("&quot;x&quot;\""), "{html}");
+    assert!(
+        html.contains("{{ticket.ref}}"),
+        "rendered literally, not as template code"
+    );
+    assert!(html.contains(" &amp; "), "{html}");
+    assert!(html.contains("&lt;b&gt;Mallory&lt;/b&gt;"), "{html}");
+
+    let mut data = MailData::sample("reply");
+    data.message.text = "Use <input> & {{{raw}}}\nline two".into();
+    let r = render(&t, "reply", None, &data.to_value());
+    assert!(
+        r.text.starts_with("Use <input> & {{{raw}}}\nline two\n"),
+        "{}",
+        r.text
+    );
+    let html = r.html.expect("reply has HTML");
+    assert!(
+        html.contains("Use &lt;input&gt; &amp; {{{raw}}}\nline two"),
+        "{html}"
+    );
+}
+
+#[test]
+fn header_injection_is_neutralized() {
+    let t = load(&shipped());
+    let mut data = MailData::sample("ack");
+    data.ticket.subject = "x\r\nBcc: evil@example.org\r\n\r\nbody".into();
+    data.ticket.queue = "q\nX-Other: 1".into();
+    let r = render(&t, "ack", None, &data.to_value());
+    assert_eq!(r.subject, "[ACME-42] x Bcc: evil@example.org body");
+    let r = render(&t, "agent_notify", None, &{
+        let mut d = MailData::sample("agent_notify");
+        d.ticket.queue = "q\nX-Other: 1".into();
+        d.to_value()
+    });
+    for (name, value) in &r.headers {
+        assert!(!value.contains(['\r', '\n']), "{name}: {value:?}");
+    }
+    assert_eq!(r.headers[0].1, "q X-Other: 1");
+
+    data.ticket.subject = "long ".repeat(100);
+    let r = render(&t, "ack", None, &data.to_value());
+    assert!(r.subject.chars().count() <= postdesk::templates::MAX_HEADER_CHARS);
+    assert!(r.subject.starts_with("[ACME-42] long"));
+}
+
+#[test]
+fn misspelled_variable_fails_check_naming_file_and_line() {
+    let dir = copy_of_shipped();
+    write(
+        dir.path(),
+        "ack.hbs",
+        "Subject: {{ticket.tag}} {{ticket.subject}}\n\nHello,\n\nyour ticket is {{ticket.reff}}.\n",
+    );
+    let t = load(dir.path());
+    let err = t.check().expect_err("misspelling is caught").to_string();
+    let file = dir.path().join("ack.hbs");
+    assert!(err.contains(&format!("{}:5:16", file.display())), "{err}");
+    assert!(err.contains("`ticket.reff`"), "{err}");
+    assert!(err.contains("did you mean `ticket.ref`"), "{err}");
+}
+
+#[test]
+fn misspelling_inside_if_and_unrendered_branches_is_caught() {
+    let dir = copy_of_shipped();
+    write(
+        dir.path(),
+        "followup.hbs",
+        "Subject: {{ticket.tag}}\n\n{{#if ticket.duee}}x{{/if}}\n",
+    );
+    write(
+        dir.path(),
+        "autoclose.hbs",
+        "Subject: {{ticket.tag}}\n\n{{#if eta}}\nsoon\n{{else}}\n{{etaa}}\n{{/if}}\n",
+    );
+    write(
+        dir.path(),
+        "status.hbs",
+        "Subject: {{ticket.tag}}\n\n{{#if (eq new_status \"closed\")}}\n{{ticket.sujbect}}\n{{/if}}\n",
+    );
+    let err = load(dir.path()).check().expect_err("caught");
+    let text = err.to_string();
+    assert_eq!(err.problems().len(), 3, "{text}");
+    assert!(text.contains("followup.hbs:3:1"), "{text}");
+    assert!(text.contains("`ticket.duee`"), "{text}");
+    assert!(text.contains("autoclose.hbs:6:1"), "{text}");
+    assert!(text.contains("status.hbs:4:1"), "{text}");
+}
+
+#[test]
+fn misspelling_in_a_subject_is_located_on_its_line() {
+    let dir = copy_of_shipped();
+    write(
+        dir.path(),
+        "reply.hbs",
+        "{{!-- c --}}\nSubject: Re: {{ticket.tga}}\n\n{{message.text}}\n",
+    );
+    let err = load(dir.path()).check().expect_err("caught").to_string();
+    assert!(err.contains("reply.hbs:2:14"), "{err}");
+}
+
+#[test]
+fn unguarded_nullable_value_is_explained() {
+    let dir = copy_of_shipped();
+    write(
+        dir.path(),
+        "reply.hbs",
+        "Subject: {{ticket.tag}}\n\n{{message.text}}\n{{agent.name}}\n",
+    );
+    let err = load(dir.path()).check().expect_err("caught").to_string();
+    assert!(err.contains("reply.hbs:4:1"), "{err}");
+    assert!(err.contains("{{#if agent}}"), "{err}");
+}
+
+#[test]
+fn syntax_error_names_file_and_line() {
+    let dir = copy_of_shipped();
+    write(
+        dir.path(),
+        "survey.hbs",
+        "Subject: s\n\nline\n{{#each ratings}}\n{{score}}\n{{/if}}\n",
+    );
+    let err = Templates::load(dir.path())
+        .expect_err("bad syntax")
+        .to_string();
+    assert!(err.contains("survey.hbs:6:"), "{err}");
+}
+
+#[test]
+fn per_inbox_override_wins_and_others_fall_back() {
+    let dir = copy_of_shipped();
+    write(
+        dir.path(),
+        "brand/ack.hbs",
+        "Subject: {{ticket.tag}} Brand got it\n\nBrand text.\n{{> signature}}\n",
+    );
+    let t = load(dir.path());
+    t.check().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.inboxes(), vec!["brand".to_string()]);
+    let data = sample_data("ack");
+
+    let brand = render(&t, "ack", Some("brand"), &data);
+    assert_eq!(brand.subject, "[ACME-42] Brand got it");
+    assert!(brand.text.starts_with("Brand text.\n"));
+    assert!(brand.html.is_none(), "an override is the whole mail");
+
+    let main = render(&t, "ack", Some("main"), &data);
+    assert!(main.text.starts_with("Hello Carol Diaz,"));
+    assert!(main.html.is_some());
+    let none = render(&t, "ack", None, &data);
+    assert_eq!(none, main);
+    // Kinds the inbox does not override come from the top level.
+    let reply = render(&t, "reply", Some("brand"), &sample_data("reply"));
+    assert!(reply.subject.starts_with("Re: [ACME-42]"));
+}
+
+#[test]
+fn partial_override_per_inbox() {
+    let dir = copy_of_shipped();
+    write(
+        dir.path(),
+        "brand/partials/signature.hbs",
+        "The Brand Team ({{support.name}})\n",
+    );
+    let t = load(dir.path());
+    t.check().unwrap_or_else(|e| panic!("{e}"));
+    let data = sample_data("ack");
+    let brand = render(&t, "ack", Some("brand"), &data);
+    assert!(
+        brand.text.contains("The Brand Team (Acme Support)"),
+        "{}",
+        brand.text
+    );
+    // The inbox's text partial beats the top-level HTML one in HTML too.
+    assert!(brand
+        .html
+        .as_deref()
+        .is_some_and(|h| h.contains("The Brand Team")));
+    let main = render(&t, "ack", Some("main"), &data);
+    assert!(!main.text.contains("Brand Team"));
+    assert!(main.text.contains("Acme Support\nsupport@example.com"));
+}
+
+#[test]
+fn broken_inbox_partial_fails_check_naming_it() {
+    let dir = copy_of_shipped();
+    write(
+        dir.path(),
+        "brand/partials/signature.hbs",
+        "{{support.nmae}}\n",
+    );
+    let err = load(dir.path()).check().expect_err("caught").to_string();
+    let file = dir
+        .path()
+        .join("brand")
+        .join("partials")
+        .join("signature.hbs");
+    assert!(err.contains(&format!("{}:1:1", file.display())), "{err}");
+}
+
+#[test]
+fn missing_kind_fails_load_naming_the_file() {
+    let dir = copy_of_shipped();
+    fs::remove_file(dir.path().join("survey_thanks.hbs")).expect("rm");
+    let err = Templates::load(dir.path())
+        .expect_err("incomplete set")
+        .to_string();
+    let file = dir.path().join("survey_thanks.hbs");
+    assert!(err.contains(&file.display().to_string()), "{err}");
+    assert!(err.contains("create it"), "{err}");
+}
+
+#[test]
+fn forbidden_header_fails_with_file_and_line() {
+    let dir = copy_of_shipped();
+    write(
+        dir.path(),
+        "ack.hbs",
+        "Subject: {{ticket.tag}}\nX-Fine: ok\nFrom: boss@example.com\n\nbody\n",
+    );
+    let err = Templates::load(dir.path())
+        .expect_err("From refused")
+        .to_string();
+    let file = dir.path().join("ack.hbs");
+    assert!(err.contains(&format!("{}:3:1", file.display())), "{err}");
+    assert!(err.contains("postdesk sets From itself"), "{err}");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let dir = copy_of_shipped();
+    fs::remove_file(dir.path().join("escalation.hbs")).expect("rm");
+    write(
+        dir.path(),
+        "status.hbs",
+        "Reply-To: x@example.com\nSubject: s\n\nb\n",
+    );
+    write(dir.path(), "lonely.html.hbs", "<p>hi</p>");
+    let err = Templates::load(dir.path()).expect_err("three problems");
+    assert_eq!(err.problems().len(), 3, "{err}");
+}
+
+#[test]
+fn triple_braces_are_refused() {
+    let dir = copy_of_shipped();
+    write(
+        dir.path(),
+        "reply.html.hbs",
+        "<div>\n{{#if agent}}{{{message.text}}}{{/if}}\n</div>\n",
+    );
+    let err = Templates::load(dir.path())
+        .expect_err("raw output")
+        .to_string();
+    assert!(err.contains("reply.html.hbs:2:"), "{err}");
+    assert!(err.contains("triple braces"), "{err}");
+}
+
+#[test]
+fn extra_names_load_render_and_check_with_their_kind() {
+    let dir = copy_of_shipped();
+    write(
+        dir.path(),
+        "ack_billing.hbs",
+        "Subject: {{ticket.tag}} Billing: {{ticket.subject}}\n\nBilling answers {{#if eta}}{{eta}}{{else}}soon{{/if}}.\n",
+    );
+    write(
+        dir.path(),
+        "status_vip.hbs",
+        "Subject: {{ticket.tag}}\n\nNow {{new_status}}.\n",
+    );
+    let t = load(dir.path());
+    t.check().unwrap_or_else(|e| panic!("{e}"));
+    assert!(t.contains("ack_billing") && t.contains("status_vip"));
+    let r = render(&t, "ack_billing", None, &sample_data("ack_billing"));
+    assert_eq!(r.text, "Billing answers within 4 hours.\n");
+    let err = t
+        .render("ack_typo", None, &sample_data("ack"))
+        .expect_err("unknown");
+    assert!(matches!(err, TemplateError::Unknown { .. }));
+    assert!(err.to_string().contains("ack_billing"), "{err}");
+}
+
+#[test]
+fn override_without_top_level_template_is_refused() {
+    let dir = copy_of_shipped();
+    write(dir.path(), "brand/welcome.hbs", "Subject: hi\n\nx\n");
+    let err = Templates::load(dir.path()).expect_err("orphan").to_string();
+    assert!(err.contains("welcome"), "{err}");
+    assert!(err.contains("top-level"), "{err}");
+}
+
+#[test]
+fn missing_partial_is_named_with_what_to_create() {
+    let dir = copy_of_shipped();
+    write(
+        dir.path(),
+        "autoclose.hbs",
+        "Subject: s\n\nx\n{{> footer}}\n",
+    );
+    let err = load(dir.path()).check().expect_err("no footer").to_string();
+    assert!(err.contains("autoclose.hbs:4:1"), "{err}");
+    assert!(err.contains("footer.hbs"), "{err}");
+}
+
+#[test]
+fn windows_line_endings_and_bom_are_accepted() {
+    let dir = copy_of_shipped();
+    write(
+        dir.path(),
+        "autoclose.hbs",
+        "\u{feff}Subject: {{ticket.tag}} closed\r\n\r\nBye.\r\n",
+    );
+    let t = load(dir.path());
+    let r = render(&t, "autoclose", None, &sample_data("autoclose"));
+    assert_eq!(r.subject, "[ACME-42] closed");
+    assert_eq!(r.text, "Bye.\n");
+}
+
+#[test]
+fn missing_directory_says_what_to_configure() {
+    let err = Templates::load(Path::new("/nonexistent/postdesk-templates"))
+        .expect_err("no dir")
+        .to_string();
+    assert!(err.contains("[templates] dir"), "{err}");
+}
+
+#[test]
+fn sample_data_has_every_documented_variable() {
+    let ack = sample_data("ack");
+    for path in [
+        "ticket.ref",
+        "ticket.subject",
+        "ticket.status",
+        "ticket.priority",
+        "ticket.category",
+        "ticket.queue",
+        "ticket.created",
+        "ticket.due",
+        "ticket.tag",
+        "customer.name",
+        "customer.email",
+        "message.text",
+        "message.subject",
+        "agent.name",
+        "support.name",
+        "support.address",
+        "eta",
+        "other_tickets",
+        "articles",
+    ] {
+        let v = path
+            .split('.')
+            .try_fold(&ack, |v, seg| v.get(seg))
+            .unwrap_or(&Value::Null);
+        assert!(!v.is_null(), "{path} is missing or null in the sample");
+    }
+    assert_eq!(ack["other_tickets"][0]["ref"], json!("ACME-39"));
+    assert!(ack["articles"][0]["url"].is_string());
+    let survey = sample_data("survey");
+    assert!(survey["ratings"][0]["mailto"].is_string());
+    assert!(survey["reply_address"].is_string());
+    let notify = sample_data("agent_notify");
+    assert!(notify["history"][0]["when"].is_string());
+}
