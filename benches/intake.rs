@@ -30,9 +30,12 @@ fn message(n: u64) -> Vec<u8> {
 }
 
 fn desk(dir: &std::path::Path) -> Desk {
+    let rules = dir.join("rules.toml");
+    std::fs::write(&rules, "").expect("rules file");
     let text = format!(
-        "[desk]\nname = \"Bench\"\naddress = \"support@desk.test\"\nticket_prefix = \"B\"\nstate_dir = \"{}\"\n",
-        dir.display()
+        "[desk]\nname = \"Bench\"\naddress = \"support@desk.test\"\nticket_prefix = \"B\"\nstate_dir = \"{}\"\n[rules]\nfile = \"{}\"\n",
+        dir.display(),
+        rules.display()
     );
     let cfg = Config::from_toml_with_env(std::path::Path::new("bench.toml"), &text, Vec::new())
         .expect("bench config");

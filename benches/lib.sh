@@ -19,6 +19,29 @@ path = "$dir/inbox"
 [outgoing]
 kind = "file"
 spool = "$dir/outgoing"
+
+# The example rule file, so intake pays for realistic triage.
+[rules]
+file = "$PWD/config/rules.toml"
+
+[templates]
+dir = "$PWD/templates"
+
+[[agent]]
+email = "alice@example.com"
+queues = ["billing", "general", "account"]
+
+[[queue]]
+name = "general"
+[[queue]]
+name = "billing"
+[[queue]]
+name = "account"
+[[queue]]
+name = "tech"
+
+[sla.urgent]
+first_response = "1h"
 TOML
 }
 

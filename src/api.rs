@@ -46,6 +46,13 @@ pub enum Request {
     RetryOutbox {
         id: Option<u64>,
     },
+    /// Run the rules over a message and say why each did or did not match.
+    /// Nothing is stored or sent.
+    ExplainRules {
+        inbox: Option<String>,
+        #[serde(skip)]
+        raw: Vec<u8>,
+    },
     /// Render a template with a real ticket's data, or sample data.
     PreviewTemplate {
         name: String,
@@ -108,6 +115,7 @@ pub enum Response {
     Outbox(Vec<crate::outbox::Entry>),
     Requeued(Vec<u64>),
     Preview(Preview),
+    Explained(Box<crate::rules::Explanation>),
     /// The request failed; `retry` says whether trying later may help (the
     /// store was unavailable) or not (bad input, unknown ticket).
     Error {
@@ -120,13 +128,13 @@ impl Request {
     /// The bytes that travel beside the JSON, if any.
     pub fn take_blob(&mut self) -> Vec<u8> {
         match self {
-            Request::Ingest { raw, .. } => std::mem::take(raw),
+            Request::Ingest { raw, .. } | Request::ExplainRules { raw, .. } => std::mem::take(raw),
             _ => Vec::new(),
         }
     }
 
     pub fn put_blob(&mut self, blob: Vec<u8>) {
-        if let Request::Ingest { raw, .. } = self {
+        if let Request::Ingest { raw, .. } | Request::ExplainRules { raw, .. } = self {
             *raw = blob;
         }
     }

@@ -80,6 +80,25 @@ pub enum Command {
         #[command(subcommand)]
         what: TemplatesCmd,
     },
+    /// The rule file: try it on a message.
+    Rules {
+        #[command(subcommand)]
+        what: RulesCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCmd {
+    /// Dry run: which rules match a message, and why; nothing is stored or sent.
+    Test {
+        /// A message file (`-` for stdin).
+        message: PathBuf,
+        /// The inbox it counts as arriving through.
+        #[arg(long)]
+        inbox: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,7 +198,18 @@ fn parse_status(s: &str) -> Result<Status, String> {
 
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(args: Args) -> ExitCode {
-    init_logging(matches!(args.command, Command::Serve));
+    let daemon = matches!(args.command, Command::Serve);
+    if !daemon {
+        // `postdesk tickets list | head` should end quietly, like any Unix
+        // tool, not panic on a closed pipe. The daemon keeps Rust's default
+        // (ignore SIGPIPE) so a vanished socket client cannot kill it.
+        // SAFETY: setting a signal disposition to its default at start-up,
+        // before any thread exists, has no preconditions.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+    init_logging(daemon);
     match dispatch(args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -271,6 +301,34 @@ fn dispatch(args: Args) -> Result<u8> {
                     ),
                     other => bail!("unexpected answer: {other:?}"),
                 },
+            }
+            Ok(0)
+        }
+        Command::Rules {
+            what:
+                RulesCmd::Test {
+                    message,
+                    inbox,
+                    json,
+                },
+        } => {
+            let raw = if message.as_os_str() == "-" {
+                let mut raw = Vec::new();
+                std::io::stdin().read_to_end(&mut raw)?;
+                raw
+            } else {
+                std::fs::read(&message)
+                    .with_context(|| format!("cannot read {}", message.display()))?
+            };
+            let mut backend = Backend::connect(config)?;
+            let explained = match call(&mut backend, Request::ExplainRules { inbox, raw })? {
+                Response::Explained(e) => e,
+                other => bail!("unexpected answer: {other:?}"),
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&explained)?);
+            } else {
+                print!("{explained}");
             }
             Ok(0)
         }
@@ -444,6 +502,22 @@ fn check(path: &std::path::Path, config: &Config) -> Result<u8> {
             None
         }
     };
+    if let Some(t) = &templates {
+        if let Err(e) = crate::rules::RuleSet::load(
+            &config.rules.file,
+            &crate::rules::Known::from_config(config, t.names()),
+        ) {
+            problems.push(e.to_string());
+        }
+        for inbox in t.inboxes() {
+            if !config.inboxes.iter().any(|i| i.name == inbox) {
+                eprintln!(
+                    "postdesk: warning: {}/{inbox}/ overrides templates for an inbox no [[inbox]] is named",
+                    config.templates.dir.display()
+                );
+            }
+        }
+    }
     if let Some(kb) = &config.kb.file {
         if let Err(e) = crate::kb::Kb::load(kb) {
             problems.push(e.to_string());
@@ -459,12 +533,13 @@ fn check(path: &std::path::Path, config: &Config) -> Result<u8> {
         return Ok(EX_CONFIG);
     }
     println!(
-        "{}: ok ({} inbox(es), {} agent(s), {} queue(s), {} template(s), state in {})",
+        "{}: ok ({} inbox(es), {} agent(s), {} queue(s), {} template(s), rules in {}, state in {})",
         path.display(),
         config.inboxes.len(),
         config.agents.len(),
         config.queues.len(),
         templates.map_or(0, |t| t.names().len()),
+        config.rules.file.display(),
         config.state_dir().display()
     );
     Ok(0)
@@ -601,6 +676,12 @@ fn print_ticket(view: &TicketView) {
     if !t.tags.is_empty() {
         println!("tags         {}", t.tags.join(", "));
     }
+    if !t.matched_rules.is_empty() {
+        println!("rules        {}", t.matched_rules.join(", "));
+    }
+    if t.spam {
+        println!("spam         yes (kept, never answered)");
+    }
     println!(
         "created {}  updated {}{}",
         t.created.format("%Y-%m-%d %H:%M:%S UTC"),
@@ -618,6 +699,9 @@ fn print_ticket(view: &TicketView) {
         );
         println!("    subject: {}", m.subject);
         println!("    threaded: {}", m.thread);
+        if !m.rules.is_empty() {
+            println!("    rules: {}", m.rules.join(", "));
+        }
         for a in &m.attachments {
             println!(
                 "    attachment: {} ({}, {} bytes)",

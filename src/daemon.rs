@@ -95,7 +95,8 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
         "postdesk serving"
     );
 
-    wait_for_signal().await?;
+    let watch_task = tokio::spawn(watch_files(desk.clone(), stop_rx.clone()));
+    wait_for_stop(&desk).await?;
     tracing::info!("shutting down: finishing the batch in hand");
     let _ = stop_tx.send(true);
     for t in tasks {
@@ -103,6 +104,7 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     }
     let _ = control_task.await;
     let _ = outbox_task.await;
+    let _ = watch_task.await;
     let flushed = tokio::task::spawn_blocking({
         let desk = desk.clone();
         move || desk.flush()
@@ -116,15 +118,98 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     Ok(())
 }
 
-async fn wait_for_signal() -> Result<(), DaemonError> {
+/// Waits for SIGTERM or SIGINT; SIGHUP meanwhile reloads rules and
+/// templates.
+async fn wait_for_stop(desk: &Arc<Desk>) -> Result<(), DaemonError> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => reload(desk, "SIGHUP").await,
+        }
     }
-    Ok(())
+}
+
+async fn reload(desk: &Arc<Desk>, why: &str) {
+    let d = desk.clone();
+    match tokio::task::spawn_blocking(move || d.reload()).await {
+        Ok(Ok((templates, rules))) => {
+            tracing::info!(%why, templates, rules, "reloaded rules and templates")
+        }
+        Ok(Err(e)) => tracing::error!(
+            %why,
+            "reload refused, the previous rules and templates stay live:\n{e}"
+        ),
+        Err(e) => tracing::error!(%why, error = %e, "reload failed"),
+    }
+}
+
+/// How often the rule file and templates are looked at for edits.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// Reloads when the rule file or a template changes on disk, once the
+/// change has settled (an editor's save is often several writes).
+async fn watch_files(desk: Arc<Desk>, mut stop: watch::Receiver<bool>) {
+    let config = desk.config().clone();
+    let stamp = move || newest_mtime(&[config.rules.file.clone(), config.templates.dir.clone()]);
+    let mut seen = tokio::task::spawn_blocking(stamp.clone())
+        .await
+        .ok()
+        .flatten();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(WATCH_EVERY) => {},
+            _ = stop.changed() => return,
+        }
+        let now = tokio::task::spawn_blocking(stamp.clone())
+            .await
+            .ok()
+            .flatten();
+        if now == seen {
+            continue;
+        }
+        // Debounce: wait until nothing changed for a moment.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let settled = tokio::task::spawn_blocking(stamp.clone())
+            .await
+            .ok()
+            .flatten();
+        if settled != now {
+            continue;
+        }
+        seen = settled;
+        reload(&desk, "file changed").await;
+    }
+}
+
+/// The newest modification time (and the number of files, so a deleted
+/// template counts as a change) under the given files and directories.
+fn newest_mtime(paths: &[PathBuf]) -> Option<(std::time::SystemTime, usize)> {
+    fn walk(p: &std::path::Path, acc: &mut (std::time::SystemTime, usize), depth: usize) {
+        let Ok(meta) = std::fs::metadata(p) else {
+            return;
+        };
+        if let Ok(m) = meta.modified() {
+            acc.0 = acc.0.max(m);
+        }
+        acc.1 += 1;
+        if meta.is_dir() && depth < 4 {
+            if let Ok(rd) = std::fs::read_dir(p) {
+                for e in rd.flatten() {
+                    walk(&e.path(), acc, depth + 1);
+                }
+            }
+        }
+    }
+    let mut acc = (std::time::SystemTime::UNIX_EPOCH, 0);
+    for p in paths {
+        walk(p, &mut acc, 0);
+    }
+    (acc.1 > 0).then_some(acc)
 }
 
 /// Scans `new/` every `poll`, or at once again while there is more.

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::mail::build::Auto;
 use crate::mail::subject::{ticket_subject, TagMatcher};
 use crate::mail::Inbound;
+use crate::rules::{Ack, Classification};
 use crate::thread::Threading;
 use crate::ticket::{Direction, MessageRecord, Person, Priority, Status, ThreadReason, Ticket};
 
@@ -37,9 +38,14 @@ pub struct Context<'a> {
     /// The number a new ticket would get.
     pub next_number: u64,
     pub now: DateTime<Utc>,
-    /// The acknowledgement template for a new ticket, or `None` when the
-    /// desk (or a rule) says not to acknowledge.
+    /// The acknowledgement template the desk uses when no rule names one;
+    /// `None` when acknowledgements are off.
     pub ack_template: Option<&'a str>,
+    /// What the rule file said about this message.
+    pub rules: &'a Classification,
+    /// The agent a rule's `assign` resolved to (round-robin and least-open
+    /// need the store, so the shell resolves them).
+    pub assignee: Option<String>,
 }
 
 /// A mail the desk decides to send. The shell renders it with the
@@ -98,6 +104,15 @@ pub fn intake(
         }
     }
 
+    if !created {
+        apply_reply_rules(&mut ticket, ctx);
+    }
+    for name in &ctx.rules.matched {
+        if !ticket.matched_rules.contains(name) {
+            ticket.matched_rules.push(name.clone());
+        }
+    }
+
     if !created && ctx.mode == Mode::Live {
         // A customer writing again means the desk owes an answer.
         if matches!(
@@ -136,6 +151,7 @@ pub fn intake(
         attachments: msg.attachments.clone(),
         size: msg.size,
         thread: reason,
+        rules: ctx.rules.matched.clone(),
     };
 
     let remember_references = msg
@@ -176,8 +192,16 @@ fn acknowledgement(msg: &Inbound, ctx: &Context<'_>) -> Result<Notice, String> {
     if let Mode::Import { .. } = ctx.mode {
         return Err("imported history is never answered".into());
     }
-    let Some(template) = ctx.ack_template else {
-        return Err("acknowledgements are off for this mail".into());
+    if ctx.rules.spam {
+        return Err("a rule marked it spam".into());
+    }
+    let template = match &ctx.rules.ack {
+        Some(Ack::Suppressed) => return Err("a rule says no acknowledgement".into()),
+        Some(Ack::Template(t)) => t.as_str(),
+        None => match ctx.ack_template {
+            Some(t) => t,
+            None => return Err("acknowledgements are off ([ack] enabled = false)".into()),
+        },
     };
     if let Some(why) = crate::guard::automatic_reason(msg) {
         return Err(format!("automatic mail ({why})"));
@@ -213,6 +237,33 @@ fn acknowledgement(msg: &Inbound, ctx: &Context<'_>) -> Result<Notice, String> {
     })
 }
 
+/// What `on = ["reply"]` rules may change on an existing ticket. Priority
+/// only goes up: a reply saying "still broken" must not calm an urgent
+/// ticket down because a rule wrote `high`.
+fn apply_reply_rules(ticket: &mut Ticket, ctx: &Context<'_>) {
+    let r = ctx.rules;
+    if let Some(p) = r.priority {
+        ticket.priority = ticket.priority.max(p);
+    }
+    if let Some(c) = &r.category {
+        ticket.category = c.clone();
+    }
+    if let Some(q) = &r.queue {
+        ticket.queue = q.clone();
+    }
+    if let Some(a) = &ctx.assignee {
+        ticket.assignee = Some(a.clone());
+    }
+    if let Some(s) = &r.sla {
+        ticket.sla = Some(s.clone());
+    }
+    for t in &r.tags {
+        if !ticket.tags.contains(t) {
+            ticket.tags.push(t.clone());
+        }
+    }
+}
+
 fn new_ticket(msg: &Inbound, ctx: &Context<'_>) -> Ticket {
     let (status, when) = match ctx.mode {
         Mode::Live => (Status::New, ctx.now),
@@ -223,11 +274,19 @@ fn new_ticket(msg: &Inbound, ctx: &Context<'_>) -> Ticket {
         reference: crate::ticket::reference(ctx.prefix, ctx.next_number),
         subject: ticket_subject(ctx.tags, &msg.subject),
         status,
-        priority: ctx.default_priority,
-        category: ctx.default_category.to_string(),
-        queue: ctx.queue.to_string(),
-        assignee: None,
-        tags: Vec::new(),
+        priority: ctx.rules.priority.unwrap_or(ctx.default_priority),
+        category: ctx
+            .rules
+            .category
+            .clone()
+            .unwrap_or_else(|| ctx.default_category.to_string()),
+        queue: ctx
+            .rules
+            .queue
+            .clone()
+            .unwrap_or_else(|| ctx.queue.to_string()),
+        assignee: ctx.assignee.clone(),
+        tags: ctx.rules.tags.clone(),
         requester: msg.from.clone(),
         participants: Vec::new(),
         inbox: ctx.inbox.to_string(),
@@ -236,6 +295,9 @@ fn new_ticket(msg: &Inbound, ctx: &Context<'_>) -> Ticket {
         message_count: 0,
         imported: matches!(ctx.mode, Mode::Import { .. }),
         first_response: None,
+        spam: ctx.rules.spam,
+        sla: ctx.rules.sla.clone(),
+        matched_rules: Vec::new(),
     };
     ticket.add_participant(&msg.from.email);
     ticket
@@ -259,6 +321,9 @@ mod tests {
     use super::*;
     use crate::mail::parse;
 
+    static NO_RULES: std::sync::LazyLock<Classification> =
+        std::sync::LazyLock::new(Classification::default);
+
     fn ctx<'a>(tags: &'a TagMatcher, own: &'a [String], mode: Mode) -> Context<'a> {
         Context {
             prefix: "ACME",
@@ -275,6 +340,8 @@ mod tests {
                 .unwrap()
                 .with_timezone(&Utc),
             ack_template: Some("ack"),
+            rules: &NO_RULES,
+            assignee: None,
         }
     }
 
@@ -434,6 +501,87 @@ mod tests {
             &c,
         );
         assert_eq!(d.notices[0].to[0].email, "carol@customer.test");
+    }
+
+    #[test]
+    fn rules_set_the_new_ticket_and_can_choose_or_suppress_the_ack() {
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let class = Classification {
+            category: Some("billing".into()),
+            priority: Some(Priority::Urgent),
+            queue: Some("money".into()),
+            tags: vec!["vip".into()],
+            ack: Some(Ack::Template("ack_billing".into())),
+            sla: Some("gold".into()),
+            matched: vec!["Billing".into()],
+            ..Classification::default()
+        };
+        let mut c = ctx(&tags, &own, Mode::Live);
+        c.rules = &class;
+        c.assignee = Some("alice@desk.test".into());
+        let d = intake(&msg(""), &Threading::New, None, &[], &c);
+        let t = &d.ticket;
+        assert_eq!(
+            (t.category.as_str(), t.priority, t.queue.as_str()),
+            ("billing", Priority::Urgent, "money")
+        );
+        assert_eq!(t.assignee.as_deref(), Some("alice@desk.test"));
+        assert_eq!(
+            (t.tags.clone(), t.sla.clone()),
+            (vec!["vip".to_string()], Some("gold".to_string()))
+        );
+        assert_eq!(t.matched_rules, vec!["Billing"]);
+        assert_eq!(d.record.rules, vec!["Billing"]);
+        assert_eq!(d.notices[0].template, "ack_billing");
+
+        let spam = Classification {
+            spam: true,
+            ..Classification::default()
+        };
+        c.rules = &spam;
+        let d = intake(&msg(""), &Threading::New, None, &[], &c);
+        assert!(d.ticket.spam && d.notices.is_empty());
+        let quiet = Classification {
+            ack: Some(Ack::Suppressed),
+            ..Classification::default()
+        };
+        c.rules = &quiet;
+        assert!(intake(&msg(""), &Threading::New, None, &[], &c)
+            .notices
+            .is_empty());
+    }
+
+    #[test]
+    fn reply_rules_only_raise_priority_and_add_tags() {
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let live = ctx(&tags, &own, Mode::Live);
+        let mut urgent = intake(&msg(""), &Threading::New, None, &[], &live).ticket;
+        urgent.priority = Priority::Urgent;
+        let class = Classification {
+            priority: Some(Priority::High),
+            tags: vec!["still-broken".into()],
+            matched: vec!["Still broken".into()],
+            ..Classification::default()
+        };
+        let mut c = ctx(&tags, &own, Mode::Live);
+        c.rules = &class;
+        let t = Threading::Existing(
+            7,
+            ThreadReason::Reference {
+                message_id: "x".into(),
+            },
+        );
+        let d = intake(&msg(""), &t, Some(urgent.clone()), &[], &c);
+        assert_eq!(d.ticket.priority, Priority::Urgent);
+        assert_eq!(d.ticket.tags, vec!["still-broken"]);
+        let mut normal = urgent;
+        normal.priority = Priority::Normal;
+        assert_eq!(
+            intake(&msg(""), &t, Some(normal), &[], &c).ticket.priority,
+            Priority::High
+        );
     }
 
     #[test]

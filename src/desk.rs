@@ -23,6 +23,7 @@ use crate::kb::{Kb, KbError};
 use crate::mail::subject::TagMatcher;
 use crate::mail::{self, Inbound};
 use crate::outbox;
+use crate::rules::{Assign, Classification, Known, MessageView, RuleSet, RulesError, ViewLists};
 use crate::store::{IdKind, Staged, Store, StoreError};
 use crate::templates::Templates;
 use crate::thread::{self, Facts, Threading};
@@ -42,6 +43,8 @@ pub enum DeskError {
     },
     #[error("templates: {0}")]
     Templates(String),
+    #[error(transparent)]
+    Rules(#[from] RulesError),
     #[error(transparent)]
     Kb(#[from] KbError),
 }
@@ -74,6 +77,11 @@ pub struct Desk {
     staged: Mutex<Staged>,
     /// Swapped whole on reload, so a render never sees half a set.
     templates: RwLock<Arc<Templates>>,
+    /// Swapped whole on reload, like the templates.
+    rules: RwLock<RuleSet>,
+    /// Open tickets per agent for `assign = "least-open"`, recounted now
+    /// and then and kept current between recounts by our own assignments.
+    open_load: Mutex<Option<(Instant, HashMap<String, usize>)>>,
     kb: Option<Kb>,
     /// Woken after a flush that queued mail.
     outbox_wake: Arc<tokio::sync::Notify>,
@@ -101,6 +109,10 @@ impl Desk {
         let templates = Templates::load(&config.templates.dir)
             .map_err(|e| DeskError::Templates(e.to_string()))?;
         let kb = config.kb.file.as_deref().map(Kb::load).transpose()?;
+        let rules = RuleSet::load(
+            &config.rules.file,
+            &Known::from_config(&config, templates.names()),
+        )?;
         let store = Store::open(&dir)?;
         let signer = Signer::load_or_create(&dir)?;
         let tags = TagMatcher::new(&config.desk.ticket_prefix);
@@ -116,6 +128,8 @@ impl Desk {
             default_priority,
             staged: Mutex::new(Staged::default()),
             templates: RwLock::new(Arc::new(templates)),
+            rules: RwLock::new(rules),
+            open_load: Mutex::new(None),
             kb,
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             history: Mutex::new(None),
@@ -146,10 +160,111 @@ impl Desk {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// Replaces the template set (after it was loaded and checked).
-    pub fn set_templates(&self, t: Templates) {
-        let mut guard = self.templates.write().unwrap_or_else(|p| p.into_inner());
-        *guard = Arc::new(t);
+    pub fn rules(&self) -> RuleSet {
+        self.rules
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Loads and checks the templates and the rule file again, and swaps
+    /// both in only if both are good: a bad edit is reported with its file
+    /// and line and the old set stays live.
+    pub fn reload(&self) -> Result<(usize, usize), String> {
+        let templates = Templates::load(&self.config.templates.dir).map_err(|e| e.to_string())?;
+        templates.check().map_err(|e| e.to_string())?;
+        let rules = RuleSet::load(
+            &self.config.rules.file,
+            &Known::from_config(&self.config, templates.names()),
+        )
+        .map_err(|e| e.to_string())?;
+        let counts = (templates.names().len(), rules.rule_count());
+        *self.templates.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(templates);
+        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = rules;
+        Ok(counts)
+    }
+
+    /// What the rules say about a message, with whether the sender is new
+    /// and whether it continues a ticket.
+    fn classify(
+        &self,
+        staged: &Staged,
+        msg: &Inbound,
+        inbox: &str,
+        is_reply: bool,
+    ) -> Result<Classification, StoreError> {
+        let rules = self.rules();
+        if rules.rule_count() == 0 {
+            return Ok(Classification::default());
+        }
+        let new_customer = self.store.tickets_of_customer(&msg.from.email)?.is_empty()
+            && !staged.has_ticket_of(&msg.from.email);
+        let lists = ViewLists::of(msg);
+        let view = MessageView::from_inbound(msg, &lists, inbox, new_customer, is_reply);
+        Ok(rules.classify(&view))
+    }
+
+    /// The agent a rule's `assign` names. Round-robin takes the queue's
+    /// agents in config order, its position kept in the store; least-open
+    /// takes the agent of the queue with the fewest open tickets.
+    fn resolve_assign(
+        &self,
+        staged: &mut Staged,
+        assign: Option<&Assign>,
+        queue: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let agents: Vec<&str> = self
+            .config
+            .agents
+            .iter()
+            .filter(|a| a.queues.iter().any(|q| q == queue))
+            .map(|a| a.email.as_str())
+            .collect();
+        Ok(match assign {
+            None => None,
+            Some(Assign::Agent(a)) => Some(a.clone()),
+            Some(_) if agents.is_empty() => {
+                tracing::warn!(%queue, "a rule assigns within a queue that has no agents");
+                None
+            }
+            Some(Assign::RoundRobin) => {
+                let name = format!("round-robin/{queue}");
+                let n = self.store.counter(staged, &name)?;
+                self.store.stage_counter(staged, &name, n + 1);
+                Some(agents[(n % agents.len() as u64) as usize].to_string())
+            }
+            Some(Assign::LeastOpen) => {
+                let mut cache = self.open_load.lock().unwrap_or_else(|p| p.into_inner());
+                if cache
+                    .as_ref()
+                    .is_none_or(|(at, _)| at.elapsed() >= HISTORY_TTL)
+                {
+                    let mut load = HashMap::new();
+                    for t in self.store.tickets().flatten() {
+                        if let (Some(a), false) = (
+                            &t.assignee,
+                            matches!(t.status, ticket::Status::Resolved | ticket::Status::Closed),
+                        ) {
+                            *load.entry(a.to_ascii_lowercase()).or_insert(0) += 1;
+                        }
+                    }
+                    *cache = Some((Instant::now(), load));
+                }
+                let load = cache.as_mut().map(|(_, l)| l);
+                let pick = agents
+                    .iter()
+                    .min_by_key(|a| {
+                        load.as_ref()
+                            .and_then(|l| l.get(&a.to_ascii_lowercase()).copied())
+                            .unwrap_or(0)
+                    })
+                    .map(|a| a.to_string());
+                if let (Some(p), Some(l)) = (&pick, load) {
+                    *l.entry(p.to_ascii_lowercase()).or_insert(0) += 1;
+                }
+                pick
+            }
+        })
     }
 
     /// Parses and stores one message (not yet flushed). Anything that is not
@@ -232,6 +347,19 @@ impl Desk {
             .iter()
             .map(|(id, _)| id.clone())
             .collect();
+        let classification = self.classify(&staged, &msg, &inbox, existing.is_some())?;
+        let target_queue = match &existing {
+            Some(t) => classification
+                .queue
+                .clone()
+                .unwrap_or_else(|| t.queue.clone()),
+            None => classification
+                .queue
+                .clone()
+                .unwrap_or_else(|| queue.clone()),
+        };
+        let assignee =
+            self.resolve_assign(&mut staged, classification.assign.as_ref(), &target_queue)?;
         let ctx = Context {
             prefix: &self.config.desk.ticket_prefix,
             own_addresses: &self.own,
@@ -249,6 +377,8 @@ impl Desk {
                 .ack
                 .enabled
                 .then_some(self.config.ack.template.as_str()),
+            rules: &classification,
+            assignee,
         };
         let decision = decide::intake(&msg, &threading, existing, &known, &ctx);
         self.store
@@ -322,11 +452,8 @@ impl Desk {
     /// The acknowledgement's promise in words: the SLA target for the
     /// ticket's priority, or the desk's recent record if that is slower.
     fn eta(&self, ticket: &ticket::Ticket, now: chrono::DateTime<Utc>) -> Option<String> {
-        let target = self
-            .config
-            .sla
-            .get(ticket.priority.as_str())
-            .and_then(|s| s.first_response);
+        let class = ticket.sla.as_deref().unwrap_or(ticket.priority.as_str());
+        let target = self.config.sla.get(class).and_then(|s| s.first_response);
         let recent = self.recent_first_responses(&ticket.queue, ticket.priority.as_str());
         crate::eta::expected_wait(target, &recent)
             .map(|wait| crate::eta::describe(now, wait, self.config.timezone()))
@@ -597,6 +724,26 @@ impl Desk {
                 Response::Requeued(requeued)
             }
             Request::PreviewTemplate { name, ticket } => self.preview(&name, ticket.as_deref())?,
+            Request::ExplainRules { inbox, raw } => match mail::parse(&raw) {
+                Ok(msg) => {
+                    let inbox = inbox
+                        .or_else(|| self.config.inboxes.first().map(|i| i.name.clone()))
+                        .unwrap_or_else(|| "default".into());
+                    let staged = self.lock_staged();
+                    let facts = self.facts(&staged, &msg)?;
+                    let is_reply = matches!(thread::choose(&facts), Threading::Existing(..));
+                    let new_customer = self.store.tickets_of_customer(&msg.from.email)?.is_empty()
+                        && !staged.has_ticket_of(&msg.from.email);
+                    drop(staged);
+                    let lists = ViewLists::of(&msg);
+                    let view = MessageView::from_inbound(&msg, &lists, &inbox, new_customer, is_reply);
+                    Response::Explained(Box::new(self.rules().explain(&view)))
+                }
+                Err(e) => Response::Error {
+                    message: format!("the file is not a message postdesk can read: {e}"),
+                    retry: false,
+                },
+            },
             Request::ShowQuarantine { id } => match self.store.quarantined_entry(&id)? {
                 Some((entry, raw)) => Response::QuarantineItem { entry, raw },
                 None => Response::Error {

@@ -134,6 +134,7 @@ pub struct Staged {
     messages: Vec<([u8; 12], Vec<u8>)>,
     customers: Vec<Vec<u8>>,
     outbox: Vec<(outbox::Entry, Vec<u8>)>,
+    counters: std::collections::HashMap<String, u64>,
     count: usize,
     bytes: usize,
 }
@@ -145,7 +146,14 @@ impl Staged {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.count == 0 && self.outbox.is_empty()
+        self.count == 0 && self.outbox.is_empty() && self.counters.is_empty()
+    }
+
+    /// Whether a staged new ticket was opened by this customer.
+    pub fn has_ticket_of(&self, email: &str) -> bool {
+        self.tickets
+            .values()
+            .any(|t| t.requester.email.eq_ignore_ascii_case(email))
     }
 
     /// Whether committing this set queues mail (the outbox worker is woken).
@@ -398,6 +406,24 @@ impl Store {
         Ok(())
     }
 
+    /// A named counter (round-robin positions), staged value first.
+    pub fn counter(&self, staged: &Staged, name: &str) -> Result<u64> {
+        if let Some(v) = staged.counters.get(name) {
+            return Ok(*v);
+        }
+        Ok(self
+            .meta
+            .get(format!("counter/{name}"))
+            .map_err(StoreError::io("read counter"))?
+            .and_then(|v| be_u64(&v))
+            .unwrap_or(0))
+    }
+
+    /// Sets a counter, written with the staged intakes.
+    pub fn stage_counter(&self, staged: &mut Staged, name: &str, value: u64) {
+        staged.counters.insert(name.to_string(), value);
+    }
+
     /// A fresh outbox entry id (unique, increasing; gaps after a crash).
     pub fn next_outbox_id(&self) -> Result<u64> {
         Ok(self
@@ -447,9 +473,13 @@ impl Store {
             &self.customers,
             &self.outbox,
             &self.outq,
+            &self.meta,
         );
         trees
-            .transaction(|(tt, mt, it, ct, ot, qt)| {
+            .transaction(|(tt, mt, it, ct, ot, qt, meta)| {
+                for (name, value) in &staged.counters {
+                    meta.insert(format!("counter/{name}").as_bytes(), &value.to_be_bytes())?;
+                }
                 for (entry, value) in &staged.outbox {
                     ot.insert(&entry.id.to_be_bytes(), value.as_slice())?;
                     qt.insert(queue_key(entry).as_slice(), &[])?;

@@ -133,6 +133,15 @@ pub struct Ticket {
     /// makes the acknowledgement's estimate honest.
     #[serde(default)]
     pub first_response: Option<DateTime<Utc>>,
+    /// A rule said spam: kept, never answered.
+    #[serde(default)]
+    pub spam: bool,
+    /// The named SLA class a rule chose; else the priority's.
+    #[serde(default)]
+    pub sla: Option<String>,
+    /// Every rule that matched any of its messages, first match first.
+    #[serde(default)]
+    pub matched_rules: Vec<String>,
 }
 
 impl Ticket {
@@ -213,6 +222,9 @@ pub struct MessageRecord {
     pub attachments: Vec<Attachment>,
     pub size: usize,
     pub thread: ThreadReason,
+    /// The rules that matched this message.
+    #[serde(default)]
+    pub rules: Vec<String>,
 }
 
 /// Formats a ticket reference as users see it: `ACME-42`.

@@ -24,6 +24,8 @@ pub struct Options {
     pub smtp_port: Option<u64>,
     /// Extra TOML appended to the config.
     pub extra: String,
+    /// The rule file's text; default: no rules.
+    pub rules: String,
 }
 
 impl Default for Options {
@@ -33,6 +35,7 @@ impl Default for Options {
             inbox: None,
             smtp_port: None,
             extra: String::new(),
+            rules: String::new(),
         }
     }
 }
@@ -83,6 +86,9 @@ poll = "100ms"
 [templates]
 dir = "{templates}"
 
+[rules]
+file = "{rules}"
+
 [sla.normal]
 first_response = "4h"
 
@@ -96,10 +102,16 @@ batch = 200
             templates = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("templates")
                 .display(),
+            rules = root.join("rules.toml").display(),
             extra = o.extra,
         );
         std::fs::write(&config_path, text).expect("write config");
+        std::fs::write(root.join("rules.toml"), &o.rules).expect("write rules");
         TestDesk { dir, config_path }
+    }
+
+    pub fn rules_path(&self) -> PathBuf {
+        self.dir.path().join("rules.toml")
     }
 
     pub fn state_dir(&self) -> PathBuf {
