@@ -46,6 +46,8 @@ pub enum Request {
     RetryOutbox {
         id: Option<u64>,
     },
+    /// Where every inbox and the outbox stand.
+    Status,
     /// Run the rules over a message and say why each did or did not match.
     /// Nothing is stored or sent.
     ExplainRules {
@@ -116,6 +118,7 @@ pub enum Response {
     Requeued(Vec<u64>),
     Preview(Preview),
     Explained(Box<crate::rules::Explanation>),
+    Status(crate::status::Report),
     /// The request failed; `retry` says whether trying later may help (the
     /// store was unavailable) or not (bad input, unknown ticket).
     Error {

@@ -80,6 +80,11 @@ pub enum Command {
         #[command(subcommand)]
         what: TemplatesCmd,
     },
+    /// Where the daemon, every inbox and the outbox stand.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// The rule file: try it on a message.
     Rules {
         #[command(subcommand)]
@@ -303,6 +308,29 @@ fn dispatch(args: Args) -> Result<u8> {
                 },
             }
             Ok(0)
+        }
+        Command::Status { json } => {
+            let mut backend = Backend::connect(config)?;
+            let remote = backend.is_remote();
+            let mut report = match call(&mut backend, Request::Status)? {
+                Response::Status(r) => r,
+                other => bail!("unexpected answer: {other:?}"),
+            };
+            // Answered by this process: nothing is reading the inboxes.
+            report.daemon = remote;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_status(&report);
+            }
+            // Like `systemctl status`: 3 when not running, 1 when degraded.
+            Ok(if !report.daemon {
+                3
+            } else if report.inboxes.iter().any(|i| !i.connected) {
+                1
+            } else {
+                0
+            })
         }
         Command::Rules {
             what:
@@ -635,6 +663,41 @@ fn ingest(config: Config, files: Vec<PathBuf>, inbox: Option<String>, json: bool
         }
     }
     Ok(code)
+}
+
+fn print_status(r: &crate::status::Report) {
+    if r.daemon {
+        println!("daemon       running (pid {})", r.pid);
+    } else {
+        println!("daemon       not running: no inbox is being read (start `postdesk serve`)");
+    }
+    println!(
+        "store        {} tickets, {} quarantined, {} mail queued to send",
+        r.tickets, r.quarantined, r.outbox_queued
+    );
+    for i in &r.inboxes {
+        println!();
+        println!(
+            "inbox {} ({}): {}",
+            i.name,
+            i.kind,
+            if i.connected { "ok" } else { "NOT CONNECTED" }
+        );
+        println!("  processed    {}", i.processed);
+        if let Some(t) = i.last_success {
+            println!("  last success {}", t.format("%Y-%m-%d %H:%M:%S UTC"));
+        }
+        if let Some(c) = &i.cursor {
+            println!("  position     {c}");
+        }
+        if let (Some(e), Some(t)) = (&i.last_error, i.last_error_at) {
+            println!(
+                "  last error   {} ({})",
+                e,
+                t.format("%Y-%m-%d %H:%M:%S UTC")
+            );
+        }
+    }
 }
 
 fn print_ticket_list(tickets: &[Ticket]) {

@@ -230,9 +230,13 @@ async fn watch_maildir(
         })
         .await;
         let more = match scan {
-            Ok(Ok(n)) => n >= desk.config().intake.batch,
+            Ok(Ok(n)) => {
+                desk.sources().success(&inbox, "maildir", n as u64);
+                n >= desk.config().intake.batch
+            }
             Ok(Err(e)) => {
                 tracing::error!(%inbox, error = %e, "maildir scan failed; will retry");
+                desk.sources().failure(&inbox, "maildir", &e);
                 false
             }
             Err(e) => {

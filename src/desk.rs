@@ -79,6 +79,8 @@ pub struct Desk {
     templates: RwLock<Arc<Templates>>,
     /// Swapped whole on reload, like the templates.
     rules: RwLock<RuleSet>,
+    /// Live state of every source, kept by the sources themselves.
+    sources: crate::status::Sources,
     /// Open tickets per agent for `assign = "least-open"`, recounted now
     /// and then and kept current between recounts by our own assignments.
     open_load: Mutex<Option<(Instant, HashMap<String, usize>)>>,
@@ -130,6 +132,7 @@ impl Desk {
             templates: RwLock::new(Arc::new(templates)),
             rules: RwLock::new(rules),
             open_load: Mutex::new(None),
+            sources: crate::status::Sources::default(),
             kb,
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             history: Mutex::new(None),
@@ -146,6 +149,23 @@ impl Desk {
 
     pub fn signer(&self) -> &Signer {
         &self.signer
+    }
+
+    /// A source's position, as last staged or stored.
+    pub fn cursor(&self, source: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.cursor(&self.lock_staged(), source)
+    }
+
+    /// Moves a source's position with the intakes staged so far; it becomes
+    /// durable with them at the next [`Desk::flush`].
+    pub fn stage_cursor(&self, source: &str, value: &[u8]) {
+        self.store
+            .stage_cursor(&mut self.lock_staged(), source, value);
+    }
+
+    /// Where each source stands, for `postdesk status`.
+    pub fn sources(&self) -> &crate::status::Sources {
+        &self.sources
     }
 
     /// Notified whenever a flush made newly queued mail durable.
@@ -724,6 +744,14 @@ impl Desk {
                 Response::Requeued(requeued)
             }
             Request::PreviewTemplate { name, ticket } => self.preview(&name, ticket.as_deref())?,
+            Request::Status => Response::Status(crate::status::Report {
+                daemon: true,
+                pid: std::process::id(),
+                inboxes: self.sources.snapshot(),
+                outbox_queued: self.store.outbox_len(),
+                tickets: self.store.ticket_count(),
+                quarantined: self.store.quarantined()?.len(),
+            }),
             Request::ExplainRules { inbox, raw } => match mail::parse(&raw) {
                 Ok(msg) => {
                     let inbox = inbox

@@ -23,6 +23,7 @@ pub mod mail;
 pub mod outbox;
 pub mod rules;
 pub mod source;
+pub mod status;
 pub mod store;
 pub mod templates;
 pub mod thread;

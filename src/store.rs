@@ -135,6 +135,7 @@ pub struct Staged {
     customers: Vec<Vec<u8>>,
     outbox: Vec<(outbox::Entry, Vec<u8>)>,
     counters: std::collections::HashMap<String, u64>,
+    cursors: std::collections::HashMap<String, Vec<u8>>,
     count: usize,
     bytes: usize,
 }
@@ -146,7 +147,10 @@ impl Staged {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.count == 0 && self.outbox.is_empty() && self.counters.is_empty()
+        self.count == 0
+            && self.outbox.is_empty()
+            && self.counters.is_empty()
+            && self.cursors.is_empty()
     }
 
     /// Whether a staged new ticket was opened by this customer.
@@ -474,9 +478,13 @@ impl Store {
             &self.outbox,
             &self.outq,
             &self.meta,
+            &self.cursors,
         );
         trees
-            .transaction(|(tt, mt, it, ct, ot, qt, meta)| {
+            .transaction(|(tt, mt, it, ct, ot, qt, meta, cur)| {
+                for (name, value) in &staged.cursors {
+                    cur.insert(name.as_bytes(), value.as_slice())?;
+                }
                 for (name, value) in &staged.counters {
                     meta.insert(format!("counter/{name}").as_bytes(), &value.to_be_bytes())?;
                 }
@@ -647,7 +655,11 @@ impl Store {
         Ok(Some((entry, raw)))
     }
 
-    pub fn cursor(&self, source: &str) -> Result<Option<Vec<u8>>> {
+    /// A source's position (what it has handed over), staged value first.
+    pub fn cursor(&self, staged: &Staged, source: &str) -> Result<Option<Vec<u8>>> {
+        if let Some(v) = staged.cursors.get(source) {
+            return Ok(Some(v.clone()));
+        }
         Ok(self
             .cursors
             .get(source.as_bytes())
@@ -655,11 +667,11 @@ impl Store {
             .map(|v| v.to_vec()))
     }
 
-    pub fn set_cursor(&self, source: &str, value: &[u8]) -> Result<()> {
-        self.cursors
-            .insert(source.as_bytes(), value)
-            .map_err(StoreError::io("write cursor"))?;
-        Ok(())
+    /// Moves a source's position, written in the same transaction as the
+    /// messages staged before it: the position can never run ahead of
+    /// what is stored.
+    pub fn stage_cursor(&self, staged: &mut Staged, source: &str, value: &[u8]) {
+        staged.cursors.insert(source.to_string(), value.to_vec());
     }
 
     /// Mail waiting to be sent.
