@@ -6,10 +6,10 @@
 //! it, so a `stop` rule near the top spares the body scan entirely.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
+use super::boundary::{self, Rewrite, TextKind};
 use super::{Ack, Assign, Classification, MessageView};
 use crate::ticket::Priority;
 
@@ -45,30 +45,20 @@ pub(crate) struct Slot {
 
 #[derive(Debug)]
 enum Chunk {
-    /// Pattern index in the set -> slot, and whether a set hit is only a
-    /// candidate that the slot's own regex must confirm (see [`relax`]).
-    Set(RegexSet, Vec<(usize, bool)>),
+    /// Pattern index in the set -> member.
+    Set(RegexSet, Vec<Member>),
     /// A lone pattern: `is_match` can stop at the first hit, a set cannot.
     Single(Regex, usize),
 }
 
-/// One field's patterns, compiled twice when some use word boundaries.
-///
-/// Why twice: the regex crate's fast engine (lazy DFA) cannot evaluate a
-/// Unicode `\b` once it sees a non-ASCII byte, and for a set of hundreds of
-/// patterns its fallback is some 50 times slower, while real mail is often
-/// not ASCII. But `\b` only depends on whether the neighbouring characters
-/// are word characters, so on text whose non-ASCII characters are all
-/// non-word (curly quotes, dashes, emoji, no-break spaces) the ASCII `\b`
-/// gives exactly the same answer and never stalls the engine: that is
-/// `safe`. Text with non-ASCII letters (é, ü, 日本) uses `unsafe_text`,
-/// where word boundaries are dropped, so the set finds a superset, and each
-/// hit of such a pattern is confirmed with its exact regex.
+/// One field's patterns as sets. With word boundaries in play there are
+/// two lists (see [`super::boundary`]): `plain` is exact on text without
+/// non-ASCII letters; `letters` holds candidates the exact regexes confirm.
 #[derive(Debug)]
 pub(crate) struct FieldSet {
     pub field: Field,
-    safe: Vec<Chunk>,
-    unsafe_text: Vec<Chunk>,
+    plain: Vec<Chunk>,
+    letters: Vec<Chunk>,
     /// Some pattern has a word boundary, so the two lists differ.
     bounded: bool,
 }
@@ -133,57 +123,51 @@ impl Interner {
 }
 
 fn build_field(field: Field, slots: &[(usize, String, Regex)], ids: &[usize]) -> FieldSet {
-    let mut safe = Vec::new();
-    let mut unsafe_text = Vec::new();
+    let mut plain = Vec::new();
+    let mut letters = Vec::new();
     let mut singles = Vec::new();
-    let mut bounded = false;
     for &s in ids {
         let pattern = slots[s].1.as_str();
-        if has_unrewritable_boundary(pattern) {
+        if boundary::has_unrewritable(pattern) {
             singles.push(s);
             continue;
         }
-        match (
-            rewrite_boundaries(pattern, Boundary::Ascii),
-            rewrite_boundaries(pattern, Boundary::Drop),
-        ) {
-            (Some(ascii), Some(dropped)) => {
-                bounded = true;
-                safe.push(Member {
-                    slot: s,
-                    pattern: ascii,
-                    confirm: false,
-                });
-                unsafe_text.push(Member {
-                    slot: s,
-                    pattern: dropped,
-                    confirm: true,
-                });
+        let member = |pattern: String, confirm: bool, edges: bool| Member {
+            slot: s,
+            pattern,
+            confirm,
+            edges,
+        };
+        match boundary::rewrite(pattern, Rewrite::Ascii) {
+            None => {
+                plain.push(member(pattern.to_string(), false, false));
+                letters.push(member(pattern.to_string(), false, false));
             }
-            _ => {
-                let exact = Member {
-                    slot: s,
-                    pattern: pattern.to_string(),
-                    confirm: false,
-                };
-                safe.push(exact.clone());
-                unsafe_text.push(exact);
+            Some(ascii) if boundary::edges_only(pattern) => {
+                plain.push(member(ascii.clone(), false, false));
+                letters.push(member(ascii, true, true));
+            }
+            Some(ascii) => {
+                let dropped = boundary::rewrite(pattern, Rewrite::Drop).unwrap_or_default();
+                plain.push(member(ascii, false, false));
+                letters.push(member(dropped, true, false));
             }
         }
     }
+    let bounded = plain.iter().zip(&letters).any(|(a, b)| a.confirm != b.confirm);
     let mut fs = FieldSet {
         field,
-        safe: Vec::new(),
-        unsafe_text: Vec::new(),
+        plain: Vec::new(),
+        letters: Vec::new(),
         bounded,
     };
-    build_sets(slots, &safe, &mut fs.safe);
+    build_sets(slots, &plain, &mut fs.plain);
     if bounded {
-        build_sets(slots, &unsafe_text, &mut fs.unsafe_text);
+        build_sets(slots, &letters, &mut fs.letters);
     }
     for s in singles {
-        fs.safe.push(Chunk::Single(slots[s].2.clone(), s));
-        fs.unsafe_text.push(Chunk::Single(slots[s].2.clone(), s));
+        fs.plain.push(Chunk::Single(slots[s].2.clone(), s));
+        fs.letters.push(Chunk::Single(slots[s].2.clone(), s));
     }
     fs
 }
@@ -191,10 +175,13 @@ fn build_field(field: Field, slots: &[(usize, String, Regex)], ids: &[usize]) ->
 #[derive(Debug, Clone)]
 struct Member {
     slot: usize,
-    /// As given, or with its word boundaries rewritten.
+    /// As written, or with its word boundaries rewritten.
     pattern: String,
     /// A set hit is only a candidate: the exact regex decides.
     confirm: bool,
+    /// Rewritten to ASCII `\b` on the strength of [`boundary::edges_only`]:
+    /// a miss is final, except on [`TextKind::Folding`] text.
+    edges: bool,
 }
 
 /// One set for all members when it compiles within the limits, else halves.
@@ -210,10 +197,7 @@ fn build_sets(slots: &[(usize, String, Regex)], members: &[Member], out: &mut Ve
                 .dfa_size_limit(SET_DFA_LIMIT)
                 .build();
             match built {
-                Ok(set) => out.push(Chunk::Set(
-                    set,
-                    members.iter().map(|m| (m.slot, m.confirm)).collect(),
-                )),
+                Ok(set) => out.push(Chunk::Set(set, members.to_vec())),
                 Err(_) => {
                     let (a, b) = members.split_at(members.len() / 2);
                     build_sets(slots, a, out);
@@ -222,111 +206,6 @@ fn build_sets(slots: &[(usize, String, Regex)], members: &[Member], out: &mut Ve
             }
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Boundary {
-    /// `\b` becomes `(?-u:\b)`: identical wherever no non-ASCII word
-    /// character is involved.
-    Ascii,
-    /// `\b` becomes an empty group: an assertion dropped only ever allows
-    /// more matches.
-    Drop,
-}
-
-/// `pattern` with every `\b`, `\B` and `\b{...}` rewritten, or `None` when it
-/// has none. Inside a character class `\b` is a syntax error, so every `\b`
-/// in a valid pattern is an assertion (or text in an `(?x)` comment, where
-/// rewriting it is harmless).
-pub(crate) fn rewrite_boundaries(pattern: &str, how: Boundary) -> Option<String> {
-    let mut out = String::with_capacity(pattern.len() + 16);
-    let mut changed = false;
-    let mut chars = pattern.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some(b @ ('b' | 'B')) => {
-                changed = true;
-                let mut token = format!("\\{b}");
-                if chars.peek() == Some(&'{') {
-                    for c in chars.by_ref() {
-                        token.push(c);
-                        if c == '}' {
-                            break;
-                        }
-                    }
-                }
-                match how {
-                    Boundary::Ascii => {
-                        out.push_str("(?-u:");
-                        out.push_str(&token);
-                        out.push(')');
-                    }
-                    Boundary::Drop => out.push_str("(?:)"),
-                }
-            }
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
-            }
-            None => out.push('\\'),
-        }
-    }
-    changed.then_some(out)
-}
-
-/// `\<` and `\>` (word start and end) are Unicode word boundaries too, but
-/// they are also valid escapes inside a class, so they are not rewritten;
-/// such a pattern runs alone rather than slowing a whole set.
-fn has_unrewritable_boundary(pattern: &str) -> bool {
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' && matches!(chars.next(), Some('<' | '>')) {
-            return true;
-        }
-    }
-    false
-}
-
-/// Whether ASCII word boundaries answer like Unicode ones on `hay`: true
-/// unless it holds a non-ASCII word character. Uses the regex crate's own
-/// `\w` so the two can never disagree.
-pub(crate) fn boundary_safe(hay: &str) -> bool {
-    static WORD: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\A\w\z").ok());
-    if hay.is_ascii() {
-        return true;
-    }
-    let Some(word) = WORD.as_ref() else {
-        return false;
-    };
-    let bytes = hay.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(block) = bytes.get(i..i + 32) {
-            if block.is_ascii() {
-                i += 32;
-                continue;
-            }
-        }
-        if bytes[i] < 0x80 {
-            i += 1;
-            continue;
-        }
-        // `i` is always at a character start: only whole ASCII bytes and
-        // whole characters are skipped.
-        let Some(c) = hay.get(i..).and_then(|rest| rest.chars().next()) else {
-            return false;
-        };
-        let mut buf = [0u8; 4];
-        if word.is_match(c.encode_utf8(&mut buf)) {
-            return false;
-        }
-        i += c.len_utf8();
-    }
-    true
 }
 
 /// `on`: which arrivals a rule looks at.
@@ -575,22 +454,33 @@ impl<'p> Hits<'p> {
         let slots = &self.patterns.slots;
         let matched = &mut self.matched;
         each_value(&fs.field, view, |hay| {
-            let chunks = if !fs.bounded || boundary_safe(hay) {
-                &fs.safe
+            let kind = if fs.bounded {
+                boundary::text_kind(hay)
             } else {
-                &fs.unsafe_text
+                TextKind::Plain
+            };
+            let chunks = match kind {
+                TextKind::Plain => &fs.plain,
+                TextKind::Letters | TextKind::Folding => &fs.letters,
             };
             for chunk in chunks {
                 match chunk {
-                    Chunk::Set(set, ids) => {
-                        for i in set.matches(hay).iter() {
-                            let (s, confirm) = ids[i];
-                            if matched[s / 64] & (1 << (s % 64)) != 0 {
-                                continue;
-                            }
-                            if !confirm || slots[s].regex.is_match(hay) {
+                    Chunk::Set(set, members) => {
+                        let mut check = |m: &Member| {
+                            let s = m.slot;
+                            if matched[s / 64] & (1 << (s % 64)) == 0
+                                && (!m.confirm || slots[s].regex.is_match(hay))
+                            {
                                 matched[s / 64] |= 1 << (s % 64);
                             }
+                        };
+                        for i in set.matches(hay).iter() {
+                            check(&members[i]);
+                        }
+                        if kind == TextKind::Folding {
+                            // A miss of an edge-rewritten pattern proves
+                            // nothing here: ask each exact regex.
+                            members.iter().filter(|m| m.edges).for_each(&mut check);
                         }
                     }
                     Chunk::Single(re, s) => {

@@ -34,6 +34,7 @@
 //! field. The rule trees then read bits. `explain` runs regexes one by one to
 //! show what matched; it is for people, not for intake.
 
+mod boundary;
 mod compile;
 mod explain;
 mod parse;
