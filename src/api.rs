@@ -48,6 +48,16 @@ pub enum Request {
     },
     /// Where every inbox and the outbox stand.
     Status,
+    /// An admin's fix to a ticket: the same commands agents send by mail.
+    SetTicket {
+        reference: String,
+        commands: Vec<String>,
+    },
+    /// Merge `from` into `into`.
+    MergeTickets {
+        from: String,
+        into: String,
+    },
     /// Run the rules over a message and say why each did or did not match.
     /// Nothing is stored or sent.
     ExplainRules {

@@ -90,6 +90,17 @@ pub enum Command {
         #[command(subcommand)]
         what: RulesCmd,
     },
+    /// What postdesk keeps of a reply once quotes and signatures are cut.
+    ///
+    /// Reads a whole message, or a bare body when the input has no header
+    /// section. Needs no configuration and no store.
+    Strip {
+        /// A message file; `-` or nothing reads stdin.
+        file: Option<PathBuf>,
+        /// Also print what was cut and why, with line numbers.
+        #[arg(long)]
+        explain: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +189,27 @@ pub enum TicketsCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Change a ticket (an admin's fix); the same as an agent's #commands.
+    Set {
+        id: String,
+        #[arg(long, value_parser = parse_status)]
+        status: Option<Status>,
+        #[arg(long)]
+        priority: Option<String>,
+        /// An agent's address.
+        #[arg(long)]
+        assign: Option<String>,
+        #[arg(long)]
+        queue: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long)]
+        tag: Vec<String>,
+        #[arg(long)]
+        untag: Vec<String>,
+    },
+    /// Merge FROM into INTO: one thread, INTO's number.
+    Merge { from: String, into: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,8 +286,13 @@ fn load_config(path: &std::path::Path) -> Result<Config> {
 }
 
 fn dispatch(args: Args) -> Result<u8> {
+    // Offline tools answer without a configuration file.
+    if let Command::Strip { file, explain } = &args.command {
+        return strip(file.as_deref(), *explain);
+    }
     let config = load_config(&args.config)?;
     match args.command {
+        Command::Strip { file, explain } => strip(file.as_deref(), explain),
         Command::Serve => {
             crate::daemon::run(config)?;
             Ok(0)
@@ -440,6 +477,49 @@ fn dispatch(args: Args) -> Result<u8> {
                         print_ticket_list(&tickets);
                     }
                 }
+                TicketsCmd::Set {
+                    id,
+                    status,
+                    priority,
+                    assign,
+                    queue,
+                    category,
+                    tag,
+                    untag,
+                } => {
+                    let mut commands = Vec::new();
+                    let mut push = |verb: &str, v: Option<String>| {
+                        if let Some(v) = v {
+                            commands.push(format!("{verb} {v}"));
+                        }
+                    };
+                    push("status", status.map(|s| s.to_string()));
+                    push("priority", priority);
+                    push("assign", assign);
+                    push("queue", queue);
+                    push("category", category);
+                    push("tag", (!tag.is_empty()).then(|| tag.join(" ")));
+                    push("untag", (!untag.is_empty()).then(|| untag.join(" ")));
+                    if commands.is_empty() {
+                        bail!("nothing to change: give --status, --priority, --assign, --queue, --category, --tag or --untag");
+                    }
+                    match call(
+                        &mut backend,
+                        Request::SetTicket {
+                            reference: id,
+                            commands,
+                        },
+                    )? {
+                        Response::Tickets(t) => print_ticket_list(&t),
+                        other => bail!("unexpected answer: {other:?}"),
+                    }
+                }
+                TicketsCmd::Merge { from, into } => {
+                    match call(&mut backend, Request::MergeTickets { from, into })? {
+                        Response::Tickets(t) => print_ticket_list(&t),
+                        other => bail!("unexpected answer: {other:?}"),
+                    }
+                }
                 TicketsCmd::Show { id, json } => {
                     let view = match call(&mut backend, Request::ShowTicket { reference: id })? {
                         Response::Ticket(v) => v,
@@ -512,6 +592,33 @@ fn dispatch(args: Args) -> Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// `postdesk strip`: the kept text, then with `--explain` each cut with
+/// its lines, the rule that matched and the first line it removed.
+fn strip(file: Option<&std::path::Path>, explain: bool) -> Result<u8> {
+    let mut raw = Vec::new();
+    match file {
+        Some(f) if f.as_os_str() != "-" => std::fs::File::open(f)
+            .and_then(|h| h.take(64 << 20).read_to_end(&mut raw))
+            .with_context(|| format!("cannot read {}", f.display()))?,
+        _ => std::io::stdin().take(64 << 20).read_to_end(&mut raw)?,
+    };
+    let (stripped, source) = crate::mail::quote::strip_raw(&raw);
+    println!("{}", stripped.text);
+    if explain {
+        println!("\n--- explain: {source}; line numbers count in that text ---");
+        if stripped.cuts.is_empty() {
+            println!("nothing was cut");
+        }
+        for cut in &stripped.cuts {
+            println!("{cut}");
+            if !cut.excerpt.is_empty() {
+                println!("    {:>5} | {}", cut.first_line, cut.excerpt);
+            }
+        }
+    }
+    Ok(0)
 }
 
 /// `postdesk check`: everything an admin edits, each problem with its file

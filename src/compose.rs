@@ -2,11 +2,12 @@
 //! rendered text, the headers DESIGN.md promises, and the final bytes.
 //!
 //! This is where the desk's identity goes on every mail: From is always the
-//! support address (an agent's own address never appears), Reply-To carries
-//! the signed ticket token, the subject carries the tag, the threading
-//! headers continue the customer's own thread, and the envelope sender is a
-//! signed bounce address naming the outbox entry, so a bounce can be traced
-//! to its ticket and recipient.
+//! support address (an agent's own address never appears; a relayed answer
+//! only names the agent in the display name), Reply-To carries the signed
+//! ticket token (or, to an agent, the agent's own token), the subject
+//! carries the tag, the threading headers continue the customer's own
+//! thread, and the envelope sender is a signed bounce address naming the
+//! outbox entry, so a bounce can be traced to its ticket and recipient.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -14,11 +15,11 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::decide::Notice;
 use crate::kb::Article;
-use crate::mail::build::{self, Draft};
+use crate::mail::build::{self, Draft, Part};
 use crate::outbox::{Entry, State};
 use crate::templates::{
-    self, AgentVars, CustomerVars, KindVars, MailData, MessageVars, SupportVars, Templates,
-    TicketSummary, TicketVars,
+    self, format_time, AgentVars, CustomerVars, HistoryEntry, KindVars, MailData, MessageVars,
+    SupportVars, Templates, TicketSummary, TicketVars,
 };
 use crate::ticket::Ticket;
 use crate::token::Signer;
@@ -31,34 +32,66 @@ pub enum ComposeError {
     Build(#[from] build::BuildError),
 }
 
-/// What the templates may say about a ticket, beyond the ticket itself.
+/// What the templates may say about a ticket beyond the ticket and notice.
 #[derive(Debug, Clone, Default)]
 pub struct Extras {
-    /// The new text of the message that caused this mail.
-    pub message_text: String,
     pub message_subject: String,
     pub eta: Option<String>,
     pub other_tickets: Vec<Ticket>,
     pub articles: Vec<Article>,
+    /// Earlier messages for agent notifications: (from, when, text).
+    pub history: Vec<(String, DateTime<Utc>, String)>,
+    /// Files carried by a relayed answer.
+    pub attachments: Vec<Part>,
+}
+
+fn agent_name(config: &Config, email: &str) -> String {
+    config
+        .agent(email)
+        .and_then(|a| a.name.clone())
+        .unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_string())
 }
 
 /// The data every template gets (documented in README, "Templates"). The
-/// agent is named only when assigned, and never by address: customers must
-/// not learn agents' own mail addresses.
-pub fn template_data(config: &Config, ticket: &Ticket, extras: &Extras) -> Value {
-    let agent = ticket.assignee.as_ref().and_then(|email| {
-        config
-            .agents
-            .iter()
-            .find(|a| a.email.eq_ignore_ascii_case(email))
-            .and_then(|a| a.name.clone())
-            .map(|name| AgentVars { name })
-    });
+/// agent is named, never addressed: customers must not learn agents' own
+/// mail addresses.
+pub fn template_data(config: &Config, ticket: &Ticket, notice: &Notice, extras: &Extras) -> Value {
+    let agent = notice
+        .on_behalf_of
+        .as_deref()
+        .or(ticket.assignee.as_deref())
+        .and_then(|email| config.agent(email))
+        .and_then(|a| a.name.clone())
+        .map(|name| AgentVars { name });
+    let extra = match templates::kind_of(&notice.template) {
+        Some("agent_notify") => KindVars::AgentNotify {
+            history: extras
+                .history
+                .iter()
+                .map(|(from, when, text)| HistoryEntry {
+                    from: from.clone(),
+                    when: format_time(*when),
+                    text: text.clone(),
+                })
+                .collect(),
+            commands_help: crate::agent::HELP.to_string(),
+        },
+        Some("status") => {
+            let (old, new) = notice
+                .status_change
+                .unwrap_or((ticket.status, ticket.status));
+            KindVars::Status {
+                old_status: old.as_str().to_string(),
+                new_status: new.as_str().to_string(),
+            }
+        }
+        _ => KindVars::None,
+    };
     MailData {
         ticket: TicketVars::from_ticket(ticket),
         customer: CustomerVars::from_person(&ticket.requester),
         message: MessageVars {
-            text: extras.message_text.clone(),
+            text: notice.text.clone(),
             subject: extras.message_subject.clone(),
         },
         agent,
@@ -84,7 +117,7 @@ pub fn template_data(config: &Config, ticket: &Ticket, extras: &Extras) -> Value
                 url: a.url.clone(),
             })
             .collect(),
-        extra: KindVars::None,
+        extra,
     }
     .to_value()
 }
@@ -101,18 +134,24 @@ pub fn compose(
     id: u64,
     now: DateTime<Utc>,
 ) -> Result<(Entry, Vec<u8>), ComposeError> {
-    let data = template_data(config, ticket, extras);
-    let rendered = templates
-        .render(&notice.template, Some(&ticket.inbox), &data)
-        .map_err(|e| ComposeError::Template {
-            template: notice.template.clone(),
-            message: e.to_string(),
-        })?;
+    let (subject, text, html, headers) = match &notice.plain {
+        Some((subject, body)) => (subject.clone(), body.clone(), None, Vec::new()),
+        None => {
+            let data = template_data(config, ticket, notice, extras);
+            let r = templates
+                .render(&notice.template, Some(&ticket.inbox), &data)
+                .map_err(|e| ComposeError::Template {
+                    template: notice.template.clone(),
+                    message: e.to_string(),
+                })?;
+            (r.subject, r.text, r.html, r.headers)
+        }
+    };
     let tag = format!("[{}]", ticket.reference);
-    let subject = if rendered.subject.contains(&tag) {
-        rendered.subject.clone()
+    let subject = if subject.contains(&tag) {
+        subject
     } else {
-        format!("{tag} {}", rendered.subject)
+        format!("{tag} {subject}")
     };
     let address = &config.desk.address;
     let domain = address.rsplit_once('@').map_or("localhost", |(_, d)| d);
@@ -128,29 +167,45 @@ pub fn compose(
         first,
         domain,
     );
-    let (reply_to, envelope_from) = if config.desk.plus_addressing {
-        (
-            Some(signer.reply_address(address, &ticket.reference)),
-            signer.bounce_address(address, id),
-        )
+    let reply_to = match (&notice.agent, config.desk.plus_addressing) {
+        (Some(agent), true) => Some(signer.agent_address(address, &ticket.reference, agent, false)),
+        (None, true) => Some(signer.reply_address(address, &ticket.reference)),
+        (_, false) => None,
+    };
+    let envelope_from = if config.desk.plus_addressing {
+        signer.bounce_address(address, id)
     } else {
-        (None, address.clone())
+        address.clone()
+    };
+    let from_name = match &notice.on_behalf_of {
+        Some(agent) => config
+            .agent_mail
+            .display_name
+            .replace("{agent}", &agent_name(config, agent))
+            .replace("{desk}", &config.desk.name),
+        None => config.desk.name.clone(),
+    };
+    let attachments: &[Part] = if notice.attachments {
+        &extras.attachments
+    } else {
+        &[]
     };
     let bytes = build::build(&Draft {
-        from_name: &config.desk.name,
+        from_name: &from_name,
         from_address: address,
         reply_to: reply_to.as_deref(),
         to: &notice.to,
-        cc: &[],
+        cc: &notice.cc,
         subject: &subject,
-        text: &rendered.text,
-        html: rendered.html.as_deref(),
+        text: &text,
+        html: html.as_deref(),
         message_id: &message_id,
         in_reply_to: notice.in_reply_to.as_deref(),
         references: &notice.references,
         auto: notice.auto,
         loop_marker: address,
-        extra_headers: &rendered.headers,
+        extra_headers: &headers,
+        attachments,
         date: now,
     })?;
     let entry = Entry {
@@ -159,7 +214,12 @@ pub fn compose(
         kind: notice.template.clone(),
         message_id,
         envelope_from,
-        recipients: notice.to.iter().map(|p| p.email.clone()).collect(),
+        recipients: notice
+            .to
+            .iter()
+            .chain(notice.cc.iter())
+            .map(|p| p.email.clone())
+            .collect(),
         subject,
         size: bytes.len(),
         created: now,

@@ -67,6 +67,8 @@ pub struct Config {
     #[serde(default)]
     pub ack: AckConfig,
     #[serde(default)]
+    pub agent_mail: AgentMail,
+    #[serde(default)]
     pub kb: KbRef,
     /// The file this was read from; relative paths inside resolve against the
     /// working directory, not against this file (see DESIGN.md).
@@ -141,6 +143,28 @@ pub struct Inbox {
     /// How often a Maildir is scanned (IMAP uses it as the fallback poll).
     #[serde(default = "default_poll", deserialize_with = "de_duration")]
     pub poll: Duration,
+    // --- IMAP only (src/source/imap.rs) ---
+    /// A file holding an OAuth2 access token for XOAUTH2, re-read on every
+    /// connect so a token helper can refresh it in place.
+    #[serde(default)]
+    pub oauth2_token_file: Option<PathBuf>,
+    /// Wait with IDLE between checks. Unset: on when the server advertises
+    /// it; `false` polls every `poll` instead.
+    #[serde(default)]
+    pub idle: Option<bool>,
+    /// Also take messages a person has already read (\Seen): a message read
+    /// in a webmail before the desk saw it is still a customer's request.
+    #[serde(default = "yes")]
+    pub process_seen: bool,
+    /// `tls = "none"` is refused except to a loopback address unless this
+    /// says otherwise: passwords and customer mail in clear text on a
+    /// network are a mistake worth an explicit switch.
+    #[serde(default)]
+    pub allow_plain: bool,
+    /// Messages fetched, stored and flushed together; default
+    /// `intake.batch`. Nothing is marked done on the server before its flush.
+    #[serde(default)]
+    pub batch: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -226,6 +250,57 @@ pub struct Queue {
     pub name: String,
     #[serde(default)]
     pub escalate_to: Option<String>,
+    /// Who hears of new tickets and customer replies: `queue` (the
+    /// assignee, or every agent of the queue while unassigned), `assignee`
+    /// (only an assignee; nobody while unassigned), `none`.
+    #[serde(default = "default_notify")]
+    pub notify: String,
+    /// Agents of this queue besides those whose `queues` name it.
+    #[serde(default)]
+    pub agents: Vec<String>,
+}
+
+/// How agents' mail is trusted and relayed, and what customers' late
+/// replies do.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentMail {
+    /// Also require an `Authentication-Results` header from a trusted
+    /// server with dkim=pass or spf=pass before mail counts as an agent's.
+    #[serde(default)]
+    pub require_authentication: bool,
+    /// The authserv-ids (first word of Authentication-Results) to trust.
+    #[serde(default)]
+    pub trusted_servers: Vec<String>,
+    /// The From display name of relayed answers; `{agent}` and `{desk}`
+    /// are replaced. The address is always the desk's.
+    #[serde(default = "default_display")]
+    pub display_name: String,
+    /// Relayed answers go to the requester and, with this on, in Cc to the
+    /// ticket's other participants.
+    #[serde(default = "yes")]
+    pub cc_participants: bool,
+    /// A customer reply to a resolved ticket within this time reopens it.
+    #[serde(default = "fourteen_days", deserialize_with = "de_duration")]
+    pub reopen_window: Duration,
+    /// After the window, or on a closed ticket: `reopen`, `new` (a new
+    /// ticket that names the old one) or `reject` (kept on the old ticket,
+    /// and the customer told to write anew).
+    #[serde(default = "default_after_window")]
+    pub after_window: String,
+}
+
+impl Default for AgentMail {
+    fn default() -> Self {
+        AgentMail {
+            require_authentication: false,
+            trusted_servers: Vec::new(),
+            display_name: default_display(),
+            cc_participants: true,
+            reopen_window: fourteen_days(),
+            after_window: default_after_window(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -372,6 +447,18 @@ fn default_timezone() -> String {
 }
 fn default_ack_template() -> String {
     "ack".into()
+}
+fn default_notify() -> String {
+    "queue".into()
+}
+fn default_display() -> String {
+    "{agent} at {desk}".into()
+}
+fn fourteen_days() -> Duration {
+    Duration::from_secs(14 * 86_400)
+}
+fn default_after_window() -> String {
+    "new".into()
 }
 fn thirty_seconds() -> Duration {
     Duration::from_secs(30)
@@ -531,6 +618,26 @@ impl Config {
                 _ => {}
             }
         }
+        for q in &self.queues {
+            if !matches!(q.notify.as_str(), "queue" | "assignee" | "none") {
+                return bad(format!(
+                    "queue `{}`: notify = `{}` is not one of queue, assignee, none",
+                    q.name, q.notify
+                ));
+            }
+        }
+        if !matches!(
+            self.agent_mail.after_window.as_str(),
+            "reopen" | "new" | "reject"
+        ) {
+            return bad(format!(
+                "agent_mail.after_window = `{}` is not one of reopen, new, reject",
+                self.agent_mail.after_window
+            ));
+        }
+        if self.agent_mail.require_authentication && self.agent_mail.trusted_servers.is_empty() {
+            return bad("agent_mail.require_authentication needs trusted_servers (the authserv-ids of your own mail servers)".into());
+        }
         if self.intake.batch == 0 {
             return bad("intake.batch must be at least 1".into());
         }
@@ -552,6 +659,30 @@ impl Config {
 
     pub fn timezone(&self) -> chrono_tz::Tz {
         self.desk.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// The configured agent with this address.
+    pub fn agent(&self, email: &str) -> Option<&Agent> {
+        self.agents
+            .iter()
+            .find(|a| a.email.eq_ignore_ascii_case(email.trim()))
+    }
+
+    /// The agents of a queue, in config order.
+    pub fn queue_agents(&self, queue: &str) -> Vec<&Agent> {
+        let extra: Vec<&String> = self
+            .queues
+            .iter()
+            .filter(|q| q.name == queue)
+            .flat_map(|q| q.agents.iter())
+            .collect();
+        self.agents
+            .iter()
+            .filter(|a| {
+                a.queues.iter().any(|q| q == queue)
+                    || extra.iter().any(|e| e.eq_ignore_ascii_case(&a.email))
+            })
+            .collect()
     }
 
     /// The queue that mail arriving through `inbox` lands in.

@@ -54,6 +54,7 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     // Every source is ready before the socket opens: a caller that sees the
     // socket may rely on the daemon being fully up.
     let mut maildirs = Vec::new();
+    let mut imaps = Vec::new();
     for inbox in &config.inboxes {
         match inbox.kind {
             InboxKind::Maildir => {
@@ -65,22 +66,27 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
                 })?;
                 maildirs.push((md, inbox.name.clone(), inbox.poll));
             }
-            InboxKind::Imap => {
-                tracing::warn!(
-                    inbox = %inbox.name,
-                    "IMAP inboxes are not served by this build yet; deliver through a Maildir or `postdesk ingest`"
-                );
-            }
+            InboxKind::Imap => imaps.push(inbox.clone()),
         }
     }
     let listener = control::bind(config.state_dir())?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let tasks: Vec<_> = maildirs
+    let mut tasks: Vec<_> = maildirs
         .into_iter()
         .map(|(md, name, poll)| {
             tokio::spawn(watch_maildir(desk.clone(), md, name, poll, stop_rx.clone()))
         })
         .collect();
+    // Each IMAP inbox connects on its own (and keeps retrying): a server
+    // that is down must not keep the daemon or the other inboxes from
+    // starting.
+    tasks.extend(imaps.into_iter().map(|inbox| {
+        tokio::spawn(crate::source::imap::run(
+            desk.clone(),
+            inbox,
+            stop_rx.clone(),
+        ))
+    }));
     let transport = crate::transport::Transport::from_config(&config.outgoing)?;
     let outbox_task = tokio::spawn(crate::outbox::run(
         desk.clone(),

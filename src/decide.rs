@@ -8,6 +8,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::agent::{self, Author};
+use crate::config::Config;
 use crate::mail::build::Auto;
 use crate::mail::subject::{ticket_subject, TagMatcher};
 use crate::mail::Inbound;
@@ -46,6 +48,15 @@ pub struct Context<'a> {
     /// The agent a rule's `assign` resolved to (round-robin and least-open
     /// need the store, so the shell resolves them).
     pub assignee: Option<String>,
+    /// Who wrote the message (the shell weighs the evidence).
+    pub author: &'a Author,
+    /// What the author wrote, without quoted text and signature.
+    pub stripped: &'a str,
+    /// Agents, queues and the agent-mail policy.
+    pub config: &'a Config,
+    /// Message-IDs of the ticket's customer mail, oldest first: a relayed
+    /// answer continues the customer's own thread.
+    pub thread_ids: &'a [String],
 }
 
 /// A mail the desk decides to send. The shell renders it with the
@@ -54,12 +65,57 @@ pub struct Context<'a> {
 pub struct Notice {
     pub template: String,
     pub to: Vec<Person>,
+    pub cc: Vec<Person>,
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
     pub auto: Auto,
     /// The Message-ID of what caused it: with the template and recipient
     /// it makes the outgoing Message-ID, so deciding twice queues one mail.
     pub cause: String,
+    /// What the template shows as `message.text`.
+    pub text: String,
+    /// Addressed to this agent: its Reply-To carries the agent's token.
+    pub agent: Option<String>,
+    /// Relays this agent's answer (the From display name says so).
+    pub on_behalf_of: Option<String>,
+    /// Carries the attachments of the mail that caused it.
+    pub attachments: bool,
+    /// Desk-written text instead of a template: (subject, body). For
+    /// operators' eyes only (command errors, alerts).
+    pub plain: Option<(String, String)>,
+    /// For `status` notices: (old, new).
+    pub status_change: Option<(Status, Status)>,
+}
+
+impl Notice {
+    /// A notice of template `name` about `ticket` to its requester, for
+    /// `templates preview`.
+    pub fn preview(name: &str, ticket: &Ticket) -> Notice {
+        Notice::new(
+            name,
+            vec![ticket.requester.clone()],
+            "preview",
+            Auto::Replied,
+        )
+    }
+
+    fn new(template: &str, to: Vec<Person>, cause: &str, auto: Auto) -> Notice {
+        Notice {
+            template: template.to_string(),
+            to,
+            cc: Vec::new(),
+            in_reply_to: None,
+            references: Vec::new(),
+            auto,
+            cause: cause.to_string(),
+            text: String::new(),
+            agent: None,
+            on_behalf_of: None,
+            attachments: false,
+            plain: None,
+            status_change: None,
+        }
+    }
 }
 
 /// What to write for one stored message.
@@ -76,6 +132,8 @@ pub struct Decision {
     pub notices: Vec<Notice>,
     /// Why an acknowledgement was not sent for a new ticket, if it was not.
     pub ack_suppressed: Option<String>,
+    /// An agent's `#merge REF`: merge this ticket into that one.
+    pub merge_into: Option<String>,
 }
 
 /// Decides intake for a message that is not a duplicate. `existing` is the
@@ -88,17 +146,46 @@ pub fn intake(
     known_references: &[String],
     ctx: &Context<'_>,
 ) -> Decision {
-    let (mut ticket, created, reason) = match (threading, existing) {
+    let (mut ticket, mut created, mut reason) = match (threading, existing) {
         (Threading::Existing(_, reason), Some(t)) => (t, false, reason.clone()),
         _ => (new_ticket(msg, ctx), true, ThreadReason::New),
     };
+    let live = ctx.mode == Mode::Live;
+    let mut notices = Vec::new();
+    let mut flags = Vec::new();
+    let mut internal = false;
+    let mut merge_into = None;
+
+    // A customer writing to a closed ticket, or to a resolved one after
+    // the reopen window, gets what the policy says.
+    if !created && live && matches!(ctx.author, Author::Customer) {
+        match late_reply(&ticket, ctx) {
+            Late::No => {}
+            Late::Reopen => {}
+            Late::NewTicket => {
+                let old = ticket.reference.clone();
+                ticket = new_ticket(msg, ctx);
+                ticket.follows = Some(old);
+                created = true;
+                reason = ThreadReason::New;
+            }
+            Late::Reject => {
+                flags.push(format!(
+                    "arrived after the ticket was {}; the customer was asked to write anew",
+                    ticket.status
+                ));
+                notices.push(rejection(msg, &ticket, ctx));
+            }
+        }
+    }
+    let rejected = !flags.is_empty();
 
     let sender_is_participant = ticket.is_participant(&msg.from.email);
-    if created || sender_is_participant {
+    if (created || sender_is_participant) && matches!(ctx.author, Author::Customer) {
         // People the customer copied may continue the ticket; the desk's own
-        // addresses are never participants.
+        // addresses and agents are never participants.
         for p in msg.to.iter().chain(msg.cc.iter()) {
-            if !is_own(ctx.own_addresses, &p.email) {
+            if !is_own(ctx.own_addresses, &p.email) && ctx.config.agent(&p.email).is_none() {
                 ticket.add_participant(&p.email);
             }
         }
@@ -113,13 +200,70 @@ pub fn intake(
         }
     }
 
-    if !created && ctx.mode == Mode::Live {
-        // A customer writing again means the desk owes an answer.
-        if matches!(
-            ticket.status,
-            Status::Pending | Status::Resolved | Status::Closed
-        ) {
-            ticket.status = Status::Open;
+    match ctx.author {
+        Author::Agent {
+            email,
+            note_address,
+        } if !created => {
+            let parsed = agent::parse_commands(ctx.stripped, email);
+            internal = *note_address || parsed.commands.contains(&agent::Command::Note);
+            for c in &parsed.commands {
+                if let Some(target) = apply_command(&mut ticket, c, ctx.now) {
+                    merge_into = Some(target);
+                }
+            }
+            if !parsed.errors.is_empty() {
+                notices.push(command_errors(msg, &ticket, email, &parsed.errors));
+            }
+            if parsed.body.is_empty() {
+                // Commands only: the ticket changes, nobody is mailed.
+            } else if internal {
+                flags.push("internal note".into());
+                notices.extend(agent_notices(
+                    msg,
+                    &ticket,
+                    ctx,
+                    Some(email),
+                    &parsed.body,
+                    true,
+                ));
+            } else {
+                notices.push(relay(msg, &ticket, ctx, email, &parsed.body));
+                if ticket.first_response.is_none() {
+                    ticket.first_response = Some(ctx.now);
+                }
+                let status_commanded = parsed
+                    .commands
+                    .iter()
+                    .any(|c| matches!(c, agent::Command::Status(_)));
+                if !status_commanded {
+                    set_status(&mut ticket, Status::Pending, ctx.now);
+                }
+            }
+        }
+        Author::Unverified { email, why } => {
+            flags.push(format!("claims to be agent {email} but {why}; not relayed"));
+            notices.extend(admin_alert(msg, &ticket, ctx, email, why));
+        }
+        Author::Outsider { email } => {
+            flags.push(format!("{email} is not a participant of this ticket"));
+            if live {
+                notices.extend(agent_notices(msg, &ticket, ctx, None, ctx.stripped, false));
+            }
+        }
+        Author::Customer | Author::Agent { .. } => {
+            if !created && live && !rejected {
+                // A customer writing again means the desk owes an answer.
+                if matches!(
+                    ticket.status,
+                    Status::Pending | Status::Resolved | Status::Closed
+                ) {
+                    set_status(&mut ticket, Status::Open, ctx.now);
+                }
+            }
+            if live && !ticket.spam && !rejected {
+                notices.extend(agent_notices(msg, &ticket, ctx, None, ctx.stripped, false));
+            }
         }
     }
 
@@ -152,6 +296,9 @@ pub fn intake(
         size: msg.size,
         thread: reason,
         rules: ctx.rules.matched.clone(),
+        author: ctx.author.clone(),
+        internal,
+        flags,
     };
 
     let remember_references = msg
@@ -166,14 +313,15 @@ pub fn intake(
             acc
         });
 
-    let (notices, ack_suppressed) = if created {
+    let mut ack_suppressed = None;
+    if created && !matches!(ctx.author, Author::Customer) {
+        ack_suppressed = Some("the sender is not a customer (agent or unverified)".into());
+    } else if created {
         match acknowledgement(msg, ctx) {
-            Ok(n) => (vec![n], None),
-            Err(why) => (Vec::new(), Some(why)),
+            Ok(n) => notices.insert(0, n),
+            Err(why) => ack_suppressed = Some(why),
         }
-    } else {
-        (Vec::new(), None)
-    };
+    }
 
     Decision {
         ticket,
@@ -182,7 +330,250 @@ pub fn intake(
         remember_references,
         notices,
         ack_suppressed,
+        merge_into,
     }
+}
+
+fn set_status(ticket: &mut Ticket, status: Status, now: DateTime<Utc>) {
+    if status == Status::Resolved && ticket.status != Status::Resolved {
+        ticket.resolved_at = Some(now);
+    }
+    ticket.status = status;
+}
+
+enum Late {
+    No,
+    Reopen,
+    NewTicket,
+    Reject,
+}
+
+/// What a customer's reply to a finished ticket does: within the reopen
+/// window a resolved ticket reopens; after it, or when closed, the policy.
+fn late_reply(ticket: &Ticket, ctx: &Context<'_>) -> Late {
+    let policy = &ctx.config.agent_mail;
+    let within = ticket
+        .resolved_at
+        .is_some_and(|at| (ctx.now - at).to_std().unwrap_or_default() <= policy.reopen_window);
+    match ticket.status {
+        Status::Resolved if within => Late::Reopen,
+        Status::Resolved | Status::Closed => match policy.after_window.as_str() {
+            "reopen" => Late::Reopen,
+            "reject" => Late::Reject,
+            _ => Late::NewTicket,
+        },
+        _ => Late::No,
+    }
+}
+
+/// Applies one command (an agent's by mail, or an admin's `tickets set`);
+/// returns a merge target for the shell.
+pub fn apply_command(
+    ticket: &mut Ticket,
+    c: &agent::Command,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    use agent::Command as C;
+    match c {
+        C::Status(s) => set_status(ticket, *s, now),
+        C::Priority(p) => ticket.priority = *p,
+        C::Assign(a) => ticket.assignee = Some(a.clone()),
+        C::Queue(q) => ticket.queue = q.clone(),
+        C::Category(cat) => ticket.category = cat.clone(),
+        C::Tag(tags) => {
+            for t in tags {
+                if !ticket.tags.contains(t) {
+                    ticket.tags.push(t.clone());
+                }
+            }
+        }
+        C::Untag(tags) => ticket.tags.retain(|t| !tags.contains(t)),
+        C::CcAdd(a) => ticket.add_participant(a),
+        C::CcRemove(a) => {
+            if !a.eq_ignore_ascii_case(&ticket.requester.email) {
+                ticket.participants.retain(|p| !p.eq_ignore_ascii_case(a));
+            }
+        }
+        C::Merge(target) => return Some(target.clone()),
+        C::Note => {}
+    }
+    None
+}
+
+/// The agents who hear of this message: the assignee, or the queue's
+/// agents while unassigned, as the queue's `notify` says; never the agent
+/// who wrote it. Notes go to everyone on the ticket's queue.
+fn agents_to_notify(
+    ticket: &Ticket,
+    ctx: &Context<'_>,
+    author: Option<&str>,
+    note: bool,
+) -> Vec<Person> {
+    let policy = ctx
+        .config
+        .queues
+        .iter()
+        .find(|q| q.name == ticket.queue)
+        .map_or("queue", |q| q.notify.as_str());
+    let mut emails: Vec<String> = Vec::new();
+    if let Some(a) = &ticket.assignee {
+        emails.push(a.clone());
+    }
+    if note || (policy == "queue" && ticket.assignee.is_none()) {
+        emails.extend(
+            ctx.config
+                .queue_agents(&ticket.queue)
+                .iter()
+                .map(|a| a.email.to_ascii_lowercase()),
+        );
+    }
+    if policy == "none" && !note {
+        emails.clear();
+    }
+    let mut out: Vec<Person> = Vec::new();
+    for e in emails {
+        if author.is_some_and(|a| a.eq_ignore_ascii_case(&e))
+            || out.iter().any(|p| p.email.eq_ignore_ascii_case(&e))
+        {
+            continue;
+        }
+        let name = ctx.config.agent(&e).and_then(|a| a.name.clone());
+        out.push(Person { name, email: e });
+    }
+    out
+}
+
+/// One `agent_notify` per agent, each with its own signed Reply-To.
+fn agent_notices(
+    msg: &Inbound,
+    ticket: &Ticket,
+    ctx: &Context<'_>,
+    author: Option<&str>,
+    text: &str,
+    note: bool,
+) -> Vec<Notice> {
+    agents_to_notify(ticket, ctx, author, note)
+        .into_iter()
+        .map(|p| {
+            let mut n = Notice::new(
+                "agent_notify",
+                vec![p.clone()],
+                &msg.message_id,
+                Auto::Generated,
+            );
+            n.agent = Some(p.email);
+            n.text = if note {
+                format!(
+                    "Internal note from {}:\n\n{text}",
+                    author.unwrap_or("an agent")
+                )
+            } else {
+                text.to_string()
+            };
+            n
+        })
+        .collect()
+}
+
+/// An agent's answer, relayed to the customer under the desk's address and
+/// in the customer's own thread.
+fn relay(msg: &Inbound, ticket: &Ticket, ctx: &Context<'_>, agent: &str, body: &str) -> Notice {
+    let mut n = Notice::new(
+        "reply",
+        vec![ticket.requester.clone()],
+        &msg.message_id,
+        Auto::No,
+    );
+    if ctx.config.agent_mail.cc_participants {
+        n.cc = ticket
+            .participants
+            .iter()
+            .filter(|p| !p.eq_ignore_ascii_case(&ticket.requester.email))
+            .map(|p| Person {
+                name: None,
+                email: p.clone(),
+            })
+            .collect();
+    }
+    n.in_reply_to = ctx.thread_ids.last().cloned();
+    n.references = ctx.thread_ids.to_vec();
+    n.text = body.to_string();
+    n.on_behalf_of = Some(agent.to_string());
+    n.attachments = true;
+    n
+}
+
+pub(crate) fn command_errors(
+    msg: &Inbound,
+    ticket: &Ticket,
+    agent: &str,
+    errors: &[String],
+) -> Notice {
+    let mut n = Notice::new(
+        "agent_notify",
+        vec![Person {
+            name: None,
+            email: agent.to_string(),
+        }],
+        &format!("{}/errors", msg.message_id),
+        Auto::Generated,
+    );
+    n.agent = Some(agent.to_string());
+    n.in_reply_to = (!msg.message_id_synthetic).then(|| msg.message_id.clone());
+    n.plain = Some((
+        format!("[{}] some commands were not understood", ticket.reference),
+        format!(
+            "Your mail to {} was stored, but these lines were not applied:\n\n{}\n\n{}\n",
+            ticket.reference,
+            errors
+                .iter()
+                .map(|e| format!("  - {e}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            agent::HELP
+        ),
+    ));
+    n
+}
+
+fn admin_alert(
+    msg: &Inbound,
+    ticket: &Ticket,
+    ctx: &Context<'_>,
+    claimed: &str,
+    why: &str,
+) -> Option<Notice> {
+    let admin = ctx.config.desk.admin.clone()?;
+    let mut n = Notice::new(
+        "agent_notify",
+        vec![Person {
+            name: None,
+            email: admin,
+        }],
+        &format!("{}/unverified", msg.message_id),
+        Auto::Generated,
+    );
+    n.plain = Some((
+        format!("[{}] mail claiming to be from agent {claimed} was not relayed", ticket.reference),
+        format!(
+            "A message with From: {claimed} reached {} but {why}.\nIt was stored on the ticket and flagged; nothing was sent to the customer.\n\nMessage-ID: <{}>\nSubject: {}\n\nIf it was really the agent: they should answer the notification mail (its Reply-To carries their token).\n",
+            ticket.reference, msg.message_id, msg.subject
+        ),
+    ));
+    Some(n)
+}
+
+/// The notice for a reply to a closed ticket under the `reject` policy.
+fn rejection(msg: &Inbound, ticket: &Ticket, ctx: &Context<'_>) -> Notice {
+    let to = msg
+        .reply_to
+        .clone()
+        .filter(|r| !is_own(ctx.own_addresses, &r.email))
+        .unwrap_or_else(|| msg.from.clone());
+    let mut n = Notice::new("status_closed", vec![to], &msg.message_id, Auto::Replied);
+    n.in_reply_to = (!msg.message_id_synthetic).then(|| msg.message_id.clone());
+    n.status_change = Some((ticket.status, ticket.status));
+    n
 }
 
 /// The acknowledgement of a new ticket, or why there is none. Never for
@@ -227,14 +618,11 @@ fn acknowledgement(msg: &Inbound, ctx: &Context<'_>) -> Result<Notice, String> {
         references.truncate(1);
         references.extend(tail);
     }
-    Ok(Notice {
-        template: template.to_string(),
-        to: vec![to],
-        in_reply_to,
-        references,
-        auto: Auto::Replied,
-        cause: msg.message_id.clone(),
-    })
+    let mut n = Notice::new(template, vec![to], &msg.message_id, Auto::Replied);
+    n.in_reply_to = in_reply_to;
+    n.references = references;
+    n.text = msg.text.clone();
+    Ok(n)
 }
 
 /// What `on = ["reply"]` rules may change on an existing ticket. Priority
@@ -298,6 +686,10 @@ fn new_ticket(msg: &Inbound, ctx: &Context<'_>) -> Ticket {
         spam: ctx.rules.spam,
         sla: ctx.rules.sla.clone(),
         matched_rules: Vec::new(),
+        resolved_at: None,
+        merged_into: None,
+        merged_from: Vec::new(),
+        follows: None,
     };
     ticket.add_participant(&msg.from.email);
     ticket
@@ -323,6 +715,24 @@ mod tests {
 
     static NO_RULES: std::sync::LazyLock<Classification> =
         std::sync::LazyLock::new(Classification::default);
+    static CUSTOMER: Author = Author::Customer;
+    static CONFIG: std::sync::LazyLock<Config> = std::sync::LazyLock::new(|| {
+        let text = r#"
+[desk]
+name = "Acme Support"
+address = "support@desk.test"
+ticket_prefix = "ACME"
+admin = "admin@desk.test"
+[[agent]]
+email = "alice@desk.test"
+name = "Alice"
+queues = ["general"]
+[[agent]]
+email = "bob@desk.test"
+queues = ["general"]
+"#;
+        Config::from_toml_with_env(std::path::Path::new("t.toml"), text, Vec::new()).unwrap()
+    });
 
     fn ctx<'a>(tags: &'a TagMatcher, own: &'a [String], mode: Mode) -> Context<'a> {
         Context {
@@ -342,6 +752,10 @@ mod tests {
             ack_template: Some("ack"),
             rules: &NO_RULES,
             assignee: None,
+            author: &CUSTOMER,
+            stripped: "It is on fire.",
+            config: &CONFIG,
+            thread_ids: &[],
         }
     }
 
@@ -350,6 +764,13 @@ mod tests {
             "From: Carol <carol@customer.test>\r\nTo: support@desk.test, Dave <dave@customer.test>\r\nCc: support+ACME-1.abc@desk.test\r\nSubject: Re: [ACME-3] Printer down\r\nMessage-ID: <m1@customer.test>\r\nDate: Sat, 21 Nov 2026 09:00:00 +0000\r\n{extra}\r\nIt is on fire.\r\n"
         );
         parse(raw.as_bytes()).unwrap()
+    }
+
+    fn acks(d: &Decision) -> Vec<&Notice> {
+        d.notices
+            .iter()
+            .filter(|n| n.template.starts_with("ack"))
+            .collect()
     }
 
     #[test]
@@ -378,6 +799,7 @@ mod tests {
         let first = intake(&msg(""), &Threading::New, None, &[], &c).ticket;
         let mut resolved = first.clone();
         resolved.status = Status::Resolved;
+        resolved.resolved_at = Some(c.now - chrono::Duration::days(1));
         let m = msg("In-Reply-To: <p1@x>\r\nReferences: <p0@x> <p1@x>\r\n");
         let t = Threading::Existing(
             7,
@@ -430,9 +852,12 @@ mod tests {
             &[],
             &c,
         );
-        assert_eq!(d.notices.len(), 1);
-        let n = &d.notices[0];
+        assert_eq!(acks(&d).len(), 1);
+        let n = acks(&d)[0];
         assert_eq!(n.template, "ack");
+        // The queue's agents hear of it, each with a Reply-To of their own.
+        let agents: Vec<_> = d.notices.iter().filter_map(|n| n.agent.clone()).collect();
+        assert_eq!(agents, vec!["alice@desk.test", "bob@desk.test"]);
         assert_eq!(n.to[0].email, "carol@customer.test");
         assert_eq!(n.in_reply_to.as_deref(), Some("m1@customer.test"));
         assert_eq!(n.references, vec!["r0@c", "m1@customer.test"]);
@@ -451,7 +876,7 @@ mod tests {
             &[],
             &live,
         );
-        assert!(auto.notices.is_empty());
+        assert!(acks(&auto).is_empty());
         assert!(auto.ack_suppressed.unwrap().contains("automatic"));
         let import = ctx(
             &tags,
@@ -465,9 +890,7 @@ mod tests {
             .is_empty());
         let mut off = ctx(&tags, &own, Mode::Live);
         off.ack_template = None;
-        assert!(intake(&msg(""), &Threading::New, None, &[], &off)
-            .notices
-            .is_empty());
+        assert!(acks(&intake(&msg(""), &Threading::New, None, &[], &off)).is_empty());
         let first = intake(&msg(""), &Threading::New, None, &[], &live).ticket;
         let t = Threading::Existing(
             7,
@@ -475,9 +898,7 @@ mod tests {
                 message_id: "x".into(),
             },
         );
-        assert!(intake(&msg(""), &t, Some(first), &[], &live)
-            .notices
-            .is_empty());
+        assert!(acks(&intake(&msg(""), &t, Some(first), &[], &live)).is_empty());
     }
 
     #[test]
@@ -541,15 +962,16 @@ mod tests {
         };
         c.rules = &spam;
         let d = intake(&msg(""), &Threading::New, None, &[], &c);
-        assert!(d.ticket.spam && d.notices.is_empty());
+        assert!(
+            d.ticket.spam && d.notices.is_empty(),
+            "spam: no ack, no agent mail"
+        );
         let quiet = Classification {
             ack: Some(Ack::Suppressed),
             ..Classification::default()
         };
         c.rules = &quiet;
-        assert!(intake(&msg(""), &Threading::New, None, &[], &c)
-            .notices
-            .is_empty());
+        assert!(acks(&intake(&msg(""), &Threading::New, None, &[], &c)).is_empty());
     }
 
     #[test]

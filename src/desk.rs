@@ -15,6 +15,7 @@ use chrono::Utc;
 /// huge messages does not become one huge transaction.
 const MAX_STAGED_BYTES: usize = 16 * 1024 * 1024;
 
+use crate::agent::Author;
 use crate::api::{Outcome, Preview, Request, Response, TicketView};
 use crate::compose::{self, Extras};
 use crate::config::Config;
@@ -359,8 +360,19 @@ impl Desk {
                     ticket: self.reference(&staged, *t),
                 })
             }
-            Threading::Existing(t, _) => self.store.ticket(&staged, *t)?,
+            Threading::Existing(t, _) => self.follow_merges(&staged, *t)?,
             Threading::New => None,
+        };
+        let author = self.author(&staged, &msg, existing.as_ref())?;
+        // Stripping costs a pass over the text: only live mail needs it
+        // (history is never answered).
+        let stripped = match mode {
+            Mode::Live => author_text(&msg, &prepared.raw),
+            Mode::Import { .. } => String::new(),
+        };
+        let thread_ids = match (&author, &existing) {
+            (Author::Agent { .. }, Some(t)) => self.customer_thread(t)?,
+            _ => Vec::new(),
         };
         let known: Vec<String> = facts
             .known_references
@@ -399,14 +411,21 @@ impl Desk {
                 .then_some(self.config.ack.template.as_str()),
             rules: &classification,
             assignee,
+            author: &author,
+            stripped: &stripped,
+            config: &self.config,
+            thread_ids: &thread_ids,
         };
-        let decision = decide::intake(&msg, &threading, existing, &known, &ctx);
+        let mut decision = decide::intake(&msg, &threading, existing, &known, &ctx);
+        if let Some(target) = decision.merge_into.take() {
+            self.merge(&mut staged, &mut decision, &target, &msg)?;
+        }
         self.store
             .stage(&mut staged, &decision, &prepared.compressed)?;
         if let Some(why) = &decision.ack_suppressed {
             tracing::info!(ticket = %decision.ticket.reference, reason = %why, "no acknowledgement");
         }
-        self.queue_notices(&mut staged, &decision, &msg, now)?;
+        self.queue_notices(&mut staged, &decision, &msg, &prepared.raw, now)?;
         if staged.len() >= self.config.intake.batch || staged.bytes() >= MAX_STAGED_BYTES {
             self.store.commit(&mut staged)?;
         }
@@ -424,23 +443,38 @@ impl Desk {
         staged: &mut Staged,
         decision: &decide::Decision,
         msg: &Inbound,
+        raw: &[u8],
         now: chrono::DateTime<Utc>,
     ) -> Result<(), StoreError> {
         if decision.notices.is_empty() {
             return Ok(());
         }
         let ticket = &decision.ticket;
-        let extras = Extras {
-            message_text: msg.text.clone(),
+        let needs = |kind: &str| {
+            decision
+                .notices
+                .iter()
+                .any(|n| crate::templates::kind_of(&n.template) == Some(kind) && n.plain.is_none())
+        };
+        let mut extras = Extras {
             message_subject: msg.subject.clone(),
-            eta: self.eta(ticket, now),
-            other_tickets: self.other_open_tickets(staged, ticket)?,
-            articles: self
+            ..Extras::default()
+        };
+        if needs("ack") {
+            extras.eta = self.eta(ticket, now);
+            extras.other_tickets = self.other_open_tickets(staged, ticket)?;
+            extras.articles = self
                 .kb
                 .as_ref()
                 .map(|kb| kb.suggest(&msg.subject, &msg.text, 3))
-                .unwrap_or_default(),
-        };
+                .unwrap_or_default();
+        }
+        if needs("agent_notify") && !decision.created {
+            extras.history = self.history(ticket.number, 3)?;
+        }
+        if decision.notices.iter().any(|n| n.attachments) {
+            extras.attachments = attachments_of(raw);
+        }
         let templates = self.templates();
         for notice in &decision.notices {
             let id = self.store.next_outbox_id()?;
@@ -454,10 +488,13 @@ impl Desk {
                 id,
                 now,
             ) {
-                Ok((entry, bytes)) => {
-                    self.store
-                        .stage_outgoing(staged, entry, Some(ticket.number), &bytes)
-                }
+                Ok((entry, bytes)) => self.store.stage_outgoing(
+                    staged,
+                    entry,
+                    Some(ticket.number),
+                    notice.agent.as_deref(),
+                    &bytes,
+                ),
                 Err(e) => tracing::error!(
                     ticket = %ticket.reference,
                     template = %notice.template,
@@ -467,6 +504,33 @@ impl Desk {
             }
         }
         Ok(())
+    }
+
+    /// The last `n` messages of a ticket for an agent notification: who,
+    /// when, and what they wrote (quotes stripped, cut short). Internal
+    /// notes are included: notifications go to agents only.
+    fn history(
+        &self,
+        ticket: u64,
+        n: usize,
+    ) -> Result<Vec<(String, chrono::DateTime<Utc>, String)>, StoreError> {
+        let messages = self.store.messages(ticket)?;
+        let skip = messages.len().saturating_sub(n);
+        Ok(messages
+            .into_iter()
+            .skip(skip)
+            .map(|(rec, raw)| {
+                let text = mail::parse(&raw)
+                    .map(|m| author_text(&m, &raw))
+                    .unwrap_or_default();
+                let mut text: String = text.chars().take(600).collect();
+                if rec.internal {
+                    text = format!("(internal note) {text}");
+                }
+                let from = rec.from.map(|p| p.to_string()).unwrap_or_default();
+                (from, rec.received, text)
+            })
+            .collect())
     }
 
     /// The acknowledgement's promise in words: the SLA target for the
@@ -534,6 +598,128 @@ impl Desk {
         Ok(out)
     }
 
+    /// The ticket a message joins, following merges (a few hops at most).
+    fn follow_merges(
+        &self,
+        staged: &Staged,
+        number: u64,
+    ) -> Result<Option<ticket::Ticket>, StoreError> {
+        let mut t = self.store.ticket(staged, number)?;
+        for _ in 0..8 {
+            match t.as_ref().and_then(|t| t.merged_into) {
+                Some(next) => t = self.store.ticket(staged, next)?,
+                None => break,
+            }
+        }
+        Ok(t)
+    }
+
+    /// Weighs who wrote `msg`: see [`crate::agent`].
+    fn author(
+        &self,
+        staged: &Staged,
+        msg: &Inbound,
+        existing: Option<&ticket::Ticket>,
+    ) -> Result<Author, StoreError> {
+        let agent = self.config.agent(&msg.from.email).map(|a| a.email.as_str());
+        let mut token_agent = None;
+        let mut answered = None;
+        if agent.is_some() {
+            let prefix = &self.config.desk.ticket_prefix;
+            for address in msg.all_recipients() {
+                if let Some((_, tag, note)) =
+                    self.signer.verify_agent_address(&self.own, prefix, address)
+                {
+                    token_agent = self
+                        .config
+                        .agents
+                        .iter()
+                        .find(|a| Signer::agent_tag(&a.email) == tag)
+                        .map(|a| (a.email.as_str(), note));
+                    break;
+                }
+            }
+            for id in msg.in_reply_to.iter().chain(msg.references.iter()) {
+                if let Some(a) = self.store.notified_agent(staged, id)? {
+                    answered = self.config.agent(&a).map(|a| a.email.as_str());
+                    if answered.is_some() {
+                        break;
+                    }
+                }
+            }
+        }
+        let policy = &self.config.agent_mail;
+        let authenticated = policy.require_authentication.then(|| {
+            crate::agent::authenticated(
+                msg.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+                &policy.trusted_servers,
+            )
+        });
+        let evidence = crate::agent::Evidence {
+            agent,
+            token_agent,
+            answered_notification_of: answered,
+            authenticated,
+            participant: existing.is_none_or(|t| t.is_participant(&msg.from.email)),
+        };
+        Ok(crate::agent::author(&msg.from.email, &evidence))
+    }
+
+    /// Message-IDs of the customer mail in a ticket, oldest first.
+    fn customer_thread(&self, t: &ticket::Ticket) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        for n in std::iter::once(t.number).chain(t.merged_from.iter().copied()) {
+            for r in self.store.message_records(n)? {
+                if matches!(r.author, Author::Customer)
+                    && !r.message_id.ends_with(".postdesk.invalid")
+                {
+                    ids.push(r.message_id);
+                }
+            }
+        }
+        // Long threads: the first and the most recent ids are what clients use.
+        if ids.len() > 20 {
+            let tail = ids.split_off(ids.len() - 19);
+            ids.truncate(1);
+            ids.extend(tail);
+        }
+        Ok(ids)
+    }
+
+    /// `#merge REF`: this ticket goes into REF, which gains its thread and
+    /// participants. A bad target is reported to the agent instead.
+    fn merge(
+        &self,
+        staged: &mut Staged,
+        decision: &mut decide::Decision,
+        target: &str,
+        msg: &Inbound,
+    ) -> Result<(), StoreError> {
+        let found = match ticket::parse_reference(&self.config.desk.ticket_prefix, target) {
+            Some(n) => self.follow_merges(staged, n)?,
+            None => None,
+        };
+        match found {
+            Some(mut into) if into.number != decision.ticket.number => {
+                merge_tickets(&mut decision.ticket, &mut into);
+                self.store.stage_ticket(staged, &into);
+            }
+            _ => {
+                if let Author::Agent { email, .. } = &decision.record.author {
+                    decision.notices.push(decide::command_errors(
+                        msg,
+                        &decision.ticket,
+                        email,
+                        &[format!(
+                            "#merge {target}: no such ticket (or it is this one)"
+                        )],
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn lock_staged(&self) -> std::sync::MutexGuard<'_, Staged> {
         // A panic while staging cannot leave a half-applied write behind
         // (nothing is written before commit), so a poisoned lock is usable.
@@ -595,7 +781,15 @@ impl Desk {
         }
         let prefix = &self.config.desk.ticket_prefix;
         for address in msg.all_recipients() {
-            if let Some(n) = self.signer.verify_address(&self.own, prefix, address) {
+            let n = self
+                .signer
+                .verify_address(&self.own, prefix, address)
+                .or_else(|| {
+                    self.signer
+                        .verify_agent_address(&self.own, prefix, address)
+                        .map(|(n, _, _)| n)
+                });
+            if let Some(n) = n {
                 if self.store.ticket(staged, n)?.is_some() {
                     facts.token = Some((address.to_string(), n));
                     break;
@@ -692,18 +886,18 @@ impl Desk {
                 self.commit_staged()?;
                 match self.find_ticket(&reference)? {
                     Some(n) => match self.store.ticket(&Staged::default(), n)? {
-                        Some(ticket) => Response::Ticket(Box::new(TicketView {
-                            messages: self
-                                .store
-                                .messages(n)?
-                                .into_iter()
-                                .map(|(mut record, raw)| {
-                                    record.text = mail::parse(&raw).map(|m| m.text).unwrap_or_default();
-                                    record
-                                })
-                                .collect(),
-                            ticket,
-                        })),
+                        Some(ticket) => {
+                            let mut messages = Vec::new();
+                            for m in std::iter::once(n).chain(ticket.merged_from.iter().copied()) {
+                                for (mut record, raw) in self.store.messages(m)? {
+                                    record.text =
+                                        mail::parse(&raw).map(|m| m.text).unwrap_or_default();
+                                    messages.push(record);
+                                }
+                            }
+                            messages.sort_by_key(|m| m.received);
+                            Response::Ticket(Box::new(TicketView { messages, ticket }))
+                        }
                         None => not_found(&reference),
                     },
                     None => not_found(&reference),
@@ -744,6 +938,11 @@ impl Desk {
                 Response::Requeued(requeued)
             }
             Request::PreviewTemplate { name, ticket } => self.preview(&name, ticket.as_deref())?,
+            Request::SetTicket {
+                reference,
+                commands,
+            } => self.set_ticket(&reference, &commands)?,
+            Request::MergeTickets { from, into } => self.merge_request(&from, &into)?,
             Request::Status => Response::Status(crate::status::Report {
                 daemon: true,
                 pid: std::process::id(),
@@ -786,6 +985,66 @@ impl Desk {
 }
 
 impl Desk {
+    /// `tickets set`: parsed as an agent's `#commands` (one per entry), so
+    /// admins and agents change tickets the same way.
+    fn set_ticket(&self, reference: &str, commands: &[String]) -> Result<Response, StoreError> {
+        let text: String = commands.iter().map(|c| format!("#{c}\n")).collect();
+        let admin = self.config.desk.admin.clone().unwrap_or_default();
+        let parsed = crate::agent::parse_commands(&text, &admin);
+        if !parsed.errors.is_empty() {
+            return Ok(Response::Error {
+                message: parsed.errors.join("\n"),
+                retry: false,
+            });
+        }
+        let mut staged = self.lock_staged();
+        let Some(n) = ticket::parse_reference(&self.config.desk.ticket_prefix, reference) else {
+            return Ok(not_found(reference));
+        };
+        let Some(mut t) = self.store.ticket(&staged, n)? else {
+            return Ok(not_found(reference));
+        };
+        for c in &parsed.commands {
+            if let Some(target) = decide::apply_command(&mut t, c, Utc::now()) {
+                drop(staged);
+                return self.merge_request(reference, &target);
+            }
+        }
+        t.updated = Utc::now();
+        self.store.stage_ticket(&mut staged, &t);
+        self.store.commit(&mut staged)?;
+        drop(staged);
+        self.store.flush()?;
+        Ok(Response::Tickets(vec![t]))
+    }
+
+    fn merge_request(&self, from: &str, into: &str) -> Result<Response, StoreError> {
+        let mut staged = self.lock_staged();
+        let prefix = &self.config.desk.ticket_prefix;
+        let load = |r: &str, staged: &Staged| -> Result<Option<ticket::Ticket>, StoreError> {
+            match ticket::parse_reference(prefix, r) {
+                Some(n) => self.follow_merges(staged, n),
+                None => Ok(None),
+            }
+        };
+        let (Some(mut a), Some(mut b)) = (load(from, &staged)?, load(into, &staged)?) else {
+            return Ok(not_found(&format!("{from} or {into}")));
+        };
+        if a.number == b.number {
+            return Ok(Response::Error {
+                message: format!("{from} and {into} are already one ticket"),
+                retry: false,
+            });
+        }
+        merge_tickets(&mut a, &mut b);
+        self.store.stage_ticket(&mut staged, &a);
+        self.store.stage_ticket(&mut staged, &b);
+        self.store.commit(&mut staged)?;
+        drop(staged);
+        self.store.flush()?;
+        Ok(Response::Tickets(vec![a, b]))
+    }
+
     fn preview(&self, name: &str, reference: Option<&str>) -> Result<Response, StoreError> {
         let templates = self.templates();
         let (data, inbox) = match reference {
@@ -812,11 +1071,14 @@ impl Desk {
                         .as_ref()
                         .map(|kb| kb.suggest(&subject, &text, 3))
                         .unwrap_or_default(),
-                    message_text: text,
+                    history: self.history(t.number, 3)?,
                     message_subject: subject,
+                    attachments: Vec::new(),
                 };
+                let mut notice = decide::Notice::preview(name, &t);
+                notice.text = text;
                 (
-                    compose::template_data(&self.config, &t, &extras),
+                    compose::template_data(&self.config, &t, &notice, &extras),
                     Some(t.inbox),
                 )
             }
@@ -835,6 +1097,56 @@ impl Desk {
             },
         })
     }
+}
+
+/// Joins `from` into `into`: `from` is closed and points at `into`, which
+/// gains its participants and shows its messages.
+pub fn merge_tickets(from: &mut ticket::Ticket, into: &mut ticket::Ticket) {
+    from.merged_into = Some(into.number);
+    from.status = ticket::Status::Closed;
+    if !into.merged_from.contains(&from.number) {
+        into.merged_from.push(from.number);
+    }
+    for p in from.participants.clone() {
+        into.add_participant(&p);
+    }
+    for t in from.tags.clone() {
+        if !into.tags.contains(&t) {
+            into.tags.push(t);
+        }
+    }
+}
+
+/// The attachments of a raw message, for relaying an agent's answer.
+fn attachments_of(raw: &[u8]) -> Vec<crate::mail::build::Part> {
+    use mail_parser::MimeHeaders;
+    let Some(m) = mail_parser::MessageParser::default().parse(raw) else {
+        return Vec::new();
+    };
+    m.attachments()
+        .take(50)
+        .filter_map(|p| {
+            let name = p.attachment_name()?.to_string();
+            let content_type = p
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                    None => ct.ctype().to_string(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".into());
+            Some(crate::mail::build::Part {
+                name,
+                content_type,
+                bytes: p.contents().to_vec(),
+            })
+        })
+        .collect()
+}
+
+/// What the author of `msg` wrote, without quotes and signature: what
+/// agents read in notifications and what is relayed to customers.
+fn author_text(msg: &Inbound, raw: &[u8]) -> String {
+    crate::mail::quote::strip_message(msg, raw).0.text
 }
 
 fn not_found(reference: &str) -> Response {

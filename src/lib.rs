@@ -6,6 +6,7 @@
 //! transaction. Commands reach the desk through a [`backend`]: the running
 //! daemon's [`control`] socket, or the store opened directly.
 
+pub mod agent;
 pub mod api;
 pub mod backend;
 pub mod cli;

@@ -15,6 +15,7 @@
 //! | `cursors`   | source name                  | source-defined bytes          |
 //! | `outbox`    | entry id (u64 BE)            | JSON length (u32 BE), JSON [`outbox::Entry`], LZ4-compressed bytes |
 //! | `outq`      | next attempt (ms, u64 BE) + id | empty: the queued entries by due time |
+//! | `notified`  | Message-ID of an agent notification | the agent's address      |
 //!
 //! Records are JSON so that adding a field is a `#[serde(default)]`, not a
 //! migration; raw mail is compressed because it is most of the bytes. The
@@ -136,6 +137,8 @@ pub struct Staged {
     outbox: Vec<(outbox::Entry, Vec<u8>)>,
     counters: std::collections::HashMap<String, u64>,
     cursors: std::collections::HashMap<String, Vec<u8>>,
+    notified: std::collections::HashMap<String, String>,
+    extra_tickets: std::collections::HashSet<u64>,
     count: usize,
     bytes: usize,
 }
@@ -151,6 +154,7 @@ impl Staged {
             && self.outbox.is_empty()
             && self.counters.is_empty()
             && self.cursors.is_empty()
+            && self.extra_tickets.is_empty()
     }
 
     /// Whether a staged new ticket was opened by this customer.
@@ -184,6 +188,7 @@ pub struct Store {
     cursors: sled::Tree,
     outbox: sled::Tree,
     outq: sled::Tree,
+    notified: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -296,6 +301,7 @@ impl Store {
             cursors: tree("cursors")?,
             outbox: tree("outbox")?,
             outq: tree("outq")?,
+            notified: tree("notified")?,
             db,
             path,
         };
@@ -410,6 +416,45 @@ impl Store {
         Ok(())
     }
 
+    /// The agent a notification with this Message-ID was sent to.
+    pub fn notified_agent(&self, staged: &Staged, message_id: &str) -> Result<Option<String>> {
+        if let Some(a) = staged.notified.get(message_id) {
+            return Ok(Some(a.clone()));
+        }
+        Ok(self
+            .notified
+            .get(message_id.as_bytes())
+            .map_err(StoreError::io("read notifications"))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Stages a ticket change that comes with no message of its own (the
+    /// other side of a merge, an admin's `tickets set`).
+    pub fn stage_ticket(&self, staged: &mut Staged, ticket: &Ticket) {
+        staged.tickets.insert(ticket.number, ticket.clone());
+        staged.extra_tickets.insert(ticket.number);
+    }
+
+    /// The records of a ticket's messages, without their bytes.
+    pub fn message_records(&self, ticket: u64) -> Result<Vec<MessageRecord>> {
+        self.messages
+            .scan_prefix(ticket.to_be_bytes())
+            .map(|r| {
+                let (_, v) = r.map_err(StoreError::io("read messages"))?;
+                let len = v
+                    .get(..4)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u32::from_be_bytes)
+                    .unwrap_or(0) as usize;
+                let json = v.get(4..4 + len).ok_or_else(|| StoreError::Corrupt {
+                    what: "message",
+                    detail: "record cut short".into(),
+                })?;
+                from_json("message", json)
+            })
+            .collect()
+    }
+
     /// A named counter (round-robin positions), staged value first.
     pub fn counter(&self, staged: &Staged, name: &str) -> Result<u64> {
         if let Some(v) = staged.counters.get(name) {
@@ -444,8 +489,14 @@ impl Store {
         staged: &mut Staged,
         entry: outbox::Entry,
         ticket: Option<u64>,
+        agent: Option<&str>,
         bytes: &[u8],
     ) {
+        if let Some(a) = agent {
+            staged
+                .notified
+                .insert(entry.message_id.clone(), a.to_ascii_lowercase());
+        }
         if let Some(t) = ticket {
             staged.ids.insert(
                 entry.message_id.clone(),
@@ -479,9 +530,13 @@ impl Store {
             &self.outq,
             &self.meta,
             &self.cursors,
+            &self.notified,
         );
         trees
-            .transaction(|(tt, mt, it, ct, ot, qt, meta, cur)| {
+            .transaction(|(tt, mt, it, ct, ot, qt, meta, cur, nt)| {
+                for (id, agent) in &staged.notified {
+                    nt.insert(id.as_bytes(), agent.as_bytes())?;
+                }
                 for (name, value) in &staged.cursors {
                     cur.insert(name.as_bytes(), value.as_slice())?;
                 }

@@ -142,6 +142,19 @@ pub struct Ticket {
     /// Every rule that matched any of its messages, first match first.
     #[serde(default)]
     pub matched_rules: Vec<String>,
+    /// When it was last resolved: a customer's reply within
+    /// `agent_mail.reopen_window` of this reopens it.
+    #[serde(default)]
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Merged into this ticket; mail for it goes there.
+    #[serde(default)]
+    pub merged_into: Option<u64>,
+    /// Tickets merged into this one; their messages show with it.
+    #[serde(default)]
+    pub merged_from: Vec<u64>,
+    /// The closed ticket a customer wrote to, which this one continues.
+    #[serde(default)]
+    pub follows: Option<String>,
 }
 
 impl Ticket {
@@ -225,6 +238,15 @@ pub struct MessageRecord {
     /// The rules that matched this message.
     #[serde(default)]
     pub rules: Vec<String>,
+    /// Who wrote it, as far as the desk could tell.
+    #[serde(default)]
+    pub author: crate::agent::Author,
+    /// An agents-only note: never shown or sent to a customer.
+    #[serde(default)]
+    pub internal: bool,
+    /// What a reader should know: unverified sender, outsider, ...
+    #[serde(default)]
+    pub flags: Vec<String>,
 }
 
 /// Formats a ticket reference as users see it: `ACME-42`.

@@ -127,6 +127,74 @@ impl Signer {
         }
     }
 
+    /// A short, stable tag for an agent in addresses: the agent's address is
+    /// not spelled out in mail that may be forwarded.
+    pub fn agent_tag(agent_email: &str) -> String {
+        use sha2::Digest;
+        let d = Sha256::digest(agent_email.trim().to_ascii_lowercase().as_bytes());
+        to_hex(&d[..4])
+    }
+
+    /// The Reply-To of a notification to one agent:
+    /// `support+ACME-42.a1b2c3d4e.k3f9x2ab1c@desk` (`a` answers, `n` notes).
+    /// It proves both the ticket and the agent, so a reply to it can be
+    /// trusted as that agent's.
+    pub fn agent_address(
+        &self,
+        desk_address: &str,
+        reference: &str,
+        agent_email: &str,
+        note: bool,
+    ) -> String {
+        let kind = if note { "n" } else { "a" };
+        let who = format!("{kind}{}", Self::agent_tag(agent_email));
+        let mac = self.mac(
+            "agent",
+            &format!("{}.{who}", reference.to_ascii_uppercase()),
+        );
+        match desk_address.split_once('@') {
+            Some((local, domain)) => format!("{local}+{reference}.{who}.{mac}@{domain}"),
+            None => desk_address.to_string(),
+        }
+    }
+
+    /// If `address` is an agent address of ours with a valid MAC: the
+    /// ticket number, the agent tag and whether it is the note address.
+    pub fn verify_agent_address(
+        &self,
+        own: &[String],
+        prefix: &str,
+        address: &str,
+    ) -> Option<(u64, String, bool)> {
+        let address = address.trim().to_ascii_lowercase();
+        let (local, domain) = address.rsplit_once('@')?;
+        let (base, token) = local.split_once('+')?;
+        if !own.iter().any(|o| {
+            o.rsplit_once('@')
+                .is_some_and(|(ol, od)| ol == base && od == domain)
+        }) {
+            return None;
+        }
+        let mut parts = token.split('.');
+        let (reference, who, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || who.len() != 9 {
+            return None;
+        }
+        let note = match who.as_bytes().first()? {
+            b'a' => false,
+            b'n' => true,
+            _ => return None,
+        };
+        let number = crate::ticket::parse_reference(prefix, reference)?;
+        let canonical = crate::ticket::reference(prefix, number);
+        let expected = self.mac(
+            "agent",
+            &format!("{}.{who}", canonical.to_ascii_uppercase()),
+        );
+        constant_time_eq(expected.as_bytes(), mac.as_bytes())
+            .then(|| (number, who[1..].to_string(), note))
+    }
+
     /// The envelope sender for outbox entry `id`:
     /// `support+bounce.1f.k3f9x2ab1c@desk`. Bounces come back to it, and the
     /// signed id leads to the entry, hence to the ticket and recipient
@@ -258,6 +326,33 @@ mod tests {
         assert_eq!(s.verify_bounce(&own(), &a.replace("1f", "20")), None);
         // A ticket token is not a bounce token and the other way round.
         assert_eq!(s.verify_address(&own(), "ACME", &a), None);
+    }
+
+    #[test]
+    fn agent_addresses_bind_ticket_and_agent() {
+        let s = Signer::from_key([7; 32]);
+        let a = s.agent_address("support@desk.test", "ACME-42", "Alice@desk.test", false);
+        let (n, tag, note) = s.verify_agent_address(&own(), "ACME", &a).unwrap();
+        assert_eq!((n, note), (42, false));
+        assert_eq!(tag, Signer::agent_tag("alice@desk.test"));
+        let note_addr = s.agent_address("support@desk.test", "ACME-42", "alice@desk.test", true);
+        assert!(
+            s.verify_agent_address(&own(), "ACME", &note_addr)
+                .unwrap()
+                .2
+        );
+        // Changing the agent or the ticket breaks the MAC.
+        let bob = Signer::agent_tag("bob@desk.test");
+        let forged = a.replace(&tag, &bob);
+        assert_eq!(s.verify_agent_address(&own(), "ACME", &forged), None);
+        assert_eq!(
+            s.verify_agent_address(&own(), "ACME", &a.replace("ACME-42", "ACME-43")),
+            None
+        );
+        // Agent and customer tokens do not stand in for each other.
+        assert_eq!(s.verify_address(&own(), "ACME", &a), None);
+        let customer = s.reply_address("support@desk.test", "ACME-42");
+        assert_eq!(s.verify_agent_address(&own(), "ACME", &customer), None);
     }
 
     #[test]

@@ -928,3 +928,121 @@ fn from_inbound_builds_a_view() {
     );
     assert_eq!(rs.classify(&view).matched, ["A"]);
 }
+
+/// The fast path rewrites word boundaries and masks non-ASCII letters (see
+/// src/rules/boundary.rs); `explain` runs each exact regex on the text as
+/// is. On text built to hit every corner they must agree rule for rule.
+#[test]
+fn fast_path_agrees_with_exact_regexes_on_tricky_text() {
+    let patterns = [
+        r"(?i)\b(caf|café|cafe)\b",
+        r"\bgrüße\b",
+        r"(?i)\bkey\b",
+        r"(?i)\bss?\b",
+        r"\b\w+_\w+\b",
+        r"\b\d+\b",
+        r"\bé",
+        r"é\b",
+        r"\B_\B",
+        r"(?i)\b(down|outage)\b",
+        r"\bfoo.bar\b",
+        r"[^a-z]\bx",
+        r"\b{start}über",
+        r"über\b{end}",
+        r"(?i)k.y",
+        r"x\B",
+        r"\<word\>",
+        r"_\b",
+        r"\b_",
+        r".\b.",
+        r"\s\b\S",
+        r"\w\b\W",
+        r"(?i)straße",
+        r"\bi\b",
+        r"(?i)\b(ab|x) (is|was) (y|z)\b",
+        r"(?i)^\s*yes\b",
+        r"\b[a-c]+\b",
+        r"(?i)\b[^a-z ]{2}\b",
+        r"foo",
+        r"\d",
+        r"\bkey\b",
+        r"(?i)k(?-i)ey",
+        r"(?i)\b[^a-j]ey\b",
+        r"[^a-z]ey",
+    ];
+    let tokens = [
+        "café",
+        "cafe",
+        "caf",
+        "é",
+        "über",
+        "grüße",
+        "key",
+        "\u{212A}ey",
+        "\u{17F}",
+        "s",
+        "ss",
+        "foo_bar",
+        "日本",
+        "x",
+        "_",
+        "1",
+        "٣",
+        "’",
+        "—",
+        " ",
+        " ",
+        " ",
+        "\u{a0}",
+        "down",
+        "OUTAGE",
+        "word",
+        "foo",
+        "bar",
+        ".",
+        "straße",
+        "i",
+        "ı",
+        "\n",
+        "ab",
+        "is",
+        "y",
+        "yes",
+        "abc",
+        "Ω",
+        "🙂",
+        "-",
+    ];
+    let mut text = String::new();
+    for (i, p) in patterns.iter().enumerate() {
+        for field in ["subject", "body"] {
+            text.push_str(&format!(
+                "[[rule]]\nname = \"{field} {i}\"\nwhen.{field} = '{p}'\n\n"
+            ));
+        }
+    }
+    let rs = rules(&text);
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..4000 {
+        let mut piece = || {
+            let n = 1 + next() % 8;
+            (0..n)
+                .map(|_| tokens[(next() % tokens.len() as u64) as usize])
+                .collect::<String>()
+        };
+        let m = Msg {
+            subject: piece(),
+            body: format!("{}{}", piece(), piece()),
+            ..Msg::default()
+        };
+        let fast = rs.classify(&m.view()).matched;
+        let exact = rs.explain(&m.view()).result.matched;
+        assert_eq!(fast, exact, "round {round}: {:?} / {:?}", m.subject, m.body);
+    }
+}

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 use sha2::{Digest, Sha256};
 
@@ -30,6 +30,14 @@ pub enum Auto {
     No,
 }
 
+/// A file attached to an outgoing mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
 /// Everything that goes into one outgoing mail.
 #[derive(Debug, Clone)]
 pub struct Draft<'a> {
@@ -50,6 +58,7 @@ pub struct Draft<'a> {
     /// when it comes back.
     pub loop_marker: &'a str,
     pub extra_headers: &'a [(String, String)],
+    pub attachments: &'a [Part],
     pub date: DateTime<Utc>,
 }
 
@@ -135,13 +144,35 @@ pub fn build(d: &Draft<'_>) -> Result<Vec<u8>, BuildError> {
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(d.text.to_string());
-    let message = match d.html {
-        Some(html) => b.multipart(
-            MultiPart::alternative()
-                .singlepart(text)
-                .singlepart(SinglePart::html(html.to_string())),
-        ),
-        None => b.singlepart(text),
+    let body = d.html.map(|html| {
+        MultiPart::alternative()
+            .singlepart(text.clone())
+            .singlepart(SinglePart::html(html.to_string()))
+    });
+    let message = if d.attachments.is_empty() {
+        match body {
+            Some(alt) => b.multipart(alt),
+            None => b.singlepart(text),
+        }
+    } else {
+        let mut mixed = match body {
+            Some(alt) => MultiPart::mixed().multipart(alt),
+            None => MultiPart::mixed().singlepart(text),
+        };
+        for a in d.attachments {
+            let ct = ContentType::parse(&a.content_type).unwrap_or_else(|_| {
+                ContentType::parse("application/octet-stream").unwrap_or(ContentType::TEXT_PLAIN)
+            });
+            // File names are the sender's: keep them to one safe line.
+            let name: String = a
+                .name
+                .chars()
+                .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+                .take(200)
+                .collect();
+            mixed = mixed.singlepart(Attachment::new(name).body(a.bytes.clone(), ct));
+        }
+        b.multipart(mixed)
     }
     .map_err(|e| BuildError::Message(e.to_string()))?;
     Ok(message.formatted())
@@ -167,6 +198,7 @@ mod tests {
             auto: Auto::Replied,
             loop_marker: "support@desk.test",
             extra_headers: extra,
+            attachments: &[],
             date: DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
                 .unwrap()
                 .with_timezone(&Utc),

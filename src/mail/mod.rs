@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod parse;
+pub mod quote;
 pub mod subject;
 
 pub use parse::{parse, Inbound, ParseError};

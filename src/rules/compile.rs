@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
-use super::boundary::{self, Rewrite, TextKind};
+use super::boundary::{self, Masking, Rewrite, Text};
 use super::{Ack, Assign, Classification, MessageView};
 use crate::ticket::Priority;
 
@@ -21,6 +21,16 @@ const SET_SIZE_LIMIT: usize = 64 << 20;
 /// Lazy-DFA cache per field set. The default (2 MB) thrashes with hundreds
 /// of case-insensitive word lists and falls back to a much slower engine.
 const SET_DFA_LIMIT: usize = 16 << 20;
+
+/// Never matches (a character before the start of the text), and has no
+/// literal prefix, which keeps the regex crate from putting a literal
+/// prefilter in front of a set. An overlapping search visits every byte
+/// anyway, and with dozens of common words the prefilter stops at nearly
+/// every one: measured with 100-1,000 rules, it made scanning a body up to
+/// twice as slow. With a few patterns it skips most text, so it stays.
+const NO_PREFILTER: &str = r"(?s:.)\A";
+/// Sets with at least this many patterns get [`NO_PREFILTER`].
+const PREFILTER_MAX: usize = 16;
 
 /// What a regex condition looks at.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -47,19 +57,56 @@ pub(crate) struct Slot {
 enum Chunk {
     /// Pattern index in the set -> member.
     Set(RegexSet, Vec<Member>),
-    /// A lone pattern: `is_match` can stop at the first hit, a set cannot.
-    Single(Regex, usize),
+    /// A lone pattern, as written: `is_match` can stop at the first hit, a
+    /// set cannot, and its answer needs no confirming.
+    Single(Regex, Member),
 }
 
-/// One field's patterns as sets. With word boundaries in play there are
-/// two lists (see [`super::boundary`]): `plain` is exact on text without
-/// non-ASCII letters; `letters` holds candidates the exact regexes confirm.
+impl Chunk {
+    fn members(&self) -> &[Member] {
+        match self {
+            Chunk::Set(_, members) => members,
+            Chunk::Single(_, m) => std::slice::from_ref(m),
+        }
+    }
+}
+
+/// Runs `chunks` over `hay`; `hit` gets each member that matched and
+/// whether that is final (`false`: a candidate to confirm).
+fn run(chunks: &[Chunk], hay: &str, mut hit: impl FnMut(&Member, bool)) {
+    for chunk in chunks {
+        match chunk {
+            Chunk::Set(set, members) => {
+                for i in set.matches(hay).iter() {
+                    if let Some(m) = members.get(i) {
+                        hit(m, !m.confirm);
+                    }
+                }
+            }
+            Chunk::Single(re, m) => {
+                if re.is_match(hay) {
+                    hit(m, true);
+                }
+            }
+        }
+    }
+}
+
+/// One field's patterns as sets (see [`super::boundary`] for why two).
 #[derive(Debug)]
 pub(crate) struct FieldSet {
     pub field: Field,
+    /// Every pattern, word boundaries made ASCII: exact on
+    /// [`Text::Plain`] text, and on masked text for members whose
+    /// [`Masking`] allows it.
     plain: Vec<Chunk>,
+    /// Patterns that do not survive masking, for text with non-ASCII
+    /// letters: as written, or boundaries dropped and hits confirmed.
     letters: Vec<Chunk>,
-    /// Some pattern has a word boundary, so the two lists differ.
+    /// Patterns with `\<` or `\>`, which are not rewritten: always exact,
+    /// always on the text itself.
+    alone: Vec<(Regex, usize)>,
+    /// Some pattern has a word boundary, so the text's kind matters.
     bounded: bool,
 }
 
@@ -125,49 +172,45 @@ impl Interner {
 fn build_field(field: Field, slots: &[(usize, String, Regex)], ids: &[usize]) -> FieldSet {
     let mut plain = Vec::new();
     let mut letters = Vec::new();
-    let mut singles = Vec::new();
+    let mut alone = Vec::new();
+    let mut bounded = false;
     for &s in ids {
         let pattern = slots[s].1.as_str();
         if boundary::has_unrewritable(pattern) {
-            singles.push(s);
+            alone.push((slots[s].2.clone(), s));
             continue;
         }
-        let member = |pattern: String, confirm: bool, edges: bool| Member {
+        let masking = boundary::masking(pattern);
+        let member = |pattern: String, confirm: bool| Member {
             slot: s,
             pattern,
             confirm,
-            edges,
+            masking,
         };
         match boundary::rewrite(pattern, Rewrite::Ascii) {
-            None => {
-                plain.push(member(pattern.to_string(), false, false));
-                letters.push(member(pattern.to_string(), false, false));
-            }
-            Some(ascii) if boundary::edges_only(pattern) => {
-                plain.push(member(ascii.clone(), false, false));
-                letters.push(member(ascii, true, true));
-            }
+            None => plain.push(member(pattern.to_string(), false)),
             Some(ascii) => {
-                let dropped = boundary::rewrite(pattern, Rewrite::Drop).unwrap_or_default();
-                plain.push(member(ascii, false, false));
-                letters.push(member(dropped, true, false));
+                bounded = true;
+                plain.push(member(ascii, false));
+            }
+        }
+        if !masking.letters {
+            match boundary::rewrite(pattern, Rewrite::Drop) {
+                None => letters.push(member(pattern.to_string(), false)),
+                Some(dropped) => letters.push(member(dropped, true)),
             }
         }
     }
-    let bounded = plain.iter().zip(&letters).any(|(a, b)| a.confirm != b.confirm);
     let mut fs = FieldSet {
         field,
         plain: Vec::new(),
         letters: Vec::new(),
+        alone,
         bounded,
     };
     build_sets(slots, &plain, &mut fs.plain);
     if bounded {
         build_sets(slots, &letters, &mut fs.letters);
-    }
-    for s in singles {
-        fs.plain.push(Chunk::Single(slots[s].2.clone(), s));
-        fs.letters.push(Chunk::Single(slots[s].2.clone(), s));
     }
     fs
 }
@@ -179,9 +222,8 @@ struct Member {
     pattern: String,
     /// A set hit is only a candidate: the exact regex decides.
     confirm: bool,
-    /// Rewritten to ASCII `\b` on the strength of [`boundary::edges_only`]:
-    /// a miss is final, except on [`TextKind::Folding`] text.
-    edges: bool,
+    /// Whether a hit or miss on masked text is final.
+    masking: Masking,
 }
 
 /// One set for all members when it compiles within the limits, else halves.
@@ -190,12 +232,18 @@ struct Member {
 fn build_sets(slots: &[(usize, String, Regex)], members: &[Member], out: &mut Vec<Chunk>) {
     match members {
         [] => {}
-        [one] => out.push(Chunk::Single(slots[one.slot].2.clone(), one.slot)),
+        [one] => out.push(Chunk::Single(slots[one.slot].2.clone(), one.clone())),
         _ => {
-            let built = RegexSetBuilder::new(members.iter().map(|m| m.pattern.as_str()))
-                .size_limit(SET_SIZE_LIMIT)
-                .dfa_size_limit(SET_DFA_LIMIT)
-                .build();
+            let no_prefilter = (members.len() >= PREFILTER_MAX).then_some(NO_PREFILTER);
+            let built = RegexSetBuilder::new(
+                members
+                    .iter()
+                    .map(|m| m.pattern.as_str())
+                    .chain(no_prefilter),
+            )
+            .size_limit(SET_SIZE_LIMIT)
+            .dfa_size_limit(SET_DFA_LIMIT)
+            .build();
             match built {
                 Ok(set) => out.push(Chunk::Set(set, members.to_vec())),
                 Err(_) => {
@@ -454,40 +502,46 @@ impl<'p> Hits<'p> {
         let slots = &self.patterns.slots;
         let matched = &mut self.matched;
         each_value(&fs.field, view, |hay| {
-            let kind = if fs.bounded {
-                boundary::text_kind(hay)
+            let mut hit = |m: &Member, exact: bool| {
+                let s = m.slot;
+                if matched[s / 64] & (1 << (s % 64)) == 0 && (exact || slots[s].regex.is_match(hay))
+                {
+                    matched[s / 64] |= 1 << (s % 64);
+                }
+            };
+            let text = if fs.bounded {
+                boundary::prepare(hay)
             } else {
-                TextKind::Plain
+                Text::Plain
             };
-            let chunks = match kind {
-                TextKind::Plain => &fs.plain,
-                TextKind::Letters | TextKind::Folding => &fs.letters,
-            };
-            for chunk in chunks {
-                match chunk {
-                    Chunk::Set(set, members) => {
-                        let mut check = |m: &Member| {
-                            let s = m.slot;
-                            if matched[s / 64] & (1 << (s % 64)) == 0
-                                && (!m.confirm || slots[s].regex.is_match(hay))
-                            {
-                                matched[s / 64] |= 1 << (s % 64);
-                            }
-                        };
-                        for i in set.matches(hay).iter() {
-                            check(&members[i]);
+            match text {
+                Text::Plain => run(&fs.plain, hay, hit),
+                Text::Letters(masked) => {
+                    run(&fs.plain, &masked, |m, exact| {
+                        if m.masking.letters {
+                            hit(m, exact)
                         }
-                        if kind == TextKind::Folding {
-                            // A miss of an edge-rewritten pattern proves
-                            // nothing here: ask each exact regex.
-                            members.iter().filter(|m| m.edges).for_each(&mut check);
+                    });
+                    run(&fs.letters, hay, hit);
+                }
+                Text::Folding(masked) => {
+                    run(&fs.plain, &masked, |m, exact| {
+                        if m.masking.folding {
+                            hit(m, exact)
                         }
-                    }
-                    Chunk::Single(re, s) => {
-                        if matched[s / 64] & (1 << (s % 64)) == 0 && re.is_match(hay) {
-                            matched[s / 64] |= 1 << (s % 64);
-                        }
-                    }
+                    });
+                    run(&fs.letters, hay, &mut hit);
+                    // Rare (see boundary.rs): the rest one by one.
+                    fs.plain
+                        .iter()
+                        .flat_map(Chunk::members)
+                        .filter(|m| m.masking.letters && !m.masking.folding)
+                        .for_each(|m| hit(m, false));
+                }
+            }
+            for (re, s) in &fs.alone {
+                if matched[s / 64] & (1 << (s % 64)) == 0 && re.is_match(hay) {
+                    matched[s / 64] |= 1 << (s % 64);
                 }
             }
         });

@@ -1,0 +1,554 @@
+//! IMAP intake: one task per `[[inbox]] kind = "imap"`, each with its own
+//! connection, so a slow or broken mailbox never holds up the others.
+//!
+//! Exactly-once, the way a crash can't break it:
+//! 1. new UIDs are fetched in batches with `BODY.PEEK[]` (which leaves
+//!    \Seen alone, so a crash before the flush leaves the server as it was);
+//! 2. each batch is stored, and the inbox's cursor (UIDVALIDITY, highest
+//!    stored UID) is staged after its messages, so both land in the same
+//!    store transaction, which the flush makes durable;
+//! 3. only then is `after` applied on the server (flag, move or delete).
+//!
+//! A crash between 2 and 3 leaves messages on the server that the store
+//! already holds: in `seen` mode the cursor remembers how far `after` got
+//! and the gap is redone on the next connect; in `move`/`delete` mode every
+//! message still in the folder at or below the cursor gets its `after`
+//! without being fetched again. A changed UIDVALIDITY makes every UID
+//! meaningless, so the folder is read again from the start; Message-ID
+//! dedupe in the desk turns that into no-ops, never into doubles.
+//!
+//! Between checks the task waits in IDLE when the server offers it (new
+//! mail is seen within about a second) and renews it every `poll`, which
+//! doubles as the check that the connection is still alive; without IDLE
+//! it polls. Any error drops the connection and reconnects with
+//! exponential backoff and jitter. Fetching the next batch overlaps with
+//! storing the previous one, so the network and the disk work at once.
+
+mod auth;
+mod backoff;
+mod commands;
+mod conn;
+mod cursor;
+mod folder;
+mod settings;
+mod uidset;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use auth::{run_token_command, xoauth2_response, Credential};
+pub use cursor::Cursor;
+pub use folder::utf7;
+pub use settings::{After, Auth, Settings, SettingsError, Tls};
+
+use crate::config::Inbox;
+use crate::decide::Mode;
+use crate::desk::Desk;
+use backoff::Backoff;
+use commands::{Imap, Wake};
+
+/// The kind shown by `postdesk status`.
+const KIND: &str = "imap";
+
+/// The first reconnect comes quickly (a server restart takes seconds);
+/// later ones spread out to this.
+const BACKOFF_BASE: Duration = Duration::from_secs(1);
+const BACKOFF_CAP: Duration = Duration::from_secs(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("{0}\n  hint: fix the secret named in [[inbox]] (password_env, password_file, oauth2_token_command or oauth2_token_file)")]
+    Credential(String),
+    #[error("cannot connect to {addr}: {source}\n  hint: check host and port in [[inbox]] and that the IMAP server is up")]
+    Connect {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("TLS with {addr} failed: {reason}\n  hint: {}", tls_hint(.reason))]
+    Tls { addr: String, reason: String },
+    #[error("cannot use ca_file {path}: {reason}\n  hint: ca_file must hold the PEM certificate of the CA that signed the server's certificate")]
+    CaFile { path: PathBuf, reason: String },
+    #[error("authentication failed: the server refused {mechanism} for {user}: {reason}\n  hint: check the password (password_env / password_file) or the OAuth2 token, and that this account may use IMAP")]
+    Auth {
+        user: String,
+        mechanism: String,
+        reason: String,
+    },
+    #[error("cannot open folder `{folder}`: {reason}\n  hint: check `folder` in [[inbox]]")]
+    Folder { folder: String, reason: String },
+    #[error("the server answered {status} to {command}: {text}")]
+    Command {
+        command: String,
+        status: &'static str,
+        text: String,
+    },
+    #[error("IMAP: {0}")]
+    Protocol(String),
+    #[error("{0}; nothing after it was marked done on the server, it is fetched again")]
+    Store(String),
+}
+
+fn tls_hint(reason: &str) -> &'static str {
+    if reason.to_ascii_lowercase().contains("certificate") {
+        "the server's certificate is not trusted or does not name this host; for a private CA set ca_file to its PEM certificate"
+    } else {
+        "check that `tls` matches the port (implicit: 993, starttls: 143)"
+    }
+}
+
+impl ImapError {
+    /// The server said no to our credentials: retrying soon will not help,
+    /// and repeated attempts can lock the account.
+    pub fn is_auth(&self) -> bool {
+        matches!(self, ImapError::Auth { .. } | ImapError::Credential(_))
+    }
+}
+
+/// Serves one IMAP inbox until `stop` turns true. Never returns early on
+/// an error: it reports it (log and `postdesk status`) and tries again.
+pub async fn run(desk: Arc<Desk>, inbox: Inbox, mut stop: watch::Receiver<bool>) {
+    let name = inbox.name.clone();
+    let settings = match Settings::from_inbox(&inbox, desk.config().intake.batch) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(inbox = %name, "{e}; this inbox is not read until the config is fixed");
+            desk.sources().failure(&name, KIND, &e.to_string());
+            let _ = stop.wait_for(|s| *s).await;
+            return;
+        }
+    };
+    desk.sources().update(&name, KIND, |_| {});
+    let mut backoff = Backoff::new(BACKOFF_BASE, BACKOFF_CAP);
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let error = match session(&desk, &settings, &mut stop, &mut backoff).await {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        let wait = backoff.next();
+        let mut message = error.to_string();
+        if error.is_auth() && backoff.failures() > 1 {
+            message.push_str(&format!("\n  ({} failures in a row)", backoff.failures()));
+        }
+        if error.is_auth() {
+            tracing::error!(inbox = %name, retry_in = ?wait, "{message}");
+        } else {
+            tracing::warn!(inbox = %name, retry_in = ?wait, "{message}");
+        }
+        desk.sources().failure(&name, KIND, &message);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// One connection, from connect to LOGOUT (on stop) or the first error.
+async fn session(
+    desk: &Arc<Desk>,
+    s: &Settings,
+    stop: &mut watch::Receiver<bool>,
+    backoff: &mut Backoff,
+) -> Result<(), ImapError> {
+    let session = tokio::select! {
+        r = conn::open(s) => r?,
+        _ = stop.wait_for(|s| *s) => return Ok(()),
+    };
+    let mut imap = Imap::new(session).await?;
+    if let After::Move(target) = &s.after {
+        if imap.create(target).await? {
+            tracing::info!(inbox = %s.name, folder = %target, "created the folder for handled mail");
+        }
+    }
+    let uid_validity = imap.select(&s.folder).await?;
+    let mut cursor = load_cursor(desk, s, uid_validity).await?;
+    let use_idle = match (s.idle, imap.caps.idle) {
+        (Some(false), _) => false,
+        (_, true) => true,
+        (Some(true), false) => {
+            tracing::warn!(inbox = %s.name, "idle = true but the server does not offer IDLE; polling every {:?}", s.poll);
+            false
+        }
+        (None, false) => false,
+    };
+    tracing::info!(
+        inbox = %s.name,
+        server = %format!("{}:{}", s.host, s.port),
+        folder = %s.folder,
+        idle = use_idle,
+        position = %cursor.describe(),
+        "IMAP inbox connected"
+    );
+    desk.sources().update(&s.name, KIND, |e| {
+        e.connected = true;
+        e.cursor = Some(cursor.describe());
+    });
+    backoff.reset();
+
+    redo_interrupted_after(desk, s, &mut imap, &mut cursor).await?;
+    loop {
+        imap.take_saw_new();
+        let found = match s.after.removes() {
+            true => search(&mut imap, s, 1).await?,
+            false => match cursor.stored.checked_add(1) {
+                Some(from) => search(&mut imap, s, from).await?,
+                None => Vec::new(),
+            },
+        };
+        // In move/delete mode a message at or below the cursor is stored
+        // already; only its `after` is missing (a crash, or a failed move).
+        let (pending, fresh): (Vec<u32>, Vec<u32>) =
+            found.into_iter().partition(|u| *u <= cursor.stored);
+        for chunk in pending.chunks(s.batch) {
+            apply_after(&mut imap, s, chunk).await?;
+        }
+        let handed = intake(desk, s, &mut imap, &mut cursor, &fresh, stop).await?;
+        desk.sources().success(&s.name, KIND, handed);
+        if *stop.borrow() {
+            break;
+        }
+        if !fresh.is_empty() || imap.take_saw_new() {
+            continue;
+        }
+        let wake = if use_idle {
+            imap.idle(s.idle_period(), stop).await?
+        } else {
+            tokio::select! {
+                _ = tokio::time::sleep(s.poll) => Wake::Timeout,
+                _ = stop.wait_for(|s| *s) => Wake::Stop,
+            }
+        };
+        if wake == Wake::Stop {
+            break;
+        }
+    }
+    tracing::info!(inbox = %s.name, "logging out");
+    imap.logout().await;
+    Ok(())
+}
+
+/// The criteria for mail not handed over yet, from UID `from` on.
+fn criteria(s: &Settings, from: u32) -> String {
+    let mut q = format!("UID {from}:*");
+    if !s.process_seen {
+        q.push_str(" UNSEEN");
+    }
+    // A message someone flagged \Deleted is on its way out by their
+    // decision (and our own COPY + \Deleted leaves such messages when the
+    // server cannot expunge by UID).
+    q.push_str(" UNDELETED");
+    q
+}
+
+async fn search(imap: &mut Imap, s: &Settings, from: u32) -> Result<Vec<u32>, ImapError> {
+    let found = imap.search(&criteria(s, from)).await?;
+    Ok(uidset::at_least(found, from))
+}
+
+/// The stored cursor if it belongs to this UIDVALIDITY, else a new start.
+async fn load_cursor(
+    desk: &Arc<Desk>,
+    s: &Settings,
+    uid_validity: u32,
+) -> Result<Cursor, ImapError> {
+    let key = s.cursor_key();
+    let bytes = {
+        let desk = desk.clone();
+        tokio::task::spawn_blocking(move || desk.cursor(&key))
+            .await
+            .map_err(|e| ImapError::Store(format!("reading the cursor failed: {e}")))?
+            .map_err(|e| ImapError::Store(format!("reading the cursor failed: {e}")))?
+    };
+    let Some(bytes) = bytes else {
+        return Ok(Cursor::start(uid_validity));
+    };
+    match Cursor::decode(&bytes) {
+        Some(c) if c.uid_validity == uid_validity => Ok(c),
+        Some(c) => {
+            tracing::warn!(
+                inbox = %s.name,
+                folder = %s.folder,
+                old = c.uid_validity,
+                new = uid_validity,
+                "the folder's UIDVALIDITY changed (recreated or restored): reading every message again; those already stored are recognized by Message-ID and not doubled"
+            );
+            Ok(Cursor::start(uid_validity))
+        }
+        None => {
+            tracing::warn!(inbox = %s.name, "unreadable cursor in the store; reading the folder from the start (stored messages are not doubled)");
+            Ok(Cursor::start(uid_validity))
+        }
+    }
+}
+
+/// `seen` mode: messages stored before a crash whose \Seen never reached
+/// the server get it now.
+async fn redo_interrupted_after(
+    desk: &Arc<Desk>,
+    s: &Settings,
+    imap: &mut Imap,
+    cursor: &mut Cursor,
+) -> Result<(), ImapError> {
+    if s.after.removes() || cursor.done >= cursor.stored {
+        return Ok(());
+    }
+    let from = cursor.done + 1;
+    let found = imap
+        .search(&format!("UID {from}:{}", cursor.stored))
+        .await?;
+    let uids: Vec<u32> = uidset::at_least(found, from)
+        .into_iter()
+        .filter(|u| *u <= cursor.stored)
+        .collect();
+    tracing::info!(inbox = %s.name, messages = uids.len(), "applying `after` to messages stored before an interruption");
+    for chunk in uids.chunks(s.batch) {
+        apply_after(imap, s, chunk).await?;
+    }
+    cursor.done = cursor.stored;
+    stage_cursor(desk, s, *cursor).await
+}
+
+async fn stage_cursor(desk: &Arc<Desk>, s: &Settings, cursor: Cursor) -> Result<(), ImapError> {
+    let desk = desk.clone();
+    let key = s.cursor_key();
+    tokio::task::spawn_blocking(move || desk.stage_cursor(&key, &cursor.encode()))
+        .await
+        .map_err(|e| ImapError::Store(format!("staging the cursor failed: {e}")))
+}
+
+/// What storing one batch came to.
+struct Batch {
+    /// Stored durably: these may be marked done on the server.
+    marked: Vec<u32>,
+    /// The cursor made durable with them, if the flush succeeded.
+    cursor: Option<Cursor>,
+    error: Option<String>,
+}
+
+/// Fetches and stores `uids` batch by batch; while one batch is being
+/// stored and flushed, the next is already on its way from the server.
+async fn intake(
+    desk: &Arc<Desk>,
+    s: &Settings,
+    imap: &mut Imap,
+    cursor: &mut Cursor,
+    uids: &[u32],
+    stop: &watch::Receiver<bool>,
+) -> Result<u64, ImapError> {
+    let mut handed = 0u64;
+    let mut inflight: Option<JoinHandle<Batch>> = None;
+    for chunk in uids.chunks(s.batch) {
+        let messages = match imap.fetch(chunk).await {
+            Ok(m) => m,
+            Err(e) => {
+                // Let the batch in hand reach the store, so a later
+                // session never races an older one for the cursor.
+                if let Some(h) = inflight.take() {
+                    let _ = h.await;
+                }
+                return Err(e);
+            }
+        };
+        if let Some(h) = inflight.take() {
+            handed += finish_batch(desk, s, imap, cursor, h).await?;
+        }
+        let last = chunk.iter().copied().max().unwrap_or(cursor.stored);
+        if messages.len() < chunk.len() {
+            tracing::info!(
+                inbox = %s.name,
+                missing = chunk.len() - messages.len(),
+                "some messages were removed from the folder before they could be fetched"
+            );
+        }
+        let job = {
+            let desk = desk.clone();
+            let name = s.name.clone();
+            let key = s.cursor_key();
+            let base = *cursor;
+            move || store_batch(&desk, &name, &key, base, last, messages)
+        };
+        inflight = Some(tokio::task::spawn_blocking(job));
+        if *stop.borrow() {
+            // Finish the batch in hand, take no more.
+            break;
+        }
+    }
+    if let Some(h) = inflight.take() {
+        handed += finish_batch(desk, s, imap, cursor, h).await?;
+    }
+    Ok(handed)
+}
+
+/// Runs on a blocking thread: parse, store, stage the cursor, flush.
+fn store_batch(
+    desk: &Desk,
+    inbox: &str,
+    key: &str,
+    base: Cursor,
+    last: u32,
+    messages: Vec<(u32, Vec<u8>)>,
+) -> Batch {
+    let mut marked = Vec::with_capacity(messages.len());
+    let mut error = None;
+    let mut stored_up_to = last;
+    let (mut new, mut duplicates, mut quarantined) = (0u32, 0u32, 0u32);
+    for (uid, raw) in messages {
+        let origin = format!("imap:{inbox}:{}:{uid}", base.uid_validity);
+        let prepared = desk.prepare(raw, origin);
+        match desk.ingest_prepared(prepared, Some(inbox), Mode::Live) {
+            Ok(outcome) => {
+                match &outcome {
+                    crate::api::Outcome::Duplicate { .. } => duplicates += 1,
+                    crate::api::Outcome::Quarantined { .. } => quarantined += 1,
+                    _ => new += 1,
+                }
+                tracing::debug!(%inbox, uid, ?outcome, "ingested");
+                marked.push(uid);
+            }
+            Err(e) => {
+                error = Some(format!("storing UID {uid} failed: {e}"));
+                stored_up_to = uid.saturating_sub(1);
+                break;
+            }
+        }
+    }
+    let cursor = Cursor {
+        stored: stored_up_to.max(base.stored),
+        ..base
+    };
+    desk.stage_cursor(key, &cursor.encode());
+    if let Err(e) = desk.flush() {
+        return Batch {
+            marked: Vec::new(),
+            cursor: None,
+            error: Some(format!("flushing the store failed: {e}")),
+        };
+    }
+    tracing::info!(%inbox, new, duplicates, quarantined, position = %cursor.describe(), "stored a batch");
+    Batch {
+        marked,
+        cursor: Some(cursor),
+        error,
+    }
+}
+
+/// Waits for a stored batch and marks its messages done on the server.
+async fn finish_batch(
+    desk: &Arc<Desk>,
+    s: &Settings,
+    imap: &mut Imap,
+    cursor: &mut Cursor,
+    h: JoinHandle<Batch>,
+) -> Result<u64, ImapError> {
+    let batch = h
+        .await
+        .map_err(|e| ImapError::Store(format!("the store task failed: {e}")))?;
+    if let Some(c) = batch.cursor {
+        *cursor = c;
+    }
+    apply_after(imap, s, &batch.marked).await?;
+    if batch.cursor.is_some() {
+        // Written with the next batch or flush; if that never comes, the
+        // next connect applies `after` once more, which changes nothing.
+        cursor.done = cursor.stored;
+        stage_cursor(desk, s, *cursor).await?;
+    }
+    desk.sources()
+        .update(&s.name, KIND, |e| e.cursor = Some(cursor.describe()));
+    match batch.error {
+        Some(e) => Err(ImapError::Store(e)),
+        None => Ok(batch.marked.len() as u64),
+    }
+}
+
+/// Applies `after` to messages that are durably stored.
+async fn apply_after(imap: &mut Imap, s: &Settings, uids: &[u32]) -> Result<(), ImapError> {
+    if uids.is_empty() {
+        return Ok(());
+    }
+    match &s.after {
+        After::Seen => imap.add_flags(uids, "\\Seen").await,
+        After::Move(target) if imap.caps.r#move => imap.uid_move(uids, target).await,
+        After::Move(target) => {
+            imap.uid_copy(uids, target).await?;
+            imap.add_flags(uids, "\\Deleted").await?;
+            expunge_ours(imap, s, uids).await
+        }
+        After::Delete => {
+            imap.add_flags(uids, "\\Deleted").await?;
+            expunge_ours(imap, s, uids).await
+        }
+    }
+}
+
+/// Expunges our messages and no one else's: by UID where the server can
+/// (UIDPLUS); otherwise a plain EXPUNGE only while no other message is
+/// flagged \Deleted — else ours stay flagged (and are skipped) until some
+/// client expunges.
+async fn expunge_ours(imap: &mut Imap, s: &Settings, uids: &[u32]) -> Result<(), ImapError> {
+    if imap.caps.uidplus {
+        return imap.uid_expunge(uids).await;
+    }
+    let flagged = imap.search("DELETED").await?;
+    let ours: std::collections::HashSet<u32> = uids.iter().copied().collect();
+    if flagged.iter().all(|u| ours.contains(u)) {
+        imap.expunge().await
+    } else {
+        tracing::warn!(
+            inbox = %s.name,
+            "the server has no UIDPLUS and another client's messages are flagged \\Deleted: ours stay flagged until the next EXPUNGE"
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(extra: &str) -> Settings {
+        let text = format!(
+            "name = \"s\"\nkind = \"imap\"\nhost = \"127.0.0.1\"\nusername = \"u\"\npassword_env = \"P\"\n{extra}"
+        );
+        let inbox: Inbox = toml::from_str(&text).unwrap();
+        Settings::from_inbox(&inbox, 10).unwrap()
+    }
+
+    #[test]
+    fn search_criteria_follow_the_settings() {
+        assert_eq!(criteria(&settings(""), 7), "UID 7:* UNDELETED");
+        assert_eq!(
+            criteria(&settings("process_seen = false"), 1),
+            "UID 1:* UNSEEN UNDELETED"
+        );
+    }
+
+    #[test]
+    fn errors_say_what_to_do() {
+        let e = ImapError::Tls {
+            addr: "h:993".into(),
+            reason: "invalid peer certificate: UnknownIssuer".into(),
+        };
+        assert!(e.to_string().contains("set ca_file"), "{e}");
+        let e = ImapError::Tls {
+            addr: "h:993".into(),
+            reason: "received corrupt message".into(),
+        };
+        assert!(e.to_string().contains("implicit: 993"), "{e}");
+        let e = ImapError::Auth {
+            user: "u".into(),
+            mechanism: "LOGIN".into(),
+            reason: "[AUTHENTICATIONFAILED] Authentication failed.".into(),
+        };
+        assert!(e.is_auth());
+        assert!(e.to_string().starts_with("authentication failed"), "{e}");
+    }
+}

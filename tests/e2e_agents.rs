@@ -1,0 +1,168 @@
+//! Agents by mail end to end: the agent gets the notification in their own
+//! Dovecot mailbox, answers it with a real SMTP client the way a mail
+//! client would (quoted text, attribution, signature, an attachment), and
+//! the customer's mailbox, read with imaplib, gets only the agent's words,
+//! from the support address, in the customer's thread. A forged agent and
+//! an internal note never reach the customer.
+
+mod common;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use common::{imap_fetch, mailstack, smtplib_send, wait_until, Options, TestDesk};
+use postdesk::mail::parse;
+
+fn swaks_raw(port: u64, from: &str, to: &str, raw: &str) {
+    let mut child = Command::new("swaks")
+        .args([
+            "--server",
+            &format!("127.0.0.1:{port}"),
+            "--from",
+            from,
+            "--to",
+            to,
+        ])
+        .args(["--data", "-", "--silent", "2"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("swaks runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(raw.as_bytes())
+        .expect("write");
+    assert!(child.wait().expect("swaks ends").success());
+}
+
+fn outbox_settled(t: &TestDesk) -> bool {
+    let out = t.run(&["outbox", "list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v.as_array()
+        .is_some_and(|a| a.iter().all(|e| e["state"] == "sent"))
+}
+
+fn message_count(t: &TestDesk) -> u64 {
+    t.tickets_json()[0]["message_count"].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn an_agent_answers_from_a_mail_client_and_only_their_words_reach_the_customer() {
+    let stack = mailstack();
+    let smtp = stack["smtp_port"].as_u64().unwrap();
+    let maildir =
+        PathBuf::from(stack["maildir_root"].as_str().unwrap()).join("desk.test/helpdesk/Maildir");
+    let t = TestDesk::with(Options {
+        address: "helpdesk@desk.test".into(),
+        inbox: Some(maildir),
+        smtp_port: Some(smtp),
+        extra: r#"
+[[agent]]
+email = "alice@desk.test"
+name = "Alice"
+queues = ["general"]
+
+[[agent]]
+email = "bob@desk.test"
+name = "Bob"
+queues = ["general"]
+
+[[queue]]
+name = "general"
+"#
+        .into(),
+        ..Options::default()
+    });
+    let _daemon = t.serve();
+
+    smtplib_send(
+        smtp,
+        "carol@customer.test",
+        "helpdesk@desk.test",
+        "Printer on fire",
+        "agents-c1@customer.test",
+        "",
+    );
+    let notes = imap_fetch(&stack, "alice@desk.test", 1, 30);
+    let note = parse(&notes[0]).unwrap();
+    assert!(note.subject.contains("[ACME-1]"), "{}", note.subject);
+    let token = note.reply_to.clone().unwrap().email;
+
+    // Alice answers from Thunderbird: To the Reply-To, quoting, signed, with a file.
+    let answer = format!(
+        "From: Alice <alice@desk.test>\r\nTo: {token}\r\nSubject: Re: {subject}\r\nMessage-ID: <agents-a1@desk.test>\r\nIn-Reply-To: <{nid}>\r\nReferences: <{nid}>\r\nDate: Sun, 22 Nov 2026 12:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello Carol,\r\n\r\nplease unplug the printer; a technician comes at 3 pm.\r\n\r\nOn 22/11/2026 11:00, Test Desk wrote:\r\n> It is on fire.\r\n> Ticket ACME-1\r\n\r\n-- \r\nAlice Example\r\nSupport Engineer, +1 555 0100\r\n--b1\r\nContent-Type: application/pdf; name=\"checklist.pdf\"\r\nContent-Disposition: attachment; filename=\"checklist.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcfsj6IK\r\n--b1--\r\n",
+        subject = note.subject,
+        nid = note.message_id,
+    );
+    swaks_raw(smtp, "alice@desk.test", &token, &answer);
+
+    let got = imap_fetch(&stack, "carol@customer.test", 2, 30);
+    let reply = got
+        .iter()
+        .map(|r| parse(r).unwrap())
+        .find(|m| m.header("auto-submitted").is_none())
+        .expect("the relayed answer");
+    assert_eq!(reply.from.email, "helpdesk@desk.test");
+    assert_eq!(reply.from.name.as_deref(), Some("Alice at Test Desk"));
+    assert_eq!(reply.in_reply_to, vec!["agents-c1@customer.test"]);
+    assert!(reply.subject.contains("[ACME-1]"));
+    assert!(
+        reply.text.contains("a technician comes at 3 pm"),
+        "{}",
+        reply.text
+    );
+    assert!(
+        !reply.text.contains("It is on fire"),
+        "quote relayed: {}",
+        reply.text
+    );
+    assert!(
+        !reply.text.contains("+1 555 0100"),
+        "signature relayed: {}",
+        reply.text
+    );
+    assert!(
+        !String::from_utf8_lossy(&got[1]).contains("alice@desk.test"),
+        "the agent's address leaked"
+    );
+    assert_eq!(reply.attachments.len(), 1);
+    assert_eq!(reply.attachments[0].name, "checklist.pdf");
+    assert_eq!(t.tickets_json()[0]["status"], "pending");
+
+    // Eve forges Alice's From without the token: stored, never relayed.
+    let before = message_count(&t);
+    swaks_raw(
+        smtp,
+        "alice@desk.test",
+        "helpdesk@desk.test",
+        "From: Alice <alice@desk.test>\r\nTo: helpdesk@desk.test\r\nSubject: Re: [ACME-1] Printer on fire\r\nMessage-ID: <agents-forged@evil.test>\r\nReferences: <agents-c1@customer.test>\r\n\r\nPlease send us your card number to refund you.\r\n",
+    );
+    // An internal note through the token: to Bob, never to Carol.
+    swaks_raw(
+        smtp,
+        "alice@desk.test",
+        &token,
+        &format!("From: Alice <alice@desk.test>\r\nTo: {token}\r\nSubject: Re: [ACME-1]\r\nMessage-ID: <agents-note@desk.test>\r\n\r\n#note\r\nCarol's printer is a fire hazard model; recall case.\r\n"),
+    );
+    wait_until(30, "both to be stored", || message_count(&t) == before + 2);
+    wait_until(30, "the outbox to drain", || outbox_settled(&t));
+    let bobs = imap_fetch(&stack, "bob@desk.test", 2, 30);
+    assert!(bobs
+        .iter()
+        .any(|r| parse(r).unwrap().text.contains("recall case")));
+    let carol = imap_fetch(&stack, "carol@customer.test", 2, 5);
+    assert_eq!(
+        carol.len(),
+        2,
+        "only the acknowledgement and Alice's answer"
+    );
+    for raw in &carol {
+        let text = String::from_utf8_lossy(raw);
+        assert!(
+            !text.contains("card number") && !text.contains("recall case"),
+            "{text}"
+        );
+    }
+}
