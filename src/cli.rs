@@ -614,7 +614,7 @@ fn strip(file: Option<&std::path::Path>, explain: bool) -> Result<u8> {
         for cut in &stripped.cuts {
             println!("{cut}");
             if !cut.excerpt.is_empty() {
-                println!("    {:>5} | {}", cut.first_line, cut.excerpt);
+                println!("    | {}", cut.excerpt);
             }
         }
     }

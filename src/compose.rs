@@ -18,8 +18,8 @@ use crate::kb::Article;
 use crate::mail::build::{self, Draft, Part};
 use crate::outbox::{Entry, State};
 use crate::templates::{
-    self, format_time, AgentVars, CustomerVars, HistoryEntry, KindVars, MailData, MessageVars,
-    SupportVars, Templates, TicketSummary, TicketVars,
+    self, format_time, AgentVars, Breach, CustomerVars, HistoryEntry, KindVars, MailData,
+    MessageVars, Rating, Score, SupportVars, Templates, TicketSummary, TicketVars,
 };
 use crate::ticket::Ticket;
 use crate::token::Signer;
@@ -43,6 +43,8 @@ pub struct Extras {
     pub history: Vec<(String, DateTime<Utc>, String)>,
     /// Files carried by a relayed answer.
     pub attachments: Vec<Part>,
+    /// The ticket's Reply-To, for surveys answered by a plain reply.
+    pub reply_address: String,
 }
 
 fn agent_name(config: &Config, email: &str) -> String {
@@ -82,7 +84,46 @@ pub fn template_data(config: &Config, ticket: &Ticket, notice: &Notice, extras: 
                 .unwrap_or((ticket.status, ticket.status));
             KindVars::Status {
                 old_status: old.as_str().to_string(),
-                new_status: new.as_str().to_string(),
+                new_status: if notice.escalated {
+                    "escalated".to_string()
+                } else {
+                    new.as_str().to_string()
+                },
+            }
+        }
+        Some("followup") => KindVars::Followup {
+            autoclose_on: notice.autoclose_on.map(format_time),
+        },
+        Some("survey") => KindVars::Survey {
+            ratings: notice
+                .ratings
+                .iter()
+                .map(|(score, label, address)| Rating {
+                    score: *score,
+                    label: label.clone(),
+                    mailto: format!(
+                        "mailto:{address}?subject=Rating%20{score}%20%5B{}%5D",
+                        ticket.reference
+                    ),
+                })
+                .collect(),
+            reply_address: extras.reply_address.clone(),
+        },
+        Some("survey_thanks") => {
+            let (score, label) = notice.rating.clone().unwrap_or((0, String::new()));
+            KindVars::SurveyThanks {
+                rating: Score { score, label },
+            }
+        }
+        Some("escalation") => {
+            let (kind, due) = notice
+                .breach
+                .unwrap_or((crate::ticket::SlaKind::Resolution, Utc::now()));
+            KindVars::Escalation {
+                breach: Breach {
+                    kind: kind.as_str().to_string(),
+                    due: format_time(due),
+                },
             }
         }
         _ => KindVars::None,

@@ -59,6 +59,10 @@ pub struct Config {
     #[serde(default)]
     pub sla: BTreeMap<String, Sla>,
     #[serde(default)]
+    pub calendar: BTreeMap<String, crate::calendar::CalendarConfig>,
+    #[serde(default)]
+    pub status_notices: StatusNotices,
+    #[serde(default)]
     pub rules: RulesRef,
     #[serde(default)]
     pub templates: TemplatesRef,
@@ -248,6 +252,11 @@ pub struct Agent {
 #[serde(deny_unknown_fields)]
 pub struct Queue {
     pub name: String,
+    /// Per-queue follow-up times; `[followup]` when unset.
+    #[serde(default, deserialize_with = "de_opt_duration")]
+    pub remind_after: Option<Duration>,
+    #[serde(default, deserialize_with = "de_opt_duration")]
+    pub autoclose_after: Option<Duration>,
     #[serde(default)]
     pub escalate_to: Option<String>,
     /// Who hears of new tickets and customer replies: `queue` (the
@@ -324,17 +333,82 @@ impl Default for Followup {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Survey {
+    /// Off: no satisfaction surveys.
+    #[serde(default = "yes")]
+    pub enabled: bool,
     #[serde(default = "one_hour", deserialize_with = "de_duration")]
     pub delay: Duration,
+    /// `1-5` (or any `1-N`, N up to 10), or words best first:
+    /// `good/okay/bad`.
     #[serde(default = "default_scale")]
     pub scale: String,
+    /// Survey tickets the desk closed for silence too.
+    #[serde(default)]
+    pub after_autoclose: bool,
+    /// A survey answer whose comment asks for help reopens the ticket.
+    #[serde(default = "yes")]
+    pub reopen_on_help: bool,
+    /// Scores at or below this (on a 1-N scale; the last word of a word
+    /// scale) tell the queue's lead.
+    #[serde(default = "default_low_score")]
+    pub low_score: u32,
 }
 
 impl Default for Survey {
     fn default() -> Self {
         Survey {
+            enabled: true,
             delay: one_hour(),
             scale: default_scale(),
+            after_autoclose: false,
+            reopen_on_help: true,
+            low_score: default_low_score(),
+        }
+    }
+}
+
+impl Survey {
+    /// The labels of the scale, best last for numbers (`1`..`N`), as
+    /// written for words. Scores are 1-based positions, worst = 1.
+    pub fn labels(&self) -> Vec<String> {
+        if let Some((a, b)) = self.scale.split_once('-') {
+            if let (Ok(1), Ok(n)) = (a.trim().parse::<u32>(), b.trim().parse::<u32>()) {
+                return (1..=n.min(10)).map(|i| i.to_string()).collect();
+            }
+        }
+        let mut words: Vec<String> = self
+            .scale
+            .split('/')
+            .map(|w| w.trim().to_string())
+            .filter(|w| !w.is_empty())
+            .collect();
+        words.reverse();
+        words
+    }
+}
+
+/// Which status changes customers are told of (template `status`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusNotices {
+    #[serde(default = "yes")]
+    pub resolved: bool,
+    /// "On hold": waiting on the customer.
+    #[serde(default)]
+    pub pending: bool,
+    #[serde(default = "yes")]
+    pub escalated: bool,
+    #[serde(default)]
+    pub closed: bool,
+}
+
+impl Default for StatusNotices {
+    fn default() -> Self {
+        StatusNotices {
+            resolved: true,
+            pending: false,
+            escalated: true,
+            closed: false,
         }
     }
 }
@@ -348,6 +422,16 @@ pub struct Sla {
     pub next_response: Option<Duration>,
     #[serde(default, deserialize_with = "de_opt_duration")]
     pub resolution: Option<Duration>,
+    /// A `[calendar.NAME]` whose open hours the targets count; wall-clock
+    /// time when unset.
+    #[serde(default)]
+    pub calendar: Option<String>,
+    /// Share of a target after which the assignee is warned.
+    #[serde(default = "default_warn_at")]
+    pub warn_at: f64,
+    /// At a breach, raise the ticket's priority one step.
+    #[serde(default)]
+    pub raise_priority: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -447,6 +531,12 @@ fn default_timezone() -> String {
 }
 fn default_ack_template() -> String {
     "ack".into()
+}
+fn default_low_score() -> u32 {
+    2
+}
+fn default_warn_at() -> f64 {
+    0.8
 }
 fn default_notify() -> String {
     "queue".into()
@@ -637,6 +727,29 @@ impl Config {
         }
         if self.agent_mail.require_authentication && self.agent_mail.trusted_servers.is_empty() {
             return bad("agent_mail.require_authentication needs trusted_servers (the authserv-ids of your own mail servers)".into());
+        }
+        for (name, c) in &self.calendar {
+            if let Err(e) = crate::calendar::Calendar::from_config(name, c) {
+                return bad(e.to_string());
+            }
+        }
+        for (name, sla) in &self.sla {
+            if let Some(c) = &sla.calendar {
+                if !self.calendar.contains_key(c) {
+                    return bad(format!(
+                        "sla.{name}.calendar = `{c}`: no [calendar.{c}] is defined"
+                    ));
+                }
+            }
+            if !(0.0..=1.0).contains(&sla.warn_at) {
+                return bad(format!("sla.{name}.warn_at must be between 0 and 1"));
+            }
+        }
+        if self.survey.labels().len() < 2 {
+            return bad(format!(
+                "survey.scale `{}` needs at least two steps: write 1-5 or good/okay/bad",
+                self.survey.scale
+            ));
         }
         if self.intake.batch == 0 {
             return bad("intake.batch must be at least 1".into());

@@ -102,6 +102,7 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     );
 
     let watch_task = tokio::spawn(watch_files(desk.clone(), stop_rx.clone()));
+    let timer_task = tokio::spawn(run_timers(desk.clone(), stop_rx.clone()));
     wait_for_stop(&desk).await?;
     tracing::info!("shutting down: finishing the batch in hand");
     let _ = stop_tx.send(true);
@@ -111,6 +112,7 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     let _ = control_task.await;
     let _ = outbox_task.await;
     let _ = watch_task.await;
+    let _ = timer_task.await;
     let flushed = tokio::task::spawn_blocking({
         let desk = desk.clone();
         move || desk.flush()
@@ -151,6 +153,23 @@ async fn reload(desk: &Arc<Desk>, why: &str) {
             "reload refused, the previous rules and templates stay live:\n{e}"
         ),
         Err(e) => tracing::error!(%why, error = %e, "reload failed"),
+    }
+}
+
+/// Fires due timers (follow-ups, surveys, SLA) every second. Timers that
+/// came due while the daemon was down fire on the first round.
+async fn run_timers(desk: Arc<Desk>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let d = desk.clone();
+        match tokio::task::spawn_blocking(move || d.run_timers(chrono::Utc::now())).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "timers failed; will retry"),
+            Err(e) => tracing::error!(error = %e, "timer task failed; will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {},
+            _ = stop.changed() => return,
+        }
     }
 }
 

@@ -57,6 +57,8 @@ pub struct Context<'a> {
     /// Message-IDs of the ticket's customer mail, oldest first: a relayed
     /// answer continues the customer's own thread.
     pub thread_ids: &'a [String],
+    /// A satisfaction survey answer: the score and the comment.
+    pub survey_answer: Option<(u32, Option<String>)>,
 }
 
 /// A mail the desk decides to send. The shell renders it with the
@@ -85,6 +87,16 @@ pub struct Notice {
     pub plain: Option<(String, String)>,
     /// For `status` notices: (old, new).
     pub status_change: Option<(Status, Status)>,
+    /// A `status` notice about an escalation rather than a status change.
+    pub escalated: bool,
+    /// For `followup`: when silence closes the ticket.
+    pub autoclose_on: Option<DateTime<Utc>>,
+    /// For `survey`: (score, label, mailto address), best first.
+    pub ratings: Vec<(u32, String, String)>,
+    /// For `survey_thanks`: (score, label).
+    pub rating: Option<(u32, String)>,
+    /// For `escalation`: which target, and when it was due.
+    pub breach: Option<(crate::ticket::SlaKind, DateTime<Utc>)>,
 }
 
 impl Notice {
@@ -97,6 +109,11 @@ impl Notice {
             "preview",
             Auto::Replied,
         )
+    }
+
+    /// A notice with everything else at its default.
+    pub fn new_for(template: &str, to: Vec<Person>, cause: &str, auto: Auto) -> Notice {
+        Notice::new(template, to, cause, auto)
     }
 
     fn new(template: &str, to: Vec<Person>, cause: &str, auto: Auto) -> Notice {
@@ -114,6 +131,11 @@ impl Notice {
             attachments: false,
             plain: None,
             status_change: None,
+            escalated: false,
+            autoclose_on: None,
+            ratings: Vec::new(),
+            rating: None,
+            breach: None,
         }
     }
 }
@@ -155,10 +177,55 @@ pub fn intake(
     let mut flags = Vec::new();
     let mut internal = false;
     let mut merge_into = None;
+    let mut rejected = false;
+
+    // A survey answer is recorded and thanked; it reopens the ticket only
+    // when the comment asks for help.
+    let survey = match (&ctx.survey_answer, ctx.author, created) {
+        (Some(answer), Author::Customer, false) if ticket.survey.is_some() => Some(answer.clone()),
+        _ => None,
+    };
+    if let Some((score, comment)) = &survey {
+        let labels = ctx.config.survey.labels();
+        let label = labels
+            .get((*score as usize).saturating_sub(1))
+            .cloned()
+            .unwrap_or_else(|| score.to_string());
+        if let Some(s) = ticket.survey.as_mut() {
+            s.score = Some(*score);
+            s.label = Some(label.clone());
+            s.comment = comment.clone();
+            s.answered_at = Some(ctx.now);
+        }
+        flags.push(format!("survey answer: {score} ({label})"));
+        let mut thanks = Notice::new(
+            "survey_thanks",
+            vec![ticket.requester.clone()],
+            &msg.message_id,
+            Auto::Replied,
+        );
+        thanks.in_reply_to = (!msg.message_id_synthetic).then(|| msg.message_id.clone());
+        thanks.rating = Some((*score, label.clone()));
+        notices.push(thanks);
+        if *score <= ctx.config.survey.low_score {
+            notices.extend(low_score_alert(
+                msg,
+                &ticket,
+                ctx,
+                *score,
+                &label,
+                comment.as_deref(),
+            ));
+        }
+    }
+    let reopen_for_help = survey.as_ref().is_some_and(|(_, c)| {
+        ctx.config.survey.reopen_on_help
+            && c.as_deref().is_some_and(crate::lifecycle::asks_for_help)
+    });
 
     // A customer writing to a closed ticket, or to a resolved one after
     // the reopen window, gets what the policy says.
-    if !created && live && matches!(ctx.author, Author::Customer) {
+    if !created && live && matches!(ctx.author, Author::Customer) && survey.is_none() {
         match late_reply(&ticket, ctx) {
             Late::No => {}
             Late::Reopen => {}
@@ -170,6 +237,7 @@ pub fn intake(
                 reason = ThreadReason::New;
             }
             Late::Reject => {
+                rejected = true;
                 flags.push(format!(
                     "arrived after the ticket was {}; the customer was asked to write anew",
                     ticket.status
@@ -178,7 +246,6 @@ pub fn intake(
             }
         }
     }
-    let rejected = !flags.is_empty();
 
     let sender_is_participant = ticket.is_participant(&msg.from.email);
     if (created || sender_is_participant) && matches!(ctx.author, Author::Customer) {
@@ -205,6 +272,7 @@ pub fn intake(
             email,
             note_address,
         } if !created => {
+            let before_status = ticket.status;
             let parsed = agent::parse_commands(ctx.stripped, email);
             internal = *note_address || parsed.commands.contains(&agent::Command::Note);
             for c in &parsed.commands {
@@ -216,7 +284,11 @@ pub fn intake(
                 notices.push(command_errors(msg, &ticket, email, &parsed.errors));
             }
             if parsed.body.is_empty() {
-                // Commands only: the ticket changes, nobody is mailed.
+                // Commands only: the customer hears of a status change when
+                // the desk is set to tell them.
+                if let Some(n) = status_notice(msg, before_status, &ticket, ctx) {
+                    notices.push(n);
+                }
             } else if internal {
                 flags.push("internal note".into());
                 notices.extend(agent_notices(
@@ -251,6 +323,7 @@ pub fn intake(
                 notices.extend(agent_notices(msg, &ticket, ctx, None, ctx.stripped, false));
             }
         }
+        Author::Customer if survey.is_some() && !reopen_for_help => {}
         Author::Customer | Author::Agent { .. } => {
             if !created && live && !rejected {
                 // A customer writing again means the desk owes an answer.
@@ -563,6 +636,85 @@ fn admin_alert(
     Some(n)
 }
 
+/// Tells the customer of a status change, when `[status_notices]` says so.
+fn status_notice(msg: &Inbound, before: Status, t: &Ticket, ctx: &Context<'_>) -> Option<Notice> {
+    let on = &ctx.config.status_notices;
+    let wanted = before != t.status
+        && match t.status {
+            Status::Resolved => on.resolved,
+            Status::Pending => on.pending,
+            Status::Closed => on.closed,
+            _ => false,
+        };
+    if !wanted || t.spam {
+        return None;
+    }
+    let mut n = Notice::new(
+        "status",
+        vec![t.requester.clone()],
+        &format!("{}/status/{}", msg.message_id, t.status),
+        Auto::Generated,
+    );
+    n.status_change = Some((before, t.status));
+    Some(n)
+}
+
+fn low_score_alert(
+    msg: &Inbound,
+    t: &Ticket,
+    ctx: &Context<'_>,
+    score: u32,
+    label: &str,
+    comment: Option<&str>,
+) -> Vec<Notice> {
+    let mut leads: Vec<Person> = ctx
+        .config
+        .queue_agents(&t.queue)
+        .into_iter()
+        .filter(|a| a.role.as_deref() == Some("lead"))
+        .map(|a| Person {
+            name: a.name.clone(),
+            email: a.email.clone(),
+        })
+        .collect();
+    if leads.is_empty() {
+        if let Some(admin) = &ctx.config.desk.admin {
+            leads.push(Person {
+                name: None,
+                email: admin.clone(),
+            });
+        }
+    }
+    leads
+        .into_iter()
+        .map(|p| {
+            let mut n = Notice::new(
+                "agent_notify",
+                vec![p.clone()],
+                &format!("{}/low-score", msg.message_id),
+                Auto::Generated,
+            );
+            if ctx.config.agent(&p.email).is_some() {
+                n.agent = Some(p.email.clone());
+            }
+            n.plain = Some((
+                format!(
+                    "[{}] low satisfaction score: {score} ({label})",
+                    t.reference
+                ),
+                format!(
+                    "{} rated {} \"{}\" {score} ({label}).\n\nComment: {}\n",
+                    t.requester,
+                    t.reference,
+                    t.subject,
+                    comment.unwrap_or("(none)")
+                ),
+            ));
+            n
+        })
+        .collect()
+}
+
 /// The notice for a reply to a closed ticket under the `reject` policy.
 fn rejection(msg: &Inbound, ticket: &Ticket, ctx: &Context<'_>) -> Notice {
     let to = msg
@@ -690,6 +842,12 @@ fn new_ticket(msg: &Inbound, ctx: &Context<'_>) -> Ticket {
         merged_into: None,
         merged_from: Vec::new(),
         follows: None,
+        pending_since: None,
+        reminded: false,
+        autoclosed: false,
+        survey: None,
+        sla_due: Vec::new(),
+        timer_due: None,
     };
     ticket.add_participant(&msg.from.email);
     ticket
@@ -756,6 +914,7 @@ queues = ["general"]
             stripped: "It is on fire.",
             config: &CONFIG,
             thread_ids: &[],
+            survey_answer: None,
         }
     }
 

@@ -82,6 +82,8 @@ pub struct Desk {
     rules: RwLock<RuleSet>,
     /// Live state of every source, kept by the sources themselves.
     sources: crate::status::Sources,
+    /// The compiled `[calendar.NAME]` tables, for SLA deadlines.
+    calendars: crate::lifecycle::Calendars,
     /// Open tickets per agent for `assign = "least-open"`, recounted now
     /// and then and kept current between recounts by our own assignments.
     open_load: Mutex<Option<(Instant, HashMap<String, usize>)>>,
@@ -116,6 +118,12 @@ impl Desk {
             &config.rules.file,
             &Known::from_config(&config, templates.names()),
         )?;
+        let mut calendars = crate::lifecycle::Calendars::new();
+        for (name, c) in &config.calendar {
+            let cal = crate::calendar::Calendar::from_config(name, c)
+                .map_err(|e| DeskError::Templates(e.to_string()))?;
+            calendars.insert(name.clone(), cal);
+        }
         let store = Store::open(&dir)?;
         let signer = Signer::load_or_create(&dir)?;
         let tags = TagMatcher::new(&config.desk.ticket_prefix);
@@ -134,6 +142,7 @@ impl Desk {
             rules: RwLock::new(rules),
             open_load: Mutex::new(None),
             sources: crate::status::Sources::default(),
+            calendars,
             kb,
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             history: Mutex::new(None),
@@ -364,6 +373,7 @@ impl Desk {
             Threading::New => None,
         };
         let author = self.author(&staged, &msg, existing.as_ref())?;
+        let old = existing.clone();
         // Stripping costs a pass over the text: only live mail needs it
         // (history is never answered).
         let stripped = match mode {
@@ -415,11 +425,30 @@ impl Desk {
             stripped: &stripped,
             config: &self.config,
             thread_ids: &thread_ids,
+            survey_answer: self.survey_answer(&msg, old.as_ref(), &stripped),
         };
         let mut decision = decide::intake(&msg, &threading, existing, &known, &ctx);
         if let Some(target) = decision.merge_into.take() {
             self.merge(&mut staged, &mut decision, &target, &msg)?;
         }
+        let event = if decision.created {
+            crate::lifecycle::Event::Created
+        } else if decision.notices.iter().any(|n| n.template == "reply") {
+            crate::lifecycle::Event::AgentAnswered
+        } else if matches!(decision.record.author, Author::Customer) {
+            crate::lifecycle::Event::CustomerWrote
+        } else {
+            crate::lifecycle::Event::Other
+        };
+        let before = if decision.created { None } else { old.as_ref() };
+        crate::lifecycle::settle(
+            &mut decision.ticket,
+            before,
+            event,
+            now,
+            &self.config,
+            &self.calendars,
+        );
         self.store
             .stage(&mut staged, &decision, &prepared.compressed)?;
         if let Some(why) = &decision.ack_suppressed {
@@ -536,11 +565,19 @@ impl Desk {
     /// The acknowledgement's promise in words: the SLA target for the
     /// ticket's priority, or the desk's recent record if that is slower.
     fn eta(&self, ticket: &ticket::Ticket, now: chrono::DateTime<Utc>) -> Option<String> {
-        let class = ticket.sla.as_deref().unwrap_or(ticket.priority.as_str());
-        let target = self.config.sla.get(class).and_then(|s| s.first_response);
+        let class = crate::lifecycle::sla_class(ticket);
+        let sla = self.config.sla.get(class);
+        let target = sla.and_then(|s| s.first_response);
         let recent = self.recent_first_responses(&ticket.queue, ticket.priority.as_str());
-        crate::eta::expected_wait(target, &recent)
-            .map(|wait| crate::eta::describe(now, wait, self.config.timezone()))
+        let wait = crate::eta::expected_wait(target, &recent)?;
+        // With business hours the promise is in open time, and says so.
+        match sla
+            .and_then(|s| s.calendar.as_ref())
+            .and_then(|c| self.calendars.get(c))
+        {
+            Some(cal) => Some(cal.describe(now, wait)),
+            None => Some(crate::eta::describe(now, wait, self.config.timezone())),
+        }
     }
 
     fn recent_first_responses(&self, queue: &str, priority: &str) -> Vec<Duration> {
@@ -612,6 +649,117 @@ impl Desk {
             }
         }
         Ok(t)
+    }
+
+    /// A survey answer in `msg`: a rating address in the recipients, or a
+    /// reply to the survey mail that starts with a score.
+    fn survey_answer(
+        &self,
+        msg: &Inbound,
+        ticket: Option<&ticket::Ticket>,
+        stripped: &str,
+    ) -> Option<(u32, Option<String>)> {
+        let survey = ticket?.survey.as_ref()?;
+        let labels = self.config.survey.labels();
+        let prefix = &self.config.desk.ticket_prefix;
+        let token_score = msg.all_recipients().find_map(|a| {
+            self.signer
+                .verify_survey_address(&self.own, prefix, a)
+                .map(|(_, s)| s)
+        });
+        let answers_survey =
+            !survey.message_id.is_empty() && msg.in_reply_to.contains(&survey.message_id);
+        if token_score.is_none() && !answers_survey {
+            return None;
+        }
+        let token_score = token_score.filter(|s| (1..=labels.len() as u32).contains(s));
+        crate::lifecycle::survey_answer(token_score, stripped, &labels)
+    }
+
+    /// Fires every timer due at `now`: follow-ups, auto-closes, surveys,
+    /// SLA warnings and escalations. Each ticket's change and its mail are
+    /// written together; the flush at the end makes them durable before
+    /// the outbox sends anything. Returns how many tickets were handled.
+    pub fn run_timers(&self, now: chrono::DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut staged = self.lock_staged();
+        self.store.commit(&mut staged)?;
+        let due = self.store.due_tickets(now, 200)?;
+        let mut handled = 0;
+        for n in &due {
+            let Some(t) = self.store.ticket(&staged, *n)? else {
+                continue;
+            };
+            if t.timer_due.is_none_or(|d| d > now) {
+                // The index runs ahead of a ticket changed meanwhile: re-file.
+                self.store.stage_ticket(&mut staged, &t);
+                continue;
+            }
+            let address = |score| {
+                self.signer
+                    .survey_address(&self.config.desk.address, &t.reference, score)
+            };
+            let mut tick = crate::lifecycle::tick(&t, now, &self.config, &address);
+            let reply_address = self
+                .signer
+                .reply_address(&self.config.desk.address, &t.reference);
+            let extras = Extras {
+                message_subject: t.subject.clone(),
+                reply_address,
+                ..Extras::default()
+            };
+            let templates = self.templates();
+            for notice in &tick.notices {
+                let id = self.store.next_outbox_id()?;
+                match compose::compose(
+                    &self.config,
+                    &self.signer,
+                    &templates,
+                    notice,
+                    &tick.ticket,
+                    &extras,
+                    id,
+                    now,
+                ) {
+                    Ok((entry, bytes)) => {
+                        if notice.template == "survey" {
+                            if let Some(s) = tick.ticket.survey.as_mut() {
+                                s.message_id = entry.message_id.clone();
+                            }
+                        }
+                        self.store.stage_outgoing(
+                            &mut staged,
+                            entry,
+                            Some(t.number),
+                            notice.agent.as_deref(),
+                            &bytes,
+                        );
+                    }
+                    Err(e) => {
+                        tracing::error!(ticket = %t.reference, template = %notice.template, error = %e, "timer mail not queued")
+                    }
+                }
+            }
+            for e in &tick.events {
+                tracing::info!(ticket = %t.reference, event = %e, "timer");
+            }
+            // A ticket whose next deadline did not move would be due again
+            // at once; nothing left to do means no deadline.
+            if tick.ticket.timer_due.is_some_and(|d| d <= now) && tick.notices.is_empty() {
+                tick.ticket.timer_due = None;
+            }
+            self.store.stage_ticket(&mut staged, &tick.ticket);
+            handled += 1;
+        }
+        let queued = staged.has_outgoing();
+        self.store.commit(&mut staged)?;
+        drop(staged);
+        if handled > 0 || !due.is_empty() {
+            self.store.flush()?;
+        }
+        if queued {
+            self.outbox_wake.notify_one();
+        }
+        Ok(handled)
     }
 
     /// Weighs who wrote `msg`: see [`crate::agent`].
@@ -788,6 +936,11 @@ impl Desk {
                     self.signer
                         .verify_agent_address(&self.own, prefix, address)
                         .map(|(n, _, _)| n)
+                })
+                .or_else(|| {
+                    self.signer
+                        .verify_survey_address(&self.own, prefix, address)
+                        .map(|(n, _)| n)
                 });
             if let Some(n) = n {
                 if self.store.ticket(staged, n)?.is_some() {
@@ -1074,6 +1227,9 @@ impl Desk {
                     history: self.history(t.number, 3)?,
                     message_subject: subject,
                     attachments: Vec::new(),
+                    reply_address: self
+                        .signer
+                        .reply_address(&self.config.desk.address, &t.reference),
                 };
                 let mut notice = decide::Notice::preview(name, &t);
                 notice.text = text;

@@ -9,6 +9,7 @@
 pub mod agent;
 pub mod api;
 pub mod backend;
+pub mod calendar;
 pub mod cli;
 pub mod compose;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod eta;
 pub mod guard;
 pub mod import;
 pub mod kb;
+pub mod lifecycle;
 pub mod mail;
 pub mod outbox;
 pub mod rules;

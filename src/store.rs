@@ -16,6 +16,8 @@
 //! | `outbox`    | entry id (u64 BE)            | JSON length (u32 BE), JSON [`outbox::Entry`], LZ4-compressed bytes |
 //! | `outq`      | next attempt (ms, u64 BE) + id | empty: the queued entries by due time |
 //! | `notified`  | Message-ID of an agent notification | the agent's address      |
+//! | `timers`    | due time (ms, u64 BE) + ticket (u64 BE) | empty: tickets by next deadline |
+//! | `ticket_timer` | ticket (u64 BE)           | its key in `timers` (due ms)  |
 //!
 //! Records are JSON so that adding a field is a `#[serde(default)]`, not a
 //! migration; raw mail is compressed because it is most of the bytes. The
@@ -189,6 +191,8 @@ pub struct Store {
     outbox: sled::Tree,
     outq: sled::Tree,
     notified: sled::Tree,
+    timers: sled::Tree,
+    ticket_timer: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -222,6 +226,13 @@ fn with_blob(record: &[u8], compressed: &[u8]) -> Vec<u8> {
     value.extend_from_slice(record);
     value.extend_from_slice(compressed);
     value
+}
+
+fn timer_key(due_ms: u64, ticket: u64) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&due_ms.to_be_bytes());
+    k[8..].copy_from_slice(&ticket.to_be_bytes());
+    k
 }
 
 fn queue_key(e: &outbox::Entry) -> [u8; 16] {
@@ -302,6 +313,8 @@ impl Store {
             outbox: tree("outbox")?,
             outq: tree("outq")?,
             notified: tree("notified")?,
+            timers: tree("timers")?,
+            ticket_timer: tree("ticket_timer")?,
             db,
             path,
         };
@@ -414,6 +427,29 @@ impl Store {
         staged.tickets.insert(d.ticket.number, d.ticket.clone());
         staged.count += 1;
         Ok(())
+    }
+
+    /// Tickets whose next deadline is at or before `now`, soonest first.
+    pub fn due_tickets(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<u64>> {
+        let end = timer_key(now.timestamp_millis().max(0) as u64, u64::MAX);
+        self.timers
+            .range(..=end)
+            .take(limit)
+            .map(|r| {
+                let (k, _) = r.map_err(StoreError::io("read timers"))?;
+                Ok(k.get(8..).and_then(be_u64).unwrap_or(0))
+            })
+            .collect()
+    }
+
+    /// The earliest deadline of any ticket.
+    pub fn next_timer(&self) -> Result<Option<DateTime<Utc>>> {
+        Ok(self
+            .timers
+            .first()
+            .map_err(StoreError::io("read timers"))?
+            .and_then(|(k, _)| be_u64(&k))
+            .and_then(|ms| DateTime::from_timestamp_millis(ms as i64)))
     }
 
     /// The agent a notification with this Message-ID was sent to.
@@ -531,9 +567,28 @@ impl Store {
             &self.meta,
             &self.cursors,
             &self.notified,
+            &self.timers,
+            &self.ticket_timer,
         );
         trees
-            .transaction(|(tt, mt, it, ct, ot, qt, meta, cur, nt)| {
+            .transaction(|(tt, mt, it, ct, ot, qt, meta, cur, nt, timers, ttimer)| {
+                // Each ticket is indexed under its next deadline; the old
+                // entry goes when the deadline moves.
+                for (n, t) in &staged.tickets {
+                    let key = n.to_be_bytes();
+                    let old = ttimer.get(key)?.and_then(|v| be_u64(&v));
+                    let new = t.timer_due.map(|d| d.timestamp_millis().max(0) as u64);
+                    if old != new {
+                        if let Some(o) = old {
+                            timers.remove(timer_key(o, *n).as_slice())?;
+                            ttimer.remove(&key)?;
+                        }
+                        if let Some(d) = new {
+                            timers.insert(timer_key(d, *n).as_slice(), &[])?;
+                            ttimer.insert(&key, &d.to_be_bytes())?;
+                        }
+                    }
+                }
                 for (id, agent) in &staged.notified {
                     nt.insert(id.as_bytes(), agent.as_bytes())?;
                 }

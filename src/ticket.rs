@@ -155,6 +155,72 @@ pub struct Ticket {
     /// The closed ticket a customer wrote to, which this one continues.
     #[serde(default)]
     pub follows: Option<String>,
+    /// Since when the ticket waits on the customer (status pending).
+    #[serde(default)]
+    pub pending_since: Option<DateTime<Utc>>,
+    /// The follow-up reminder for this pending period went out.
+    #[serde(default)]
+    pub reminded: bool,
+    /// Resolved by the desk because the customer stayed silent.
+    #[serde(default)]
+    pub autoclosed: bool,
+    #[serde(default)]
+    pub survey: Option<SurveyState>,
+    /// The SLA targets still running.
+    #[serde(default)]
+    pub sla_due: Vec<SlaDue>,
+    /// When the next timer of this ticket comes due (kept in the store's
+    /// timer index; derived from the fields above).
+    #[serde(default)]
+    pub timer_due: Option<DateTime<Utc>>,
+}
+
+/// A satisfaction survey: sent, and perhaps answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SurveyState {
+    pub sent_at: DateTime<Utc>,
+    pub message_id: String,
+    #[serde(default)]
+    pub score: Option<u32>,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+/// Which SLA target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaKind {
+    FirstResponse,
+    NextResponse,
+    Resolution,
+}
+
+impl SlaKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaKind::FirstResponse => "first_response",
+            SlaKind::NextResponse => "next_response",
+            SlaKind::Resolution => "resolution",
+        }
+    }
+}
+
+/// One running SLA target: when it started, when it is due, and what was
+/// already done about it (so a restart never warns or escalates twice).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaDue {
+    pub kind: SlaKind,
+    pub started: DateTime<Utc>,
+    pub warn_at: DateTime<Utc>,
+    pub due: DateTime<Utc>,
+    #[serde(default)]
+    pub warned: bool,
+    #[serde(default)]
+    pub breached: bool,
 }
 
 impl Ticket {

@@ -195,6 +195,49 @@ impl Signer {
             .then(|| (number, who[1..].to_string(), note))
     }
 
+    /// The address of one survey rating: `support+ACME-42.s4.MAC@desk`. A
+    /// `mailto:` to it is a one-click answer; the MAC keeps anyone but the
+    /// survey's reader from rating someone else's ticket.
+    pub fn survey_address(&self, desk_address: &str, reference: &str, score: u32) -> String {
+        let who = format!("s{score}");
+        let mac = self.mac(
+            "survey",
+            &format!("{}.{who}", reference.to_ascii_uppercase()),
+        );
+        match desk_address.split_once('@') {
+            Some((local, domain)) => format!("{local}+{reference}.{who}.{mac}@{domain}"),
+            None => desk_address.to_string(),
+        }
+    }
+
+    /// The ticket and score a survey address names, if it is valid.
+    pub fn verify_survey_address(
+        &self,
+        own: &[String],
+        prefix: &str,
+        address: &str,
+    ) -> Option<(u64, u32)> {
+        let address = address.trim().to_ascii_lowercase();
+        let (local, domain) = address.rsplit_once('@')?;
+        let (base, token) = local.split_once('+')?;
+        if !own.iter().any(|o| {
+            o.rsplit_once('@')
+                .is_some_and(|(ol, od)| ol == base && od == domain)
+        }) {
+            return None;
+        }
+        let mut parts = token.split('.');
+        let (reference, who, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        let score: u32 = who.strip_prefix('s')?.parse().ok()?;
+        let number = crate::ticket::parse_reference(prefix, reference)?;
+        let canonical = crate::ticket::reference(prefix, number);
+        let expected = self.mac(
+            "survey",
+            &format!("{}.{who}", canonical.to_ascii_uppercase()),
+        );
+        constant_time_eq(expected.as_bytes(), mac.as_bytes()).then_some((number, score))
+    }
+
     /// The envelope sender for outbox entry `id`:
     /// `support+bounce.1f.k3f9x2ab1c@desk`. Bounces come back to it, and the
     /// signed id leads to the entry, hence to the ticket and recipient
@@ -353,6 +396,18 @@ mod tests {
         assert_eq!(s.verify_address(&own(), "ACME", &a), None);
         let customer = s.reply_address("support@desk.test", "ACME-42");
         assert_eq!(s.verify_agent_address(&own(), "ACME", &customer), None);
+    }
+
+    #[test]
+    fn survey_addresses_carry_a_signed_score() {
+        let s = Signer::from_key([7; 32]);
+        let a = s.survey_address("support@desk.test", "ACME-42", 4);
+        assert_eq!(s.verify_survey_address(&own(), "ACME", &a), Some((42, 4)));
+        assert_eq!(
+            s.verify_survey_address(&own(), "ACME", &a.replace(".s4.", ".s5.")),
+            None
+        );
+        assert_eq!(s.verify_address(&own(), "ACME", &a), None);
     }
 
     #[test]

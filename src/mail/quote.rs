@@ -14,14 +14,16 @@
 //! - **Inline answers** (text between quoted parts) are kept. Above each
 //!   one, the last quoted paragraph (at most [`CONTEXT_LINES`] lines, with
 //!   their `>`) stays as context, because "Yes." means nothing to a customer
-//!   without the question it answers. A reply that quotes everything first
-//!   and answers once at the end (bottom-posting) keeps no context: the quote
-//!   is the whole previous message.
+//!   without the question it answers; a quoted sign-off ("> Thanks, Carol")
+//!   or quoted signature is never context. A reply that quotes everything
+//!   first and answers once at the end (bottom-posting) keeps no context:
+//!   the quote is the whole previous message.
 //! - **A short `>` block without an attribution line** (at most
-//!   [`OWN_QUOTE_LINES`] lines) that is followed by more text is kept as it
-//!   was written. Clients always put an attribution line above what *they*
-//!   quote, so such a block is either the author's own text ("> 5 users
-//!   affected") or a snippet the author picked on purpose; both belong.
+//!   [`OWN_QUOTE_LINES`] lines), the first quote in the message and
+//!   followed by more text, is kept as it was written. Clients always put
+//!   an attribution line above what *they* quote, so such a block is either
+//!   the author's own text ("> 5 users affected") or a snippet the author
+//!   picked on purpose; both belong.
 //! - **Attribution followed by unquoted text**: a recognised attribution line
 //!   ("On … wrote:") that is not followed by `>` lines means the client quoted
 //!   without prefixes (Yahoo's plain text, HTML rendered to text), so
@@ -44,7 +46,7 @@
 //!   cuts say so ([`Reason::KeptWhole`]), so a message is never lost.
 //!
 //! Work is linear and bounded: at most [`MAX_INPUT`] bytes and [`MAX_LINES`]
-//! lines are examined, patterns look at most at [`MAX_PROBE`] bytes of a
+//! lines are examined, patterns look at most at the first kilobyte of a
 //! line, and regular expressions only run on short lines that end in a colon
 //! (attributions) or on short lines (footers).
 
@@ -105,7 +107,7 @@ pub struct Cut {
     pub first_line: usize,
     pub last_line: usize,
     pub reason: Reason,
-    /// The first line of the range, shortened, for display.
+    /// The first non-blank line of the range, shortened, for display.
     pub excerpt: String,
 }
 
@@ -182,9 +184,8 @@ impl fmt::Display for Reason {
             Reason::Quoted { html: true } => f.write_str("quoted text (HTML <blockquote>)"),
             Reason::QuotedAboveAnswer { html } => write!(
                 f,
-                "quoted text above an inline answer ({}); its last {} line(s) stay as context",
+                "quoted text above an inline answer ({}); the quoted lines just above the answer stay as context",
                 if *html { "HTML <blockquote>" } else { "'>' lines" },
-                CONTEXT_LINES
             ),
             Reason::BelowAttribution => {
                 f.write_str("the quoted message below an attribution line (quoted without '>')")
@@ -364,6 +365,10 @@ fn strip_lines(lines: &[&str], limit: usize, html: bool, tail: Option<Cut>) -> S
     let mut keep = vec![false; n];
     let mut cuts = Vec::new();
     let mut quotes: Vec<Quote> = Vec::new();
+    // Whether a line starts quoted material, once computed: signature
+    // checks look ahead, and without this a run of `--` lines would look
+    // at each line a dozen times.
+    let mut structure: Vec<Option<bool>> = vec![None; n];
     let mut i = 0;
     while i < n {
         let line = lines[i];
@@ -436,7 +441,7 @@ fn strip_lines(lines: &[&str], limit: usize, html: bool, tail: Option<Cut>) -> S
             }
         }
         if let Some(strict) = signature_delimiter(line, html) {
-            if let Some(end) = signature_end(lines, i, n, strict) {
+            if let Some(end) = signature_end(lines, i, n, strict, &mut structure) {
                 let reason = if strict {
                     Reason::Signature
                 } else {
@@ -573,7 +578,7 @@ fn decide_quotes(
 
 /// Every level of quoting removed.
 fn unquote_all(line: &str) -> &str {
-    line.trim_start_matches(|c: char| c == '>' || c == ' ')
+    line.trim_start_matches(['>', ' '])
 }
 
 const CLOSING: &str = concat!(
@@ -616,11 +621,20 @@ fn assemble(lines: &[&str], keep: &[bool]) -> String {
 }
 
 fn cut(lines: &[&str], first: usize, last: usize, reason: Reason) -> Cut {
+    // Each line is in one cut, so looking for its first non-blank line
+    // stays linear overall.
+    let shown = lines
+        .get(first..=last.min(lines.len().saturating_sub(1)))
+        .unwrap_or_default()
+        .iter()
+        .find(|l| !is_blank(l))
+        .copied()
+        .unwrap_or_default();
     Cut {
         first_line: first + 1,
         last_line: last + 1,
         reason,
-        excerpt: excerpt(lines.get(first).copied().unwrap_or_default()),
+        excerpt: excerpt(shown),
     }
 }
 
@@ -707,11 +721,25 @@ fn quoted_attribution(
 /// Where a signature starting at `start` ends (exclusive): the next quote,
 /// attribution, header block or forward, or the end. `None` for a bare `--`
 /// whose block is not short, which is then just text.
-fn signature_end(lines: &[&str], start: usize, n: usize, strict: bool) -> Option<usize> {
+fn signature_end(
+    lines: &[&str],
+    start: usize,
+    n: usize,
+    strict: bool,
+    structure: &mut [Option<bool>],
+) -> Option<usize> {
     let mut nonblank = 0;
     for j in start + 1..n {
         let line = lines[j];
-        if is_quoted(line) || begins_structure(lines, j, n) {
+        let begins = match structure[j] {
+            Some(known) => known,
+            None => {
+                let known = begins_structure(lines, j, n);
+                structure[j] = Some(known);
+                known
+            }
+        };
+        if is_quoted(line) || begins {
             return Some(j);
         }
         if !is_blank(line) {
@@ -873,19 +901,17 @@ struct Attribution {
 /// The attribution line that starts at `window[0]`, wrapped over up to
 /// [`MAX_ATTRIBUTION_LINES`] lines.
 fn attribution(window: &[&str]) -> Option<Attribution> {
-    let mut joined = String::new();
     for span in 1..=window.len().min(MAX_ATTRIBUTION_LINES) {
         let line = probe(window[span - 1]);
         if line.is_empty() || (span > 1 && line.starts_with('>')) {
             return None;
         }
-        if span > 1 {
-            joined.push(' ');
+        // Only a line ending in a colon can end an attribution: join the
+        // lines (an allocation) only then.
+        if !ends_with_colon(line) {
+            continue;
         }
-        joined.push_str(line);
-        if joined.len() > MAX_ATTRIBUTION {
-            return None;
-        }
+        let joined = join(&window[..span])?;
         if let Some((strong, client, pattern)) = match_attribution(&joined) {
             // When a later line starts an attribution that ends here and is
             // as trustworthy, the earlier lines are the author's text above
@@ -910,23 +936,35 @@ fn attribution(window: &[&str]) -> Option<Attribution> {
 /// Whether some leading span of `window` is an attribution, and if so
 /// whether it is a strong one.
 fn attribution_within(window: &[&str]) -> Option<bool> {
+    (1..=window.len())
+        .filter(|&span| ends_with_colon(probe(window[span - 1])))
+        .find_map(|span| match_attribution(&join(&window[..span])?))
+        .map(|(strong, ..)| strong)
+}
+
+fn ends_with_colon(line: &str) -> bool {
+    line.ends_with(':') || line.ends_with('：')
+}
+
+/// Wrapped lines joined with a space, unless too long to be an attribution.
+fn join(lines: &[&str]) -> Option<String> {
     let mut joined = String::new();
-    for line in window {
+    for line in lines {
         if !joined.is_empty() {
             joined.push(' ');
         }
         joined.push_str(probe(line));
-        if let Some((strong, ..)) = match_attribution(&joined) {
-            return Some(strong);
+        if joined.len() > MAX_ATTRIBUTION {
+            return None;
         }
     }
-    None
+    Some(joined)
 }
 
 /// `(strong, client, pattern)` when `line` is an attribution line.
 fn match_attribution(line: &str) -> Option<(bool, &'static str, &'static str)> {
     let line = line.trim();
-    if line.len() > MAX_ATTRIBUTION || !(line.ends_with(':') || line.ends_with('：')) {
+    if line.len() > MAX_ATTRIBUTION || !ends_with_colon(line) {
         return None;
     }
     let dated = line.bytes().any(|b| b.is_ascii_digit());
@@ -1177,7 +1215,12 @@ const FORWARD: &str = concat!(
 /// Gmail's, Thunderbird's and Apple Mail's forward markers.
 fn is_forward_marker(p: &str) -> bool {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    p.len() < 80 && regex(&RE, FORWARD).is_some_and(|re| re.is_match(p))
+    // Every marker is a dashed banner or ends in a colon: most lines are
+    // neither and skip the regex.
+    let shaped = p.ends_with(':')
+        || p.ends_with('：')
+        || (p.len() > 10 && p.starts_with("--") && p.ends_with("--"));
+    shaped && p.len() < 80 && regex(&RE, FORWARD).is_some_and(|re| re.is_match(p))
 }
 
 const FOOTER: &str = concat!(
@@ -1205,7 +1248,14 @@ const FOOTER: &str = concat!(
 /// "Sent from my iPhone" and the other lines phones and apps append.
 fn is_mobile_footer(p: &str) -> bool {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    p.len() <= 160 && regex(&RE, FOOTER).is_some_and(|re| re.is_match(p))
+    // The first letters of the footers below, or the Japanese ending: most
+    // lines skip the regex.
+    let shaped = p
+        .chars()
+        .next()
+        .is_some_and(|c| "sSgGvVeEoOiIwWоО发".contains(c))
+        || p.contains("から送信");
+    shaped && p.len() <= 160 && regex(&RE, FOOTER).is_some_and(|re| re.is_match(p))
 }
 
 // ---------------------------------------------------------------------------
@@ -1246,6 +1296,7 @@ fn render(html: &str) -> Rendered {
     let lbytes = lower.as_bytes();
     let mut w = Writer::default();
     let mut marker = None;
+    let mut unclosed = [false; SKIPPED.len()];
     let mut i = 0;
     while i < bytes.len() {
         if w.lines.len() >= MAX_LINES {
@@ -1271,10 +1322,16 @@ fn render(html: &str) -> Rendered {
                 let tag = lower.get(i + 1..i + close).unwrap_or_default();
                 i += close + 1;
                 let (closing, name) = tag_name(tag);
-                if !closing && matches!(name, "style" | "script" | "head" | "title" | "template") {
-                    let end = format!("</{name}");
-                    if let Some(p) = memchr::memmem::find(&lbytes[i..], end.as_bytes()) {
-                        i += p;
+                if let Some(k) = SKIPPED.iter().position(|s| *s == name).filter(|_| !closing) {
+                    // Skip to the closing tag. Once one is missing it is
+                    // missing for every later opening tag too: not looking
+                    // again keeps `<style><style>…` linear.
+                    if !unclosed[k] {
+                        let end = format!("</{name}");
+                        match memchr::memmem::find(&lbytes[i..], end.as_bytes()) {
+                            Some(p) => i += p,
+                            None => unclosed[k] = true,
+                        }
                     }
                     continue;
                 }
@@ -1326,6 +1383,9 @@ fn render(html: &str) -> Rendered {
         truncated,
     }
 }
+
+/// Elements whose content is not text a reader sees.
+const SKIPPED: [&str; 5] = ["style", "script", "head", "title", "template"];
 
 /// `(closing, name)` of a tag's lowercase text (`/div`, `div class=…`).
 fn tag_name(tag: &str) -> (bool, &str) {
@@ -1435,12 +1495,15 @@ impl Writer {
                 }
             }
             "td" | "th" => self.space = !self.cur.is_empty(),
-            "p" => {
+            "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 self.block();
                 self.para |= closing;
             }
-            "div" | "tr" | "table" | "ul" | "ol" | "h1" | "h2" | "h3" | "h4" | "h5"
-            | "h6" | "hr" | "section" | "article" | "header" | "footer" | "center" | "dl"
+            "ul" | "ol" | "table" => {
+                self.block();
+                self.para = true;
+            }
+            "div" | "tr" | "hr" | "section" | "article" | "header" | "footer" | "center" | "dl"
             | "dt" | "dd" | "address" | "form" | "fieldset" | "figure" | "figcaption" | "nav"
             | "main" | "aside" | "caption" | "body" | "html" => self.block(),
             _ => {}
@@ -1739,7 +1802,8 @@ mod tests {
     fn quoted_sign_offs_and_signatures_are_no_context() {
         let text = "Hi,\n\nOn 11/2/26 10:00 AM, Carol wrote:\n> Is it fixed?\n\nYes.\n\n> Thanks,\n> Carol\n\nBest,\nBob\n";
         assert_eq!(kept(text), "Hi,\n\n> Is it fixed?\n\nYes.\n\nBest,\nBob");
-        let text = "Hi,\n\n> q1\n> q2\n> q3\n> q4\n>\n> Is it fixed?\n> -- \n> Carol\n\nYes.\n\n> more\n";
+        let text =
+            "Hi,\n\n> q1\n> q2\n> q3\n> q4\n>\n> Is it fixed?\n> -- \n> Carol\n\nYes.\n\n> more\n";
         assert_eq!(kept(text), "Hi,\n\n> Is it fixed?\n\nYes.");
         // Only the first block can be the author's own `>` text.
         assert_eq!(
@@ -1795,7 +1859,7 @@ mod tests {
             <blockquote>q1<blockquote>q2</blockquote></blockquote>caf&eacute; &#233;&#xe9; &bogus; a < b</body></html>";
         assert_eq!(
             render_html(html),
-            "Hi Carol,\n\nFixed & tested.\n- one\n- two\n\n> q1\n>\n>> q2\n\ncafé éé &bogus; a < b"
+            "Hi Carol,\n\nFixed & tested.\n\n- one\n- two\n\n> q1\n>\n>> q2\n\ncafé éé &bogus; a < b"
         );
     }
 

@@ -45,7 +45,7 @@ pub(crate) enum Text {
 }
 
 /// Classifies `hay`, masking it when it holds non-ASCII letters. One pass;
-/// allocates only for [`Text::Letters`].
+/// allocates only when it masks.
 pub(crate) fn prepare(hay: &str) -> Text {
     if hay.is_ascii() {
         return Text::Plain;

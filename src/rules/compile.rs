@@ -1,9 +1,11 @@
 //! The compiled form of a rule file and the fast path that runs it.
 //!
 //! Regexes are interned per field (identical patterns on the same field are
-//! one slot) and each field's slots become one `RegexSet`. Classifying
-//! scans a field only the first time a rule that is actually evaluated needs
-//! it, so a `stop` rule near the top spares the body scan entirely.
+//! one slot) and each field's slots become a `RegexSet` (two when word
+//! boundaries are involved, see [`super::boundary`]). Classifying scans a
+//! field only the first time a rule that is actually evaluated needs it, so
+//! a `stop` rule near the top spares the body scan entirely; the rule trees
+//! then read one bit per condition.
 
 use std::collections::HashMap;
 
@@ -18,8 +20,9 @@ use crate::ticket::Priority;
 /// is caught; together they may need more, and past this the set is split
 /// into chunks rather than refused.
 const SET_SIZE_LIMIT: usize = 64 << 20;
-/// Lazy-DFA cache per field set. The default (2 MB) thrashes with hundreds
-/// of case-insensitive word lists and falls back to a much slower engine.
+/// Lazy-DFA cache per field set (per thread using it). The default (2 MB)
+/// is small for hundreds of case-insensitive word lists: a cache that fills
+/// too often makes the regex crate give up its fast engine.
 const SET_DFA_LIMIT: usize = 16 << 20;
 
 /// Never matches (a character before the start of the text), and has no

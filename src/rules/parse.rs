@@ -191,7 +191,10 @@ impl Parser<'_, '_> {
                                     rules.push(r);
                                 }
                             }
-                            _ => self.wrong_type(item, &format!("rule[{i}]"), "a [[rule]] table"),
+                            _ => {
+                                self.label = format!("rule #{}", i + 1);
+                                self.wrong_type(item, "rule", "a [[rule]] table");
+                            }
                         }
                     }
                 }

@@ -366,7 +366,7 @@ pub(crate) fn branch_values() -> Vec<(&'static str, Vec<Value>)> {
     vec![
         (
             "new_status",
-            strs(&["new", "open", "pending", "resolved", "closed"]),
+            strs(&["new", "open", "pending", "resolved", "closed", "escalated"]),
         ),
         (
             "old_status",
