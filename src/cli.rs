@@ -852,6 +852,49 @@ fn print_ticket(view: &TicketView) {
     if t.spam {
         println!("spam         yes (kept, never answered)");
     }
+    if let Some(into) = t.merged_into {
+        println!("merged into  #{into}");
+    }
+    if let Some(f) = &t.follows {
+        println!("follows      {f}");
+    }
+    let when = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d %H:%M UTC").to_string();
+    if let Some(d) = t.timer_due {
+        println!("next timer   {}", when(d));
+    }
+    if let Some(since) = t.pending_since {
+        println!(
+            "waiting      on the customer since {}{}",
+            when(since),
+            if t.reminded { " (reminded)" } else { "" }
+        );
+    }
+    for s in &t.sla_due {
+        let state = if s.breached {
+            "BREACHED"
+        } else if s.warned {
+            "warned"
+        } else {
+            "running"
+        };
+        println!(
+            "sla          {} due {} ({state})",
+            s.kind.as_str().replace('_', " "),
+            when(s.due)
+        );
+    }
+    if let Some(s) = &t.survey {
+        match (s.score, &s.label) {
+            (Some(score), Some(label)) => println!(
+                "survey       {score} ({label}){}",
+                s.comment
+                    .as_ref()
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default()
+            ),
+            _ => println!("survey       sent {}, no answer yet", when(s.sent_at)),
+        }
+    }
     println!(
         "created {}  updated {}{}",
         t.created.format("%Y-%m-%d %H:%M:%S UTC"),
@@ -869,6 +912,12 @@ fn print_ticket(view: &TicketView) {
         );
         println!("    subject: {}", m.subject);
         println!("    threaded: {}", m.thread);
+        if m.internal {
+            println!("    INTERNAL NOTE (agents only)");
+        }
+        for f in &m.flags {
+            println!("    flag: {f}");
+        }
         if !m.rules.is_empty() {
             println!("    rules: {}", m.rules.join(", "));
         }

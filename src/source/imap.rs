@@ -12,8 +12,8 @@
 //! A crash between 2 and 3 leaves messages on the server that the store
 //! already holds: in `seen` mode the cursor remembers how far `after` got
 //! and the gap is redone on the next connect; in `move`/`delete` mode every
-//! message still in the folder at or below the cursor gets its `after`
-//! without being fetched again. A changed UIDVALIDITY makes every UID
+//! message still in the folder is fetched again, recognized by its
+//! Message-ID, and then moved or deleted. A changed UIDVALIDITY makes every UID
 //! meaningless, so the folder is read again from the start; Message-ID
 //! dedupe in the desk turns that into no-ops, never into doubles.
 //!
@@ -47,7 +47,7 @@ pub use settings::{After, Auth, Settings, SettingsError, Tls};
 
 use crate::config::Inbox;
 use crate::decide::Mode;
-use crate::desk::Desk;
+use crate::desk::{Desk, Prepared};
 use backoff::Backoff;
 use commands::{Imap, Wake};
 
@@ -196,26 +196,27 @@ async fn session(
     redo_interrupted_after(desk, s, &mut imap, &mut cursor).await?;
     loop {
         imap.take_saw_new();
-        let found = match s.after.removes() {
+        let fresh = match s.after.removes() {
             true => search(&mut imap, s, 1).await?,
             false => match cursor.stored.checked_add(1) {
                 Some(from) => search(&mut imap, s, from).await?,
                 None => Vec::new(),
             },
         };
-        // In move/delete mode a message at or below the cursor is stored
-        // already; only its `after` is missing (a crash, or a failed move).
-        let (pending, fresh): (Vec<u32>, Vec<u32>) =
-            found.into_iter().partition(|u| *u <= cursor.stored);
-        for chunk in pending.chunks(s.batch) {
-            apply_after(&mut imap, s, chunk).await?;
-        }
+        // In move/delete mode everything still in the folder is taken,
+        // also below the cursor: such a message is either stored and only
+        // its `after` is missing (a crash, a failed move: the desk knows it
+        // by Message-ID), or one that was skipped while flagged \Deleted
+        // or \Seen; marking it done unread could lose it.
         let handed = intake(desk, s, &mut imap, &mut cursor, &fresh, stop).await?;
         desk.sources().success(&s.name, KIND, handed);
         if *stop.borrow() {
             break;
         }
-        if !fresh.is_empty() || imap.take_saw_new() {
+        // More may have come meanwhile. Without progress (a message the
+        // server lists but will not hand out) wait as usual rather than
+        // spin on it.
+        if handed > 0 || imap.take_saw_new() {
             continue;
         }
         let wake = if use_idle {
@@ -333,8 +334,9 @@ struct Batch {
     error: Option<String>,
 }
 
-/// Fetches and stores `uids` batch by batch; while one batch is being
-/// stored and flushed, the next is already on its way from the server.
+/// Fetches and stores `uids` batch by batch, as a pipeline: while batch k
+/// is being stored and flushed, batch k+1 is fetched from the server and
+/// parsed on another core.
 async fn intake(
     desk: &Arc<Desk>,
     s: &Settings,
@@ -357,10 +359,6 @@ async fn intake(
                 return Err(e);
             }
         };
-        if let Some(h) = inflight.take() {
-            handed += finish_batch(desk, s, imap, cursor, h).await?;
-        }
-        let last = chunk.iter().copied().max().unwrap_or(cursor.stored);
         if messages.len() < chunk.len() {
             tracing::info!(
                 inbox = %s.name,
@@ -368,12 +366,25 @@ async fn intake(
                 "some messages were removed from the folder before they could be fetched"
             );
         }
+        let parsing = {
+            let desk = desk.clone();
+            let name = s.name.clone();
+            let uid_validity = cursor.uid_validity;
+            tokio::task::spawn_blocking(move || prepare_batch(&desk, &name, uid_validity, messages))
+        };
+        if let Some(h) = inflight.take() {
+            handed += finish_batch(desk, s, imap, cursor, h).await?;
+        }
+        let prepared = parsing
+            .await
+            .map_err(|e| ImapError::Store(format!("the parse task failed: {e}")))?;
+        let last = chunk.iter().copied().max().unwrap_or(cursor.stored);
         let job = {
             let desk = desk.clone();
             let name = s.name.clone();
             let key = s.cursor_key();
             let base = *cursor;
-            move || store_batch(&desk, &name, &key, base, last, messages)
+            move || store_batch(&desk, &name, &key, base, last, prepared)
         };
         inflight = Some(tokio::task::spawn_blocking(job));
         if *stop.borrow() {
@@ -387,22 +398,37 @@ async fn intake(
     Ok(handed)
 }
 
-/// Runs on a blocking thread: parse, store, stage the cursor, flush.
+/// The CPU half of intake (parsing, compression), which needs no store
+/// access and so runs beside the previous batch's store half.
+fn prepare_batch(
+    desk: &Desk,
+    inbox: &str,
+    uid_validity: u32,
+    messages: Vec<(u32, Vec<u8>)>,
+) -> Vec<(u32, Prepared)> {
+    messages
+        .into_iter()
+        .map(|(uid, raw)| {
+            let origin = format!("imap:{inbox}:{uid_validity}:{uid}");
+            (uid, desk.prepare(raw, origin))
+        })
+        .collect()
+}
+
+/// Runs on a blocking thread: store, stage the cursor, flush.
 fn store_batch(
     desk: &Desk,
     inbox: &str,
     key: &str,
     base: Cursor,
     last: u32,
-    messages: Vec<(u32, Vec<u8>)>,
+    messages: Vec<(u32, Prepared)>,
 ) -> Batch {
     let mut marked = Vec::with_capacity(messages.len());
     let mut error = None;
     let mut stored_up_to = last;
     let (mut new, mut duplicates, mut quarantined) = (0u32, 0u32, 0u32);
-    for (uid, raw) in messages {
-        let origin = format!("imap:{inbox}:{}:{uid}", base.uid_validity);
-        let prepared = desk.prepare(raw, origin);
+    for (uid, prepared) in messages {
         match desk.ingest_prepared(prepared, Some(inbox), Mode::Live) {
             Ok(outcome) => {
                 match &outcome {
@@ -476,7 +502,7 @@ async fn apply_after(imap: &mut Imap, s: &Settings, uids: &[u32]) -> Result<(), 
     }
     match &s.after {
         After::Seen => imap.add_flags(uids, "\\Seen").await,
-        After::Move(target) if imap.caps.r#move => imap.uid_move(uids, target).await,
+        After::Move(target) if imap.caps.uid_move => imap.uid_move(uids, target).await,
         After::Move(target) => {
             imap.uid_copy(uids, target).await?;
             imap.add_flags(uids, "\\Deleted").await?;

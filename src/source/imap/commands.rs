@@ -49,7 +49,7 @@ macro_rules! next_response {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Caps {
     pub idle: bool,
-    pub r#move: bool,
+    pub uid_move: bool,
     pub uidplus: bool,
 }
 
@@ -93,7 +93,7 @@ impl Imap {
         let caps = match tokio::time::timeout(READ_TIMEOUT, session.capabilities()).await {
             Ok(Ok(c)) => Caps {
                 idle: c.has_str("IDLE"),
-                r#move: c.has_str("MOVE"),
+                uid_move: c.has_str("MOVE"),
                 uidplus: c.has_str("UIDPLUS"),
             },
             Ok(Err(e)) => return Err(ImapError::Protocol(format!("CAPABILITY: {e}"))),
