@@ -215,3 +215,47 @@ fn show_of_an_unknown_ticket_says_how_to_find_one() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("tickets list"), "{}", stderr(&o));
 }
+
+#[test]
+fn admins_set_and_merge_tickets_from_the_command_line() {
+    let t = TestDesk::new();
+    t.pipe(&mail("carol@customer.test", "First", "adm1@c", "", "one"));
+    t.pipe(&mail("carol@customer.test", "Second", "adm2@c", "", "two"));
+    let o = t.run(&[
+        "tickets",
+        "set",
+        "ACME-1",
+        "--status",
+        "pending",
+        "--priority",
+        "high",
+        "--queue",
+        "billing",
+        "--tag",
+        "vip",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_slice(&t.run(&["tickets", "show", "ACME-1", "--json"]).stdout).unwrap();
+    assert_eq!(v["ticket"]["status"], "pending");
+    assert_eq!(v["ticket"]["priority"], "high");
+    assert_eq!(v["ticket"]["queue"], "billing");
+    assert_eq!(v["ticket"]["tags"], serde_json::json!(["vip"]));
+    let bad = t.run(&["tickets", "set", "ACME-1", "--priority", "whenever"]);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("priority is one of"),
+        "{}",
+        stderr(&bad)
+    );
+
+    let o = t.run(&["tickets", "merge", "ACME-2", "ACME-1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_slice(&t.run(&["tickets", "show", "ACME-1", "--json"]).stdout).unwrap();
+    assert_eq!(v["messages"].as_array().unwrap().len(), 2, "one thread");
+    assert_eq!(v["ticket"]["merged_from"], serde_json::json!([2]));
+    let v: serde_json::Value =
+        serde_json::from_slice(&t.run(&["tickets", "show", "ACME-2", "--json"]).stdout).unwrap();
+    assert_eq!(v["ticket"]["status"], "closed");
+}
