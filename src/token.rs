@@ -166,15 +166,8 @@ impl Signer {
         prefix: &str,
         address: &str,
     ) -> Option<(u64, String, bool)> {
-        let address = address.trim().to_ascii_lowercase();
-        let (local, domain) = address.rsplit_once('@')?;
-        let (base, token) = local.split_once('+')?;
-        if !own.iter().any(|o| {
-            o.rsplit_once('@')
-                .is_some_and(|(ol, od)| ol == base && od == domain)
-        }) {
-            return None;
-        }
+        let token = plus_token(own, address)?;
+        let token = token.as_str();
         let mut parts = token.split('.');
         let (reference, who, mac) = (parts.next()?, parts.next()?, parts.next()?);
         if parts.next().is_some() || who.len() != 9 {
@@ -217,15 +210,8 @@ impl Signer {
         prefix: &str,
         address: &str,
     ) -> Option<(u64, u32)> {
-        let address = address.trim().to_ascii_lowercase();
-        let (local, domain) = address.rsplit_once('@')?;
-        let (base, token) = local.split_once('+')?;
-        if !own.iter().any(|o| {
-            o.rsplit_once('@')
-                .is_some_and(|(ol, od)| ol == base && od == domain)
-        }) {
-            return None;
-        }
+        let token = plus_token(own, address)?;
+        let token = token.as_str();
         let mut parts = token.split('.');
         let (reference, who, mac) = (parts.next()?, parts.next()?, parts.next()?);
         let score: u32 = who.strip_prefix('s')?.parse().ok()?;
@@ -257,15 +243,8 @@ impl Signer {
 
     /// The outbox entry id a bounce address names, if it is ours and valid.
     pub fn verify_bounce(&self, own: &[String], address: &str) -> Option<u64> {
-        let address = address.trim().to_ascii_lowercase();
-        let (local, domain) = address.rsplit_once('@')?;
-        let (base, token) = local.split_once('+')?;
-        if !own.iter().any(|o| {
-            o.rsplit_once('@')
-                .is_some_and(|(ol, od)| ol == base && od == domain)
-        }) {
-            return None;
-        }
+        let token = plus_token(own, address)?;
+        let token = token.as_str();
         let rest = token.strip_prefix("bounce.")?;
         let (id, mac) = rest.split_once('.')?;
         let expected = self.mac("bounce", id);
@@ -279,16 +258,8 @@ impl Signer {
     /// the ticket number it names. Case-insensitive: MTAs and clients
     /// lowercase addresses freely.
     pub fn verify_address(&self, own: &[String], prefix: &str, address: &str) -> Option<u64> {
-        let address = address.trim().to_ascii_lowercase();
-        let (local, domain) = address.rsplit_once('@')?;
-        let (base, token) = local.split_once('+')?;
-        let is_ours = own.iter().any(|o| {
-            o.rsplit_once('@')
-                .is_some_and(|(ol, od)| ol == base && od == domain)
-        });
-        if !is_ours {
-            return None;
-        }
+        let token = plus_token(own, address)?;
+        let token = token.as_str();
         let (reference, mac) = token.rsplit_once('.')?;
         let number = crate::ticket::parse_reference(prefix, reference)?;
         // Only `PREFIX-N` forms are tokens; a bare number is not.
@@ -298,6 +269,20 @@ impl Signer {
         let expected = self.mac("ticket", &crate::ticket::reference(prefix, number));
         constant_time_eq(expected.as_bytes(), mac.as_bytes()).then_some(number)
     }
+}
+
+/// The `+token` of `address` when it is one of the desk's own addresses
+/// (lowercased: MTAs and clients change case freely), else `None`.
+fn plus_token(own: &[String], address: &str) -> Option<String> {
+    let address = address.trim().to_ascii_lowercase();
+    let (local, domain) = address.rsplit_once('@')?;
+    let (base, token) = local.split_once('+')?;
+    own.iter()
+        .any(|o| {
+            o.rsplit_once('@')
+                .is_some_and(|(ol, od)| ol == base && od == domain)
+        })
+        .then(|| token.to_string())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
