@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use async_imap::imap_proto::{
-    AttributeValue, MailboxDatum, RequestId, Response, ResponseCode, Status,
+    AttributeValue, MailboxDatum, RequestId, Response, ResponseCode, Status, StatusAttribute,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -15,17 +15,21 @@ use tokio::time::Instant;
 use super::conn::Session;
 use super::{folder, uidset, ImapError};
 
-/// The longest silence accepted while a command is under way. Long enough
-/// for a server to gather a large batch, short enough that a dead
-/// connection is noticed and replaced.
-const READ_TIMEOUT: Duration = Duration::from_secs(120);
+/// The longest silence accepted while a command is under way: short
+/// enough that a connection that died without a word (or a server process
+/// stuck on a lock) is noticed and replaced, long enough for a busy server.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The same between two messages of a FETCH, which a server may have to
+/// read from slow storage first.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The next response, or the error that ends the session. A macro, not a
 /// method: async-imap does not export the response type, so it cannot be
 /// named in a signature.
 macro_rules! next_response {
-    ($session:expr, $what:expr) => {
-        match tokio::time::timeout(READ_TIMEOUT, $session.read_response()).await {
+    ($session:expr, $what:expr, $limit:expr) => {
+        match tokio::time::timeout($limit, $session.read_response()).await {
             Ok(Ok(Some(r))) => r,
             Ok(Ok(None)) => {
                 return Err(ImapError::Protocol(format!(
@@ -38,7 +42,7 @@ macro_rules! next_response {
                 return Err(ImapError::Protocol(format!(
                     "{}: no answer within {}s",
                     $what,
-                    READ_TIMEOUT.as_secs()
+                    $limit.as_secs()
                 )))
             }
         }
@@ -129,8 +133,13 @@ impl Imap {
         what: &str,
         mut each: impl FnMut(&Response<'_>),
     ) -> Result<(), ImapError> {
+        let limit = if what == "UID FETCH" {
+            FETCH_TIMEOUT
+        } else {
+            READ_TIMEOUT
+        };
         loop {
-            let resp = next_response!(self.session, what);
+            let resp = next_response!(self.session, what, limit);
             match resp.parsed() {
                 Response::Done {
                     tag: t,
@@ -195,6 +204,27 @@ impl Imap {
             reason: "the server gave no UIDVALIDITY, so UIDs cannot be trusted across sessions"
                 .into(),
         })
+    }
+
+    /// The folder's UIDVALIDITY as the server has it now. A folder deleted
+    /// and recreated while selected may go on showing the old one to the
+    /// session that selected it (Dovecot does), so this asks afresh.
+    pub async fn uid_validity_now(&mut self, name: &str) -> Result<Option<u32>, ImapError> {
+        let quoted = folder::quoted(name).map_err(ImapError::Protocol)?;
+        let what = format!("STATUS {quoted} (UIDVALIDITY)");
+        let tag = self.send(&what, &what).await?;
+        let mut validity = None;
+        self.finish(&tag, &what, |r| {
+            if let Response::MailboxData(MailboxDatum::Status { status, .. }) = r {
+                for a in status {
+                    if let StatusAttribute::UidValidity(v) = a {
+                        validity = Some(*v);
+                    }
+                }
+            }
+        })
+        .await?;
+        Ok(validity)
     }
 
     /// Creates a folder; `Ok(false)` when the server says no (usually: it
@@ -322,7 +352,7 @@ impl Imap {
     ) -> Result<Wake, ImapError> {
         let tag = self.send("IDLE", "IDLE").await?;
         loop {
-            let resp = next_response!(self.session, "IDLE");
+            let resp = next_response!(self.session, "IDLE", READ_TIMEOUT);
             match resp.parsed() {
                 Response::Continue(_) => break,
                 Response::Done {

@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# IMAP intake, end to end, on a private Dovecot + Postfix stack:
+#
+#  1. throughput: COUNT generated support messages (2-20 KB) are written
+#     straight into a Dovecot user's Maildir/new and indexed; then
+#     - mbsync (isync) pulls the mailbox into a local Maildir: the cost of
+#       just moving the bytes over IMAPS (FSync no), and with its default
+#       fsync of every message (FSync yes);
+#     - postdesk serve (release build, after = "seen", the example rules,
+#       acknowledgements on) runs from process start until every message
+#       is stored;
+#     both rates and their ratio are printed;
+#  2. latency: with postdesk idle in IDLE, LATENCY_COUNT messages are sent
+#     one by one over SMTP; for each, the time from the SMTP server's
+#     accept to the "stored" log line; median and p99 are printed.
+#
+#   benches/imap.sh [COUNT] [LATENCY_COUNT]      # default 10000 200
+#   ROUNDS=3 (default): throughput rounds, mbsync and postdesk alternating
+#
+# Needs root and the stack's packages (tests/mailstack/install.sh installs
+# dovecot, postfix, isync). Uses /tmp/pdbench-imap and ports 27000+.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
+
+count=${1:-10000}
+latency_count=${2:-200}
+stack=/tmp/pdbench-imap
+port_base=27000
+work=$(mktemp -d /tmp/pdbench.XXXXXX)
+chmod 755 "$work"
+daemon_pid=
+cleanup() {
+  if [[ -n "$daemon_pid" ]]; then kill "$daemon_pid" 2>/dev/null || true; wait "$daemon_pid" 2>/dev/null || true; fi
+  tests/mailstack/stop.sh "$stack" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+command -v mbsync >/dev/null || { echo "mbsync missing: run tests/mailstack/install.sh" >&2; exit 1; }
+cargo build --release --locked -q
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/postdesk
+
+tests/mailstack/start.sh "$stack" "$port_base" >/dev/null
+# shellcheck disable=SC1091
+source "$stack/stack.env"
+user=desk5@desk.test
+latency_user=desk6@desk.test
+maildir=$PDSTACK_MAILDIR_ROOT/desk.test/desk5/Maildir
+
+# --- seed: files straight into Maildir/new, then let Dovecot index them ---
+python3 benches/gen_corpus.py maildir "$work/corpus" --count "$count" --crlf >/dev/null
+bytes=$(du -sb "$work/corpus/new" | cut -f1)
+chown -R "$PDSTACK_MAIL_UID:$PDSTACK_MAIL_GID" "$work/corpus"
+# Same file system: a rename per file, as an MTA delivers.
+find "$work/corpus/new" -type f -exec mv -t "$maildir/new/" {} +
+python3 - "$PDSTACK_IMAPS_PORT" "$PDSTACK_CA_FILE" "$user" "$count" <<'PY'
+import imaplib, ssl, sys
+port, ca, user, count = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ssl.create_default_context(cafile=ca))
+m.login(user, "secret")
+typ, data = m.select("INBOX", readonly=True)
+assert int(data[0]) == count, data
+# Dovecot caches what it has parsed; both tools then read the same files.
+m.uid("fetch", "1:*", "(UID RFC822.SIZE FLAGS)")
+m.logout()
+PY
+
+# --- mbsync ------------------------------------------------------------------
+# run_mbsync DIR FSYNC: FSync no is the bare cost of moving the bytes;
+# yes (mbsync's default) makes every message durable on arrival, as
+# postdesk does per batch.
+run_mbsync() {
+  local dir=$1 fsync=$2
+  mkdir -p "$dir/local"
+  # mbsync 1.4 does not match IP SANs: Host localhost (resolves to 127.0.0.1).
+  cat >"$dir/mbsyncrc" <<EOF
+FSync $fsync
+
+IMAPAccount bench
+Host localhost
+Port $PDSTACK_IMAPS_PORT
+User $user
+Pass secret
+SSLType IMAPS
+CertificateFile $PDSTACK_CA_FILE
+
+IMAPStore remote
+Account bench
+
+MaildirStore local
+Path $dir/local/
+Inbox $dir/local/INBOX
+
+Channel bench
+Far :remote:INBOX
+Near :local:
+Sync Pull
+Create Near
+SyncState *
+EOF
+  local t0 t1
+  t0=$(date +%s.%N)
+  mbsync -q -c "$dir/mbsyncrc" bench
+  t1=$(date +%s.%N)
+  local got
+  got=$(find "$dir/local/INBOX" -type f -path '*/cur/*' -o -type f -path '*/new/*' | wc -l)
+  [[ "$got" == "$count" ]] || { echo "mbsync pulled $got of $count" >&2; exit 1; }
+  python3 -c "print(f'{$t1 - $t0:.3f}')"
+}
+
+# --- postdesk ------------------------------------------------------------------
+desk_config() {
+  local dir=$1 inbox_user=$2
+  mkdir -p "$dir"
+  write_config "$dir"
+  printf 'secret\n' >"$dir/imap.pw"
+  # The maildir inbox of write_config stays (it is empty); the IMAP one
+  # is what is measured.
+  cat >>"$dir/postdesk.toml" <<EOF
+
+[[inbox]]
+name = "imap"
+kind = "imap"
+host = "127.0.0.1"
+port = $PDSTACK_IMAPS_PORT
+tls = "implicit"
+ca_file = "$PDSTACK_CA_FILE"
+username = "$inbox_user"
+password_file = "$dir/imap.pw"
+after = "seen"
+poll = "60s"
+EOF
+}
+
+# Runs serve until COUNT messages are stored; prints seconds from process
+# start to the log line of the batch that completed the count.
+run_postdesk() {
+  local dir=$1
+  desk_config "$dir" "$user"
+  local t0
+  t0=$(date +%s.%N)
+  "$bin" --config "$dir/postdesk.toml" serve >"$dir/serve.log" 2>&1 &
+  daemon_pid=$!
+  python3 - "$dir/serve.log" "$count" "$t0" <<'PY'
+import datetime, re, sys, time
+log, count, t0 = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+pat = re.compile(r"^(\S+Z) .*stored a batch.* new=(\d+) duplicates=(\d+) quarantined=(\d+)")
+deadline = time.time() + 600
+while True:
+    total, last = 0, None
+    with open(log) as f:
+        for line in f:
+            m = pat.search(line)
+            if m:
+                total += int(m[2]) + int(m[3]) + int(m[4])
+                last = m[1]
+    if total >= count:
+        end = datetime.datetime.fromisoformat(last.replace("Z", "+00:00")).timestamp()
+        print(f"{end - t0:.3f}")
+        break
+    if time.time() > deadline:
+        sys.exit(f"only {total} of {count} stored after 600 s")
+    time.sleep(0.05)
+PY
+  kill "$daemon_pid"
+  wait "$daemon_pid" || true
+  daemon_pid=
+}
+
+# Alternating rounds, so a busy moment on the machine hits both tools.
+rounds=${ROUNDS:-3}
+times=()
+for r in $(seq 1 "$rounds"); do
+  times+=("$(run_mbsync "$work/mbn$r" no)" "$(run_mbsync "$work/mby$r" yes)" "$(run_postdesk "$work/pd$r")")
+done
+python3 - "$count" "$bytes" "${times[@]}" <<'PY'
+import statistics, sys
+count, size = int(sys.argv[1]), int(sys.argv[2])
+t = [float(x) for x in sys.argv[3:]]
+bare, durable, pd = t[0::3], t[1::3], t[2::3]
+rate = lambda s: f"{s:.2f} s = {count/s:.0f} msg/s"
+print(f"corpus: {count} messages, {size/1e6:.1f} MB")
+for i in range(len(pd)):
+    print(f"round {i+1}: mbsync FSync no {rate(bare[i])}; mbsync FSync yes {rate(durable[i])}; "
+          f"postdesk {rate(pd[i])}")
+b, d, p = (statistics.median(x) for x in (bare, durable, pd))
+print(f"median: mbsync FSync no {count/b:.0f} msg/s, mbsync FSync yes {count/d:.0f} msg/s, "
+      f"postdesk {count/p:.0f} msg/s; postdesk/mbsync = {b/p:.2f} (FSync no), {d/p:.2f} (FSync yes)")
+PY
+
+# --- latency: SMTP accept -> stored, with IDLE ----------------------------------
+ldir=$work/latency
+desk_config "$ldir" "$latency_user"
+"$bin" --config "$ldir/postdesk.toml" serve >"$ldir/serve.log" 2>&1 &
+daemon_pid=$!
+python3 - "$ldir/serve.log" "$PDSTACK_SMTP_PORT" "$latency_user" "$latency_count" <<'PY'
+import datetime, re, smtplib, statistics, sys, time
+from email.message import EmailMessage
+log, port, to, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+pat = re.compile(r"^(\S+Z) .*stored a batch.* new=(\d+)")
+def stored_lines():
+    with open(log) as f:
+        return [m for m in map(pat.search, f) if m]
+deadline = time.time() + 30
+while "IMAP inbox connected" not in open(log).read():
+    if time.time() > deadline:
+        sys.exit("the IMAP inbox did not connect:\n" + open(log).read())
+    time.sleep(0.05)
+time.sleep(1)  # into IDLE
+seen = len(stored_lines())
+lat = []
+for i in range(n):
+    m = EmailMessage()
+    m["From"] = f"Latency Customer <lat{i}@customer.test>"
+    m["To"] = to
+    m["Subject"] = f"Latency probe {i}"
+    m["Message-ID"] = f"<latency-{i}-{time.time_ns()}@customer.test>"
+    m.set_content("Is anybody there?\n")
+    with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
+        s.send_message(m)
+        accepted = time.time()  # after the server's 250 to DATA
+    limit = time.time() + 30
+    while True:
+        lines = stored_lines()
+        if len(lines) > seen:
+            seen = len(lines)
+            at = datetime.datetime.fromisoformat(lines[-1][1].replace("Z", "+00:00")).timestamp()
+            lat.append(at - accepted)
+            break
+        if time.time() > limit:
+            sys.exit(f"message {i} not stored within 30 s")
+        time.sleep(0.002)
+lat.sort()
+p99 = lat[min(len(lat) - 1, int(round(0.99 * len(lat))) - 1)]
+print(f"latency SMTP accept -> stored (IDLE), {n} messages one by one: "
+      f"median {statistics.median(lat)*1000:.0f} ms, p99 {p99*1000:.0f} ms, "
+      f"min {lat[0]*1000:.0f} ms, max {lat[-1]*1000:.0f} ms")
+PY
+echo "machine: $(machine)"
