@@ -230,6 +230,18 @@ async fn session(
         if wake == Wake::Stop {
             break;
         }
+        if wake == Wake::Timeout {
+            // The safety-net check: the folder may have been recreated.
+            match imap.uid_validity_now(&s.folder).await? {
+                Some(now) if now != uid_validity => {
+                    return Err(ImapError::Protocol(format!(
+                        "the UIDVALIDITY of `{}` changed from {uid_validity} to {now} (recreated or restored); reconnecting to read it again",
+                        s.folder
+                    )))
+                }
+                _ => {}
+            }
+        }
     }
     tracing::info!(inbox = %s.name, "logging out");
     imap.logout().await;
