@@ -18,7 +18,7 @@
 #   ROUNDS=3 (default): throughput rounds, mbsync and postdesk alternating
 #
 # Needs root and the stack's packages (tests/mailstack/install.sh installs
-# dovecot, postfix, isync). Uses /tmp/pdbench-imap and ports 27000+.
+# dovecot, postfix, isync). Uses /tmp/pdbench-imap and ports 31000+ (the tests use 24000-30000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=benches/lib.sh
@@ -27,7 +27,7 @@ source benches/lib.sh
 count=${1:-10000}
 latency_count=${2:-200}
 stack=/tmp/pdbench-imap
-port_base=27000
+port_base=31000
 work=$(mktemp -d /tmp/pdbench.XXXXXX)
 chmod 755 "$work"
 daemon_pid=

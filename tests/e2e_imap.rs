@@ -617,52 +617,6 @@ fn a_wrong_ca_is_refused_over_imaps_and_starttls() {
     }
 }
 
-#[test]
-fn uidvalidity_reset_reads_again_without_doubling() {
-    let stack = mailstack();
-    // desk10's INBOX belongs to the wrong-password test; this one reads a
-    // folder of its own.
-    let user = "desk10@desk.test";
-    clear(&stack, user, &["Reset"]);
-    imap_client(&stack, user, &["create", "Reset"]);
-    append(&stack, user, "Reset", "reset", 0, 30);
-    let d = imap_desk(
-        &stack,
-        &[InboxSpec {
-            name: "support",
-            user,
-            tls: "implicit",
-            password: "secret",
-            ca: None,
-            // A deleted folder sends no IDLE notice; the poll notices.
-            extra: "after = \"seen\"\nfolder = \"Reset\"\npoll = \"5s\"",
-        }],
-    );
-    let mut daemon = d.t.serve();
-    wait_for(&d.t, 30, "the first 30", || stored_count(&d.t) == 30);
-    let before = inbox_state(&d.t, "support")["cursor"].clone();
-
-    // The folder is deleted and made again (a restore, a migration): new
-    // UIDVALIDITY, the same messages plus ten new ones, all unseen.
-    imap_client(&stack, user, &["recreate", "Reset"]);
-    append(&stack, user, "Reset", "reset", 0, 40);
-    wait_for(
-        &d.t,
-        150,
-        "the 10 new messages and all flagged seen",
-        || stored_count(&d.t) == 40 && folder_status(&stack, user, "Reset") == Some((40, 0)),
-    );
-    let after = inbox_state(&d.t, "support")["cursor"].clone();
-    assert_ne!(before, after, "a new UIDVALIDITY epoch");
-    assert!(daemon.terminate().success());
-    assert_eq!(stored_once(&d.t), expected_ids("reset", 0..40));
-    assert!(
-        serve_log(&d.t).contains("UIDVALIDITY changed"),
-        "{}",
-        serve_log(&d.t)
-    );
-}
-
 /// A small pseudo-random generator (no extra crate): kill points differ
 /// from run to run, and the seed is printed so a failure can be replayed.
 struct Rng(u64);

@@ -168,7 +168,7 @@ async fn session(
             tracing::info!(inbox = %s.name, folder = %target, "created the folder for handled mail");
         }
     }
-    let uid_validity = imap.select(&s.folder).await?;
+    let mut uid_validity = imap.select(&s.folder).await?;
     let mut cursor = load_cursor(desk, s, uid_validity).await?;
     let use_idle = match (s.idle, imap.caps.idle) {
         (Some(false), _) => false,
@@ -231,15 +231,17 @@ async fn session(
             break;
         }
         if wake == Wake::Timeout {
-            // The safety-net check: the folder may have been recreated.
-            match imap.uid_validity_now(&s.folder).await? {
-                Some(now) if now != uid_validity => {
-                    return Err(ImapError::Protocol(format!(
-                        "the UIDVALIDITY of `{}` changed from {uid_validity} to {now} (recreated or restored); reconnecting to read it again",
-                        s.folder
-                    )))
-                }
-                _ => {}
+            // The safety-net check. A folder deleted and recreated while
+            // selected can go on showing its old self to this session
+            // (Dovecot does, even to STATUS); selecting it again shows
+            // what is there now.
+            let now = imap.select(&s.folder).await?;
+            if now != uid_validity {
+                uid_validity = now;
+                cursor = load_cursor(desk, s, uid_validity).await?;
+                desk.sources().update(&s.name, KIND, |e| {
+                    e.cursor = Some(cursor.describe());
+                });
             }
         }
     }

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use async_imap::imap_proto::{
-    AttributeValue, MailboxDatum, RequestId, Response, ResponseCode, Status, StatusAttribute,
+    AttributeValue, MailboxDatum, RequestId, Response, ResponseCode, Status,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -204,27 +204,6 @@ impl Imap {
             reason: "the server gave no UIDVALIDITY, so UIDs cannot be trusted across sessions"
                 .into(),
         })
-    }
-
-    /// The folder's UIDVALIDITY as the server has it now. A folder deleted
-    /// and recreated while selected may go on showing the old one to the
-    /// session that selected it (Dovecot does), so this asks afresh.
-    pub async fn uid_validity_now(&mut self, name: &str) -> Result<Option<u32>, ImapError> {
-        let quoted = folder::quoted(name).map_err(ImapError::Protocol)?;
-        let what = format!("STATUS {quoted} (UIDVALIDITY)");
-        let tag = self.send(&what, &what).await?;
-        let mut validity = None;
-        self.finish(&tag, &what, |r| {
-            if let Response::MailboxData(MailboxDatum::Status { status, .. }) = r {
-                for a in status {
-                    if let StatusAttribute::UidValidity(v) = a {
-                        validity = Some(*v);
-                    }
-                }
-            }
-        })
-        .await?;
-        Ok(validity)
     }
 
     /// Creates a folder; `Ok(false)` when the server says no (usually: it
