@@ -617,6 +617,58 @@ fn a_wrong_ca_is_refused_over_imaps_and_starttls() {
     }
 }
 
+#[test]
+fn uidvalidity_reset_reads_again_without_doubling() {
+    let stack = mailstack();
+    // desk10's INBOX belongs to the wrong-password test; this one reads a
+    // folder of its own.
+    let user = "desk10@desk.test";
+    clear(&stack, user, &["Reset"]);
+    imap_client(&stack, user, &["create", "Reset"]);
+    append(&stack, user, "Reset", "reset", 0, 30);
+    let d = imap_desk(
+        &stack,
+        &[InboxSpec {
+            name: "support",
+            user,
+            tls: "implicit",
+            password: "secret",
+            ca: None,
+            extra: "after = \"seen\"\nfolder = \"Reset\"",
+        }],
+    );
+    let mut daemon = d.t.serve();
+    wait_for(&d.t, 30, "the first 30", || {
+        stored_count(&d.t) == 30 && folder_status(&stack, user, "Reset") == Some((30, 0))
+    });
+    let before = inbox_state(&d.t, "support")["cursor"].clone();
+    assert!(daemon.terminate().success());
+
+    // Meanwhile the folder is deleted and made again (a restore, a
+    // migration): new UIDVALIDITY, the same messages plus ten new ones,
+    // all unseen. The daemon is stopped for it: recreating a folder while
+    // another session has it selected races inside Dovecot itself (that
+    // session may go on seeing the old folder, and the recreated one can
+    // vanish under an APPEND), which would make this test depend on
+    // Dovecot's timing rather than on the desk.
+    imap_client(&stack, user, &["recreate", "Reset"]);
+    append(&stack, user, "Reset", "reset", 0, 40);
+    let mut daemon = d.t.serve();
+    wait_for(&d.t, 60, "the 10 new messages and all flagged seen", || {
+        stored_count(&d.t) == 40 && folder_status(&stack, user, "Reset") == Some((40, 0))
+    });
+    let after = inbox_state(&d.t, "support")["cursor"].clone();
+    assert_ne!(before, after, "a new UIDVALIDITY epoch");
+    assert!(daemon.terminate().success());
+    assert_eq!(stored_once(&d.t), expected_ids("reset", 0..40));
+    let log = serve_log(&d.t);
+    assert!(log.contains("UIDVALIDITY changed"), "{log}");
+    assert!(
+        log.contains("duplicates=30"),
+        "the 30 were recognized: {log}"
+    );
+}
+
 /// A small pseudo-random generator (no extra crate): kill points differ
 /// from run to run, and the seed is printed so a failure can be replayed.
 struct Rng(u64);
