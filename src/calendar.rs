@@ -406,8 +406,8 @@ impl Calendar {
         };
         match days {
             1 => format!("by tomorrow {part}"),
-            2..=6 => format!("by {} {part}", weekday_name(by.weekday())),
-            _ => format!("by {} {}", by.day(), month_name(by.month())),
+            2..=6 => format!("by {} {part}", crate::eta::weekday(by.weekday())),
+            _ => format!("by {} {}", by.day(), crate::eta::month(by.month())),
         }
     }
 }
@@ -656,38 +656,6 @@ fn parse_holiday(s: &str) -> Option<Holiday> {
         }
         _ => None,
     }
-}
-
-fn weekday_name(w: Weekday) -> &'static str {
-    match w {
-        Weekday::Mon => "Monday",
-        Weekday::Tue => "Tuesday",
-        Weekday::Wed => "Wednesday",
-        Weekday::Thu => "Thursday",
-        Weekday::Fri => "Friday",
-        Weekday::Sat => "Saturday",
-        Weekday::Sun => "Sunday",
-    }
-}
-
-fn month_name(m: u32) -> &'static str {
-    [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ]
-    .get(m.saturating_sub(1) as usize)
-    .copied()
-    .unwrap_or("")
 }
 
 #[cfg(test)]

@@ -76,7 +76,8 @@ fn round_minutes(m: u64) -> u64 {
     }
 }
 
-fn weekday(w: chrono::Weekday) -> &'static str {
+/// English weekday name, shared with the calendar's wording.
+pub(crate) fn weekday(w: chrono::Weekday) -> &'static str {
     match w {
         chrono::Weekday::Mon => "Monday",
         chrono::Weekday::Tue => "Tuesday",
@@ -88,7 +89,8 @@ fn weekday(w: chrono::Weekday) -> &'static str {
     }
 }
 
-fn month(m: u32) -> &'static str {
+/// English month name; empty for a number outside 1..=12.
+pub(crate) fn month(m: u32) -> &'static str {
     [
         "January",
         "February",
