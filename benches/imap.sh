@@ -141,7 +141,13 @@ run_postdesk() {
   desk_config "$dir" "$user"
   local t0
   t0=$(date +%s.%N)
-  "$bin" --config "$dir/postdesk.toml" serve >"$dir/serve.log" 2>&1 &
+  if [[ -n "${PROFILE:-}" ]]; then
+    # PROFILE=FILE: a flat perf profile of the daemon, for finding where
+    # the time goes (perf report -i FILE --no-children).
+    perf record -q -F 999 -o "$PROFILE" -- "$bin" --config "$dir/postdesk.toml" serve >"$dir/serve.log" 2>&1 &
+  else
+    "$bin" --config "$dir/postdesk.toml" serve >"$dir/serve.log" 2>&1 &
+  fi
   daemon_pid=$!
   python3 - "$dir/serve.log" "$count" "$t0" <<'PY'
 import datetime, re, sys, time
@@ -164,7 +170,8 @@ while True:
         sys.exit(f"only {total} of {count} stored after 600 s")
     time.sleep(0.05)
 PY
-  kill "$daemon_pid"
+  # Under perf, stop the daemon itself; perf then writes its profile.
+  pkill -TERM -P "$daemon_pid" 2>/dev/null || kill "$daemon_pid"
   wait "$daemon_pid" || true
   daemon_pid=
 }

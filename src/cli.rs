@@ -661,6 +661,26 @@ fn check(path: &std::path::Path, config: &Config) -> Result<u8> {
     if let Err(e) = crate::transport::Plan::from_config(&config.outgoing) {
         problems.push(format!("{}: {e}", path.display()));
     }
+    for inbox in config
+        .inboxes
+        .iter()
+        .filter(|i| i.kind == crate::config::InboxKind::Imap)
+    {
+        match crate::source::imap::Settings::from_inbox(inbox, config.intake.batch) {
+            Ok(s) => {
+                let (errors, warnings) = crate::source::imap::check_settings(&s);
+                problems.extend(
+                    errors
+                        .into_iter()
+                        .map(|e| format!("{}: {e}", path.display())),
+                );
+                for w in warnings {
+                    eprintln!("postdesk: warning: {w}");
+                }
+            }
+            Err(e) => problems.push(format!("{}: {e}", path.display())),
+        }
+    }
     if !problems.is_empty() {
         for p in &problems {
             eprintln!("postdesk: {p}");

@@ -163,6 +163,69 @@ pub fn template_data(config: &Config, ticket: &Ticket, notice: &Notice, extras: 
     .to_value()
 }
 
+/// Builds a desk-level alert for the admin, about the desk itself rather
+/// than a ticket (an inbox that cannot log in, say). `cause` names the
+/// occasion, so the same occasion decided twice is one mail.
+pub fn system_alert(
+    config: &Config,
+    signer: &Signer,
+    admin: &str,
+    cause: &str,
+    subject: &str,
+    body: &str,
+    id: u64,
+    now: DateTime<Utc>,
+) -> Result<(Entry, Vec<u8>), ComposeError> {
+    let address = &config.desk.address;
+    let domain = address.rsplit_once('@').map_or("localhost", |(_, d)| d);
+    let message_id = build::message_id("system", "alert", cause, admin, domain);
+    let envelope_from = if config.desk.plus_addressing {
+        signer.bounce_address(address, id)
+    } else {
+        address.clone()
+    };
+    let subject = format!("[{}] {subject}", config.desk.name);
+    let to = [crate::ticket::Person {
+        name: None,
+        email: admin.to_string(),
+    }];
+    let bytes = build::build(&Draft {
+        from_name: &config.desk.name,
+        from_address: address,
+        reply_to: None,
+        to: &to,
+        cc: &[],
+        subject: &subject,
+        text: body,
+        html: None,
+        message_id: &message_id,
+        in_reply_to: None,
+        references: &[],
+        auto: build::Auto::Generated,
+        loop_marker: address,
+        extra_headers: &[],
+        attachments: &[],
+        date: now,
+    })?;
+    let entry = Entry {
+        id,
+        ticket: None,
+        kind: "alert".to_string(),
+        message_id,
+        envelope_from,
+        recipients: vec![admin.to_string()],
+        subject,
+        size: bytes.len(),
+        created: now,
+        state: State::Queued,
+        attempts: 0,
+        next_attempt: now,
+        last_error: None,
+        sent_at: None,
+    };
+    Ok((entry, bytes))
+}
+
 /// Renders and builds one notice. `id` is the outbox entry id it will have.
 #[allow(clippy::too_many_arguments)]
 pub fn compose(

@@ -888,6 +888,40 @@ impl Desk {
         Ok(())
     }
 
+    /// Queues a mail to the admin about the desk itself (not a ticket) and
+    /// makes it durable. Returns false when no `desk.admin` is configured.
+    /// The same `cause` queued twice is one Message-ID, so a retry after a
+    /// crash does not send a second copy.
+    pub fn alert_admin(&self, cause: &str, subject: &str, body: &str) -> Result<bool, StoreError> {
+        let Some(admin) = self.config.desk.admin.clone() else {
+            return Ok(false);
+        };
+        let now = Utc::now();
+        let id = self.store.next_outbox_id()?;
+        match compose::system_alert(
+            &self.config,
+            &self.signer,
+            &admin,
+            cause,
+            subject,
+            body,
+            id,
+            now,
+        ) {
+            Ok((entry, bytes)) => {
+                let mut staged = self.lock_staged();
+                self.store
+                    .stage_outgoing(&mut staged, entry, None, None, &bytes);
+            }
+            Err(e) => {
+                tracing::error!(%cause, "cannot build the alert to {admin}: {e}");
+                return Ok(false);
+            }
+        }
+        self.flush()?;
+        Ok(true)
+    }
+
     /// Writes everything staged (not necessarily durable yet), so that
     /// queries see every message acknowledged so far.
     fn commit_staged(&self) -> Result<(), StoreError> {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{deliver, mail, wait_until, TestDesk};
+use common::{deliver, mail, wait_until, Options, TestDesk};
 
 fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -206,6 +206,49 @@ fn check_names_the_bad_line() {
         stderr(&o)
     );
     assert!(stderr(&o).contains("delayy"), "{}", stderr(&o));
+}
+
+#[test]
+fn check_looks_at_imap_inboxes_without_connecting() {
+    let imap = |extra: &str| {
+        format!(
+            "\n[[inbox]]\nname = \"mail\"\nkind = \"imap\"\nhost = \"imap.example.com\"\nusername = \"support\"\n{extra}\n"
+        )
+    };
+    // A CA file that is not a certificate stops every connect: an error.
+    let t = TestDesk::with(Options {
+        extra: imap("password_env = \"POSTDESK_TEST_UNSET_PW\"\nca_file = \"/dev/null\""),
+        ..Options::default()
+    });
+    let o = t.run(&["check"]);
+    assert_eq!(o.status.code(), Some(78), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("inbox `mail`") && stderr(&o).contains("/dev/null"),
+        "{}",
+        stderr(&o)
+    );
+    // A password the daemon may have and this shell has not: a warning.
+    assert!(
+        stderr(&o).contains("POSTDESK_TEST_UNSET_PW"),
+        "{}",
+        stderr(&o)
+    );
+    // Clear text to a remote server is refused outright.
+    let t = TestDesk::with(Options {
+        extra: imap("password_env = \"P\"\ntls = \"none\""),
+        ..Options::default()
+    });
+    let o = t.run(&["check"]);
+    assert_eq!(o.status.code(), Some(78), "{}", stderr(&o));
+    assert!(stderr(&o).contains("clear text"), "{}", stderr(&o));
+    // A good one passes, with the warning only.
+    let t = TestDesk::with(Options {
+        extra: imap("password_env = \"POSTDESK_TEST_UNSET_PW\""),
+        ..Options::default()
+    });
+    let o = t.run(&["check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("warning"), "{}", stderr(&o));
 }
 
 #[test]

@@ -549,9 +549,32 @@ fn wrong_password_is_reported_and_the_other_inbox_keeps_working() {
         "{text}"
     );
     assert!(serve_log(&d.t).contains("authentication failed"));
+    // Repeated refusals reach the admin by mail, once for the whole run of
+    // failures (the backoff makes a third attempt within seconds).
+    let alerts = || -> Vec<Value> {
+        let out = d.t.run(&["outbox", "list", "--json"]);
+        let list: Value = serde_json::from_slice(&out.stdout).expect("outbox json");
+        list.as_array()
+            .expect("outbox array")
+            .iter()
+            .filter(|e| e["kind"] == "alert")
+            .cloned()
+            .collect()
+    };
+    wait_for(&d.t, 60, "an alert mail to the admin", || {
+        !alerts().is_empty()
+    });
     // Still working after the other inbox's failures.
     append(&stack, good, "INBOX", "goodpw", 20, 1);
     wait_for(&d.t, 30, "one more message", || stored_count(&d.t) == 21);
+    let sent = alerts();
+    assert_eq!(sent.len(), 1, "one alert per run of failures: {sent:?}");
+    assert_eq!(
+        sent[0]["recipients"],
+        serde_json::json!(["admin@desk.test"])
+    );
+    let subject = sent[0]["subject"].as_str().unwrap_or_default();
+    assert!(subject.contains("`broken` cannot log in"), "{subject}");
 }
 
 #[test]

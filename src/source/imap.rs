@@ -59,6 +59,10 @@ const KIND: &str = "imap";
 const BACKOFF_BASE: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(300);
 
+/// Authentication failures in a row before the admin gets a mail: one
+/// refusal can be a server hiccup, three in a row are a wrong secret.
+const AUTH_ALERT_AFTER: u32 = 3;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
     #[error(transparent)]
@@ -110,6 +114,43 @@ impl ImapError {
     }
 }
 
+/// What `postdesk check` can tell about an IMAP inbox without connecting:
+/// (errors, warnings). A CA file that does not load stops the inbox on
+/// every connect, so it is an error; a missing password is only a warning,
+/// because the daemon may run with another environment (systemd's
+/// `EnvironmentFile`) or as a user that may read what this one may not.
+/// The token command is not run: it may have side effects.
+pub fn check_settings(s: &Settings) -> (Vec<String>, Vec<String>) {
+    let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+    let name = &s.name;
+    if let Some(ca) = &s.ca_file {
+        if let Err(e) = conn::tls_config(Some(ca)) {
+            errors.push(format!("inbox `{name}`: {e}"));
+        }
+    }
+    match &s.auth {
+        Auth::Password { env: Some(var), .. } if std::env::var_os(var).is_none() => {
+            warnings.push(format!(
+                "inbox `{name}`: password_env = \"{var}\" is not set in this environment; \
+                 make sure the daemon's environment sets it"
+            ));
+        }
+        Auth::Password {
+            file: Some(file), ..
+        }
+        | Auth::TokenFile(file) => {
+            if let Err(e) = std::fs::metadata(file) {
+                warnings.push(format!(
+                    "inbox `{name}`: cannot read {}: {e}; the daemon's user must be able to",
+                    file.display()
+                ));
+            }
+        }
+        _ => {}
+    }
+    (errors, warnings)
+}
+
 /// Serves one IMAP inbox until `stop` turns true. Never returns early on
 /// an error: it reports it (log and `postdesk status`) and tries again.
 pub async fn run(desk: Arc<Desk>, inbox: Inbox, mut stop: watch::Receiver<bool>) {
@@ -125,6 +166,9 @@ pub async fn run(desk: Arc<Desk>, inbox: Inbox, mut stop: watch::Receiver<bool>)
     };
     desk.sources().update(&name, KIND, |_| {});
     let mut backoff = Backoff::new(BACKOFF_BASE, BACKOFF_CAP);
+    // When the current run of authentication failures began, and whether
+    // the admin has been told about it.
+    let mut auth_streak: Option<(chrono::DateTime<chrono::Utc>, bool)> = None;
     loop {
         if *stop.borrow() {
             return;
@@ -133,6 +177,10 @@ pub async fn run(desk: Arc<Desk>, inbox: Inbox, mut stop: watch::Receiver<bool>)
             Ok(()) => return,
             Err(e) => e,
         };
+        if backoff.failures() == 0 {
+            // The session had connected (a reset backoff) before it failed.
+            auth_streak = None;
+        }
         let wait = backoff.next();
         let mut message = error.to_string();
         if error.is_auth() && backoff.failures() > 1 {
@@ -140,6 +188,11 @@ pub async fn run(desk: Arc<Desk>, inbox: Inbox, mut stop: watch::Receiver<bool>)
         }
         if error.is_auth() {
             tracing::error!(inbox = %name, retry_in = ?wait, "{message}");
+            let (since, told) = auth_streak.get_or_insert((chrono::Utc::now(), false));
+            if !*told && backoff.failures() >= AUTH_ALERT_AFTER {
+                *told = true;
+                alert_auth(&desk, &settings, *since, backoff.failures(), &message).await;
+            }
         } else {
             tracing::warn!(inbox = %name, retry_in = ?wait, "{message}");
         }
@@ -148,6 +201,53 @@ pub async fn run(desk: Arc<Desk>, inbox: Inbox, mut stop: watch::Receiver<bool>)
             _ = tokio::time::sleep(wait) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
+    }
+}
+
+/// Tells the admin by mail that an inbox cannot log in: until someone
+/// fixes the password or token, its mail waits on the server unread by the
+/// desk, and a log line alone is easy to miss.
+async fn alert_auth(
+    desk: &Arc<Desk>,
+    s: &Settings,
+    since: chrono::DateTime<chrono::Utc>,
+    failures: u32,
+    error: &str,
+) {
+    let cause = format!("imap-auth:{}:{}", s.name, since.to_rfc3339());
+    let subject = format!("inbox `{}` cannot log in", s.name);
+    let body = format!(
+        "postdesk cannot log in to the IMAP inbox `{name}` ({user} at {host}:{port}).\n\
+         It has failed {failures} times in a row since {since}.\n\n\
+         The last error:\n{error}\n\n\
+         Until this is fixed, mail to this inbox stays on the server and gets no\n\
+         ticket and no acknowledgement; nothing is lost. postdesk keeps retrying\n\
+         (every few minutes at most) and picks the mail up as soon as it can log in.\n\
+         Other inboxes are not affected.\n\n\
+         What to do: check the password or OAuth2 token named in [[inbox]] `{name}`\n\
+         of the config (password_env, password_file, oauth2_token_command or\n\
+         oauth2_token_file), and that the account may use IMAP. `postdesk status`\n\
+         shows the inbox's state. This is the only mail about this run of failures.\n",
+        name = s.name,
+        user = s.username,
+        host = s.host,
+        port = s.port,
+        since = since.format("%Y-%m-%d %H:%M:%S UTC"),
+    );
+    let job = {
+        let desk = desk.clone();
+        move || desk.alert_admin(&cause, &subject, &body)
+    };
+    match tokio::task::spawn_blocking(job).await {
+        Ok(Ok(true)) => {
+            tracing::info!(inbox = %s.name, "told the admin by mail that this inbox cannot log in")
+        }
+        Ok(Ok(false)) => tracing::warn!(
+            inbox = %s.name,
+            "no desk.admin is configured, so nobody is told by mail that this inbox cannot log in"
+        ),
+        Ok(Err(e)) => tracing::error!(inbox = %s.name, "cannot queue the alert mail: {e}"),
+        Err(e) => tracing::error!(inbox = %s.name, "the alert task failed: {e}"),
     }
 }
 
