@@ -163,6 +163,14 @@ pub fn template_data(config: &Config, ticket: &Ticket, notice: &Notice, extras: 
     .to_value()
 }
 
+/// A desk-level alert: what occasioned it, and what it says.
+#[derive(Debug, Clone, Copy)]
+pub struct Alert<'a> {
+    pub cause: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+}
+
 /// Builds a desk-level alert for the admin, about the desk itself rather
 /// than a ticket (an inbox that cannot log in, say). `cause` names the
 /// occasion, so the same occasion decided twice is one mail.
@@ -170,12 +178,15 @@ pub fn system_alert(
     config: &Config,
     signer: &Signer,
     admin: &str,
-    cause: &str,
-    subject: &str,
-    body: &str,
+    alert: &Alert<'_>,
     id: u64,
     now: DateTime<Utc>,
 ) -> Result<(Entry, Vec<u8>), ComposeError> {
+    let Alert {
+        cause,
+        subject,
+        body,
+    } = *alert;
     let address = &config.desk.address;
     let domain = address.rsplit_once('@').map_or("localhost", |(_, d)| d);
     let message_id = build::message_id("system", "alert", cause, admin, domain);

@@ -902,9 +902,11 @@ impl Desk {
             &self.config,
             &self.signer,
             &admin,
-            cause,
-            subject,
-            body,
+            &compose::Alert {
+                cause,
+                subject,
+                body,
+            },
             id,
             now,
         ) {
