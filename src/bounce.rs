@@ -68,6 +68,78 @@ pub struct Report {
     pub original_message_id: Option<String>,
 }
 
+/// What the desk knows of an address that bounced: shown by `postdesk
+/// addresses list`, and while `suppressed_until` lies ahead no automatic
+/// mail goes to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mark {
+    /// Lowercase address.
+    pub address: String,
+    /// What the latest report said.
+    pub last: Severity,
+    pub last_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub diagnostic: Option<String>,
+    /// The ticket whose mail bounced last.
+    #[serde(default)]
+    pub ticket: Option<String>,
+    #[serde(default)]
+    pub hard_bounces: u32,
+    #[serde(default)]
+    pub soft_bounces: u32,
+    /// No automatic mail to this address before then.
+    #[serde(default)]
+    pub suppressed_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Mark {
+    /// The mark after one more failure report at `now`. Only a hard bounce
+    /// suppresses; a soft one is noted and leaves a suppression as it was.
+    pub fn after(
+        previous: Option<Mark>,
+        r: &Recipient,
+        ticket: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+        suppress_for: std::time::Duration,
+    ) -> Mark {
+        let mut m = previous.unwrap_or(Mark {
+            address: r.address.clone(),
+            last: r.severity,
+            last_at: now,
+            status: None,
+            diagnostic: None,
+            ticket: None,
+            hard_bounces: 0,
+            soft_bounces: 0,
+            suppressed_until: None,
+        });
+        m.last = r.severity;
+        m.last_at = now;
+        m.status = r.status.clone();
+        m.diagnostic = r.diagnostic.clone();
+        m.ticket = ticket.map(str::to_string).or(m.ticket);
+        match r.severity {
+            Severity::Hard => {
+                m.hard_bounces += 1;
+                m.suppressed_until = Some(
+                    now + chrono::Duration::from_std(suppress_for)
+                        .unwrap_or_else(|_| chrono::Duration::days(3650)),
+                );
+            }
+            Severity::Soft => m.soft_bounces += 1,
+            Severity::Delayed | Severity::Delivered => {}
+        }
+        m
+    }
+
+    /// Whether automatic mail to this address is held back at `now`.
+    pub fn suppressed(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.suppressed_until.is_some_and(|u| u > now)
+    }
+}
+
 static ENHANCED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b").expect("status pattern is valid")
 });

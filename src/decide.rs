@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::agent::{self, Author};
 use crate::config::Config;
+use crate::guard;
 use crate::mail::build::Auto;
 use crate::mail::subject::{ticket_subject, TagMatcher};
 use crate::mail::Inbound;
@@ -59,6 +60,22 @@ pub struct Context<'a> {
     pub thread_ids: &'a [String],
     /// A satisfaction survey answer: the score and the comment.
     pub survey_answer: Option<(u32, Option<String>)>,
+    /// A delivery report the shell traced to mail the desk sent.
+    pub bounced: Option<Bounced>,
+    /// Why the shell put a would-be new ticket into the sender's newest
+    /// one (the new-ticket limit), if it did.
+    pub flood: Option<String>,
+}
+
+/// A delivery report traced to the desk's own mail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bounced {
+    /// How it was traced, for the record.
+    pub traced: String,
+    /// The kind of mail that bounced (`ack`, `reply`, ...), when known.
+    pub kind: Option<String>,
+    /// The recipients it reports on, each with the address's mark so far.
+    pub recipients: Vec<(crate::bounce::Recipient, Option<crate::bounce::Mark>)>,
 }
 
 /// A mail the desk decides to send. The shell renders it with the
@@ -156,6 +173,12 @@ pub struct Decision {
     pub ack_suppressed: Option<String>,
     /// An agent's `#merge REF`: merge this ticket into that one.
     pub merge_into: Option<String>,
+    /// Why the message was kept quiet (automatic, own loop, flood, spam, a
+    /// delivery report): stored, but it answers nothing, reopens nothing
+    /// and moves no SLA clock.
+    pub quiet: Option<String>,
+    /// Addresses to mark because of a delivery report.
+    pub marks: Vec<crate::bounce::Mark>,
 }
 
 /// Decides intake for a message that is not a duplicate. `existing` is the
@@ -178,11 +201,37 @@ pub fn intake(
     let mut internal = false;
     let mut merge_into = None;
     let mut rejected = false;
+    let mut marks = Vec::new();
+
+    // The guards first: what they catch is stored and flagged, and answers
+    // nothing. Order: the most specific reason wins the record.
+    let quiet = if let Some(b) = &ctx.bounced {
+        let (f, m, n) = bounce_effects(msg, &ticket, ctx, b);
+        flags.extend(f);
+        marks = m;
+        notices.extend(n);
+        Some(format!("delivery report ({})", b.traced))
+    } else if let Some(why) = guard::own_loop_reason(msg, ctx.own_addresses, ctx.prefix) {
+        Some(format!("the desk's own mail came back: {why}"))
+    } else if let Some(why) = &ctx.flood {
+        Some(why.clone())
+    } else if let Some(why) = guard::automatic_reason(msg) {
+        Some(format!("automatic mail ({why})"))
+    } else if ctx.rules.spam && !created {
+        Some("a rule marked it spam".to_string())
+    } else {
+        None
+    };
+    if let Some(why) = &quiet {
+        flags.push(format!("{why}: stored, not answered"));
+    }
 
     // A survey answer is recorded and thanked; it reopens the ticket only
     // when the comment asks for help.
     let survey = match (&ctx.survey_answer, ctx.author, created) {
-        (Some(answer), Author::Customer, false) if ticket.survey.is_some() => Some(answer.clone()),
+        (Some(answer), Author::Customer, false) if ticket.survey.is_some() && quiet.is_none() => {
+            Some(answer.clone())
+        }
         _ => None,
     };
     if let Some((score, comment)) = &survey {
@@ -225,7 +274,12 @@ pub fn intake(
 
     // A customer writing to a closed ticket, or to a resolved one after
     // the reopen window, gets what the policy says.
-    if !created && live && matches!(ctx.author, Author::Customer) && survey.is_none() {
+    if !created
+        && live
+        && matches!(ctx.author, Author::Customer)
+        && survey.is_none()
+        && quiet.is_none()
+    {
         match late_reply(&ticket, ctx) {
             Late::No => {}
             Late::Reopen => {}
@@ -268,6 +322,10 @@ pub fn intake(
     }
 
     match ctx.author {
+        // An agent's out-of-office answering a notification must not reach
+        // the customer, nor run as commands: it stays an internal note.
+        Author::Agent { .. } if quiet.is_some() => internal = true,
+        _ if quiet.is_some() => {}
         Author::Agent {
             email,
             note_address,
@@ -387,7 +445,9 @@ pub fn intake(
         });
 
     let mut ack_suppressed = None;
-    if created && !matches!(ctx.author, Author::Customer) {
+    if let (true, Some(why)) = (created, &quiet) {
+        ack_suppressed = Some(why.clone());
+    } else if created && !matches!(ctx.author, Author::Customer) {
         ack_suppressed = Some("the sender is not a customer (agent or unverified)".into());
     } else if created {
         match acknowledgement(msg, ctx) {
@@ -404,7 +464,215 @@ pub fn intake(
         notices,
         ack_suppressed,
         merge_into,
+        quiet,
+        marks,
     }
+}
+
+/// What a traced delivery report does: flags for the record, marks for the
+/// addresses, and for a hard bounce of mail to a customer a note to the
+/// people on the ticket (never to the customer, and never about internal
+/// mail, whose bounce would otherwise be answered with more internal mail).
+fn bounce_effects(
+    msg: &Inbound,
+    ticket: &Ticket,
+    ctx: &Context<'_>,
+    b: &Bounced,
+) -> (Vec<String>, Vec<crate::bounce::Mark>, Vec<Notice>) {
+    use crate::bounce::{Mark, Severity};
+    let mut flags = Vec::new();
+    let mut marks = Vec::new();
+    let mut hard = Vec::new();
+    let kind = b.kind.as_deref().unwrap_or("mail");
+    for (r, previous) in &b.recipients {
+        let code = r
+            .status
+            .as_deref()
+            .map(|s| format!(" {s}"))
+            .unwrap_or_default();
+        let said = r
+            .diagnostic
+            .as_deref()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        flags.push(format!(
+            "delivery report: {kind} to {} {}{code}{said}",
+            r.address,
+            r.severity.as_str()
+        ));
+        if !r.severity.is_failure() {
+            continue;
+        }
+        let internal = ctx.config.agent(&r.address).is_some()
+            || ctx
+                .config
+                .desk
+                .admin
+                .as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&r.address))
+            || is_own(ctx.own_addresses, &r.address);
+        let mark = Mark::after(
+            previous.clone(),
+            r,
+            Some(&ticket.reference),
+            ctx.now,
+            ctx.config.guard.hard_bounce_suppress,
+        );
+        if r.severity == Severity::Hard {
+            if let Some(until) = mark.suppressed_until {
+                flags.push(format!(
+                    "{} marked: no automatic mail to it until {}",
+                    r.address,
+                    until.format("%Y-%m-%d %H:%M UTC")
+                ));
+            }
+            if !internal {
+                hard.push((r.clone(), mark.suppressed_until));
+            }
+        }
+        marks.push(mark);
+    }
+    let mut notices = Vec::new();
+    if !hard.is_empty() && ctx.mode == Mode::Live {
+        let mut to = agents_to_notify(ticket, ctx, None, false);
+        if to.is_empty() {
+            if let Some(admin) = &ctx.config.desk.admin {
+                to.push(Person {
+                    name: None,
+                    email: admin.clone(),
+                });
+            }
+        }
+        let lines: Vec<String> = hard
+            .iter()
+            .map(|(r, until)| {
+                format!(
+                    "  {}  {}{}\n    no automatic mail to it until {}",
+                    r.address,
+                    r.status.as_deref().unwrap_or("(no status code)"),
+                    r.diagnostic
+                        .as_deref()
+                        .map(|d| format!(" {d}"))
+                        .unwrap_or_default(),
+                    until
+                        .map(|u| u.format("%Y-%m-%d %H:%M UTC").to_string())
+                        .unwrap_or_else(|| "-".into())
+                )
+            })
+            .collect();
+        let first = &hard[0].0.address;
+        for p in to {
+            let mut n = Notice::new(
+                "agent_notify",
+                vec![p.clone()],
+                &format!("{}/bounce", msg.message_id),
+                Auto::Generated,
+            );
+            if ctx.config.agent(&p.email).is_some() {
+                n.agent = Some(p.email.clone());
+            }
+            n.plain = Some((
+                format!("[{}] mail to {first} bounced", ticket.reference),
+                format!(
+                    "The {kind} sent for {} \"{}\" could not be delivered; the address does not work:\n\n{}\n\nThe report is stored on the ticket. Reach the customer another way to get a working address; `postdesk addresses clear ADDRESS` lifts the hold sooner, `postdesk addresses list` shows every marked address.\n",
+                    ticket.reference,
+                    ticket.subject,
+                    lines.join("\n")
+                ),
+            ));
+            notices.push(n);
+        }
+    }
+    (flags, marks, notices)
+}
+
+/// A recipient of automatic mail the caps and bounce holds apply to: a
+/// customer, not an agent, the admin or the desk.
+fn capped_recipient(n: &Notice, email: &str, config: &Config, own: &[String]) -> bool {
+    n.auto != Auto::No
+        && n.agent.is_none()
+        && n.plain.is_none()
+        && config.agent(email).is_none()
+        && !config
+            .desk
+            .admin
+            .as_deref()
+            .is_some_and(|a| a.eq_ignore_ascii_case(email))
+        && !is_own(own, email)
+}
+
+/// What the caps know of one recipient: the times automatic mail went to
+/// it lately, and its bounce mark.
+#[derive(Debug, Clone, Default)]
+pub struct Sent {
+    pub times: Vec<DateTime<Utc>>,
+    pub mark: Option<crate::bounce::Mark>,
+}
+
+/// The recipients whose history [`limit`] needs.
+pub fn capped_recipients(notices: &[Notice], config: &Config, own: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in notices {
+        for p in n.to.iter().chain(n.cc.iter()) {
+            let e = p.email.to_ascii_lowercase();
+            if capped_recipient(n, &e, config, own) && !out.contains(&e) {
+                out.push(e);
+            }
+        }
+    }
+    out
+}
+
+/// Holds back automatic mail to customers that is over a cap or goes to a
+/// hard-bounced address. `sent` has what [`capped_recipients`] asked for
+/// and is updated with what goes out; returns why each held mail was held.
+pub fn limit(
+    notices: &mut Vec<Notice>,
+    sent: &mut std::collections::HashMap<String, Sent>,
+    config: &Config,
+    own: &[String],
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let limits = &config.guard.auto_mail_limits;
+    let mut held = Vec::new();
+    notices.retain_mut(|n| {
+        let mut keep = |p: &Person, n: &Notice| -> bool {
+            let e = p.email.to_ascii_lowercase();
+            if !capped_recipient(n, &e, config, own) {
+                return true;
+            }
+            let s = sent.entry(e.clone()).or_default();
+            if let Some(m) = s.mark.as_ref().filter(|m| m.suppressed(now)) {
+                held.push(format!(
+                    "not sent: {} to {e}: the address hard-bounced ({}); held until {}",
+                    n.template,
+                    m.status.as_deref().unwrap_or("no status"),
+                    m.suppressed_until
+                        .map(|u| u.format("%Y-%m-%d %H:%M UTC").to_string())
+                        .unwrap_or_default()
+                ));
+                return false;
+            }
+            match crate::caps::check(&s.times, limits, now) {
+                Ok(()) => {
+                    s.times = crate::caps::record(std::mem::take(&mut s.times), limits, now);
+                    true
+                }
+                Err(l) => {
+                    held.push(format!(
+                        "not sent: {} to {e}: over the limit of automatic mail to one address ({l})",
+                        n.template
+                    ));
+                    false
+                }
+            }
+        };
+        let snapshot = n.clone();
+        n.to.retain(|p| keep(p, &snapshot));
+        n.cc.retain(|p| keep(p, &snapshot));
+        !n.to.is_empty()
+    });
+    held
 }
 
 fn set_status(ticket: &mut Ticket, status: Status, now: DateTime<Utc>) {
@@ -915,6 +1183,8 @@ queues = ["general"]
             config: &CONFIG,
             thread_ids: &[],
             survey_answer: None,
+            bounced: None,
+            flood: None,
         }
     }
 
