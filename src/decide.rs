@@ -211,7 +211,7 @@ pub fn intake(
         marks = m;
         notices.extend(n);
         Some(format!("delivery report ({})", b.traced))
-    } else if let Some(why) = guard::own_loop_reason(msg, ctx.own_addresses, ctx.prefix) {
+    } else if let Some(why) = guard::own_loop_reason(msg, ctx.own_addresses) {
         Some(format!("the desk's own mail came back: {why}"))
     } else if let Some(why) = &ctx.flood {
         Some(why.clone())

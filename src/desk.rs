@@ -364,6 +364,17 @@ impl Desk {
         let facts = self.facts(&staged, &msg)?;
         let mut threading = thread::choose(&facts);
         if let Threading::Duplicate(t) = &threading {
+            if self
+                .store
+                .lookup_id(&staged, &msg.message_id)?
+                .map(|e| e.kind)
+                == Some(IdKind::Sent)
+            {
+                tracing::warn!(
+                    message_id = %msg.message_id,
+                    "the desk's own mail came back (a Message-ID it sent); ignored"
+                );
+            }
             return Ok(Outcome::Duplicate {
                 ticket: self.reference(&staged, *t),
             });
