@@ -805,6 +805,12 @@ impl Config {
                 self.survey.scale
             ));
         }
+        if self.guard.new_tickets_per_sender.count == 0 {
+            return bad(
+                "guard.new_tickets_per_sender must allow at least one ticket (like \"20/1h\")"
+                    .into(),
+            );
+        }
         if self.intake.batch == 0 {
             return bad("intake.batch must be at least 1".into());
         }
