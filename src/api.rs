@@ -65,6 +65,12 @@ pub enum Request {
         #[serde(skip)]
         raw: Vec<u8>,
     },
+    /// Addresses marked by delivery reports (bounced, held back).
+    ListAddresses,
+    /// Forget an address's mark: automatic mail may go to it again.
+    ClearAddress {
+        address: String,
+    },
     /// Render a template with a real ticket's data, or sample data.
     PreviewTemplate {
         name: String,
@@ -129,6 +135,7 @@ pub enum Response {
     Preview(Preview),
     Explained(Box<crate::rules::Explanation>),
     Status(crate::status::Report),
+    Addresses(Vec<crate::bounce::Mark>),
     /// The request failed; `retry` says whether trying later may help (the
     /// store was unavailable) or not (bad input, unknown ticket).
     Error {

@@ -68,6 +68,11 @@ pub enum Command {
         #[command(subcommand)]
         what: QuarantineCmd,
     },
+    /// Addresses marked by delivery reports: bounced, and held from automatic mail.
+    Addresses {
+        #[command(subcommand)]
+        what: AddressesCmd,
+    },
     /// Validate the configuration, templates and article list; errors name the file and line.
     Check,
     /// Outgoing mail: what is queued, sent or failed.
@@ -223,6 +228,21 @@ pub enum QuarantineCmd {
         id: String,
         #[arg(long)]
         raw: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AddressesCmd {
+    /// Every marked address: hard and soft bounces, and until when automatic mail is held.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget an address's mark (it works again): automatic mail may go to it.
+    Clear {
+        address: String,
         #[arg(long)]
         json: bool,
     },
@@ -529,6 +549,71 @@ fn dispatch(args: Args) -> Result<u8> {
                         println!("{}", serde_json::to_string_pretty(&view)?);
                     } else {
                         print_ticket(&view);
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Command::Addresses { what } => {
+            let mut backend = Backend::connect(config)?;
+            match what {
+                AddressesCmd::List { json } => {
+                    let marks = match call(&mut backend, Request::ListAddresses)? {
+                        Response::Addresses(m) => m,
+                        other => bail!("unexpected answer: {other:?}"),
+                    };
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&marks)?);
+                    } else if marks.is_empty() {
+                        println!("no marked addresses");
+                    } else {
+                        let now = chrono::Utc::now();
+                        println!(
+                            "{:<32}  {:<11}  {:>4}  {:>4}  {:<16}  {:<10}  {:<20}  LAST REPORT",
+                            "ADDRESS", "LAST", "HARD", "SOFT", "WHEN", "TICKET", "HELD UNTIL"
+                        );
+                        for m in marks {
+                            let held = match m.suppressed_until {
+                                Some(u) if u > now => u.format("%Y-%m-%d %H:%M").to_string(),
+                                Some(_) => "(expired)".into(),
+                                None => "-".into(),
+                            };
+                            println!(
+                                "{:<32}  {:<11}  {:>4}  {:>4}  {:<16}  {:<10}  {:<20}  {}",
+                                clip(&m.address, 32),
+                                m.last.as_str(),
+                                m.hard_bounces,
+                                m.soft_bounces,
+                                m.last_at.format("%Y-%m-%d %H:%M"),
+                                m.ticket.as_deref().unwrap_or("-"),
+                                held,
+                                clip(
+                                    format!(
+                                        "{} {}",
+                                        m.status.as_deref().unwrap_or(""),
+                                        m.diagnostic.as_deref().unwrap_or("")
+                                    )
+                                    .trim(),
+                                    60
+                                )
+                            );
+                        }
+                    }
+                }
+                AddressesCmd::Clear { address, json } => {
+                    let cleared = match call(&mut backend, Request::ClearAddress { address })? {
+                        Response::Addresses(m) => m,
+                        other => bail!("unexpected answer: {other:?}"),
+                    };
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&cleared)?);
+                    } else {
+                        for m in cleared {
+                            println!(
+                                "{}: mark cleared; automatic mail may go to it again",
+                                m.address
+                            );
+                        }
                     }
                 }
             }

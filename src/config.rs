@@ -74,6 +74,8 @@ pub struct Config {
     pub agent_mail: AgentMail,
     #[serde(default)]
     pub kb: KbRef,
+    #[serde(default)]
+    pub guard: Guard,
     /// The file this was read from; relative paths inside resolve against the
     /// working directory, not against this file (see DESIGN.md).
     #[serde(skip)]
@@ -494,6 +496,58 @@ pub struct KbRef {
     pub file: Option<PathBuf>,
 }
 
+/// Loop, flood and bounce guards (`[guard]`): how much automatic mail the
+/// desk sends one address, how many tickets one sender opens, and how long
+/// a hard-bounced address is spared.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Guard {
+    /// Automatic mail (acknowledgements, notices, surveys) to one address:
+    /// every `COUNT/DURATION` window must have room, or the mail is
+    /// recorded on the ticket and not sent. Agents' notifications and
+    /// relayed answers are never capped.
+    #[serde(default = "default_auto_mail_limits")]
+    pub auto_mail_limits: Vec<crate::caps::Limit>,
+    /// New tickets one sender may open per window; past it their mail
+    /// joins their newest ticket, flagged, and nobody is notified.
+    #[serde(default = "default_new_ticket_limit")]
+    pub new_tickets_per_sender: crate::caps::Limit,
+    /// After a hard bounce, no automatic mail goes to that address for
+    /// this long (`postdesk addresses clear` ends it sooner).
+    #[serde(default = "seven_days", deserialize_with = "de_duration")]
+    pub hard_bounce_suppress: Duration,
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        Guard {
+            auto_mail_limits: default_auto_mail_limits(),
+            new_tickets_per_sender: default_new_ticket_limit(),
+            hard_bounce_suppress: seven_days(),
+        }
+    }
+}
+
+fn default_auto_mail_limits() -> Vec<crate::caps::Limit> {
+    vec![
+        crate::caps::Limit {
+            count: 5,
+            within: Duration::from_secs(600),
+        },
+        crate::caps::Limit {
+            count: 20,
+            within: Duration::from_secs(86_400),
+        },
+    ]
+}
+
+fn default_new_ticket_limit() -> crate::caps::Limit {
+    crate::caps::Limit {
+        count: 20,
+        within: Duration::from_secs(3600),
+    }
+}
+
 /// How intake batches its durability work.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -750,6 +804,12 @@ impl Config {
                 "survey.scale `{}` needs at least two steps: write 1-5 or good/okay/bad",
                 self.survey.scale
             ));
+        }
+        if self.guard.new_tickets_per_sender.count == 0 {
+            return bad(
+                "guard.new_tickets_per_sender must allow at least one ticket (like \"20/1h\")"
+                    .into(),
+            );
         }
         if self.intake.batch == 0 {
             return bad("intake.batch must be at least 1".into());

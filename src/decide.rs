@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::agent::{self, Author};
 use crate::config::Config;
+use crate::guard;
 use crate::mail::build::Auto;
 use crate::mail::subject::{ticket_subject, TagMatcher};
 use crate::mail::Inbound;
@@ -59,6 +60,22 @@ pub struct Context<'a> {
     pub thread_ids: &'a [String],
     /// A satisfaction survey answer: the score and the comment.
     pub survey_answer: Option<(u32, Option<String>)>,
+    /// A delivery report the shell traced to mail the desk sent.
+    pub bounced: Option<Bounced>,
+    /// Why the shell put a would-be new ticket into the sender's newest
+    /// one (the new-ticket limit), if it did.
+    pub flood: Option<String>,
+}
+
+/// A delivery report traced to the desk's own mail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bounced {
+    /// How it was traced, for the record.
+    pub traced: String,
+    /// The kind of mail that bounced (`ack`, `reply`, ...), when known.
+    pub kind: Option<String>,
+    /// The recipients it reports on, each with the address's mark so far.
+    pub recipients: Vec<(crate::bounce::Recipient, Option<crate::bounce::Mark>)>,
 }
 
 /// A mail the desk decides to send. The shell renders it with the
@@ -156,6 +173,12 @@ pub struct Decision {
     pub ack_suppressed: Option<String>,
     /// An agent's `#merge REF`: merge this ticket into that one.
     pub merge_into: Option<String>,
+    /// Why the message was kept quiet (automatic, own loop, flood, spam, a
+    /// delivery report): stored, but it answers nothing, reopens nothing
+    /// and moves no SLA clock.
+    pub quiet: Option<String>,
+    /// Addresses to mark because of a delivery report.
+    pub marks: Vec<crate::bounce::Mark>,
 }
 
 /// Decides intake for a message that is not a duplicate. `existing` is the
@@ -178,11 +201,37 @@ pub fn intake(
     let mut internal = false;
     let mut merge_into = None;
     let mut rejected = false;
+    let mut marks = Vec::new();
+
+    // The guards first: what they catch is stored and flagged, and answers
+    // nothing. Order: the most specific reason wins the record.
+    let quiet = if let Some(b) = &ctx.bounced {
+        let (f, m, n) = bounce_effects(msg, &ticket, ctx, b);
+        flags.extend(f);
+        marks = m;
+        notices.extend(n);
+        Some(format!("delivery report ({})", b.traced))
+    } else if let Some(why) = guard::own_loop_reason(msg, ctx.own_addresses) {
+        Some(format!("the desk's own mail came back: {why}"))
+    } else if let Some(why) = &ctx.flood {
+        Some(why.clone())
+    } else if let Some(why) = guard::automatic_reason(msg) {
+        Some(format!("automatic mail ({why})"))
+    } else if ctx.rules.spam && !created {
+        Some("a rule marked it spam".to_string())
+    } else {
+        None
+    };
+    if let Some(why) = &quiet {
+        flags.push(format!("{why}: stored, not answered"));
+    }
 
     // A survey answer is recorded and thanked; it reopens the ticket only
     // when the comment asks for help.
     let survey = match (&ctx.survey_answer, ctx.author, created) {
-        (Some(answer), Author::Customer, false) if ticket.survey.is_some() => Some(answer.clone()),
+        (Some(answer), Author::Customer, false) if ticket.survey.is_some() && quiet.is_none() => {
+            Some(answer.clone())
+        }
         _ => None,
     };
     if let Some((score, comment)) = &survey {
@@ -225,7 +274,12 @@ pub fn intake(
 
     // A customer writing to a closed ticket, or to a resolved one after
     // the reopen window, gets what the policy says.
-    if !created && live && matches!(ctx.author, Author::Customer) && survey.is_none() {
+    if !created
+        && live
+        && matches!(ctx.author, Author::Customer)
+        && survey.is_none()
+        && quiet.is_none()
+    {
         match late_reply(&ticket, ctx) {
             Late::No => {}
             Late::Reopen => {}
@@ -268,6 +322,10 @@ pub fn intake(
     }
 
     match ctx.author {
+        // An agent's out-of-office answering a notification must not reach
+        // the customer, nor run as commands: it stays an internal note.
+        Author::Agent { .. } if quiet.is_some() => internal = true,
+        _ if quiet.is_some() => {}
         Author::Agent {
             email,
             note_address,
@@ -387,7 +445,9 @@ pub fn intake(
         });
 
     let mut ack_suppressed = None;
-    if created && !matches!(ctx.author, Author::Customer) {
+    if let (true, Some(why)) = (created, &quiet) {
+        ack_suppressed = Some(why.clone());
+    } else if created && !matches!(ctx.author, Author::Customer) {
         ack_suppressed = Some("the sender is not a customer (agent or unverified)".into());
     } else if created {
         match acknowledgement(msg, ctx) {
@@ -404,7 +464,215 @@ pub fn intake(
         notices,
         ack_suppressed,
         merge_into,
+        quiet,
+        marks,
     }
+}
+
+/// What a traced delivery report does: flags for the record, marks for the
+/// addresses, and for a hard bounce of mail to a customer a note to the
+/// people on the ticket (never to the customer, and never about internal
+/// mail, whose bounce would otherwise be answered with more internal mail).
+fn bounce_effects(
+    msg: &Inbound,
+    ticket: &Ticket,
+    ctx: &Context<'_>,
+    b: &Bounced,
+) -> (Vec<String>, Vec<crate::bounce::Mark>, Vec<Notice>) {
+    use crate::bounce::{Mark, Severity};
+    let mut flags = Vec::new();
+    let mut marks = Vec::new();
+    let mut hard = Vec::new();
+    let kind = b.kind.as_deref().unwrap_or("mail");
+    for (r, previous) in &b.recipients {
+        let code = r
+            .status
+            .as_deref()
+            .map(|s| format!(" {s}"))
+            .unwrap_or_default();
+        let said = r
+            .diagnostic
+            .as_deref()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        flags.push(format!(
+            "delivery report: {kind} to {} {}{code}{said}",
+            r.address,
+            r.severity.as_str()
+        ));
+        if !r.severity.is_failure() {
+            continue;
+        }
+        let internal = ctx.config.agent(&r.address).is_some()
+            || ctx
+                .config
+                .desk
+                .admin
+                .as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&r.address))
+            || is_own(ctx.own_addresses, &r.address);
+        let mark = Mark::after(
+            previous.clone(),
+            r,
+            Some(&ticket.reference),
+            ctx.now,
+            ctx.config.guard.hard_bounce_suppress,
+        );
+        if r.severity == Severity::Hard {
+            if let Some(until) = mark.suppressed_until {
+                flags.push(format!(
+                    "{} marked: no automatic mail to it until {}",
+                    r.address,
+                    until.format("%Y-%m-%d %H:%M UTC")
+                ));
+            }
+            if !internal {
+                hard.push((r.clone(), mark.suppressed_until));
+            }
+        }
+        marks.push(mark);
+    }
+    let mut notices = Vec::new();
+    if !hard.is_empty() && ctx.mode == Mode::Live {
+        let mut to = agents_to_notify(ticket, ctx, None, false);
+        if to.is_empty() {
+            if let Some(admin) = &ctx.config.desk.admin {
+                to.push(Person {
+                    name: None,
+                    email: admin.clone(),
+                });
+            }
+        }
+        let lines: Vec<String> = hard
+            .iter()
+            .map(|(r, until)| {
+                format!(
+                    "  {}  {}{}\n    no automatic mail to it until {}",
+                    r.address,
+                    r.status.as_deref().unwrap_or("(no status code)"),
+                    r.diagnostic
+                        .as_deref()
+                        .map(|d| format!(" {d}"))
+                        .unwrap_or_default(),
+                    until
+                        .map(|u| u.format("%Y-%m-%d %H:%M UTC").to_string())
+                        .unwrap_or_else(|| "-".into())
+                )
+            })
+            .collect();
+        let first = &hard[0].0.address;
+        for p in to {
+            let mut n = Notice::new(
+                "agent_notify",
+                vec![p.clone()],
+                &format!("{}/bounce", msg.message_id),
+                Auto::Generated,
+            );
+            if ctx.config.agent(&p.email).is_some() {
+                n.agent = Some(p.email.clone());
+            }
+            n.plain = Some((
+                format!("[{}] mail to {first} bounced", ticket.reference),
+                format!(
+                    "The {kind} sent for {} \"{}\" could not be delivered; the address does not work:\n\n{}\n\nThe report is stored on the ticket. Reach the customer another way to get a working address; `postdesk addresses clear ADDRESS` lifts the hold sooner, `postdesk addresses list` shows every marked address.\n",
+                    ticket.reference,
+                    ticket.subject,
+                    lines.join("\n")
+                ),
+            ));
+            notices.push(n);
+        }
+    }
+    (flags, marks, notices)
+}
+
+/// A recipient of automatic mail the caps and bounce holds apply to: a
+/// customer, not an agent, the admin or the desk.
+fn capped_recipient(n: &Notice, email: &str, config: &Config, own: &[String]) -> bool {
+    n.auto != Auto::No
+        && n.agent.is_none()
+        && n.plain.is_none()
+        && config.agent(email).is_none()
+        && !config
+            .desk
+            .admin
+            .as_deref()
+            .is_some_and(|a| a.eq_ignore_ascii_case(email))
+        && !is_own(own, email)
+}
+
+/// What the caps know of one recipient: the times automatic mail went to
+/// it lately, and its bounce mark.
+#[derive(Debug, Clone, Default)]
+pub struct Sent {
+    pub times: Vec<DateTime<Utc>>,
+    pub mark: Option<crate::bounce::Mark>,
+}
+
+/// The recipients whose history [`limit`] needs.
+pub fn capped_recipients(notices: &[Notice], config: &Config, own: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in notices {
+        for p in n.to.iter().chain(n.cc.iter()) {
+            let e = p.email.to_ascii_lowercase();
+            if capped_recipient(n, &e, config, own) && !out.contains(&e) {
+                out.push(e);
+            }
+        }
+    }
+    out
+}
+
+/// Holds back automatic mail to customers that is over a cap or goes to a
+/// hard-bounced address. `sent` has what [`capped_recipients`] asked for
+/// and is updated with what goes out; returns why each held mail was held.
+pub fn limit(
+    notices: &mut Vec<Notice>,
+    sent: &mut std::collections::HashMap<String, Sent>,
+    config: &Config,
+    own: &[String],
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let limits = &config.guard.auto_mail_limits;
+    let mut held = Vec::new();
+    notices.retain_mut(|n| {
+        let mut keep = |p: &Person, n: &Notice| -> bool {
+            let e = p.email.to_ascii_lowercase();
+            if !capped_recipient(n, &e, config, own) {
+                return true;
+            }
+            let s = sent.entry(e.clone()).or_default();
+            if let Some(m) = s.mark.as_ref().filter(|m| m.suppressed(now)) {
+                held.push(format!(
+                    "not sent: {} to {e}: the address hard-bounced ({}); held until {}",
+                    n.template,
+                    m.status.as_deref().unwrap_or("no status"),
+                    m.suppressed_until
+                        .map(|u| u.format("%Y-%m-%d %H:%M UTC").to_string())
+                        .unwrap_or_default()
+                ));
+                return false;
+            }
+            match crate::caps::check(&s.times, limits, now) {
+                Ok(()) => {
+                    s.times = crate::caps::record(std::mem::take(&mut s.times), limits, now);
+                    true
+                }
+                Err(l) => {
+                    held.push(format!(
+                        "not sent: {} to {e}: over the limit of automatic mail to one address ({l})",
+                        n.template
+                    ));
+                    false
+                }
+            }
+        };
+        let snapshot = n.clone();
+        n.to.retain(|p| keep(p, &snapshot));
+        n.cc.retain(|p| keep(p, &snapshot));
+        !n.to.is_empty()
+    });
+    held
 }
 
 fn set_status(ticket: &mut Ticket, status: Status, now: DateTime<Utc>) {
@@ -915,6 +1183,8 @@ queues = ["general"]
             config: &CONFIG,
             thread_ids: &[],
             survey_answer: None,
+            bounced: None,
+            flood: None,
         }
     }
 
@@ -1163,6 +1433,256 @@ queues = ["general"]
             intake(&msg(""), &t, Some(normal), &[], &c).ticket.priority,
             Priority::High
         );
+    }
+
+    fn resolved(c: &Context<'_>) -> Ticket {
+        let mut t = intake(&msg(""), &Threading::New, None, &[], c).ticket;
+        t.status = Status::Resolved;
+        t.resolved_at = Some(c.now - chrono::Duration::hours(1));
+        t
+    }
+
+    fn by_reference() -> Threading {
+        Threading::Existing(
+            7,
+            ThreadReason::Reference {
+                message_id: "x".into(),
+            },
+        )
+    }
+
+    #[test]
+    fn automatic_mail_is_stored_but_answers_and_reopens_nothing() {
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let c = ctx(&tags, &own, Mode::Live);
+        for extra in [
+            "Auto-Submitted: auto-replied\r\n",
+            "Precedence: bulk\r\n",
+            "X-Loop: support@desk.test\r\n",
+        ] {
+            let d = intake(&msg(extra), &by_reference(), Some(resolved(&c)), &[], &c);
+            assert_eq!(d.ticket.status, Status::Resolved, "{extra}");
+            assert!(d.notices.is_empty(), "{extra}: {:?}", d.notices);
+            assert!(d.quiet.is_some(), "{extra}");
+            assert!(
+                d.record
+                    .flags
+                    .iter()
+                    .any(|f| f.contains("stored, not answered")),
+                "{extra}"
+            );
+        }
+        // The same reply from a person reopens it and tells the agents.
+        let d = intake(&msg(""), &by_reference(), Some(resolved(&c)), &[], &c);
+        assert_eq!(d.ticket.status, Status::Open);
+        assert!(!d.notices.is_empty() && d.quiet.is_none());
+    }
+
+    #[test]
+    fn the_desks_own_mail_and_floods_open_quiet_tickets() {
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let c = ctx(&tags, &own, Mode::Live);
+        let raw = "From: support@desk.test\r\nTo: support@desk.test\r\nSubject: x\r\nMessage-ID: <l@desk.test>\r\n\r\nloop\r\n";
+        let d = intake(
+            &parse(raw.as_bytes()).unwrap(),
+            &Threading::New,
+            None,
+            &[],
+            &c,
+        );
+        assert!(d.notices.is_empty());
+        assert!(d
+            .ack_suppressed
+            .unwrap()
+            .contains("the desk's own mail came back"));
+
+        let mut c = ctx(&tags, &own, Mode::Live);
+        c.flood = Some("carol is over the new-ticket limit (20 in 1h)".into());
+        let mut open = resolved(&c);
+        open.status = Status::Open;
+        let d = intake(&msg(""), &by_reference(), Some(open), &[], &c);
+        assert!(d.notices.is_empty(), "a flood notifies nobody");
+        assert!(d.record.flags[0].contains("new-ticket limit"));
+    }
+
+    #[test]
+    fn an_agents_out_of_office_is_never_relayed() {
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let agent = Author::Agent {
+            email: "alice@desk.test".into(),
+            note_address: false,
+        };
+        let mut c = ctx(&tags, &own, Mode::Live);
+        let mut open = resolved(&c);
+        open.status = Status::Open;
+        c.author = &agent;
+        c.stripped = "I am away until Monday.";
+        let raw = "From: alice@desk.test\r\nTo: support@desk.test\r\nSubject: Automatic reply: [ACME-7] Printer down\r\nMessage-ID: <oof@desk.test>\r\n\r\nI am away until Monday.\r\n";
+        let d = intake(
+            &parse(raw.as_bytes()).unwrap(),
+            &by_reference(),
+            Some(open),
+            &[],
+            &c,
+        );
+        assert!(d.notices.is_empty(), "{:?}", d.notices);
+        assert!(d.record.internal);
+        assert_eq!(d.ticket.status, Status::Open);
+    }
+
+    #[test]
+    fn spam_replies_are_kept_quiet() {
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let spam = Classification {
+            spam: true,
+            ..Classification::default()
+        };
+        let mut c = ctx(&tags, &own, Mode::Live);
+        let t = resolved(&c);
+        c.rules = &spam;
+        let d = intake(
+            &msg("X-Spam-Flag: YES\r\n"),
+            &by_reference(),
+            Some(t),
+            &[],
+            &c,
+        );
+        assert!(d.notices.is_empty());
+        assert_eq!(d.ticket.status, Status::Resolved);
+        assert!(d.quiet.unwrap().contains("spam"));
+    }
+
+    fn recipient(address: &str, severity: crate::bounce::Severity) -> crate::bounce::Recipient {
+        crate::bounce::Recipient {
+            address: address.into(),
+            severity,
+            status: Some("5.1.1".into()),
+            diagnostic: Some("no such user".into()),
+        }
+    }
+
+    #[test]
+    fn hard_bounces_mark_the_address_and_tell_the_agents_not_the_customer() {
+        use crate::bounce::Severity;
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let mut c = ctx(&tags, &own, Mode::Live);
+        let t = resolved(&c);
+        c.bounced = Some(Bounced {
+            traced: "envelope token of outbox mail 3".into(),
+            kind: Some("ack".into()),
+            recipients: vec![(recipient("carol@customer.test", Severity::Hard), None)],
+        });
+        let dsn = "From: MAILER-DAEMON@mx.test\r\nTo: support+bounce.3.x@desk.test\r\nSubject: Undelivered Mail\r\nMessage-ID: <b1@mx.test>\r\n\r\nreport\r\n";
+        let d = intake(
+            &parse(dsn.as_bytes()).unwrap(),
+            &by_reference(),
+            Some(t.clone()),
+            &[],
+            &c,
+        );
+        assert_eq!(d.ticket.status, Status::Resolved);
+        assert_eq!(d.marks.len(), 1);
+        assert_eq!(d.marks[0].address, "carol@customer.test");
+        assert!(d.marks[0].suppressed(c.now));
+        let to: Vec<_> = d.notices.iter().map(|n| n.to[0].email.as_str()).collect();
+        assert_eq!(to, vec!["alice@desk.test", "bob@desk.test"]);
+        assert!(d
+            .notices
+            .iter()
+            .all(|n| n.plain.as_ref().unwrap().0.contains("bounced")));
+        assert!(d
+            .record
+            .flags
+            .iter()
+            .any(|f| f.contains("ack to carol@customer.test hard bounce 5.1.1")));
+
+        // Soft bounces, delays and successes are noted, nobody is told.
+        for sev in [Severity::Soft, Severity::Delayed, Severity::Delivered] {
+            c.bounced = Some(Bounced {
+                traced: "x".into(),
+                kind: None,
+                recipients: vec![(recipient("carol@customer.test", sev), None)],
+            });
+            let d = intake(
+                &parse(dsn.as_bytes()).unwrap(),
+                &by_reference(),
+                Some(t.clone()),
+                &[],
+                &c,
+            );
+            assert!(d.notices.is_empty(), "{sev:?}");
+            assert_eq!(d.marks.len(), usize::from(sev == Severity::Soft), "{sev:?}");
+            assert!(d.marks.iter().all(|m| !m.suppressed(c.now)));
+        }
+        // An agent's own address bouncing is marked, but answered with no
+        // more internal mail (which would bounce again).
+        c.bounced = Some(Bounced {
+            traced: "x".into(),
+            kind: Some("agent_notify".into()),
+            recipients: vec![(recipient("alice@desk.test", Severity::Hard), None)],
+        });
+        let d = intake(
+            &parse(dsn.as_bytes()).unwrap(),
+            &by_reference(),
+            Some(t),
+            &[],
+            &c,
+        );
+        assert!(d.notices.is_empty());
+        assert_eq!(d.marks.len(), 1);
+    }
+
+    #[test]
+    fn caps_and_bounce_holds_apply_to_automatic_mail_to_customers_only() {
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let c = ctx(&tags, &own, Mode::Live);
+        let fresh = || intake(&msg(""), &Threading::New, None, &[], &c).notices;
+        // Nothing sent lately: the ack and both agent notices go.
+        let mut n = fresh();
+        let mut sent = std::collections::HashMap::new();
+        assert!(limit(&mut n, &mut sent, &CONFIG, &own, c.now).is_empty());
+        assert_eq!(n.len(), 3);
+        assert_eq!(sent["carol@customer.test"].times, vec![c.now]);
+        assert!(!sent.contains_key("alice@desk.test"));
+        // Five in the last ten minutes: the ack is held, agents still hear.
+        let recent: Vec<_> = (1..=5)
+            .map(|i| c.now - chrono::Duration::minutes(i))
+            .collect();
+        let mut sent = std::collections::HashMap::from([(
+            "carol@customer.test".to_string(),
+            Sent {
+                times: recent,
+                mark: None,
+            },
+        )]);
+        let mut n = fresh();
+        let held = limit(&mut n, &mut sent, &CONFIG, &own, c.now);
+        assert_eq!(held.len(), 1);
+        assert!(held[0].contains("over the limit of automatic mail to one address (5 in 10m)"));
+        assert!(n.iter().all(|n| n.template == "agent_notify"));
+        // A hard-bounced address gets no automatic mail until the hold ends.
+        let r = recipient("carol@customer.test", crate::bounce::Severity::Hard);
+        let mark =
+            crate::bounce::Mark::after(None, &r, None, c.now, std::time::Duration::from_secs(3600));
+        let mut sent = std::collections::HashMap::from([(
+            "carol@customer.test".to_string(),
+            Sent {
+                times: Vec::new(),
+                mark: Some(mark),
+            },
+        )]);
+        let mut n = fresh();
+        let held = limit(&mut n, &mut sent, &CONFIG, &own, c.now);
+        assert!(held[0].contains("hard-bounced (5.1.1)"), "{held:?}");
+        let mut n = fresh();
+        let later = c.now + chrono::Duration::hours(2);
+        assert!(limit(&mut n, &mut sent, &CONFIG, &own, later).is_empty());
     }
 
     #[test]

@@ -362,15 +362,48 @@ impl Desk {
 
         let mut staged = self.lock_staged();
         let facts = self.facts(&staged, &msg)?;
-        let threading = thread::choose(&facts);
-        let existing = match &threading {
-            Threading::Duplicate(t) => {
-                return Ok(Outcome::Duplicate {
-                    ticket: self.reference(&staged, *t),
-                })
+        let mut threading = thread::choose(&facts);
+        if let Threading::Duplicate(t) = &threading {
+            if self
+                .store
+                .lookup_id(&staged, &msg.message_id)?
+                .map(|e| e.kind)
+                == Some(IdKind::Sent)
+            {
+                tracing::warn!(
+                    message_id = %msg.message_id,
+                    "the desk's own mail came back (a Message-ID it sent); ignored"
+                );
             }
+            return Ok(Outcome::Duplicate {
+                ticket: self.reference(&staged, *t),
+            });
+        }
+        // A delivery report belongs with the mail that bounced, whatever
+        // its headers say; a sender over the new-ticket limit is kept to
+        // the tickets they have.
+        let mut bounced = None;
+        let mut flood = None;
+        if mode == Mode::Live {
+            if let Some((n, b)) = self.trace_bounce(&staged, &msg, &prepared.raw)? {
+                threading = Threading::Existing(
+                    n,
+                    ticket::ThreadReason::Guard {
+                        why: format!("delivery report ({})", b.traced),
+                    },
+                );
+                bounced = Some(b);
+            } else if threading == Threading::New {
+                if let Some((n, why)) = self.over_new_ticket_limit(&staged, &msg, now)? {
+                    threading =
+                        Threading::Existing(n, ticket::ThreadReason::Guard { why: why.clone() });
+                    flood = Some(why);
+                }
+            }
+        }
+        let existing = match &threading {
             Threading::Existing(t, _) => self.follow_merges(&staged, *t)?,
-            Threading::New => None,
+            Threading::Duplicate(_) | Threading::New => None,
         };
         let author = self.author(&staged, &msg, existing.as_ref())?;
         let old = existing.clone();
@@ -426,12 +459,36 @@ impl Desk {
             config: &self.config,
             thread_ids: &thread_ids,
             survey_answer: self.survey_answer(&msg, old.as_ref(), &stripped),
+            bounced,
+            flood,
         };
         let mut decision = decide::intake(&msg, &threading, existing, &known, &ctx);
         if let Some(target) = decision.merge_into.take() {
             self.merge(&mut staged, &mut decision, &target, &msg)?;
         }
-        let event = if decision.created {
+        let held = self.limit_notices(&mut staged, &mut decision.notices, now)?;
+        if !held.is_empty() {
+            if decision.created
+                && !decision
+                    .notices
+                    .iter()
+                    .any(|n| n.template.starts_with("ack"))
+            {
+                decision
+                    .ack_suppressed
+                    .get_or_insert_with(|| held[0].clone());
+            }
+            decision.record.flags.extend(held);
+        }
+        for m in &decision.marks {
+            self.store
+                .stage_mark(&mut staged, &m.address, Some(m.clone()));
+        }
+        let event = if decision.quiet.is_some() {
+            // Automatic mail moves no clock: a ticket it opens has no SLA
+            // and a ticket it joins keeps the plan it had.
+            crate::lifecycle::Event::Other
+        } else if decision.created {
             crate::lifecycle::Event::Created
         } else if decision.notices.iter().any(|n| n.template == "reply") {
             crate::lifecycle::Event::AgentAnswered
@@ -463,6 +520,159 @@ impl Desk {
             created: decision.created,
             thread: decision.record.thread,
         })
+    }
+
+    /// Holds back automatic mail over the caps or to hard-bounced
+    /// addresses (see [`decide::limit`]) and stages the updated counts.
+    fn limit_notices(
+        &self,
+        staged: &mut Staged,
+        notices: &mut Vec<decide::Notice>,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let who = decide::capped_recipients(notices, &self.config, &self.own);
+        if who.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sent = HashMap::new();
+        for e in &who {
+            sent.insert(
+                e.clone(),
+                decide::Sent {
+                    times: self.store.auto_sent(staged, e)?,
+                    mark: self.store.mark(staged, e)?,
+                },
+            );
+        }
+        let before: HashMap<String, usize> = sent
+            .iter()
+            .map(|(e, s)| (e.clone(), s.times.len()))
+            .collect();
+        let held = decide::limit(notices, &mut sent, &self.config, &self.own, now);
+        for (e, s) in sent {
+            if s.times.last() == Some(&now) || before.get(&e) != Some(&s.times.len()) {
+                self.store.stage_auto_sent(staged, &e, s.times);
+            }
+        }
+        for h in &held {
+            tracing::info!(reason = %h, "automatic mail held back");
+        }
+        Ok(held)
+    }
+
+    /// A delivery report traced to mail the desk sent: through the signed
+    /// envelope address (VERP) first, else through the returned mail's
+    /// Message-ID. Plain-text reports count only from a machine sender,
+    /// so a customer's question about a bounce is not read as one.
+    fn trace_bounce(
+        &self,
+        staged: &Staged,
+        msg: &Inbound,
+        raw: &[u8],
+    ) -> Result<Option<(u64, decide::Bounced)>, StoreError> {
+        let token = msg
+            .all_recipients()
+            .find_map(|a| self.signer.verify_bounce(&self.own, a));
+        if token.is_none()
+            && !crate::bounce::looks_like(msg.header("content-type"), &msg.from.email, &msg.subject)
+        {
+            return Ok(None);
+        }
+        let Some(report) = crate::bounce::parse(raw) else {
+            return Ok(None);
+        };
+        if !report.standard && crate::guard::automatic_reason(msg).is_none() {
+            return Ok(None);
+        }
+        let prefix = &self.config.desk.ticket_prefix;
+        let mut traced = None;
+        if let Some(id) = token {
+            if let Some((entry, _)) = self.store.outbox_entry(id)? {
+                let n = entry
+                    .ticket
+                    .as_deref()
+                    .and_then(|r| ticket::parse_reference(prefix, r));
+                if let Some(n) = n {
+                    traced = Some((
+                        n,
+                        format!("envelope token of outbox mail {id}"),
+                        Some(entry.kind.clone()),
+                        Some(entry.recipients.clone()),
+                    ));
+                }
+            }
+        }
+        if traced.is_none() {
+            if let Some(id) = &report.original_message_id {
+                if let Some(e) = self.store.lookup_id(staged, id)? {
+                    if e.kind == IdKind::Sent {
+                        traced = Some((e.ticket, format!("returned mail <{id}>"), None, None));
+                    }
+                }
+            }
+        }
+        let Some((n, how, kind, sent_to)) = traced else {
+            return Ok(None);
+        };
+        if self.store.ticket(staged, n)?.is_none() {
+            return Ok(None);
+        }
+        let mut recipients = Vec::new();
+        for r in report.recipients {
+            // Words of a plain-text report name many addresses; only those
+            // the mail went to count. A standard report names its own.
+            let known = sent_to
+                .as_ref()
+                .is_none_or(|to| to.iter().any(|t| t.eq_ignore_ascii_case(&r.address)));
+            if report.standard || known {
+                let mark = self.store.mark(staged, &r.address)?;
+                recipients.push((r, mark));
+            }
+        }
+        Ok(Some((
+            n,
+            decide::Bounced {
+                traced: how,
+                kind,
+                recipients,
+            },
+        )))
+    }
+
+    /// The sender's newest ticket, when they have opened as many tickets
+    /// as `guard.new_tickets_per_sender` allows within its window. Agents
+    /// and the desk itself are never limited.
+    fn over_new_ticket_limit(
+        &self,
+        staged: &Staged,
+        msg: &Inbound,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Option<(u64, String)>, StoreError> {
+        let email = &msg.from.email;
+        if self.config.agent(email).is_some() || decide::is_own(&self.own, email) {
+            return Ok(None);
+        }
+        let limit = self.config.guard.new_tickets_per_sender;
+        let mut numbers = self.store.tickets_of_customer(email)?;
+        numbers.extend(staged.tickets_of(email));
+        numbers.sort_unstable();
+        numbers.dedup();
+        let recent = numbers.iter().rev().take(limit.count as usize + 1);
+        let mut created = Vec::new();
+        let mut newest = None;
+        for n in recent {
+            if let Some(t) = self.store.ticket(staged, *n)? {
+                newest = newest.or(Some(t.number));
+                created.push(t.created);
+            }
+        }
+        match (crate::caps::check(&created, &[limit], now), newest) {
+            (Err(l), Some(n)) => Ok(Some((
+                n,
+                format!("{email} is over the new-ticket limit ({l}): joined their newest ticket"),
+            ))),
+            _ => Ok(None),
+        }
     }
 
     /// Renders the decision's notices and stages them with it. A notice that
@@ -699,6 +909,9 @@ impl Desk {
                     .survey_address(&self.config.desk.address, &t.reference, score)
             };
             let mut tick = crate::lifecycle::tick(&t, now, &self.config, &address);
+            for h in self.limit_notices(&mut staged, &mut tick.notices, now)? {
+                tick.events.push(h);
+            }
             let reply_address = self
                 .signer
                 .reply_address(&self.config.desk.address, &t.reference);
@@ -1125,6 +1338,26 @@ impl Desk {
                     });
                 }
                 Response::Requeued(requeued)
+            }
+            Request::ListAddresses => {
+                self.commit_staged()?;
+                Response::Addresses(self.store.marks()?)
+            }
+            Request::ClearAddress { address } => {
+                let mut staged = self.lock_staged();
+                let Some(mark) = self.store.mark(&staged, &address)? else {
+                    return Ok(Response::Error {
+                        message: format!(
+                            "`{address}` is not marked\n  hint: `postdesk addresses list` shows the marked addresses"
+                        ),
+                        retry: false,
+                    });
+                };
+                self.store.stage_mark(&mut staged, &address, None);
+                self.store.commit(&mut staged)?;
+                drop(staged);
+                self.store.flush()?;
+                Response::Addresses(vec![mark])
             }
             Request::PreviewTemplate { name, ticket } => self.preview(&name, ticket.as_deref())?,
             Request::SetTicket {

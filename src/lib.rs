@@ -9,7 +9,9 @@
 pub mod agent;
 pub mod api;
 pub mod backend;
+pub mod bounce;
 pub mod calendar;
+pub mod caps;
 pub mod cli;
 pub mod compose;
 pub mod config;

@@ -18,6 +18,8 @@
 //! | `notified`  | Message-ID of an agent notification | the agent's address      |
 //! | `timers`    | due time (ms, u64 BE) + ticket (u64 BE) | empty: tickets by next deadline |
 //! | `ticket_timer` | ticket (u64 BE)           | its key in `timers` (due ms)  |
+//! | `guard`     | `mark`, 0, email             | JSON [`bounce::Mark`]: a bounced address |
+//! | `guard`     | `sent`, 0, email             | JSON times (ms) of recent automatic mail to it |
 //!
 //! Records are JSON so that adding a field is a `#[serde(default)]`, not a
 //! migration; raw mail is compressed because it is most of the bytes. The
@@ -40,6 +42,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
+use crate::bounce;
 use crate::decide::Decision;
 use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
@@ -140,6 +143,10 @@ pub struct Staged {
     counters: std::collections::HashMap<String, u64>,
     cursors: std::collections::HashMap<String, Vec<u8>>,
     notified: std::collections::HashMap<String, String>,
+    /// Bounce marks by address; `None` clears one.
+    marks: std::collections::HashMap<String, Option<bounce::Mark>>,
+    /// Times of automatic mail by recipient, as they must be stored.
+    auto_sent: std::collections::HashMap<String, Vec<DateTime<Utc>>>,
     extra_tickets: std::collections::HashSet<u64>,
     count: usize,
     bytes: usize,
@@ -156,6 +163,8 @@ impl Staged {
             && self.outbox.is_empty()
             && self.counters.is_empty()
             && self.cursors.is_empty()
+            && self.marks.is_empty()
+            && self.auto_sent.is_empty()
             && self.extra_tickets.is_empty()
     }
 
@@ -164,6 +173,15 @@ impl Staged {
         self.tickets
             .values()
             .any(|t| t.requester.email.eq_ignore_ascii_case(email))
+    }
+
+    /// Staged tickets opened by this customer.
+    pub fn tickets_of(&self, email: &str) -> Vec<u64> {
+        self.tickets
+            .values()
+            .filter(|t| t.requester.email.eq_ignore_ascii_case(email))
+            .map(|t| t.number)
+            .collect()
     }
 
     /// Whether committing this set queues mail (the outbox worker is woken).
@@ -193,6 +211,7 @@ pub struct Store {
     notified: sled::Tree,
     timers: sled::Tree,
     ticket_timer: sled::Tree,
+    guard: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -226,6 +245,13 @@ fn with_blob(record: &[u8], compressed: &[u8]) -> Vec<u8> {
     value.extend_from_slice(record);
     value.extend_from_slice(compressed);
     value
+}
+
+fn guard_key(kind: &str, email: &str) -> Vec<u8> {
+    let mut k = kind.as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(email.trim().to_ascii_lowercase().as_bytes());
+    k
 }
 
 fn timer_key(due_ms: u64, ticket: u64) -> [u8; 16] {
@@ -315,6 +341,7 @@ impl Store {
             notified: tree("notified")?,
             timers: tree("timers")?,
             ticket_timer: tree("ticket_timer")?,
+            guard: tree("guard")?,
             db,
             path,
         };
@@ -464,6 +491,62 @@ impl Store {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
+    /// What the desk knows of a bounced address, staged value first.
+    pub fn mark(&self, staged: &Staged, email: &str) -> Result<Option<bounce::Mark>> {
+        if let Some(m) = staged.marks.get(&email.trim().to_ascii_lowercase()) {
+            return Ok(m.clone());
+        }
+        self.guard
+            .get(guard_key("mark", email))
+            .map_err(StoreError::io("read address marks"))?
+            .map(|v| from_json("address mark", &v))
+            .transpose()
+    }
+
+    /// Marks (or with `None` unmarks) an address with the staged intakes.
+    pub fn stage_mark(&self, staged: &mut Staged, email: &str, mark: Option<bounce::Mark>) {
+        staged.marks.insert(email.trim().to_ascii_lowercase(), mark);
+    }
+
+    /// Every marked address, in address order.
+    pub fn marks(&self) -> Result<Vec<bounce::Mark>> {
+        self.guard
+            .scan_prefix(b"mark\0")
+            .map(|r| {
+                let (_, v) = r.map_err(StoreError::io("read address marks"))?;
+                from_json("address mark", &v)
+            })
+            .collect()
+    }
+
+    /// When automatic mail last went to this address (what the caps still
+    /// need), staged value first.
+    pub fn auto_sent(&self, staged: &Staged, email: &str) -> Result<Vec<DateTime<Utc>>> {
+        if let Some(t) = staged.auto_sent.get(&email.trim().to_ascii_lowercase()) {
+            return Ok(t.clone());
+        }
+        let ms: Vec<i64> = self
+            .guard
+            .get(guard_key("sent", email))
+            .map_err(StoreError::io("read automatic-mail counts"))?
+            .map(|v| from_json("automatic-mail count", &v))
+            .transpose()?
+            .unwrap_or_default();
+        Ok(ms
+            .into_iter()
+            .filter_map(DateTime::from_timestamp_millis)
+            .collect())
+    }
+
+    /// Records automatic mail to an address, written in the same
+    /// transaction as the outbox entries it counts: a crash can neither
+    /// send uncounted mail nor count mail that was never queued.
+    pub fn stage_auto_sent(&self, staged: &mut Staged, email: &str, times: Vec<DateTime<Utc>>) {
+        staged
+            .auto_sent
+            .insert(email.trim().to_ascii_lowercase(), times);
+    }
+
     /// Stages a ticket change that comes with no message of its own (the
     /// other side of a merge, an admin's `tickets set`).
     pub fn stage_ticket(&self, staged: &mut Staged, ticket: &Ticket) {
@@ -569,58 +652,83 @@ impl Store {
             &self.notified,
             &self.timers,
             &self.ticket_timer,
+            &self.guard,
         );
-        trees
-            .transaction(|(tt, mt, it, ct, ot, qt, meta, cur, nt, timers, ttimer)| {
-                // Each ticket is indexed under its next deadline; the old
-                // entry goes when the deadline moves.
-                for (n, t) in &staged.tickets {
-                    let key = n.to_be_bytes();
-                    let old = ttimer.get(key)?.and_then(|v| be_u64(&v));
-                    let new = t.timer_due.map(|d| d.timestamp_millis().max(0) as u64);
-                    if old != new {
-                        if let Some(o) = old {
-                            timers.remove(timer_key(o, *n).as_slice())?;
-                            ttimer.remove(&key)?;
-                        }
-                        if let Some(d) = new {
-                            timers.insert(timer_key(d, *n).as_slice(), &[])?;
-                            ttimer.insert(&key, &d.to_be_bytes())?;
-                        }
-                    }
-                }
-                for (id, agent) in &staged.notified {
-                    nt.insert(id.as_bytes(), agent.as_bytes())?;
-                }
-                for (name, value) in &staged.cursors {
-                    cur.insert(name.as_bytes(), value.as_slice())?;
-                }
-                for (name, value) in &staged.counters {
-                    meta.insert(format!("counter/{name}").as_bytes(), &value.to_be_bytes())?;
-                }
-                for (entry, value) in &staged.outbox {
-                    ot.insert(&entry.id.to_be_bytes(), value.as_slice())?;
-                    qt.insert(queue_key(entry).as_slice(), &[])?;
-                }
-                for (k, v) in &staged.messages {
-                    mt.insert(k, v.as_slice())?;
-                }
-                for (id, entry) in &staged.ids {
-                    // A staged "referenced" never overwrites what the index
-                    // learned meanwhile.
-                    if entry.kind == IdKind::Referenced && it.get(id.as_bytes())?.is_some() {
-                        continue;
-                    }
-                    it.insert(id.as_bytes(), &entry.encode())?;
-                }
-                for (k, v) in &tickets {
-                    tt.insert(k, v.as_slice())?;
-                }
-                for k in &staged.customers {
-                    ct.insert(k.as_slice(), &[])?;
-                }
-                Ok::<_, ConflictableTransactionError<()>>(())
+        let marks: Vec<(Vec<u8>, Option<Vec<u8>>)> = staged
+            .marks
+            .iter()
+            .map(|(email, m)| (guard_key("mark", email), m.as_ref().map(json)))
+            .collect();
+        let sent: Vec<(Vec<u8>, Vec<u8>)> = staged
+            .auto_sent
+            .iter()
+            .map(|(email, times)| {
+                let ms: Vec<i64> = times.iter().map(|t| t.timestamp_millis()).collect();
+                (guard_key("sent", email), json(&ms))
             })
+            .collect();
+        trees
+            .transaction(
+                |(tt, mt, it, ct, ot, qt, meta, cur, nt, timers, ttimer, gt)| {
+                    for (k, v) in &marks {
+                        match v {
+                            Some(v) => gt.insert(k.as_slice(), v.as_slice())?,
+                            None => gt.remove(k.as_slice())?,
+                        };
+                    }
+                    for (k, v) in &sent {
+                        gt.insert(k.as_slice(), v.as_slice())?;
+                    }
+                    // Each ticket is indexed under its next deadline; the old
+                    // entry goes when the deadline moves.
+                    for (n, t) in &staged.tickets {
+                        let key = n.to_be_bytes();
+                        let old = ttimer.get(key)?.and_then(|v| be_u64(&v));
+                        let new = t.timer_due.map(|d| d.timestamp_millis().max(0) as u64);
+                        if old != new {
+                            if let Some(o) = old {
+                                timers.remove(timer_key(o, *n).as_slice())?;
+                                ttimer.remove(&key)?;
+                            }
+                            if let Some(d) = new {
+                                timers.insert(timer_key(d, *n).as_slice(), &[])?;
+                                ttimer.insert(&key, &d.to_be_bytes())?;
+                            }
+                        }
+                    }
+                    for (id, agent) in &staged.notified {
+                        nt.insert(id.as_bytes(), agent.as_bytes())?;
+                    }
+                    for (name, value) in &staged.cursors {
+                        cur.insert(name.as_bytes(), value.as_slice())?;
+                    }
+                    for (name, value) in &staged.counters {
+                        meta.insert(format!("counter/{name}").as_bytes(), &value.to_be_bytes())?;
+                    }
+                    for (entry, value) in &staged.outbox {
+                        ot.insert(&entry.id.to_be_bytes(), value.as_slice())?;
+                        qt.insert(queue_key(entry).as_slice(), &[])?;
+                    }
+                    for (k, v) in &staged.messages {
+                        mt.insert(k, v.as_slice())?;
+                    }
+                    for (id, entry) in &staged.ids {
+                        // A staged "referenced" never overwrites what the index
+                        // learned meanwhile.
+                        if entry.kind == IdKind::Referenced && it.get(id.as_bytes())?.is_some() {
+                            continue;
+                        }
+                        it.insert(id.as_bytes(), &entry.encode())?;
+                    }
+                    for (k, v) in &tickets {
+                        tt.insert(k, v.as_slice())?;
+                    }
+                    for k in &staged.customers {
+                        ct.insert(k.as_slice(), &[])?;
+                    }
+                    Ok::<_, ConflictableTransactionError<()>>(())
+                },
+            )
             .map_err(|e| match e {
                 TransactionError::Storage(source) => StoreError::Io {
                     what: "intake transaction",

@@ -259,6 +259,9 @@ pub enum ThreadReason {
     ReferencedBy { message_id: String },
     /// `[PREFIX-N]` in the subject, from a participant.
     SubjectTag { tag: String },
+    /// A guard placed it: a delivery report traced to the mail that
+    /// bounced, or a sender over the new-ticket limit.
+    Guard { why: String },
 }
 
 impl fmt::Display for ThreadReason {
@@ -271,6 +274,7 @@ impl fmt::Display for ThreadReason {
                 write!(f, "parent of <{message_id}>, which arrived first")
             }
             ThreadReason::SubjectTag { tag } => write!(f, "subject tag {tag} from a participant"),
+            ThreadReason::Guard { why } => f.write_str(why),
         }
     }
 }

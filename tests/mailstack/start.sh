@@ -56,6 +56,9 @@ USERS=(
   "bob@$DOMAIN_DESK" "admin@$DOMAIN_DESK" "catchall@$DOMAIN_DESK"
   "carol@$DOMAIN_CUSTOMER" "dave@$DOMAIN_CUSTOMER" "erin@$DOMAIN_CUSTOMER"
   "frank@$DOMAIN_CUSTOMER"
+  # tests/e2e_guards.rs: two more desks and a customer whose mailbox a
+  # script answers automatically (tests/support/autoresponder.py).
+  "guards1@$DOMAIN_DESK" "guards2@$DOMAIN_DESK" "autoresponder@$DOMAIN_CUSTOMER"
 )
 # One desk mailbox and a few customers per end-to-end test, so tests running
 # in parallel never read each other's mail.
