@@ -31,6 +31,16 @@ pub struct Args {
     /// Configuration file.
     #[arg(long, global = true, env = "POSTDESK_CONFIG", default_value = config::DEFAULT_PATH)]
     pub config: PathBuf,
+    /// Log format on stderr: auto (human on a terminal, journald under
+    /// systemd, plain otherwise), human, json, journald.
+    #[arg(
+        long,
+        global = true,
+        env = "POSTDESK_LOG_FORMAT",
+        value_enum,
+        default_value = "auto"
+    )]
+    pub log_format: crate::logging::Format,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -246,7 +256,7 @@ pub fn run(args: Args) -> ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    init_logging(daemon);
+    crate::logging::init(args.log_format, daemon);
     match dispatch(args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -262,17 +272,6 @@ pub fn run(args: Args) -> ExitCode {
 struct Exit {
     code: u8,
     message: String,
-}
-
-fn init_logging(daemon: bool) {
-    let default = if daemon { "info" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("POSTDESK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
 }
 
 fn load_config(path: &std::path::Path) -> Result<Config> {

@@ -1102,7 +1102,8 @@ impl Desk {
                 inboxes: self.sources.snapshot(),
                 outbox_queued: self.store.outbox_len(),
                 tickets: self.store.ticket_count(),
-                quarantined: self.store.quarantined()?.len(),
+                quarantined: self.store.quarantine_len(),
+                metrics: crate::metrics::get().listening(),
             }),
             Request::ExplainRules { inbox, raw } => match mail::parse(&raw) {
                 Ok(msg) => {

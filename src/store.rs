@@ -784,6 +784,11 @@ impl Store {
         staged.cursors.insert(source.to_string(), value.to_vec());
     }
 
+    /// Messages kept in the quarantine.
+    pub fn quarantine_len(&self) -> usize {
+        self.quarantine.len()
+    }
+
     /// Mail waiting to be sent.
     pub fn outbox_len(&self) -> usize {
         self.outq.len()
