@@ -100,6 +100,21 @@ pub enum Command {
         #[command(subcommand)]
         what: RulesCmd,
     },
+    /// A consistent copy of the store and the token secret, taken while the
+    /// daemon runs (or without one). DIR must be new or empty, and writable
+    /// by the daemon (under systemd: inside /var/lib/postdesk).
+    Backup {
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a backup in place of the store. The daemon must be stopped; an
+    /// existing store is only replaced with --force (and moved aside, not deleted).
+    Restore {
+        dir: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
     /// What postdesk keeps of a reply once quotes and signatures are cut.
     ///
     /// Reads a whole message, or a bare body when the input has no header
@@ -297,6 +312,49 @@ fn dispatch(args: Args) -> Result<u8> {
             Ok(0)
         }
         Command::Check => check(&args.config, &config),
+        Command::Backup { dir, json } => {
+            let dir = std::path::absolute(&dir)
+                .with_context(|| format!("cannot resolve {}", dir.display()))?;
+            let mut backend = Backend::connect(config)?;
+            let m = match call(&mut backend, Request::Backup { dir: dir.clone() })? {
+                Response::BackedUp(m) => m,
+                other => bail!("unexpected answer: {other:?}"),
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&m)?);
+            } else {
+                println!(
+                    "{}: {} tickets, {} messages, {} bytes, sha256 {}{}",
+                    dir.display(),
+                    m.tickets,
+                    m.trees.get("messages").copied().unwrap_or(0),
+                    m.bytes,
+                    &m.sha256[..16],
+                    if m.secret {
+                        ", token secret included"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(0)
+        }
+        Command::Restore { dir, force } => {
+            let state = config.state_dir().to_path_buf();
+            if crate::control::Client::connect(&state)?.is_some() {
+                return Err(crate::backup::BackupError::DaemonRunning(state).into());
+            }
+            let m = crate::backup::restore(&state, &dir, force)?;
+            println!(
+                "restored {} tickets ({} messages) from {} (taken {}) into {}",
+                m.tickets,
+                m.trees.get("messages").copied().unwrap_or(0),
+                dir.display(),
+                m.created.format("%Y-%m-%d %H:%M:%S UTC"),
+                state.display()
+            );
+            Ok(0)
+        }
         Command::Outbox { what } => {
             let mut backend = Backend::connect(config)?;
             match what {

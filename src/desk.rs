@@ -1096,6 +1096,16 @@ impl Desk {
                 commands,
             } => self.set_ticket(&reference, &commands)?,
             Request::MergeTickets { from, into } => self.merge_request(&from, &into)?,
+            Request::Backup { dir } => {
+                self.flush()?;
+                match crate::backup::write(&self.store, self.config.state_dir(), &dir) {
+                    Ok(m) => Response::BackedUp(m),
+                    Err(e) => Response::Error {
+                        message: format!("backup failed: {e}"),
+                        retry: false,
+                    },
+                }
+            }
             Request::Status => Response::Status(crate::status::Report {
                 daemon: true,
                 pid: std::process::id(),

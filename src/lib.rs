@@ -9,6 +9,7 @@
 pub mod agent;
 pub mod api;
 pub mod backend;
+pub mod backup;
 pub mod calendar;
 pub mod cli;
 pub mod compose;
