@@ -55,6 +55,9 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
 }
 
 async fn serve(config: Config) -> Result<(), DaemonError> {
+    // Handlers first: a SIGHUP right after READY (systemctl reload) must
+    // reload, not kill the process with the default action.
+    let signals = Signals::install()?;
     let desk = Arc::new(Desk::open(config)?);
     let config = desk.config().clone();
     // Every source is ready before the socket opens: a caller that sees the
@@ -126,7 +129,7 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     );
     crate::notify::ready();
 
-    wait_for_stop(&desk).await?;
+    signals.wait_for_stop(&desk).await;
     let deadline = config.daemon.stop_timeout;
     tracing::info!(
         deadline = ?deadline,
@@ -163,21 +166,33 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     Ok(())
 }
 
-/// Waits for SIGTERM or SIGINT; SIGHUP meanwhile reloads rules and
-/// templates.
-async fn wait_for_stop(desk: &Arc<Desk>) -> Result<(), DaemonError> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
-    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
-    loop {
-        tokio::select! {
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
-            _ = hup.recv() => {
-                crate::notify::reloading();
-                reload(desk, "SIGHUP").await;
-                crate::notify::ready();
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, DaemonError> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).map_err(DaemonError::Signals)?,
+            int: signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?,
+            hup: signal(SignalKind::hangup()).map_err(DaemonError::Signals)?,
+        })
+    }
+
+    /// Waits for SIGTERM or SIGINT; SIGHUP meanwhile reloads.
+    async fn wait_for_stop(mut self, desk: &Arc<Desk>) {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => return,
+                _ = self.int.recv() => return,
+                _ = self.hup.recv() => {
+                    crate::notify::reloading();
+                    reload(desk, "SIGHUP").await;
+                    crate::notify::ready();
+                }
             }
         }
     }
