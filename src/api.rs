@@ -76,6 +76,11 @@ pub enum Request {
         name: String,
         ticket: Option<String>,
     },
+    /// Write a consistent backup of the store and the token secret into
+    /// `dir` (absolute: the daemon's working directory is not the caller's).
+    Backup {
+        dir: std::path::PathBuf,
+    },
 }
 
 /// What became of one ingested message.
@@ -136,6 +141,7 @@ pub enum Response {
     Explained(Box<crate::rules::Explanation>),
     Status(crate::status::Report),
     Addresses(Vec<crate::bounce::Mark>),
+    BackedUp(crate::backup::Manifest),
     /// The request failed; `retry` says whether trying later may help (the
     /// store was unavailable) or not (bad input, unknown ticket).
     Error {

@@ -31,6 +31,16 @@ pub struct Args {
     /// Configuration file.
     #[arg(long, global = true, env = "POSTDESK_CONFIG", default_value = config::DEFAULT_PATH)]
     pub config: PathBuf,
+    /// Log format on stderr: auto (human on a terminal, journald under
+    /// systemd, plain otherwise), human, json, journald.
+    #[arg(
+        long,
+        global = true,
+        env = "POSTDESK_LOG_FORMAT",
+        value_enum,
+        default_value = "auto"
+    )]
+    pub log_format: crate::logging::Format,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -94,6 +104,21 @@ pub enum Command {
     Rules {
         #[command(subcommand)]
         what: RulesCmd,
+    },
+    /// A consistent copy of the store and the token secret, taken while the
+    /// daemon runs (or without one). DIR must be new or empty, and writable
+    /// by the daemon (under systemd: inside /var/lib/postdesk).
+    Backup {
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a backup in place of the store. The daemon must be stopped; an
+    /// existing store is only replaced with --force (and moved aside, not deleted).
+    Restore {
+        dir: PathBuf,
+        #[arg(long)]
+        force: bool,
     },
     /// What postdesk keeps of a reply once quotes and signatures are cut.
     ///
@@ -266,7 +291,7 @@ pub fn run(args: Args) -> ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    init_logging(daemon);
+    crate::logging::init(args.log_format, daemon);
     match dispatch(args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -282,17 +307,6 @@ pub fn run(args: Args) -> ExitCode {
 struct Exit {
     code: u8,
     message: String,
-}
-
-fn init_logging(daemon: bool) {
-    let default = if daemon { "info" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("POSTDESK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
 }
 
 fn load_config(path: &std::path::Path) -> Result<Config> {
@@ -318,6 +332,49 @@ fn dispatch(args: Args) -> Result<u8> {
             Ok(0)
         }
         Command::Check => check(&args.config, &config),
+        Command::Backup { dir, json } => {
+            let dir = std::path::absolute(&dir)
+                .with_context(|| format!("cannot resolve {}", dir.display()))?;
+            let mut backend = Backend::connect(config)?;
+            let m = match call(&mut backend, Request::Backup { dir: dir.clone() })? {
+                Response::BackedUp(m) => m,
+                other => bail!("unexpected answer: {other:?}"),
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&m)?);
+            } else {
+                println!(
+                    "{}: {} tickets, {} messages, {} bytes, sha256 {}{}",
+                    dir.display(),
+                    m.tickets,
+                    m.trees.get("messages").copied().unwrap_or(0),
+                    m.bytes,
+                    &m.sha256[..16],
+                    if m.secret {
+                        ", token secret included"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(0)
+        }
+        Command::Restore { dir, force } => {
+            let state = config.state_dir().to_path_buf();
+            if crate::control::Client::connect(&state)?.is_some() {
+                return Err(crate::backup::BackupError::DaemonRunning(state).into());
+            }
+            let m = crate::backup::restore(&state, &dir, force)?;
+            println!(
+                "restored {} tickets ({} messages) from {} (taken {}) into {}",
+                m.tickets,
+                m.trees.get("messages").copied().unwrap_or(0),
+                dir.display(),
+                m.created.format("%Y-%m-%d %H:%M:%S UTC"),
+                state.display()
+            );
+            Ok(0)
+        }
         Command::Outbox { what } => {
             let mut backend = Backend::connect(config)?;
             match what {

@@ -76,6 +76,10 @@ pub struct Config {
     pub kb: KbRef,
     #[serde(default)]
     pub guard: Guard,
+    #[serde(default)]
+    pub metrics: Metrics,
+    #[serde(default)]
+    pub daemon: Daemon,
     /// The file this was read from; relative paths inside resolve against the
     /// working directory, not against this file (see DESIGN.md).
     #[serde(skip)]
@@ -548,6 +552,43 @@ fn default_new_ticket_limit() -> crate::caps::Limit {
     }
 }
 
+/// The opt-in Prometheus listener.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// Where `/metrics` and `/healthz` answer; off when unset. Port 0 picks
+    /// a free port (the bound address is logged and shown by `status`).
+    #[serde(default)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Metrics name inboxes, queues and volumes: a listener off loopback is
+    /// refused unless this says the admin means it (and firewalls it).
+    #[serde(default)]
+    pub allow_remote: bool,
+}
+
+/// How `serve` behaves as a service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Daemon {
+    /// The longest a SIGTERM drain may take before the daemon exits anyway
+    /// (what is not flushed by then is fetched again on the next start,
+    /// never lost). Keep it below systemd's TimeoutStopSec.
+    #[serde(default = "default_stop_timeout", deserialize_with = "de_duration")]
+    pub stop_timeout: Duration,
+}
+
+impl Default for Daemon {
+    fn default() -> Self {
+        Daemon {
+            stop_timeout: default_stop_timeout(),
+        }
+    }
+}
+
+fn default_stop_timeout() -> Duration {
+    Duration::from_secs(20)
+}
+
 /// How intake batches its durability work.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -813,6 +854,13 @@ impl Config {
         }
         if self.intake.batch == 0 {
             return bad("intake.batch must be at least 1".into());
+        }
+        if let Some(addr) = self.metrics.listen {
+            if !addr.ip().is_loopback() && !self.metrics.allow_remote {
+                return bad(format!(
+                    "metrics.listen = `{addr}` is not a loopback address: the metrics name inboxes and queues; set metrics.allow_remote = true if you mean it (and firewall the port)"
+                ));
+            }
         }
         Ok(())
     }

@@ -180,13 +180,30 @@ async fn connection(
         let mut resp = match serde_json::from_slice::<Request>(&json) {
             Ok(mut req) => {
                 req.put_blob(blob);
+                // Pipe deliveries count as received mail (imports are
+                // history and do not).
+                let counted = match &req {
+                    Request::Ingest {
+                        inbox,
+                        import_status: None,
+                        ..
+                    } => Some((
+                        inbox.clone().unwrap_or_else(|| "pipe".into()),
+                        std::time::Instant::now(),
+                    )),
+                    _ => None,
+                };
                 let desk = desk.clone();
-                tokio::task::spawn_blocking(move || desk.handle(req))
+                let resp = tokio::task::spawn_blocking(move || desk.handle(req))
                     .await
                     .unwrap_or_else(|e| Response::Error {
                         message: format!("request failed inside the daemon: {e}"),
                         retry: true,
-                    })
+                    });
+                if let (Some((inbox, since)), Response::Ingested(outcome)) = (&counted, &resp) {
+                    crate::metrics::get().message(inbox, outcome, *since);
+                }
+                resp
             }
             Err(e) => Response::Error {
                 message: format!("malformed request: {e}"),

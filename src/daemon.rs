@@ -36,6 +36,8 @@ pub enum DaemonError {
     Signals(std::io::Error),
     #[error("outgoing mail: {0}")]
     Transport(#[from] crate::transport::TransportError),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::http::BindError),
 }
 
 /// Runs until SIGTERM/SIGINT.
@@ -45,10 +47,17 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         .enable_all()
         .build()
         .map_err(DaemonError::Runtime)?;
-    runtime.block_on(serve(config))
+    let result = runtime.block_on(serve(config));
+    // A store task still blocked past the drain deadline must not hold the
+    // process: what it had not flushed is fetched again on the next start.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
 }
 
 async fn serve(config: Config) -> Result<(), DaemonError> {
+    // Handlers first: a SIGHUP right after READY (systemctl reload) must
+    // reload, not kill the process with the default action.
+    let signals = Signals::install()?;
     let desk = Arc::new(Desk::open(config)?);
     let config = desk.config().clone();
     // Every source is ready before the socket opens: a caller that sees the
@@ -69,6 +78,10 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
             InboxKind::Imap => imaps.push(inbox.clone()),
         }
     }
+    let metrics_listener = match config.metrics.listen {
+        Some(addr) => Some(crate::metrics::http::bind(addr).await?),
+        None => None,
+    };
     let listener = control::bind(config.state_dir())?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks: Vec<_> = maildirs
@@ -88,78 +101,192 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
         ))
     }));
     let transport = crate::transport::Transport::from_config(&config.outgoing)?;
-    let outbox_task = tokio::spawn(crate::outbox::run(
+    tasks.push(tokio::spawn(crate::outbox::run(
         desk.clone(),
         transport,
         desk.outbox_wake(),
         stop_rx.clone(),
-    ));
-    let control_task = tokio::spawn(control::serve(listener, desk.clone(), stop_rx.clone()));
+    )));
+    tasks.push(tokio::spawn(control::serve(
+        listener,
+        desk.clone(),
+        stop_rx.clone(),
+    )));
+    if let Some(l) = metrics_listener {
+        tasks.push(tokio::spawn(crate::metrics::http::serve(
+            l,
+            desk.clone(),
+            stop_rx.clone(),
+        )));
+    }
+    tasks.push(tokio::spawn(watch_files(desk.clone(), stop_rx.clone())));
+    tasks.push(tokio::spawn(run_timers(desk.clone(), stop_rx.clone())));
     tracing::info!(
         state_dir = %config.state_dir().display(),
         inboxes = config.inboxes.len(),
+        metrics = crate::metrics::get().listening().as_deref().unwrap_or("off"),
         "postdesk serving"
     );
+    crate::notify::ready();
 
-    let watch_task = tokio::spawn(watch_files(desk.clone(), stop_rx.clone()));
-    let timer_task = tokio::spawn(run_timers(desk.clone(), stop_rx.clone()));
-    wait_for_stop(&desk).await?;
-    tracing::info!("shutting down: finishing the batch in hand");
+    signals.wait_for_stop(&desk).await;
+    let deadline = config.daemon.stop_timeout;
+    tracing::info!(
+        deadline = ?deadline,
+        "shutting down: no new work; finishing the batch in hand"
+    );
+    crate::notify::stopping();
     let _ = stop_tx.send(true);
-    for t in tasks {
-        let _ = t.await;
-    }
-    let _ = control_task.await;
-    let _ = outbox_task.await;
-    let _ = watch_task.await;
-    let _ = timer_task.await;
-    let flushed = tokio::task::spawn_blocking({
-        let desk = desk.clone();
-        move || desk.flush()
+    let drained = tokio::time::timeout(deadline, async {
+        for t in tasks {
+            let _ = t.await;
+        }
+        tokio::task::spawn_blocking({
+            let desk = desk.clone();
+            move || desk.flush()
+        })
+        .await
     })
     .await;
-    if let Ok(Err(e)) = flushed {
-        tracing::error!(error = %e, "final flush failed");
+    match drained {
+        Ok(Ok(Ok(()))) => tracing::info!("drained: everything taken is stored durably"),
+        Ok(Ok(Err(e))) => {
+            tracing::error!(error = %e, "final flush failed; unflushed mail is fetched again on the next start")
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "final flush failed; unflushed mail is fetched again on the next start")
+        }
+        Err(_) => tracing::error!(
+            deadline = ?deadline,
+            "drain did not finish in time (daemon.stop_timeout); exiting anyway: nothing unflushed was marked done at its source, so it is fetched again on the next start"
+        ),
     }
     let _ = std::fs::remove_file(control::socket_path(config.state_dir()));
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Waits for SIGTERM or SIGINT; SIGHUP meanwhile reloads rules and
-/// templates.
-async fn wait_for_stop(desk: &Arc<Desk>) -> Result<(), DaemonError> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
-    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
-    loop {
-        tokio::select! {
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
-            _ = hup.recv() => reload(desk, "SIGHUP").await,
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, DaemonError> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).map_err(DaemonError::Signals)?,
+            int: signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?,
+            hup: signal(SignalKind::hangup()).map_err(DaemonError::Signals)?,
+        })
+    }
+
+    /// Waits for SIGTERM or SIGINT; SIGHUP meanwhile reloads.
+    async fn wait_for_stop(mut self, desk: &Arc<Desk>) {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => return,
+                _ = self.int.recv() => return,
+                _ = self.hup.recv() => {
+                    crate::notify::reloading();
+                    reload(desk, "SIGHUP").await;
+                    crate::notify::ready();
+                }
+            }
         }
     }
 }
 
+/// Reloads what can change under a running daemon: the rule file and the
+/// templates, swapped in only when both are good. The config file is read
+/// and validated too, so a bad edit is reported now rather than at the
+/// next restart; sections that only a restart applies are named.
 async fn reload(desk: &Arc<Desk>, why: &str) {
+    let d = desk.clone();
+    let config_check = tokio::task::spawn_blocking(move || {
+        let path = d.config().source.clone();
+        Config::load(&path).map(|new| restart_needed(d.config(), &new))
+    })
+    .await;
+    match config_check {
+        Ok(Err(e)) => {
+            crate::metrics::get().reload(false);
+            tracing::error!(%why, "reload refused, the running configuration, rules and templates stay live:\n{e}");
+            return;
+        }
+        Ok(Ok(changed)) if !changed.is_empty() => tracing::warn!(
+            %why,
+            sections = %changed.join(", "),
+            "the config file changed in sections that apply at the next restart (systemctl restart postdesk); rules that refer to new names there are refused until then"
+        ),
+        _ => {}
+    }
     let d = desk.clone();
     match tokio::task::spawn_blocking(move || d.reload()).await {
         Ok(Ok((templates, rules))) => {
+            crate::metrics::get().reload(true);
             tracing::info!(%why, templates, rules, "reloaded rules and templates")
         }
-        Ok(Err(e)) => tracing::error!(
-            %why,
-            "reload refused, the previous rules and templates stay live:\n{e}"
-        ),
+        Ok(Err(e)) => {
+            crate::metrics::get().reload(false);
+            tracing::error!(
+                %why,
+                "reload refused, the previous rules and templates stay live:\n{e}"
+            )
+        }
         Err(e) => tracing::error!(%why, error = %e, "reload failed"),
     }
 }
 
+/// The config sections that differ between the running and the edited
+/// file. Compared by their debug form: secrets are never in the config
+/// itself (only the names of variables and files holding them), and the
+/// comparison is never logged, only the section names.
+fn restart_needed(running: &Config, edited: &Config) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    macro_rules! cmp {
+        ($($field:ident => $name:literal),* $(,)?) => {
+            $(if format!("{:?}", running.$field) != format!("{:?}", edited.$field) {
+                changed.push($name);
+            })*
+        };
+    }
+    cmp!(
+        desk => "[desk]",
+        inboxes => "[[inbox]]",
+        outgoing => "[outgoing]",
+        agents => "[[agent]]",
+        queues => "[[queue]]",
+        followup => "[followup]",
+        survey => "[survey]",
+        sla => "[sla]",
+        calendar => "[calendar]",
+        status_notices => "[status_notices]",
+        rules => "[rules]",
+        templates => "[templates]",
+        intake => "[intake]",
+        ack => "[ack]",
+        agent_mail => "[agent_mail]",
+        kb => "[kb]",
+        metrics => "[metrics]",
+        daemon => "[daemon]",
+    );
+    changed
+}
+
 /// Fires due timers (follow-ups, surveys, SLA) every second. Timers that
 /// came due while the daemon was down fire on the first round.
+///
+/// The loop is also the daemon's heartbeat: each round feeds the systemd
+/// watchdog (when asked for) and refreshes the STATUS line, so a wedged
+/// store or runtime shows as a missed watchdog, and systemd restarts us.
 async fn run_timers(desk: Arc<Desk>, mut stop: watch::Receiver<bool>) {
+    let mut status = crate::notify::Status::default();
     loop {
+        crate::metrics::get().beat();
+        crate::notify::watchdog();
+        status.update(&desk);
         let d = desk.clone();
         match tokio::task::spawn_blocking(move || d.run_timers(chrono::Utc::now())).await {
             Ok(Ok(_)) => {}
@@ -288,8 +415,10 @@ pub fn scan_maildir_once(desk: &Desk, md: &Maildir, inbox: &str) -> Result<usize
         .pending(batch)
         .map_err(|e| format!("cannot list {}/new: {e}", md.root().display()))?;
     let mut stored = Vec::with_capacity(files.len());
+    let mut outcomes = Vec::with_capacity(files.len());
     let mut failure = None;
     for path in &files {
+        let taken = std::time::Instant::now();
         let raw = match std::fs::read(path) {
             Ok(raw) => raw,
             Err(e) => {
@@ -302,6 +431,7 @@ pub fn scan_maildir_once(desk: &Desk, md: &Maildir, inbox: &str) -> Result<usize
             Ok(outcome) => {
                 tracing::info!(%inbox, ?outcome, "ingested");
                 stored.push(path);
+                outcomes.push((outcome, taken));
             }
             Err(e) => {
                 failure = Some(format!("store failed on {}: {e}", path.display()));
@@ -312,6 +442,9 @@ pub fn scan_maildir_once(desk: &Desk, md: &Maildir, inbox: &str) -> Result<usize
     if !stored.is_empty() {
         desk.flush()
             .map_err(|e| format!("flush failed, nothing marked done: {e}"))?;
+        for (outcome, taken) in &outcomes {
+            crate::metrics::get().message(inbox, outcome, *taken);
+        }
         for path in &stored {
             if let Err(e) = md.mark_done(path) {
                 // Stored and durable; if it stays in new/ it is read again

@@ -1365,13 +1365,24 @@ impl Desk {
                 commands,
             } => self.set_ticket(&reference, &commands)?,
             Request::MergeTickets { from, into } => self.merge_request(&from, &into)?,
+            Request::Backup { dir } => {
+                self.flush()?;
+                match crate::backup::write(&self.store, self.config.state_dir(), &dir) {
+                    Ok(m) => Response::BackedUp(m),
+                    Err(e) => Response::Error {
+                        message: format!("backup failed: {e}"),
+                        retry: false,
+                    },
+                }
+            }
             Request::Status => Response::Status(crate::status::Report {
                 daemon: true,
                 pid: std::process::id(),
                 inboxes: self.sources.snapshot(),
                 outbox_queued: self.store.outbox_len(),
                 tickets: self.store.ticket_count(),
-                quarantined: self.store.quarantined()?.len(),
+                quarantined: self.store.quarantine_len(),
+                metrics: crate::metrics::get().listening(),
             }),
             Request::ExplainRules { inbox, raw } => match mail::parse(&raw) {
                 Ok(msg) => {

@@ -9,6 +9,7 @@
 pub mod agent;
 pub mod api;
 pub mod backend;
+pub mod backup;
 pub mod bounce;
 pub mod calendar;
 pub mod caps;
@@ -24,7 +25,10 @@ pub mod guard;
 pub mod import;
 pub mod kb;
 pub mod lifecycle;
+pub mod logging;
 pub mod mail;
+pub mod metrics;
+pub mod notify;
 pub mod outbox;
 pub mod rules;
 pub mod source;

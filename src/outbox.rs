@@ -153,6 +153,11 @@ pub async fn run(
                 }
             }
             let updated = after_attempt(entry.clone(), result, Utc::now(), &policy);
+            crate::metrics::get().outbox_attempt(match updated.state {
+                State::Sent => "sent",
+                State::Queued => "retry",
+                State::Failed => "failed",
+            });
             let desk = desk.clone();
             let written = tokio::task::spawn_blocking(move || {
                 desk.store().update_outbox(&entry, &updated)?;

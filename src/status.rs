@@ -31,6 +31,9 @@ pub struct Report {
     pub outbox_queued: usize,
     pub tickets: usize,
     pub quarantined: usize,
+    /// Where `/metrics` answers, when the listener is on.
+    #[serde(default)]
+    pub metrics: Option<String>,
 }
 
 /// Every source's state, by inbox name.

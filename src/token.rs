@@ -17,7 +17,7 @@ use sha2::Sha256;
 /// Hex digits of MAC in an address: 40 bits, enough that guessing is
 /// hopeless by mail, short enough to survive line-length-limited clients.
 const MAC_HEX: usize = 10;
-const SECRET_FILE: &str = "secret";
+pub const SECRET_FILE: &str = "secret";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {

@@ -480,6 +480,7 @@ async fn intake(
                 "some messages were removed from the folder before they could be fetched"
             );
         }
+        let fetched = std::time::Instant::now();
         let parsing = {
             let desk = desk.clone();
             let name = s.name.clone();
@@ -498,7 +499,7 @@ async fn intake(
             let name = s.name.clone();
             let key = s.cursor_key();
             let base = *cursor;
-            move || store_batch(&desk, &name, &key, base, last, prepared)
+            move || store_batch(&desk, &name, &key, base, last, prepared, fetched)
         };
         inflight = Some(tokio::task::spawn_blocking(job));
         if *stop.borrow() {
@@ -537,7 +538,9 @@ fn store_batch(
     base: Cursor,
     last: u32,
     messages: Vec<(u32, Prepared)>,
+    fetched: std::time::Instant,
 ) -> Batch {
+    let mut outcomes = Vec::with_capacity(messages.len());
     let mut marked = Vec::with_capacity(messages.len());
     let mut error = None;
     let mut stored_up_to = last;
@@ -552,6 +555,7 @@ fn store_batch(
                 }
                 tracing::debug!(%inbox, uid, ?outcome, "ingested");
                 marked.push(uid);
+                outcomes.push(outcome);
             }
             Err(e) => {
                 error = Some(format!("storing UID {uid} failed: {e}"));
@@ -571,6 +575,9 @@ fn store_batch(
             cursor: None,
             error: Some(format!("flushing the store failed: {e}")),
         };
+    }
+    for outcome in &outcomes {
+        crate::metrics::get().message(inbox, outcome, fetched);
     }
     tracing::info!(%inbox, new, duplicates, quarantined, position = %cursor.describe(), "stored a batch");
     Batch {

@@ -8,12 +8,14 @@ set -euo pipefail
 # swaks needs Net::SSLeay for STARTTLS/SMTPS (only a Recommends, and we skip
 # recommends to keep the install small); mbsync's SASL PLAIN/LOGIN live in
 # libsasl2-modules. ca-certificates stops curl/openssl from warning.
+# systemd brings systemd-analyze, which tests/systemd.rs runs on the unit.
 PACKAGES=(
   dovecot-core dovecot-imapd dovecot-lmtpd
   postfix
   swaks libnet-ssleay-perl
   curl openssl ca-certificates
   isync libsasl2-modules
+  systemd
 )
 
 log() { printf 'install.sh: %s\n' "$*" >&2; }
