@@ -70,6 +70,16 @@ pub enum Request {
         name: String,
         ticket: Option<String>,
     },
+    /// The managers' report (`postdesk stats`).
+    Stats {
+        /// The window: this far back from `now`; all time when absent.
+        since_secs: Option<u64>,
+        queue: Option<String>,
+        /// The report's clock; the desk's own when absent.
+        now: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Mail a template to every customer with a matching ticket, once each.
+    Notify(crate::notify::Filter),
 }
 
 /// What became of one ingested message.
@@ -129,6 +139,8 @@ pub enum Response {
     Preview(Preview),
     Explained(Box<crate::rules::Explanation>),
     Status(crate::status::Report),
+    Stats(Box<crate::report::Stats>),
+    Notified(crate::notify::Report),
     /// The request failed; `retry` says whether trying later may help (the
     /// store was unavailable) or not (bad input, unknown ticket).
     Error {

@@ -301,6 +301,7 @@ pub fn intake(
                 ));
             } else {
                 notices.push(relay(msg, &ticket, ctx, email, &parsed.body));
+                ticket.agent_replies += 1;
                 if ticket.first_response.is_none() {
                     ticket.first_response = Some(ctx.now);
                 }
@@ -408,8 +409,14 @@ pub fn intake(
 }
 
 fn set_status(ticket: &mut Ticket, status: Status, now: DateTime<Utc>) {
-    if status == Status::Resolved && ticket.status != Status::Resolved {
+    let finished = |s: Status| matches!(s, Status::Resolved | Status::Closed);
+    // Closed straight from work counts as resolved then too: reports measure
+    // resolution time to it, and the survey and reopen window start there.
+    if finished(status) && !finished(ticket.status) {
         ticket.resolved_at = Some(now);
+    }
+    if finished(ticket.status) && !finished(status) {
+        ticket.reopened += 1;
     }
     ticket.status = status;
 }
@@ -848,6 +855,9 @@ fn new_ticket(msg: &Inbound, ctx: &Context<'_>) -> Ticket {
         survey: None,
         sla_due: Vec::new(),
         timer_due: None,
+        agent_replies: 0,
+        reopened: 0,
+        sla_breaches: Vec::new(),
     };
     ticket.add_participant(&msg.from.email);
     ticket
