@@ -196,11 +196,11 @@ pub fn render(s: &Stats) -> String {
             "no tickets".into()
         } else {
             format!(
-                "{} ({})",
+                "{}, {}",
                 s.peak
                     .busiest
                     .iter()
-                    .map(|p| format!("{} {:02}:00 {}", p.day, p.hour, p.count))
+                    .map(|p| format!("{} {:02}:00 ({})", p.day, p.hour, p.count))
                     .collect::<Vec<_>>()
                     .join(", "),
                 s.timezone
@@ -212,7 +212,11 @@ pub fn render(s: &Stats) -> String {
     if s.recurring_subjects.is_empty() {
         line(&mut o, "Recurring", "none".into());
     } else {
-        line(&mut o, "Recurring", String::new());
+        line(
+            &mut o,
+            "Recurring",
+            "count  subject (as first written)      tickets".into(),
+        );
         for r in &s.recurring_subjects {
             let mut refs = r.tickets.join(", ");
             if r.count > r.tickets.len() {
@@ -220,9 +224,10 @@ pub fn render(s: &Stats) -> String {
             }
             let _ = writeln!(
                 o,
-                "  {:>4}  {:<40}  {}",
+                "{:LABEL$}{:>5}  {:<32}  {}",
+                "",
                 r.count,
-                clip(&r.example, 40),
+                clip(&r.example, 32),
                 refs
             );
         }
