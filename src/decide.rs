@@ -979,8 +979,26 @@ queues = ["general"]
         let d = intake(&m, &t, Some(resolved), &["p1@x".to_string()], &c);
         assert!(!d.created);
         assert_eq!(d.ticket.status, Status::Open);
+        assert_eq!(d.ticket.reopened, 1, "reports count the reopening");
         assert_eq!(d.record.seq, 1);
         assert_eq!(d.remember_references, vec!["p0@x".to_string()]);
+    }
+
+    #[test]
+    fn closing_from_work_counts_as_resolving_and_reopening_is_counted() {
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let c = ctx(&tags, &own, Mode::Live);
+        let mut t = intake(&msg(""), &Threading::New, None, &[], &c).ticket;
+        set_status(&mut t, Status::Closed, c.now);
+        assert_eq!(t.resolved_at, Some(c.now));
+        let later = c.now + chrono::Duration::hours(1);
+        set_status(&mut t, Status::Resolved, later);
+        assert_eq!(t.resolved_at, Some(c.now), "still finished since then");
+        assert_eq!(t.reopened, 0);
+        set_status(&mut t, Status::Open, later);
+        set_status(&mut t, Status::Pending, later);
+        assert_eq!(t.reopened, 1);
     }
 
     #[test]

@@ -533,3 +533,46 @@ fn customer_text_in_the_html_report_is_escaped() {
     );
     assert!(!html.contains("<script") && !html.contains("<img"));
 }
+
+#[test]
+fn stats_answer_the_same_with_a_daemon_running() {
+    let t = TestDesk::new();
+    for i in 0..3 {
+        let raw = mail(
+            &format!("d{i}@customer.test"),
+            "Help",
+            &format!("d{i}@customer.test"),
+            "",
+            "Hi.",
+        );
+        assert!(t.pipe(&raw).status.success());
+    }
+    let args = [
+        "stats",
+        "--json",
+        "--since",
+        "30d",
+        "--now",
+        "2026-12-01T00:00:00Z",
+    ];
+    let local = t.run(&args);
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
+    let mut daemon = t.serve();
+    let remote = t.run(&args);
+    daemon.terminate();
+    assert!(
+        remote.status.success(),
+        "{}",
+        String::from_utf8_lossy(&remote.stderr)
+    );
+    let local: Value = serde_json::from_slice(&local.stdout).unwrap();
+    assert_eq!(local["tickets"]["created"], 3);
+    assert_eq!(
+        local,
+        serde_json::from_slice::<Value>(&remote.stdout).unwrap()
+    );
+}
