@@ -81,6 +81,16 @@ pub enum Request {
     Backup {
         dir: std::path::PathBuf,
     },
+    /// The managers' report (`postdesk stats`).
+    Stats {
+        /// The window: this far back from `now`; all time when absent.
+        since_secs: Option<u64>,
+        queue: Option<String>,
+        /// The report's clock; the desk's own when absent.
+        now: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Mail a template to every customer with a matching ticket, once each.
+    Notify(crate::notify::Filter),
 }
 
 /// What became of one ingested message.
@@ -142,6 +152,8 @@ pub enum Response {
     Status(crate::status::Report),
     Addresses(Vec<crate::bounce::Mark>),
     BackedUp(crate::backup::Manifest),
+    Stats(Box<crate::report::Stats>),
+    Notified(crate::notify::Report),
     /// The request failed; `retry` says whether trying later may help (the
     /// store was unavailable) or not (bad input, unknown ticket).
     Error {

@@ -120,6 +120,73 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// The managers' report: response and resolution times, satisfaction,
+    /// backlog, first-contact resolution, SLA, peak times, recurring issues.
+    ///
+    /// Window: tickets created, answered, resolved or rated within --since
+    /// of now (all time without it); the backlog is always as of now.
+    /// Durations are wall-clock time; medians and p90 are nearest-rank.
+    /// First response: creation to the first answer an agent sent.
+    /// Resolution: creation to the last resolution, for tickets resolved in
+    /// the window and still resolved or closed. CSAT: average survey score
+    /// and the share of good ratings (at least 4/5 of the scale).
+    /// First-contact resolution: of the tickets resolved in the window that
+    /// got an answer, those with exactly one agent answer and never
+    /// reopened. SLA attainment: of the tickets resolved in the window whose
+    /// SLA class has targets, those with no target missed (the desk's own
+    /// verdict, in business hours where the class has a calendar). Peak
+    /// times: tickets created per hour of the week in desk.timezone.
+    /// Recurring subjects: subjects (case, numbers and punctuation evened
+    /// out) on at least 3 tickets. Spam and merged tickets are left out.
+    Stats {
+        /// How far back: 24h, 7d, 30d (humantime). All time when absent.
+        #[arg(long, value_parser = parse_duration)]
+        since: Option<std::time::Duration>,
+        /// Only tickets now in this queue.
+        #[arg(long)]
+        queue: Option<String>,
+        /// The report as JSON (stable field names; durations in seconds,
+        /// shares as fractions rounded to 3 decimals).
+        #[arg(long)]
+        json: bool,
+        /// Also write the report as one self-contained HTML page with charts.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Compute as if it were this time (RFC 3339): reproducible reports.
+        #[arg(long, value_name = "TIME", hide = true)]
+        now: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Mail a notice (an outage, a maintenance window) to every customer
+    /// with a matching ticket, once each, through the outbox.
+    ///
+    /// The notice is the template NAME (e.g. templates/notice_outage.hbs,
+    /// checked by `postdesk check`), rendered for each customer about their
+    /// newest matching ticket (`ticket.*`; `other_tickets` lists the other
+    /// matching ones) and sent to them alone as automatic mail. Without
+    /// --status, tickets new, open or pending match. Running the same
+    /// command again sends only to customers not yet notified.
+    Notify {
+        /// The template to send.
+        #[arg(long, value_name = "NAME")]
+        template: String,
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long)]
+        tag: Option<String>,
+        /// Repeat for several statuses.
+        #[arg(long, value_parser = parse_status)]
+        status: Vec<Status>,
+        #[arg(long)]
+        queue: Option<String>,
+        /// Send this notice again to the same customers under a new name.
+        #[arg(long)]
+        campaign: Option<String>,
+        /// List who would get it; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// What postdesk keeps of a reply once quotes and signatures are cut.
     ///
     /// Reads a whole message, or a bare body when the input has no header
@@ -271,6 +338,11 @@ pub enum AddressesCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("`{s}` is not a duration like 24h, 7d or 30d: {e}"))
 }
 
 fn parse_status(s: &str) -> Result<Status, String> {
@@ -500,6 +572,72 @@ fn dispatch(args: Args) -> Result<u8> {
             Ok(0)
         }
         Command::Ingest { files, inbox, json } => ingest(config, files, inbox, json),
+        Command::Stats {
+            since,
+            queue,
+            json,
+            html,
+            now,
+        } => {
+            let mut backend = Backend::connect(config)?;
+            let req = Request::Stats {
+                since_secs: since.map(|d| d.as_secs()),
+                queue,
+                now,
+            };
+            let stats = match call(&mut backend, req)? {
+                Response::Stats(s) => s,
+                other => bail!("unexpected answer: {other:?}"),
+            };
+            if let Some(path) = &html {
+                std::fs::write(path, crate::report::html::render(&stats))
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&stats)?);
+            } else {
+                print!("{}", crate::report::text::render(&stats));
+                if let Some(path) = &html {
+                    println!("\nHTML report written to {}", path.display());
+                }
+            }
+            Ok(0)
+        }
+        Command::Notify {
+            template,
+            category,
+            tag,
+            status,
+            queue,
+            campaign,
+            dry_run,
+            json,
+        } => {
+            let mut backend = Backend::connect(config)?;
+            let filter = crate::notify::Filter {
+                template,
+                category,
+                tag,
+                status,
+                queue,
+                campaign,
+                dry_run,
+            };
+            let report = match call(&mut backend, Request::Notify(filter))? {
+                Response::Notified(r) => r,
+                other => bail!("unexpected answer: {other:?}"),
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_notified(&report, backend.is_remote());
+            }
+            let failed = report
+                .recipients
+                .iter()
+                .any(|r| r.state == crate::notify::RecipientState::Failed);
+            Ok(if failed { EX_SOFTWARE } else { 0 })
+        }
         Command::Import { what } => {
             let batch = config.intake.batch;
             let mut backend = Backend::connect(config)?;
@@ -932,6 +1070,46 @@ fn ingest(config: Config, files: Vec<PathBuf>, inbox: Option<String>, json: bool
         }
     }
     Ok(code)
+}
+
+fn print_notified(r: &crate::notify::Report, daemon: bool) {
+    use crate::notify::RecipientState as S;
+    if r.recipients.is_empty() {
+        println!("no customer has a matching ticket");
+        return;
+    }
+    println!("{:<36} {:<17} TICKETS", "CUSTOMER", "STATE");
+    for p in &r.recipients {
+        println!(
+            "{:<36} {:<17} {}",
+            clip(&p.email, 36),
+            p.state.as_str(),
+            p.tickets.join(", ")
+        );
+    }
+    let count = |s: S| r.recipients.iter().filter(|p| p.state == s).count();
+    if r.dry_run {
+        println!(
+            "\n{} customer(s) would get `{}` (notice {}); {} already did. Nothing was sent.",
+            count(S::WouldSend),
+            r.template,
+            r.notice,
+            count(S::AlreadyNotified)
+        );
+    } else {
+        println!(
+            "\n{} queued, {} already notified, {} failed (notice {}).{}",
+            count(S::Queued),
+            count(S::AlreadyNotified),
+            count(S::Failed),
+            r.notice,
+            if daemon || count(S::Queued) == 0 {
+                ""
+            } else {
+                " No daemon runs: the mail goes out when `postdesk serve` starts."
+            }
+        );
+    }
 }
 
 fn print_status(r: &crate::status::Report) {

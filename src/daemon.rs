@@ -127,7 +127,7 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
         metrics = crate::metrics::get().listening().as_deref().unwrap_or("off"),
         "postdesk serving"
     );
-    crate::notify::ready();
+    crate::systemd::ready();
 
     signals.wait_for_stop(&desk).await;
     let deadline = config.daemon.stop_timeout;
@@ -135,7 +135,7 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
         deadline = ?deadline,
         "shutting down: no new work; finishing the batch in hand"
     );
-    crate::notify::stopping();
+    crate::systemd::stopping();
     let _ = stop_tx.send(true);
     let drained = tokio::time::timeout(deadline, async {
         for t in tasks {
@@ -189,9 +189,9 @@ impl Signals {
                 _ = self.term.recv() => return,
                 _ = self.int.recv() => return,
                 _ = self.hup.recv() => {
-                    crate::notify::reloading();
+                    crate::systemd::reloading();
                     reload(desk, "SIGHUP").await;
-                    crate::notify::ready();
+                    crate::systemd::ready();
                 }
             }
         }
@@ -282,10 +282,10 @@ fn restart_needed(running: &Config, edited: &Config) -> Vec<&'static str> {
 /// watchdog (when asked for) and refreshes the STATUS line, so a wedged
 /// store or runtime shows as a missed watchdog, and systemd restarts us.
 async fn run_timers(desk: Arc<Desk>, mut stop: watch::Receiver<bool>) {
-    let mut status = crate::notify::Status::default();
+    let mut status = crate::systemd::Status::default();
     loop {
         crate::metrics::get().beat();
-        crate::notify::watchdog();
+        crate::systemd::watchdog();
         status.update(&desk);
         let d = desk.clone();
         match tokio::task::spawn_blocking(move || d.run_timers(chrono::Utc::now())).await {

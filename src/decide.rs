@@ -359,6 +359,7 @@ pub fn intake(
                 ));
             } else {
                 notices.push(relay(msg, &ticket, ctx, email, &parsed.body));
+                ticket.agent_replies += 1;
                 if ticket.first_response.is_none() {
                     ticket.first_response = Some(ctx.now);
                 }
@@ -676,8 +677,14 @@ pub fn limit(
 }
 
 fn set_status(ticket: &mut Ticket, status: Status, now: DateTime<Utc>) {
-    if status == Status::Resolved && ticket.status != Status::Resolved {
+    let finished = |s: Status| matches!(s, Status::Resolved | Status::Closed);
+    // Closed straight from work counts as resolved then too: reports measure
+    // resolution time to it, and the survey and reopen window start there.
+    if finished(status) && !finished(ticket.status) {
         ticket.resolved_at = Some(now);
+    }
+    if finished(ticket.status) && !finished(status) {
+        ticket.reopened += 1;
     }
     ticket.status = status;
 }
@@ -1116,6 +1123,9 @@ fn new_ticket(msg: &Inbound, ctx: &Context<'_>) -> Ticket {
         survey: None,
         sla_due: Vec::new(),
         timer_due: None,
+        agent_replies: 0,
+        reopened: 0,
+        sla_breaches: Vec::new(),
     };
     ticket.add_participant(&msg.from.email);
     ticket
@@ -1239,8 +1249,26 @@ queues = ["general"]
         let d = intake(&m, &t, Some(resolved), &["p1@x".to_string()], &c);
         assert!(!d.created);
         assert_eq!(d.ticket.status, Status::Open);
+        assert_eq!(d.ticket.reopened, 1, "reports count the reopening");
         assert_eq!(d.record.seq, 1);
         assert_eq!(d.remember_references, vec!["p0@x".to_string()]);
+    }
+
+    #[test]
+    fn closing_from_work_counts_as_resolving_and_reopening_is_counted() {
+        let tags = TagMatcher::new("ACME");
+        let own = vec!["support@desk.test".to_string()];
+        let c = ctx(&tags, &own, Mode::Live);
+        let mut t = intake(&msg(""), &Threading::New, None, &[], &c).ticket;
+        set_status(&mut t, Status::Closed, c.now);
+        assert_eq!(t.resolved_at, Some(c.now));
+        let later = c.now + chrono::Duration::hours(1);
+        set_status(&mut t, Status::Resolved, later);
+        assert_eq!(t.resolved_at, Some(c.now), "still finished since then");
+        assert_eq!(t.reopened, 0);
+        set_status(&mut t, Status::Open, later);
+        set_status(&mut t, Status::Pending, later);
+        assert_eq!(t.reopened, 1);
     }
 
     #[test]

@@ -348,7 +348,31 @@ impl Desk {
         inbox: Option<&str>,
         mode: Mode,
     ) -> Result<Outcome, StoreError> {
-        let now = Utc::now();
+        self.ingest_prepared_at(prepared, inbox, mode, Utc::now())
+    }
+
+    /// [`Desk::ingest`] as if the message arrived at `now`: tests and
+    /// benchmarks build a desk's history on a clock of their own (reports
+    /// measure times between arrivals), as `run_timers` takes its `now`.
+    pub fn ingest_at(
+        &self,
+        raw: &[u8],
+        inbox: Option<&str>,
+        origin: &str,
+        mode: Mode,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
+        let prepared = self.prepare(raw.to_vec(), origin.to_string());
+        self.ingest_prepared_at(prepared, inbox, mode, now)
+    }
+
+    fn ingest_prepared_at(
+        &self,
+        prepared: Prepared,
+        inbox: Option<&str>,
+        mode: Mode,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
         let origin = prepared.origin.as_str();
         let msg = match prepared.parsed {
             Ok(m) => m,
@@ -1360,6 +1384,35 @@ impl Desk {
                 Response::Addresses(vec![mark])
             }
             Request::PreviewTemplate { name, ticket } => self.preview(&name, ticket.as_deref())?,
+            Request::Stats {
+                since_secs,
+                queue,
+                now,
+            } => {
+                self.commit_staged()?;
+                let tickets = self.store.tickets().collect::<Result<Vec<_>, _>>()?;
+                let now = now.unwrap_or_else(Utc::now);
+                let mut o = crate::report::Options::new(now);
+                o.since = since_secs
+                    .and_then(|s| chrono::Duration::try_seconds(s.min(i64::MAX as u64) as i64))
+                    .and_then(|d| now.checked_sub_signed(d));
+                o.queue = queue;
+                o.sla_classes = self
+                    .config
+                    .sla
+                    .iter()
+                    .filter(|(_, s)| {
+                        s.first_response.is_some()
+                            || s.next_response.is_some()
+                            || s.resolution.is_some()
+                    })
+                    .map(|(name, _)| name.clone())
+                    .collect();
+                o.scale = self.config.survey.labels().len() as u32;
+                o.timezone = self.config.timezone();
+                Response::Stats(Box::new(crate::report::compute(&tickets, &o)))
+            }
+            Request::Notify(filter) => self.notify(&filter)?,
             Request::SetTicket {
                 reference,
                 commands,
@@ -1476,6 +1529,126 @@ impl Desk {
         drop(staged);
         self.store.flush()?;
         Ok(Response::Tickets(vec![a, b]))
+    }
+
+    /// `postdesk notify`: see [`crate::notify`]. Every mail and its notice
+    /// record are written in one transaction, then made durable; the outbox
+    /// sends them like any other mail (and its caps apply).
+    fn notify(&self, filter: &crate::notify::Filter) -> Result<Response, StoreError> {
+        use crate::notify::{Recipient, RecipientState, Report};
+        let templates = self.templates();
+        let refuse = |message: String| {
+            Ok(Response::Error {
+                message,
+                retry: false,
+            })
+        };
+        if let Some(kind) = crate::templates::kind_of(&filter.template) {
+            return refuse(format!(
+                "`{}` is the desk's own `{kind}` mail, not a notice\n  hint: write templates/notice_NAME.hbs (Subject: line, blank line, text) and give --template notice_NAME",
+                filter.template
+            ));
+        }
+        if !templates.contains(&filter.template) {
+            return refuse(format!(
+                "no template `{}` in {}\n  hint: write {}/{}.hbs (a Subject: line, a blank line, the text) and check it with `postdesk check`",
+                filter.template,
+                self.config.templates.dir.display(),
+                self.config.templates.dir.display(),
+                filter.template
+            ));
+        }
+        let mut staged = self.lock_staged();
+        self.store.commit(&mut staged)?;
+        let tickets = self.store.tickets().collect::<Result<Vec<_>, _>>()?;
+        let is_staff = |e: &str| decide::is_own(&self.own, e) || self.config.agent(e).is_some();
+        let targets = crate::notify::targets(&tickets, filter, &is_staff);
+        let notice_id = filter.notice_id();
+        let now = Utc::now();
+        let mut recipients = Vec::new();
+        for target in targets {
+            let Some(about) = target.tickets.first().copied() else {
+                continue;
+            };
+            let mut r = Recipient {
+                email: target.person.email.clone(),
+                name: target.person.name.clone(),
+                tickets: target.tickets.iter().map(|t| t.reference.clone()).collect(),
+                state: RecipientState::WouldSend,
+                outbox_id: None,
+            };
+            if let Some(given) = self.store.notice_given(&staged, &notice_id, &r.email)? {
+                r.state = RecipientState::AlreadyNotified;
+                r.outbox_id = Some(given.outbox_id);
+            } else if !filter.dry_run {
+                let mut notice = decide::Notice::new_for(
+                    &filter.template,
+                    vec![target.person.clone()],
+                    &format!("notice/{notice_id}"),
+                    crate::mail::build::Auto::Generated,
+                );
+                notice.in_reply_to = None;
+                let extras = Extras {
+                    message_subject: about.subject.clone(),
+                    other_tickets: target.tickets[1..].iter().map(|t| (*t).clone()).collect(),
+                    reply_address: self
+                        .signer
+                        .reply_address(&self.config.desk.address, &about.reference),
+                    ..Extras::default()
+                };
+                let id = self.store.next_outbox_id()?;
+                match compose::compose(
+                    &self.config,
+                    &self.signer,
+                    &templates,
+                    &notice,
+                    about,
+                    &extras,
+                    id,
+                    now,
+                ) {
+                    Ok((entry, bytes)) => {
+                        self.store.stage_outgoing(
+                            &mut staged,
+                            entry,
+                            Some(about.number),
+                            None,
+                            &bytes,
+                        );
+                        self.store.stage_notice(
+                            &mut staged,
+                            &notice_id,
+                            &r.email,
+                            &crate::store::NoticeRecord {
+                                at: now,
+                                outbox_id: id,
+                                ticket: about.reference.clone(),
+                            },
+                        );
+                        r.state = RecipientState::Queued;
+                        r.outbox_id = Some(id);
+                    }
+                    Err(e) => {
+                        tracing::error!(ticket = %about.reference, template = %filter.template, error = %e, "notice not queued");
+                        r.state = RecipientState::Failed;
+                    }
+                }
+            }
+            recipients.push(r);
+        }
+        let queued = staged.has_outgoing();
+        self.store.commit(&mut staged)?;
+        drop(staged);
+        if queued {
+            self.store.flush()?;
+            self.outbox_wake.notify_one();
+        }
+        Ok(Response::Notified(Report {
+            notice: notice_id,
+            template: filter.template.clone(),
+            dry_run: filter.dry_run,
+            recipients,
+        }))
     }
 
     fn preview(&self, name: &str, reference: Option<&str>) -> Result<Response, StoreError> {

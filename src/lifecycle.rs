@@ -312,6 +312,9 @@ pub fn tick(
                 n.breach = Some((d.kind, d.due));
                 notices.push(n);
             }
+            if !t.sla_breaches.contains(&d.kind) {
+                t.sla_breaches.push(d.kind);
+            }
             let tag = format!("sla-breached-{}", d.kind.as_str()).replace('_', "-");
             if !t.tags.contains(&tag) {
                 t.tags.push(tag);

@@ -122,6 +122,18 @@ impl IdEntry {
     }
 }
 
+/// A proactive notice given to one customer (`postdesk notify`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoticeRecord {
+    pub at: DateTime<Utc>,
+    pub outbox_id: u64,
+    pub ticket: String,
+}
+
+fn notice_key(notice: &str, email: &str) -> String {
+    format!("notice/{notice}/{}", email.to_ascii_lowercase())
+}
+
 /// Mail that could not be made into a ticket message, kept with the reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuarantineEntry {
@@ -150,6 +162,8 @@ pub struct Staged {
     /// Times of automatic mail by recipient, as they must be stored.
     auto_sent: std::collections::HashMap<String, Vec<DateTime<Utc>>>,
     extra_tickets: std::collections::HashSet<u64>,
+    /// Proactive notices given: meta key and record.
+    notices: Vec<(String, Vec<u8>)>,
     count: usize,
     bytes: usize,
 }
@@ -168,6 +182,7 @@ impl Staged {
             && self.marks.is_empty()
             && self.auto_sent.is_empty()
             && self.extra_tickets.is_empty()
+            && self.notices.is_empty()
     }
 
     /// Whether a staged new ticket was opened by this customer.
@@ -598,6 +613,39 @@ impl Store {
         staged.counters.insert(name.to_string(), value);
     }
 
+    /// The record of proactive notice `notice` given to `email`, if it was
+    /// (staged ones included).
+    pub fn notice_given(
+        &self,
+        staged: &Staged,
+        notice: &str,
+        email: &str,
+    ) -> Result<Option<NoticeRecord>> {
+        let key = notice_key(notice, email);
+        if let Some((_, v)) = staged.notices.iter().find(|(k, _)| *k == key) {
+            return from_json("notice", v).map(Some);
+        }
+        self.meta
+            .get(key.as_bytes())
+            .map_err(StoreError::io("read notices"))?
+            .map(|v| from_json("notice", &v))
+            .transpose()
+    }
+
+    /// Records that `email` was given notice `notice`, written in the same
+    /// transaction as the mail queued for it, so a rerun never sends twice.
+    pub fn stage_notice(
+        &self,
+        staged: &mut Staged,
+        notice: &str,
+        email: &str,
+        record: &NoticeRecord,
+    ) {
+        staged
+            .notices
+            .push((notice_key(notice, email), json(record)));
+    }
+
     /// A fresh outbox entry id (unique, increasing; gaps after a crash).
     pub fn next_outbox_id(&self) -> Result<u64> {
         Ok(self
@@ -708,6 +756,9 @@ impl Store {
                     }
                     for (name, value) in &staged.cursors {
                         cur.insert(name.as_bytes(), value.as_slice())?;
+                    }
+                    for (key, value) in &staged.notices {
+                        meta.insert(key.as_bytes(), value.as_slice())?;
                     }
                     for (name, value) in &staged.counters {
                         meta.insert(format!("counter/{name}").as_bytes(), &value.to_be_bytes())?;

@@ -173,6 +173,18 @@ pub struct Ticket {
     /// timer index; derived from the fields above).
     #[serde(default)]
     pub timer_due: Option<DateTime<Utc>>,
+    /// Answers relayed to the customer. With `reopened` it tells a ticket
+    /// solved at first contact from one that took a conversation.
+    /// Tickets stored before this was kept read 0 (see `report`).
+    #[serde(default)]
+    pub agent_replies: u32,
+    /// How often it went from resolved or closed back to work.
+    #[serde(default)]
+    pub reopened: u32,
+    /// SLA targets that were missed, kept after the running target is gone
+    /// so reports can say whether the desk kept its promise.
+    #[serde(default)]
+    pub sla_breaches: Vec<SlaKind>,
 }
 
 /// A satisfaction survey: sent, and perhaps answered.
