@@ -1097,10 +1097,18 @@ fn print_notified(r: &crate::notify::Report, daemon: bool) {
             count(S::AlreadyNotified)
         );
     } else {
+        for p in r.recipients.iter().filter(|p| p.state == S::Held) {
+            println!(
+                "held: {}: {}",
+                p.email,
+                p.held.as_deref().unwrap_or_default()
+            );
+        }
         println!(
-            "\n{} queued, {} already notified, {} failed (notice {}).{}",
+            "\n{} queued, {} already notified, {} held by the guards, {} failed (notice {}).{}",
             count(S::Queued),
             count(S::AlreadyNotified),
+            count(S::Held),
             count(S::Failed),
             r.notice,
             if daemon || count(S::Queued) == 0 {

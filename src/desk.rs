@@ -1576,6 +1576,7 @@ impl Desk {
                 tickets: target.tickets.iter().map(|t| t.reference.clone()).collect(),
                 state: RecipientState::WouldSend,
                 outbox_id: None,
+                held: None,
             };
             if let Some(given) = self.store.notice_given(&staged, &notice_id, &r.email)? {
                 r.state = RecipientState::AlreadyNotified;
@@ -1595,6 +1596,17 @@ impl Desk {
                         .signer
                         .reply_address(&self.config.desk.address, &about.reference),
                     ..Extras::default()
+                };
+                // Notices go through the same caps as every automatic
+                // mail: an outage notice must not be the sixth mail in ten
+                // minutes to someone, nor go to an address that bounced.
+                let mut one = vec![notice];
+                let held = self.limit_notices(&mut staged, &mut one, now)?;
+                let Some(notice) = one.pop() else {
+                    r.state = RecipientState::Held;
+                    r.held = Some(held.join("; "));
+                    recipients.push(r);
+                    continue;
                 };
                 let id = self.store.next_outbox_id()?;
                 match compose::compose(

@@ -142,6 +142,9 @@ pub struct Recipient {
     pub tickets: Vec<String>,
     pub state: RecipientState,
     pub outbox_id: Option<u64>,
+    /// Why the guards held it back (state `held`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +158,10 @@ pub enum RecipientState {
     AlreadyNotified,
     /// The template failed for this customer (see the log); nothing sent.
     Failed,
+    /// The guards held it back: over the automatic-mail caps for this
+    /// address, or the address hard-bounced. Not recorded as given, so a
+    /// later run can still reach this customer.
+    Held,
 }
 
 impl RecipientState {
@@ -164,6 +171,7 @@ impl RecipientState {
             RecipientState::Queued => "queued",
             RecipientState::AlreadyNotified => "already notified",
             RecipientState::Failed => "failed",
+            RecipientState::Held => "held",
         }
     }
 }

@@ -294,3 +294,43 @@ fn notices_through_the_daemon_arrive_in_each_matching_mailbox_once() {
         );
     }
 }
+
+/// Notices are automatic mail: the guards' caps apply to them as to
+/// acknowledgements, and what they hold back is not recorded as given, so
+/// a later run still reaches that customer.
+#[test]
+fn notices_respect_the_caps_on_automatic_mail() {
+    let t = TestDesk::with(Options {
+        rules: RULES.into(),
+        // One automatic mail a day per address: the acknowledgement of
+        // the ticket uses it up.
+        extra: "[guard]\nauto_mail_limits = [\"1/1d\"]\n".into(),
+        ..Options::default()
+    });
+    let raw = mail(
+        "cust13@customer.test",
+        "Site is down",
+        "capped-1@customer.test",
+        "",
+        "Help!",
+    );
+    ok(t.pipe(&raw));
+    let report = notify(&t, &["--category", "technical"]);
+    let got = recipients(&report);
+    assert_eq!(got.len(), 1, "{report}");
+    assert_eq!(got[0].1, "held", "{report}");
+    let why = report["recipients"][0]["held"].as_str().unwrap_or_default();
+    assert!(why.contains("over the limit"), "{why}");
+    let outbox: Value =
+        serde_json::from_slice(&ok(t.run(&["outbox", "list", "--json"]))).expect("outbox json");
+    let kinds: Vec<&str> = outbox
+        .as_array()
+        .expect("outbox array")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["ack"], "only the acknowledgement was queued");
+    // Held is not given: asked again, it is held again, not "already notified".
+    let again = notify(&t, &["--category", "technical"]);
+    assert_eq!(recipients(&again)[0].1, "held", "{again}");
+}
