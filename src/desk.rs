@@ -56,6 +56,16 @@ pub struct Prepared {
     compressed: Vec<u8>,
     parsed: Result<Inbound, Rejected>,
     origin: String,
+    /// Live mail's extra early work, when [`Desk::prepare_live`] did it.
+    live: Option<Early>,
+}
+
+/// The parts of live intake that depend only on the message, done with
+/// the parsing, off the serial store path: what the author wrote (quotes
+/// and signature stripped) and the rules' pattern scan.
+struct Early {
+    stripped: String,
+    scan: Option<crate::rules::Prescan>,
 }
 
 /// Why a message goes to the quarantine instead of a ticket.
@@ -222,6 +232,7 @@ impl Desk {
         msg: &Inbound,
         inbox: &str,
         is_reply: bool,
+        scan: Option<crate::rules::Prescan>,
     ) -> Result<Classification, StoreError> {
         let rules = self.rules();
         if rules.rule_count() == 0 {
@@ -231,7 +242,7 @@ impl Desk {
             && !staged.has_ticket_of(&msg.from.email);
         let lists = ViewLists::of(msg);
         let view = MessageView::from_inbound(msg, &lists, inbox, new_customer, is_reply);
-        Ok(rules.classify(&view))
+        Ok(rules.classify_prescanned(&view, scan))
     }
 
     /// The agent a rule's `assign` names. Round-robin takes the queue's
@@ -338,7 +349,28 @@ impl Desk {
             compressed,
             parsed,
             origin,
+            live: None,
         }
+    }
+
+    /// [`Desk::prepare`] for mail that will be answered: also strips the
+    /// quotes and scans the rules' patterns, so a source can do that
+    /// beside the store work of the previous batch (see
+    /// [`crate::source::imap`]). The result is the same as without it.
+    pub fn prepare_live(&self, raw: Vec<u8>, origin: String) -> Prepared {
+        let mut p = self.prepare(raw, origin);
+        if let Ok(msg) = &p.parsed {
+            let rules = self.rules();
+            let scan = (rules.rule_count() > 0).then(|| {
+                let lists = ViewLists::of(msg);
+                rules.prescan(&MessageView::from_inbound(msg, &lists, "", false, false))
+            });
+            p.live = Some(Early {
+                stripped: author_text(msg, &p.raw),
+                scan,
+            });
+        }
+        p
     }
 
     /// The store half of intake, for a message from [`Desk::prepare`].
@@ -433,8 +465,12 @@ impl Desk {
         let old = existing.clone();
         // Stripping costs a pass over the text: only live mail needs it
         // (history is never answered).
+        let (early_stripped, scan) = match prepared.live {
+            Some(e) => (Some(e.stripped), e.scan),
+            None => (None, None),
+        };
         let stripped = match mode {
-            Mode::Live => author_text(&msg, &prepared.raw),
+            Mode::Live => early_stripped.unwrap_or_else(|| author_text(&msg, &prepared.raw)),
             Mode::Import { .. } => String::new(),
         };
         let thread_ids = match (&author, &existing) {
@@ -446,7 +482,7 @@ impl Desk {
             .iter()
             .map(|(id, _)| id.clone())
             .collect();
-        let classification = self.classify(&staged, &msg, &inbox, existing.is_some())?;
+        let classification = self.classify(&staged, &msg, &inbox, existing.is_some(), scan)?;
         let target_queue = match &existing {
             Some(t) => classification
                 .queue

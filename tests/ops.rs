@@ -590,7 +590,12 @@ fn metrics_refuse_a_remote_listener_unless_allowed() {
 
 #[test]
 fn backup_while_serving_restores_tickets_messages_and_tokens() {
-    let t = TestDesk::new();
+    // One sender opens all 120 tickets: load, not a flood, so the guards'
+    // new-ticket cap is lifted (every ticket then has one message).
+    let t = TestDesk::with(common::Options {
+        extra: "[guard]\nnew_tickets_per_sender = \"1000/1h\"\n".into(),
+        ..common::Options::default()
+    });
     let daemon = t.serve();
     for i in 0..40 {
         deliver(

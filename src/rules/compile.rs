@@ -444,10 +444,56 @@ pub(crate) struct Compiled {
     pub patterns: Patterns,
 }
 
+/// Pattern hits found ahead of classification: every field but the inbox
+/// name (known only at intake). Scanning is the costly part of the rules
+/// and needs nothing from the store, so intake runs it on another core
+/// beside the store work of the previous batch.
+#[derive(Debug, Clone)]
+pub(crate) struct Prescan {
+    scanned: Vec<bool>,
+    matched: Vec<u64>,
+}
+
 impl Compiled {
-    pub fn classify(&self, view: &MessageView<'_>) -> Classification {
-        let mut out = Classification::default();
+    pub(crate) fn prescan(&self, view: &MessageView<'_>) -> Prescan {
         let mut hits = Hits::new(&self.patterns);
+        for (f, fs) in self.patterns.fields.iter().enumerate() {
+            if fs.field != Field::Inbox {
+                hits.scanned[f] = true;
+                hits.scan(f, view);
+            }
+        }
+        Prescan {
+            scanned: hits.scanned,
+            matched: hits.matched,
+        }
+    }
+
+    pub fn classify(&self, view: &MessageView<'_>) -> Classification {
+        self.classify_with(view, None)
+    }
+
+    /// Like [`Compiled::classify`], starting from hits a [`Prescan`] of
+    /// this same compiled set found.
+    pub(crate) fn classify_with(
+        &self,
+        view: &MessageView<'_>,
+        pre: Option<Prescan>,
+    ) -> Classification {
+        let mut out = Classification::default();
+        let mut hits = match pre {
+            Some(p)
+                if p.scanned.len() == self.patterns.fields.len()
+                    && p.matched.len() == self.patterns.slots.len().div_ceil(64) =>
+            {
+                Hits {
+                    patterns: &self.patterns,
+                    scanned: p.scanned,
+                    matched: p.matched,
+                }
+            }
+            _ => Hits::new(&self.patterns),
+        };
         for rule in &self.rules {
             if !rule.on.applies(view.is_reply) {
                 continue;

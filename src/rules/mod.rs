@@ -281,6 +281,19 @@ pub struct RuleSet {
     inner: Arc<compile::Compiled>,
 }
 
+/// Pattern hits of one message under one rule set (see
+/// [`RuleSet::prescan`]).
+pub struct Prescan {
+    of: Arc<compile::Compiled>,
+    hits: compile::Prescan,
+}
+
+impl fmt::Debug for Prescan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Prescan").finish_non_exhaustive()
+    }
+}
+
 /// The compiled sets are large and say nothing useful in a log line.
 impl fmt::Debug for RuleSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -338,6 +351,31 @@ impl RuleSet {
     /// Runs the rules over one message.
     pub fn classify(&self, view: &MessageView<'_>) -> Classification {
         self.inner.classify(view)
+    }
+
+    /// Scans the message's fields (all but `inbox`) for this rule set's
+    /// patterns without deciding anything: the part of classifying that
+    /// can run early, on another core. `new_customer`, `is_reply` and
+    /// `inbox` in the view do not matter here.
+    pub fn prescan(&self, view: &MessageView<'_>) -> Prescan {
+        Prescan {
+            of: Arc::clone(&self.inner),
+            hits: self.inner.prescan(view),
+        }
+    }
+
+    /// [`RuleSet::classify`] using a [`Prescan`]; one taken with another
+    /// rule set (the file was reloaded in between) is ignored and the
+    /// message scanned again, so the result is always this set's.
+    pub fn classify_prescanned(
+        &self,
+        view: &MessageView<'_>,
+        pre: Option<Prescan>,
+    ) -> Classification {
+        let hits = pre
+            .filter(|p| Arc::ptr_eq(&p.of, &self.inner))
+            .map(|p| p.hits);
+        self.inner.classify_with(view, hits)
     }
 
     /// Runs the rules and records why each did or did not match, for

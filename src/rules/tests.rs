@@ -101,3 +101,81 @@ fn classification_serializes_in_plain_words() {
     let agent = serde_json::to_string(&Assign::Agent("a@x".into())).unwrap_or_default();
     assert_eq!(agent, r#"{"agent":"a@x"}"#);
 }
+
+/// Prescanning is an optimization: with it, without it, and with a stale
+/// one from another rule set, every message gets the same classification.
+#[test]
+fn prescanned_classification_is_the_same_classification() {
+    let text = r#"
+[[rule]]
+name = "Billing"
+when.text = '(?i)\binvoice\b'
+set.category = "billing"
+
+[[rule]]
+name = "From the EU inbox"
+when.inbox = '^eu$'
+set.tags = ["eu"]
+
+[[rule]]
+name = "Spam"
+when.header."X-Spam-Flag" = '(?i)^yes'
+set.spam = true
+stop = true
+
+[[rule]]
+name = "New customers"
+when.new_customer = true
+when.body = 'hello'
+set.priority = "high"
+"#;
+    let rs = RuleSet::parse(Path::new("t.toml"), text, &Known::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let other = RuleSet::parse(
+        Path::new("o.toml"),
+        "[[rule]]\nname = \"X\"\nwhen.body = 'zzz'\nset.category = \"x\"\n",
+        &Known::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let headers = vec![("x-spam-flag".to_string(), "YES".to_string())];
+    let none: Vec<(String, String)> = Vec::new();
+    let to = vec!["support@desk.test".to_string()];
+    for (subject, body, hdrs, inbox, new_customer) in [
+        ("Invoice 12", "hello there", &none, "eu", true),
+        ("Question", "my INVOICE is wrong", &none, "main", false),
+        ("Win money", "hello", &headers, "eu", true),
+        ("Nothing", "at all", &none, "main", true),
+    ] {
+        let view = MessageView {
+            from: "carol@customer.test",
+            to: &to,
+            cc: &[],
+            subject,
+            body,
+            headers: hdrs,
+            inbox,
+            attachments: &[],
+            size: 100,
+            new_customer,
+            is_reply: false,
+        };
+        // The prescan does not know the inbox or the customer's history.
+        let early = MessageView {
+            inbox: "",
+            new_customer: false,
+            ..view
+        };
+        let plain = rs.classify(&view);
+        assert_eq!(
+            rs.classify_prescanned(&view, Some(rs.prescan(&early))),
+            plain,
+            "{subject}"
+        );
+        assert_eq!(
+            rs.classify_prescanned(&view, Some(other.prescan(&early))),
+            plain,
+            "stale prescan: {subject}"
+        );
+        assert_eq!(rs.classify_prescanned(&view, None), plain, "{subject}");
+    }
+}

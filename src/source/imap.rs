@@ -525,7 +525,7 @@ fn prepare_batch(
         .into_iter()
         .map(|(uid, raw)| {
             let origin = format!("imap:{inbox}:{uid_validity}:{uid}");
-            (uid, desk.prepare(raw, origin))
+            (uid, desk.prepare_live(raw, origin))
         })
         .collect()
 }
