@@ -38,7 +38,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 pub use auth::{run_token_command, xoauth2_response, Credential};
 pub use cursor::Cursor;
@@ -448,9 +447,27 @@ struct Batch {
     error: Option<String>,
 }
 
-/// Fetches and stores `uids` batch by batch, as a pipeline: while batch k
-/// is being stored and flushed, batch k+1 is fetched from the server and
-/// parsed on another core.
+/// A fetched batch: the highest UID asked for, when it arrived (for the
+/// latency metric), and the messages by UID.
+type Fetched = (u32, std::time::Instant, Vec<(u32, Vec<u8>)>);
+/// The same batch parsed.
+type Parsed = (u32, std::time::Instant, Vec<(u32, Prepared)>);
+
+/// Batches between two stages of the intake pipeline: enough that no
+/// stage waits for another, few enough to bound memory.
+const PIPELINE_DEPTH: usize = 1;
+
+/// Fetches and stores `uids` batch by batch, as a pipeline of three
+/// stages that work at once: this task fetches batch k+2 from the server
+/// while a thread parses batch k+1 and another stores batch k (only the
+/// store touches the desk's shared state, so batches are stored in
+/// order). Batches come back here once durable, to be marked done on the
+/// server between fetches.
+///
+/// A store error stops the store stage at once: no later batch may be
+/// stored past a message that was not (its cursor would skip it). Every
+/// exit waits for the stages to finish, so a later session never races
+/// this one for the cursor.
 async fn intake(
     desk: &Arc<Desk>,
     s: &Settings,
@@ -459,20 +476,50 @@ async fn intake(
     uids: &[u32],
     stop: &watch::Receiver<bool>,
 ) -> Result<u64, ImapError> {
+    if uids.is_empty() {
+        return Ok(0);
+    }
+    let (to_parse, parse_rx) = tokio::sync::mpsc::channel::<Fetched>(PIPELINE_DEPTH);
+    let (to_store, store_rx) = std::sync::mpsc::sync_channel::<Parsed>(PIPELINE_DEPTH);
+    let (stored_tx, mut stored) = tokio::sync::mpsc::unbounded_channel::<Batch>();
+    let parser = {
+        let desk = desk.clone();
+        let name = s.name.clone();
+        let uid_validity = cursor.uid_validity;
+        tokio::task::spawn_blocking(move || {
+            parse_stage(&desk, &name, uid_validity, parse_rx, to_store)
+        })
+    };
+    let storer = {
+        let desk = desk.clone();
+        let name = s.name.clone();
+        let key = s.cursor_key();
+        let base = *cursor;
+        tokio::task::spawn_blocking(move || {
+            store_stage(&desk, &name, &key, base, store_rx, stored_tx)
+        })
+    };
     let mut handed = 0u64;
-    let mut inflight: Option<JoinHandle<Batch>> = None;
+    let mut outcome = Ok(());
     for chunk in uids.chunks(s.batch) {
+        // Mark done what became durable meanwhile.
+        while let Ok(batch) = stored.try_recv() {
+            if let Err(e) = finish_batch(desk, s, imap, cursor, batch, &mut handed).await {
+                outcome = Err(e);
+                break;
+            }
+        }
+        if outcome.is_err() {
+            break;
+        }
         let messages = match imap.fetch(chunk).await {
             Ok(m) => m,
             Err(e) => {
-                // Let the batch in hand reach the store, so a later
-                // session never races an older one for the cursor.
-                if let Some(h) = inflight.take() {
-                    let _ = h.await;
-                }
-                return Err(e);
+                outcome = Err(e);
+                break;
             }
         };
+        let fetched = std::time::Instant::now();
         if messages.len() < chunk.len() {
             tracing::info!(
                 inbox = %s.name,
@@ -480,37 +527,77 @@ async fn intake(
                 "some messages were removed from the folder before they could be fetched"
             );
         }
-        let fetched = std::time::Instant::now();
-        let parsing = {
-            let desk = desk.clone();
-            let name = s.name.clone();
-            let uid_validity = cursor.uid_validity;
-            tokio::task::spawn_blocking(move || prepare_batch(&desk, &name, uid_validity, messages))
-        };
-        if let Some(h) = inflight.take() {
-            handed += finish_batch(desk, s, imap, cursor, h).await?;
-        }
-        let prepared = parsing
-            .await
-            .map_err(|e| ImapError::Store(format!("the parse task failed: {e}")))?;
         let last = chunk.iter().copied().max().unwrap_or(cursor.stored);
-        let job = {
-            let desk = desk.clone();
-            let name = s.name.clone();
-            let key = s.cursor_key();
-            let base = *cursor;
-            move || store_batch(&desk, &name, &key, base, last, prepared, fetched)
-        };
-        inflight = Some(tokio::task::spawn_blocking(job));
+        if to_parse.send((last, fetched, messages)).await.is_err() {
+            // The later stages stopped: a store error, reported below.
+            break;
+        }
         if *stop.borrow() {
-            // Finish the batch in hand, take no more.
+            // Finish the batches in hand, take no more.
             break;
         }
     }
-    if let Some(h) = inflight.take() {
-        handed += finish_batch(desk, s, imap, cursor, h).await?;
+    drop(to_parse);
+    // Every batch handed over reaches the store (or the store stage stops
+    // at an error) before this session ends.
+    while let Some(batch) = stored.recv().await {
+        if outcome.is_ok() {
+            if let Err(e) = finish_batch(desk, s, imap, cursor, batch, &mut handed).await {
+                outcome = Err(e);
+            }
+        } else if let Some(c) = batch.cursor {
+            // Durable, but not marked done on the server: the next session
+            // does that (see `redo_interrupted_after`).
+            cursor.stored = cursor.stored.max(c.stored);
+        }
     }
-    Ok(handed)
+    for stage in [parser, storer] {
+        if let Err(e) = stage.await {
+            outcome = outcome.and(Err(ImapError::Store(format!(
+                "an intake stage failed: {e}"
+            ))));
+        }
+    }
+    outcome.map(|()| handed)
+}
+
+/// The parse stage: runs until the fetch stage closes its channel or the
+/// store stage stops taking batches.
+fn parse_stage(
+    desk: &Desk,
+    inbox: &str,
+    uid_validity: u32,
+    mut rx: tokio::sync::mpsc::Receiver<Fetched>,
+    tx: std::sync::mpsc::SyncSender<Parsed>,
+) {
+    while let Some((last, fetched, messages)) = rx.blocking_recv() {
+        let prepared = prepare_batch(desk, inbox, uid_validity, messages);
+        if tx.send((last, fetched, prepared)).is_err() {
+            return;
+        }
+    }
+}
+
+/// The store stage: stores batches in order, each with the cursor after
+/// it, and stops at the first batch that did not become durable whole.
+fn store_stage(
+    desk: &Desk,
+    inbox: &str,
+    key: &str,
+    mut base: Cursor,
+    rx: std::sync::mpsc::Receiver<Parsed>,
+    tx: tokio::sync::mpsc::UnboundedSender<Batch>,
+) {
+    for (last, fetched, messages) in rx {
+        let batch = store_batch(desk, inbox, key, base, last, messages, fetched);
+        let whole = batch.error.is_none() && batch.cursor.is_some();
+        if let Some(c) = batch.cursor {
+            base = c;
+        }
+        if tx.send(batch).is_err() || !whole {
+            return;
+        }
+    }
 }
 
 /// The CPU half of intake (parsing, compression), which needs no store
@@ -587,19 +674,20 @@ fn store_batch(
     }
 }
 
-/// Waits for a stored batch and marks its messages done on the server.
+/// Marks a stored batch's messages done on the server and counts them.
 async fn finish_batch(
     desk: &Arc<Desk>,
     s: &Settings,
     imap: &mut Imap,
     cursor: &mut Cursor,
-    h: JoinHandle<Batch>,
-) -> Result<u64, ImapError> {
-    let batch = h
-        .await
-        .map_err(|e| ImapError::Store(format!("the store task failed: {e}")))?;
+    batch: Batch,
+    handed: &mut u64,
+) -> Result<(), ImapError> {
     if let Some(c) = batch.cursor {
-        *cursor = c;
+        *cursor = Cursor {
+            done: cursor.done,
+            ..c
+        };
     }
     apply_after(imap, s, &batch.marked).await?;
     if batch.cursor.is_some() {
@@ -612,7 +700,10 @@ async fn finish_batch(
         .update(&s.name, KIND, |e| e.cursor = Some(cursor.describe()));
     match batch.error {
         Some(e) => Err(ImapError::Store(e)),
-        None => Ok(batch.marked.len() as u64),
+        None => {
+            *handed += batch.marked.len() as u64;
+            Ok(())
+        }
     }
 }
 
