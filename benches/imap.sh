@@ -174,6 +174,9 @@ PY
   pkill -TERM -P "$daemon_pid" 2>/dev/null || kill "$daemon_pid"
   wait "$daemon_pid" || true
   daemon_pid=
+  # SERVE_LOG=FILE keeps the daemon's log of the last round (with
+  # POSTDESK_LOG=debug: how long each batch took in each stage).
+  if [[ -n "${SERVE_LOG:-}" ]]; then cp "$dir/serve.log" "$SERVE_LOG"; fi
 }
 
 # Alternating rounds, so a busy moment on the machine hits both tools.

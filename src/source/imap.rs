@@ -512,6 +512,7 @@ async fn intake(
         if outcome.is_err() {
             break;
         }
+        let asked = std::time::Instant::now();
         let messages = match imap.fetch(chunk).await {
             Ok(m) => m,
             Err(e) => {
@@ -520,6 +521,7 @@ async fn intake(
             }
         };
         let fetched = std::time::Instant::now();
+        tracing::debug!(inbox = %s.name, messages = messages.len(), took = ?fetched - asked, "fetched a batch");
         if messages.len() < chunk.len() {
             tracing::info!(
                 inbox = %s.name,
@@ -571,7 +573,9 @@ fn parse_stage(
     tx: std::sync::mpsc::SyncSender<Parsed>,
 ) {
     while let Some((last, fetched, messages)) = rx.blocking_recv() {
+        let t = std::time::Instant::now();
         let prepared = prepare_batch(desk, inbox, uid_validity, messages);
+        tracing::debug!(%inbox, messages = prepared.len(), took = ?t.elapsed(), "parsed a batch");
         if tx.send((last, fetched, prepared)).is_err() {
             return;
         }
@@ -589,7 +593,9 @@ fn store_stage(
     tx: tokio::sync::mpsc::UnboundedSender<Batch>,
 ) {
     for (last, fetched, messages) in rx {
+        let t = std::time::Instant::now();
         let batch = store_batch(desk, inbox, key, base, last, messages, fetched);
+        tracing::debug!(%inbox, messages = batch.marked.len(), took = ?t.elapsed(), "stored and flushed a batch");
         let whole = batch.error.is_none() && batch.cursor.is_some();
         if let Some(c) = batch.cursor {
             base = c;
@@ -689,7 +695,9 @@ async fn finish_batch(
             ..c
         };
     }
+    let t = std::time::Instant::now();
     apply_after(imap, s, &batch.marked).await?;
+    tracing::debug!(inbox = %s.name, messages = batch.marked.len(), took = ?t.elapsed(), "marked a batch done on the server");
     if batch.cursor.is_some() {
         // Written with the next batch or flush; if that never comes, the
         // next connect applies `after` once more, which changes nothing.
