@@ -928,6 +928,12 @@ impl Config {
                 ));
             }
         }
+        if self.intake.max_mime_depth > 1000 {
+            return bad(format!(
+                "intake.max_mime_depth = {} is unsafe: deeply nested messages overflow the parser's stack; use at most 1000",
+                self.intake.max_mime_depth
+            ));
+        }
         Ok(())
     }
 
@@ -1068,6 +1074,21 @@ ticket_prefix = "ACME"
         let text = format!("{MINIMAL}\n[followup]\nremind_after = \"soon\"\n");
         let err = load(&text, &[]).unwrap_err().to_string();
         assert!(err.contains("90s, 4h or 3d"), "{err}");
+    }
+
+    #[test]
+    fn intake_limits_have_defaults_and_sane_bounds() {
+        let cfg = load(MINIMAL, &[]).unwrap();
+        assert_eq!(cfg.intake.limits(), crate::mail::Limits::default());
+        let text = format!("{MINIMAL}\n[intake]\nmax_mime_depth = 5000\n");
+        let err = load(&text, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("max_mime_depth") && err.contains("at most 1000"),
+            "{err}"
+        );
+        let text = format!("{MINIMAL}\n[intake]\nmax_line_bytes = 10\n");
+        let err = load(&text, &[]).unwrap_err().to_string();
+        assert!(err.contains("max_line_bytes"), "{err}");
     }
 
     #[test]

@@ -19,6 +19,8 @@ const MAX_TEXT: usize = 1024 * 1024;
 /// Headers kept for later guards (loops, bounces, rules); more are ignored.
 const MAX_HEADERS: usize = 500;
 const MAX_HEADER_VALUE: usize = 4096;
+/// Longest subject kept: it goes into every mail we send about the ticket.
+const MAX_SUBJECT: usize = 998;
 
 /// Why bytes could not become a message. Each carries a reason that goes to
 /// the quarantine as is, so it must make sense to an admin.
@@ -145,7 +147,10 @@ fn parse_fitted(raw: &[u8], limits: &Limits) -> Result<Inbound, ParseError> {
         Some(bytes) if std::str::from_utf8(bytes).is_err() => decode_8bit(bytes, fallback),
         _ => msg.subject().unwrap_or_default().to_string(),
     };
-    let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    let subject = truncate(
+        subject.split_whitespace().collect::<Vec<_>>().join(" "),
+        MAX_SUBJECT,
+    );
 
     let (message_id, message_id_synthetic) = match msg.message_id().map(str::trim) {
         Some(id) if !id.is_empty() => (id.to_string(), false),
@@ -468,6 +473,43 @@ mod tests {
         let err = parse(b"Subject: orphan\r\n\r\nbody").unwrap_err();
         assert_eq!(err, ParseError::NoSender);
         assert!(!err.is_not_mail());
+    }
+
+    #[test]
+    fn limits_cut_recipients_and_record_it() {
+        let to: Vec<String> = (0..10).map(|i| format!("u{i}@x.test")).collect();
+        let raw = format!(
+            "From: a@b.test\r\nTo: {}\r\nCc: c1@x.test, c2@x.test\r\nSubject: {}\r\n\r\nbody",
+            to.join(", "),
+            "s".repeat(5000)
+        );
+        let limits = Limits {
+            recipients: 4,
+            ..Limits::default()
+        };
+        let m = parse_with(raw.as_bytes(), &limits).unwrap();
+        assert_eq!(m.to.len() + m.cc.len(), 4);
+        assert!(m.cuts[0].contains("max_recipients"), "{:?}", m.cuts);
+        assert_eq!(m.subject.len(), MAX_SUBJECT);
+        assert_eq!(m.size, raw.len());
+    }
+
+    #[test]
+    fn over_limit_is_not_not_mail() {
+        let limits = Limits {
+            message_bytes: 10,
+            ..Limits::default()
+        };
+        let err = parse_with(b"From: a@b.test\r\n\r\nbody", &limits).unwrap_err();
+        assert!(matches!(err, ParseError::OverLimit(_)));
+        assert!(!err.is_not_mail());
+    }
+
+    #[test]
+    fn attachment_names_are_sanitized() {
+        let raw = b"From: a@b.test\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nhi\r\n--x\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"../../etc/passwd\"\r\n\r\nroot\r\n--x--\r\n";
+        let m = parse(raw).unwrap();
+        assert_eq!(m.attachments[0].name, "passwd");
     }
 
     #[test]
