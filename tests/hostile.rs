@@ -147,6 +147,21 @@ fn generated_cases() -> Vec<Case> {
         Stored(Some("max_mime_depth")),
     );
 
+    // The same, with delimiters mid-line and headers right after them,
+    // which mail-parser follows too.
+    let mut s = head("nesting-midline-100000");
+    for i in 0..100_000 {
+        s.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\nx--b{i}Content-Type: message/rfc822\r\n\r\nFrom: n{i}@x.test\r\n"
+        ));
+    }
+    s.push_str("\r\nleaf\r\n");
+    add(
+        "nesting-midline-100000",
+        s.into_bytes(),
+        Stored(Some("max_mime_depth")),
+    );
+
     let mut s = head("parts-5000");
     s.push_str("Content-Type: multipart/mixed; boundary=p\r\n\r\n");
     for i in 0..5000 {
