@@ -17,6 +17,9 @@
 
 use std::borrow::Cow;
 
+use mail_parser::parsers::MessageStream;
+use mail_parser::{GetHeader, Header, HeaderName, HeaderValue, MessageParser};
+
 /// How far a message may go. Defaults are far beyond real mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -76,8 +79,6 @@ const MAX_ENCODED_LEVELS: usize = 3;
 /// needs one of these markers; with no more of them than this, no reading
 /// of the structure (ours or the parser's) can nest deep enough to hurt.
 pub const MAX_MARKERS: usize = 2000;
-/// Enough of a Content-Type value to find its type and boundary.
-const MAX_FIELD: usize = 4096;
 
 /// Measures `raw` against `limits`: the bytes to parse (borrowed when
 /// nothing was cut) or the reason to quarantine. Linear in the size of the
@@ -91,6 +92,7 @@ pub fn fit<'a>(raw: &'a [u8], limits: &Limits) -> Result<Fitted<'a>, OverLimit> 
     }
     let mut scan = Scan {
         limits,
+        parser: MessageParser::default(),
         parts: 0,
         long_lines: Vec::new(),
         cut: None,
@@ -201,59 +203,51 @@ struct Cut {
 
 struct Scan<'l> {
     limits: &'l Limits,
+    parser: MessageParser,
     parts: usize,
     /// Top-level header lines over the line limit: (start, end before EOL).
     long_lines: Vec<(usize, usize)>,
     cut: Option<Cut>,
 }
 
-/// What a header section says about the body that follows.
-#[derive(Default)]
-struct Head {
-    content_type: Vec<u8>,
-    encoding: Vec<u8>,
-}
-
+/// What a header section says about the body that follows, read with
+/// mail-parser's own header parser so that both agree on the structure.
 enum Body {
     Multipart { boundary: Vec<u8>, digest: bool },
     Message,
-    EncodedMessage,
+    EncodedMessage { base64: bool },
     Leaf,
 }
 
-impl Head {
-    fn body(&self, in_digest: bool) -> Body {
-        let ct = self.content_type.to_ascii_lowercase();
-        let ct = ct.trim_ascii();
-        let mime = ct
-            .split(|b| *b == b';')
-            .next()
-            .unwrap_or_default()
-            .trim_ascii();
-        if ct.is_empty() {
-            return if in_digest { Body::Message } else { Body::Leaf };
-        }
-        if mime.starts_with(b"multipart/") {
-            if let Some(boundary) = parameter(&self.content_type, b"boundary") {
-                if !boundary.is_empty() {
-                    return Body::Multipart {
-                        boundary,
-                        digest: mime == b"multipart/digest",
-                    };
-                }
-            }
-            return Body::Leaf;
-        }
-        if mime == b"message/rfc822" || mime == b"message/global" {
-            let enc = self.encoding.to_ascii_lowercase();
-            let enc = enc.trim_ascii();
-            return if enc == b"base64" || enc == b"quoted-printable" {
-                Body::EncodedMessage
-            } else {
-                Body::Message
-            };
-        }
-        Body::Leaf
+/// The same judgement as mail-parser's `mime_type` and its encoding match.
+// `GetHeader` is implemented for `Vec<Header>`, not for slices.
+#[allow(clippy::ptr_arg)]
+fn body_kind(headers: &Vec<Header<'_>>, in_digest: bool) -> Body {
+    let encoding = match headers.header_value(&HeaderName::ContentTransferEncoding) {
+        Some(HeaderValue::Text(e)) if e.eq_ignore_ascii_case("base64") => Some(true),
+        Some(HeaderValue::Text(e)) if e.eq_ignore_ascii_case("quoted-printable") => Some(false),
+        _ => None,
+    };
+    let message = || match encoding {
+        Some(base64) => Body::EncodedMessage { base64 },
+        None => Body::Message,
+    };
+    let Some(ct) = headers
+        .header_value(&HeaderName::ContentType)
+        .and_then(|c| c.as_content_type())
+    else {
+        return if in_digest { message() } else { Body::Leaf };
+    };
+    match ct.ctype() {
+        "multipart" => match ct.attribute("boundary") {
+            Some(b) if !b.is_empty() => Body::Multipart {
+                boundary: b.as_bytes().to_vec(),
+                digest: ct.subtype() == Some("digest"),
+            },
+            _ => Body::Leaf,
+        },
+        "message" if matches!(ct.subtype(), Some("rfc822") | Some("global")) => message(),
+        _ => Body::Leaf,
     }
 }
 
@@ -274,7 +268,8 @@ impl Scan<'_> {
             return Some(r);
         }
         loop {
-            let Some((head, body)) = self.head(raw, p, level) else {
+            let in_digest = open.last().is_some_and(|o| o.2);
+            let Some((kind, body)) = self.head(raw, p, level, in_digest) else {
                 let reason = if entity_depth == 1 && level == 0 {
                     Reason::TopHeader
                 } else {
@@ -283,7 +278,7 @@ impl Scan<'_> {
                 return self.stop(reason, entity_start, level, &open);
             };
             p = body;
-            match head.body(open.last().is_some_and(|o| o.2)) {
+            match kind {
                 Body::Multipart { boundary, digest } => {
                     let mut delimiter = b"--".to_vec();
                     delimiter.extend_from_slice(&boundary);
@@ -297,11 +292,10 @@ impl Scan<'_> {
                     }
                     continue;
                 }
-                Body::EncodedMessage => {
-                    let end = open.last().map_or(raw.len(), |(d, _, _)| {
-                        memchr::memmem::find(&raw[body..], d).map_or(raw.len(), |i| body + i)
-                    });
-                    if let Some(r) = self.encoded(&raw[body..end], entity_depth, level) {
+                Body::EncodedMessage { base64 } => {
+                    let boundary = open.last().map_or(&b""[..], |(d, _, _)| &d[2..]);
+                    let found = self.encoded(&raw[body..], boundary, base64, entity_depth, level);
+                    if let Some(r) = found {
                         return self.stop(r, entity_start, level, &open);
                     }
                 }
@@ -330,51 +324,72 @@ impl Scan<'_> {
 
     /// Reads the header section starting at `p`: what it says and where the
     /// body starts, or `None` when the section is over the size limit.
-    fn head(&mut self, raw: &[u8], p: usize, level: usize) -> Option<(Head, usize)> {
-        let mut head = Head::default();
-        // Some(true): inside Content-Type; Some(false): inside the encoding.
-        let mut field: Option<bool> = None;
+    fn head(
+        &mut self,
+        raw: &[u8],
+        p: usize,
+        level: usize,
+        in_digest: bool,
+    ) -> Option<(Body, usize)> {
+        // A cheap bound first, so mail-parser never reads a huge section:
+        // up to the first line that is empty or only whitespace.
         let mut pos = p;
-        while pos < raw.len() {
-            let end = memchr::memchr(b'\n', &raw[pos..]).map_or(raw.len(), |i| pos + i + 1);
-            if end - p > self.limits.header_bytes {
+        loop {
+            if pos - p > self.limits.header_bytes {
                 return None;
             }
-            let mut content = &raw[pos..end];
-            while let [rest @ .., b'\n' | b'\r'] = content {
-                content = rest;
-            }
-            if content.is_empty() {
-                return Some((head, end));
-            }
-            if level == 0 && content.len() > self.limits.line_bytes {
-                self.long_lines.push((pos, pos + content.len()));
-            }
-            if content[0] == b' ' || content[0] == b'\t' {
-                match field {
-                    Some(true) => append(&mut head.content_type, content),
-                    Some(false) => append(&mut head.encoding, content),
-                    None => {}
+            let Some(nl) = memchr::memchr(b'\n', &raw[pos..]) else {
+                if raw.len() - p > self.limits.header_bytes {
+                    return None;
                 }
-            } else {
-                field = None;
-                if let Some(colon) = memchr::memchr(b':', content) {
-                    let name = content[..colon].trim_ascii();
-                    let value = &content[colon + 1..];
-                    if name.eq_ignore_ascii_case(b"content-type") {
-                        head.content_type.clear();
-                        append(&mut head.content_type, value);
-                        field = Some(true);
-                    } else if name.eq_ignore_ascii_case(b"content-transfer-encoding") {
-                        head.encoding.clear();
-                        append(&mut head.encoding, value);
-                        field = Some(false);
-                    }
-                }
+                break;
+            };
+            let line = &raw[pos..pos + nl];
+            pos += nl + 1;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                break;
             }
-            pos = end;
         }
-        Some((head, raw.len()))
+        let mut stream = MessageStream::new(&raw[p..]);
+        let mut headers = Vec::new();
+        let body = if stream.parse_headers(&self.parser, &mut headers) {
+            p + stream.offset()
+        } else {
+            raw.len()
+        };
+        if body - p > self.limits.header_bytes {
+            return None;
+        }
+        if level == 0 {
+            // Long lines are shortened, except in the two fields the MIME
+            // structure lives in: changing those would change what the
+            // parser follows from what was measured here.
+            let structural: Vec<(usize, usize)> = headers
+                .iter()
+                .filter(|h| {
+                    matches!(
+                        h.name,
+                        HeaderName::ContentType | HeaderName::ContentTransferEncoding
+                    )
+                })
+                .map(|h| (p + h.offset_field as usize, p + h.offset_end as usize))
+                .collect();
+            let mut pos = p;
+            while pos < body {
+                let end = memchr::memchr(b'\n', &raw[pos..body]).map_or(body, |i| pos + i);
+                let mut stop = end;
+                while stop > pos && raw[stop - 1] == b'\r' {
+                    stop -= 1;
+                }
+                if stop - pos > self.limits.line_bytes
+                    && !structural.iter().any(|(s, e)| pos < *e && end >= *s)
+                {
+                    self.long_lines.push((pos, stop));
+                }
+                pos = end + 1;
+            }
+        }
+        Some((body_kind(&headers, in_digest), body))
     }
 
     /// Counts a new entity at `depth`; a limit it breaks cuts at `at`.
@@ -412,13 +427,32 @@ impl Scan<'_> {
         Some(reason)
     }
 
-    /// Scans an encoded message/rfc822 body the way the parser will see it
-    /// once decoded.
-    fn encoded(&mut self, body: &[u8], depth: usize, level: usize) -> Option<Reason> {
+    /// Scans an encoded message/rfc822 body as the parser will see it:
+    /// decoded by the parser's own decoder, up to the enclosing boundary.
+    fn encoded(
+        &mut self,
+        body: &[u8],
+        boundary: &[u8],
+        base64: bool,
+        depth: usize,
+        level: usize,
+    ) -> Option<Reason> {
         if level + 1 > MAX_ENCODED_LEVELS {
             return None;
         }
-        let decoded = decode(body);
+        let decoded = {
+            let mut stream = MessageStream::new(body);
+            let (end, bytes) = if base64 {
+                stream.decode_base64_mime(boundary)
+            } else {
+                stream.decode_quoted_printable_mime(boundary)
+            };
+            if end == usize::MAX {
+                // The parser keeps undecodable parts as text: nothing nests.
+                return None;
+            }
+            bytes.into_owned()
+        };
         self.entity(&decoded, depth, level + 1)
     }
 }
@@ -448,93 +482,6 @@ fn markers(raw: &[u8]) -> usize {
                     .is_some_and(|w| w.eq_ignore_ascii_case(b"digest"))
         })
         .count()
-}
-
-fn append(to: &mut Vec<u8>, value: &[u8]) {
-    let room = MAX_FIELD.saturating_sub(to.len());
-    to.extend_from_slice(&value[..value.len().min(room)]);
-}
-
-/// A Content-Type parameter's value, unquoted.
-fn parameter(value: &[u8], name: &[u8]) -> Option<Vec<u8>> {
-    for param in value.split(|b| *b == b';').skip(1) {
-        let Some(eq) = memchr::memchr(b'=', param) else {
-            continue;
-        };
-        if !param[..eq].trim_ascii().eq_ignore_ascii_case(name) {
-            continue;
-        }
-        let v = param[eq + 1..].trim_ascii();
-        let v = match v {
-            [b'"', inner @ ..] => match memchr::memchr(b'"', inner) {
-                Some(q) => &inner[..q],
-                None => inner,
-            },
-            _ => v,
-        };
-        return Some(v.to_vec());
-    }
-    None
-}
-
-/// Base64 when the body looks like it, else quoted-printable; lenient like
-/// the parser, and never longer than its input.
-fn decode(body: &[u8]) -> Vec<u8> {
-    let is_b64 = body
-        .iter()
-        .all(|b| b.is_ascii_alphanumeric() || b"+/=\r\n\t ".contains(b));
-    let mut out = Vec::with_capacity(body.len());
-    if is_b64 {
-        let (mut acc, mut bits) = (0u32, 0u32);
-        for &b in body {
-            let v = match b {
-                b'A'..=b'Z' => b - b'A',
-                b'a'..=b'z' => b - b'a' + 26,
-                b'0'..=b'9' => b - b'0' + 52,
-                b'+' => 62,
-                b'/' => 63,
-                _ => continue,
-            };
-            acc = (acc << 6) | u32::from(v);
-            bits += 6;
-            if bits >= 8 {
-                bits -= 8;
-                out.push((acc >> bits) as u8);
-                acc &= (1 << bits) - 1;
-            }
-        }
-    } else {
-        let mut i = 0;
-        while i < body.len() {
-            match body[i] {
-                b'=' => {
-                    let hex = body.get(i + 1..i + 3).and_then(|h| {
-                        std::str::from_utf8(h)
-                            .ok()
-                            .and_then(|s| u8::from_str_radix(s, 16).ok())
-                    });
-                    match hex {
-                        Some(v) => {
-                            out.push(v);
-                            i += 3;
-                        }
-                        None => {
-                            // A soft line break, or a stray '='.
-                            i += 1;
-                            while matches!(body.get(i), Some(b'\r' | b'\n')) {
-                                i += 1;
-                            }
-                        }
-                    }
-                }
-                b => {
-                    out.push(b);
-                    i += 1;
-                }
-            }
-        }
-    }
-    out
 }
 
 /// A header line cut to `max` bytes, at the last comma or space of its
@@ -649,6 +596,24 @@ mod tests {
         assert!(
             text.contains("hi\r\n") && !text.contains("base64"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn boundaries_are_read_as_the_parser_reads_them() {
+        // RFC 2231 continuations and mid-line delimiters: the parser
+        // follows both, so the scan must too.
+        let mut s = String::from("From: a@b.test\r\n");
+        for i in 0..20 {
+            s.push_str(&format!(
+                "Content-Type: multipart/mixed; boundary*0=\"p{i}\"; boundary*1=\"q\"\r\n\r\nx--p{i}qContent-Type: message/rfc822\r\n\r\nFrom: n@x.test\r\n"
+            ));
+        }
+        let f = fit(s.as_bytes(), &small()).unwrap();
+        assert!(
+            f.cuts.first().is_some_and(|c| c.contains("max_mime_depth")),
+            "{:?}",
+            f.cuts
         );
     }
 
