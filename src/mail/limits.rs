@@ -282,7 +282,11 @@ impl Scan<'_> {
                 Body::Multipart { boundary, digest } => {
                     let mut delimiter = b"--".to_vec();
                     delimiter.extend_from_slice(&boundary);
-                    open.push((delimiter, entity_depth, digest));
+                    // With no first delimiter the parser reads the part as
+                    // text and goes on with the enclosing multipart.
+                    if memchr::memmem::find(&raw[body..], &delimiter).is_some() {
+                        open.push((delimiter, entity_depth, digest));
+                    }
                 }
                 Body::Message => {
                     entity_depth += 1;
@@ -607,6 +611,24 @@ mod tests {
         for i in 0..20 {
             s.push_str(&format!(
                 "Content-Type: multipart/mixed; boundary*0=\"p{i}\"; boundary*1=\"q\"\r\n\r\nx--p{i}qContent-Type: message/rfc822\r\n\r\nFrom: n@x.test\r\n"
+            ));
+        }
+        let f = fit(s.as_bytes(), &small()).unwrap();
+        assert!(
+            f.cuts.first().is_some_and(|c| c.contains("max_mime_depth")),
+            "{:?}",
+            f.cuts
+        );
+    }
+
+    #[test]
+    fn a_multipart_without_delimiters_does_not_hide_what_follows() {
+        let mut s = String::from(
+            "From: a@b.test\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\nContent-Type: multipart/mixed; boundary=never\r\n\r\ntext\r\n--o\r\n",
+        );
+        for i in 0..20 {
+            s.push_str(&format!(
+                "From: n{i}@x.test\r\nContent-Type: message/rfc822\r\n\r\n"
             ));
         }
         let f = fit(s.as_bytes(), &small()).unwrap();
