@@ -292,7 +292,16 @@ fn check(desk: &postdesk::desk::Desk, case: &Case, outcome: &Outcome) -> Result<
             }) else {
                 return Err(format!("{}: ticket {ticket} cannot be shown", case.name));
             };
-            let flags: Vec<_> = view.messages.iter().flat_map(|m| m.flags.iter()).collect();
+            // The message just stored is the ticket's newest (the guards
+            // may have joined it to an earlier ticket of the same sender).
+            let flags: Vec<_> = view
+                .messages
+                .iter()
+                .last()
+                .map(|m| &m.flags)
+                .into_iter()
+                .flatten()
+                .collect();
             if flags.iter().any(|f| f.contains(flag)) {
                 Ok(())
             } else {
