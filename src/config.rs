@@ -589,13 +589,30 @@ fn default_stop_timeout() -> Duration {
     Duration::from_secs(20)
 }
 
-/// How intake batches its durability work.
+/// How intake batches its durability work, and how much of a message it
+/// is willing to read (see [`crate::mail::limits`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Intake {
     /// Largest message accepted whole; larger ones are quarantined.
     #[serde(default = "default_max_size")]
     pub max_message_bytes: usize,
+    /// Largest header section: over it at the top the message is
+    /// quarantined, in a MIME part the part and what follows are cut.
+    #[serde(default = "default_max_header_bytes")]
+    pub max_header_bytes: usize,
+    /// Longest header line read; longer ones are shortened.
+    #[serde(default = "default_max_line_bytes")]
+    pub max_line_bytes: usize,
+    /// Deepest MIME nesting read (the message itself is level 1).
+    #[serde(default = "default_max_mime_depth")]
+    pub max_mime_depth: usize,
+    /// Most MIME parts read.
+    #[serde(default = "default_max_mime_parts")]
+    pub max_mime_parts: usize,
+    /// Most To and Cc addresses kept (they become ticket participants).
+    #[serde(default = "default_max_recipients")]
+    pub max_recipients: usize,
     /// How many source messages are stored before one flush marks them all
     /// done. Larger batches mean fewer fsyncs; nothing is marked done before
     /// its flush either way.
@@ -607,9 +624,44 @@ impl Default for Intake {
     fn default() -> Self {
         Intake {
             max_message_bytes: default_max_size(),
+            max_header_bytes: default_max_header_bytes(),
+            max_line_bytes: default_max_line_bytes(),
+            max_mime_depth: default_max_mime_depth(),
+            max_mime_parts: default_max_mime_parts(),
+            max_recipients: default_max_recipients(),
             batch: default_batch(),
         }
     }
+}
+
+impl Intake {
+    /// The limits the parser works within.
+    pub fn limits(&self) -> crate::mail::Limits {
+        crate::mail::Limits {
+            message_bytes: self.max_message_bytes,
+            header_bytes: self.max_header_bytes,
+            line_bytes: self.max_line_bytes,
+            depth: self.max_mime_depth,
+            parts: self.max_mime_parts,
+            recipients: self.max_recipients,
+        }
+    }
+}
+
+fn default_max_header_bytes() -> usize {
+    crate::mail::Limits::default().header_bytes
+}
+fn default_max_line_bytes() -> usize {
+    crate::mail::Limits::default().line_bytes
+}
+fn default_max_mime_depth() -> usize {
+    crate::mail::Limits::default().depth
+}
+fn default_max_mime_parts() -> usize {
+    crate::mail::Limits::default().parts
+}
+fn default_max_recipients() -> usize {
+    crate::mail::Limits::default().recipients
 }
 
 fn yes() -> bool {
@@ -862,6 +914,26 @@ impl Config {
                 ));
             }
         }
+        for (key, value, min) in [
+            ("max_message_bytes", self.intake.max_message_bytes, 1024),
+            ("max_header_bytes", self.intake.max_header_bytes, 1024),
+            ("max_line_bytes", self.intake.max_line_bytes, 78),
+            ("max_mime_depth", self.intake.max_mime_depth, 1),
+            ("max_mime_parts", self.intake.max_mime_parts, 1),
+            ("max_recipients", self.intake.max_recipients, 1),
+        ] {
+            if value < min {
+                return bad(format!(
+                    "intake.{key} = {value} is too small to read ordinary mail: use at least {min}"
+                ));
+            }
+        }
+        if self.intake.max_mime_depth > 1000 {
+            return bad(format!(
+                "intake.max_mime_depth = {} is unsafe: deeply nested messages overflow the parser's stack; use at most 1000",
+                self.intake.max_mime_depth
+            ));
+        }
         Ok(())
     }
 
@@ -1002,6 +1074,21 @@ ticket_prefix = "ACME"
         let text = format!("{MINIMAL}\n[followup]\nremind_after = \"soon\"\n");
         let err = load(&text, &[]).unwrap_err().to_string();
         assert!(err.contains("90s, 4h or 3d"), "{err}");
+    }
+
+    #[test]
+    fn intake_limits_have_defaults_and_sane_bounds() {
+        let cfg = load(MINIMAL, &[]).unwrap();
+        assert_eq!(cfg.intake.limits(), crate::mail::Limits::default());
+        let text = format!("{MINIMAL}\n[intake]\nmax_mime_depth = 5000\n");
+        let err = load(&text, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("max_mime_depth") && err.contains("at most 1000"),
+            "{err}"
+        );
+        let text = format!("{MINIMAL}\n[intake]\nmax_line_bytes = 10\n");
+        let err = load(&text, &[]).unwrap_err().to_string();
+        assert!(err.contains("max_line_bytes"), "{err}");
     }
 
     #[test]

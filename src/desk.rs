@@ -325,21 +325,10 @@ impl Desk {
     /// The CPU half of intake: parsing and compression, with no store
     /// access, so a bulk import can run it on another core.
     pub fn prepare(&self, raw: Vec<u8>, origin: String) -> Prepared {
-        let parsed = if raw.len() > self.config.intake.max_message_bytes {
-            Err(Rejected {
-                reason: format!(
-                    "too large: {} bytes, intake.max_message_bytes is {}",
-                    raw.len(),
-                    self.config.intake.max_message_bytes
-                ),
-                not_mail: false,
-            })
-        } else {
-            mail::parse(&raw).map_err(|e| Rejected {
-                reason: e.to_string(),
-                not_mail: e.is_not_mail(),
-            })
-        };
+        let parsed = mail::parse_with(&raw, &self.config.intake.limits()).map_err(|e| Rejected {
+            reason: e.to_string(),
+            not_mail: e.is_not_mail(),
+        });
         let compressed = match parsed {
             Ok(_) => lz4_flex::compress_prepend_size(&raw),
             Err(_) => Vec::new(),
@@ -523,6 +512,10 @@ impl Desk {
             flood,
         };
         let mut decision = decide::intake(&msg, &threading, existing, &known, &ctx);
+        decision
+            .record
+            .flags
+            .extend(msg.cuts.iter().map(|c| format!("not all read: {c}")));
         if let Some(target) = decision.merge_into.take() {
             self.merge(&mut staged, &mut decision, &target, &msg)?;
         }
@@ -772,7 +765,7 @@ impl Desk {
             extras.history = self.history(ticket.number, 3)?;
         }
         if decision.notices.iter().any(|n| n.attachments) {
-            extras.attachments = attachments_of(raw);
+            extras.attachments = attachments_of(raw, &self.config.intake.limits());
         }
         let templates = self.templates();
         for notice in &decision.notices {
@@ -819,7 +812,7 @@ impl Desk {
             .into_iter()
             .skip(skip)
             .map(|(rec, raw)| {
-                let text = mail::parse(&raw)
+                let text = mail::parse_with(&raw, &self.config.intake.limits())
                     .map(|m| author_text(&m, &raw))
                     .unwrap_or_default();
                 let mut text: String = text.chars().take(600).collect();
@@ -1353,7 +1346,7 @@ impl Desk {
                             for m in std::iter::once(n).chain(ticket.merged_from.iter().copied()) {
                                 for (mut record, raw) in self.store.messages(m)? {
                                     record.text =
-                                        mail::parse(&raw).map(|m| m.text).unwrap_or_default();
+                                        mail::parse_with(&raw, &self.config.intake.limits()).map(|m| m.text).unwrap_or_default();
                                     messages.push(record);
                                 }
                             }
@@ -1473,7 +1466,7 @@ impl Desk {
                 quarantined: self.store.quarantine_len(),
                 metrics: crate::metrics::get().listening(),
             }),
-            Request::ExplainRules { inbox, raw } => match mail::parse(&raw) {
+            Request::ExplainRules { inbox, raw } => match mail::parse_with(&raw, &self.config.intake.limits()) {
                 Ok(msg) => {
                     let inbox = inbox
                         .or_else(|| self.config.inboxes.first().map(|i| i.name.clone()))
@@ -1713,7 +1706,9 @@ impl Desk {
                 let first = self.store.messages(n)?.into_iter().next();
                 let (text, subject) = first
                     .map(|(rec, raw)| {
-                        let text = mail::parse(&raw).map(|m| m.text).unwrap_or_default();
+                        let text = mail::parse_with(&raw, &self.config.intake.limits())
+                            .map(|m| m.text)
+                            .unwrap_or_default();
                         (text, rec.subject)
                     })
                     .unwrap_or_default();
@@ -1775,15 +1770,18 @@ pub fn merge_tickets(from: &mut ticket::Ticket, into: &mut ticket::Ticket) {
 }
 
 /// The attachments of a raw message, for relaying an agent's answer.
-fn attachments_of(raw: &[u8]) -> Vec<crate::mail::build::Part> {
+fn attachments_of(raw: &[u8], limits: &mail::Limits) -> Vec<crate::mail::build::Part> {
     use mail_parser::MimeHeaders;
-    let Some(m) = mail_parser::MessageParser::default().parse(raw) else {
+    let Some(bytes) = mail::limits::view(raw, limits) else {
+        return Vec::new();
+    };
+    let Some(m) = mail_parser::MessageParser::default().parse(&bytes[..]) else {
         return Vec::new();
     };
     m.attachments()
         .take(50)
         .filter_map(|p| {
-            let name = p.attachment_name()?.to_string();
+            let name = mail::filename::sanitize(p.attachment_name()?);
             let content_type = p
                 .content_type()
                 .map(|ct| match ct.subtype() {

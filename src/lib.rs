@@ -21,6 +21,7 @@ pub mod daemon;
 pub mod decide;
 pub mod desk;
 pub mod eta;
+pub mod fuzzing;
 pub mod guard;
 pub mod import;
 pub mod kb;

@@ -163,13 +163,8 @@ pub fn build(d: &Draft<'_>) -> Result<Vec<u8>, BuildError> {
             let ct = ContentType::parse(&a.content_type).unwrap_or_else(|_| {
                 ContentType::parse("application/octet-stream").unwrap_or(ContentType::TEXT_PLAIN)
             });
-            // File names are the sender's: keep them to one safe line.
-            let name: String = a
-                .name
-                .chars()
-                .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
-                .take(200)
-                .collect();
+            // File names are the sender's: keep them to one safe name.
+            let name = super::filename::sanitize(&a.name);
             mixed = mixed.singlepart(Attachment::new(name).body(a.bytes.clone(), ct));
         }
         b.multipart(mixed)

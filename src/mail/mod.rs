@@ -1,8 +1,11 @@
 //! Mail as postdesk reads it: parsing raw bytes and making sense of subjects.
 
 pub mod build;
+pub mod filename;
+pub mod limits;
 pub mod parse;
 pub mod quote;
 pub mod subject;
 
-pub use parse::{parse, Inbound, ParseError};
+pub use limits::Limits;
+pub use parse::{parse, parse_with, Inbound, ParseError};

@@ -9,6 +9,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::{Address, HeaderName, MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
 
+use super::filename;
+use super::limits::{self, Limits, OverLimit};
 use crate::ticket::{Attachment, Person};
 
 /// Largest decoded text body kept per message; longer text is cut, the raw
@@ -17,6 +19,8 @@ const MAX_TEXT: usize = 1024 * 1024;
 /// Headers kept for later guards (loops, bounces, rules); more are ignored.
 const MAX_HEADERS: usize = 500;
 const MAX_HEADER_VALUE: usize = 4096;
+/// Longest subject kept: it goes into every mail we send about the ticket.
+const MAX_SUBJECT: usize = 998;
 
 /// Why bytes could not become a message. Each carries a reason that goes to
 /// the quarantine as is, so it must make sense to an admin.
@@ -28,6 +32,8 @@ pub enum ParseError {
     NotMail(String),
     #[error("no sender: the message has no From, Sender or Return-Path address, so nobody could be answered")]
     NoSender,
+    #[error(transparent)]
+    OverLimit(#[from] OverLimit),
 }
 
 impl ParseError {
@@ -65,6 +71,9 @@ pub struct Inbound {
     pub size: usize,
     /// Header names (lowercase) and decoded values, in order.
     pub headers: Vec<(String, String)>,
+    /// What was left out to keep within the intake limits, one sentence
+    /// each; the raw bytes are stored whole regardless.
+    pub cuts: Vec<String>,
 }
 
 impl Inbound {
@@ -86,11 +95,27 @@ impl Inbound {
     }
 }
 
-/// Parses raw message bytes. Never panics on any input.
+/// Parses raw message bytes within the default [`Limits`]. Never panics
+/// on any input.
 pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
+    parse_with(raw, &Limits::default())
+}
+
+/// Parses raw message bytes within `limits`: the parser reads only what
+/// [`limits::fit`] lets through, and the cuts are listed on the message.
+pub fn parse_with(raw: &[u8], limits: &Limits) -> Result<Inbound, ParseError> {
     if raw.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ParseError::Empty);
     }
+    let size = raw.len();
+    let fitted = limits::fit(raw, limits)?;
+    let mut msg = parse_fitted(&fitted.bytes, limits)?;
+    msg.size = size;
+    msg.cuts.splice(0..0, fitted.cuts);
+    Ok(msg)
+}
+
+fn parse_fitted(raw: &[u8], limits: &Limits) -> Result<Inbound, ParseError> {
     let header_end = header_section_len(raw);
     if raw[..header_end].contains(&0) {
         return Err(ParseError::NotMail(
@@ -122,7 +147,10 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
         Some(bytes) if std::str::from_utf8(bytes).is_err() => decode_8bit(bytes, fallback),
         _ => msg.subject().unwrap_or_default().to_string(),
     };
-    let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    let subject = truncate(
+        subject.split_whitespace().collect::<Vec<_>>().join(" "),
+        MAX_SUBJECT,
+    );
 
     let (message_id, message_id_synthetic) = match msg.message_id().map(str::trim) {
         Some(id) if !id.is_empty() => (id.to_string(), false),
@@ -179,10 +207,7 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
         })
         .take(1000)
         .map(|part| Attachment {
-            name: part
-                .attachment_name()
-                .map(str::to_string)
-                .unwrap_or_else(|| "unnamed".to_string()),
+            name: filename::sanitize(part.attachment_name().unwrap_or_default()),
             content_type: part
                 .content_type()
                 .map(|ct| match ct.subtype() {
@@ -195,6 +220,19 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
         })
         .collect();
 
+    let mut cuts = Vec::new();
+    let mut to = people(msg.to(), limits.recipients);
+    let mut cc = people(msg.cc(), limits.recipients);
+    let total = to.len() + cc.len();
+    if total > limits.recipients {
+        to.truncate(limits.recipients);
+        cc.truncate(limits.recipients - to.len());
+        cuts.push(format!(
+            "To and Cc name more than {0} addresses; only the first {0} (intake.max_recipients) were kept",
+            limits.recipients
+        ));
+    }
+
     Ok(Inbound {
         message_id,
         message_id_synthetic,
@@ -202,8 +240,8 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
         references: id_list(msg.references()),
         from,
         reply_to: first_person(msg.reply_to()),
-        to: people(msg.to()),
-        cc: people(msg.cc()),
+        to,
+        cc,
         envelope_to,
         subject,
         date: msg
@@ -214,6 +252,7 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, ParseError> {
         attachments,
         size: raw.len(),
         headers,
+        cuts,
     })
 }
 
@@ -250,8 +289,9 @@ fn first_person(addr: Option<&Address<'_>>) -> Option<Person> {
     addr?.iter().find_map(to_person)
 }
 
-fn people(addr: Option<&Address<'_>>) -> Vec<Person> {
-    addr.map(|a| a.iter().take(10_000).filter_map(to_person).collect())
+/// Up to one more than `max` people, so the caller can tell there were more.
+fn people(addr: Option<&Address<'_>>, max: usize) -> Vec<Person> {
+    addr.map(|a| a.iter().filter_map(to_person).take(max + 1).collect())
         .unwrap_or_default()
 }
 
@@ -433,6 +473,43 @@ mod tests {
         let err = parse(b"Subject: orphan\r\n\r\nbody").unwrap_err();
         assert_eq!(err, ParseError::NoSender);
         assert!(!err.is_not_mail());
+    }
+
+    #[test]
+    fn limits_cut_recipients_and_record_it() {
+        let to: Vec<String> = (0..10).map(|i| format!("u{i}@x.test")).collect();
+        let raw = format!(
+            "From: a@b.test\r\nTo: {}\r\nCc: c1@x.test, c2@x.test\r\nSubject: {}\r\n\r\nbody",
+            to.join(", "),
+            "s".repeat(5000)
+        );
+        let limits = Limits {
+            recipients: 4,
+            ..Limits::default()
+        };
+        let m = parse_with(raw.as_bytes(), &limits).unwrap();
+        assert_eq!(m.to.len() + m.cc.len(), 4);
+        assert!(m.cuts[0].contains("max_recipients"), "{:?}", m.cuts);
+        assert_eq!(m.subject.len(), MAX_SUBJECT);
+        assert_eq!(m.size, raw.len());
+    }
+
+    #[test]
+    fn over_limit_is_not_not_mail() {
+        let limits = Limits {
+            message_bytes: 10,
+            ..Limits::default()
+        };
+        let err = parse_with(b"From: a@b.test\r\n\r\nbody", &limits).unwrap_err();
+        assert!(matches!(err, ParseError::OverLimit(_)));
+        assert!(!err.is_not_mail());
+    }
+
+    #[test]
+    fn attachment_names_are_sanitized() {
+        let raw = b"From: a@b.test\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nhi\r\n--x\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"../../etc/passwd\"\r\n\r\nroot\r\n--x--\r\n";
+        let m = parse(raw).unwrap();
+        assert_eq!(m.attachments[0].name, "passwd");
     }
 
     #[test]

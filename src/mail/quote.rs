@@ -307,9 +307,11 @@ pub fn strip_reply_html(html: &str) -> Stripped {
 /// `<div>`s, and with them the attribution lines), else its text.
 pub fn strip_message(msg: &Inbound, raw: &[u8]) -> (Stripped, Source) {
     if msg.html_only {
-        let html = mail_parser::MessageParser::default()
-            .parse(raw)
-            .and_then(|m| m.body_html(0).map(|h| h.into_owned()));
+        let html = super::limits::view(raw, &super::Limits::default()).and_then(|bytes| {
+            mail_parser::MessageParser::default()
+                .parse(&bytes[..])
+                .and_then(|m| m.body_html(0).map(|h| h.into_owned()))
+        });
         if let Some(html) = html {
             return (strip_reply_html(&html), Source::Html);
         }
