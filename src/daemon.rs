@@ -300,14 +300,18 @@ async fn run_timers(desk: Arc<Desk>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// How often the rule file and templates are looked at for edits.
+/// How often the rule file, templates and knowledge base are looked at for
+/// edits.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
 
-/// Reloads when the rule file or a template changes on disk, once the
-/// change has settled (an editor's save is often several writes).
+/// Reloads when the rule file, a template or the knowledge base changes on
+/// disk, once the change has settled (an editor's save is often several
+/// writes).
 async fn watch_files(desk: Arc<Desk>, mut stop: watch::Receiver<bool>) {
     let config = desk.config().clone();
-    let stamp = move || newest_mtime(&[config.rules.file.clone(), config.templates.dir.clone()]);
+    let mut watched = vec![config.rules.file.clone(), config.templates.dir.clone()];
+    watched.extend(config.kb.file.clone());
+    let stamp = move || newest_mtime(&watched);
     let mut seen = tokio::task::spawn_blocking(stamp.clone())
         .await
         .ok()

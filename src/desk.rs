@@ -97,7 +97,8 @@ pub struct Desk {
     /// Open tickets per agent for `assign = "least-open"`, recounted now
     /// and then and kept current between recounts by our own assignments.
     open_load: Mutex<Option<(Instant, HashMap<String, usize>)>>,
-    kb: Option<Kb>,
+    /// The self-service articles; reloaded with the rules and templates.
+    kb: RwLock<Option<Arc<Kb>>>,
     /// Woken after a flush that queued mail.
     outbox_wake: Arc<tokio::sync::Notify>,
     /// First-response times by (queue, priority), recomputed now and then.
@@ -153,7 +154,7 @@ impl Desk {
             open_load: Mutex::new(None),
             sources: crate::status::Sources::default(),
             calendars,
-            kb,
+            kb: RwLock::new(kb.map(Arc::new)),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             history: Mutex::new(None),
         })
@@ -207,9 +208,16 @@ impl Desk {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// Loads and checks the templates and the rule file again, and swaps
-    /// both in only if both are good: a bad edit is reported with its file
-    /// and line and the old set stays live.
+    fn kb(&self) -> Option<Arc<Kb>> {
+        self.kb
+            .read()
+            .map(|k| k.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Loads and checks the templates, the rule file and the knowledge
+    /// base again, and swaps them in only if all are good: a bad edit is
+    /// reported with its file and line and the old set stays live.
     pub fn reload(&self) -> Result<(usize, usize), String> {
         let templates = Templates::load(&self.config.templates.dir).map_err(|e| e.to_string())?;
         templates.check().map_err(|e| e.to_string())?;
@@ -218,9 +226,18 @@ impl Desk {
             &Known::from_config(&self.config, templates.names()),
         )
         .map_err(|e| e.to_string())?;
+        let kb = self
+            .config
+            .kb
+            .file
+            .as_deref()
+            .map(Kb::load)
+            .transpose()
+            .map_err(|e| e.to_string())?;
         let counts = (templates.names().len(), rules.rule_count());
         *self.templates.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(templates);
         *self.rules.write().unwrap_or_else(|p| p.into_inner()) = rules;
+        *self.kb.write().unwrap_or_else(|p| p.into_inner()) = kb.map(Arc::new);
         Ok(counts)
     }
 
@@ -756,8 +773,7 @@ impl Desk {
             extras.eta = self.eta(ticket, now);
             extras.other_tickets = self.other_open_tickets(staged, ticket)?;
             extras.articles = self
-                .kb
-                .as_ref()
+                .kb()
                 .map(|kb| kb.suggest(&msg.subject, &msg.text, 3))
                 .unwrap_or_default();
         }
@@ -1716,8 +1732,7 @@ impl Desk {
                     eta: self.eta(&t, Utc::now()),
                     other_tickets: self.other_open_tickets(&Staged::default(), &t)?,
                     articles: self
-                        .kb
-                        .as_ref()
+                        .kb()
                         .map(|kb| kb.suggest(&subject, &text, 3))
                         .unwrap_or_default(),
                     history: self.history(t.number, 3)?,

@@ -157,3 +157,42 @@ fn rules_test_explains_without_storing() {
         "nothing stored"
     );
 }
+
+/// The knowledge base reloads with the rules and templates: an article
+/// added while the daemon runs is suggested in the next acknowledgement.
+#[test]
+fn knowledge_base_edits_reach_the_next_acknowledgement() {
+    let t = TestDesk::new();
+    let kb = t.dir.path().join("kb.toml");
+    let article = |title: &str| {
+        format!("[[article]]\ntitle = \"{title}\"\nurl = \"https://help.test/x\"\nkeywords = [\"invoice\"]\n")
+    };
+    std::fs::write(&kb, article("Invoices, first edition")).unwrap();
+    let mut config = std::fs::read_to_string(&t.config_path).unwrap();
+    config.push_str(&format!("\n[kb]\nfile = \"{}\"\n", kb.display()));
+    std::fs::write(&t.config_path, config).unwrap();
+    let _daemon = t.serve();
+    let spool = t.dir.path().join("outgoing");
+    let acks_naming = |title: &str| {
+        std::fs::read_dir(&spool)
+            .map(|d| {
+                d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                    .filter(|m| m.contains(title))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    send(&t, "Invoice 1");
+    wait_until(20, "the first acknowledgement", || {
+        acks_naming("Invoices, first edition") == 1
+    });
+    std::fs::write(&kb, article("Invoices, second edition")).unwrap();
+    wait_until(20, "the edit to be loaded", || {
+        log(&t).contains("reloaded rules")
+    });
+    send(&t, "Invoice 2");
+    wait_until(20, "the second acknowledgement", || {
+        acks_naming("Invoices, second edition") == 1
+    });
+    assert_eq!(acks_naming("Invoices, first edition"), 1);
+}
