@@ -1,0 +1,283 @@
+//! Mail the desk queues: rendering decided notices with what templates
+//! may show (the ETA, other open tickets, articles, history), the guards'
+//! caps on automatic mail, and alerts to the admin.
+
+use super::*;
+
+impl Desk {
+    /// Holds back automatic mail over the caps or to hard-bounced
+    /// addresses (see [`decide::limit`]) and stages the updated counts.
+    pub(super) fn limit_notices(
+        &self,
+        staged: &mut Staged,
+        notices: &mut Vec<decide::Notice>,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let who = decide::capped_recipients(notices, &self.config, &self.own);
+        if who.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sent = HashMap::new();
+        for e in &who {
+            sent.insert(
+                e.clone(),
+                decide::Sent {
+                    times: self.store.auto_sent(staged, e)?,
+                    mark: self.store.mark(staged, e)?,
+                },
+            );
+        }
+        let before: HashMap<String, usize> = sent
+            .iter()
+            .map(|(e, s)| (e.clone(), s.times.len()))
+            .collect();
+        let held = decide::limit(notices, &mut sent, &self.config, &self.own, now);
+        for (e, s) in sent {
+            if s.times.last() == Some(&now) || before.get(&e) != Some(&s.times.len()) {
+                self.store.stage_auto_sent(staged, &e, s.times);
+            }
+        }
+        for h in &held {
+            tracing::info!(reason = %h, "automatic mail held back");
+        }
+        Ok(held)
+    }
+
+    /// Renders the decision's notices and stages them with it. A notice that
+    /// cannot be rendered is logged, never a reason to lose the message.
+    pub(super) fn queue_notices(
+        &self,
+        staged: &mut Staged,
+        decision: &decide::Decision,
+        msg: &Inbound,
+        raw: &[u8],
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if decision.notices.is_empty() {
+            return Ok(());
+        }
+        let ticket = &decision.ticket;
+        let needs = |kind: &str| {
+            decision
+                .notices
+                .iter()
+                .any(|n| crate::templates::kind_of(&n.template) == Some(kind) && n.plain.is_none())
+        };
+        let mut extras = Extras {
+            message_subject: msg.subject.clone(),
+            ..Extras::default()
+        };
+        if needs("ack") {
+            extras.eta = self.eta(ticket, now);
+            extras.other_tickets = self.other_open_tickets(staged, ticket)?;
+            extras.articles = self
+                .kb()
+                .map(|kb| kb.suggest(&msg.subject, &msg.text, 3))
+                .unwrap_or_default();
+        }
+        if needs("agent_notify") && !decision.created {
+            extras.history = self.history(ticket.number, 3)?;
+        }
+        if decision.notices.iter().any(|n| n.attachments) {
+            extras.attachments = attachments_of(raw, &self.config.intake.limits());
+        }
+        let templates = self.templates();
+        for notice in &decision.notices {
+            let id = self.store.next_outbox_id()?;
+            match compose::compose(
+                &self.config,
+                &self.signer,
+                &templates,
+                notice,
+                ticket,
+                &extras,
+                id,
+                now,
+            ) {
+                Ok((entry, bytes)) => self.store.stage_outgoing(
+                    staged,
+                    entry,
+                    Some(ticket.number),
+                    notice.agent.as_deref(),
+                    &bytes,
+                ),
+                Err(e) => tracing::error!(
+                    ticket = %ticket.reference,
+                    template = %notice.template,
+                    error = %e,
+                    "mail not queued"
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    /// The last `n` messages of a ticket for an agent notification: who,
+    /// when, and what they wrote (quotes stripped, cut short). Internal
+    /// notes are included: notifications go to agents only.
+    pub(super) fn history(
+        &self,
+        ticket: u64,
+        n: usize,
+    ) -> Result<Vec<(String, chrono::DateTime<Utc>, String)>, StoreError> {
+        let messages = self.store.messages(ticket)?;
+        let skip = messages.len().saturating_sub(n);
+        Ok(messages
+            .into_iter()
+            .skip(skip)
+            .map(|(rec, raw)| {
+                let text = mail::parse_with(&raw, &self.config.intake.limits())
+                    .map(|m| author_text(&m, &raw))
+                    .unwrap_or_default();
+                let mut text: String = text.chars().take(600).collect();
+                if rec.internal {
+                    text = format!("(internal note) {text}");
+                }
+                let from = rec.from.map(|p| p.to_string()).unwrap_or_default();
+                (from, rec.received, text)
+            })
+            .collect())
+    }
+
+    /// The acknowledgement's promise in words: the SLA target for the
+    /// ticket's priority, or the desk's recent record if that is slower.
+    pub(super) fn eta(
+        &self,
+        ticket: &ticket::Ticket,
+        now: chrono::DateTime<Utc>,
+    ) -> Option<String> {
+        let class = crate::lifecycle::sla_class(ticket);
+        let sla = self.config.sla.get(class);
+        let target = sla.and_then(|s| s.first_response);
+        let recent = self.recent_first_responses(&ticket.queue, ticket.priority.as_str());
+        let wait = crate::eta::expected_wait(target, &recent)?;
+        // With business hours the promise is in open time, and says so.
+        match sla
+            .and_then(|s| s.calendar.as_ref())
+            .and_then(|c| self.calendars.get(c))
+        {
+            Some(cal) => Some(cal.describe(now, wait)),
+            None => Some(crate::eta::describe(now, wait, self.config.timezone())),
+        }
+    }
+
+    pub(super) fn recent_first_responses(&self, queue: &str, priority: &str) -> Vec<Duration> {
+        let mut cache = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = cache
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < HISTORY_TTL);
+        if !fresh {
+            let since = Utc::now() - chrono::Duration::days(HISTORY_DAYS);
+            let mut by = ResponseTimes::new();
+            for t in self.store.tickets().flatten() {
+                if let Some(first) = t.first_response {
+                    if t.created >= since {
+                        if let Ok(d) = (first - t.created).to_std() {
+                            by.entry((t.queue.clone(), t.priority.as_str().to_string()))
+                                .or_default()
+                                .push(d);
+                        }
+                    }
+                }
+            }
+            *cache = Some((Instant::now(), by));
+        }
+        cache
+            .as_ref()
+            .and_then(|(_, by)| by.get(&(queue.to_string(), priority.to_string())).cloned())
+            .unwrap_or_default()
+    }
+
+    /// The customer's other tickets still open, newest first, at most five.
+    pub(super) fn other_open_tickets(
+        &self,
+        staged: &Staged,
+        ticket: &ticket::Ticket,
+    ) -> Result<Vec<ticket::Ticket>, StoreError> {
+        let mut out = Vec::new();
+        for n in self
+            .store
+            .tickets_of_customer(&ticket.requester.email)?
+            .into_iter()
+            .rev()
+        {
+            if n == ticket.number {
+                continue;
+            }
+            if let Some(t) = self.store.ticket(staged, n)? {
+                if !matches!(t.status, ticket::Status::Resolved | ticket::Status::Closed) {
+                    out.push(t);
+                }
+            }
+            if out.len() == 5 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Queues a mail to the admin about the desk itself (not a ticket) and
+    /// makes it durable. Returns false when no `desk.admin` is configured.
+    /// The same `cause` queued twice is one Message-ID, so a retry after a
+    /// crash does not send a second copy.
+    pub fn alert_admin(&self, cause: &str, subject: &str, body: &str) -> Result<bool, StoreError> {
+        let Some(admin) = self.config.desk.admin.clone() else {
+            return Ok(false);
+        };
+        let now = Utc::now();
+        let id = self.store.next_outbox_id()?;
+        match compose::system_alert(
+            &self.config,
+            &self.signer,
+            &admin,
+            &compose::Alert {
+                cause,
+                subject,
+                body,
+            },
+            id,
+            now,
+        ) {
+            Ok((entry, bytes)) => {
+                let mut staged = self.lock_staged();
+                self.store
+                    .stage_outgoing(&mut staged, entry, None, None, &bytes);
+            }
+            Err(e) => {
+                tracing::error!(%cause, "cannot build the alert to {admin}: {e}");
+                return Ok(false);
+            }
+        }
+        self.flush()?;
+        Ok(true)
+    }
+}
+
+/// The attachments of a raw message, for relaying an agent's answer.
+fn attachments_of(raw: &[u8], limits: &mail::Limits) -> Vec<crate::mail::build::Part> {
+    use mail_parser::MimeHeaders;
+    let Some(bytes) = mail::limits::view(raw, limits) else {
+        return Vec::new();
+    };
+    let Some(m) = mail_parser::MessageParser::default().parse(&bytes[..]) else {
+        return Vec::new();
+    };
+    m.attachments()
+        .take(50)
+        .filter_map(|p| {
+            let name = mail::filename::sanitize(p.attachment_name()?);
+            let content_type = p
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                    None => ct.ctype().to_string(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".into());
+            Some(crate::mail::build::Part {
+                name,
+                content_type,
+                bytes: p.contents().to_vec(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,491 @@
+//! Requests from the command line and the control socket: each one a
+//! read, a pure decision where one is needed, and a write, answered the
+//! same whether a daemon runs or the command opened the store itself.
+
+use super::*;
+
+impl Desk {
+    pub(super) fn find_ticket(&self, reference: &str) -> Result<Option<u64>, StoreError> {
+        let Some(n) = ticket::parse_reference(&self.config.desk.ticket_prefix, reference) else {
+            return Ok(None);
+        };
+        Ok(self.store.ticket(&Staged::default(), n)?.map(|t| t.number))
+    }
+
+    /// Answers one request: the single code path behind every command.
+    pub fn handle(&self, req: Request) -> Response {
+        match self.try_handle(req) {
+            Ok(r) => r,
+            Err(e) => Response::Error {
+                message: e.to_string(),
+                retry: true,
+            },
+        }
+    }
+
+    pub(super) fn try_handle(&self, req: Request) -> Result<Response, StoreError> {
+        Ok(match req {
+            Request::Ping => Response::Pong {
+                pid: std::process::id(),
+            },
+            Request::Ingest {
+                inbox,
+                origin,
+                import_status,
+                durable,
+                raw,
+            } => {
+                let mode = match import_status {
+                    Some(status) => Mode::Import { status },
+                    None => Mode::Live,
+                };
+                let outcome = self.ingest(&raw, inbox.as_deref(), &origin, mode)?;
+                if durable {
+                    self.flush()?;
+                }
+                Response::Ingested(outcome)
+            }
+            Request::Flush => {
+                self.flush()?;
+                Response::Flushed
+            }
+            Request::ListTickets { status, queue } => {
+                self.commit_staged()?;
+                let mut out = Vec::new();
+                for t in self.store.tickets() {
+                    let t = t?;
+                    if status.is_some_and(|s| s != t.status) {
+                        continue;
+                    }
+                    if queue.as_ref().is_some_and(|q| *q != t.queue) {
+                        continue;
+                    }
+                    out.push(t);
+                }
+                Response::Tickets(out)
+            }
+            Request::ShowTicket { reference } => {
+                self.commit_staged()?;
+                match self.find_ticket(&reference)? {
+                    Some(n) => match self.store.ticket(&Staged::default(), n)? {
+                        Some(ticket) => {
+                            let mut messages = Vec::new();
+                            for m in std::iter::once(n).chain(ticket.merged_from.iter().copied()) {
+                                for (mut record, raw) in self.store.messages(m)? {
+                                    record.text =
+                                        mail::parse_with(&raw, &self.config.intake.limits()).map(|m| m.text).unwrap_or_default();
+                                    messages.push(record);
+                                }
+                            }
+                            messages.sort_by_key(|m| m.received);
+                            Response::Ticket(Box::new(TicketView { messages, ticket }))
+                        }
+                        None => not_found(&reference),
+                    },
+                    None => not_found(&reference),
+                }
+            }
+            Request::ListQuarantine => Response::Quarantine(self.store.quarantined()?),
+            Request::ListOutbox => {
+                self.commit_staged()?;
+                Response::Outbox(self.store.outbox_entries()?)
+            }
+            Request::RetryOutbox { id } => {
+                let mut requeued = Vec::new();
+                for e in self.store.outbox_entries()? {
+                    let wanted = match id {
+                        Some(i) => e.id == i && e.state != outbox::State::Sent,
+                        None => e.state == outbox::State::Failed,
+                    };
+                    if wanted {
+                        let now = Utc::now();
+                        let again = outbox::Entry {
+                            state: outbox::State::Queued,
+                            next_attempt: now,
+                            created: now,
+                            ..e.clone()
+                        };
+                        self.store.update_outbox(&e, &again)?;
+                        requeued.push(e.id);
+                    }
+                }
+                self.store.flush()?;
+                self.outbox_wake.notify_one();
+                if let (Some(i), true) = (id, requeued.is_empty()) {
+                    return Ok(Response::Error {
+                        message: format!("no unsent outbox entry {i}\n  hint: `postdesk outbox list` shows them"),
+                        retry: false,
+                    });
+                }
+                Response::Requeued(requeued)
+            }
+            Request::ListAddresses => {
+                self.commit_staged()?;
+                Response::Addresses(self.store.marks()?)
+            }
+            Request::ClearAddress { address } => {
+                let mut staged = self.lock_staged();
+                let Some(mark) = self.store.mark(&staged, &address)? else {
+                    return Ok(Response::Error {
+                        message: format!(
+                            "`{address}` is not marked\n  hint: `postdesk addresses list` shows the marked addresses"
+                        ),
+                        retry: false,
+                    });
+                };
+                self.store.stage_mark(&mut staged, &address, None);
+                self.store.commit(&mut staged)?;
+                drop(staged);
+                self.store.flush()?;
+                Response::Addresses(vec![mark])
+            }
+            Request::PreviewTemplate { name, ticket } => self.preview(&name, ticket.as_deref())?,
+            Request::Stats {
+                since_secs,
+                queue,
+                now,
+            } => {
+                self.commit_staged()?;
+                let tickets = self.store.tickets().collect::<Result<Vec<_>, _>>()?;
+                let now = now.unwrap_or_else(Utc::now);
+                let mut o = crate::report::Options::new(now);
+                o.since = since_secs
+                    .and_then(|s| chrono::Duration::try_seconds(s.min(i64::MAX as u64) as i64))
+                    .and_then(|d| now.checked_sub_signed(d));
+                o.queue = queue;
+                o.sla_classes = self
+                    .config
+                    .sla
+                    .iter()
+                    .filter(|(_, s)| {
+                        s.first_response.is_some()
+                            || s.next_response.is_some()
+                            || s.resolution.is_some()
+                    })
+                    .map(|(name, _)| name.clone())
+                    .collect();
+                o.scale = self.config.survey.labels().len() as u32;
+                o.timezone = self.config.timezone();
+                Response::Stats(Box::new(crate::report::compute(&tickets, &o)))
+            }
+            Request::Notify(filter) => self.notify(&filter)?,
+            Request::SetTicket {
+                reference,
+                commands,
+            } => self.set_ticket(&reference, &commands)?,
+            Request::MergeTickets { from, into } => self.merge_request(&from, &into)?,
+            Request::Backup { dir } => {
+                self.flush()?;
+                match crate::backup::write(&self.store, self.config.state_dir(), &dir) {
+                    Ok(m) => Response::BackedUp(m),
+                    Err(e) => Response::Error {
+                        message: format!("backup failed: {e}"),
+                        retry: false,
+                    },
+                }
+            }
+            Request::Status => Response::Status(crate::status::Report {
+                daemon: true,
+                pid: std::process::id(),
+                inboxes: self.sources.snapshot(),
+                outbox_queued: self.store.outbox_len(),
+                tickets: self.store.ticket_count(),
+                quarantined: self.store.quarantine_len(),
+                metrics: crate::metrics::get().listening(),
+            }),
+            Request::ExplainRules { inbox, raw } => match mail::parse_with(&raw, &self.config.intake.limits()) {
+                Ok(msg) => {
+                    let inbox = inbox
+                        .or_else(|| self.config.inboxes.first().map(|i| i.name.clone()))
+                        .unwrap_or_else(|| "default".into());
+                    let staged = self.lock_staged();
+                    let facts = self.facts(&staged, &msg)?;
+                    let is_reply = matches!(thread::choose(&facts), Threading::Existing(..));
+                    let new_customer = self.store.tickets_of_customer(&msg.from.email)?.is_empty()
+                        && !staged.has_ticket_of(&msg.from.email);
+                    drop(staged);
+                    let lists = ViewLists::of(&msg);
+                    let view = MessageView::from_inbound(&msg, &lists, &inbox, new_customer, is_reply);
+                    Response::Explained(Box::new(self.rules().explain(&view)))
+                }
+                Err(e) => Response::Error {
+                    message: format!("the file is not a message postdesk can read: {e}"),
+                    retry: false,
+                },
+            },
+            Request::ShowQuarantine { id } => match self.store.quarantined_entry(&id)? {
+                Some((entry, raw)) => Response::QuarantineItem { entry, raw },
+                None => Response::Error {
+                    message: format!(
+                        "no quarantine entry `{id}`\n  hint: `postdesk quarantine list` shows the ids"
+                    ),
+                    retry: false,
+                },
+            },
+        })
+    }
+
+    /// `tickets set`: parsed as an agent's `#commands` (one per entry), so
+    /// admins and agents change tickets the same way.
+    pub(super) fn set_ticket(
+        &self,
+        reference: &str,
+        commands: &[String],
+    ) -> Result<Response, StoreError> {
+        let text: String = commands.iter().map(|c| format!("#{c}\n")).collect();
+        let admin = self.config.desk.admin.clone().unwrap_or_default();
+        let parsed = crate::agent::parse_commands(&text, &admin);
+        if !parsed.errors.is_empty() {
+            return Ok(Response::Error {
+                message: parsed.errors.join("\n"),
+                retry: false,
+            });
+        }
+        let mut staged = self.lock_staged();
+        let Some(n) = ticket::parse_reference(&self.config.desk.ticket_prefix, reference) else {
+            return Ok(not_found(reference));
+        };
+        let Some(mut t) = self.store.ticket(&staged, n)? else {
+            return Ok(not_found(reference));
+        };
+        for c in &parsed.commands {
+            if let Some(target) = decide::apply_command(&mut t, c, Utc::now()) {
+                drop(staged);
+                return self.merge_request(reference, &target);
+            }
+        }
+        t.updated = Utc::now();
+        self.store.stage_ticket(&mut staged, &t);
+        self.store.commit(&mut staged)?;
+        drop(staged);
+        self.store.flush()?;
+        Ok(Response::Tickets(vec![t]))
+    }
+
+    pub(super) fn merge_request(&self, from: &str, into: &str) -> Result<Response, StoreError> {
+        let mut staged = self.lock_staged();
+        let prefix = &self.config.desk.ticket_prefix;
+        let load = |r: &str, staged: &Staged| -> Result<Option<ticket::Ticket>, StoreError> {
+            match ticket::parse_reference(prefix, r) {
+                Some(n) => self.follow_merges(staged, n),
+                None => Ok(None),
+            }
+        };
+        let (Some(mut a), Some(mut b)) = (load(from, &staged)?, load(into, &staged)?) else {
+            return Ok(not_found(&format!("{from} or {into}")));
+        };
+        if a.number == b.number {
+            return Ok(Response::Error {
+                message: format!("{from} and {into} are already one ticket"),
+                retry: false,
+            });
+        }
+        merge_tickets(&mut a, &mut b);
+        self.store.stage_ticket(&mut staged, &a);
+        self.store.stage_ticket(&mut staged, &b);
+        self.store.commit(&mut staged)?;
+        drop(staged);
+        self.store.flush()?;
+        Ok(Response::Tickets(vec![a, b]))
+    }
+
+    /// `postdesk notify`: see [`crate::notify`]. Every mail and its notice
+    /// record are written in one transaction, then made durable; the outbox
+    /// sends them like any other mail (and its caps apply).
+    pub(super) fn notify(&self, filter: &crate::notify::Filter) -> Result<Response, StoreError> {
+        use crate::notify::{Recipient, RecipientState, Report};
+        let templates = self.templates();
+        let refuse = |message: String| {
+            Ok(Response::Error {
+                message,
+                retry: false,
+            })
+        };
+        if let Some(kind) = crate::templates::kind_of(&filter.template) {
+            return refuse(format!(
+                "`{}` is the desk's own `{kind}` mail, not a notice\n  hint: write templates/notice_NAME.hbs (Subject: line, blank line, text) and give --template notice_NAME",
+                filter.template
+            ));
+        }
+        if !templates.contains(&filter.template) {
+            return refuse(format!(
+                "no template `{}` in {}\n  hint: write {}/{}.hbs (a Subject: line, a blank line, the text) and check it with `postdesk check`",
+                filter.template,
+                self.config.templates.dir.display(),
+                self.config.templates.dir.display(),
+                filter.template
+            ));
+        }
+        let mut staged = self.lock_staged();
+        self.store.commit(&mut staged)?;
+        let tickets = self.store.tickets().collect::<Result<Vec<_>, _>>()?;
+        let is_staff = |e: &str| decide::is_own(&self.own, e) || self.config.agent(e).is_some();
+        let targets = crate::notify::targets(&tickets, filter, &is_staff);
+        let notice_id = filter.notice_id();
+        let now = Utc::now();
+        let mut recipients = Vec::new();
+        for target in targets {
+            let Some(about) = target.tickets.first().copied() else {
+                continue;
+            };
+            let mut r = Recipient {
+                email: target.person.email.clone(),
+                name: target.person.name.clone(),
+                tickets: target.tickets.iter().map(|t| t.reference.clone()).collect(),
+                state: RecipientState::WouldSend,
+                outbox_id: None,
+                held: None,
+            };
+            if let Some(given) = self.store.notice_given(&staged, &notice_id, &r.email)? {
+                r.state = RecipientState::AlreadyNotified;
+                r.outbox_id = Some(given.outbox_id);
+            } else if !filter.dry_run {
+                let mut notice = decide::Notice::new_for(
+                    &filter.template,
+                    vec![target.person.clone()],
+                    &format!("notice/{notice_id}"),
+                    crate::mail::build::Auto::Generated,
+                );
+                notice.in_reply_to = None;
+                let extras = Extras {
+                    message_subject: about.subject.clone(),
+                    other_tickets: target.tickets[1..].iter().map(|t| (*t).clone()).collect(),
+                    reply_address: self
+                        .signer
+                        .reply_address(&self.config.desk.address, &about.reference),
+                    ..Extras::default()
+                };
+                // Notices go through the same caps as every automatic
+                // mail: an outage notice must not be the sixth mail in ten
+                // minutes to someone, nor go to an address that bounced.
+                let mut one = vec![notice];
+                let held = self.limit_notices(&mut staged, &mut one, now)?;
+                let Some(notice) = one.pop() else {
+                    r.state = RecipientState::Held;
+                    r.held = Some(held.join("; "));
+                    recipients.push(r);
+                    continue;
+                };
+                let id = self.store.next_outbox_id()?;
+                match compose::compose(
+                    &self.config,
+                    &self.signer,
+                    &templates,
+                    &notice,
+                    about,
+                    &extras,
+                    id,
+                    now,
+                ) {
+                    Ok((entry, bytes)) => {
+                        self.store.stage_outgoing(
+                            &mut staged,
+                            entry,
+                            Some(about.number),
+                            None,
+                            &bytes,
+                        );
+                        self.store.stage_notice(
+                            &mut staged,
+                            &notice_id,
+                            &r.email,
+                            &crate::store::NoticeRecord {
+                                at: now,
+                                outbox_id: id,
+                                ticket: about.reference.clone(),
+                            },
+                        );
+                        r.state = RecipientState::Queued;
+                        r.outbox_id = Some(id);
+                    }
+                    Err(e) => {
+                        tracing::error!(ticket = %about.reference, template = %filter.template, error = %e, "notice not queued");
+                        r.state = RecipientState::Failed;
+                    }
+                }
+            }
+            recipients.push(r);
+        }
+        let queued = staged.has_outgoing();
+        self.store.commit(&mut staged)?;
+        drop(staged);
+        if queued {
+            self.store.flush()?;
+            self.outbox_wake.notify_one();
+        }
+        Ok(Response::Notified(Report {
+            notice: notice_id,
+            template: filter.template.clone(),
+            dry_run: filter.dry_run,
+            recipients,
+        }))
+    }
+
+    pub(super) fn preview(
+        &self,
+        name: &str,
+        reference: Option<&str>,
+    ) -> Result<Response, StoreError> {
+        let templates = self.templates();
+        let (data, inbox) = match reference {
+            Some(r) => {
+                self.commit_staged()?;
+                let Some(n) = self.find_ticket(r)? else {
+                    return Ok(not_found(r));
+                };
+                let Some(t) = self.store.ticket(&Staged::default(), n)? else {
+                    return Ok(not_found(r));
+                };
+                let first = self.store.messages(n)?.into_iter().next();
+                let (text, subject) = first
+                    .map(|(rec, raw)| {
+                        let text = mail::parse_with(&raw, &self.config.intake.limits())
+                            .map(|m| m.text)
+                            .unwrap_or_default();
+                        (text, rec.subject)
+                    })
+                    .unwrap_or_default();
+                let extras = Extras {
+                    eta: self.eta(&t, Utc::now()),
+                    other_tickets: self.other_open_tickets(&Staged::default(), &t)?,
+                    articles: self
+                        .kb()
+                        .map(|kb| kb.suggest(&subject, &text, 3))
+                        .unwrap_or_default(),
+                    history: self.history(t.number, 3)?,
+                    message_subject: subject,
+                    attachments: Vec::new(),
+                    reply_address: self
+                        .signer
+                        .reply_address(&self.config.desk.address, &t.reference),
+                };
+                let mut notice = decide::Notice::preview(name, &t);
+                notice.text = text;
+                (
+                    compose::template_data(&self.config, &t, &notice, &extras),
+                    Some(t.inbox),
+                )
+            }
+            None => (crate::templates::sample_data(name), None),
+        };
+        Ok(match templates.render(name, inbox.as_deref(), &data) {
+            Ok(r) => Response::Preview(Preview {
+                subject: r.subject,
+                headers: r.headers,
+                text: r.text,
+                html: r.html,
+            }),
+            Err(e) => Response::Error {
+                message: e.to_string(),
+                retry: false,
+            },
+        })
+    }
+}
+
+fn not_found(reference: &str) -> Response {
+    Response::Error {
+        message: format!("no ticket `{reference}`\n  hint: `postdesk tickets list` shows them"),
+        retry: false,
+    }
+}
