@@ -175,6 +175,11 @@ pub struct Inbox {
     /// `intake.batch`. Nothing is marked done on the server before its flush.
     #[serde(default)]
     pub batch: Option<usize>,
+    /// Bytes of mail fetched in one batch at most (a single larger message
+    /// is fetched alone): the intake pipeline holds a few batches at once,
+    /// so this bounds its memory when mail carries big attachments.
+    #[serde(default)]
+    pub batch_bytes: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]

@@ -577,6 +577,41 @@ fn wrong_password_is_reported_and_the_other_inbox_keeps_working() {
     assert!(subject.contains("`broken` cannot log in"), "{subject}");
 }
 
+/// `batch_bytes` cuts batches by the sizes the server reports, so a run
+/// of large messages never sits in memory as one huge batch; every
+/// message is still stored exactly once.
+#[test]
+fn batches_are_cut_by_bytes() {
+    let stack = mailstack();
+    let user = "bigmail@desk.test";
+    clear(&stack, user, &["INBOX"]);
+    append(&stack, user, "INBOX", "bytes", 0, 30);
+    let d = imap_desk(
+        &stack,
+        &[InboxSpec {
+            name: "bytes",
+            user,
+            tls: "implicit",
+            password: "secret",
+            ca: None,
+            // The appended messages are 0.5-3 KB: a few per batch.
+            extra: "after = \"seen\"\nbatch_bytes = 4000",
+        }],
+    );
+    let mut daemon = d.t.serve();
+    wait_for(&d.t, 60, "30 messages", || stored_count(&d.t) == 30);
+    wait_for(&d.t, 30, "all marked seen", || {
+        folder_status(&stack, user, "INBOX") == Some((30, 0))
+    });
+    daemon.terminate();
+    let batches = serve_log(&d.t).matches("stored a batch").count();
+    assert!(
+        batches >= 10,
+        "30 messages of 0.5-3 KB under a 4000-byte bound need at least 10 batches, got {batches}"
+    );
+    assert_eq!(stored_once(&d.t), expected_ids("bytes", 0..30));
+}
+
 #[test]
 fn a_wrong_ca_is_refused_over_imaps_and_starttls() {
     let stack = mailstack();

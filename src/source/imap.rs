@@ -501,7 +501,28 @@ async fn intake(
     };
     let mut handed = 0u64;
     let mut outcome = Ok(());
-    for chunk in uids.chunks(s.batch) {
+    let mut planned = std::collections::VecDeque::new();
+    let mut rest = uids;
+    loop {
+        if planned.is_empty() {
+            if rest.is_empty() {
+                break;
+            }
+            // Sizes first (a cheap command), so batches can be cut by bytes.
+            let (window, tail) = rest.split_at(rest.len().min(s.batch.saturating_mul(8)));
+            rest = tail;
+            match imap.sizes(window).await {
+                Ok(sizes) => planned.extend(plan_batches(window, &sizes, s.batch, s.batch_bytes)),
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        let Some(chunk) = planned.pop_front() else {
+            break;
+        };
+        let chunk = chunk.as_slice();
         // Mark done what became durable meanwhile.
         while let Ok(batch) = stored.try_recv() {
             if let Err(e) = finish_batch(desk, s, imap, cursor, batch, &mut handed).await {
@@ -561,6 +582,33 @@ async fn intake(
         }
     }
     outcome.map(|()| handed)
+}
+
+/// Cuts `uids` (ascending) into batches of at most `count` messages and
+/// `bytes` bytes by the sizes the server reported; a message larger than
+/// `bytes` goes alone, and one the server did not report (expunged
+/// meanwhile) counts as empty.
+fn plan_batches(uids: &[u32], sizes: &[(u32, u32)], count: usize, bytes: usize) -> Vec<Vec<u32>> {
+    let size: std::collections::HashMap<u32, usize> =
+        sizes.iter().map(|&(u, n)| (u, n as usize)).collect();
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    let mut current: Vec<u32> = Vec::new();
+    let mut current_bytes = 0usize;
+    for &uid in uids {
+        let n = size.get(&uid).copied().unwrap_or(0);
+        if !current.is_empty()
+            && (current.len() >= count.max(1) || current_bytes.saturating_add(n) > bytes)
+        {
+            out.push(std::mem::take(&mut current));
+            current_bytes = 0;
+        }
+        current.push(uid);
+        current_bytes = current_bytes.saturating_add(n);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 /// The parse stage: runs until the fetch stage closes its channel or the
@@ -766,6 +814,30 @@ mod tests {
         );
         let inbox: Inbox = toml::from_str(&text).unwrap();
         Settings::from_inbox(&inbox, 10).unwrap()
+    }
+
+    #[test]
+    fn batches_are_cut_by_count_and_by_bytes() {
+        let uids: Vec<u32> = (1..=7).collect();
+        let sizes: Vec<(u32, u32)> = uids.iter().map(|&u| (u, 100)).collect();
+        // By count.
+        assert_eq!(
+            plan_batches(&uids, &sizes, 3, usize::MAX),
+            vec![vec![1, 2, 3], vec![4, 5, 6], vec![7]]
+        );
+        // By bytes: 250 bytes hold two messages of 100.
+        assert_eq!(
+            plan_batches(&uids, &sizes, 10, 250),
+            vec![vec![1, 2], vec![3, 4], vec![5, 6], vec![7]]
+        );
+        // A message larger than the bound goes alone; one without a size
+        // (expunged meanwhile) counts as empty.
+        let sizes = vec![(1, 100), (2, 5000), (3, 100), (5, 100)];
+        assert_eq!(
+            plan_batches(&[1, 2, 3, 4, 5], &sizes, 10, 250),
+            vec![vec![1], vec![2], vec![3, 4, 5]]
+        );
+        assert!(plan_batches(&[], &[], 10, 250).is_empty());
     }
 
     #[test]

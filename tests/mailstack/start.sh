@@ -59,6 +59,8 @@ USERS=(
   # tests/e2e_guards.rs: two more desks and a customer whose mailbox a
   # script answers automatically (tests/support/autoresponder.py).
   "guards1@$DOMAIN_DESK" "guards2@$DOMAIN_DESK" "autoresponder@$DOMAIN_CUSTOMER"
+  # tests/e2e_imap.rs: batches cut by bytes.
+  "bigmail@$DOMAIN_DESK"
 )
 # One desk mailbox and a few customers per end-to-end test, so tests running
 # in parallel never read each other's mail.

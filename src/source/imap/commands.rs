@@ -273,6 +273,37 @@ impl Imap {
         Ok(out)
     }
 
+    /// `UID FETCH set (RFC822.SIZE)`: each message's size, to cut batches
+    /// by bytes before fetching them.
+    pub async fn sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u32)>, ImapError> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let set = uidset::format(uids);
+        let tag = self
+            .send(&format!("UID FETCH {set} (UID RFC822.SIZE)"), "UID FETCH")
+            .await?;
+        let mut out = Vec::with_capacity(uids.len());
+        self.finish(&tag, "UID FETCH", |r| {
+            if let Response::Fetch(_, attrs) = r {
+                let mut uid = None;
+                let mut size = None;
+                for a in attrs {
+                    match a {
+                        AttributeValue::Uid(u) => uid = Some(*u),
+                        AttributeValue::Rfc822Size(n) => size = Some(*n),
+                        _ => {}
+                    }
+                }
+                if let (Some(u), Some(n)) = (uid, size) {
+                    out.push((u, n));
+                }
+            }
+        })
+        .await?;
+        Ok(out)
+    }
+
     /// `UID STORE set +FLAGS.SILENT (flags)`.
     pub async fn add_flags(&mut self, uids: &[u32], flags: &str) -> Result<(), ImapError> {
         if uids.is_empty() {

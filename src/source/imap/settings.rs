@@ -57,6 +57,11 @@ impl After {
     }
 }
 
+/// A batch's bytes by default: 256 ordinary messages are a few MB, and
+/// the pipeline's few batches in flight stay around a hundred MB even when
+/// every message is large.
+pub const DEFAULT_BATCH_BYTES: usize = 32 << 20;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub name: String,
@@ -72,6 +77,8 @@ pub struct Settings {
     pub idle: Option<bool>,
     pub process_seen: bool,
     pub batch: usize,
+    /// Bytes of mail in one batch at most (see [`crate::config::Inbox`]).
+    pub batch_bytes: usize,
     pub poll: Duration,
 }
 
@@ -159,6 +166,10 @@ impl Settings {
         if batch == 0 {
             return Err(bad("batch must be at least 1".into()));
         }
+        let batch_bytes = inbox.batch_bytes.unwrap_or(DEFAULT_BATCH_BYTES);
+        if batch_bytes == 0 {
+            return Err(bad("batch_bytes must be at least 1".into()));
+        }
         Ok(Settings {
             name: inbox.name.clone(),
             host,
@@ -172,6 +183,7 @@ impl Settings {
             idle: inbox.idle,
             process_seen: inbox.process_seen,
             batch,
+            batch_bytes,
             poll: inbox.poll.max(MIN_POLL),
         })
     }
