@@ -74,6 +74,16 @@ fn two_desks_acknowledging_each_other_send_one_mail_each_way() {
     let smtp = stack["smtp_port"].as_u64().unwrap();
     let a = desk(&stack, "desk15", "");
     let b = desk(&stack, "desk16", "");
+    // Two companies' desks, two prefixes. (With the same prefix, A's
+    // acknowledgement tagged [ACME-1] may join B's own ACME-1, whose
+    // requester is A, by the subject-tag rule; still one mail each way,
+    // but the ticket count below would depend on arrival order.)
+    let config = std::fs::read_to_string(&b.config_path).unwrap();
+    std::fs::write(
+        &b.config_path,
+        config.replace("ticket_prefix = \"ACME\"", "ticket_prefix = \"BETA\""),
+    )
+    .unwrap();
     let _da = a.serve();
     let _db = b.serve();
     let pid = std::process::id();
