@@ -1,0 +1,259 @@
+//! How the command line shows tickets, status, notices and marks to a person
+//! (every listing also has `--json` for scripts).
+
+use super::*;
+
+/// The table of `postdesk addresses list`.
+pub(super) fn print_marks(marks: &[crate::bounce::Mark]) {
+    let now = chrono::Utc::now();
+    println!(
+        "{:<32}  {:<11}  {:>4}  {:>4}  {:<16}  {:<10}  {:<20}  LAST REPORT",
+        "ADDRESS", "LAST", "HARD", "SOFT", "WHEN", "TICKET", "HELD UNTIL"
+    );
+    for m in marks {
+        let held = match m.suppressed_until {
+            Some(u) if u > now => u.format("%Y-%m-%d %H:%M").to_string(),
+            Some(_) => "(expired)".into(),
+            None => "-".into(),
+        };
+        println!(
+            "{:<32}  {:<11}  {:>4}  {:>4}  {:<16}  {:<10}  {:<20}  {}",
+            clip(&m.address, 32),
+            m.last.as_str(),
+            m.hard_bounces,
+            m.soft_bounces,
+            m.last_at.format("%Y-%m-%d %H:%M"),
+            m.ticket.as_deref().unwrap_or("-"),
+            held,
+            clip(
+                format!(
+                    "{} {}",
+                    m.status.as_deref().unwrap_or(""),
+                    m.diagnostic.as_deref().unwrap_or("")
+                )
+                .trim(),
+                60
+            )
+        );
+    }
+}
+
+pub(super) fn print_notified(r: &crate::notify::Report, daemon: bool) {
+    use crate::notify::RecipientState as S;
+    if r.recipients.is_empty() {
+        println!("no customer has a matching ticket");
+        return;
+    }
+    println!("{:<36} {:<17} TICKETS", "CUSTOMER", "STATE");
+    for p in &r.recipients {
+        println!(
+            "{:<36} {:<17} {}",
+            clip(&p.email, 36),
+            p.state.as_str(),
+            p.tickets.join(", ")
+        );
+    }
+    let count = |s: S| r.recipients.iter().filter(|p| p.state == s).count();
+    if r.dry_run {
+        println!(
+            "\n{} customer(s) would get `{}` (notice {}); {} already did. Nothing was sent.",
+            count(S::WouldSend),
+            r.template,
+            r.notice,
+            count(S::AlreadyNotified)
+        );
+    } else {
+        for p in r.recipients.iter().filter(|p| p.state == S::Held) {
+            println!(
+                "held: {}: {}",
+                p.email,
+                p.held.as_deref().unwrap_or_default()
+            );
+        }
+        println!(
+            "\n{} queued, {} already notified, {} held by the guards, {} failed (notice {}).{}",
+            count(S::Queued),
+            count(S::AlreadyNotified),
+            count(S::Held),
+            count(S::Failed),
+            r.notice,
+            if daemon || count(S::Queued) == 0 {
+                ""
+            } else {
+                " No daemon runs: the mail goes out when `postdesk serve` starts."
+            }
+        );
+    }
+}
+
+pub(super) fn print_status(r: &crate::status::Report) {
+    if r.daemon {
+        println!("daemon       running (pid {})", r.pid);
+    } else {
+        println!("daemon       not running: no inbox is being read (start `postdesk serve`)");
+    }
+    println!(
+        "store        {} tickets, {} quarantined, {} mail queued to send",
+        r.tickets, r.quarantined, r.outbox_queued
+    );
+    for i in &r.inboxes {
+        println!();
+        println!(
+            "inbox {} ({}): {}",
+            i.name,
+            i.kind,
+            if i.connected { "ok" } else { "NOT CONNECTED" }
+        );
+        println!("  processed    {}", i.processed);
+        if let Some(t) = i.last_success {
+            println!("  last success {}", t.format("%Y-%m-%d %H:%M:%S UTC"));
+        }
+        if let Some(c) = &i.cursor {
+            println!("  position     {c}");
+        }
+        if let (Some(e), Some(t)) = (&i.last_error, i.last_error_at) {
+            println!(
+                "  last error   {} ({})",
+                e,
+                t.format("%Y-%m-%d %H:%M:%S UTC")
+            );
+        }
+    }
+}
+
+pub(super) fn print_ticket_list(tickets: &[Ticket]) {
+    if tickets.is_empty() {
+        println!("no tickets");
+        return;
+    }
+    println!(
+        "{:<12} {:<8} {:<7} {:<10} {:<16} {:<28} SUBJECT",
+        "TICKET", "STATUS", "PRIO", "QUEUE", "UPDATED", "REQUESTER"
+    );
+    for t in tickets {
+        println!(
+            "{:<12} {:<8} {:<7} {:<10} {:<16} {:<28} {}",
+            t.reference,
+            t.status,
+            t.priority,
+            t.queue,
+            t.updated.format("%Y-%m-%d %H:%M"),
+            clip(&t.requester.email, 28),
+            clip(&t.subject, 60)
+        );
+    }
+}
+
+pub(super) fn print_ticket(view: &TicketView) {
+    let t = &view.ticket;
+    println!("{}  {}", t.reference, t.subject);
+    println!(
+        "status {}  priority {}  category {}  queue {}  assignee {}",
+        t.status,
+        t.priority,
+        t.category,
+        t.queue,
+        t.assignee.as_deref().unwrap_or("-")
+    );
+    println!("requester    {}", t.requester);
+    println!("participants {}", t.participants.join(", "));
+    if !t.tags.is_empty() {
+        println!("tags         {}", t.tags.join(", "));
+    }
+    if !t.matched_rules.is_empty() {
+        println!("rules        {}", t.matched_rules.join(", "));
+    }
+    if t.spam {
+        println!("spam         yes (kept, never answered)");
+    }
+    if let Some(into) = t.merged_into {
+        println!("merged into  #{into}");
+    }
+    if let Some(f) = &t.follows {
+        println!("follows      {f}");
+    }
+    let when = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d %H:%M UTC").to_string();
+    if let Some(d) = t.timer_due {
+        println!("next timer   {}", when(d));
+    }
+    if let Some(since) = t.pending_since {
+        println!(
+            "waiting      on the customer since {}{}",
+            when(since),
+            if t.reminded { " (reminded)" } else { "" }
+        );
+    }
+    for s in &t.sla_due {
+        let state = if s.breached {
+            "BREACHED"
+        } else if s.warned {
+            "warned"
+        } else {
+            "running"
+        };
+        println!(
+            "sla          {} due {} ({state})",
+            s.kind.as_str().replace('_', " "),
+            when(s.due)
+        );
+    }
+    if let Some(s) = &t.survey {
+        match (s.score, &s.label) {
+            (Some(score), Some(label)) => println!(
+                "survey       {score} ({label}){}",
+                s.comment
+                    .as_ref()
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default()
+            ),
+            _ => println!("survey       sent {}, no answer yet", when(s.sent_at)),
+        }
+    }
+    println!(
+        "created {}  updated {}{}",
+        t.created.format("%Y-%m-%d %H:%M:%S UTC"),
+        t.updated.format("%Y-%m-%d %H:%M:%S UTC"),
+        if t.imported { "  (imported)" } else { "" }
+    );
+    for m in &view.messages {
+        println!();
+        println!(
+            "--- #{} {} {} <{}>",
+            m.seq + 1,
+            m.received.format("%Y-%m-%d %H:%M:%S"),
+            m.from.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+            m.message_id
+        );
+        println!("    subject: {}", m.subject);
+        println!("    threaded: {}", m.thread);
+        if m.internal {
+            println!("    INTERNAL NOTE (agents only)");
+        }
+        for f in &m.flags {
+            println!("    flag: {f}");
+        }
+        if !m.rules.is_empty() {
+            println!("    rules: {}", m.rules.join(", "));
+        }
+        for a in &m.attachments {
+            println!(
+                "    attachment: {} ({}, {} bytes)",
+                a.name, a.content_type, a.size
+            );
+        }
+        println!();
+        for line in m.text.lines().take(200) {
+            println!("    {line}");
+        }
+    }
+}
+
+pub(super) fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}

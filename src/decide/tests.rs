@@ -1,0 +1,575 @@
+//! Unit tests of `decide.rs`.
+
+use super::*;
+use crate::mail::parse;
+
+static NO_RULES: std::sync::LazyLock<Classification> =
+    std::sync::LazyLock::new(Classification::default);
+static CUSTOMER: Author = Author::Customer;
+static CONFIG: std::sync::LazyLock<Config> = std::sync::LazyLock::new(|| {
+    let text = r#"
+[desk]
+name = "Acme Support"
+address = "support@desk.test"
+ticket_prefix = "ACME"
+admin = "admin@desk.test"
+[[agent]]
+email = "alice@desk.test"
+name = "Alice"
+queues = ["general"]
+[[agent]]
+email = "bob@desk.test"
+queues = ["general"]
+"#;
+    Config::from_toml_with_env(std::path::Path::new("t.toml"), text, Vec::new()).unwrap()
+});
+
+fn ctx<'a>(tags: &'a TagMatcher, own: &'a [String], mode: Mode) -> Context<'a> {
+    Context {
+        prefix: "ACME",
+        own_addresses: own,
+        tags,
+        default_category: "general",
+        default_priority: Priority::Normal,
+        inbox: "main",
+        queue: "general",
+        origin: "test",
+        mode,
+        next_number: 7,
+        now: DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc),
+        ack_template: Some("ack"),
+        rules: &NO_RULES,
+        assignee: None,
+        author: &CUSTOMER,
+        stripped: "It is on fire.",
+        config: &CONFIG,
+        thread_ids: &[],
+        survey_answer: None,
+        bounced: None,
+        flood: None,
+    }
+}
+
+fn msg(extra: &str) -> Inbound {
+    let raw = format!(
+            "From: Carol <carol@customer.test>\r\nTo: support@desk.test, Dave <dave@customer.test>\r\nCc: support+ACME-1.abc@desk.test\r\nSubject: Re: [ACME-3] Printer down\r\nMessage-ID: <m1@customer.test>\r\nDate: Sat, 21 Nov 2026 09:00:00 +0000\r\n{extra}\r\nIt is on fire.\r\n"
+        );
+    parse(raw.as_bytes()).unwrap()
+}
+
+fn acks(d: &Decision) -> Vec<&Notice> {
+    d.notices
+        .iter()
+        .filter(|n| n.template.starts_with("ack"))
+        .collect()
+}
+
+#[test]
+fn new_ticket_from_a_customer() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let c = ctx(&tags, &own, Mode::Live);
+    let d = intake(&msg(""), &Threading::New, None, &[], &c);
+    assert!(d.created);
+    assert_eq!(d.ticket.reference, "ACME-7");
+    assert_eq!(d.ticket.subject, "Printer down");
+    assert_eq!(d.ticket.status, Status::New);
+    assert_eq!(
+        d.ticket.participants,
+        vec!["carol@customer.test", "dave@customer.test"]
+    );
+    assert_eq!(d.record.seq, 0);
+    assert_eq!(d.ticket.message_count, 1);
+}
+
+#[test]
+fn reply_reopens_and_remembers_unknown_references() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let c = ctx(&tags, &own, Mode::Live);
+    let first = intake(&msg(""), &Threading::New, None, &[], &c).ticket;
+    let mut resolved = first.clone();
+    resolved.status = Status::Resolved;
+    resolved.resolved_at = Some(c.now - chrono::Duration::days(1));
+    let m = msg("In-Reply-To: <p1@x>\r\nReferences: <p0@x> <p1@x>\r\n");
+    let t = Threading::Existing(
+        7,
+        ThreadReason::Reference {
+            message_id: "p1@x".into(),
+        },
+    );
+    let d = intake(&m, &t, Some(resolved), &["p1@x".to_string()], &c);
+    assert!(!d.created);
+    assert_eq!(d.ticket.status, Status::Open);
+    assert_eq!(d.ticket.reopened, 1, "reports count the reopening");
+    assert_eq!(d.record.seq, 1);
+    assert_eq!(d.remember_references, vec!["p0@x".to_string()]);
+}
+
+#[test]
+fn closing_from_work_counts_as_resolving_and_reopening_is_counted() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let c = ctx(&tags, &own, Mode::Live);
+    let mut t = intake(&msg(""), &Threading::New, None, &[], &c).ticket;
+    set_status(&mut t, Status::Closed, c.now);
+    assert_eq!(t.resolved_at, Some(c.now));
+    let later = c.now + chrono::Duration::hours(1);
+    set_status(&mut t, Status::Resolved, later);
+    assert_eq!(t.resolved_at, Some(c.now), "still finished since then");
+    assert_eq!(t.reopened, 0);
+    set_status(&mut t, Status::Open, later);
+    set_status(&mut t, Status::Pending, later);
+    assert_eq!(t.reopened, 1);
+}
+
+#[test]
+fn import_keeps_history_dates_and_status() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let c = ctx(
+        &tags,
+        &own,
+        Mode::Import {
+            status: Status::Closed,
+        },
+    );
+    let d = intake(&msg(""), &Threading::New, None, &[], &c);
+    assert_eq!(d.ticket.status, Status::Closed);
+    assert!(d.ticket.imported);
+    assert_eq!(d.ticket.created.to_rfc3339(), "2026-11-21T09:00:00+00:00");
+}
+
+#[test]
+fn missing_ticket_falls_back_to_new_rather_than_losing_mail() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let c = ctx(&tags, &own, Mode::Live);
+    let t = Threading::Existing(99, ThreadReason::New);
+    assert!(intake(&msg(""), &t, None, &[], &c).created);
+}
+
+#[test]
+fn new_tickets_are_acknowledged_in_the_customers_thread() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let c = ctx(&tags, &own, Mode::Live);
+    let d = intake(
+        &msg("References: <r0@c>\r\n"),
+        &Threading::New,
+        None,
+        &[],
+        &c,
+    );
+    assert_eq!(acks(&d).len(), 1);
+    let n = acks(&d)[0];
+    assert_eq!(n.template, "ack");
+    // The queue's agents hear of it, each with a Reply-To of their own.
+    let agents: Vec<_> = d.notices.iter().filter_map(|n| n.agent.clone()).collect();
+    assert_eq!(agents, vec!["alice@desk.test", "bob@desk.test"]);
+    assert_eq!(n.to[0].email, "carol@customer.test");
+    assert_eq!(n.in_reply_to.as_deref(), Some("m1@customer.test"));
+    assert_eq!(n.references, vec!["r0@c", "m1@customer.test"]);
+    assert_eq!(n.auto, Auto::Replied);
+}
+
+#[test]
+fn no_ack_for_automatic_mail_history_replies_or_when_off() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let live = ctx(&tags, &own, Mode::Live);
+    let auto = intake(
+        &msg("Auto-Submitted: auto-replied\r\n"),
+        &Threading::New,
+        None,
+        &[],
+        &live,
+    );
+    assert!(acks(&auto).is_empty());
+    assert!(auto.ack_suppressed.unwrap().contains("automatic"));
+    let import = ctx(
+        &tags,
+        &own,
+        Mode::Import {
+            status: Status::Open,
+        },
+    );
+    assert!(intake(&msg(""), &Threading::New, None, &[], &import)
+        .notices
+        .is_empty());
+    let mut off = ctx(&tags, &own, Mode::Live);
+    off.ack_template = None;
+    assert!(acks(&intake(&msg(""), &Threading::New, None, &[], &off)).is_empty());
+    let first = intake(&msg(""), &Threading::New, None, &[], &live).ticket;
+    let t = Threading::Existing(
+        7,
+        ThreadReason::Reference {
+            message_id: "x".into(),
+        },
+    );
+    assert!(acks(&intake(&msg(""), &t, Some(first), &[], &live)).is_empty());
+}
+
+#[test]
+fn reply_to_wins_but_never_the_desk_itself() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let c = ctx(&tags, &own, Mode::Live);
+    let d = intake(
+        &msg("Reply-To: Carol Home <carol@home.test>\r\n"),
+        &Threading::New,
+        None,
+        &[],
+        &c,
+    );
+    assert_eq!(d.notices[0].to[0].email, "carol@home.test");
+    let d = intake(
+        &msg("Reply-To: support@desk.test\r\n"),
+        &Threading::New,
+        None,
+        &[],
+        &c,
+    );
+    assert_eq!(d.notices[0].to[0].email, "carol@customer.test");
+}
+
+#[test]
+fn rules_set_the_new_ticket_and_can_choose_or_suppress_the_ack() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let class = Classification {
+        category: Some("billing".into()),
+        priority: Some(Priority::Urgent),
+        queue: Some("money".into()),
+        tags: vec!["vip".into()],
+        ack: Some(Ack::Template("ack_billing".into())),
+        sla: Some("gold".into()),
+        matched: vec!["Billing".into()],
+        ..Classification::default()
+    };
+    let mut c = ctx(&tags, &own, Mode::Live);
+    c.rules = &class;
+    c.assignee = Some("alice@desk.test".into());
+    let d = intake(&msg(""), &Threading::New, None, &[], &c);
+    let t = &d.ticket;
+    assert_eq!(
+        (t.category.as_str(), t.priority, t.queue.as_str()),
+        ("billing", Priority::Urgent, "money")
+    );
+    assert_eq!(t.assignee.as_deref(), Some("alice@desk.test"));
+    assert_eq!(
+        (t.tags.clone(), t.sla.clone()),
+        (vec!["vip".to_string()], Some("gold".to_string()))
+    );
+    assert_eq!(t.matched_rules, vec!["Billing"]);
+    assert_eq!(d.record.rules, vec!["Billing"]);
+    assert_eq!(d.notices[0].template, "ack_billing");
+
+    let spam = Classification {
+        spam: true,
+        ..Classification::default()
+    };
+    c.rules = &spam;
+    let d = intake(&msg(""), &Threading::New, None, &[], &c);
+    assert!(
+        d.ticket.spam && d.notices.is_empty(),
+        "spam: no ack, no agent mail"
+    );
+    let quiet = Classification {
+        ack: Some(Ack::Suppressed),
+        ..Classification::default()
+    };
+    c.rules = &quiet;
+    assert!(acks(&intake(&msg(""), &Threading::New, None, &[], &c)).is_empty());
+}
+
+#[test]
+fn reply_rules_only_raise_priority_and_add_tags() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let live = ctx(&tags, &own, Mode::Live);
+    let mut urgent = intake(&msg(""), &Threading::New, None, &[], &live).ticket;
+    urgent.priority = Priority::Urgent;
+    let class = Classification {
+        priority: Some(Priority::High),
+        tags: vec!["still-broken".into()],
+        matched: vec!["Still broken".into()],
+        ..Classification::default()
+    };
+    let mut c = ctx(&tags, &own, Mode::Live);
+    c.rules = &class;
+    let t = Threading::Existing(
+        7,
+        ThreadReason::Reference {
+            message_id: "x".into(),
+        },
+    );
+    let d = intake(&msg(""), &t, Some(urgent.clone()), &[], &c);
+    assert_eq!(d.ticket.priority, Priority::Urgent);
+    assert_eq!(d.ticket.tags, vec!["still-broken"]);
+    let mut normal = urgent;
+    normal.priority = Priority::Normal;
+    assert_eq!(
+        intake(&msg(""), &t, Some(normal), &[], &c).ticket.priority,
+        Priority::High
+    );
+}
+
+fn resolved(c: &Context<'_>) -> Ticket {
+    let mut t = intake(&msg(""), &Threading::New, None, &[], c).ticket;
+    t.status = Status::Resolved;
+    t.resolved_at = Some(c.now - chrono::Duration::hours(1));
+    t
+}
+
+fn by_reference() -> Threading {
+    Threading::Existing(
+        7,
+        ThreadReason::Reference {
+            message_id: "x".into(),
+        },
+    )
+}
+
+#[test]
+fn automatic_mail_is_stored_but_answers_and_reopens_nothing() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let c = ctx(&tags, &own, Mode::Live);
+    for extra in [
+        "Auto-Submitted: auto-replied\r\n",
+        "Precedence: bulk\r\n",
+        "X-Loop: support@desk.test\r\n",
+    ] {
+        let d = intake(&msg(extra), &by_reference(), Some(resolved(&c)), &[], &c);
+        assert_eq!(d.ticket.status, Status::Resolved, "{extra}");
+        assert!(d.notices.is_empty(), "{extra}: {:?}", d.notices);
+        assert!(d.quiet.is_some(), "{extra}");
+        assert!(
+            d.record
+                .flags
+                .iter()
+                .any(|f| f.contains("stored, not answered")),
+            "{extra}"
+        );
+    }
+    // The same reply from a person reopens it and tells the agents.
+    let d = intake(&msg(""), &by_reference(), Some(resolved(&c)), &[], &c);
+    assert_eq!(d.ticket.status, Status::Open);
+    assert!(!d.notices.is_empty() && d.quiet.is_none());
+}
+
+#[test]
+fn the_desks_own_mail_and_floods_open_quiet_tickets() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let c = ctx(&tags, &own, Mode::Live);
+    let raw = "From: support@desk.test\r\nTo: support@desk.test\r\nSubject: x\r\nMessage-ID: <l@desk.test>\r\n\r\nloop\r\n";
+    let d = intake(
+        &parse(raw.as_bytes()).unwrap(),
+        &Threading::New,
+        None,
+        &[],
+        &c,
+    );
+    assert!(d.notices.is_empty());
+    assert!(d
+        .ack_suppressed
+        .unwrap()
+        .contains("the desk's own mail came back"));
+
+    let mut c = ctx(&tags, &own, Mode::Live);
+    c.flood = Some("carol is over the new-ticket limit (20 in 1h)".into());
+    let mut open = resolved(&c);
+    open.status = Status::Open;
+    let d = intake(&msg(""), &by_reference(), Some(open), &[], &c);
+    assert!(d.notices.is_empty(), "a flood notifies nobody");
+    assert!(d.record.flags[0].contains("new-ticket limit"));
+}
+
+#[test]
+fn an_agents_out_of_office_is_never_relayed() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let agent = Author::Agent {
+        email: "alice@desk.test".into(),
+        note_address: false,
+    };
+    let mut c = ctx(&tags, &own, Mode::Live);
+    let mut open = resolved(&c);
+    open.status = Status::Open;
+    c.author = &agent;
+    c.stripped = "I am away until Monday.";
+    let raw = "From: alice@desk.test\r\nTo: support@desk.test\r\nSubject: Automatic reply: [ACME-7] Printer down\r\nMessage-ID: <oof@desk.test>\r\n\r\nI am away until Monday.\r\n";
+    let d = intake(
+        &parse(raw.as_bytes()).unwrap(),
+        &by_reference(),
+        Some(open),
+        &[],
+        &c,
+    );
+    assert!(d.notices.is_empty(), "{:?}", d.notices);
+    assert!(d.record.internal);
+    assert_eq!(d.ticket.status, Status::Open);
+}
+
+#[test]
+fn spam_replies_are_kept_quiet() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let spam = Classification {
+        spam: true,
+        ..Classification::default()
+    };
+    let mut c = ctx(&tags, &own, Mode::Live);
+    let t = resolved(&c);
+    c.rules = &spam;
+    let d = intake(
+        &msg("X-Spam-Flag: YES\r\n"),
+        &by_reference(),
+        Some(t),
+        &[],
+        &c,
+    );
+    assert!(d.notices.is_empty());
+    assert_eq!(d.ticket.status, Status::Resolved);
+    assert!(d.quiet.unwrap().contains("spam"));
+}
+
+fn recipient(address: &str, severity: crate::bounce::Severity) -> crate::bounce::Recipient {
+    crate::bounce::Recipient {
+        address: address.into(),
+        severity,
+        status: Some("5.1.1".into()),
+        diagnostic: Some("no such user".into()),
+    }
+}
+
+#[test]
+fn hard_bounces_mark_the_address_and_tell_the_agents_not_the_customer() {
+    use crate::bounce::Severity;
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let mut c = ctx(&tags, &own, Mode::Live);
+    let t = resolved(&c);
+    c.bounced = Some(Bounced {
+        traced: "envelope token of outbox mail 3".into(),
+        kind: Some("ack".into()),
+        recipients: vec![(recipient("carol@customer.test", Severity::Hard), None)],
+    });
+    let dsn = "From: MAILER-DAEMON@mx.test\r\nTo: support+bounce.3.x@desk.test\r\nSubject: Undelivered Mail\r\nMessage-ID: <b1@mx.test>\r\n\r\nreport\r\n";
+    let d = intake(
+        &parse(dsn.as_bytes()).unwrap(),
+        &by_reference(),
+        Some(t.clone()),
+        &[],
+        &c,
+    );
+    assert_eq!(d.ticket.status, Status::Resolved);
+    assert_eq!(d.marks.len(), 1);
+    assert_eq!(d.marks[0].address, "carol@customer.test");
+    assert!(d.marks[0].suppressed(c.now));
+    let to: Vec<_> = d.notices.iter().map(|n| n.to[0].email.as_str()).collect();
+    assert_eq!(to, vec!["alice@desk.test", "bob@desk.test"]);
+    assert!(d
+        .notices
+        .iter()
+        .all(|n| n.plain.as_ref().unwrap().0.contains("bounced")));
+    assert!(d
+        .record
+        .flags
+        .iter()
+        .any(|f| f.contains("ack to carol@customer.test hard bounce 5.1.1")));
+
+    // Soft bounces, delays and successes are noted, nobody is told.
+    for sev in [Severity::Soft, Severity::Delayed, Severity::Delivered] {
+        c.bounced = Some(Bounced {
+            traced: "x".into(),
+            kind: None,
+            recipients: vec![(recipient("carol@customer.test", sev), None)],
+        });
+        let d = intake(
+            &parse(dsn.as_bytes()).unwrap(),
+            &by_reference(),
+            Some(t.clone()),
+            &[],
+            &c,
+        );
+        assert!(d.notices.is_empty(), "{sev:?}");
+        assert_eq!(d.marks.len(), usize::from(sev == Severity::Soft), "{sev:?}");
+        assert!(d.marks.iter().all(|m| !m.suppressed(c.now)));
+    }
+    // An agent's own address bouncing is marked, but answered with no
+    // more internal mail (which would bounce again).
+    c.bounced = Some(Bounced {
+        traced: "x".into(),
+        kind: Some("agent_notify".into()),
+        recipients: vec![(recipient("alice@desk.test", Severity::Hard), None)],
+    });
+    let d = intake(
+        &parse(dsn.as_bytes()).unwrap(),
+        &by_reference(),
+        Some(t),
+        &[],
+        &c,
+    );
+    assert!(d.notices.is_empty());
+    assert_eq!(d.marks.len(), 1);
+}
+
+#[test]
+fn caps_and_bounce_holds_apply_to_automatic_mail_to_customers_only() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let c = ctx(&tags, &own, Mode::Live);
+    let fresh = || intake(&msg(""), &Threading::New, None, &[], &c).notices;
+    // Nothing sent lately: the ack and both agent notices go.
+    let mut n = fresh();
+    let mut sent = std::collections::HashMap::new();
+    assert!(limit(&mut n, &mut sent, &CONFIG, &own, c.now).is_empty());
+    assert_eq!(n.len(), 3);
+    assert_eq!(sent["carol@customer.test"].times, vec![c.now]);
+    assert!(!sent.contains_key("alice@desk.test"));
+    // Five in the last ten minutes: the ack is held, agents still hear.
+    let recent: Vec<_> = (1..=5)
+        .map(|i| c.now - chrono::Duration::minutes(i))
+        .collect();
+    let mut sent = std::collections::HashMap::from([(
+        "carol@customer.test".to_string(),
+        Sent {
+            times: recent,
+            mark: None,
+        },
+    )]);
+    let mut n = fresh();
+    let held = limit(&mut n, &mut sent, &CONFIG, &own, c.now);
+    assert_eq!(held.len(), 1);
+    assert!(held[0].contains("over the limit of automatic mail to one address (5 in 10m)"));
+    assert!(n.iter().all(|n| n.template == "agent_notify"));
+    // A hard-bounced address gets no automatic mail until the hold ends.
+    let r = recipient("carol@customer.test", crate::bounce::Severity::Hard);
+    let mark =
+        crate::bounce::Mark::after(None, &r, None, c.now, std::time::Duration::from_secs(3600));
+    let mut sent = std::collections::HashMap::from([(
+        "carol@customer.test".to_string(),
+        Sent {
+            times: Vec::new(),
+            mark: Some(mark),
+        },
+    )]);
+    let mut n = fresh();
+    let held = limit(&mut n, &mut sent, &CONFIG, &own, c.now);
+    assert!(held[0].contains("hard-bounced (5.1.1)"), "{held:?}");
+    let mut n = fresh();
+    let later = c.now + chrono::Duration::hours(2);
+    assert!(limit(&mut n, &mut sent, &CONFIG, &own, later).is_empty());
+}
+
+#[test]
+fn own_addresses_with_tokens_are_own() {
+    let own = vec!["support@desk.test".to_string()];
+    assert!(is_own(&own, "Support+ACME-1.x@desk.test"));
+    assert!(!is_own(&own, "carol@customer.test"));
+}
