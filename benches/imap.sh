@@ -144,7 +144,7 @@ run_postdesk() {
   if [[ -n "${PROFILE:-}" ]]; then
     # PROFILE=FILE: a flat perf profile of the daemon, for finding where
     # the time goes (perf report -i FILE --no-children).
-    perf record -q -F 999 -o "$PROFILE" -- "$bin" --config "$dir/postdesk.toml" serve >"$dir/serve.log" 2>&1 &
+    perf record -q ${PERF_ARGS:-} -F 999 -o "$PROFILE" -- "$bin" --config "$dir/postdesk.toml" serve >"$dir/serve.log" 2>&1 &
   else
     "$bin" --config "$dir/postdesk.toml" serve >"$dir/serve.log" 2>&1 &
   fi
