@@ -4,9 +4,10 @@
 //! Entries are written in the same store transaction as the change that
 //! caused them, so a ticket never exists without its acknowledgement queued
 //! and an acknowledgement never exists for a message that was not stored.
-//! The worker sends only what a flush has made durable, then marks it sent.
-//! A crash between the two resends the same bytes with the same Message-ID,
-//! which receivers deduplicate; it never sends two different messages.
+//! The worker sends only what a flush has made durable, then marks it sent
+//! (a few mails at a time, see [`RECORD_EVERY`]). A crash between the two
+//! resends the same bytes with the same Message-ID, which receivers
+//! deduplicate; it never sends two different messages.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,6 +103,30 @@ pub fn after_attempt(
     e
 }
 
+/// How many attempts are recorded at once (one transaction, one flush).
+/// A flush per mail made the outbox worker compete with intake for the
+/// store (about a fifth of the daemon's CPU time while a burst came in,
+/// benches/RESULTS.md); the price is that a crash may resend up to this
+/// many mails, each with its stored bytes and Message-ID.
+const RECORD_EVERY: usize = 16;
+
+/// Makes attempts durable; a failure is logged (the mail may then be sent
+/// again, never lost).
+async fn record(desk: &Arc<Desk>, attempts: Vec<(Entry, Entry)>) {
+    if attempts.is_empty() {
+        return;
+    }
+    let desk = desk.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        desk.store().update_outbox(&attempts)?;
+        desk.store().flush()
+    })
+    .await;
+    if !matches!(written, Ok(Ok(()))) {
+        tracing::error!("cannot record outbox attempts; those mails may be sent again");
+    }
+}
+
 /// Sends due mail until `stop`. Woken early by `wake` when new mail is
 /// committed, otherwise it looks again every second (retries come due by
 /// the clock).
@@ -140,6 +165,7 @@ pub async fn run(
             }
         };
         let busy = !due.is_empty();
+        let mut attempts = Vec::new();
         for (entry, bytes) in due {
             let result = transport
                 .send(&entry.envelope_from, &entry.recipients, &bytes)
@@ -158,19 +184,16 @@ pub async fn run(
                 State::Queued => "retry",
                 State::Failed => "failed",
             });
-            let desk = desk.clone();
-            let written = tokio::task::spawn_blocking(move || {
-                desk.store().update_outbox(&entry, &updated)?;
-                desk.store().flush()
-            })
-            .await;
-            if !matches!(written, Ok(Ok(()))) {
-                tracing::error!("cannot record an outbox attempt; it may be sent again");
+            attempts.push((entry, updated));
+            let stopping = *stop.borrow();
+            if attempts.len() >= RECORD_EVERY || stopping {
+                record(&desk, std::mem::take(&mut attempts)).await;
             }
-            if *stop.borrow() {
+            if stopping {
                 return;
             }
         }
+        record(&desk, attempts).await;
         if !busy {
             tokio::select! {
                 _ = wake.notified() => {},

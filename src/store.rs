@@ -1001,30 +1001,39 @@ impl Store {
             .collect()
     }
 
-    /// Records an attempt (or a manual requeue): the entry's new state, and
-    /// its place in the queue. The bytes are not touched.
-    pub fn update_outbox(&self, old: &outbox::Entry, new: &outbox::Entry) -> Result<()> {
-        let Some(current) = self
-            .outbox
-            .get(old.id.to_be_bytes())
-            .map_err(StoreError::io("read outbox"))?
-        else {
+    /// Records attempts (or manual requeues), all in one transaction: each
+    /// entry's new state and its place in the queue. The bytes are not
+    /// touched; an entry no longer stored is skipped.
+    pub fn update_outbox(&self, changes: &[(outbox::Entry, outbox::Entry)]) -> Result<()> {
+        if changes.is_empty() {
             return Ok(());
-        };
-        let len = current
-            .get(..4)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_be_bytes)
-            .unwrap_or(0) as usize;
-        let blob = current.get(4 + len..).unwrap_or_default();
-        let value = with_blob(&json(new), blob);
+        }
+        let mut values = Vec::with_capacity(changes.len());
+        for (old, new) in changes {
+            let Some(current) = self
+                .outbox
+                .get(old.id.to_be_bytes())
+                .map_err(StoreError::io("read outbox"))?
+            else {
+                continue;
+            };
+            let len = current
+                .get(..4)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_be_bytes)
+                .unwrap_or(0) as usize;
+            let blob = current.get(4 + len..).unwrap_or_default();
+            values.push((old, new, with_blob(&json(new), blob)));
+        }
         let _writing = self.writing();
         (&self.outbox, &self.outq)
             .transaction(|(ot, qt)| {
-                ot.insert(&new.id.to_be_bytes(), value.as_slice())?;
-                qt.remove(&queue_key(old))?;
-                if new.state == outbox::State::Queued {
-                    qt.insert(&queue_key(new), &[])?;
+                for (old, new, value) in &values {
+                    ot.insert(&new.id.to_be_bytes(), value.as_slice())?;
+                    qt.remove(&queue_key(old))?;
+                    if new.state == outbox::State::Queued {
+                        qt.insert(&queue_key(new), &[])?;
+                    }
                 }
                 Ok::<_, ConflictableTransactionError<()>>(())
             })

@@ -91,7 +91,7 @@ impl Desk {
                 Response::Outbox(self.store.outbox_entries()?)
             }
             Request::RetryOutbox { id } => {
-                let mut requeued = Vec::new();
+                let mut changes = Vec::new();
                 for e in self.store.outbox_entries()? {
                     let wanted = match id {
                         Some(i) => e.id == i && e.state != outbox::State::Sent,
@@ -105,11 +105,12 @@ impl Desk {
                             created: now,
                             ..e.clone()
                         };
-                        self.store.update_outbox(&e, &again)?;
-                        requeued.push(e.id);
+                        changes.push((e, again));
                     }
                 }
+                self.store.update_outbox(&changes)?;
                 self.store.flush()?;
+                let requeued: Vec<u64> = changes.iter().map(|(e, _)| e.id).collect();
                 self.outbox_wake.notify_one();
                 if let (Some(i), true) = (id, requeued.is_empty()) {
                     return Ok(Response::Error {

@@ -28,3 +28,74 @@ fn second_open_reports_lock_and_quarantine_dedupes() {
     let (_, raw) = store.quarantined_entry(&a.id).unwrap().unwrap();
     assert_eq!(raw, b"junk");
 }
+
+fn queued(id: u64, at: DateTime<Utc>) -> outbox::Entry {
+    outbox::Entry {
+        id,
+        ticket: Some(format!("ACME-{id}")),
+        kind: "ack".into(),
+        message_id: format!("m{id}@desk.test"),
+        envelope_from: "support@desk.test".into(),
+        recipients: vec!["carol@customer.test".into()],
+        subject: "s".into(),
+        size: 5,
+        created: at,
+        state: outbox::State::Queued,
+        attempts: 0,
+        next_attempt: at,
+        last_error: None,
+        sent_at: None,
+    }
+}
+
+#[test]
+fn outbox_attempts_are_recorded_together_and_keep_the_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc::now();
+    let mut staged = Staged::default();
+    for id in 1..=3 {
+        store.stage_outgoing(&mut staged, queued(id, now), Some(id), None, b"bytes");
+    }
+    store.commit(&mut staged).unwrap();
+    assert_eq!(store.due_outbox(now, 10).unwrap().len(), 3);
+
+    let sent = |e: &outbox::Entry| outbox::Entry {
+        state: outbox::State::Sent,
+        attempts: 1,
+        sent_at: Some(now),
+        ..e.clone()
+    };
+    let later = |e: &outbox::Entry| outbox::Entry {
+        attempts: 1,
+        next_attempt: now + chrono::Duration::minutes(5),
+        ..e.clone()
+    };
+    let (a, b) = (queued(1, now), queued(2, now));
+    // Entry 9 was never stored: skipped, not an error.
+    store
+        .update_outbox(&[
+            (a.clone(), sent(&a)),
+            (b.clone(), later(&b)),
+            (queued(9, now), sent(&queued(9, now))),
+        ])
+        .unwrap();
+    let due: Vec<u64> = store
+        .due_outbox(now, 10)
+        .unwrap()
+        .iter()
+        .map(|(e, _)| e.id)
+        .collect();
+    assert_eq!(
+        due,
+        vec![3],
+        "sent is out of the queue, the retry is not due yet"
+    );
+    assert_eq!(store.outbox_len(), 2);
+    let (e, bytes) = store.outbox_entry(1).unwrap().unwrap();
+    assert_eq!(
+        (e.state, bytes.as_slice()),
+        (outbox::State::Sent, &b"bytes"[..])
+    );
+    assert!(store.outbox_entry(9).unwrap().is_none());
+}
