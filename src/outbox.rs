@@ -1,9 +1,14 @@
-//! The outbox: every mail postdesk sends waits here, as final bytes, until a
-//! transport has accepted it.
+//! The outbox: every mail postdesk sends waits here until a transport has
+//! accepted it.
 //!
 //! Entries are written in the same store transaction as the change that
 //! caused them, so a ticket never exists without its acknowledgement queued
 //! and an acknowledgement never exists for a message that was not stored.
+//! Most are queued as a plan ([`crate::compose::Planned`]): rendering and
+//! building a mail costs more than deciding it, and intake should not wait
+//! for that. Before a mail's first attempt the worker builds it and stores
+//! the final bytes, so every attempt sends the same bytes.
+//!
 //! The worker sends only what a flush has made durable, then marks it sent
 //! (a few mails at a time, see [`RECORD_EVERY`]). A crash between the two
 //! resends the same bytes with the same Message-ID, which receivers
@@ -44,7 +49,8 @@ pub struct Policy {
     pub max_age: Duration,
 }
 
-/// One outgoing mail. Its bytes are stored beside it.
+/// One outgoing mail. Its bytes (or, until built, its plan) are stored
+/// beside it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub id: u64,
@@ -65,6 +71,11 @@ pub struct Entry {
     pub last_error: Option<String>,
     #[serde(default)]
     pub sent_at: Option<DateTime<Utc>>,
+    /// Not built yet: what is stored beside it is a
+    /// [`crate::compose::Planned`], which the worker renders, builds and
+    /// stores before the first attempt. Subject and size are known then.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub planned: bool,
 }
 
 /// The wait before the next attempt after `failures` failures: `base`
@@ -103,6 +114,40 @@ pub fn after_attempt(
     e
 }
 
+/// Why an outbox entry's mail could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("the planned mail cannot be read ({0}); it cannot be sent")]
+    Plan(String),
+    #[error(transparent)]
+    Compose(#[from] crate::compose::ComposeError),
+}
+
+/// The mail of an entry as stored: the bytes of a built one, or a planned
+/// one rendered and built now with `templates` (the entry returned then has
+/// its subject and size).
+pub fn build(
+    config: &crate::config::Config,
+    templates: &crate::templates::Templates,
+    entry: Entry,
+    stored: Vec<u8>,
+) -> Result<(Entry, Vec<u8>), MailError> {
+    if !entry.planned {
+        return Ok((entry, stored));
+    }
+    let plan: crate::compose::Planned =
+        serde_json::from_slice(&stored).map_err(|e| MailError::Plan(e.to_string()))?;
+    Ok(crate::compose::build_planned(
+        config,
+        templates,
+        &entry,
+        &plan,
+        &[],
+    )?)
+}
+
 /// How many attempts are recorded at once (one transaction, one flush).
 /// A flush per mail made the outbox worker compete with intake for the
 /// store (about a fifth of the daemon's CPU time while a burst came in,
@@ -124,6 +169,62 @@ async fn record(desk: &Arc<Desk>, attempts: Vec<(Entry, Entry)>) {
     .await;
     if !matches!(written, Ok(Ok(()))) {
         tracing::error!("cannot record outbox attempts; those mails may be sent again");
+    }
+}
+
+/// Renders and builds the due mails that are only planned, and stores
+/// them built (one transaction, one flush) before any is sent, so a resend
+/// after a crash is the same bytes. Returns what may be sent now: mail
+/// that fails to build is marked failed with the reason (`postdesk outbox
+/// retry` builds it again, with the templates of then).
+async fn build_planned(desk: &Arc<Desk>, due: Vec<(Entry, Vec<u8>)>) -> Vec<(Entry, Vec<u8>)> {
+    if due.iter().all(|(e, _)| !e.planned) {
+        return due;
+    }
+    let desk = desk.clone();
+    let built = tokio::task::spawn_blocking(move || {
+        let templates = desk.templates();
+        let mut ready = Vec::with_capacity(due.len());
+        let mut built = Vec::new();
+        let mut failed = Vec::new();
+        for (entry, plan) in due {
+            if !entry.planned {
+                ready.push((entry, plan));
+                continue;
+            }
+            match build(desk.config(), &templates, entry.clone(), plan) {
+                Ok(mail) => built.push(mail),
+                Err(why) => {
+                    let why = why.to_string();
+                    tracing::error!(id = entry.id, kind = %entry.kind, error = %why, "mail not built");
+                    crate::metrics::get().outbox_attempt("failed");
+                    let failed_entry = Entry {
+                        state: State::Failed,
+                        last_error: Some(why),
+                        ..entry.clone()
+                    };
+                    failed.push((entry, failed_entry));
+                }
+            }
+        }
+        let replaced = desk.store().store_built(&built)?;
+        desk.store().update_outbox(&failed)?;
+        desk.store().flush()?;
+        ready.extend(built.into_iter().filter(|(e, _)| replaced.contains(&e.id)));
+        ready.sort_by_key(|(e, _)| (e.next_attempt, e.id));
+        Ok::<_, crate::store::StoreError>(ready)
+    })
+    .await;
+    match built {
+        Ok(Ok(ready)) => ready,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot store built mail; retrying");
+            Vec::new()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "building mail failed; retrying");
+            Vec::new()
+        }
     }
 }
 
@@ -164,6 +265,7 @@ pub async fn run(
                 Vec::new()
             }
         };
+        let due = build_planned(&desk, due).await;
         let busy = !due.is_empty();
         let mut attempts = Vec::new();
         for (entry, bytes) in due {
@@ -227,6 +329,7 @@ mod tests {
             next_attempt: t,
             last_error: None,
             sent_at: None,
+            planned: false,
         }
     }
 

@@ -293,6 +293,23 @@ fn decode_message(v: &[u8]) -> Result<(MessageRecord, Vec<u8>)> {
     decode_with_blob("message", v)
 }
 
+/// The record of a value written by [`with_blob`], without the blob.
+fn record_of<T: for<'de> Deserialize<'de>>(what: &'static str, v: &[u8]) -> Result<T> {
+    let len = v
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_be_bytes)
+        .ok_or_else(|| StoreError::Corrupt {
+            what,
+            detail: "shorter than its header".into(),
+        })? as usize;
+    let record = v.get(4..4 + len).ok_or_else(|| StoreError::Corrupt {
+        what,
+        detail: "record cut short".into(),
+    })?;
+    from_json(what, record)
+}
+
 fn decode_with_blob<T: for<'de> Deserialize<'de>>(
     what: &'static str,
     v: &[u8],
@@ -996,9 +1013,61 @@ impl Store {
             .iter()
             .map(|r| {
                 let (_, v) = r.map_err(StoreError::io("read outbox"))?;
-                decode_with_blob::<outbox::Entry>("outbox entry", &v).map(|(e, _)| e)
+                record_of::<outbox::Entry>("outbox entry", &v)
             })
             .collect()
+    }
+
+    /// Replaces planned outbox entries by their built mails (entry and
+    /// bytes), in one transaction, and returns the ids replaced. An entry
+    /// changed meanwhile (requeued by an operator, say) is left as it is
+    /// now: the worker builds it again from what is stored.
+    pub fn store_built(&self, built: &[(outbox::Entry, Vec<u8>)]) -> Result<Vec<u64>> {
+        if built.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values: Vec<(&outbox::Entry, Vec<u8>)> = built
+            .iter()
+            .map(|(e, bytes)| {
+                (
+                    e,
+                    with_blob(&json(e), &lz4_flex::compress_prepend_size(bytes)),
+                )
+            })
+            .collect();
+        let _writing = self.writing();
+        self.outbox
+            .transaction(|t| {
+                let mut replaced = Vec::new();
+                for (e, value) in &values {
+                    let key = e.id.to_be_bytes();
+                    let Some(current) = t.get(key)? else {
+                        continue;
+                    };
+                    let unchanged =
+                        record_of::<outbox::Entry>("outbox entry", &current).is_ok_and(|c| {
+                            c.planned
+                                && c.state == outbox::State::Queued
+                                && c.next_attempt == e.next_attempt
+                                && c.attempts == e.attempts
+                        });
+                    if unchanged {
+                        t.insert(&key, value.as_slice())?;
+                        replaced.push(e.id);
+                    }
+                }
+                Ok::<_, ConflictableTransactionError<()>>(replaced)
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(source) => StoreError::Io {
+                    what: "store built mail",
+                    source,
+                },
+                TransactionError::Abort(()) => StoreError::Corrupt {
+                    what: "store built mail",
+                    detail: "aborted".into(),
+                },
+            })
     }
 
     /// Records attempts (or manual requeues), all in one transaction: each

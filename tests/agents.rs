@@ -51,7 +51,7 @@ fn sent(d: &Desk) -> Vec<(String, Inbound)> {
         .unwrap()
         .into_iter()
         .map(|e| {
-            let (_, bytes) = d.store().outbox_entry(e.id).unwrap().unwrap();
+            let (_, bytes) = d.outgoing(e.id).unwrap().unwrap();
             (e.kind, parse(&bytes).unwrap())
         })
         .collect()
@@ -141,8 +141,7 @@ fn an_agents_answer_is_relayed_under_the_desks_address() {
     );
     assert_eq!(r.from.name.as_deref(), Some("Alice at Test Desk"));
     assert!(
-        !String::from_utf8_lossy(&d.store().outbox_entry(3).unwrap().unwrap().1)
-            .contains("alice@desk.test")
+        !String::from_utf8_lossy(&d.outgoing(3).unwrap().unwrap().1).contains("alice@desk.test")
     );
     assert_eq!(r.in_reply_to, vec!["c1@customer.test"]);
     assert!(r.subject.contains("[ACME-1]"));

@@ -64,7 +64,7 @@ fn sent(d: &Desk) -> Vec<(String, Inbound)> {
         .unwrap()
         .into_iter()
         .map(|e| {
-            let (_, bytes) = d.store().outbox_entry(e.id).unwrap().unwrap();
+            let (_, bytes) = d.outgoing(e.id).unwrap().unwrap();
             (e.kind, parse(&bytes).unwrap())
         })
         .collect()

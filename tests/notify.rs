@@ -172,11 +172,7 @@ fn notices_reach_each_matching_customer_once_without_a_daemon() {
             .collect();
         assert_eq!(to.len(), 1, "never a list of customers: {to:?}");
         *per.entry(to[0].to_string()).or_default() += 1;
-        let (_, bytes) = d
-            .store()
-            .outbox_entry(e["id"].as_u64().unwrap())
-            .unwrap()
-            .unwrap();
+        let (_, bytes) = d.outgoing(e["id"].as_u64().unwrap()).unwrap().unwrap();
         let m = parse(&bytes).unwrap();
         assert_eq!(m.header("auto-submitted"), Some("auto-generated"));
         assert_eq!(m.from.email, "support@desk.test");

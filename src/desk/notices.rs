@@ -43,8 +43,9 @@ impl Desk {
         Ok(held)
     }
 
-    /// Renders the decision's notices and stages them with it. A notice that
-    /// cannot be rendered is logged, never a reason to lose the message.
+    /// Plans the decision's notices and stages them with it; the outbox
+    /// worker renders them (see [`compose::Planned`]). A notice that cannot
+    /// be queued is logged, never a reason to lose the message.
     pub(super) fn queue_notices(
         &self,
         staged: &mut Staged,
@@ -81,19 +82,30 @@ impl Desk {
         if decision.notices.iter().any(|n| n.attachments) {
             extras.attachments = attachments_of(raw, &self.config.intake.limits());
         }
-        let templates = self.templates();
         for notice in &decision.notices {
             let id = self.store.next_outbox_id()?;
-            match compose::compose(
-                &self.config,
-                &self.signer,
-                &templates,
-                notice,
-                ticket,
-                &extras,
-                id,
-                now,
-            ) {
+            // Mail that carries an agent's files is built now, while the
+            // files are at hand; the rest is built by the outbox worker.
+            let queued = if notice.attachments {
+                compose::compose(
+                    &self.config,
+                    &self.signer,
+                    &self.templates(),
+                    notice,
+                    ticket,
+                    &extras,
+                    id,
+                    now,
+                )
+                .map_err(|e| e.to_string())
+            } else {
+                let (entry, planned) =
+                    compose::plan(&self.config, &self.signer, notice, ticket, &extras, id, now);
+                serde_json::to_vec(&planned)
+                    .map(|json| (entry, json))
+                    .map_err(|e| e.to_string())
+            };
+            match queued {
                 Ok((entry, bytes)) => self.store.stage_outgoing(
                     staged,
                     entry,
@@ -110,6 +122,16 @@ impl Desk {
             }
         }
         Ok(())
+    }
+
+    /// An outbox entry and the mail it sends, as the worker would send it
+    /// now: a mail not built yet is rendered with the templates in use
+    /// (and not stored; the worker stores it before sending).
+    pub fn outgoing(&self, id: u64) -> Result<Option<(outbox::Entry, Vec<u8>)>, outbox::MailError> {
+        let Some((entry, stored)) = self.store.outbox_entry(id)? else {
+            return Ok(None);
+        };
+        outbox::build(&self.config, &self.templates(), entry, stored).map(Some)
     }
 
     /// The last `n` messages of a ticket for an agent notification: who,

@@ -1,8 +1,8 @@
-//! Outgoing mail as final bytes, built once when it is queued.
+//! Outgoing mail as final bytes, built once, before its first attempt.
 //!
-//! Building at queue time (not at send time) is what makes a resend after a
-//! crash the same message: the outbox keeps these bytes and the Message-ID
-//! in them, and the transport only ever sends what is stored.
+//! The outbox stores these bytes before the transport sees them, which is
+//! what makes a resend after a crash the same message: the transport only
+//! ever sends what is stored, Message-ID included.
 
 use chrono::{DateTime, Utc};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -22,7 +22,8 @@ pub enum BuildError {
 
 /// What RFC 3834 calls the message: an automatic reply to a person's mail,
 /// a notice generated on the desk's own initiative, or a person's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Auto {
     Replied,
     Generated,

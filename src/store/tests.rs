@@ -45,6 +45,7 @@ fn queued(id: u64, at: DateTime<Utc>) -> outbox::Entry {
         next_attempt: at,
         last_error: None,
         sent_at: None,
+        planned: false,
     }
 }
 
