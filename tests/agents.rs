@@ -504,3 +504,48 @@ fn required_authentication_results_are_checked() {
     ingest(&d, &ok);
     assert_eq!(sent_to(&sent(&d), "reply", "carol@customer.test").len(), 1);
 }
+
+/// A customer's forward keeps what it forwards for the agents; an agent
+/// who forwards the notification back (internal notes, their token in it)
+/// has only their own words relayed.
+#[test]
+fn forwards_keep_the_forwarded_mail_for_agents_and_never_relay_it() {
+    let (_t, d) = desk_with("");
+    ingest(
+        &d,
+        b"From: Carol <carol@customer.test>\r\nTo: support@desk.test\r\nSubject: FW: Invoice 4711\r\nMessage-ID: <fw1@customer.test>\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\n\r\nSee below: I was charged twice.\r\n\r\nFrom: Billing <billing@shop.test>\r\nSent: Monday, November 16, 2026 9:00 AM\r\nTo: Carol\r\nSubject: Invoice 4711\r\n\r\nYour card was charged 49.00 EUR.\r\n",
+    );
+    let all = sent(&d);
+    let notice = &sent_to(&all, "agent_notify", "alice@desk.test")[0];
+    assert!(
+        notice.text.contains("Your card was charged 49.00 EUR."),
+        "{}",
+        notice.text
+    );
+    let token = notice.reply_to.clone().unwrap().email;
+    ingest(
+        &d,
+        &agent_reply(
+            "alice@desk.test",
+            &token,
+            None,
+            "#note\nShe is on the legacy plan; refund from the old account.",
+            "n1@desk.test",
+        ),
+    );
+    let forwarded = format!(
+        "From: alice@desk.test\r\nTo: {token}\r\nSubject: FW: [ACME-1] FW: Invoice 4711\r\nMessage-ID: <a-fw@desk.test>\r\nDate: Sun, 22 Nov 2026 12:00:00 +0000\r\n\r\nWe refund you today.\r\n\r\nFrom: Test Desk <support@desk.test>\r\nSent: Sunday, November 22, 2026 11:00 AM\r\nTo: Alice\r\nSubject: [ACME-1] FW: Invoice 4711\r\n\r\n(internal note) She is on the legacy plan; refund from the old account.\r\nReply-To: {token}\r\n"
+    );
+    ingest(&d, forwarded.as_bytes());
+    let all = sent(&d);
+    let relayed = sent_to(&all, "reply", "carol@customer.test");
+    assert_eq!(relayed.len(), 1);
+    assert!(relayed[0].text.contains("We refund you today."));
+    for secret in ["legacy plan", "internal note", token.as_str()] {
+        assert!(
+            !relayed[0].text.contains(secret),
+            "{secret} leaked: {}",
+            relayed[0].text
+        );
+    }
+}

@@ -484,6 +484,12 @@ impl Desk {
             None => (None, None),
         };
         let stripped = match mode {
+            Mode::Live
+                if !matches!(author, Author::Customer)
+                    && mail::subject::is_forward(&msg.subject) =>
+            {
+                reply_text(&msg, &prepared.raw)
+            }
             Mode::Live => early_stripped.unwrap_or_else(|| author_text(&msg, &prepared.raw)),
             Mode::Import { .. } => String::new(),
         };
@@ -992,9 +998,20 @@ pub fn merge_tickets(from: &mut ticket::Ticket, into: &mut ticket::Ticket) {
 }
 
 /// What the author of `msg` wrote, without quotes and signature: what
-/// agents read in notifications and what is relayed to customers.
+/// agents read in notifications. A forward keeps the mail it forwards
+/// (a customer's "see below" is about what is below).
 fn author_text(msg: &Inbound, raw: &[u8]) -> String {
     crate::mail::quote::strip_message(msg, raw).0.text
+}
+
+/// What the author of `msg` wrote, stripped as a reply whatever its
+/// subject: for anything not from a customer, so that an agent who
+/// forwards a notification (internal notes, their own token) never has it
+/// relayed.
+fn reply_text(msg: &Inbound, raw: &[u8]) -> String {
+    crate::mail::quote::strip_message_as(msg, raw, crate::mail::quote::Kind::Reply)
+        .0
+        .text
 }
 
 /// Creates a directory (and parents) readable only by the owner and group:

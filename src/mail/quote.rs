@@ -244,6 +244,19 @@ impl fmt::Display for Source {
 
 /// Strips a reply given as plain text.
 pub fn strip_reply(text: &str) -> Stripped {
+    strip_text(text, Kind::Reply)
+}
+
+/// Whether a mail answers (quoted history is cut) or forwards (the
+/// forwarded mail below the author's text is what they are sending, and
+/// stays).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Reply,
+    Forward,
+}
+
+fn strip_text(text: &str, kind: Kind) -> Stripped {
     let clipped = clip(text, MAX_INPUT);
     let mut lines: Vec<&str> = Vec::new();
     let mut rest = None;
@@ -267,7 +280,7 @@ pub fn strip_reply(text: &str) -> Stripped {
     } else {
         None
     };
-    strip_lines(&lines, lines.len(), false, tail)
+    strip_lines(&lines, lines.len(), false, tail, kind)
 }
 
 /// Strips a reply given as HTML: rendered to text with `>` for every
@@ -276,10 +289,15 @@ pub fn strip_reply(text: &str) -> Stripped {
 /// `appendonsend`, Yahoo's `yahoo_quoted`, …), then stripped like text. Line
 /// numbers in the cuts are those of [`render_html`]'s output.
 pub fn strip_reply_html(html: &str) -> Stripped {
+    strip_html(html, Kind::Reply)
+}
+
+fn strip_html(html: &str, kind: Kind) -> Stripped {
     let rendered = render(html);
     let lines: Vec<&str> = rendered.text.split('\n').collect();
     let (limit, tail) = match rendered.marker {
-        Some((line, marker, client)) if line < lines.len() => (
+        // Outlook marks what it forwards as it marks what it quotes.
+        Some((line, marker, client)) if line < lines.len() && kind == Kind::Reply => (
             line,
             Some(Cut {
                 first_line: line + 1,
@@ -299,13 +317,25 @@ pub fn strip_reply_html(html: &str) -> Stripped {
         ),
         _ => (lines.len(), None),
     };
-    strip_lines(&lines, limit, true, tail)
+    strip_lines(&lines, limit, true, tail, kind)
 }
 
 /// Strips a parsed message: its HTML part when it has no plain text (the
 /// text mail-parser derives from HTML loses every line break between
-/// `<div>`s, and with them the attribution lines), else its text.
+/// `<div>`s, and with them the attribution lines), else its text. A
+/// forward (by its subject, see [`super::subject::is_forward`]) keeps the
+/// mail it forwards.
 pub fn strip_message(msg: &Inbound, raw: &[u8]) -> (Stripped, Source) {
+    let kind = if super::subject::is_forward(&msg.subject) {
+        Kind::Forward
+    } else {
+        Kind::Reply
+    };
+    strip_message_as(msg, raw, kind)
+}
+
+/// [`strip_message`] as a reply or a forward whatever the subject says.
+pub fn strip_message_as(msg: &Inbound, raw: &[u8], kind: Kind) -> (Stripped, Source) {
     if msg.html_only {
         let html = super::limits::view(raw, &super::Limits::default()).and_then(|bytes| {
             mail_parser::MessageParser::default()
@@ -313,10 +343,10 @@ pub fn strip_message(msg: &Inbound, raw: &[u8]) -> (Stripped, Source) {
                 .and_then(|m| m.body_html(0).map(|h| h.into_owned()))
         });
         if let Some(html) = html {
-            return (strip_reply_html(&html), Source::Html);
+            return (strip_html(&html, kind), Source::Html);
         }
     }
-    (strip_reply(&msg.text), Source::Text)
+    (strip_text(&msg.text, kind), Source::Text)
 }
 
 /// What `postdesk strip` does with its input: a whole message when it starts
@@ -362,7 +392,13 @@ struct Quote {
 
 /// The core: `lines[..limit]` are examined, `lines[limit..]` are cut by
 /// `tail` (an HTML marker), and on fallback the whole of `lines` is kept.
-fn strip_lines(lines: &[&str], limit: usize, html: bool, tail: Option<Cut>) -> Stripped {
+fn strip_lines(
+    lines: &[&str],
+    limit: usize,
+    html: bool,
+    tail: Option<Cut>,
+    kind: Kind,
+) -> Stripped {
     let n = limit.min(lines.len());
     let mut keep = vec![false; n];
     let mut cuts = Vec::new();
@@ -391,7 +427,9 @@ fn strip_lines(lines: &[&str], limit: usize, html: bool, tail: Option<Cut>) -> S
             continue;
         }
         let p = probe(line);
-        if is_forward_marker(p) {
+        let forwarded = kind == Kind::Forward
+            && (is_original_message(p) || header_block_at(lines, i, n).is_some());
+        if forwarded || is_forward_marker(p) {
             keep[i..].fill(true);
             break;
         }

@@ -49,6 +49,49 @@ const PREFIXES: &[&str] = &[
     "הועבר",
 ];
 
+/// Those of [`PREFIXES`] that mark a forward (Outlook's `WG:`, `TR:`,
+/// `RV:`, `Doorst:`, ...), lowercase.
+const FORWARD_PREFIXES: &[&str] = &[
+    "fwd",
+    "fw",
+    "wg",
+    "tr",
+    "rv",
+    "enc",
+    "doorst",
+    "vl",
+    "vb",
+    "pd",
+    "i",
+    "fs",
+    "转发",
+    "轉寄",
+    "転送",
+    "πρθ",
+    "пересл",
+    "הועבר",
+];
+
+/// Whether the sender forwarded the mail: its outermost prefix is a
+/// forward's (`Fwd: Re: x` is a forward, `Re: Fwd: x` a reply to one).
+/// Outlook writes the same header block under a forward as under a reply,
+/// so the subject is what tells them apart.
+pub fn is_forward(subject: &str) -> bool {
+    let s = subject.trim_start();
+    let Some(m) = prefix_re().find(s) else {
+        return false;
+    };
+    let word = m
+        .as_str()
+        .trim()
+        .trim_end_matches([':', '：'])
+        .trim_end()
+        .trim_end_matches(|c: char| c.is_ascii_digit() || matches!(c, '[' | ']' | '(' | ')'))
+        .trim_end()
+        .to_lowercase();
+    FORWARD_PREFIXES.contains(&word.as_str())
+}
+
 fn prefix_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
@@ -123,6 +166,27 @@ pub fn ticket_subject(tags: &TagMatcher, subject: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwards_are_told_by_the_outermost_prefix() {
+        for (subject, forward) in [
+            ("FW: Invoice 4711", true),
+            ("Fwd: Re: Invoice", true),
+            ("WG: Rechnung", true),
+            ("TR : Facture", true),
+            ("Doorst: factuur", true),
+            ("Пересл: счёт", true),
+            ("转发：发票", true),
+            ("Re: Fwd: Invoice", false),
+            ("AW: WG: Rechnung", false),
+            ("Invoice", false),
+            ("Fwd thinking about invoices", false),
+            ("I: fattura", true),
+            ("Info: fattura", false),
+        ] {
+            assert_eq!(is_forward(subject), forward, "{subject}");
+        }
+    }
 
     #[test]
     fn strips_prefixes_in_many_languages() {

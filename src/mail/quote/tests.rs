@@ -354,3 +354,54 @@ fn entities() {
     assert_eq!(entity("&#99999999999;"), ('&', 1));
     assert_eq!(entity("& b;"), ('&', 1));
 }
+
+/// Outlook writes the same header block above what it forwards as above
+/// what it quotes: a forward keeps it and the forwarded mail, and still
+/// loses the author's own signature.
+#[test]
+fn an_outlook_forward_keeps_what_it_forwards() {
+    let body = "Please see below, they were charged twice.\n\n-- \nDave, Accounts\n\nFrom: Carol <c@x.test>\nSent: Monday, November 2, 2026 10:00 AM\nTo: Dave\nSubject: Invoice 4711\n\nI was charged twice for invoice 4711.\n";
+    let forward = strip_text(body, Kind::Forward);
+    assert!(
+        forward
+            .text
+            .starts_with("Please see below, they were charged twice.\n\nFrom: Carol"),
+        "{}",
+        forward.text
+    );
+    assert!(forward
+        .text
+        .ends_with("I was charged twice for invoice 4711."));
+    assert!(!forward.text.contains("Dave, Accounts"));
+    assert_eq!(
+        strip_reply(body).text,
+        "Please see below, they were charged twice."
+    );
+    let separator = "FYI\n\n-----Original Message-----\nFrom: c@x.test\nThe question\n";
+    assert_eq!(
+        strip_text(separator, Kind::Forward).text,
+        separator.trim_end()
+    );
+    let html = "<div>FYI</div><div id=\"appendonsend\"></div><hr><div id=\"divRplyFwdMsg\"><b>From:</b> Carol<br><b>Sent:</b> Monday<br><b>To:</b> Dave<br><b>Subject:</b> Invoice</div><div>Charged twice</div>";
+    let s = strip_html(html, Kind::Forward);
+    assert!(s.text.starts_with("FYI"), "{}", s.text);
+    assert!(s.text.contains("Charged twice"), "{}", s.text);
+    assert_eq!(strip_reply_html(html).text, "FYI");
+}
+
+/// The subject decides: `FW:` forwards, `RE: FW:` answers a forward.
+#[test]
+fn a_message_is_a_forward_by_its_subject() {
+    let mail = |subject: &str| {
+        format!("From: Dave <d@x.test>\r\nTo: support@desk.test\r\nSubject: {subject}\r\nMessage-ID: <f@x.test>\r\n\r\nSee below.\r\n\r\nFrom: Carol <c@x.test>\r\nSent: Monday, November 2, 2026 10:00 AM\r\nTo: Dave\r\nSubject: Invoice\r\n\r\nCharged twice.\r\n")
+    };
+    let text = |subject: &str| {
+        let raw = mail(subject);
+        let msg = crate::mail::parse(raw.as_bytes()).unwrap();
+        strip_message(&msg, raw.as_bytes()).0.text
+    };
+    assert!(text("FW: Invoice").contains("Charged twice."));
+    assert!(text("WG: Rechnung").contains("Charged twice."));
+    assert_eq!(text("RE: FW: Invoice"), "See below.");
+    assert_eq!(text("Invoice"), "See below.");
+}
