@@ -341,7 +341,12 @@ pub fn intake(
             if !parsed.errors.is_empty() {
                 notices.push(command_errors(msg, &ticket, email, &parsed.errors));
             }
-            if parsed.body.is_empty() {
+            if parsed.body.is_empty() && parsed.commands.is_empty() && parsed.errors.is_empty() {
+                // Nothing of the agent's own (a reply sent with only the
+                // quote): nothing goes out, and the agent is told so.
+                flags.push("nothing written above the quoted text; nothing sent".into());
+                notices.push(nothing_sent(msg, &ticket, email));
+            } else if parsed.body.is_empty() {
                 // Commands only: the customer hears of a status change when
                 // the desk is set to tell them.
                 if let Some(n) = status_notice(msg, before_status, &ticket, ctx) {
@@ -878,6 +883,30 @@ pub(crate) fn command_errors(
                 .map(|e| format!("  - {e}"))
                 .collect::<Vec<_>>()
                 .join("\n"),
+            agent::HELP
+        ),
+    ));
+    n
+}
+
+/// Tells an agent that their mail had nothing of their own to send.
+fn nothing_sent(msg: &Inbound, ticket: &Ticket, agent: &str) -> Notice {
+    let mut n = Notice::new(
+        "agent_notify",
+        vec![Person {
+            name: None,
+            email: agent.to_string(),
+        }],
+        &format!("{}/empty", msg.message_id),
+        Auto::Generated,
+    );
+    n.agent = Some(agent.to_string());
+    n.in_reply_to = (!msg.message_id_synthetic).then(|| msg.message_id.clone());
+    n.plain = Some((
+        format!("[{}] nothing was sent", ticket.reference),
+        format!(
+            "Your mail to {} was stored, but it had no text of your own above the quoted text, so nothing was sent. Write your answer above the quote and send it again.\n\n{}\n",
+            ticket.reference,
             agent::HELP
         ),
     ));

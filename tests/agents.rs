@@ -549,3 +549,50 @@ fn forwards_keep_the_forwarded_mail_for_agents_and_never_relay_it() {
         );
     }
 }
+
+/// An agent who sends a reply with nothing written above the quote (the
+/// notification, internal notes and all) sends the customer nothing, and
+/// is told so; nor is an agent's bare signature relayed.
+#[test]
+fn a_reply_of_only_the_quote_sends_the_customer_nothing() {
+    let (_t, d) = desk_with("");
+    let note = open_ticket(&d);
+    let token = note.reply_to.clone().unwrap().email;
+    let before = sent(&d).len();
+    let body = "On Sun, 22 Nov 2026, Test Desk wrote:\r\n> (internal note) legacy plan, refund from the old account\r\n> It burns.";
+    ingest(
+        &d,
+        &agent_reply(
+            "alice@desk.test",
+            &token,
+            Some(&note.message_id),
+            body,
+            "empty1@desk.test",
+        ),
+    );
+    let all = sent(&d);
+    assert!(sent_to(&all, "reply", "carol@customer.test").is_empty());
+    assert_eq!(all.len(), before + 1, "only the word to the agent");
+    let told = sent_to(&all, "agent_notify", "alice@desk.test");
+    let last = told.last().unwrap();
+    assert!(
+        last.subject.contains("nothing was sent"),
+        "{}",
+        last.subject
+    );
+    assert!(d.store().message_records(1).unwrap()[1]
+        .flags
+        .iter()
+        .any(|f| f.contains("nothing sent")));
+    ingest(
+        &d,
+        &agent_reply(
+            "alice@desk.test",
+            &token,
+            None,
+            "-- \r\nAlice Agent\r\nalice@desk.test | +1 555 0100\r\n\r\nOn Sun, 22 Nov 2026, Test Desk wrote:\r\n> It burns.",
+            "empty2@desk.test",
+        ),
+    );
+    assert!(sent_to(&sent(&d), "reply", "carol@customer.test").is_empty());
+}

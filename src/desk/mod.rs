@@ -483,15 +483,16 @@ impl Desk {
             Some(e) => (Some(e.stripped), e.scan),
             None => (None, None),
         };
-        let stripped = match mode {
-            Mode::Live
-                if !matches!(author, Author::Customer)
-                    && mail::subject::is_forward(&msg.subject) =>
-            {
-                reply_text(&msg, &prepared.raw)
+        let stripped = match (mode, &author) {
+            (Mode::Live, Author::Agent { .. }) => agent_text(&msg, &prepared.raw),
+            (Mode::Live, Author::Customer) => {
+                early_stripped.unwrap_or_else(|| author_text(&msg, &prepared.raw))
             }
-            Mode::Live => early_stripped.unwrap_or_else(|| author_text(&msg, &prepared.raw)),
-            Mode::Import { .. } => String::new(),
+            (Mode::Live, _) if mail::subject::is_forward(&msg.subject) => {
+                reply_text(&msg, &prepared.raw).text
+            }
+            (Mode::Live, _) => early_stripped.unwrap_or_else(|| author_text(&msg, &prepared.raw)),
+            (Mode::Import { .. }, _) => String::new(),
         };
         let thread_ids = match (&author, &existing) {
             (Author::Agent { .. }, Some(t)) => self.customer_thread(t)?,
@@ -1008,10 +1009,22 @@ fn author_text(msg: &Inbound, raw: &[u8]) -> String {
 /// subject: for anything not from a customer, so that an agent who
 /// forwards a notification (internal notes, their own token) never has it
 /// relayed.
-fn reply_text(msg: &Inbound, raw: &[u8]) -> String {
-    crate::mail::quote::strip_message_as(msg, raw, crate::mail::quote::Kind::Reply)
-        .0
-        .text
+fn reply_text(msg: &Inbound, raw: &[u8]) -> crate::mail::quote::Stripped {
+    crate::mail::quote::strip_message_as(msg, raw, crate::mail::quote::Kind::Reply).0
+}
+
+/// What an agent wrote for the customer: stripped as a reply, and nothing
+/// when nothing of theirs survived. The stripper then keeps the quote (or
+/// the signature) rather than return nothing, which for a customer's mail
+/// is right and for an agent's would relay the notification they answered
+/// (internal notes, their token) or their own signature.
+fn agent_text(msg: &Inbound, raw: &[u8]) -> String {
+    let stripped = reply_text(msg, raw);
+    if stripped.cuts.iter().any(|c| !c.is_cut()) {
+        String::new()
+    } else {
+        stripped.text
+    }
 }
 
 /// Creates a directory (and parents) readable only by the owner and group:
