@@ -1,0 +1,233 @@
+//! Attribution lines ("On … wrote:" and its forms in other languages and
+//! clients): which line introduces quoted text, in which language and shape.
+
+use super::*;
+
+pub(super) struct AttributionPattern {
+    pub(super) re: &'static str,
+    pub(super) language: &'static str,
+    pub(super) pattern: &'static str,
+    /// Anchored on a lead word and a verb: trusted even without a `>` block
+    /// below, when the line also has a digit (every date does).
+    pub(super) strong: bool,
+}
+
+pub(super) const fn ap(
+    re: &'static str,
+    language: &'static str,
+    pattern: &'static str,
+    strong: bool,
+) -> AttributionPattern {
+    AttributionPattern {
+        re,
+        language,
+        pattern,
+        strong,
+    }
+}
+
+/// In priority order: the first that matches names the line.
+pub(super) const ATTRIBUTIONS: &[AttributionPattern] = &[
+    ap(r"^On\s.+\swrote\s*:$", "English", "On … wrote:", true),
+    ap(r"^Am\s.+\sschrieb\b.*:$", "German", "Am … schrieb …:", true),
+    ap(r"^.+\sschrieb\sam\s.+:$", "German", "… schrieb am …:", true),
+    ap(r"^Le\s.+\sa\s+écrit\s*:$", "French", "Le … a écrit :", true),
+    ap(
+        r"^El\s.+\sescribi[óo]\s*:$",
+        "Spanish",
+        "El … escribió:",
+        true,
+    ),
+    ap(r"^Op\s.+\sschreef\b.*:$", "Dutch", "Op … schreef …:", true),
+    ap(
+        r"^Op\s.+\shet\s+volgende\s+geschreven\s*:$",
+        "Dutch",
+        "Op … heeft … het volgende geschreven:",
+        true,
+    ),
+    ap(
+        r"^Il\s.+\sha\s+scritto\s*:$",
+        "Italian",
+        "Il giorno … ha scritto:",
+        true,
+    ),
+    ap(
+        r"^Em\s.+\sescreveu\s*:$",
+        "Portuguese",
+        "Em … escreveu:",
+        true,
+    ),
+    ap(
+        r"^W\s+dniu\s.+\s(?:pisze|napisał\(a\)|napisała?)\s*:$",
+        "Polish",
+        "W dniu … pisze:",
+        true,
+    ),
+    ap(
+        r"^Wiadomość\s+napisana\s+przez\s.+:$",
+        "Polish",
+        "Wiadomość napisana przez … w dniu …:",
+        true,
+    ),
+    ap(
+        r"^.+\snapisał(?:\(a\)|a)?\s*:$",
+        "Polish",
+        "… napisał(a):",
+        true,
+    ),
+    ap(
+        r"^De[nt]\s.+\sskrev\b.*:$",
+        "Scandinavian",
+        "Den … skrev …:",
+        true,
+    ),
+    ap(
+        r"^.+\s(?:пишет|написал\(а\)|написала?)\s*:$",
+        "Russian",
+        "… пишет:",
+        true,
+    ),
+    ap(r"^.+(?:写道|寫道)\s*[:：]$", "Chinese", "… 写道：", true),
+    ap(
+        r"^.+のメッセージ\s*[:：]$",
+        "Japanese",
+        "…のメッセージ:",
+        true,
+    ),
+    ap(
+        r"^\d{4}年\d{1,2}月\d{1,2}日.+[:：]$",
+        "Japanese",
+        "…年…月…日 … <…>:",
+        false,
+    ),
+    ap(r"^.+\swrote\s*:$", "English", "… wrote:", false),
+    ap(r"^Quoting\s.+:$", "English", "Quoting …:", false),
+    ap(
+        r"^.+\s(?:schrieb|a\s+écrit|escribió|schreef|ha\s+scritto|escreveu|pisze|skrev)\s*:$",
+        "localized",
+        "… wrote:",
+        false,
+    ),
+];
+
+pub(super) fn attribution_set() -> Option<&'static RegexSet> {
+    static SET: OnceLock<Option<RegexSet>> = OnceLock::new();
+    SET.get_or_init(|| RegexSet::new(ATTRIBUTIONS.iter().map(|p| p.re)).ok())
+        .as_ref()
+}
+
+pub(super) struct Attribution {
+    /// How many lines it spans (wrapped attributions span more than one).
+    pub(super) lines: usize,
+    pub(super) strong: bool,
+    pub(super) client: &'static str,
+    pub(super) pattern: &'static str,
+}
+
+/// The attribution line that starts at `window[0]`, wrapped over up to
+/// [`MAX_ATTRIBUTION_LINES`] lines.
+pub(super) fn attribution(window: &[&str]) -> Option<Attribution> {
+    for span in 1..=window.len().min(MAX_ATTRIBUTION_LINES) {
+        let line = probe(window[span - 1]);
+        if line.is_empty() || (span > 1 && line.starts_with('>')) {
+            return None;
+        }
+        // Only a line ending in a colon can end an attribution: join the
+        // lines (an allocation) only then.
+        if !ends_with_colon(line) {
+            continue;
+        }
+        let joined = join(&window[..span])?;
+        if let Some((strong, client, pattern)) = match_attribution(&joined) {
+            // When a later line starts an attribution that ends here and is
+            // as trustworthy, the earlier lines are the author's text above
+            // it ("See below." + "Carol wrote:"). A weaker later match is
+            // just the tail of this one ("c@x> wrote:" under "On … <").
+            if (1..span)
+                .any(|j| attribution_within(&window[j..span]).is_some_and(|later| later || !strong))
+            {
+                return None;
+            }
+            return Some(Attribution {
+                lines: span,
+                strong,
+                client,
+                pattern,
+            });
+        }
+    }
+    None
+}
+
+/// Whether some leading span of `window` is an attribution, and if so
+/// whether it is a strong one.
+pub(super) fn attribution_within(window: &[&str]) -> Option<bool> {
+    (1..=window.len())
+        .filter(|&span| ends_with_colon(probe(window[span - 1])))
+        .find_map(|span| match_attribution(&join(&window[..span])?))
+        .map(|(strong, ..)| strong)
+}
+
+pub(super) fn ends_with_colon(line: &str) -> bool {
+    line.ends_with(':') || line.ends_with('：')
+}
+
+/// Wrapped lines joined with a space, unless too long to be an attribution.
+pub(super) fn join(lines: &[&str]) -> Option<String> {
+    let mut joined = String::new();
+    for line in lines {
+        if !joined.is_empty() {
+            joined.push(' ');
+        }
+        joined.push_str(probe(line));
+        if joined.len() > MAX_ATTRIBUTION {
+            return None;
+        }
+    }
+    Some(joined)
+}
+
+/// `(strong, client, pattern)` when `line` is an attribution line.
+pub(super) fn match_attribution(line: &str) -> Option<(bool, &'static str, &'static str)> {
+    let line = line.trim();
+    if line.len() > MAX_ATTRIBUTION || !ends_with_colon(line) {
+        return None;
+    }
+    let dated = line.bytes().any(|b| b.is_ascii_digit());
+    let set = attribution_set()?;
+    let p = set.matches(line).into_iter().next()?;
+    let p = ATTRIBUTIONS.get(p)?;
+    let client = if p.language == "English" && p.strong {
+        english_client(line)
+    } else {
+        p.language
+    };
+    Some((p.strong && dated, client, p.pattern))
+}
+
+/// A guess at the client from the shape of an English attribution; only
+/// used to explain a cut.
+pub(super) fn english_client(line: &str) -> &'static str {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const LONG_DAYS: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    let rest = line.strip_prefix("On ").unwrap_or(line);
+    if line.contains(", at ") {
+        "Apple Mail"
+    } else if LONG_DAYS.iter().any(|d| rest.starts_with(d)) {
+        "Yahoo Mail"
+    } else if DAYS.iter().any(|d| rest.starts_with(&format!("{d}, "))) && line.contains(" at ") {
+        "Gmail"
+    } else if rest.starts_with(|c: char| c.is_ascii_digit()) {
+        "Thunderbird"
+    } else {
+        "mail client"
+    }
+}
