@@ -10,7 +10,7 @@
 //! the final bytes, so every attempt sends the same bytes.
 //!
 //! The worker sends only what a flush has made durable, then marks it sent
-//! (a few mails at a time, see [`RECORD_EVERY`]). A crash between the two
+//! (a few mails at a time, see `RECORD_EVERY`). A crash between the two
 //! resends the same bytes with the same Message-ID, which receivers
 //! deduplicate; it never sends two different messages.
 
