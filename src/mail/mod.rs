@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod filename;
+pub mod flowed;
 pub mod limits;
 pub mod parse;
 pub mod quote;

@@ -13,6 +13,22 @@ use super::filename;
 use super::limits::{self, Limits, OverLimit};
 use crate::ticket::{Attachment, Person};
 
+/// For a `text/plain; format=flowed` part, whether it says `DelSp=yes`.
+fn flowed_part(part: &mail_parser::MessagePart<'_>) -> Option<bool> {
+    let ct = part.content_type()?;
+    let plain = ct.ctype().eq_ignore_ascii_case("text")
+        && ct
+            .subtype()
+            .is_some_and(|s| s.eq_ignore_ascii_case("plain"));
+    let flowed = ct
+        .attribute("format")
+        .is_some_and(|f| f.eq_ignore_ascii_case("flowed"));
+    (plain && flowed).then(|| {
+        ct.attribute("delsp")
+            .is_some_and(|d| d.eq_ignore_ascii_case("yes"))
+    })
+}
+
 /// Largest decoded text body kept per message; longer text is cut, the raw
 /// bytes are kept whole regardless.
 const MAX_TEXT: usize = 1024 * 1024;
@@ -185,7 +201,11 @@ fn parse_fitted(raw: &[u8], limits: &Limits) -> Result<Inbound, ParseError> {
             if !text.is_empty() {
                 text.push('\n');
             }
-            text.push_str(&part);
+            let part_ref = u32::try_from(i).ok().and_then(|i| msg.text_part(i));
+            match part_ref.and_then(flowed_part) {
+                Some(delsp) => text.push_str(&super::flowed::unflow(&part, delsp)),
+                None => text.push_str(&part),
+            }
         }
     }
     if text.is_empty() {
@@ -444,6 +464,35 @@ mod tests {
         assert_eq!(m.in_reply_to, vec!["p1@x"]);
         assert_eq!(m.references, vec!["p0@x", "p1@x"]);
         assert!(m.text.contains("Hello"));
+    }
+
+    /// Flowed text is read as its sender's client shows it; fixed text
+    /// ending lines in spaces is left alone.
+    #[test]
+    fn flowed_text_is_joined() {
+        let mail = |ct: &str| {
+            format!("From: c@x.test\r\nSubject: s\r\nMessage-ID: <f@x>\r\nContent-Type: {ct}\r\n\r\nthe printer on the \r\nthird floor is on fire.\r\n\r\nOn Monday we wrote:\r\n> Is it \r\n> fixed?\r\n")
+        };
+        let flowed = parse(mail("text/plain; charset=utf-8; format=flowed").as_bytes()).unwrap();
+        assert!(
+            flowed.text.starts_with(
+                "the printer on the third floor is on fire.\n\nOn Monday we wrote:\n> Is it fixed?"
+            ),
+            "{:?}",
+            flowed.text
+        );
+        let delsp = parse(mail("text/plain; format=Flowed; DelSp=Yes").as_bytes()).unwrap();
+        assert!(
+            delsp.text.starts_with("the printer on thethird floor"),
+            "{:?}",
+            delsp.text
+        );
+        let fixed = parse(mail("text/plain; charset=utf-8").as_bytes()).unwrap();
+        assert!(
+            fixed.text.contains("on the \r\nthird") || fixed.text.contains("on the \nthird"),
+            "{:?}",
+            fixed.text
+        );
     }
 
     #[test]
