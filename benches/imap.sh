@@ -62,8 +62,11 @@ m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ssl.create_default_context(
 m.login(user, "secret")
 typ, data = m.select("INBOX", readonly=True)
 assert int(data[0]) == count, data
-# Dovecot caches what it has parsed; both tools then read the same files.
+# Dovecot caches what it has parsed, and reading every body once puts the
+# files in the page cache: the first round then finds what the later ones
+# do (without it, round 1's mbsync ran 3-4 times slower than the rest).
 m.uid("fetch", "1:*", "(UID RFC822.SIZE FLAGS)")
+m.uid("fetch", "1:*", "(BODY.PEEK[])")
 m.logout()
 PY
 

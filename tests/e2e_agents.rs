@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::{imap_fetch, mailstack, smtplib_send, wait_until, Options, TestDesk};
+use common::{empty_mailbox, imap_fetch, mailstack, smtplib_send, wait_until, Options, TestDesk};
 use postdesk::mail::parse;
 
 fn swaks_raw(port: u64, from: &str, to: &str, raw: &str) {
@@ -51,6 +51,9 @@ fn message_count(t: &TestDesk) -> u64 {
 #[test]
 fn an_agent_answers_from_a_mail_client_and_only_their_words_reach_the_customer() {
     let stack = mailstack();
+    empty_mailbox(&stack, "alice@desk.test");
+    empty_mailbox(&stack, "bob@desk.test");
+    empty_mailbox(&stack, "carol@customer.test");
     let smtp = stack["smtp_port"].as_u64().unwrap();
     let maildir =
         PathBuf::from(stack["maildir_root"].as_str().unwrap()).join("desk.test/helpdesk/Maildir");

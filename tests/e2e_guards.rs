@@ -9,7 +9,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::{imap_fetch, mailstack, smtplib_send, wait_until, Options, TestDesk};
+use common::{empty_mailbox, imap_fetch, mailstack, smtplib_send, wait_until, Options, TestDesk};
 use postdesk::mail::parse;
 
 fn maildir(stack: &serde_json::Value, domain: &str, user: &str) -> PathBuf {
@@ -200,6 +200,7 @@ fn an_autoresponder_that_answers_everything_is_bounded_by_the_caps() {
 #[test]
 fn a_real_bounce_is_traced_to_its_ticket_and_the_address_marked() {
     let stack = mailstack();
+    empty_mailbox(&stack, "dave@customer.test");
     let smtp = stack["smtp_port"].as_u64().unwrap();
     // dave is the queue's agent: he hears of the bounce; the customer's
     // address does not exist on the stack, so Postfix returns a DSN.

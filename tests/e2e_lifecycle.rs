@@ -8,7 +8,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{imap_fetch, mailstack, smtplib_send, swaks_send, wait_until, Options, TestDesk};
+use common::{
+    empty_mailbox, imap_fetch, mailstack, smtplib_send, swaks_send, wait_until, Options, TestDesk,
+};
 use postdesk::mail::parse;
 
 fn desk(stack: &serde_json::Value, user: &str, extra: &str) -> TestDesk {
@@ -48,6 +50,7 @@ fn agent_command(t: &TestDesk, smtp: u64, desk_address: &str, command: &str, id:
 #[test]
 fn a_survey_is_answered_by_a_click_and_by_a_reply() {
     let stack = mailstack();
+    empty_mailbox(&stack, "erin@customer.test");
     let smtp = stack["smtp_port"].as_u64().unwrap();
     let t = desk(&stack, "desk13", "[survey]\ndelay = \"1s\"\n");
     let _daemon = t.serve();
@@ -140,6 +143,7 @@ fn a_survey_is_answered_by_a_click_and_by_a_reply() {
 #[test]
 fn a_follow_up_due_while_the_daemon_is_down_is_sent_once_after_restart() {
     let stack = mailstack();
+    empty_mailbox(&stack, "frank@customer.test");
     let smtp = stack["smtp_port"].as_u64().unwrap();
     let t = desk(
         &stack,

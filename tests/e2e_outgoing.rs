@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::{
-    deliver, imap_fetch, mail, mailstack, smtplib_send, wait_until, Options, Stack, TestDesk,
+    deliver, empty_mailbox, imap_fetch, mail, mailstack, smtplib_send, wait_until, Options, Stack,
+    TestDesk,
 };
 use postdesk::mail::parse;
 
@@ -42,6 +43,7 @@ fn outbox(t: &TestDesk) -> Vec<serde_json::Value> {
 #[test]
 fn acknowledgement_reaches_the_customer_and_the_reply_threads_back() {
     let stack = mailstack();
+    empty_mailbox(&stack, "cust1@customer.test");
     let smtp = stack["smtp_port"].as_u64().unwrap();
     let t = desk_for(&stack, 1, smtp);
     let _daemon = t.serve();
@@ -127,6 +129,7 @@ fn acknowledgement_reaches_the_customer_and_the_reply_threads_back() {
 #[test]
 fn customer_text_in_templates_stays_literal() {
     let stack = mailstack();
+    empty_mailbox(&stack, "cust2@customer.test");
     let smtp = stack["smtp_port"].as_u64().unwrap();
     let t = desk_for(&stack, 2, smtp);
     let _daemon = t.serve();

@@ -323,6 +323,29 @@ impl Drop for Stack {
 
 /// Reads a mailbox over IMAPS with python's imaplib, as a customer's client
 /// would; waits for at least `min` messages. Returns the raw messages.
+/// Deletes every message in `user`'s INBOX: tests that read a mailbox
+/// start from an empty one, even on a stack that earlier runs left mail in.
+/// Only for mailboxes a single test uses.
+pub fn empty_mailbox(stack: &serde_json::Value, user: &str) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/imap_fetch.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(stack["host"].as_str().unwrap_or("127.0.0.1"))
+        .arg(stack["imaps_port"].to_string())
+        .arg(stack["ca_file"].as_str().expect("ca_file"))
+        .arg(user)
+        .arg(stack["password"].as_str().unwrap_or("secret"))
+        .arg("-")
+        .arg("--empty")
+        .output()
+        .expect("python3 runs imap_fetch.py");
+    assert!(
+        out.status.success(),
+        "cannot empty {user}'s INBOX: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn imap_fetch(
     stack: &serde_json::Value,
     user: &str,
