@@ -480,11 +480,7 @@ fn dispatch(args: Args) -> Result<u8> {
                                 e.ticket.as_deref().unwrap_or("-"),
                                 e.kind,
                                 clip(&e.recipients.join(","), 30),
-                                match (&e.last_error, e.planned) {
-                                    (Some(error), _) => error.as_str(),
-                                    (None, true) => "(rendered when it is sent)",
-                                    (None, false) => e.subject.as_str(),
-                                }
+                                e.last_error.as_deref().unwrap_or(&e.subject)
                             );
                         }
                     }

@@ -596,3 +596,24 @@ fn a_reply_of_only_the_quote_sends_the_customer_nothing() {
     );
     assert!(sent_to(&sent(&d), "reply", "carol@customer.test").is_empty());
 }
+
+/// The outbox list names mail not built yet by the subject it will have.
+#[test]
+fn the_outbox_lists_unbuilt_mail_with_its_subject() {
+    let (_t, d) = desk_with("");
+    open_ticket(&d);
+    let postdesk::api::Response::Outbox(entries) = d.handle(postdesk::api::Request::ListOutbox)
+    else {
+        panic!("an outbox listing");
+    };
+    assert_eq!(
+        entries.len(),
+        3,
+        "the acknowledgement and two notifications"
+    );
+    for e in &entries {
+        assert!(e.planned, "not built before the worker runs");
+        assert!(e.subject.starts_with("[ACME-1] "), "{:?}", e.subject);
+        assert!(e.last_error.is_none());
+    }
+}

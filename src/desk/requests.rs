@@ -88,7 +88,19 @@ impl Desk {
             Request::ListQuarantine => Response::Quarantine(self.store.quarantined()?),
             Request::ListOutbox => {
                 self.commit_staged()?;
-                Response::Outbox(self.store.outbox_entries()?)
+                let mut entries = self.store.outbox_entries()?;
+                // Mail not built yet is listed with the subject it will
+                // have, or with why it cannot be built.
+                for e in entries.iter_mut().filter(|e| e.planned) {
+                    match self.outgoing(e.id) {
+                        Ok(Some((built, _))) => e.subject = built.subject,
+                        Ok(None) => {}
+                        Err(err) => {
+                            e.last_error.get_or_insert_with(|| format!("cannot be built: {err}"));
+                        }
+                    }
+                }
+                Response::Outbox(entries)
             }
             Request::RetryOutbox { id } => {
                 let mut changes = Vec::new();
