@@ -177,7 +177,7 @@ async fn record(desk: &Arc<Desk>, attempts: Vec<(Entry, Entry)>) {
 /// after a crash is the same bytes. Returns what may be sent now: mail
 /// that fails to build is marked failed with the reason (`postdesk outbox
 /// retry` builds it again, with the templates of then).
-async fn build_planned(desk: &Arc<Desk>, due: Vec<(Entry, Vec<u8>)>) -> Vec<(Entry, Vec<u8>)> {
+async fn build_due(desk: &Arc<Desk>, due: Vec<(Entry, Vec<u8>)>) -> Vec<(Entry, Vec<u8>)> {
     if due.iter().all(|(e, _)| !e.planned) {
         return due;
     }
@@ -265,7 +265,7 @@ pub async fn run(
                 Vec::new()
             }
         };
-        let due = build_planned(&desk, due).await;
+        let due = build_due(&desk, due).await;
         let busy = !due.is_empty();
         let mut attempts = Vec::new();
         for (entry, bytes) in due {

@@ -13,7 +13,7 @@
 //! | `quarantine`| content hash                 | JSON [`QuarantineEntry`]      |
 //! | `qraw`      | content hash                 | LZ4-compressed bytes          |
 //! | `cursors`   | source name                  | source-defined bytes          |
-//! | `outbox`    | entry id (u64 BE)            | JSON length (u32 BE), JSON [`outbox::Entry`], LZ4-compressed bytes |
+//! | `outbox`    | entry id (u64 BE)            | JSON length (u32 BE), JSON [`outbox::Entry`], LZ4-compressed mail bytes (or, while `planned`, its JSON plan) |
 //! | `outq`      | next attempt (ms, u64 BE) + id | empty: the queued entries by due time |
 //! | `notified`  | Message-ID of an agent notification | the agent's address      |
 //! | `timers`    | due time (ms, u64 BE) + ticket (u64 BE) | empty: tickets by next deadline |
@@ -34,6 +34,10 @@
 //! per message cost more than everything else together. A transaction is
 //! durable only after [`Store::flush`]; sources are marked done only after
 //! it.
+//!
+//! Here: opening, intake (staging and the transaction) and reading tickets
+//! and messages. Beside it: `outgoing` (the outbox), `quarantine`, `guard`
+//! (bounce marks and caps) and `export` (backup and restore).
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -48,6 +52,11 @@ use crate::bounce;
 use crate::decide::Decision;
 use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
+
+mod export;
+mod guard;
+mod outgoing;
+mod quarantine;
 
 /// The layout this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -529,62 +538,6 @@ impl Store {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
-    /// What the desk knows of a bounced address, staged value first.
-    pub fn mark(&self, staged: &Staged, email: &str) -> Result<Option<bounce::Mark>> {
-        if let Some(m) = staged.marks.get(&email.trim().to_ascii_lowercase()) {
-            return Ok(m.clone());
-        }
-        self.guard
-            .get(guard_key("mark", email))
-            .map_err(StoreError::io("read address marks"))?
-            .map(|v| from_json("address mark", &v))
-            .transpose()
-    }
-
-    /// Marks (or with `None` unmarks) an address with the staged intakes.
-    pub fn stage_mark(&self, staged: &mut Staged, email: &str, mark: Option<bounce::Mark>) {
-        staged.marks.insert(email.trim().to_ascii_lowercase(), mark);
-    }
-
-    /// Every marked address, in address order.
-    pub fn marks(&self) -> Result<Vec<bounce::Mark>> {
-        self.guard
-            .scan_prefix(b"mark\0")
-            .map(|r| {
-                let (_, v) = r.map_err(StoreError::io("read address marks"))?;
-                from_json("address mark", &v)
-            })
-            .collect()
-    }
-
-    /// When automatic mail last went to this address (what the caps still
-    /// need), staged value first.
-    pub fn auto_sent(&self, staged: &Staged, email: &str) -> Result<Vec<DateTime<Utc>>> {
-        if let Some(t) = staged.auto_sent.get(&email.trim().to_ascii_lowercase()) {
-            return Ok(t.clone());
-        }
-        let ms: Vec<i64> = self
-            .guard
-            .get(guard_key("sent", email))
-            .map_err(StoreError::io("read automatic-mail counts"))?
-            .map(|v| from_json("automatic-mail count", &v))
-            .transpose()?
-            .unwrap_or_default();
-        Ok(ms
-            .into_iter()
-            .filter_map(DateTime::from_timestamp_millis)
-            .collect())
-    }
-
-    /// Records automatic mail to an address, written in the same
-    /// transaction as the outbox entries it counts: a crash can neither
-    /// send uncounted mail nor count mail that was never queued.
-    pub fn stage_auto_sent(&self, staged: &mut Staged, email: &str, times: Vec<DateTime<Utc>>) {
-        staged
-            .auto_sent
-            .insert(email.trim().to_ascii_lowercase(), times);
-    }
-
     /// Stages a ticket change that comes with no message of its own (the
     /// other side of a merge, an admin's `tickets set`).
     pub fn stage_ticket(&self, staged: &mut Staged, ticket: &Ticket) {
@@ -661,44 +614,6 @@ impl Store {
         staged
             .notices
             .push((notice_key(notice, email), json(record)));
-    }
-
-    /// A fresh outbox entry id (unique, increasing; gaps after a crash).
-    pub fn next_outbox_id(&self) -> Result<u64> {
-        Ok(self
-            .db
-            .generate_id()
-            .map_err(StoreError::io("allocate an outbox id"))?
-            + 1)
-    }
-
-    /// Queues one outgoing mail with the staged intakes. Its Message-ID is
-    /// indexed as sent, so replies to it find the ticket.
-    pub fn stage_outgoing(
-        &self,
-        staged: &mut Staged,
-        entry: outbox::Entry,
-        ticket: Option<u64>,
-        agent: Option<&str>,
-        bytes: &[u8],
-    ) {
-        if let Some(a) = agent {
-            staged
-                .notified
-                .insert(entry.message_id.clone(), a.to_ascii_lowercase());
-        }
-        if let Some(t) = ticket {
-            staged.ids.insert(
-                entry.message_id.clone(),
-                IdEntry {
-                    kind: IdKind::Sent,
-                    ticket: t,
-                },
-            );
-        }
-        let value = with_blob(&json(&entry), &lz4_flex::compress_prepend_size(bytes));
-        staged.bytes += value.len();
-        staged.outbox.push((entry, value));
     }
 
     /// Writes everything staged in one transaction and empties the set.
@@ -864,91 +779,6 @@ impl Store {
             .collect()
     }
 
-    /// Keeps bytes that could not become a ticket message. Keyed by content,
-    /// so the same bytes arriving again (a rerun import, an MTA retry) are
-    /// one entry with an arrival count, not a second copy.
-    pub fn quarantine(
-        &self,
-        raw: &[u8],
-        reason: &str,
-        origin: &str,
-        now: DateTime<Utc>,
-    ) -> Result<QuarantineEntry> {
-        let digest = Sha256::digest(raw);
-        let id: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-        let existing: Option<QuarantineEntry> = self
-            .quarantine
-            .get(id.as_bytes())
-            .map_err(StoreError::io("read quarantine"))?
-            .map(|v| from_json("quarantine entry", &v))
-            .transpose()?;
-        let entry = match existing {
-            Some(mut e) => {
-                e.arrivals += 1;
-                e
-            }
-            None => QuarantineEntry {
-                id: id.clone(),
-                reason: reason.to_string(),
-                origin: origin.to_string(),
-                received: now,
-                size: raw.len(),
-                arrivals: 1,
-            },
-        };
-        let val = json(&entry);
-        let compressed = lz4_flex::compress_prepend_size(raw);
-        let _writing = self.writing();
-        (&self.quarantine, &self.qraw)
-            .transaction(|(q, qr)| {
-                q.insert(id.as_bytes(), val.as_slice())?;
-                qr.insert(id.as_bytes(), compressed.as_slice())?;
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| match e {
-                TransactionError::Storage(source) => StoreError::Io {
-                    what: "quarantine transaction",
-                    source,
-                },
-                TransactionError::Abort(()) => StoreError::Corrupt {
-                    what: "quarantine transaction",
-                    detail: "aborted".into(),
-                },
-            })?;
-        Ok(entry)
-    }
-
-    pub fn quarantined(&self) -> Result<Vec<QuarantineEntry>> {
-        let mut all: Vec<QuarantineEntry> = self
-            .quarantine
-            .iter()
-            .map(|r| {
-                let (_, v) = r.map_err(StoreError::io("read quarantine"))?;
-                from_json("quarantine entry", &v)
-            })
-            .collect::<Result<_>>()?;
-        all.sort_by(|a, b| a.received.cmp(&b.received).then(a.id.cmp(&b.id)));
-        Ok(all)
-    }
-
-    pub fn quarantined_entry(&self, id: &str) -> Result<Option<(QuarantineEntry, Vec<u8>)>> {
-        let Some(v) = self
-            .quarantine
-            .get(id.as_bytes())
-            .map_err(StoreError::io("read quarantine"))?
-        else {
-            return Ok(None);
-        };
-        let entry: QuarantineEntry = from_json("quarantine entry", &v)?;
-        let raw = self
-            .qraw
-            .get(id.as_bytes())
-            .map_err(StoreError::io("read quarantine"))?
-            .map(|v| lz4_flex::decompress_size_prepended(&v).unwrap_or_else(|_| v.to_vec()))
-            .unwrap_or_default();
-        Ok(Some((entry, raw)))
-    }
-
     /// A source's position (what it has handed over), staged value first.
     pub fn cursor(&self, staged: &Staged, source: &str) -> Result<Option<Vec<u8>>> {
         if let Some(v) = staged.cursors.get(source) {
@@ -968,156 +798,6 @@ impl Store {
         staged.cursors.insert(source.to_string(), value.to_vec());
     }
 
-    /// Messages kept in the quarantine.
-    pub fn quarantine_len(&self) -> usize {
-        self.quarantine.len()
-    }
-
-    /// Mail waiting to be sent.
-    pub fn outbox_len(&self) -> usize {
-        self.outq.len()
-    }
-
-    /// Queued mail whose next attempt is due at `now`, soonest first.
-    pub fn due_outbox(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<(outbox::Entry, Vec<u8>)>> {
-        let mut end = [0xffu8; 16];
-        end[..8].copy_from_slice(&(now.timestamp_millis().max(0) as u64).to_be_bytes());
-        let mut out = Vec::new();
-        for item in self.outq.range(..=end).take(limit) {
-            let (k, _) = item.map_err(StoreError::io("read outbox queue"))?;
-            let Some(id) = k.get(8..).and_then(be_u64) else {
-                continue;
-            };
-            if let Some(e) = self.outbox_entry(id)? {
-                out.push(e);
-            }
-        }
-        Ok(out)
-    }
-
-    pub fn outbox_entry(&self, id: u64) -> Result<Option<(outbox::Entry, Vec<u8>)>> {
-        self.outbox
-            .get(id.to_be_bytes())
-            .map_err(StoreError::io("read outbox"))?
-            .map(|v| decode_with_blob("outbox entry", &v))
-            .transpose()
-    }
-
-    /// Every outbox entry (without bytes), oldest first.
-    pub fn outbox_entries(&self) -> Result<Vec<outbox::Entry>> {
-        self.outbox
-            .iter()
-            .map(|r| {
-                let (_, v) = r.map_err(StoreError::io("read outbox"))?;
-                record_of::<outbox::Entry>("outbox entry", &v)
-            })
-            .collect()
-    }
-
-    /// Replaces planned outbox entries by their built mails (entry and
-    /// bytes), in one transaction, and returns the ids replaced. An entry
-    /// changed meanwhile (requeued by an operator, say) is left as it is
-    /// now: the worker builds it again from what is stored.
-    pub fn store_built(&self, built: &[(outbox::Entry, Vec<u8>)]) -> Result<Vec<u64>> {
-        if built.is_empty() {
-            return Ok(Vec::new());
-        }
-        let values: Vec<(&outbox::Entry, Vec<u8>)> = built
-            .iter()
-            .map(|(e, bytes)| {
-                (
-                    e,
-                    with_blob(&json(e), &lz4_flex::compress_prepend_size(bytes)),
-                )
-            })
-            .collect();
-        let _writing = self.writing();
-        self.outbox
-            .transaction(|t| {
-                let mut replaced = Vec::new();
-                for (e, value) in &values {
-                    let key = e.id.to_be_bytes();
-                    let Some(current) = t.get(key)? else {
-                        continue;
-                    };
-                    let unchanged =
-                        record_of::<outbox::Entry>("outbox entry", &current).is_ok_and(|c| {
-                            c.planned
-                                && c.state == outbox::State::Queued
-                                && c.next_attempt == e.next_attempt
-                                && c.attempts == e.attempts
-                        });
-                    if unchanged {
-                        t.insert(&key, value.as_slice())?;
-                        replaced.push(e.id);
-                    }
-                }
-                Ok::<_, ConflictableTransactionError<()>>(replaced)
-            })
-            .map_err(|e| match e {
-                TransactionError::Storage(source) => StoreError::Io {
-                    what: "store built mail",
-                    source,
-                },
-                TransactionError::Abort(()) => StoreError::Corrupt {
-                    what: "store built mail",
-                    detail: "aborted".into(),
-                },
-            })
-    }
-
-    /// Records attempts (or manual requeues), all in one transaction: each
-    /// entry's new state and its place in the queue. The bytes are not
-    /// touched; an entry no longer stored is skipped.
-    pub fn update_outbox(&self, changes: &[(outbox::Entry, outbox::Entry)]) -> Result<()> {
-        if changes.is_empty() {
-            return Ok(());
-        }
-        let mut values = Vec::with_capacity(changes.len());
-        for (old, new) in changes {
-            let Some(current) = self
-                .outbox
-                .get(old.id.to_be_bytes())
-                .map_err(StoreError::io("read outbox"))?
-            else {
-                continue;
-            };
-            let len = current
-                .get(..4)
-                .and_then(|b| b.try_into().ok())
-                .map(u32::from_be_bytes)
-                .unwrap_or(0) as usize;
-            let blob = current.get(4 + len..).unwrap_or_default();
-            values.push((old, new, with_blob(&json(new), blob)));
-        }
-        let _writing = self.writing();
-        (&self.outbox, &self.outq)
-            .transaction(|(ot, qt)| {
-                for (old, new, value) in &values {
-                    ot.insert(&new.id.to_be_bytes(), value.as_slice())?;
-                    qt.remove(&queue_key(old))?;
-                    if new.state == outbox::State::Queued {
-                        qt.insert(&queue_key(new), &[])?;
-                    }
-                }
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| match e {
-                TransactionError::Storage(source) => StoreError::Io {
-                    what: "outbox update",
-                    source,
-                },
-                TransactionError::Abort(()) => StoreError::Corrupt {
-                    what: "outbox update",
-                    detail: "aborted".into(),
-                },
-            })
-    }
-
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -1125,136 +805,6 @@ impl Store {
     fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
         self.writers.read().unwrap_or_else(|p| p.into_inner())
     }
-
-    /// Writes every tree to `out` in the backup format (see
-    /// [`crate::backup`]) while writes are paused, and returns the number
-    /// of records per tree. Trees are found by name, so a tree added later
-    /// is backed up without a change here.
-    pub fn export(&self, out: &mut dyn std::io::Write) -> std::io::Result<BTreeMap<String, u64>> {
-        let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
-        let mut counts = BTreeMap::new();
-        out.write_all(EXPORT_MAGIC)?;
-        for name in self.db.tree_names() {
-            let tree = self.db.open_tree(&name).map_err(std::io::Error::other)?;
-            put(out, b'T', &name)?;
-            let mut n = 0u64;
-            for item in tree.iter() {
-                let (k, v) = item.map_err(std::io::Error::other)?;
-                put(out, b'K', &k)?;
-                put(out, b'V', &v)?;
-                n += 1;
-            }
-            out.write_all(b"E")?;
-            out.write_all(&n.to_be_bytes())?;
-            counts.insert(String::from_utf8_lossy(&name).into_owned(), n);
-        }
-        out.write_all(b"Z")?;
-        Ok(counts)
-    }
-
-    /// Builds a store in `dir` (which must not hold one) from an export,
-    /// and returns the records per tree as they now stand in it.
-    pub fn import(
-        dir: &Path,
-        input: &mut dyn std::io::Read,
-    ) -> std::io::Result<BTreeMap<String, u64>> {
-        let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
-        let db = sled::Config::new()
-            .path(dir)
-            .create_new(true)
-            .open()
-            .map_err(std::io::Error::other)?;
-        let mut magic = [0u8; EXPORT_MAGIC.len()];
-        input.read_exact(&mut magic)?;
-        if magic != EXPORT_MAGIC {
-            return Err(bad("not a postdesk store export"));
-        }
-        let mut max_outbox = 0u64;
-        loop {
-            match take_tag(input)? {
-                b'Z' => break,
-                b'T' => {}
-                _ => return Err(bad("damaged export: expected a tree")),
-            }
-            let name = take_bytes(input)?;
-            let tree = db.open_tree(&name).map_err(std::io::Error::other)?;
-            let mut batch = sled::Batch::default();
-            let mut pending = 0usize;
-            let mut n = 0u64;
-            loop {
-                match take_tag(input)? {
-                    b'K' => {}
-                    b'E' => break,
-                    _ => return Err(bad("damaged export: expected a record")),
-                }
-                let k = take_bytes(input)?;
-                if take_tag(input)? != b'V' {
-                    return Err(bad("damaged export: a key without its value"));
-                }
-                let v = take_bytes(input)?;
-                if name == b"outbox" {
-                    max_outbox = max_outbox.max(be_u64(&k).unwrap_or(0));
-                }
-                pending += k.len() + v.len();
-                batch.insert(k, v);
-                n += 1;
-                if pending > 8 << 20 {
-                    tree.apply_batch(std::mem::take(&mut batch))
-                        .map_err(std::io::Error::other)?;
-                    pending = 0;
-                }
-            }
-            tree.apply_batch(batch).map_err(std::io::Error::other)?;
-            let mut count = [0u8; 8];
-            input.read_exact(&mut count)?;
-            if u64::from_be_bytes(count) != n {
-                return Err(bad("damaged export: a tree's record count does not match"));
-            }
-        }
-        // Outbox ids come from sled's id generator, which a new store starts
-        // at zero: move it past every restored entry.
-        while db.generate_id().map_err(std::io::Error::other)? < max_outbox {}
-        db.flush().map_err(std::io::Error::other)?;
-        let mut counts = BTreeMap::new();
-        for name in db.tree_names() {
-            let tree = db.open_tree(&name).map_err(std::io::Error::other)?;
-            counts.insert(
-                String::from_utf8_lossy(&name).into_owned(),
-                tree.len() as u64,
-            );
-        }
-        Ok(counts)
-    }
-}
-
-const EXPORT_MAGIC: &[u8] = b"postdesk-store-export 1\n";
-
-fn put(out: &mut dyn std::io::Write, tag: u8, bytes: &[u8]) -> std::io::Result<()> {
-    out.write_all(&[tag])?;
-    out.write_all(&(bytes.len() as u32).to_be_bytes())?;
-    out.write_all(bytes)
-}
-
-fn take_tag(input: &mut dyn std::io::Read) -> std::io::Result<u8> {
-    let mut t = [0u8; 1];
-    input.read_exact(&mut t)?;
-    Ok(t[0])
-}
-
-fn take_bytes(input: &mut dyn std::io::Read) -> std::io::Result<Vec<u8>> {
-    let mut len = [0u8; 4];
-    input.read_exact(&mut len)?;
-    let len = u32::from_be_bytes(len) as usize;
-    // A damaged length must not allocate gigabytes before failing.
-    let mut buf = Vec::with_capacity(len.min(1 << 20));
-    (&mut *input).take(len as u64).read_to_end(&mut buf)?;
-    if buf.len() != len {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "export cut short",
-        ));
-    }
-    Ok(buf)
 }
 
 #[cfg(test)]

@@ -5,52 +5,16 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-/// Reply and forward prefixes seen from real clients, lowercase, without the
-/// colon. Outlook localizes them; Chinese clients use full-width colons.
-const PREFIXES: &[&str] = &[
-    "re",
-    "aw",
-    "sv",
-    "vs",
-    "antw",
-    "antwort",
-    "odp",
-    "ynt",
-    "rif",
-    "r",
-    "ref",
-    "réf",
-    "res",
-    "fwd",
-    "fw",
-    "wg",
-    "tr",
-    "rv",
-    "enc",
-    "doorst",
-    "vl",
-    "vb",
-    "pd",
-    "i",
-    "fs",
-    "回复",
-    "答复",
-    "回覆",
-    "转发",
-    "轉寄",
-    "返信",
-    "転送",
-    "ΑΠ",
-    "ΣΧΕΤ",
-    "ΠΡΘ",
-    "Отв",
-    "Пересл",
-    "השב",
-    "הועבר",
+/// Reply prefixes seen from real clients, without the colon. Outlook
+/// localizes them; Chinese clients use full-width colons. Matched
+/// case-insensitively.
+const REPLY_PREFIXES: &[&str] = &[
+    "re", "aw", "sv", "vs", "antw", "antwort", "odp", "ynt", "rif", "r", "ref", "réf", "res",
+    "回复", "答复", "回覆", "返信", "ΑΠ", "ΣΧΕΤ", "Отв", "השב",
 ];
 
-/// Those of [`PREFIXES`] that mark a forward (Outlook's `WG:`, `TR:`,
-/// `RV:`, `Doorst:`, ...), lowercase.
+/// Forward prefixes (Outlook's `WG:`, `TR:`, `RV:`, `Doorst:`, ...), as
+/// [`REPLY_PREFIXES`].
 const FORWARD_PREFIXES: &[&str] = &[
     "fwd",
     "fw",
@@ -67,8 +31,8 @@ const FORWARD_PREFIXES: &[&str] = &[
     "转发",
     "轉寄",
     "転送",
-    "πρθ",
-    "пересл",
+    "ΠΡΘ",
+    "Пересл",
     "הועבר",
 ];
 
@@ -89,13 +53,17 @@ pub fn is_forward(subject: &str) -> bool {
         .trim_end_matches(|c: char| c.is_ascii_digit() || matches!(c, '[' | ']' | '(' | ')'))
         .trim_end()
         .to_lowercase();
-    FORWARD_PREFIXES.contains(&word.as_str())
+    FORWARD_PREFIXES.iter().any(|p| p.to_lowercase() == word)
 }
 
 fn prefix_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        let alts: Vec<String> = PREFIXES.iter().map(|p| regex::escape(p)).collect();
+        let alts: Vec<String> = REPLY_PREFIXES
+            .iter()
+            .chain(FORWARD_PREFIXES)
+            .map(|p| regex::escape(p))
+            .collect();
         // A prefix, an optional counter like [2] or (3), then an ASCII or
         // full-width colon. Mailing-list tags in brackets are not touched.
         let pattern = format!(

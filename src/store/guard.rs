@@ -1,0 +1,62 @@
+//! What the guards remember per address: bounce marks and the times
+//! automatic mail went to it lately (see `[guard]`).
+
+use super::*;
+
+impl Store {
+    /// What the desk knows of a bounced address, staged value first.
+    pub fn mark(&self, staged: &Staged, email: &str) -> Result<Option<bounce::Mark>> {
+        if let Some(m) = staged.marks.get(&email.trim().to_ascii_lowercase()) {
+            return Ok(m.clone());
+        }
+        self.guard
+            .get(guard_key("mark", email))
+            .map_err(StoreError::io("read address marks"))?
+            .map(|v| from_json("address mark", &v))
+            .transpose()
+    }
+
+    /// Marks (or with `None` unmarks) an address with the staged intakes.
+    pub fn stage_mark(&self, staged: &mut Staged, email: &str, mark: Option<bounce::Mark>) {
+        staged.marks.insert(email.trim().to_ascii_lowercase(), mark);
+    }
+
+    /// Every marked address, in address order.
+    pub fn marks(&self) -> Result<Vec<bounce::Mark>> {
+        self.guard
+            .scan_prefix(b"mark\0")
+            .map(|r| {
+                let (_, v) = r.map_err(StoreError::io("read address marks"))?;
+                from_json("address mark", &v)
+            })
+            .collect()
+    }
+
+    /// When automatic mail last went to this address (what the caps still
+    /// need), staged value first.
+    pub fn auto_sent(&self, staged: &Staged, email: &str) -> Result<Vec<DateTime<Utc>>> {
+        if let Some(t) = staged.auto_sent.get(&email.trim().to_ascii_lowercase()) {
+            return Ok(t.clone());
+        }
+        let ms: Vec<i64> = self
+            .guard
+            .get(guard_key("sent", email))
+            .map_err(StoreError::io("read automatic-mail counts"))?
+            .map(|v| from_json("automatic-mail count", &v))
+            .transpose()?
+            .unwrap_or_default();
+        Ok(ms
+            .into_iter()
+            .filter_map(DateTime::from_timestamp_millis)
+            .collect())
+    }
+
+    /// Records automatic mail to an address, written in the same
+    /// transaction as the outbox entries it counts: a crash can neither
+    /// send uncounted mail nor count mail that was never queued.
+    pub fn stage_auto_sent(&self, staged: &mut Staged, email: &str, times: Vec<DateTime<Utc>>) {
+        staged
+            .auto_sent
+            .insert(email.trim().to_ascii_lowercase(), times);
+    }
+}

@@ -1,0 +1,189 @@
+//! The outbox in the store: queued mail (built, or planned until the
+//! worker builds it), its queue by due time, and the attempts recorded.
+
+use super::*;
+
+impl Store {
+    /// A fresh outbox entry id (unique, increasing; gaps after a crash).
+    pub fn next_outbox_id(&self) -> Result<u64> {
+        Ok(self
+            .db
+            .generate_id()
+            .map_err(StoreError::io("allocate an outbox id"))?
+            + 1)
+    }
+
+    /// Queues one outgoing mail with the staged intakes. Its Message-ID is
+    /// indexed as sent, so replies to it find the ticket.
+    pub fn stage_outgoing(
+        &self,
+        staged: &mut Staged,
+        entry: outbox::Entry,
+        ticket: Option<u64>,
+        agent: Option<&str>,
+        bytes: &[u8],
+    ) {
+        if let Some(a) = agent {
+            staged
+                .notified
+                .insert(entry.message_id.clone(), a.to_ascii_lowercase());
+        }
+        if let Some(t) = ticket {
+            staged.ids.insert(
+                entry.message_id.clone(),
+                IdEntry {
+                    kind: IdKind::Sent,
+                    ticket: t,
+                },
+            );
+        }
+        let value = with_blob(&json(&entry), &lz4_flex::compress_prepend_size(bytes));
+        staged.bytes += value.len();
+        staged.outbox.push((entry, value));
+    }
+
+    /// Mail waiting to be sent.
+    pub fn outbox_len(&self) -> usize {
+        self.outq.len()
+    }
+
+    /// Queued mail whose next attempt is due at `now`, soonest first.
+    pub fn due_outbox(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(outbox::Entry, Vec<u8>)>> {
+        let mut end = [0xffu8; 16];
+        end[..8].copy_from_slice(&(now.timestamp_millis().max(0) as u64).to_be_bytes());
+        let mut out = Vec::new();
+        for item in self.outq.range(..=end).take(limit) {
+            let (k, _) = item.map_err(StoreError::io("read outbox queue"))?;
+            let Some(id) = k.get(8..).and_then(be_u64) else {
+                continue;
+            };
+            if let Some(e) = self.outbox_entry(id)? {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn outbox_entry(&self, id: u64) -> Result<Option<(outbox::Entry, Vec<u8>)>> {
+        self.outbox
+            .get(id.to_be_bytes())
+            .map_err(StoreError::io("read outbox"))?
+            .map(|v| decode_with_blob("outbox entry", &v))
+            .transpose()
+    }
+
+    /// Every outbox entry (without bytes), oldest first.
+    pub fn outbox_entries(&self) -> Result<Vec<outbox::Entry>> {
+        self.outbox
+            .iter()
+            .map(|r| {
+                let (_, v) = r.map_err(StoreError::io("read outbox"))?;
+                record_of::<outbox::Entry>("outbox entry", &v)
+            })
+            .collect()
+    }
+
+    /// Replaces planned outbox entries by their built mails (entry and
+    /// bytes), in one transaction, and returns the ids replaced. An entry
+    /// changed meanwhile (requeued by an operator, say) is left as it is
+    /// now: the worker builds it again from what is stored.
+    pub fn store_built(&self, built: &[(outbox::Entry, Vec<u8>)]) -> Result<Vec<u64>> {
+        if built.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values: Vec<(&outbox::Entry, Vec<u8>)> = built
+            .iter()
+            .map(|(e, bytes)| {
+                (
+                    e,
+                    with_blob(&json(e), &lz4_flex::compress_prepend_size(bytes)),
+                )
+            })
+            .collect();
+        let _writing = self.writing();
+        self.outbox
+            .transaction(|t| {
+                let mut replaced = Vec::new();
+                for (e, value) in &values {
+                    let key = e.id.to_be_bytes();
+                    let Some(current) = t.get(key)? else {
+                        continue;
+                    };
+                    let unchanged =
+                        record_of::<outbox::Entry>("outbox entry", &current).is_ok_and(|c| {
+                            c.planned
+                                && c.state == outbox::State::Queued
+                                && c.next_attempt == e.next_attempt
+                                && c.attempts == e.attempts
+                        });
+                    if unchanged {
+                        t.insert(&key, value.as_slice())?;
+                        replaced.push(e.id);
+                    }
+                }
+                Ok::<_, ConflictableTransactionError<()>>(replaced)
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(source) => StoreError::Io {
+                    what: "store built mail",
+                    source,
+                },
+                TransactionError::Abort(()) => StoreError::Corrupt {
+                    what: "store built mail",
+                    detail: "aborted".into(),
+                },
+            })
+    }
+
+    /// Records attempts (or manual requeues), all in one transaction: each
+    /// entry's new state and its place in the queue. The bytes are not
+    /// touched; an entry no longer stored is skipped.
+    pub fn update_outbox(&self, changes: &[(outbox::Entry, outbox::Entry)]) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut values = Vec::with_capacity(changes.len());
+        for (old, new) in changes {
+            let Some(current) = self
+                .outbox
+                .get(old.id.to_be_bytes())
+                .map_err(StoreError::io("read outbox"))?
+            else {
+                continue;
+            };
+            let len = current
+                .get(..4)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_be_bytes)
+                .unwrap_or(0) as usize;
+            let blob = current.get(4 + len..).unwrap_or_default();
+            values.push((old, new, with_blob(&json(new), blob)));
+        }
+        let _writing = self.writing();
+        (&self.outbox, &self.outq)
+            .transaction(|(ot, qt)| {
+                for (old, new, value) in &values {
+                    ot.insert(&new.id.to_be_bytes(), value.as_slice())?;
+                    qt.remove(&queue_key(old))?;
+                    if new.state == outbox::State::Queued {
+                        qt.insert(&queue_key(new), &[])?;
+                    }
+                }
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(source) => StoreError::Io {
+                    what: "outbox update",
+                    source,
+                },
+                TransactionError::Abort(()) => StoreError::Corrupt {
+                    what: "outbox update",
+                    detail: "aborted".into(),
+                },
+            })
+    }
+}
