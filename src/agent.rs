@@ -11,8 +11,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ticket::{Priority, Status};
-
 /// Who wrote an inbound message, as far as the desk can tell.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -103,176 +101,11 @@ pub fn authenticated<'a>(
         })
 }
 
-/// One `#command` from the top of an agent's mail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    Status(Status),
-    Priority(Priority),
-    /// `me` is resolved to the sending agent by the parser's caller.
-    Assign(String),
-    Queue(String),
-    Category(String),
-    Tag(Vec<String>),
-    Untag(Vec<String>),
-    CcAdd(String),
-    CcRemove(String),
-    Merge(String),
-    Note,
-}
-
-/// What the top of an agent's mail said: the commands, the errors (one per
-/// bad line), and the rest, which is the answer to relay.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Parsed {
-    pub commands: Vec<Command>,
-    pub errors: Vec<String>,
-    pub body: String,
-}
-
-pub const HELP: &str = "Reply above the quoted text to answer the customer. Lines at the very top starting with # are commands: #status open|pending|resolved|closed, #priority low|normal|high|urgent, #assign ADDRESS|me, #queue NAME, #category NAME, #tag WORD..., #untag WORD..., #cc add|remove ADDRESS, #merge REF, #note (the rest goes to agents only, never to the customer).";
-
-/// Reads commands from the first lines of `text` (blank lines between them
-/// are allowed); the first line that is not a command ends them. `me` in
-/// `#assign me` becomes `agent`.
-pub fn parse_commands(text: &str, agent: &str) -> Parsed {
-    let mut parsed = Parsed::default();
-    let mut lines = text.lines().peekable();
-    while let Some(line) = lines.peek() {
-        let t = line.trim();
-        if t.is_empty() {
-            lines.next();
-            continue;
-        }
-        let Some(rest) = t.strip_prefix('#') else {
-            break;
-        };
-        lines.next();
-        let mut words = rest.split_whitespace();
-        let verb = words.next().unwrap_or_default().to_ascii_lowercase();
-        let args: Vec<&str> = words.collect();
-        let one = |what: &str| -> Result<String, String> {
-            match args.as_slice() {
-                [a] => Ok(a.to_string()),
-                _ => Err(format!("`{t}`: #{verb} takes one {what}")),
-            }
-        };
-        let cmd = match verb.as_str() {
-            "status" => one("status").and_then(|s| {
-                Status::parse(&s).map(Command::Status).ok_or_else(|| {
-                    format!("`{t}`: status is one of new, open, pending, resolved, closed")
-                })
-            }),
-            "priority" => one("priority").and_then(|s| {
-                Priority::parse(&s).map(Command::Priority).ok_or_else(|| {
-                    format!("`{t}`: priority is one of low, normal, high, urgent")
-                })
-            }),
-            "assign" => one("address or `me`").map(|a| {
-                Command::Assign(if a.eq_ignore_ascii_case("me") {
-                    agent.to_ascii_lowercase()
-                } else {
-                    a.to_ascii_lowercase()
-                })
-            }),
-            "queue" => one("queue name").map(Command::Queue),
-            "category" => one("category").map(Command::Category),
-            "tag" if !args.is_empty() => Ok(Command::Tag(args.iter().map(|a| a.to_string()).collect())),
-            "untag" if !args.is_empty() => {
-                Ok(Command::Untag(args.iter().map(|a| a.to_string()).collect()))
-            }
-            "tag" | "untag" => Err(format!("`{t}`: #{verb} needs at least one tag")),
-            "cc" => match args.as_slice() {
-                [op, addr] if addr.contains('@') => match op.to_ascii_lowercase().as_str() {
-                    "add" => Ok(Command::CcAdd(addr.to_ascii_lowercase())),
-                    "remove" => Ok(Command::CcRemove(addr.to_ascii_lowercase())),
-                    _ => Err(format!("`{t}`: write #cc add ADDRESS or #cc remove ADDRESS")),
-                },
-                _ => Err(format!("`{t}`: write #cc add ADDRESS or #cc remove ADDRESS")),
-            },
-            "merge" => one("ticket reference").map(Command::Merge),
-            "note" if args.is_empty() => {
-                // `#note` ends the commands: everything after is the note.
-                parsed.commands.push(Command::Note);
-                break;
-            }
-            "note" => {
-                // `#note some text` on one line: the text starts the note.
-                parsed.commands.push(Command::Note);
-                let first = args.join(" ");
-                let rest: Vec<&str> = lines.collect();
-                parsed.body = std::iter::once(first.as_str())
-                    .chain(rest)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-                    .trim()
-                    .to_string();
-                return parsed;
-            }
-            _ => Err(format!(
-                "`{t}`: unknown command #{verb}; the commands are status, priority, assign, queue, category, tag, untag, cc, merge, note"
-            )),
-        };
-        match cmd {
-            Ok(c) => parsed.commands.push(c),
-            Err(e) => parsed.errors.push(e),
-        }
-    }
-    parsed.body = lines.collect::<Vec<_>>().join("\n").trim().to_string();
-    parsed
-}
+pub use crate::command::{parse_commands, Command, Parsed};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn commands_then_answer() {
-        let p = parse_commands(
-            "#status pending\n#priority HIGH\n\n#assign me\n#tag vip billing\nHello Carol,\n#not a command here\n",
-            "Alice@desk.test",
-        );
-        assert_eq!(
-            p.commands,
-            vec![
-                Command::Status(Status::Pending),
-                Command::Priority(Priority::High),
-                Command::Assign("alice@desk.test".into()),
-                Command::Tag(vec!["vip".into(), "billing".into()]),
-            ]
-        );
-        assert!(p.errors.is_empty());
-        assert_eq!(p.body, "Hello Carol,\n#not a command here");
-    }
-
-    #[test]
-    fn every_command_parses() {
-        let p = parse_commands(
-            "#queue billing\n#category refunds\n#untag vip\n#cc add Dave@x.test\n#cc remove e@x.test\n#merge ACME-7",
-            "a@d",
-        );
-        assert_eq!(p.commands.len(), 6);
-        assert!(p.body.is_empty());
-    }
-
-    #[test]
-    fn bad_commands_are_reported_one_by_one() {
-        let p = parse_commands("#status maybe\n#frobnicate\n#cc add nobody\nAnswer", "a@d");
-        assert_eq!(p.errors.len(), 3, "{:?}", p.errors);
-        assert!(p.errors[0].contains("status is one of"));
-        assert_eq!(p.body, "Answer");
-    }
-
-    #[test]
-    fn note_takes_the_rest() {
-        let p = parse_commands("#status open\n#note\nCustomer is on the old plan.", "a@d");
-        assert_eq!(
-            p.commands,
-            vec![Command::Status(Status::Open), Command::Note]
-        );
-        assert_eq!(p.body, "Customer is on the old plan.");
-        let p = parse_commands("#note call them back\nline two", "a@d");
-        assert_eq!(p.body, "call them back\nline two");
-    }
 
     #[test]
     fn authors() {

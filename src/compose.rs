@@ -77,7 +77,8 @@ pub fn template_data(config: &Config, ticket: &Ticket, notice: &Notice, extras: 
                     text: text.clone(),
                 })
                 .collect(),
-            commands_help: crate::agent::HELP.to_string(),
+            commands_help: crate::command::help(),
+            note: notice.note_by.clone().map(|by| templates::NoteVars { by }),
         },
         Some("status") => {
             let (old, new) = notice
@@ -119,7 +120,7 @@ pub fn template_data(config: &Config, ticket: &Ticket, notice: &Notice, extras: 
         Some("escalation") => {
             let (kind, due) = notice
                 .breach
-                .unwrap_or((crate::ticket::SlaKind::Resolution, Utc::now()));
+                .unwrap_or((crate::ticket::SlaKind::Resolution, ticket.updated));
             KindVars::Escalation {
                 breach: Breach {
                     kind: kind.as_str().to_string(),
@@ -172,17 +173,18 @@ pub struct Alert<'a> {
     pub body: &'a str,
 }
 
-/// Builds a desk-level alert for the admin, about the desk itself rather
-/// than a ticket (an inbox that cannot log in, say). `cause` names the
-/// occasion, so the same occasion decided twice is one mail.
-pub fn system_alert(
+/// Plans a desk-level alert for the admin, about the desk itself rather
+/// than a ticket (an inbox that cannot log in, say), like any other mail.
+/// `cause` names the occasion, so the same occasion decided twice is one
+/// mail.
+pub fn plan_alert(
     config: &Config,
     signer: &Signer,
     admin: &str,
     alert: &Alert<'_>,
     id: u64,
     now: DateTime<Utc>,
-) -> Result<(Entry, Vec<u8>), ComposeError> {
+) -> (Entry, Planned) {
     let Alert {
         cause,
         subject,
@@ -197,28 +199,10 @@ pub fn system_alert(
         address.clone()
     };
     let subject = format!("[{}] {subject}", config.desk.name);
-    let to = [crate::ticket::Person {
+    let to = vec![crate::ticket::Person {
         name: None,
         email: admin.to_string(),
     }];
-    let bytes = build::build(&Draft {
-        from_name: &config.desk.name,
-        from_address: address,
-        reply_to: None,
-        to: &to,
-        cc: &[],
-        subject: &subject,
-        text: body,
-        html: None,
-        message_id: &message_id,
-        in_reply_to: None,
-        references: &[],
-        auto: build::Auto::Generated,
-        loop_marker: address,
-        extra_headers: &[],
-        attachments: &[],
-        date: now,
-    })?;
     let entry = Entry {
         id,
         ticket: None,
@@ -226,17 +210,31 @@ pub fn system_alert(
         message_id,
         envelope_from,
         recipients: vec![admin.to_string()],
-        subject,
-        size: bytes.len(),
+        subject: subject.clone(),
+        size: 0,
         created: now,
         state: State::Queued,
         attempts: 0,
         next_attempt: now,
         last_error: None,
         sent_at: None,
-        planned: false,
+        planned: true,
     };
-    Ok((entry, bytes))
+    let planned = Planned {
+        plain: Some((subject, body.to_string())),
+        data: Value::Null,
+        inbox: String::new(),
+        tag: String::new(),
+        from_name: config.desk.name.clone(),
+        reply_to: None,
+        to,
+        cc: Vec::new(),
+        in_reply_to: None,
+        references: Vec::new(),
+        auto: build::Auto::Generated,
+        attachments_of: None,
+    };
+    (entry, planned)
 }
 
 /// A notice decided but not yet built into a mail: everything the outbox
@@ -262,6 +260,17 @@ pub struct Planned {
     in_reply_to: Option<String>,
     references: Vec<String>,
     auto: build::Auto,
+    /// The stored message (ticket, seq) whose attachments the mail
+    /// carries (a relayed answer): taken from the store when it is built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attachments_of: Option<(u64, u32)>,
+}
+
+impl Planned {
+    /// The stored message whose attachments this mail carries.
+    pub fn attachments_of(&self) -> Option<(u64, u32)> {
+        self.attachments_of
+    }
 }
 
 /// Plans one notice: its outbox entry (`id`, Message-ID, envelope,
@@ -280,19 +289,7 @@ pub fn plan(
         None => template_data(config, ticket, notice, extras),
     };
     let address = &config.desk.address;
-    let domain = address.rsplit_once('@').map_or("localhost", |(_, d)| d);
-    let first = notice
-        .to
-        .first()
-        .map(|p| p.email.as_str())
-        .unwrap_or_default();
-    let message_id = build::message_id(
-        &ticket.reference,
-        &notice.template,
-        &notice.cause,
-        first,
-        domain,
-    );
+    let message_id = notice.message_id(&ticket.reference, config);
     let reply_to = match (&notice.agent, config.desk.plus_addressing) {
         (Some(agent), true) => Some(signer.agent_address(address, &ticket.reference, agent, false)),
         (None, true) => Some(signer.reply_address(address, &ticket.reference)),
@@ -345,6 +342,7 @@ pub fn plan(
         in_reply_to: notice.in_reply_to.clone(),
         references: notice.references.clone(),
         auto: notice.auto,
+        attachments_of: notice.attachments_of,
     };
     (entry, planned)
 }
@@ -371,7 +369,7 @@ pub fn build_planned(
             (r.subject, r.text, r.html, r.headers)
         }
     };
-    let subject = if subject.contains(&planned.tag) {
+    let subject = if planned.tag.is_empty() || subject.contains(&planned.tag) {
         subject
     } else {
         format!("{} {subject}", planned.tag)
@@ -404,8 +402,8 @@ pub fn build_planned(
     Ok((built, bytes))
 }
 
-/// Plans, renders and builds one notice at once (previews, and mail that
-/// carries attachments). `id` is the outbox entry id it will have.
+/// Plans, renders and builds one notice at once, as the outbox worker
+/// would (previews and tests). `id` is the outbox entry id it would have.
 #[allow(clippy::too_many_arguments)]
 pub fn compose(
     config: &Config,
@@ -418,12 +416,7 @@ pub fn compose(
     now: DateTime<Utc>,
 ) -> Result<(Entry, Vec<u8>), ComposeError> {
     let (entry, planned) = plan(config, signer, notice, ticket, extras, id, now);
-    let attachments: &[Part] = if notice.attachments {
-        &extras.attachments
-    } else {
-        &[]
-    };
-    build_planned(config, templates, &entry, &planned, attachments)
+    build_planned(config, templates, &entry, &planned, &extras.attachments)
 }
 
 #[cfg(test)]

@@ -308,6 +308,11 @@ pub struct AgentMail {
     /// and the customer told to write anew).
     #[serde(default = "default_after_window")]
     pub after_window: String,
+    /// A customer's reply to a resolved or closed ticket that only says
+    /// thanks ("thanks, that fixed it") reopens it, as any reply would.
+    /// Off by default: it is stored and flagged, and nobody is paged.
+    #[serde(default)]
+    pub reopen_on_thanks: bool,
 }
 
 impl Default for AgentMail {
@@ -319,6 +324,7 @@ impl Default for AgentMail {
             cc_participants: true,
             reopen_window: fourteen_days(),
             after_window: default_after_window(),
+            reopen_on_thanks: false,
         }
     }
 }

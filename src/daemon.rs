@@ -102,7 +102,7 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     }));
     let transport = crate::transport::Transport::from_config(&config.outgoing)?;
     tasks.push(tokio::spawn(crate::outbox::run(
-        desk.clone(),
+        desk.mailer(),
         transport,
         desk.outbox_wake(),
         stop_rx.clone(),

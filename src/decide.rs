@@ -1,37 +1,57 @@
-//! The pure core of intake: given a parsed message, the threading choice and
-//! the ticket it joins (if any), what the store must hold afterwards.
+//! The one decision path: every change to a ticket, whatever caused it,
+//! is decided here (DESIGN.md, "The shape: one decision path").
 //!
-//! No I/O, no clock, no randomness: everything comes in as arguments, so a
-//! test can state any situation in a few lines and the shell can apply the
-//! result in one transaction: the ticket, the message's record, the mail it
-//! causes and the timers it moves.
+//! An [`Event`] (a customer's or an agent's mail, a due timer, an admin's
+//! request) and the evidence the shell gathered for it go into
+//! [`decide`]; out comes a [`Decision`]: the tickets as they must be
+//! afterwards with the lifecycle already settled (follow-up clock, SLA
+//! targets, next deadline), every mail to send as a [`Notice`] with its
+//! recipients and threading headers, the holds of the guards applied, and
+//! what the index and the counters must record. The shell writes it in one
+//! transaction. So an admin's `tickets set --status resolved` and an
+//! agent's `#status resolved` cannot behave differently: both are the same
+//! commands applied by the same code ([`change`]).
 //!
-//! Here: the decision for one message and the agents' commands. Beside it:
-//! `notices` (who is told what), `holds` (automatic mail held back by the
-//! caps and bounce marks) and `bounces` (what a traced delivery report
+//! No I/O, no clock, no randomness: `now` and everything the store knows
+//! come in as arguments.
+//!
+//! Beside this file: `intake` (mail), `change` (commands, by mail or from
+//! the command line, and merges), `timer` (deadlines), `assign` (who gets a
+//! new ticket), `notices` (who is told what), `holds` (the caps and bounce
+//! holds on automatic mail) and `bounces` (what a traced delivery report
 //! does).
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::agent::{self, Author};
+use crate::agent::Author;
+use crate::command::Command;
 use crate::config::Config;
-use crate::guard;
+use crate::lifecycle::{self, Calendars};
 use crate::mail::build::Auto;
-use crate::mail::subject::{ticket_subject, TagMatcher};
+use crate::mail::subject::TagMatcher;
 use crate::mail::Inbound;
 use crate::rules::{Ack, Classification};
 use crate::thread::Threading;
 use crate::ticket::{Direction, MessageRecord, Person, Priority, Status, ThreadReason, Ticket};
 
+mod assign;
 mod bounces;
+mod change;
 mod holds;
+mod intake;
 mod notices;
+mod timer;
 
+pub use assign::{counter_name as assign_counter, target_queue, AssignEvidence, Load};
 use bounces::*;
+pub use change::{merge_tickets, Request};
 pub use holds::{capped_recipients, limit, Sent};
-pub(crate) use notices::command_errors;
+pub use intake::intake;
 pub use notices::Notice;
 use notices::*;
+pub use timer::Due;
 
 /// Whether mail is live (someone waits for an answer) or history being
 /// imported (nothing is answered, dates come from the mail).
@@ -41,11 +61,78 @@ pub enum Mode {
     Import { status: Status },
 }
 
-/// Everything about the desk and the arrival that a decision depends on.
+/// What the desk is, for every decision: its configuration, its calendars
+/// and its own addresses, and the moment of the decision.
+#[derive(Debug, Clone, Copy)]
+pub struct Desk<'a> {
+    pub config: &'a Config,
+    pub calendars: &'a Calendars,
+    /// The support address and its configured aliases, lowercased.
+    pub own: &'a [String],
+    pub now: DateTime<Utc>,
+}
+
+/// What the store knows about a ticket's thread and its customers that a
+/// decision needs for the mail it sends.
+#[derive(Debug, Clone, Default)]
+pub struct Thread {
+    /// Message-IDs of the ticket's customer mail, oldest first: every
+    /// mail to the customer continues their own thread.
+    pub ids: Vec<String>,
+    /// What the caps know of each customer address the decision may
+    /// write to (see [`Decision::caps_for`]): times of recent automatic
+    /// mail and bounce marks.
+    pub sent: HashMap<String, Sent>,
+}
+
+/// One event, with the evidence gathered for it.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A message that is not a duplicate, threaded to `existing` (loaded
+    /// by the shell; `None` opens a ticket).
+    Mail {
+        msg: &'a Inbound,
+        threading: &'a Threading,
+        existing: Option<Ticket>,
+        known_references: &'a [String],
+        ctx: &'a Context<'a>,
+    },
+    /// A ticket whose next deadline has come.
+    Timer { ticket: Box<Ticket>, due: Due },
+    /// An admin's change from the command line or the control socket.
+    Request {
+        ticket: Box<Ticket>,
+        request: Request,
+    },
+}
+
+/// Decides one event: see the module docs.
+pub fn decide(event: Event<'_>, thread: &Thread, desk: &Desk<'_>) -> Decision {
+    match event {
+        Event::Mail {
+            msg,
+            threading,
+            existing,
+            known_references,
+            ctx,
+        } => intake::intake(
+            msg,
+            threading,
+            existing,
+            known_references,
+            ctx,
+            thread,
+            desk,
+        ),
+        Event::Timer { ticket, due } => timer::timer(*ticket, &due, thread, desk),
+        Event::Request { ticket, request } => change::request(*ticket, request, thread, desk),
+    }
+}
+
+/// Everything about one arrival that an intake decision depends on.
 #[derive(Debug, Clone)]
 pub struct Context<'a> {
     pub prefix: &'a str,
-    pub own_addresses: &'a [String],
     pub tags: &'a TagMatcher,
     pub default_category: &'a str,
     pub default_priority: Priority,
@@ -55,24 +142,17 @@ pub struct Context<'a> {
     pub mode: Mode,
     /// The number a new ticket would get.
     pub next_number: u64,
-    pub now: DateTime<Utc>,
     /// The acknowledgement template the desk uses when no rule names one;
     /// `None` when acknowledgements are off.
     pub ack_template: Option<&'a str>,
     /// What the rule file said about this message.
     pub rules: &'a Classification,
-    /// The agent a rule's `assign` resolved to (round-robin and least-open
-    /// need the store, so the shell resolves them).
-    pub assignee: Option<String>,
+    /// What a rule's round-robin or least-open `assign` needs.
+    pub assign: AssignEvidence,
     /// Who wrote the message (the shell weighs the evidence).
     pub author: &'a Author,
     /// What the author wrote, without quoted text and signature.
     pub stripped: &'a str,
-    /// Agents, queues and the agent-mail policy.
-    pub config: &'a Config,
-    /// Message-IDs of the ticket's customer mail, oldest first: a relayed
-    /// answer continues the customer's own thread.
-    pub thread_ids: &'a [String],
     /// A satisfaction survey answer: the score and the comment.
     pub survey_answer: Option<(u32, Option<String>)>,
     /// A delivery report the shell traced to mail the desk sent.
@@ -80,6 +160,9 @@ pub struct Context<'a> {
     /// Why the shell put a would-be new ticket into the sender's newest
     /// one (the new-ticket limit), if it did.
     pub flood: Option<String>,
+    /// The ticket an agent's `#merge REF` names, followed through earlier
+    /// merges, when it exists.
+    pub merge_target: Option<Ticket>,
 }
 
 /// A delivery report traced to the desk's own mail.
@@ -93,325 +176,124 @@ pub struct Bounced {
     pub recipients: Vec<(crate::bounce::Recipient, Option<crate::bounce::Mark>)>,
 }
 
-/// What to write for one stored message.
+/// What to write for one event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
-    /// The ticket as it must be after this message.
+    /// The ticket as it must be afterwards, lifecycle settled.
     pub ticket: Ticket,
     pub created: bool,
-    pub record: MessageRecord,
+    /// The stored message's record (mail events only).
+    pub record: Option<MessageRecord>,
+    /// Other tickets the event changed (the other side of a merge).
+    pub also: Vec<Ticket>,
     /// Message-IDs this message mentions that the desk has never seen: kept
     /// pointing at this ticket so their message, arriving late, finds it.
     pub remember_references: Vec<String>,
-    /// Mail to send because of this message.
+    /// Mail to send, holds and caps already applied.
     pub notices: Vec<Notice>,
     /// Why an acknowledgement was not sent for a new ticket, if it was not.
     pub ack_suppressed: Option<String>,
-    /// An agent's `#merge REF`: merge this ticket into that one.
-    pub merge_into: Option<String>,
     /// Why the message was kept quiet (automatic, own loop, flood, spam, a
     /// delivery report): stored, but it answers nothing, reopens nothing
     /// and moves no SLA clock.
     pub quiet: Option<String>,
     /// Addresses to mark because of a delivery report.
     pub marks: Vec<crate::bounce::Mark>,
+    /// The caps' new record of automatic mail per customer address.
+    pub sent: Vec<(String, Vec<DateTime<Utc>>)>,
+    /// Counters to move (a queue's round-robin position).
+    pub counters: Vec<(String, u64)>,
+    /// Why a request was refused: nothing is to be written then.
+    pub refused: Vec<String>,
+    /// What happened, for the log.
+    pub events: Vec<String>,
 }
 
-/// Decides intake for a message that is not a duplicate. `existing` is the
-/// ticket named by `threading` (the shell loads it); when the shell could not
-/// find it, the message opens a new ticket rather than being lost.
-pub fn intake(
-    msg: &Inbound,
-    threading: &Threading,
-    existing: Option<Ticket>,
-    known_references: &[String],
-    ctx: &Context<'_>,
-) -> Decision {
-    let (mut ticket, mut created, mut reason) = match (threading, existing) {
-        (Threading::Existing(_, reason), Some(t)) => (t, false, reason.clone()),
-        _ => (new_ticket(msg, ctx), true, ThreadReason::New),
-    };
-    let live = ctx.mode == Mode::Live;
-    let mut notices = Vec::new();
-    let mut flags = Vec::new();
-    let mut internal = false;
-    let mut merge_into = None;
-    let mut rejected = false;
-    let mut marks = Vec::new();
-
-    // The guards first: what they catch is stored and flagged, and answers
-    // nothing. Order: the most specific reason wins the record.
-    let quiet = if let Some(b) = &ctx.bounced {
-        let (f, m, n) = bounce_effects(msg, &ticket, ctx, b);
-        flags.extend(f);
-        marks = m;
-        notices.extend(n);
-        Some(format!("delivery report ({})", b.traced))
-    } else if let Some(why) = guard::own_loop_reason(msg, ctx.own_addresses) {
-        Some(format!("the desk's own mail came back: {why}"))
-    } else if let Some(why) = &ctx.flood {
-        Some(why.clone())
-    } else if let Some(why) = guard::automatic_reason(msg) {
-        Some(format!("automatic mail ({why})"))
-    } else if ctx.rules.spam && !created {
-        Some("a rule marked it spam".to_string())
-    } else {
-        None
-    };
-    if let Some(why) = &quiet {
-        flags.push(format!("{why}: stored, not answered"));
+impl Decision {
+    fn about(ticket: Ticket) -> Decision {
+        Decision {
+            ticket,
+            created: false,
+            record: None,
+            also: Vec::new(),
+            remember_references: Vec::new(),
+            notices: Vec::new(),
+            ack_suppressed: None,
+            quiet: None,
+            marks: Vec::new(),
+            sent: Vec::new(),
+            counters: Vec::new(),
+            refused: Vec::new(),
+            events: Vec::new(),
+        }
     }
 
-    // A survey answer is recorded and thanked; it reopens the ticket only
-    // when the comment asks for help.
-    let survey = match (&ctx.survey_answer, ctx.author, created) {
-        (Some(answer), Author::Customer, false) if ticket.survey.is_some() && quiet.is_none() => {
-            Some(answer.clone())
+    /// The customer addresses whose cap history a decision about `ticket`
+    /// (and `msg`, for mail) may need: everyone automatic mail can go to.
+    pub fn caps_for(ticket: Option<&Ticket>, msg: Option<&Inbound>) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |e: &str| {
+            let e = e.to_ascii_lowercase();
+            if !out.contains(&e) {
+                out.push(e);
+            }
+        };
+        if let Some(t) = ticket {
+            add(&t.requester.email);
         }
-        _ => None,
-    };
-    if let Some((score, comment)) = &survey {
-        let labels = ctx.config.survey.labels();
-        let label = labels
-            .get((*score as usize).saturating_sub(1))
-            .cloned()
-            .unwrap_or_else(|| score.to_string());
-        if let Some(s) = ticket.survey.as_mut() {
-            s.score = Some(*score);
-            s.label = Some(label.clone());
-            s.comment = comment.clone();
-            s.answered_at = Some(ctx.now);
+        if let Some(m) = msg {
+            add(&m.from.email);
+            if let Some(r) = &m.reply_to {
+                add(&r.email);
+            }
         }
-        flags.push(format!("survey answer: {score} ({label})"));
-        let mut thanks = Notice::new(
-            "survey_thanks",
-            vec![ticket.requester.clone()],
-            &msg.message_id,
-            Auto::Replied,
+        out
+    }
+
+    /// Applies the guards' holds to the decided mail, with the history in
+    /// `thread.sent`, and records what the caps must remember.
+    fn hold(&mut self, thread: &Thread, desk: &Desk<'_>) -> Vec<String> {
+        let mut sent = thread.sent.clone();
+        let before: HashMap<String, usize> = sent
+            .iter()
+            .map(|(e, s)| (e.clone(), s.times.len()))
+            .collect();
+        let held = limit(
+            &mut self.notices,
+            &mut sent,
+            desk.config,
+            desk.own,
+            desk.now,
         );
-        thanks.in_reply_to = (!msg.message_id_synthetic).then(|| msg.message_id.clone());
-        thanks.rating = Some((*score, label.clone()));
-        notices.push(thanks);
-        if *score <= ctx.config.survey.low_score {
-            notices.extend(low_score_alert(
-                msg,
-                &ticket,
-                ctx,
-                *score,
-                &label,
-                comment.as_deref(),
-            ));
-        }
-    }
-    let reopen_for_help = survey.as_ref().is_some_and(|(_, c)| {
-        ctx.config.survey.reopen_on_help
-            && c.as_deref().is_some_and(crate::lifecycle::asks_for_help)
-    });
-
-    // A customer writing to a closed ticket, or to a resolved one after
-    // the reopen window, gets what the policy says.
-    if !created
-        && live
-        && matches!(ctx.author, Author::Customer)
-        && survey.is_none()
-        && quiet.is_none()
-    {
-        match late_reply(&ticket, ctx) {
-            Late::No => {}
-            Late::Reopen => {}
-            Late::NewTicket => {
-                let old = ticket.reference.clone();
-                ticket = new_ticket(msg, ctx);
-                ticket.follows = Some(old);
-                created = true;
-                reason = ThreadReason::New;
-            }
-            Late::Reject => {
-                rejected = true;
-                flags.push(format!(
-                    "arrived after the ticket was {}; the customer was asked to write anew",
-                    ticket.status
-                ));
-                notices.push(rejection(msg, &ticket, ctx));
+        for (e, s) in sent {
+            // Only what the shell gathered is written back: an address it
+            // did not read would otherwise lose its history.
+            let Some(n) = before.get(&e) else { continue };
+            if s.times.last() == Some(&desk.now) || *n != s.times.len() {
+                self.sent.push((e, s.times));
             }
         }
+        self.sent.sort();
+        held
     }
 
-    let sender_is_participant = ticket.is_participant(&msg.from.email);
-    if (created || sender_is_participant) && matches!(ctx.author, Author::Customer) {
-        // People the customer copied may continue the ticket; the desk's own
-        // addresses and agents are never participants.
-        for p in msg.to.iter().chain(msg.cc.iter()) {
-            if !is_own(ctx.own_addresses, &p.email) && ctx.config.agent(&p.email).is_none() {
-                ticket.add_participant(&p.email);
-            }
-        }
-    }
-
-    if !created {
-        apply_reply_rules(&mut ticket, ctx);
-    }
-    for name in &ctx.rules.matched {
-        if !ticket.matched_rules.contains(name) {
-            ticket.matched_rules.push(name.clone());
-        }
-    }
-
-    match ctx.author {
-        // An agent's out-of-office answering a notification must not reach
-        // the customer, nor run as commands: it stays an internal note.
-        Author::Agent { .. } if quiet.is_some() => internal = true,
-        _ if quiet.is_some() => {}
-        Author::Agent {
-            email,
-            note_address,
-        } if !created => {
-            let before_status = ticket.status;
-            let parsed = agent::parse_commands(ctx.stripped, email);
-            internal = *note_address || parsed.commands.contains(&agent::Command::Note);
-            for c in &parsed.commands {
-                if let Some(target) = apply_command(&mut ticket, c, ctx.now) {
-                    merge_into = Some(target);
-                }
-            }
-            if !parsed.errors.is_empty() {
-                notices.push(command_errors(msg, &ticket, email, &parsed.errors));
-            }
-            if parsed.body.is_empty() && parsed.commands.is_empty() && parsed.errors.is_empty() {
-                // Nothing of the agent's own (a reply sent with only the
-                // quote): nothing goes out, and the agent is told so.
-                flags.push("nothing written above the quoted text; nothing sent".into());
-                notices.push(nothing_sent(msg, &ticket, email));
-            } else if parsed.body.is_empty() {
-                // Commands only: the customer hears of a status change when
-                // the desk is set to tell them.
-                if let Some(n) = status_notice(msg, before_status, &ticket, ctx) {
-                    notices.push(n);
-                }
-            } else if internal {
-                flags.push("internal note".into());
-                notices.extend(agent_notices(
-                    msg,
-                    &ticket,
-                    ctx,
-                    Some(email),
-                    &parsed.body,
-                    true,
-                ));
-            } else {
-                notices.push(relay(msg, &ticket, ctx, email, &parsed.body));
-                ticket.agent_replies += 1;
-                if ticket.first_response.is_none() {
-                    ticket.first_response = Some(ctx.now);
-                }
-                let status_commanded = parsed
-                    .commands
-                    .iter()
-                    .any(|c| matches!(c, agent::Command::Status(_)));
-                if !status_commanded {
-                    set_status(&mut ticket, Status::Pending, ctx.now);
-                }
-            }
-        }
-        Author::Unverified { email, why } => {
-            flags.push(format!("claims to be agent {email} but {why}; not relayed"));
-            notices.extend(admin_alert(msg, &ticket, ctx, email, why));
-        }
-        Author::Outsider { email } => {
-            flags.push(format!("{email} is not a participant of this ticket"));
-            if live {
-                notices.extend(agent_notices(msg, &ticket, ctx, None, ctx.stripped, false));
-            }
-        }
-        Author::Customer if survey.is_some() && !reopen_for_help => {}
-        Author::Customer | Author::Agent { .. } => {
-            if !created && live && !rejected {
-                // A customer writing again means the desk owes an answer.
-                if matches!(
-                    ticket.status,
-                    Status::Pending | Status::Resolved | Status::Closed
-                ) {
-                    set_status(&mut ticket, Status::Open, ctx.now);
-                }
-            }
-            if live && !ticket.spam && !rejected {
-                notices.extend(agent_notices(msg, &ticket, ctx, None, ctx.stripped, false));
-            }
-        }
-    }
-
-    let received = match ctx.mode {
-        Mode::Live => ctx.now,
-        Mode::Import { .. } => msg.date.unwrap_or(ctx.now),
-    };
-    let seq = ticket.message_count;
-    ticket.message_count += 1;
-    if received > ticket.updated || created {
-        ticket.updated = received;
-    }
-
-    let record = MessageRecord {
-        ticket: ticket.number,
-        seq,
-        direction: Direction::Inbound,
-        message_id: msg.message_id.clone(),
-        from: Some(msg.from.clone()),
-        to: msg.to.clone(),
-        cc: msg.cc.clone(),
-        subject: msg.subject.clone(),
-        date: msg.date,
-        received,
-        origin: ctx.origin.to_string(),
-        // Derived from the raw bytes when shown; storing it twice would
-        // double the store and the write cost of every message.
-        text: String::new(),
-        attachments: msg.attachments.clone(),
-        size: msg.size,
-        thread: reason,
-        rules: ctx.rules.matched.clone(),
-        author: ctx.author.clone(),
-        internal,
-        flags,
-    };
-
-    let remember_references = msg
-        .in_reply_to
-        .iter()
-        .chain(msg.references.iter())
-        .filter(|id| **id != msg.message_id && !known_references.contains(id))
-        .fold(Vec::new(), |mut acc: Vec<String>, id| {
-            if !acc.contains(id) {
-                acc.push(id.clone());
-            }
-            acc
-        });
-
-    let mut ack_suppressed = None;
-    if let (true, Some(why)) = (created, &quiet) {
-        ack_suppressed = Some(why.clone());
-    } else if created && !matches!(ctx.author, Author::Customer) {
-        ack_suppressed = Some("the sender is not a customer (agent or unverified)".into());
-    } else if created {
-        match acknowledgement(msg, ctx) {
-            Ok(n) => notices.insert(0, n),
-            Err(why) => ack_suppressed = Some(why),
-        }
-    }
-
-    Decision {
-        ticket,
-        created,
-        record,
-        remember_references,
-        notices,
-        ack_suppressed,
-        merge_into,
-        quiet,
-        marks,
+    /// Brings the ticket's derived fields (clocks, SLA plan, next
+    /// deadline) up to date after `event`.
+    fn settle(&mut self, old: Option<&Ticket>, event: lifecycle::Event, desk: &Desk<'_>) {
+        lifecycle::settle(
+            &mut self.ticket,
+            old,
+            event,
+            desk.now,
+            desk.config,
+            desk.calendars,
+        );
     }
 }
 
-fn set_status(ticket: &mut Ticket, status: Status, now: DateTime<Utc>) {
+/// Moves a ticket to `status`, keeping the resolution time and the reopen
+/// count that reports read.
+pub fn set_status(ticket: &mut Ticket, status: Status, now: DateTime<Utc>) {
     let finished = |s: Status| matches!(s, Status::Resolved | Status::Closed);
     // Closed straight from work counts as resolved then too: reports measure
     // resolution time to it, and the survey and reopen window start there.
@@ -422,144 +304,6 @@ fn set_status(ticket: &mut Ticket, status: Status, now: DateTime<Utc>) {
         ticket.reopened += 1;
     }
     ticket.status = status;
-}
-
-enum Late {
-    No,
-    Reopen,
-    NewTicket,
-    Reject,
-}
-
-/// What a customer's reply to a finished ticket does: within the reopen
-/// window a resolved ticket reopens; after it, or when closed, the policy.
-fn late_reply(ticket: &Ticket, ctx: &Context<'_>) -> Late {
-    let policy = &ctx.config.agent_mail;
-    let within = ticket
-        .resolved_at
-        .is_some_and(|at| (ctx.now - at).to_std().unwrap_or_default() <= policy.reopen_window);
-    match ticket.status {
-        Status::Resolved if within => Late::Reopen,
-        Status::Resolved | Status::Closed => match policy.after_window.as_str() {
-            "reopen" => Late::Reopen,
-            "reject" => Late::Reject,
-            _ => Late::NewTicket,
-        },
-        _ => Late::No,
-    }
-}
-
-/// Applies one command (an agent's by mail, or an admin's `tickets set`);
-/// returns a merge target for the shell.
-pub fn apply_command(
-    ticket: &mut Ticket,
-    c: &agent::Command,
-    now: DateTime<Utc>,
-) -> Option<String> {
-    use agent::Command as C;
-    match c {
-        C::Status(s) => set_status(ticket, *s, now),
-        C::Priority(p) => ticket.priority = *p,
-        C::Assign(a) => ticket.assignee = Some(a.clone()),
-        C::Queue(q) => ticket.queue = q.clone(),
-        C::Category(cat) => ticket.category = cat.clone(),
-        C::Tag(tags) => {
-            for t in tags {
-                if !ticket.tags.contains(t) {
-                    ticket.tags.push(t.clone());
-                }
-            }
-        }
-        C::Untag(tags) => ticket.tags.retain(|t| !tags.contains(t)),
-        C::CcAdd(a) => ticket.add_participant(a),
-        C::CcRemove(a) => {
-            if !a.eq_ignore_ascii_case(&ticket.requester.email) {
-                ticket.participants.retain(|p| !p.eq_ignore_ascii_case(a));
-            }
-        }
-        C::Merge(target) => return Some(target.clone()),
-        C::Note => {}
-    }
-    None
-}
-
-/// What `on = ["reply"]` rules may change on an existing ticket. Priority
-/// only goes up: a reply saying "still broken" must not calm an urgent
-/// ticket down because a rule wrote `high`.
-fn apply_reply_rules(ticket: &mut Ticket, ctx: &Context<'_>) {
-    let r = ctx.rules;
-    if let Some(p) = r.priority {
-        ticket.priority = ticket.priority.max(p);
-    }
-    if let Some(c) = &r.category {
-        ticket.category = c.clone();
-    }
-    if let Some(q) = &r.queue {
-        ticket.queue = q.clone();
-    }
-    if let Some(a) = &ctx.assignee {
-        ticket.assignee = Some(a.clone());
-    }
-    if let Some(s) = &r.sla {
-        ticket.sla = Some(s.clone());
-    }
-    for t in &r.tags {
-        if !ticket.tags.contains(t) {
-            ticket.tags.push(t.clone());
-        }
-    }
-}
-
-fn new_ticket(msg: &Inbound, ctx: &Context<'_>) -> Ticket {
-    let (status, when) = match ctx.mode {
-        Mode::Live => (Status::New, ctx.now),
-        Mode::Import { status } => (status, msg.date.unwrap_or(ctx.now)),
-    };
-    let mut ticket = Ticket {
-        number: ctx.next_number,
-        reference: crate::ticket::reference(ctx.prefix, ctx.next_number),
-        subject: ticket_subject(ctx.tags, &msg.subject),
-        status,
-        priority: ctx.rules.priority.unwrap_or(ctx.default_priority),
-        category: ctx
-            .rules
-            .category
-            .clone()
-            .unwrap_or_else(|| ctx.default_category.to_string()),
-        queue: ctx
-            .rules
-            .queue
-            .clone()
-            .unwrap_or_else(|| ctx.queue.to_string()),
-        assignee: ctx.assignee.clone(),
-        tags: ctx.rules.tags.clone(),
-        requester: msg.from.clone(),
-        participants: Vec::new(),
-        inbox: ctx.inbox.to_string(),
-        created: when,
-        updated: when,
-        message_count: 0,
-        imported: matches!(ctx.mode, Mode::Import { .. }),
-        first_response: None,
-        spam: ctx.rules.spam,
-        sla: ctx.rules.sla.clone(),
-        matched_rules: Vec::new(),
-        resolved_at: None,
-        merged_into: None,
-        merged_from: Vec::new(),
-        follows: None,
-        pending_since: None,
-        reminded: false,
-        autoclosed: false,
-        survey: None,
-        sla_due: Vec::new(),
-        timer_due: None,
-        agent_replies: 0,
-        reopened: 0,
-        sla_breaches: Vec::new(),
-    };
-    ticket.add_participant(&msg.from.email);
-    ticket
 }
 
 /// True for the desk's addresses, with or without a `+token`.
@@ -573,6 +317,34 @@ pub fn is_own(own: &[String], email: &str) -> bool {
         None => email.clone(),
     };
     own.contains(&base)
+}
+
+/// The desk's addresses as far as one message shows them: the configured
+/// ones, plus the address the receiving server says it delivered the
+/// message to (`Delivered-To`, `X-Original-To`, `Envelope-To`), which is
+/// the desk's even when nobody told the desk of that alias.
+pub fn own_for(own: &[String], msg: &Inbound) -> Vec<String> {
+    let mut out = own.to_vec();
+    for name in ["delivered-to", "x-original-to", "envelope-to"] {
+        for (n, v) in &msg.headers {
+            if !n.eq_ignore_ascii_case(name) {
+                continue;
+            }
+            let v = v.trim().trim_start_matches('<').trim_end_matches('>');
+            let v = v.to_ascii_lowercase();
+            let base = match v.split_once('+') {
+                Some((local, rest)) => match rest.rsplit_once('@') {
+                    Some((_, domain)) => format!("{local}@{domain}"),
+                    None => v.clone(),
+                },
+                None => v.clone(),
+            };
+            if base.contains('@') && !out.contains(&base) {
+                out.push(base);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

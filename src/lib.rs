@@ -14,6 +14,7 @@ pub mod bounce;
 pub mod calendar;
 pub mod caps;
 pub mod cli;
+pub mod command;
 pub mod compose;
 pub mod config;
 pub mod control;

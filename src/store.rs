@@ -470,13 +470,17 @@ impl Store {
     /// bytes as `lz4_flex::compress_prepend_size` made them. Nothing is
     /// written yet.
     pub fn stage(&self, staged: &mut Staged, d: &Decision, compressed: &[u8]) -> Result<()> {
-        let value = with_blob(&json(&d.record), compressed);
+        let Some(record) = &d.record else {
+            self.stage_ticket(staged, &d.ticket);
+            return Ok(());
+        };
+        let value = with_blob(&json(record), compressed);
         staged.bytes += value.len();
         staged
             .messages
-            .push((message_key(d.record.ticket, d.record.seq), value));
+            .push((message_key(record.ticket, record.seq), value));
         staged.ids.insert(
-            d.record.message_id.clone(),
+            record.message_id.clone(),
             IdEntry {
                 kind: IdKind::Stored,
                 ticket: d.ticket.number,

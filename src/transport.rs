@@ -34,12 +34,7 @@ pub enum TransportError {
     },
 }
 
-/// Why a send failed, and whether trying again can help.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendError {
-    pub permanent: bool,
-    pub message: String,
-}
+pub use crate::outbox::SendError;
 
 pub enum Transport {
     File(PathBuf),

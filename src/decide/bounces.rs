@@ -11,6 +11,7 @@ pub(super) fn bounce_effects(
     msg: &Inbound,
     ticket: &Ticket,
     ctx: &Context<'_>,
+    desk: &Desk<'_>,
     b: &Bounced,
 ) -> (Vec<String>, Vec<crate::bounce::Mark>, Vec<Notice>) {
     use crate::bounce::{Mark, Severity};
@@ -37,20 +38,20 @@ pub(super) fn bounce_effects(
         if !r.severity.is_failure() {
             continue;
         }
-        let internal = ctx.config.agent(&r.address).is_some()
-            || ctx
+        let internal = desk.config.agent(&r.address).is_some()
+            || desk
                 .config
                 .desk
                 .admin
                 .as_deref()
                 .is_some_and(|a| a.eq_ignore_ascii_case(&r.address))
-            || is_own(ctx.own_addresses, &r.address);
+            || is_own(desk.own, &r.address);
         let mark = Mark::after(
             previous.clone(),
             r,
             Some(&ticket.reference),
-            ctx.now,
-            ctx.config.guard.hard_bounce_suppress,
+            desk.now,
+            desk.config.guard.hard_bounce_suppress,
         );
         if r.severity == Severity::Hard {
             if let Some(until) = mark.suppressed_until {
@@ -68,9 +69,9 @@ pub(super) fn bounce_effects(
     }
     let mut notices = Vec::new();
     if !hard.is_empty() && ctx.mode == Mode::Live {
-        let mut to = agents_to_notify(ticket, ctx, None, false);
+        let mut to = agents_to_notify(ticket, desk.config, None, false);
         if to.is_empty() {
-            if let Some(admin) = &ctx.config.desk.admin {
+            if let Some(admin) = &desk.config.desk.admin {
                 to.push(Person {
                     name: None,
                     email: admin.clone(),
@@ -102,7 +103,7 @@ pub(super) fn bounce_effects(
                 &format!("{}/bounce", msg.message_id),
                 Auto::Generated,
             );
-            if ctx.config.agent(&p.email).is_some() {
+            if desk.config.agent(&p.email).is_some() {
                 n.agent = Some(p.email.clone());
             }
             n.plain = Some((

@@ -40,6 +40,13 @@ pub struct Notice {
     pub rating: Option<(u32, String)>,
     /// For `escalation`: which target, and when it was due.
     pub breach: Option<(crate::ticket::SlaKind, DateTime<Utc>)>,
+    /// The stored message (ticket, seq) whose attachments this mail
+    /// carries: the outbox worker takes them from the store when it
+    /// builds the mail.
+    pub attachments_of: Option<(u64, u32)>,
+    /// For `agent_notify`: an internal note by this agent, not a message
+    /// from the customer.
+    pub note_by: Option<String>,
 }
 
 impl Notice {
@@ -79,7 +86,40 @@ impl Notice {
             ratings: Vec::new(),
             rating: None,
             breach: None,
+            attachments_of: None,
+            note_by: None,
         }
+    }
+
+    /// Makes this mail continue the customer's thread (their Message-IDs
+    /// on the ticket, oldest first): In-Reply-To the newest, References
+    /// the thread, cut as clients expect for long threads.
+    pub fn continue_thread(&mut self, ids: &[String]) {
+        let mut refs = ids.to_vec();
+        if refs.len() > 20 {
+            let tail = refs.split_off(refs.len() - 19);
+            refs.truncate(1);
+            refs.extend(tail);
+        }
+        self.in_reply_to = refs.last().cloned();
+        self.references = refs;
+    }
+
+    /// The Message-ID this mail will have: derived from what it is about,
+    /// its kind, its cause and its first recipient, so deciding the same
+    /// thing twice queues one mail.
+    pub fn message_id(&self, reference: &str, config: &Config) -> String {
+        let domain = config
+            .desk
+            .address
+            .rsplit_once('@')
+            .map_or("localhost", |(_, d)| d);
+        let first = self
+            .to
+            .first()
+            .map(|p| p.email.as_str())
+            .unwrap_or_default();
+        crate::mail::build::message_id(reference, &self.template, &self.cause, first, domain)
     }
 }
 
@@ -88,12 +128,11 @@ impl Notice {
 /// who wrote it. Notes go to everyone on the ticket's queue.
 pub(super) fn agents_to_notify(
     ticket: &Ticket,
-    ctx: &Context<'_>,
+    config: &Config,
     author: Option<&str>,
     note: bool,
 ) -> Vec<Person> {
-    let policy = ctx
-        .config
+    let policy = config
         .queues
         .iter()
         .find(|q| q.name == ticket.queue)
@@ -104,7 +143,7 @@ pub(super) fn agents_to_notify(
     }
     if note || (policy == "queue" && ticket.assignee.is_none()) {
         emails.extend(
-            ctx.config
+            config
                 .queue_agents(&ticket.queue)
                 .iter()
                 .map(|a| a.email.to_ascii_lowercase()),
@@ -120,7 +159,7 @@ pub(super) fn agents_to_notify(
         {
             continue;
         }
-        let name = ctx.config.agent(&e).and_then(|a| a.name.clone());
+        let name = config.agent(&e).and_then(|a| a.name.clone());
         out.push(Person { name, email: e });
     }
     out
@@ -130,12 +169,12 @@ pub(super) fn agents_to_notify(
 pub(super) fn agent_notices(
     msg: &Inbound,
     ticket: &Ticket,
-    ctx: &Context<'_>,
+    config: &Config,
     author: Option<&str>,
     text: &str,
     note: bool,
 ) -> Vec<Notice> {
-    agents_to_notify(ticket, ctx, author, note)
+    agents_to_notify(ticket, config, author, note)
         .into_iter()
         .map(|p| {
             let mut n = Notice::new(
@@ -145,14 +184,10 @@ pub(super) fn agent_notices(
                 Auto::Generated,
             );
             n.agent = Some(p.email);
-            n.text = if note {
-                format!(
-                    "Internal note from {}:\n\n{text}",
-                    author.unwrap_or("an agent")
-                )
-            } else {
-                text.to_string()
-            };
+            n.text = text.to_string();
+            if note {
+                n.note_by = Some(author.unwrap_or("an agent").to_string());
+            }
             n
         })
         .collect()
@@ -163,7 +198,8 @@ pub(super) fn agent_notices(
 pub(super) fn relay(
     msg: &Inbound,
     ticket: &Ticket,
-    ctx: &Context<'_>,
+    config: &Config,
+    thread_ids: &[String],
     agent: &str,
     body: &str,
 ) -> Notice {
@@ -173,7 +209,7 @@ pub(super) fn relay(
         &msg.message_id,
         Auto::No,
     );
-    if ctx.config.agent_mail.cc_participants {
+    if config.agent_mail.cc_participants {
         n.cc = ticket
             .participants
             .iter()
@@ -184,8 +220,7 @@ pub(super) fn relay(
             })
             .collect();
     }
-    n.in_reply_to = ctx.thread_ids.last().cloned();
-    n.references = ctx.thread_ids.to_vec();
+    n.continue_thread(thread_ids);
     n.text = body.to_string();
     n.on_behalf_of = Some(agent.to_string());
     n.attachments = true;
@@ -219,7 +254,7 @@ pub(crate) fn command_errors(
                 .map(|e| format!("  - {e}"))
                 .collect::<Vec<_>>()
                 .join("\n"),
-            agent::HELP
+            crate::command::help()
         ),
     ));
     n
@@ -243,7 +278,7 @@ pub(super) fn nothing_sent(msg: &Inbound, ticket: &Ticket, agent: &str) -> Notic
         format!(
             "Your mail to {} was stored, but it had no text of your own above the quoted text, so nothing was sent. Write your answer above the quote and send it again.\n\n{}\n",
             ticket.reference,
-            agent::HELP
+            crate::command::help()
         ),
     ));
     n
@@ -252,11 +287,11 @@ pub(super) fn nothing_sent(msg: &Inbound, ticket: &Ticket, agent: &str) -> Notic
 pub(super) fn admin_alert(
     msg: &Inbound,
     ticket: &Ticket,
-    ctx: &Context<'_>,
+    config: &Config,
     claimed: &str,
     why: &str,
 ) -> Option<Notice> {
-    let admin = ctx.config.desk.admin.clone()?;
+    let admin = config.desk.admin.clone()?;
     let mut n = Notice::new(
         "agent_notify",
         vec![Person {
@@ -276,14 +311,18 @@ pub(super) fn admin_alert(
     Some(n)
 }
 
-/// Tells the customer of a status change, when `[status_notices]` says so.
+/// Tells the customer of a status change, when `[status_notices]` says
+/// so, in their own thread. `cause` names what changed it (the agent's
+/// mail, the admin's request), so the same change decided twice is one
+/// mail.
 pub(super) fn status_notice(
-    msg: &Inbound,
+    cause: &str,
     before: Status,
     t: &Ticket,
-    ctx: &Context<'_>,
+    thread_ids: &[String],
+    config: &Config,
 ) -> Option<Notice> {
-    let on = &ctx.config.status_notices;
+    let on = &config.status_notices;
     let wanted = before != t.status
         && match t.status {
             Status::Resolved => on.resolved,
@@ -291,29 +330,29 @@ pub(super) fn status_notice(
             Status::Closed => on.closed,
             _ => false,
         };
-    if !wanted || t.spam {
+    if !wanted || t.spam || t.merged_into.is_some() {
         return None;
     }
     let mut n = Notice::new(
         "status",
         vec![t.requester.clone()],
-        &format!("{}/status/{}", msg.message_id, t.status),
+        &format!("{cause}/status/{}", t.status),
         Auto::Generated,
     );
     n.status_change = Some((before, t.status));
+    n.continue_thread(thread_ids);
     Some(n)
 }
 
 pub(super) fn low_score_alert(
     msg: &Inbound,
     t: &Ticket,
-    ctx: &Context<'_>,
+    config: &Config,
     score: u32,
     label: &str,
     comment: Option<&str>,
 ) -> Vec<Notice> {
-    let mut leads: Vec<Person> = ctx
-        .config
+    let mut leads: Vec<Person> = config
         .queue_agents(&t.queue)
         .into_iter()
         .filter(|a| a.role.as_deref() == Some("lead"))
@@ -323,7 +362,7 @@ pub(super) fn low_score_alert(
         })
         .collect();
     if leads.is_empty() {
-        if let Some(admin) = &ctx.config.desk.admin {
+        if let Some(admin) = &config.desk.admin {
             leads.push(Person {
                 name: None,
                 email: admin.clone(),
@@ -339,7 +378,7 @@ pub(super) fn low_score_alert(
                 &format!("{}/low-score", msg.message_id),
                 Auto::Generated,
             );
-            if ctx.config.agent(&p.email).is_some() {
+            if config.agent(&p.email).is_some() {
                 n.agent = Some(p.email.clone());
             }
             n.plain = Some((
@@ -361,11 +400,11 @@ pub(super) fn low_score_alert(
 }
 
 /// The notice for a reply to a closed ticket under the `reject` policy.
-pub(super) fn rejection(msg: &Inbound, ticket: &Ticket, ctx: &Context<'_>) -> Notice {
+pub(super) fn rejection(msg: &Inbound, ticket: &Ticket, own: &[String]) -> Notice {
     let to = msg
         .reply_to
         .clone()
-        .filter(|r| !is_own(ctx.own_addresses, &r.email))
+        .filter(|r| !is_own(own, &r.email))
         .unwrap_or_else(|| msg.from.clone());
     let mut n = Notice::new("status_closed", vec![to], &msg.message_id, Auto::Replied);
     n.in_reply_to = (!msg.message_id_synthetic).then(|| msg.message_id.clone());
@@ -376,7 +415,11 @@ pub(super) fn rejection(msg: &Inbound, ticket: &Ticket, ctx: &Context<'_>) -> No
 /// The acknowledgement of a new ticket, or why there is none. Never for
 /// history, never for automatic mail (answering an autoresponder starts a
 /// loop), never to the desk itself.
-pub(super) fn acknowledgement(msg: &Inbound, ctx: &Context<'_>) -> Result<Notice, String> {
+pub(super) fn acknowledgement(
+    msg: &Inbound,
+    ctx: &Context<'_>,
+    own: &[String],
+) -> Result<Notice, String> {
     if let Mode::Import { .. } = ctx.mode {
         return Err("imported history is never answered".into());
     }
@@ -397,9 +440,9 @@ pub(super) fn acknowledgement(msg: &Inbound, ctx: &Context<'_>) -> Result<Notice
     let to = msg
         .reply_to
         .clone()
-        .filter(|r| !is_own(ctx.own_addresses, &r.email))
+        .filter(|r| !is_own(own, &r.email))
         .unwrap_or_else(|| msg.from.clone());
-    if is_own(ctx.own_addresses, &to.email) {
+    if is_own(own, &to.email) {
         return Err(format!("{} is the desk itself", to.email));
     }
     let (in_reply_to, mut references) = if msg.message_id_synthetic {

@@ -24,10 +24,47 @@ queues = ["general"]
     Config::from_toml_with_env(std::path::Path::new("t.toml"), text, Vec::new()).unwrap()
 });
 
-fn ctx<'a>(tags: &'a TagMatcher, own: &'a [String], mode: Mode) -> Context<'a> {
+static OWN: std::sync::LazyLock<Vec<String>> =
+    std::sync::LazyLock::new(|| vec!["support@desk.test".to_string()]);
+static CALENDARS: std::sync::LazyLock<Calendars> = std::sync::LazyLock::new(Calendars::new);
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn desk() -> Desk<'static> {
+    Desk {
+        config: &CONFIG,
+        calendars: &CALENDARS,
+        own: &OWN,
+        now: now(),
+    }
+}
+
+/// The intake decision with an empty thread and the test desk.
+fn intake(
+    msg: &Inbound,
+    threading: &Threading,
+    existing: Option<Ticket>,
+    known: &[String],
+    ctx: &Context<'_>,
+) -> Decision {
+    super::intake(
+        msg,
+        threading,
+        existing,
+        known,
+        ctx,
+        &Thread::default(),
+        &desk(),
+    )
+}
+
+fn ctx<'a>(tags: &'a TagMatcher, _own: &'a [String], mode: Mode) -> Context<'a> {
     Context {
         prefix: "ACME",
-        own_addresses: own,
         tags,
         default_category: "general",
         default_priority: Priority::Normal,
@@ -36,19 +73,15 @@ fn ctx<'a>(tags: &'a TagMatcher, own: &'a [String], mode: Mode) -> Context<'a> {
         origin: "test",
         mode,
         next_number: 7,
-        now: DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc),
         ack_template: Some("ack"),
         rules: &NO_RULES,
-        assignee: None,
+        assign: AssignEvidence::default(),
         author: &CUSTOMER,
         stripped: "It is on fire.",
-        config: &CONFIG,
-        thread_ids: &[],
         survey_answer: None,
         bounced: None,
         flood: None,
+        merge_target: None,
     }
 }
 
@@ -80,7 +113,7 @@ fn new_ticket_from_a_customer() {
         d.ticket.participants,
         vec!["carol@customer.test", "dave@customer.test"]
     );
-    assert_eq!(d.record.seq, 0);
+    assert_eq!(d.record.as_ref().unwrap().seq, 0);
     assert_eq!(d.ticket.message_count, 1);
 }
 
@@ -92,7 +125,7 @@ fn reply_reopens_and_remembers_unknown_references() {
     let first = intake(&msg(""), &Threading::New, None, &[], &c).ticket;
     let mut resolved = first.clone();
     resolved.status = Status::Resolved;
-    resolved.resolved_at = Some(c.now - chrono::Duration::days(1));
+    resolved.resolved_at = Some(now() - chrono::Duration::days(1));
     let m = msg("In-Reply-To: <p1@x>\r\nReferences: <p0@x> <p1@x>\r\n");
     let t = Threading::Existing(
         7,
@@ -104,7 +137,7 @@ fn reply_reopens_and_remembers_unknown_references() {
     assert!(!d.created);
     assert_eq!(d.ticket.status, Status::Open);
     assert_eq!(d.ticket.reopened, 1, "reports count the reopening");
-    assert_eq!(d.record.seq, 1);
+    assert_eq!(d.record.as_ref().unwrap().seq, 1);
     assert_eq!(d.remember_references, vec!["p0@x".to_string()]);
 }
 
@@ -114,11 +147,11 @@ fn closing_from_work_counts_as_resolving_and_reopening_is_counted() {
     let own = vec!["support@desk.test".to_string()];
     let c = ctx(&tags, &own, Mode::Live);
     let mut t = intake(&msg(""), &Threading::New, None, &[], &c).ticket;
-    set_status(&mut t, Status::Closed, c.now);
-    assert_eq!(t.resolved_at, Some(c.now));
-    let later = c.now + chrono::Duration::hours(1);
+    set_status(&mut t, Status::Closed, now());
+    assert_eq!(t.resolved_at, Some(now()));
+    let later = now() + chrono::Duration::hours(1);
     set_status(&mut t, Status::Resolved, later);
-    assert_eq!(t.resolved_at, Some(c.now), "still finished since then");
+    assert_eq!(t.resolved_at, Some(now()), "still finished since then");
     assert_eq!(t.reopened, 0);
     set_status(&mut t, Status::Open, later);
     set_status(&mut t, Status::Pending, later);
@@ -247,11 +280,11 @@ fn rules_set_the_new_ticket_and_can_choose_or_suppress_the_ack() {
         ack: Some(Ack::Template("ack_billing".into())),
         sla: Some("gold".into()),
         matched: vec!["Billing".into()],
+        assign: Some(crate::rules::Assign::Agent("alice@desk.test".into())),
         ..Classification::default()
     };
     let mut c = ctx(&tags, &own, Mode::Live);
     c.rules = &class;
-    c.assignee = Some("alice@desk.test".into());
     let d = intake(&msg(""), &Threading::New, None, &[], &c);
     let t = &d.ticket;
     assert_eq!(
@@ -264,7 +297,7 @@ fn rules_set_the_new_ticket_and_can_choose_or_suppress_the_ack() {
         (vec!["vip".to_string()], Some("gold".to_string()))
     );
     assert_eq!(t.matched_rules, vec!["Billing"]);
-    assert_eq!(d.record.rules, vec!["Billing"]);
+    assert_eq!(d.record.as_ref().unwrap().rules, vec!["Billing"]);
     assert_eq!(d.notices[0].template, "ack_billing");
 
     let spam = Classification {
@@ -320,7 +353,7 @@ fn reply_rules_only_raise_priority_and_add_tags() {
 fn resolved(c: &Context<'_>) -> Ticket {
     let mut t = intake(&msg(""), &Threading::New, None, &[], c).ticket;
     t.status = Status::Resolved;
-    t.resolved_at = Some(c.now - chrono::Duration::hours(1));
+    t.resolved_at = Some(now() - chrono::Duration::hours(1));
     t
 }
 
@@ -349,6 +382,8 @@ fn automatic_mail_is_stored_but_answers_and_reopens_nothing() {
         assert!(d.quiet.is_some(), "{extra}");
         assert!(
             d.record
+                .as_ref()
+                .unwrap()
                 .flags
                 .iter()
                 .any(|f| f.contains("stored, not answered")),
@@ -386,7 +421,7 @@ fn the_desks_own_mail_and_floods_open_quiet_tickets() {
     open.status = Status::Open;
     let d = intake(&msg(""), &by_reference(), Some(open), &[], &c);
     assert!(d.notices.is_empty(), "a flood notifies nobody");
-    assert!(d.record.flags[0].contains("new-ticket limit"));
+    assert!(d.record.as_ref().unwrap().flags[0].contains("new-ticket limit"));
 }
 
 #[test]
@@ -411,7 +446,7 @@ fn an_agents_out_of_office_is_never_relayed() {
         &c,
     );
     assert!(d.notices.is_empty(), "{:?}", d.notices);
-    assert!(d.record.internal);
+    assert!(d.record.as_ref().unwrap().internal);
     assert_eq!(d.ticket.status, Status::Open);
 }
 
@@ -470,7 +505,7 @@ fn hard_bounces_mark_the_address_and_tell_the_agents_not_the_customer() {
     assert_eq!(d.ticket.status, Status::Resolved);
     assert_eq!(d.marks.len(), 1);
     assert_eq!(d.marks[0].address, "carol@customer.test");
-    assert!(d.marks[0].suppressed(c.now));
+    assert!(d.marks[0].suppressed(now()));
     let to: Vec<_> = d.notices.iter().map(|n| n.to[0].email.as_str()).collect();
     assert_eq!(to, vec!["alice@desk.test", "bob@desk.test"]);
     assert!(d
@@ -479,6 +514,8 @@ fn hard_bounces_mark_the_address_and_tell_the_agents_not_the_customer() {
         .all(|n| n.plain.as_ref().unwrap().0.contains("bounced")));
     assert!(d
         .record
+        .as_ref()
+        .unwrap()
         .flags
         .iter()
         .any(|f| f.contains("ack to carol@customer.test hard bounce 5.1.1")));
@@ -499,7 +536,7 @@ fn hard_bounces_mark_the_address_and_tell_the_agents_not_the_customer() {
         );
         assert!(d.notices.is_empty(), "{sev:?}");
         assert_eq!(d.marks.len(), usize::from(sev == Severity::Soft), "{sev:?}");
-        assert!(d.marks.iter().all(|m| !m.suppressed(c.now)));
+        assert!(d.marks.iter().all(|m| !m.suppressed(now())));
     }
     // An agent's own address bouncing is marked, but answered with no
     // more internal mail (which would bounce again).
@@ -528,13 +565,13 @@ fn caps_and_bounce_holds_apply_to_automatic_mail_to_customers_only() {
     // Nothing sent lately: the ack and both agent notices go.
     let mut n = fresh();
     let mut sent = std::collections::HashMap::new();
-    assert!(limit(&mut n, &mut sent, &CONFIG, &own, c.now).is_empty());
+    assert!(limit(&mut n, &mut sent, &CONFIG, &own, now()).is_empty());
     assert_eq!(n.len(), 3);
-    assert_eq!(sent["carol@customer.test"].times, vec![c.now]);
+    assert_eq!(sent["carol@customer.test"].times, vec![now()]);
     assert!(!sent.contains_key("alice@desk.test"));
     // Five in the last ten minutes: the ack is held, agents still hear.
     let recent: Vec<_> = (1..=5)
-        .map(|i| c.now - chrono::Duration::minutes(i))
+        .map(|i| now() - chrono::Duration::minutes(i))
         .collect();
     let mut sent = std::collections::HashMap::from([(
         "carol@customer.test".to_string(),
@@ -544,14 +581,14 @@ fn caps_and_bounce_holds_apply_to_automatic_mail_to_customers_only() {
         },
     )]);
     let mut n = fresh();
-    let held = limit(&mut n, &mut sent, &CONFIG, &own, c.now);
+    let held = limit(&mut n, &mut sent, &CONFIG, &own, now());
     assert_eq!(held.len(), 1);
     assert!(held[0].contains("over the limit of automatic mail to one address (5 in 10m)"));
     assert!(n.iter().all(|n| n.template == "agent_notify"));
     // A hard-bounced address gets no automatic mail until the hold ends.
     let r = recipient("carol@customer.test", crate::bounce::Severity::Hard);
     let mark =
-        crate::bounce::Mark::after(None, &r, None, c.now, std::time::Duration::from_secs(3600));
+        crate::bounce::Mark::after(None, &r, None, now(), std::time::Duration::from_secs(3600));
     let mut sent = std::collections::HashMap::from([(
         "carol@customer.test".to_string(),
         Sent {
@@ -560,10 +597,10 @@ fn caps_and_bounce_holds_apply_to_automatic_mail_to_customers_only() {
         },
     )]);
     let mut n = fresh();
-    let held = limit(&mut n, &mut sent, &CONFIG, &own, c.now);
+    let held = limit(&mut n, &mut sent, &CONFIG, &own, now());
     assert!(held[0].contains("hard-bounced (5.1.1)"), "{held:?}");
     let mut n = fresh();
-    let later = c.now + chrono::Duration::hours(2);
+    let later = now() + chrono::Duration::hours(2);
     assert!(limit(&mut n, &mut sent, &CONFIG, &own, later).is_empty());
 }
 

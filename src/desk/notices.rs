@@ -1,6 +1,6 @@
-//! Mail the desk queues: rendering decided notices with what templates
-//! may show (the ETA, other open tickets, articles, history), the guards'
-//! caps on automatic mail, and alerts to the admin.
+//! What the templates of queued mail may show (the estimate, other open
+//! tickets, earlier messages), the guards' caps for notice campaigns, and
+//! alerts to the admin.
 
 use super::*;
 
@@ -43,95 +43,11 @@ impl Desk {
         Ok(held)
     }
 
-    /// Plans the decision's notices and stages them with it; the outbox
-    /// worker renders them (see [`compose::Planned`]). A notice that cannot
-    /// be queued is logged, never a reason to lose the message.
-    pub(super) fn queue_notices(
-        &self,
-        staged: &mut Staged,
-        decision: &decide::Decision,
-        msg: &Inbound,
-        raw: &[u8],
-        now: chrono::DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        if decision.notices.is_empty() {
-            return Ok(());
-        }
-        let ticket = &decision.ticket;
-        let needs = |kind: &str| {
-            decision
-                .notices
-                .iter()
-                .any(|n| crate::templates::kind_of(&n.template) == Some(kind) && n.plain.is_none())
-        };
-        let mut extras = Extras {
-            message_subject: msg.subject.clone(),
-            ..Extras::default()
-        };
-        if needs("ack") {
-            extras.eta = self.eta(ticket, now);
-            extras.other_tickets = self.other_open_tickets(staged, ticket)?;
-            extras.articles = self
-                .kb()
-                .map(|kb| kb.suggest(&msg.subject, &msg.text, 3))
-                .unwrap_or_default();
-        }
-        if needs("agent_notify") && !decision.created {
-            extras.history = self.history(ticket.number, 3)?;
-        }
-        if decision.notices.iter().any(|n| n.attachments) {
-            extras.attachments = attachments_of(raw, &self.config.intake.limits());
-        }
-        for notice in &decision.notices {
-            let id = self.store.next_outbox_id()?;
-            // Mail that carries an agent's files is built now, while the
-            // files are at hand; the rest is built by the outbox worker.
-            let queued = if notice.attachments {
-                compose::compose(
-                    &self.config,
-                    &self.signer,
-                    &self.templates(),
-                    notice,
-                    ticket,
-                    &extras,
-                    id,
-                    now,
-                )
-                .map_err(|e| e.to_string())
-            } else {
-                let (entry, planned) =
-                    compose::plan(&self.config, &self.signer, notice, ticket, &extras, id, now);
-                serde_json::to_vec(&planned)
-                    .map(|json| (entry, json))
-                    .map_err(|e| e.to_string())
-            };
-            match queued {
-                Ok((entry, bytes)) => self.store.stage_outgoing(
-                    staged,
-                    entry,
-                    Some(ticket.number),
-                    notice.agent.as_deref(),
-                    &bytes,
-                ),
-                Err(e) => tracing::error!(
-                    ticket = %ticket.reference,
-                    template = %notice.template,
-                    error = %e,
-                    "mail not queued"
-                ),
-            }
-        }
-        Ok(())
-    }
-
     /// An outbox entry and the mail it sends, as the worker would send it
     /// now: a mail not built yet is rendered with the templates in use
     /// (and not stored; the worker stores it before sending).
     pub fn outgoing(&self, id: u64) -> Result<Option<(outbox::Entry, Vec<u8>)>, outbox::MailError> {
-        let Some((entry, stored)) = self.store.outbox_entry(id)? else {
-            return Ok(None);
-        };
-        outbox::build(&self.config, &self.templates(), entry, stored).map(Some)
+        self.mailer().outgoing(id)
     }
 
     /// The last `n` messages of a ticket for an agent notification: who,
@@ -248,7 +164,7 @@ impl Desk {
         };
         let now = Utc::now();
         let id = self.store.next_outbox_id()?;
-        match compose::system_alert(
+        let (entry, planned) = compose::plan_alert(
             &self.config,
             &self.signer,
             &admin,
@@ -259,47 +175,19 @@ impl Desk {
             },
             id,
             now,
-        ) {
-            Ok((entry, bytes)) => {
+        );
+        match serde_json::to_vec(&planned) {
+            Ok(json) => {
                 let mut staged = self.lock_staged();
                 self.store
-                    .stage_outgoing(&mut staged, entry, None, None, &bytes);
+                    .stage_outgoing(&mut staged, entry, None, None, &json);
             }
             Err(e) => {
-                tracing::error!(%cause, "cannot build the alert to {admin}: {e}");
+                tracing::error!(%cause, "cannot queue the alert to {admin}: {e}");
                 return Ok(false);
             }
         }
         self.flush()?;
         Ok(true)
     }
-}
-
-/// The attachments of a raw message, for relaying an agent's answer.
-fn attachments_of(raw: &[u8], limits: &mail::Limits) -> Vec<crate::mail::build::Part> {
-    use mail_parser::MimeHeaders;
-    let Some(bytes) = mail::limits::view(raw, limits) else {
-        return Vec::new();
-    };
-    let Some(m) = mail_parser::MessageParser::default().parse(&bytes[..]) else {
-        return Vec::new();
-    };
-    m.attachments()
-        .take(50)
-        .filter_map(|p| {
-            let name = mail::filename::sanitize(p.attachment_name()?);
-            let content_type = p
-                .content_type()
-                .map(|ct| match ct.subtype() {
-                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
-                    None => ct.ctype().to_string(),
-                })
-                .unwrap_or_else(|| "application/octet-stream".into());
-            Some(crate::mail::build::Part {
-                name,
-                content_type,
-                bytes: p.contents().to_vec(),
-            })
-        })
-        .collect()
 }

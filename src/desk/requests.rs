@@ -238,68 +238,100 @@ impl Desk {
         })
     }
 
-    /// `tickets set`: parsed as an agent's `#commands` (one per entry), so
-    /// admins and agents change tickets the same way.
+    /// `tickets set`: the same commands an agent gives by mail (one per
+    /// entry, `status pending`), decided by the same core function, so
+    /// the same timers start and the customer hears the same notices.
     pub(super) fn set_ticket(
         &self,
         reference: &str,
         commands: &[String],
     ) -> Result<Response, StoreError> {
-        let text: String = commands.iter().map(|c| format!("#{c}\n")).collect();
         let admin = self.config.desk.admin.clone().unwrap_or_default();
-        let parsed = crate::agent::parse_commands(&text, &admin);
-        if !parsed.errors.is_empty() {
+        let mut parsed = Vec::new();
+        let mut errors = Vec::new();
+        for line in commands {
+            let mut words = line.split_whitespace();
+            let verb = words.next().unwrap_or_default();
+            let args: Vec<&str> = words.collect();
+            match crate::command::parse(verb, &args, &admin) {
+                Ok(c) => parsed.push(c),
+                Err(e) => errors.push(e),
+            }
+        }
+        if !errors.is_empty() {
             return Ok(Response::Error {
-                message: parsed.errors.join("\n"),
+                message: errors.join("\n"),
                 retry: false,
             });
         }
-        let mut staged = self.lock_staged();
-        let Some(n) = ticket::parse_reference(&self.config.desk.ticket_prefix, reference) else {
-            return Ok(not_found(reference));
-        };
-        let Some(mut t) = self.store.ticket(&staged, n)? else {
-            return Ok(not_found(reference));
-        };
-        for c in &parsed.commands {
-            if let Some(target) = decide::apply_command(&mut t, c, Utc::now()) {
-                drop(staged);
-                return self.merge_request(reference, &target);
-            }
-        }
-        t.updated = Utc::now();
-        self.store.stage_ticket(&mut staged, &t);
-        self.store.commit(&mut staged)?;
-        drop(staged);
-        self.store.flush()?;
-        Ok(Response::Tickets(vec![t]))
+        self.change(reference, parsed)
     }
 
     pub(super) fn merge_request(&self, from: &str, into: &str) -> Result<Response, StoreError> {
+        self.change(from, vec![crate::command::Command::Merge(into.to_string())])
+    }
+
+    /// An admin's change: gathered, decided and written like any other
+    /// event; a refused change writes nothing and says why.
+    fn change(
+        &self,
+        reference: &str,
+        commands: Vec<crate::command::Command>,
+    ) -> Result<Response, StoreError> {
+        let now = Utc::now();
         let mut staged = self.lock_staged();
-        let prefix = &self.config.desk.ticket_prefix;
-        let load = |r: &str, staged: &Staged| -> Result<Option<ticket::Ticket>, StoreError> {
-            match ticket::parse_reference(prefix, r) {
-                Some(n) => self.follow_merges(staged, n),
-                None => Ok(None),
-            }
+        let Some(t) = self.named_ticket(&staged, reference)? else {
+            return Ok(not_found(reference));
         };
-        let (Some(mut a), Some(mut b)) = (load(from, &staged)?, load(into, &staged)?) else {
-            return Ok(not_found(&format!("{from} or {into}")));
+        let merge_asked = commands.iter().find_map(|c| match c {
+            crate::command::Command::Merge(r) => Some(r.clone()),
+            _ => None,
+        });
+        let merge_target = match &merge_asked {
+            Some(r) => match self.named_ticket(&staged, r)? {
+                Some(into) if into.number == t.number => {
+                    return Ok(Response::Error {
+                        message: format!("{reference} and {r} are already one ticket"),
+                        retry: false,
+                    })
+                }
+                found => found,
+            },
+            None => None,
         };
-        if a.number == b.number {
+        let thread = self.thread(&staged, &t, None, true)?;
+        let decision = decide::decide(
+            decide::Event::Request {
+                ticket: Box::new(t),
+                request: decide::Request {
+                    commands,
+                    merge_target,
+                    merge_asked,
+                },
+            },
+            &thread,
+            &self.decide_desk(now),
+        );
+        if !decision.refused.is_empty() {
             return Ok(Response::Error {
-                message: format!("{from} and {into} are already one ticket"),
+                message: decision.refused.join("\n"),
                 retry: false,
             });
         }
-        merge_tickets(&mut a, &mut b);
-        self.store.stage_ticket(&mut staged, &a);
-        self.store.stage_ticket(&mut staged, &b);
+        for e in &decision.events {
+            tracing::info!(ticket = %decision.ticket.reference, event = %e, "admin change");
+        }
+        self.write(&mut staged, &decision, None, None, now)?;
+        let queued = staged.has_outgoing();
         self.store.commit(&mut staged)?;
         drop(staged);
         self.store.flush()?;
-        Ok(Response::Tickets(vec![a, b]))
+        if queued {
+            self.outbox_wake.notify_one();
+        }
+        let mut tickets = vec![decision.ticket];
+        tickets.extend(decision.also);
+        Ok(Response::Tickets(tickets))
     }
 
     /// `postdesk notify`: see [`crate::notify`]. Every mail and its notice
@@ -359,7 +391,8 @@ impl Desk {
                     &format!("notice/{notice_id}"),
                     crate::mail::build::Auto::Generated,
                 );
-                notice.in_reply_to = None;
+                // About their ticket: it continues that ticket's thread.
+                notice.continue_thread(&self.customer_thread(about)?);
                 let extras = Extras {
                     message_subject: about.subject.clone(),
                     other_tickets: target.tickets[1..].iter().map(|t| (*t).clone()).collect(),
@@ -380,23 +413,16 @@ impl Desk {
                     continue;
                 };
                 let id = self.store.next_outbox_id()?;
-                match compose::compose(
-                    &self.config,
-                    &self.signer,
-                    &templates,
-                    &notice,
-                    about,
-                    &extras,
-                    id,
-                    now,
-                ) {
-                    Ok((entry, bytes)) => {
+                let (entry, planned) =
+                    compose::plan(&self.config, &self.signer, &notice, about, &extras, id, now);
+                match serde_json::to_vec(&planned) {
+                    Ok(json) => {
                         self.store.stage_outgoing(
                             &mut staged,
                             entry,
                             Some(about.number),
                             None,
-                            &bytes,
+                            &json,
                         );
                         self.store.stage_notice(
                             &mut staged,

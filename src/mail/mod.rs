@@ -1,5 +1,6 @@
 //! Mail as postdesk reads it: parsing raw bytes and making sense of subjects.
 
+pub mod attachments;
 pub mod build;
 pub mod filename;
 pub mod flowed;
@@ -7,6 +8,7 @@ pub mod limits;
 pub mod parse;
 pub mod quote;
 pub mod subject;
+pub mod thanks;
 
 pub use limits::Limits;
 pub use parse::{parse, parse_with, Inbound, ParseError};

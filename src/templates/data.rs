@@ -58,8 +58,9 @@ pub struct TicketVars {
 }
 
 impl TicketVars {
-    /// Everything the ticket record itself knows; `due` is left for the caller,
-    /// which knows the SLA.
+    /// Everything the ticket record itself knows, `due` included (the next
+    /// SLA target that has not been missed yet): the real mail and
+    /// `templates preview --ticket` take this one path.
     pub fn from_ticket(t: &Ticket) -> TicketVars {
         TicketVars {
             reference: t.reference.clone(),
@@ -69,10 +70,22 @@ impl TicketVars {
             category: t.category.clone(),
             queue: t.queue.clone(),
             created: format_time(t.created),
-            due: None,
+            due: t
+                .sla_due
+                .iter()
+                .filter(|d| !d.breached)
+                .map(|d| d.due)
+                .min()
+                .map(format_time),
             tag: format!("[{}]", t.reference),
         }
     }
+}
+
+/// Who wrote an internal note that an agent notification carries.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoteVars {
+    pub by: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -189,6 +202,9 @@ pub enum KindVars {
         history: Vec<HistoryEntry>,
         /// How to answer and which commands an agent's reply may carry.
         commands_help: String,
+        /// Set when the mail is another agent's internal note, not a
+        /// message from the customer.
+        note: Option<NoteVars>,
     },
     Escalation {
         breach: Breach,
@@ -317,6 +333,9 @@ fn sample_extra(kind: Option<&str>) -> KindVars {
                             #status pending, #priority high, #assign bob@example.com, \
                             #note (the rest stays internal)."
                 .into(),
+            note: Some(NoteVars {
+                by: "bob@example.com".into(),
+            }),
         },
         Some("escalation") => KindVars::Escalation {
             breach: Breach {
@@ -356,6 +375,7 @@ pub(crate) const OPTIONAL: &[&str] = &[
     "autoclose_on",
     "history",
     "ratings",
+    "note",
 ];
 
 /// Values that templates branch on with `eq`/`lt`: `check` renders once with

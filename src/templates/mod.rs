@@ -93,6 +93,7 @@
 //! | `rating.score`, `rating.label` | `survey_thanks` | what the customer gave |
 //! | `history` | `agent_notify` | earlier messages, oldest first, without `message`: list of `from`, `when`, `text`; empty for a new ticket |
 //! | `commands_help` | `agent_notify` | how to answer and which `#commands` a reply may carry |
+//! | `note.by` | `agent_notify` | set when the mail is another agent's internal note (then `message.text` is the note, not the customer's words); **may be null** |
 //! | `breach.kind` | `escalation` | `first_response`, `next_response` or `resolution` |
 //! | `breach.due` | `escalation` | when it was due |
 //!
@@ -113,7 +114,7 @@ use serde_json::Value;
 
 pub use data::{
     format_time, sample_data, AgentVars, Article, Breach, CustomerVars, HistoryEntry, KindVars,
-    MailData, MessageVars, Rating, Score, SupportVars, TicketSummary, TicketVars,
+    MailData, MessageVars, NoteVars, Rating, Score, SupportVars, TicketSummary, TicketVars,
 };
 
 /// The kinds of mail postdesk sends; each must have a top-level template.

@@ -1,0 +1,382 @@
+//! The commands that change a ticket, defined once: an agent's `#status
+//! pending` at the top of a mail and an admin's `tickets set --status
+//! pending` are the same command, parsed, checked and applied by the same
+//! code. The table below feeds the mail parser, the flags of `tickets
+//! set`, the help text mailed to agents and README's list (a test holds
+//! README to it), so none of them can drift from the others.
+//!
+//! Pure: checking an `#assign` against the configured agents is done here
+//! with the configuration passed in; what a command then causes (status
+//! notices, timers) is the decision's (see [`crate::decide`]).
+
+use crate::config::Config;
+use crate::ticket::{Priority, Status, Ticket};
+
+/// One command as users see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spec {
+    /// The word after `#` in mail, and the flag of `tickets set`.
+    pub name: &'static str,
+    /// The arguments, as the help shows them.
+    pub args: &'static str,
+    /// One line: what it does.
+    pub help: &'static str,
+    /// Also a flag of `tickets set` (some commands only make sense in a
+    /// mail, such as `#note`, whose text is the rest of the mail).
+    pub admin: bool,
+    /// The flag may be given more than once (`--tag a --tag b`).
+    pub repeats: bool,
+}
+
+/// Every command, in the order help lists them.
+pub const COMMANDS: &[Spec] = &[
+    Spec {
+        name: "status",
+        args: "new|open|pending|resolved|closed",
+        help: "set the status: pending waits on the customer (follow-up, auto-close), resolved tells the customer and later asks for a rating",
+        admin: true,
+        repeats: false,
+    },
+    Spec {
+        name: "priority",
+        args: "low|normal|high|urgent",
+        help: "set the priority (the SLA targets follow it)",
+        admin: true,
+        repeats: false,
+    },
+    Spec {
+        name: "assign",
+        args: "AGENT|me",
+        help: "give the ticket to a configured agent (`me` in mail: yourself)",
+        admin: true,
+        repeats: false,
+    },
+    Spec {
+        name: "queue",
+        args: "NAME",
+        help: "move the ticket to another queue",
+        admin: true,
+        repeats: false,
+    },
+    Spec {
+        name: "category",
+        args: "NAME",
+        help: "set the category",
+        admin: true,
+        repeats: false,
+    },
+    Spec {
+        name: "tag",
+        args: "WORD...",
+        help: "add tags",
+        admin: true,
+        repeats: true,
+    },
+    Spec {
+        name: "untag",
+        args: "WORD...",
+        help: "remove tags",
+        admin: true,
+        repeats: true,
+    },
+    Spec {
+        name: "cc",
+        args: "add|remove ADDRESS",
+        help: "copy someone on the ticket's answers, or stop copying them",
+        admin: false,
+        repeats: false,
+    },
+    Spec {
+        name: "merge",
+        args: "REF",
+        help: "merge this ticket into REF (one thread, REF's number)",
+        admin: false,
+        repeats: false,
+    },
+    Spec {
+        name: "note",
+        args: "",
+        help: "the rest of the mail goes to agents only, never to the customer",
+        admin: false,
+        repeats: false,
+    },
+];
+
+/// The command of this name.
+pub fn spec(name: &str) -> Option<&'static Spec> {
+    COMMANDS.iter().find(|s| s.name.eq_ignore_ascii_case(name))
+}
+
+/// One command, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Status(Status),
+    Priority(Priority),
+    /// `me` is resolved to the sending agent when parsed.
+    Assign(String),
+    Queue(String),
+    Category(String),
+    Tag(Vec<String>),
+    Untag(Vec<String>),
+    CcAdd(String),
+    CcRemove(String),
+    Merge(String),
+    Note,
+}
+
+/// What the top of an agent's mail said: the commands, the errors (one per
+/// bad line), and the rest, which is the answer to relay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub commands: Vec<Command>,
+    pub errors: Vec<String>,
+    pub body: String,
+}
+
+/// The help mailed to agents with every notification and every error.
+pub fn help() -> String {
+    let list: Vec<String> = COMMANDS
+        .iter()
+        .map(|s| match s.args {
+            "" => format!("#{} ({})", s.name, s.help),
+            args => format!("#{} {args}", s.name),
+        })
+        .collect();
+    format!(
+        "Reply above the quoted text to answer the customer. Lines at the very top starting with # are commands: {}.",
+        list.join(", ")
+    )
+}
+
+fn names() -> String {
+    COMMANDS
+        .iter()
+        .map(|s| s.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Parses one command line (`verb` without the `#`). `agent` is who gave
+/// it, for `#assign me`.
+pub fn parse(verb: &str, args: &[&str], agent: &str) -> Result<Command, String> {
+    let verb = verb.to_ascii_lowercase();
+    let shown = if args.is_empty() {
+        format!("#{verb}")
+    } else {
+        format!("#{verb} {}", args.join(" "))
+    };
+    let usage = |what: &str| match spec(&verb) {
+        Some(s) => format!("`{shown}`: {what}; write #{} {}", s.name, s.args),
+        None => format!("`{shown}`: {what}"),
+    };
+    let one = |what: &str| -> Result<String, String> {
+        match args {
+            [a] => Ok(a.to_string()),
+            _ => Err(usage(&format!("#{verb} takes one {what}"))),
+        }
+    };
+    match verb.as_str() {
+        "status" => one("status").and_then(|s| {
+            Status::parse(&s)
+                .map(Command::Status)
+                .ok_or_else(|| usage("status is one of new, open, pending, resolved, closed"))
+        }),
+        "priority" => one("priority").and_then(|s| {
+            Priority::parse(&s)
+                .map(Command::Priority)
+                .ok_or_else(|| usage("priority is one of low, normal, high, urgent"))
+        }),
+        "assign" => one("address or `me`").map(|a| {
+            Command::Assign(if a.eq_ignore_ascii_case("me") {
+                agent.to_ascii_lowercase()
+            } else {
+                a.to_ascii_lowercase()
+            })
+        }),
+        "queue" => one("queue name").map(Command::Queue),
+        "category" => one("category").map(Command::Category),
+        "tag" if !args.is_empty() => Ok(Command::Tag(args.iter().map(|a| a.to_string()).collect())),
+        "untag" if !args.is_empty() => {
+            Ok(Command::Untag(args.iter().map(|a| a.to_string()).collect()))
+        }
+        "tag" | "untag" => Err(usage(&format!("#{verb} needs at least one tag"))),
+        "cc" => match args {
+            [op, addr] if addr.contains('@') => match op.to_ascii_lowercase().as_str() {
+                "add" => Ok(Command::CcAdd(addr.to_ascii_lowercase())),
+                "remove" => Ok(Command::CcRemove(addr.to_ascii_lowercase())),
+                _ => Err(usage("add or remove one address")),
+            },
+            _ => Err(usage("add or remove one address")),
+        },
+        "merge" => one("ticket reference").map(Command::Merge),
+        "note" => Ok(Command::Note),
+        _ => Err(format!(
+            "`{shown}`: unknown command #{verb}; the commands are {}",
+            names()
+        )),
+    }
+}
+
+/// Reads commands from the first lines of `text` (blank lines between them
+/// are allowed); the first line that is not a command ends them. `#note`
+/// ends them too: what follows it (on its line or below) is the note.
+pub fn parse_commands(text: &str, agent: &str) -> Parsed {
+    let mut parsed = Parsed::default();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.peek() {
+        let t = line.trim();
+        if t.is_empty() {
+            lines.next();
+            continue;
+        }
+        let Some(rest) = t.strip_prefix('#') else {
+            break;
+        };
+        lines.next();
+        let mut words = rest.split_whitespace();
+        let verb = words.next().unwrap_or_default();
+        let args: Vec<&str> = words.collect();
+        if verb.eq_ignore_ascii_case("note") {
+            parsed.commands.push(Command::Note);
+            let first = args.join(" ");
+            let rest: Vec<&str> = lines.collect();
+            parsed.body = std::iter::once(first.as_str())
+                .chain(rest)
+                .collect::<Vec<_>>()
+                .join("\n")
+                .trim()
+                .to_string();
+            return parsed;
+        }
+        match parse(verb, &args, agent) {
+            Ok(c) => parsed.commands.push(c),
+            Err(e) => parsed.errors.push(e),
+        }
+    }
+    parsed.body = lines.collect::<Vec<_>>().join("\n").trim().to_string();
+    parsed
+}
+
+/// Whether a parsed command may be applied with this configuration: an
+/// assignee must be a configured agent, since the customer's next message
+/// goes to the assignee as a notification (a typo must not send a
+/// customer's mail to a stranger).
+pub fn check(c: &Command, config: &Config) -> Result<(), String> {
+    match c {
+        Command::Assign(a) if config.agent(a).is_none() => {
+            let known: Vec<&str> = config.agents.iter().map(|a| a.email.as_str()).collect();
+            Err(if known.is_empty() {
+                format!("#assign {a}: no agents are configured; add an [[agent]] to postdesk.toml")
+            } else {
+                format!(
+                    "#assign {a}: not an agent of this desk; the agents are {}",
+                    known.join(", ")
+                )
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Applies one command's direct effect on the ticket. `#merge` and `#note`
+/// change nothing here: a merge needs the other ticket and a note is about
+/// the mail, not the ticket; the decision handles both.
+pub fn apply(ticket: &mut Ticket, c: &Command, now: chrono::DateTime<chrono::Utc>) {
+    use Command as C;
+    match c {
+        C::Status(s) => crate::decide::set_status(ticket, *s, now),
+        C::Priority(p) => ticket.priority = *p,
+        C::Assign(a) => ticket.assignee = Some(a.clone()),
+        C::Queue(q) => ticket.queue = q.clone(),
+        C::Category(cat) => ticket.category = cat.clone(),
+        C::Tag(tags) => {
+            for t in tags {
+                if !ticket.tags.contains(t) {
+                    ticket.tags.push(t.clone());
+                }
+            }
+        }
+        C::Untag(tags) => ticket.tags.retain(|t| !tags.contains(t)),
+        C::CcAdd(a) => ticket.add_participant(a),
+        C::CcRemove(a) => {
+            if !a.eq_ignore_ascii_case(&ticket.requester.email) {
+                ticket.participants.retain(|p| !p.eq_ignore_ascii_case(a));
+            }
+        }
+        C::Merge(_) | C::Note => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_then_answer() {
+        let p = parse_commands(
+            "#status pending\n#priority HIGH\n\n#assign me\n#tag vip billing\nHello Carol,\n#not a command here\n",
+            "Alice@desk.test",
+        );
+        assert_eq!(
+            p.commands,
+            vec![
+                Command::Status(Status::Pending),
+                Command::Priority(Priority::High),
+                Command::Assign("alice@desk.test".into()),
+                Command::Tag(vec!["vip".into(), "billing".into()]),
+            ]
+        );
+        assert!(p.errors.is_empty());
+        assert_eq!(p.body, "Hello Carol,\n#not a command here");
+    }
+
+    #[test]
+    fn every_command_parses() {
+        let p = parse_commands(
+            "#queue billing\n#category refunds\n#untag vip\n#cc add Dave@x.test\n#cc remove e@x.test\n#merge ACME-7",
+            "a@d",
+        );
+        assert_eq!(p.commands.len(), 6);
+        assert!(p.body.is_empty());
+    }
+
+    #[test]
+    fn bad_commands_are_reported_one_by_one() {
+        let p = parse_commands("#status maybe\n#frobnicate\n#cc add nobody\nAnswer", "a@d");
+        assert_eq!(p.errors.len(), 3, "{:?}", p.errors);
+        assert!(p.errors[0].contains("status is one of"));
+        assert!(p.errors[1].contains("the commands are status, priority"));
+        assert_eq!(p.body, "Answer");
+    }
+
+    #[test]
+    fn note_takes_the_rest() {
+        let p = parse_commands("#status open\n#note\nCustomer is on the old plan.", "a@d");
+        assert_eq!(
+            p.commands,
+            vec![Command::Status(Status::Open), Command::Note]
+        );
+        assert_eq!(p.body, "Customer is on the old plan.");
+        let p = parse_commands("#note call them back\nline two", "a@d");
+        assert_eq!(p.body, "call them back\nline two");
+    }
+
+    #[test]
+    fn the_table_and_the_parser_agree() {
+        // Every command in the table parses with an example of its
+        // arguments, and the help names each one.
+        let help = help();
+        for s in COMMANDS {
+            assert!(help.contains(&format!("#{}", s.name)), "{}", s.name);
+            let example: Vec<&str> = match s.name {
+                "status" => vec!["open"],
+                "priority" => vec!["high"],
+                "assign" => vec!["me"],
+                "cc" => vec!["add", "x@y.test"],
+                "note" => vec![],
+                _ => vec!["x"],
+            };
+            assert!(parse(s.name, &example, "a@d").is_ok(), "{}", s.name);
+        }
+    }
+}

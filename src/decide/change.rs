@@ -1,0 +1,148 @@
+//! Commands that change a ticket, whoever gives them: an agent's
+//! `#commands` at the top of a mail and an admin's `tickets set` and
+//! `tickets merge` are applied here, by one function, and cause the same
+//! status notices and timers.
+
+use super::*;
+
+/// An admin's change to one ticket.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub commands: Vec<Command>,
+    /// The ticket a `merge` names, followed through earlier merges, when
+    /// it exists.
+    pub merge_target: Option<Ticket>,
+    /// What the merge was asked as, for the error when it does not exist.
+    pub merge_asked: Option<String>,
+}
+
+/// What applying a list of commands did beyond the ticket itself.
+#[derive(Debug, Default)]
+pub(super) struct Applied {
+    /// The ticket this one was merged into, as it must be afterwards.
+    pub merged_into: Option<Ticket>,
+}
+
+/// Checks and applies `commands` in order. A command that cannot be
+/// applied (an unknown agent, a merge into nothing) is reported in
+/// `errors` and skipped; the rest still apply, as each line of an agent's
+/// mail stands on its own.
+pub(super) fn apply_all(
+    ticket: &mut Ticket,
+    commands: &[Command],
+    merge_target: Option<Ticket>,
+    desk: &Desk<'_>,
+    errors: &mut Vec<String>,
+) -> Applied {
+    let mut applied = Applied::default();
+    let mut target = merge_target;
+    for c in commands {
+        if let Err(e) = crate::command::check(c, desk.config) {
+            errors.push(e);
+            continue;
+        }
+        match c {
+            Command::Merge(asked) => match target.take() {
+                Some(mut into) if into.number != ticket.number => {
+                    merge_tickets(ticket, &mut into, desk.now);
+                    applied.merged_into = Some(into);
+                }
+                _ => errors.push(format!(
+                    "#merge {asked}: no such ticket (or it is this one); `postdesk tickets list` shows them"
+                )),
+            },
+            c => crate::command::apply(ticket, c, desk.now),
+        }
+    }
+    applied
+}
+
+/// An admin's request: the commands applied as an agent's would be, the
+/// lifecycle settled, and the customer told of a status change as the
+/// desk's `[status_notices]` say. A request with any error changes
+/// nothing: an admin at a terminal gets the error and tries again.
+pub(super) fn request(
+    ticket: Ticket,
+    request: Request,
+    thread: &Thread,
+    desk: &Desk<'_>,
+) -> Decision {
+    let before = ticket.clone();
+    let mut d = Decision::about(ticket);
+    let mut errors = Vec::new();
+    if request.merge_target.is_none() {
+        if let Some(asked) = &request.merge_asked {
+            errors.push(format!(
+                "no ticket `{asked}` to merge into\n  hint: `postdesk tickets list` shows them"
+            ));
+        }
+    }
+    let applied = apply_all(
+        &mut d.ticket,
+        &request.commands,
+        request.merge_target.clone(),
+        desk,
+        &mut errors,
+    );
+    if !errors.is_empty() {
+        d.ticket = before;
+        d.refused = errors;
+        return d;
+    }
+    d.also.extend(applied.merged_into);
+    d.ticket.updated = desk.now;
+    let cause = format!(
+        "request/{}/{}",
+        d.ticket.reference,
+        desk.now.timestamp_millis()
+    );
+    d.notices.extend(status_notice(
+        &cause,
+        before.status,
+        &d.ticket,
+        &thread.ids,
+        desk.config,
+    ));
+    if before.status != d.ticket.status {
+        d.events.push(format!(
+            "status {} -> {} by the admin",
+            before.status, d.ticket.status
+        ));
+    }
+    let held = d.hold(thread, desk);
+    d.events.extend(held);
+    d.settle(Some(&before), lifecycle::Event::Other, desk);
+    for t in d.also.iter_mut() {
+        let old = t.clone();
+        lifecycle::settle(
+            t,
+            Some(&old),
+            lifecycle::Event::Other,
+            desk.now,
+            desk.config,
+            desk.calendars,
+        );
+    }
+    d
+}
+
+/// Joins `from` into `into`: `from` is closed and points at `into`, which
+/// gains its participants and tags and shows its messages.
+pub fn merge_tickets(from: &mut Ticket, into: &mut Ticket, now: DateTime<Utc>) {
+    from.merged_into = Some(into.number);
+    // Closed without counting as resolved: the work goes on in `into`.
+    from.status = Status::Closed;
+    from.updated = now;
+    if !into.merged_from.contains(&from.number) {
+        into.merged_from.push(from.number);
+    }
+    for p in from.participants.clone() {
+        into.add_participant(&p);
+    }
+    for t in from.tags.clone() {
+        if !into.tags.contains(&t) {
+            into.tags.push(t);
+        }
+    }
+    into.updated = now;
+}

@@ -1,0 +1,518 @@
+//! The decision for one stored message: which ticket it makes or changes,
+//! what its record says, and who hears of it.
+
+use super::*;
+
+/// Decides intake for a message that is not a duplicate. `existing` is the
+/// ticket named by `threading` (the shell loads it); when the shell could not
+/// find it, the message opens a new ticket rather than being lost.
+pub fn intake(
+    msg: &Inbound,
+    threading: &Threading,
+    existing: Option<Ticket>,
+    known_references: &[String],
+    ctx: &Context<'_>,
+    thread: &Thread,
+    desk: &Desk<'_>,
+) -> Decision {
+    let config = desk.config;
+    let now = desk.now;
+    let old = existing.clone();
+    let target_queue = assign::target_queue(ctx.rules, existing.as_ref(), ctx.queue);
+    let (assignee, counters) = assign::pick(
+        ctx.rules.assign.as_ref(),
+        &target_queue,
+        &ctx.assign,
+        config,
+    );
+    let (mut ticket, mut created, mut reason) = match (threading, existing) {
+        (Threading::Existing(_, reason), Some(t)) => (t, false, reason.clone()),
+        _ => (
+            new_ticket(msg, ctx, assignee.clone(), now),
+            true,
+            ThreadReason::New,
+        ),
+    };
+    let live = ctx.mode == Mode::Live;
+    let mut notices = Vec::new();
+    let mut flags = Vec::new();
+    let mut internal = false;
+    let mut rejected = false;
+    let mut thanks = false;
+    let mut marks = Vec::new();
+    let mut also = Vec::new();
+    let mut answered = false;
+    // Addresses the desk received this very message at are the desk's too.
+    let own_here = own_for(desk.own, msg);
+
+    // The guards first: what they catch is stored and flagged, and answers
+    // nothing. Order: the most specific reason wins the record.
+    let quiet = if let Some(b) = &ctx.bounced {
+        let (f, m, n) = bounce_effects(msg, &ticket, ctx, desk, b);
+        flags.extend(f);
+        marks = m;
+        notices.extend(n);
+        Some(format!("delivery report ({})", b.traced))
+    } else if let Some(why) = crate::guard::own_loop_reason(msg, desk.own) {
+        Some(format!("the desk's own mail came back: {why}"))
+    } else if let Some(why) = &ctx.flood {
+        Some(why.clone())
+    } else if let Some(why) = crate::guard::automatic_reason(msg) {
+        Some(format!("automatic mail ({why})"))
+    } else if ctx.rules.spam && !created {
+        Some("a rule marked it spam".to_string())
+    } else {
+        None
+    };
+    if let Some(why) = &quiet {
+        flags.push(format!("{why}: stored, not answered"));
+    }
+
+    // A survey answer is recorded and thanked; it reopens the ticket only
+    // when the comment asks for help.
+    let survey = match (&ctx.survey_answer, ctx.author, created) {
+        (Some(answer), Author::Customer, false) if ticket.survey.is_some() && quiet.is_none() => {
+            Some(answer.clone())
+        }
+        _ => None,
+    };
+    if let Some((score, comment)) = &survey {
+        let labels = config.survey.labels();
+        let label = labels
+            .get((*score as usize).saturating_sub(1))
+            .cloned()
+            .unwrap_or_else(|| score.to_string());
+        if let Some(s) = ticket.survey.as_mut() {
+            s.score = Some(*score);
+            s.label = Some(label.clone());
+            s.comment = comment.clone();
+            s.answered_at = Some(now);
+        }
+        flags.push(format!("survey answer: {score} ({label})"));
+        let mut thanks = Notice::new(
+            "survey_thanks",
+            vec![ticket.requester.clone()],
+            &msg.message_id,
+            Auto::Replied,
+        );
+        thanks.continue_thread(&thread_with(&thread.ids, msg));
+        thanks.rating = Some((*score, label.clone()));
+        notices.push(thanks);
+        if *score <= config.survey.low_score {
+            notices.extend(low_score_alert(
+                msg,
+                &ticket,
+                config,
+                *score,
+                &label,
+                comment.as_deref(),
+            ));
+        }
+    }
+    let reopen_for_help = survey.as_ref().is_some_and(|(_, c)| {
+        config.survey.reopen_on_help && c.as_deref().is_some_and(lifecycle::asks_for_help)
+    });
+
+    // A customer writing to a closed ticket, or to a resolved one after
+    // the reopen window, gets what the policy says; a plain "thank you"
+    // to a finished ticket changes nothing.
+    if !created
+        && live
+        && matches!(ctx.author, Author::Customer)
+        && survey.is_none()
+        && quiet.is_none()
+    {
+        let finished = matches!(ticket.status, Status::Resolved | Status::Closed);
+        if finished
+            && !config.agent_mail.reopen_on_thanks
+            && crate::mail::thanks::is_thanks_only(ctx.stripped)
+        {
+            thanks = true;
+            flags.push(format!(
+                "thanks only: the ticket stays {} and nobody was notified (agent_mail.reopen_on_thanks)",
+                ticket.status
+            ));
+        } else {
+            match late_reply(&ticket, config, now) {
+                Late::No | Late::Reopen => {}
+                Late::NewTicket => {
+                    let old = ticket.reference.clone();
+                    ticket = new_ticket(msg, ctx, assignee.clone(), now);
+                    ticket.follows = Some(old);
+                    created = true;
+                    reason = ThreadReason::New;
+                }
+                Late::Reject => {
+                    rejected = true;
+                    flags.push(format!(
+                        "arrived after the ticket was {}; the customer was asked to write anew",
+                        ticket.status
+                    ));
+                    notices.push(rejection(msg, &ticket, desk.own));
+                }
+            }
+        }
+    }
+
+    let sender_is_participant = ticket.is_participant(&msg.from.email);
+    if (created || sender_is_participant) && matches!(ctx.author, Author::Customer) {
+        // People the customer copied may continue the ticket; the desk's own
+        // addresses and agents are never participants. When none of the
+        // recipients is an address the desk knows, the message reached it
+        // through an alias nobody told it of (or a Bcc): then any of them
+        // may be the desk itself, and none is added.
+        let copied: Vec<&Person> = msg.to.iter().chain(msg.cc.iter()).collect();
+        let reached = copied.iter().any(|p| is_own(&own_here, &p.email));
+        if reached {
+            for p in copied {
+                if !is_own(&own_here, &p.email) && config.agent(&p.email).is_none() {
+                    ticket.add_participant(&p.email);
+                }
+            }
+        } else if copied.iter().any(|p| {
+            config.agent(&p.email).is_none() && !p.email.eq_ignore_ascii_case(&msg.from.email)
+        }) {
+            let list: Vec<&str> = copied.iter().map(|p| p.email.as_str()).collect();
+            flags.push(format!(
+                "reached the desk at an address it does not know ({}): nobody copied was added to the ticket; if that address is the desk's, add it to desk.aliases",
+                list.join(", ")
+            ));
+        }
+    }
+
+    if !created {
+        apply_reply_rules(&mut ticket, ctx, assignee.clone());
+    }
+    for name in &ctx.rules.matched {
+        if !ticket.matched_rules.contains(name) {
+            ticket.matched_rules.push(name.clone());
+        }
+    }
+
+    match ctx.author {
+        // An agent's out-of-office answering a notification must not reach
+        // the customer, nor run as commands: it stays an internal note.
+        Author::Agent { .. } if quiet.is_some() => internal = true,
+        _ if quiet.is_some() => {}
+        Author::Agent {
+            email,
+            note_address,
+        } if !created => {
+            let before = ticket.clone();
+            let parsed = crate::command::parse_commands(ctx.stripped, email);
+            internal = *note_address || parsed.commands.contains(&Command::Note);
+            let mut errors = parsed.errors.clone();
+            let applied = change::apply_all(
+                &mut ticket,
+                &parsed.commands,
+                ctx.merge_target.clone(),
+                desk,
+                &mut errors,
+            );
+            also.extend(applied.merged_into);
+            if !errors.is_empty() {
+                notices.push(command_errors(msg, &ticket, email, &errors));
+            }
+            if parsed.body.is_empty() && parsed.commands.is_empty() && parsed.errors.is_empty() {
+                // Nothing of the agent's own (a reply sent with only the
+                // quote): nothing goes out, and the agent is told so.
+                flags.push("nothing written above the quoted text; nothing sent".into());
+                notices.push(nothing_sent(msg, &ticket, email));
+            } else if parsed.body.is_empty() {
+                // Commands only: the customer hears of a status change when
+                // the desk is set to tell them.
+                notices.extend(status_notice(
+                    &msg.message_id,
+                    before.status,
+                    &ticket,
+                    &thread.ids,
+                    config,
+                ));
+            } else if internal {
+                flags.push("internal note".into());
+                notices.extend(agent_notices(
+                    msg,
+                    &ticket,
+                    config,
+                    Some(email),
+                    &parsed.body,
+                    true,
+                ));
+            } else {
+                notices.push(relay(
+                    msg,
+                    &ticket,
+                    config,
+                    &thread.ids,
+                    email,
+                    &parsed.body,
+                ));
+                answered = true;
+                ticket.agent_replies += 1;
+                if ticket.first_response.is_none() {
+                    ticket.first_response = Some(now);
+                }
+                let status_commanded = parsed
+                    .commands
+                    .iter()
+                    .any(|c| matches!(c, Command::Status(_)));
+                if !status_commanded {
+                    set_status(&mut ticket, Status::Pending, now);
+                }
+            }
+        }
+        Author::Unverified { email, why } => {
+            flags.push(format!("claims to be agent {email} but {why}; not relayed"));
+            notices.extend(admin_alert(msg, &ticket, config, email, why));
+        }
+        Author::Outsider { email } => {
+            flags.push(format!("{email} is not a participant of this ticket"));
+            if live {
+                notices.extend(agent_notices(
+                    msg,
+                    &ticket,
+                    config,
+                    None,
+                    ctx.stripped,
+                    false,
+                ));
+            }
+        }
+        Author::Customer if survey.is_some() && !reopen_for_help => {}
+        Author::Customer if thanks => {}
+        Author::Customer | Author::Agent { .. } => {
+            if !created && live && !rejected {
+                // A customer writing again means the desk owes an answer.
+                if matches!(
+                    ticket.status,
+                    Status::Pending | Status::Resolved | Status::Closed
+                ) {
+                    set_status(&mut ticket, Status::Open, now);
+                }
+            }
+            if live && !ticket.spam && !rejected {
+                notices.extend(agent_notices(
+                    msg,
+                    &ticket,
+                    config,
+                    None,
+                    ctx.stripped,
+                    false,
+                ));
+            }
+        }
+    }
+
+    let received = match ctx.mode {
+        Mode::Live => now,
+        Mode::Import { .. } => msg.date.unwrap_or(now),
+    };
+    let seq = ticket.message_count;
+    ticket.message_count += 1;
+    if received > ticket.updated || created {
+        ticket.updated = received;
+    }
+    flags.extend(msg.cuts.iter().map(|c| format!("not all read: {c}")));
+
+    let remember_references = msg
+        .in_reply_to
+        .iter()
+        .chain(msg.references.iter())
+        .filter(|id| **id != msg.message_id && !known_references.contains(id))
+        .fold(Vec::new(), |mut acc: Vec<String>, id| {
+            if !acc.contains(id) {
+                acc.push(id.clone());
+            }
+            acc
+        });
+
+    let mut ack_suppressed = None;
+    if let (true, Some(why)) = (created, &quiet) {
+        ack_suppressed = Some(why.clone());
+    } else if created && !matches!(ctx.author, Author::Customer) {
+        ack_suppressed = Some("the sender is not a customer (agent or unverified)".into());
+    } else if created {
+        match acknowledgement(msg, ctx, desk.own) {
+            Ok(n) => notices.insert(0, n),
+            Err(why) => ack_suppressed = Some(why),
+        }
+    }
+    // Relayed answers carry the agent's files, stored with this message.
+    for n in notices.iter_mut().filter(|n| n.attachments) {
+        n.attachments_of = Some((ticket.number, seq));
+    }
+
+    let mut d = Decision::about(ticket);
+    d.created = created;
+    d.notices = notices;
+    d.also = also;
+    d.remember_references = remember_references;
+    d.ack_suppressed = ack_suppressed;
+    d.marks = marks;
+    d.counters = counters;
+    let held = d.hold(thread, desk);
+    if !held.is_empty() {
+        if d.created && !d.notices.iter().any(|n| n.template.starts_with("ack")) {
+            d.ack_suppressed.get_or_insert_with(|| held[0].clone());
+        }
+        flags.extend(held);
+    }
+    let event = if quiet.is_some() || thanks {
+        // Automatic mail moves no clock: a ticket it opens has no SLA
+        // and a ticket it joins keeps the plan it had.
+        lifecycle::Event::Other
+    } else if d.created {
+        lifecycle::Event::Created
+    } else if answered {
+        lifecycle::Event::AgentAnswered
+    } else if matches!(ctx.author, Author::Customer) {
+        lifecycle::Event::CustomerWrote
+    } else {
+        lifecycle::Event::Other
+    };
+    let before = if d.created { None } else { old.as_ref() };
+    d.settle(before, event, desk);
+    d.quiet = quiet;
+    d.record = Some(MessageRecord {
+        ticket: d.ticket.number,
+        seq,
+        direction: Direction::Inbound,
+        message_id: msg.message_id.clone(),
+        from: Some(msg.from.clone()),
+        to: msg.to.clone(),
+        cc: msg.cc.clone(),
+        subject: msg.subject.clone(),
+        date: msg.date,
+        received,
+        origin: ctx.origin.to_string(),
+        // Derived from the raw bytes when shown; storing it twice would
+        // double the store and the write cost of every message.
+        text: String::new(),
+        attachments: msg.attachments.clone(),
+        size: msg.size,
+        thread: reason,
+        rules: ctx.rules.matched.clone(),
+        author: ctx.author.clone(),
+        internal,
+        flags,
+    });
+    d
+}
+
+/// The customer's thread as it will be once `msg` is stored.
+fn thread_with(ids: &[String], msg: &Inbound) -> Vec<String> {
+    let mut ids = ids.to_vec();
+    if !msg.message_id_synthetic && !ids.contains(&msg.message_id) {
+        ids.push(msg.message_id.clone());
+    }
+    ids
+}
+
+enum Late {
+    No,
+    Reopen,
+    NewTicket,
+    Reject,
+}
+
+/// What a customer's reply to a finished ticket does: within the reopen
+/// window a resolved ticket reopens; after it, or when closed, the policy.
+fn late_reply(ticket: &Ticket, config: &Config, now: DateTime<Utc>) -> Late {
+    let policy = &config.agent_mail;
+    let within = ticket
+        .resolved_at
+        .is_some_and(|at| (now - at).to_std().unwrap_or_default() <= policy.reopen_window);
+    match ticket.status {
+        Status::Resolved if within => Late::Reopen,
+        Status::Resolved | Status::Closed => match policy.after_window.as_str() {
+            "reopen" => Late::Reopen,
+            "reject" => Late::Reject,
+            _ => Late::NewTicket,
+        },
+        _ => Late::No,
+    }
+}
+
+/// What `on = ["reply"]` rules may change on an existing ticket. Priority
+/// only goes up: a reply saying "still broken" must not calm an urgent
+/// ticket down because a rule wrote `high`.
+fn apply_reply_rules(ticket: &mut Ticket, ctx: &Context<'_>, assignee: Option<String>) {
+    let r = ctx.rules;
+    if let Some(p) = r.priority {
+        ticket.priority = ticket.priority.max(p);
+    }
+    if let Some(c) = &r.category {
+        ticket.category = c.clone();
+    }
+    if let Some(q) = &r.queue {
+        ticket.queue = q.clone();
+    }
+    if let Some(a) = assignee {
+        ticket.assignee = Some(a);
+    }
+    if let Some(s) = &r.sla {
+        ticket.sla = Some(s.clone());
+    }
+    for t in &r.tags {
+        if !ticket.tags.contains(t) {
+            ticket.tags.push(t.clone());
+        }
+    }
+}
+
+fn new_ticket(
+    msg: &Inbound,
+    ctx: &Context<'_>,
+    assignee: Option<String>,
+    now: DateTime<Utc>,
+) -> Ticket {
+    let (status, when) = match ctx.mode {
+        Mode::Live => (Status::New, now),
+        Mode::Import { status } => (status, msg.date.unwrap_or(now)),
+    };
+    let mut ticket = Ticket {
+        number: ctx.next_number,
+        reference: crate::ticket::reference(ctx.prefix, ctx.next_number),
+        subject: crate::mail::subject::ticket_subject(ctx.tags, &msg.subject),
+        status,
+        priority: ctx.rules.priority.unwrap_or(ctx.default_priority),
+        category: ctx
+            .rules
+            .category
+            .clone()
+            .unwrap_or_else(|| ctx.default_category.to_string()),
+        queue: ctx
+            .rules
+            .queue
+            .clone()
+            .unwrap_or_else(|| ctx.queue.to_string()),
+        assignee,
+        tags: ctx.rules.tags.clone(),
+        requester: msg.from.clone(),
+        participants: Vec::new(),
+        inbox: ctx.inbox.to_string(),
+        created: when,
+        updated: when,
+        message_count: 0,
+        imported: matches!(ctx.mode, Mode::Import { .. }),
+        first_response: None,
+        spam: ctx.rules.spam,
+        sla: ctx.rules.sla.clone(),
+        matched_rules: Vec::new(),
+        resolved_at: None,
+        merged_into: None,
+        merged_from: Vec::new(),
+        follows: None,
+        pending_since: None,
+        reminded: false,
+        autoclosed: false,
+        survey: None,
+        sla_due: Vec::new(),
+        timer_due: None,
+        agent_replies: 0,
+        reopened: 0,
+        sla_breaches: Vec::new(),
+    };
+    ticket.add_participant(&msg.from.email);
+    ticket
+}

@@ -1,0 +1,309 @@
+//! Intake: a message parsed, the evidence gathered, the decision taken
+//! by the core, and the decision written, all under the staging lock so
+//! each message sees every one before it.
+
+use super::*;
+
+impl Desk {
+    /// Parses and stores one message (not yet flushed). Anything that is not
+    /// a storable message goes to the quarantine; the only error is the
+    /// store itself failing, which the caller must treat as "try later".
+    pub fn ingest(
+        &self,
+        raw: &[u8],
+        inbox: Option<&str>,
+        origin: &str,
+        mode: Mode,
+    ) -> Result<Outcome, StoreError> {
+        let prepared = self.prepare(raw.to_vec(), origin.to_string());
+        self.ingest_prepared(prepared, inbox, mode)
+    }
+
+    /// The CPU half of intake: parsing and compression, with no store
+    /// access, so a bulk import can run it on another core.
+    pub fn prepare(&self, raw: Vec<u8>, origin: String) -> Prepared {
+        let parsed = mail::parse_with(&raw, &self.config.intake.limits()).map_err(|e| Rejected {
+            reason: e.to_string(),
+            not_mail: e.is_not_mail(),
+        });
+        let compressed = match parsed {
+            Ok(_) => lz4_flex::compress_prepend_size(&raw),
+            Err(_) => Vec::new(),
+        };
+        Prepared {
+            raw,
+            compressed,
+            parsed,
+            origin,
+            live: None,
+        }
+    }
+
+    /// [`Desk::prepare`] for mail that will be answered: also strips the
+    /// quotes and scans the rules' patterns, so a source can do that
+    /// beside the store work of the previous batch (see
+    /// [`crate::source::imap`]). The result is the same as without it.
+    pub fn prepare_live(&self, raw: Vec<u8>, origin: String) -> Prepared {
+        let mut p = self.prepare(raw, origin);
+        if let Ok(msg) = &p.parsed {
+            let rules = self.rules();
+            let scan = (rules.rule_count() > 0).then(|| {
+                let lists = ViewLists::of(msg);
+                rules.prescan(&MessageView::from_inbound(msg, &lists, "", false, false))
+            });
+            p.live = Some(Early {
+                stripped: author_text(msg, &p.raw),
+                scan,
+            });
+        }
+        p
+    }
+
+    /// The store half of intake, for a message from [`Desk::prepare`].
+    pub fn ingest_prepared(
+        &self,
+        prepared: Prepared,
+        inbox: Option<&str>,
+        mode: Mode,
+    ) -> Result<Outcome, StoreError> {
+        self.ingest_prepared_at(prepared, inbox, mode, Utc::now())
+    }
+
+    /// [`Desk::ingest`] as if the message arrived at `now`: tests and
+    /// benchmarks build a desk's history on a clock of their own (reports
+    /// measure times between arrivals), as `run_timers` takes its `now`.
+    pub fn ingest_at(
+        &self,
+        raw: &[u8],
+        inbox: Option<&str>,
+        origin: &str,
+        mode: Mode,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
+        let prepared = self.prepare(raw.to_vec(), origin.to_string());
+        self.ingest_prepared_at(prepared, inbox, mode, now)
+    }
+
+    pub(super) fn quarantine(
+        &self,
+        raw: &[u8],
+        reason: String,
+        origin: &str,
+        not_mail: bool,
+    ) -> Result<Outcome, StoreError> {
+        let entry = self.store.quarantine(raw, &reason, origin, Utc::now())?;
+        tracing::warn!(id = %entry.id, %origin, %reason, "quarantined");
+        Ok(Outcome::Quarantined {
+            id: entry.id,
+            reason,
+            not_mail,
+        })
+    }
+
+    pub(super) fn ingest_prepared_at(
+        &self,
+        prepared: Prepared,
+        inbox: Option<&str>,
+        mode: Mode,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
+        let origin = prepared.origin.as_str();
+        let msg = match prepared.parsed {
+            Ok(m) => m,
+            Err(r) => return self.quarantine(&prepared.raw, r.reason, origin, r.not_mail),
+        };
+        let inbox = inbox
+            .map(str::to_string)
+            .or_else(|| self.config.inboxes.first().map(|i| i.name.clone()))
+            .unwrap_or_else(|| "default".to_string());
+        let queue = self.config.queue_for_inbox(&inbox);
+
+        let mut staged = self.lock_staged();
+        let facts = self.facts(&staged, &msg)?;
+        let mut threading = thread::choose(&facts);
+        if let Threading::Duplicate(t) = &threading {
+            if self
+                .store
+                .lookup_id(&staged, &msg.message_id)?
+                .map(|e| e.kind)
+                == Some(IdKind::Sent)
+            {
+                tracing::warn!(
+                    message_id = %msg.message_id,
+                    "the desk's own mail came back (a Message-ID it sent); ignored"
+                );
+            }
+            return Ok(Outcome::Duplicate {
+                ticket: self.reference(&staged, *t),
+            });
+        }
+        // A delivery report belongs with the mail that bounced, whatever
+        // its headers say; a sender over the new-ticket limit is kept to
+        // the tickets they have.
+        let mut bounced = None;
+        let mut flood = None;
+        if mode == Mode::Live {
+            if let Some((n, b)) = self.trace_bounce(&staged, &msg, &prepared.raw)? {
+                threading = Threading::Existing(
+                    n,
+                    ticket::ThreadReason::Guard {
+                        why: format!("delivery report ({})", b.traced),
+                    },
+                );
+                bounced = Some(b);
+            } else if threading == Threading::New {
+                if let Some((n, why)) = self.over_new_ticket_limit(&staged, &msg, now)? {
+                    threading =
+                        Threading::Existing(n, ticket::ThreadReason::Guard { why: why.clone() });
+                    flood = Some(why);
+                }
+            }
+        }
+        let existing = match &threading {
+            Threading::Existing(t, _) => self.follow_merges(&staged, *t)?,
+            Threading::Duplicate(_) | Threading::New => None,
+        };
+        let author = self.author(&staged, &msg, existing.as_ref())?;
+        // Stripping costs a pass over the text: only live mail needs it
+        // (history is never answered).
+        let (early_stripped, scan) = match prepared.live {
+            Some(e) => (Some(e.stripped), e.scan),
+            None => (None, None),
+        };
+        let stripped = match (mode, &author) {
+            (Mode::Live, Author::Agent { .. }) => agent_text(&msg, &prepared.raw),
+            (Mode::Live, Author::Customer) => {
+                early_stripped.unwrap_or_else(|| author_text(&msg, &prepared.raw))
+            }
+            (Mode::Live, _) if mail::subject::is_forward(&msg.subject) => {
+                reply_text(&msg, &prepared.raw).text
+            }
+            (Mode::Live, _) => early_stripped.unwrap_or_else(|| author_text(&msg, &prepared.raw)),
+            (Mode::Import { .. }, _) => String::new(),
+        };
+        let agent = matches!(author, Author::Agent { .. });
+        let thread = match &existing {
+            Some(t) => self.thread(&staged, t, Some(&msg), agent)?,
+            None => decide::Thread {
+                ids: Vec::new(),
+                sent: self.caps(&staged, &decide::Decision::caps_for(None, Some(&msg)))?,
+            },
+        };
+        // An agent's `#merge REF` needs the ticket it names.
+        let merge_target = match agent {
+            true => match crate::command::parse_commands(&stripped, "")
+                .commands
+                .iter()
+                .find_map(|c| match c {
+                    crate::command::Command::Merge(r) => Some(r.clone()),
+                    _ => None,
+                }) {
+                Some(r) => self.named_ticket(&staged, &r)?,
+                None => None,
+            },
+            false => None,
+        };
+        let known: Vec<String> = facts
+            .known_references
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect();
+        let classification = self.classify(&staged, &msg, &inbox, existing.is_some(), scan)?;
+        let target = decide::target_queue(&classification, existing.as_ref(), &queue);
+        let assign = self.assign_evidence(&staged, classification.assign.as_ref(), &target)?;
+        let ctx = Context {
+            prefix: &self.config.desk.ticket_prefix,
+            tags: &self.tags,
+            default_category: &self.config.desk.default_category,
+            default_priority: self.default_priority,
+            inbox: &inbox,
+            queue: &queue,
+            origin,
+            mode,
+            next_number: self.store.next_ticket_number(&staged)?,
+            ack_template: self
+                .config
+                .ack
+                .enabled
+                .then_some(self.config.ack.template.as_str()),
+            rules: &classification,
+            assign,
+            author: &author,
+            stripped: &stripped,
+            survey_answer: self.survey_answer(&msg, existing.as_ref(), &stripped),
+            bounced,
+            flood,
+            merge_target,
+        };
+        let assigned_before = existing.as_ref().and_then(|t| t.assignee.clone());
+        let decision = decide::decide(
+            decide::Event::Mail {
+                msg: &msg,
+                threading: &threading,
+                existing,
+                known_references: &known,
+                ctx: &ctx,
+            },
+            &thread,
+            &self.decide_desk(now),
+        );
+        if let (Some(crate::rules::Assign::LeastOpen), Some(a)) =
+            (&classification.assign, &decision.ticket.assignee)
+        {
+            if assigned_before.as_ref() != Some(a) {
+                self.count_assignment(a);
+            }
+        }
+        if let Some(why) = &decision.ack_suppressed {
+            tracing::info!(ticket = %decision.ticket.reference, reason = %why, "no acknowledgement");
+        }
+        self.write(
+            &mut staged,
+            &decision,
+            Some(&prepared.compressed),
+            Some(&msg),
+            now,
+        )?;
+        if staged.len() >= self.config.intake.batch || staged.bytes() >= MAX_STAGED_BYTES {
+            self.store.commit(&mut staged)?;
+        }
+        Ok(Outcome::Stored {
+            ticket: decision.ticket.reference.clone(),
+            created: decision.created,
+            thread: decision
+                .record
+                .as_ref()
+                .map(|r| r.thread.clone())
+                .unwrap_or(ticket::ThreadReason::New),
+        })
+    }
+}
+
+/// What the author of `msg` wrote, without quotes and signature: what
+/// agents read in notifications. A forward keeps the mail it forwards
+/// (a customer's "see below" is about what is below).
+pub(super) fn author_text(msg: &Inbound, raw: &[u8]) -> String {
+    crate::mail::quote::strip_message(msg, raw).0.text
+}
+
+/// What the author of `msg` wrote, stripped as a reply whatever its
+/// subject: for anything not from a customer, so that an agent who
+/// forwards a notification (internal notes, their own token) never has it
+/// relayed.
+fn reply_text(msg: &Inbound, raw: &[u8]) -> crate::mail::quote::Stripped {
+    crate::mail::quote::strip_message_as(msg, raw, crate::mail::quote::Kind::Reply).0
+}
+
+/// What an agent wrote for the customer: stripped as a reply, and nothing
+/// when nothing of theirs survived. The stripper then keeps the quote (or
+/// the signature) rather than return nothing, which for a customer's mail
+/// is right and for an agent's would relay the notification they answered
+/// (internal notes, their token) or their own signature.
+fn agent_text(msg: &Inbound, raw: &[u8]) -> String {
+    let stripped = reply_text(msg, raw);
+    if stripped.cuts.iter().any(|c| !c.is_cut()) {
+        String::new()
+    } else {
+        stripped.text
+    }
+}
