@@ -16,6 +16,7 @@ use crate::import;
 use crate::ticket::{Status, Ticket};
 
 mod print;
+mod set;
 
 use print::{clip, print_marks, print_notified, print_status, print_ticket, print_ticket_list};
 
@@ -290,24 +291,16 @@ pub enum TicketsCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Change a ticket (an admin's fix); the same as an agent's #commands.
+    /// Change a ticket (an admin's fix): the same commands an agent gives
+    /// by mail (`#status pending` is `--status pending`), with the same
+    /// effects: timers, status notices to the customer.
     Set {
+        /// `ACME-42` or `42`.
         id: String,
-        #[arg(long, value_parser = parse_status)]
-        status: Option<Status>,
+        #[command(flatten)]
+        flags: set::SetFlags,
         #[arg(long)]
-        priority: Option<String>,
-        /// An agent's address.
-        #[arg(long)]
-        assign: Option<String>,
-        #[arg(long)]
-        queue: Option<String>,
-        #[arg(long)]
-        category: Option<String>,
-        #[arg(long)]
-        tag: Vec<String>,
-        #[arg(long)]
-        untag: Vec<String>,
+        json: bool,
     },
     /// Merge FROM into INTO: one thread, INTO's number.
     Merge { from: String, into: String },
@@ -696,39 +689,25 @@ fn dispatch(args: Args) -> Result<u8> {
                         print_ticket_list(&tickets);
                     }
                 }
-                TicketsCmd::Set {
-                    id,
-                    status,
-                    priority,
-                    assign,
-                    queue,
-                    category,
-                    tag,
-                    untag,
-                } => {
-                    let mut commands = Vec::new();
-                    let mut push = |verb: &str, v: Option<String>| {
-                        if let Some(v) = v {
-                            commands.push(format!("{verb} {v}"));
-                        }
-                    };
-                    push("status", status.map(|s| s.to_string()));
-                    push("priority", priority);
-                    push("assign", assign);
-                    push("queue", queue);
-                    push("category", category);
-                    push("tag", (!tag.is_empty()).then(|| tag.join(" ")));
-                    push("untag", (!untag.is_empty()).then(|| untag.join(" ")));
-                    if commands.is_empty() {
-                        bail!("nothing to change: give --status, --priority, --assign, --queue, --category, --tag or --untag");
+                TicketsCmd::Set { id, flags, json } => {
+                    if flags.commands.is_empty() {
+                        let names: Vec<String> = crate::command::COMMANDS
+                            .iter()
+                            .filter(|s| s.admin)
+                            .map(|s| format!("--{}", s.name))
+                            .collect();
+                        bail!("nothing to change: give {}", names.join(", "));
                     }
                     match call(
                         &mut backend,
                         Request::SetTicket {
                             reference: id,
-                            commands,
+                            commands: flags.commands,
                         },
                     )? {
+                        Response::Tickets(t) if json => {
+                            println!("{}", serde_json::to_string_pretty(&t)?)
+                        }
                         Response::Tickets(t) => print_ticket_list(&t),
                         other => bail!("unexpected answer: {other:?}"),
                     }

@@ -26,6 +26,8 @@ pub struct Spec {
     pub admin: bool,
     /// The flag may be given more than once (`--tag a --tag b`).
     pub repeats: bool,
+    /// How many values the flag takes (`--cc add x@y.test` takes two).
+    pub values: usize,
 }
 
 /// Every command, in the order help lists them.
@@ -35,6 +37,7 @@ pub const COMMANDS: &[Spec] = &[
         args: "new|open|pending|resolved|closed",
         help: "set the status: pending waits on the customer (follow-up, auto-close), resolved tells the customer and later asks for a rating",
         admin: true,
+        values: 1,
         repeats: false,
     },
     Spec {
@@ -42,6 +45,7 @@ pub const COMMANDS: &[Spec] = &[
         args: "low|normal|high|urgent",
         help: "set the priority (the SLA targets follow it)",
         admin: true,
+        values: 1,
         repeats: false,
     },
     Spec {
@@ -49,6 +53,7 @@ pub const COMMANDS: &[Spec] = &[
         args: "AGENT|me",
         help: "give the ticket to a configured agent (`me` in mail: yourself)",
         admin: true,
+        values: 1,
         repeats: false,
     },
     Spec {
@@ -56,6 +61,7 @@ pub const COMMANDS: &[Spec] = &[
         args: "NAME",
         help: "move the ticket to another queue",
         admin: true,
+        values: 1,
         repeats: false,
     },
     Spec {
@@ -63,6 +69,7 @@ pub const COMMANDS: &[Spec] = &[
         args: "NAME",
         help: "set the category",
         admin: true,
+        values: 1,
         repeats: false,
     },
     Spec {
@@ -70,6 +77,7 @@ pub const COMMANDS: &[Spec] = &[
         args: "WORD...",
         help: "add tags",
         admin: true,
+        values: 1,
         repeats: true,
     },
     Spec {
@@ -77,20 +85,23 @@ pub const COMMANDS: &[Spec] = &[
         args: "WORD...",
         help: "remove tags",
         admin: true,
+        values: 1,
         repeats: true,
     },
     Spec {
         name: "cc",
         args: "add|remove ADDRESS",
         help: "copy someone on the ticket's answers, or stop copying them",
-        admin: false,
+        admin: true,
+        values: 2,
         repeats: false,
     },
     Spec {
         name: "merge",
         args: "REF",
         help: "merge this ticket into REF (one thread, REF's number)",
-        admin: false,
+        admin: true,
+        values: 1,
         repeats: false,
     },
     Spec {
@@ -98,6 +109,7 @@ pub const COMMANDS: &[Spec] = &[
         args: "",
         help: "the rest of the mail goes to agents only, never to the customer",
         admin: false,
+        values: 0,
         repeats: false,
     },
 ];
@@ -377,6 +389,24 @@ mod tests {
                 _ => vec!["x"],
             };
             assert!(parse(s.name, &example, "a@d").is_ok(), "{}", s.name);
+        }
+    }
+
+    #[test]
+    fn readme_lists_every_command_as_the_table_defines_it() {
+        let readme = include_str!("../README.md");
+        for s in COMMANDS {
+            let shown = format!("#{} {}", s.name, s.args);
+            let row = format!("| `{}` |", shown.trim().replace('|', "\\|"));
+            assert!(
+                readme.contains(&row),
+                "README's table of agents' commands lacks `{row}`"
+            );
+            assert!(
+                readme.contains(s.help),
+                "README lacks the help of #{}",
+                s.name
+            );
         }
     }
 }

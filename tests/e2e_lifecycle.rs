@@ -190,3 +190,71 @@ fn a_follow_up_due_while_the_daemon_is_down_is_sent_once_after_restart() {
     assert_eq!(reminders, 1, "{} messages", got.len());
     assert_eq!(show(&t)["ticket"]["reminded"], true);
 }
+
+/// Every mail to the customer continues their own thread, whatever sent
+/// it: the acknowledgement, an agent's status change, the follow-up
+/// timer, an admin's `tickets set --status resolved`, and the survey. Read
+/// back over IMAP, as the customer's mail client sees them.
+#[test]
+fn every_mail_to_the_customer_continues_their_thread() {
+    let stack = mailstack();
+    empty_mailbox(&stack, "cust17@customer.test");
+    let smtp = stack["smtp_port"].as_u64().unwrap();
+    let t = desk(
+        &stack,
+        "desk17",
+        "[followup]\nremind_after = \"2s\"\nautoclose_after = \"1h\"\n\n[survey]\ndelay = \"1s\"\n\n[status_notices]\npending = true\n",
+    );
+    let _daemon = t.serve();
+    smtplib_send(
+        smtp,
+        "cust17@customer.test",
+        "desk17@desk.test",
+        "Printer on fire",
+        "life-g1@customer.test",
+        "",
+    );
+    wait_until(30, "the ticket", || {
+        show(&t)["ticket"]["reference"] == "ACME-1"
+    });
+    agent_command(
+        &t,
+        smtp,
+        "desk17@desk.test",
+        "#status pending",
+        "life-g2@desk.test",
+    );
+    // The status notice, then the follow-up two seconds later.
+    imap_fetch(&stack, "cust17@customer.test", 3, 40);
+    let out = t.run(&["tickets", "set", "ACME-1", "--status", "resolved"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Acknowledgement, pending notice, follow-up, resolved notice, survey.
+    let got: Vec<_> = imap_fetch(&stack, "cust17@customer.test", 5, 40)
+        .iter()
+        .map(|r| parse(r).unwrap())
+        .collect();
+    assert_eq!(
+        got.len(),
+        5,
+        "{:?}",
+        got.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    for m in &got {
+        assert_eq!(
+            m.in_reply_to,
+            vec!["life-g1@customer.test".to_string()],
+            "In-Reply-To of {:?}",
+            m.subject
+        );
+        assert_eq!(
+            m.references,
+            vec!["life-g1@customer.test".to_string()],
+            "References of {:?}",
+            m.subject
+        );
+    }
+}

@@ -120,6 +120,16 @@ fn a_silent_customer_is_reminded_once_then_the_ticket_closes() {
         .1;
     assert_eq!(followup.to[0].email, "carol@customer.test");
     assert_eq!(followup.header("auto-submitted"), Some("auto-generated"));
+    // Timer mail is queued as a plan, like every other mail, and built by
+    // the outbox worker; it continues the customer's thread.
+    assert!(d2
+        .store()
+        .outbox_entries()
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == "followup")
+        .all(|e| e.planned));
+    assert_eq!(followup.in_reply_to, vec!["c1@customer.test".to_string()]);
     d2.run_timers(now + Duration::minutes(121)).unwrap();
     let t = ticket(&d2);
     assert_eq!(t.status.as_str(), "resolved");

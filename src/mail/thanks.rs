@@ -429,7 +429,10 @@ pub fn is_thanks_only(text: &str) -> bool {
         if !read.frame {
             content_lines += 1;
         }
-        after_signoff = read.signoff;
+        // A name alone on the last line signs what came before: after a
+        // sign-off, or under a line of thanks ("Thanks, that fixed it!"
+        // then "Carol").
+        after_signoff = read.signoff || read.gratitude;
     }
     gratitude && content_lines <= MAX_CONTENT_LINES
 }
@@ -669,6 +672,15 @@ fn base_letter(c: char) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_under_a_line_of_thanks_signs_it() {
+        assert!(is_thanks_only("Thanks, that fixed it!\n\nCarol"));
+        assert!(is_thanks_only("Danke, hat funktioniert!\r\n\r\nJürgen\r\n"));
+        assert!(!is_thanks_only(
+            "Thanks, that fixed it!\n\nCarol\nBroken again"
+        ));
+    }
 
     /// Thank-you notes across languages, with and without greetings,
     /// closings and names.

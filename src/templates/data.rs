@@ -328,11 +328,7 @@ fn sample_extra(kind: Option<&str>) -> KindVars {
                 when: "Fri 30 Oct 2026, 16:40 UTC".into(),
                 text: "Hello, where can I find my invoices?".into(),
             }],
-            commands_help: "Reply to this mail to answer the customer. Lines at the top \
-                            of your reply starting with # are commands, not sent: \
-                            #status pending, #priority high, #assign bob@example.com, \
-                            #note (the rest stays internal)."
-                .into(),
+            commands_help: crate::command::help(),
             note: Some(NoteVars {
                 by: "bob@example.com".into(),
             }),

@@ -64,7 +64,7 @@ USERS=(
 )
 # One desk mailbox and a few customers per end-to-end test, so tests running
 # in parallel never read each other's mail.
-for i in $(seq 1 16); do
+for i in $(seq 1 20); do
   USERS+=("desk$i@$DOMAIN_DESK" "cust$i@$DOMAIN_CUSTOMER")
 done
 CATCHALL="catchall@$DOMAIN_DESK"
