@@ -361,9 +361,7 @@ fn the_address_the_desk_got_the_mail_at_is_never_a_participant() {
     assert_eq!(participants, serde_json::json!(["carol@customer.test"]));
 
     // With Delivered-To the alias is known: copied people join, it does not.
-    let raw = format!(
-        "Delivered-To: support@desk.test\r\nFrom: Erin <erin@customer.test>\r\nTo: support@desk.test\r\nCc: Frank <frank@customer.test>\r\nSubject: Scanner\r\nMessage-ID: <e1@customer.test>\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\n\r\nHi\r\n"
-    );
+    let raw = "Delivered-To: support@desk.test\r\nFrom: Erin <erin@customer.test>\r\nTo: support@desk.test\r\nCc: Frank <frank@customer.test>\r\nSubject: Scanner\r\nMessage-ID: <e1@customer.test>\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\n\r\nHi\r\n";
     ok(t.pipe(raw.as_bytes()));
     assert_eq!(
         show(&t, "ACME-2")["ticket"]["participants"],
