@@ -55,6 +55,7 @@ use crate::ticket::{MessageRecord, Ticket};
 
 mod export;
 mod guard;
+pub mod usage;
 mod outgoing;
 mod quarantine;
 
@@ -224,23 +225,24 @@ impl Staged {
 pub struct Store {
     db: sled::Db,
     path: PathBuf,
-    meta: sled::Tree,
-    tickets: sled::Tree,
-    messages: sled::Tree,
-    msgids: sled::Tree,
-    customers: sled::Tree,
-    quarantine: sled::Tree,
-    qraw: sled::Tree,
-    cursors: sled::Tree,
-    outbox: sled::Tree,
-    outq: sled::Tree,
-    notified: sled::Tree,
-    timers: sled::Tree,
-    ticket_timer: sled::Tree,
-    guard: sled::Tree,
+    meta: usage::Tree,
+    tickets: usage::Tree,
+    messages: usage::Tree,
+    msgids: usage::Tree,
+    customers: usage::Tree,
+    quarantine: usage::Tree,
+    qraw: usage::Tree,
+    cursors: usage::Tree,
+    outbox: usage::Tree,
+    outq: usage::Tree,
+    notified: usage::Tree,
+    timers: usage::Tree,
+    ticket_timer: usage::Tree,
+    guard: usage::Tree,
     /// Writers hold it shared; a backup holds it alone, so the copy is one
     /// moment of the store (no ticket without its messages or outbox).
     writers: std::sync::RwLock<()>,
+    usage: std::sync::Arc<usage::Usage>,
 }
 
 impl std::fmt::Debug for Store {
@@ -372,7 +374,12 @@ impl Store {
                     source,
                 },
             })?;
-        let tree = |name: &str| db.open_tree(name).map_err(StoreError::io("open tree"));
+        let usage = std::sync::Arc::new(usage::Usage::default());
+        let tree = |name: &str| {
+            db.open_tree(name)
+                .map(|t| usage::Tree::new(t, usage.clone()))
+                .map_err(StoreError::io("open tree"))
+        };
         let store = Store {
             meta: tree("meta")?,
             tickets: tree("tickets")?,
@@ -389,6 +396,7 @@ impl Store {
             ticket_timer: tree("ticket_timer")?,
             guard: tree("guard")?,
             writers: std::sync::RwLock::new(()),
+            usage,
             db,
             path,
         };
@@ -632,18 +640,18 @@ impl Store {
             .map(|(n, t)| (n.to_be_bytes(), json(t)))
             .collect();
         let trees = (
-            &self.tickets,
-            &self.messages,
-            &self.msgids,
-            &self.customers,
-            &self.outbox,
-            &self.outq,
-            &self.meta,
-            &self.cursors,
-            &self.notified,
-            &self.timers,
-            &self.ticket_timer,
-            &self.guard,
+            &*self.tickets,
+            &*self.messages,
+            &*self.msgids,
+            &*self.customers,
+            &*self.outbox,
+            &*self.outq,
+            &*self.meta,
+            &*self.cursors,
+            &*self.notified,
+            &*self.timers,
+            &*self.ticket_timer,
+            &*self.guard,
         );
         let marks: Vec<(Vec<u8>, Option<Vec<u8>>)> = staged
             .marks
@@ -658,6 +666,18 @@ impl Store {
                 (guard_key("sent", email), json(&ms))
             })
             .collect();
+        let keys = staged.tickets.len() * 2
+            + staged.messages.len()
+            + staged.ids.len()
+            + staged.customers.len()
+            + staged.outbox.len() * 2
+            + staged.counters.len()
+            + staged.cursors.len()
+            + staged.notified.len()
+            + staged.marks.len()
+            + staged.auto_sent.len()
+            + staged.notices.len();
+        self.usage.wrote(keys as u64);
         trees
             .transaction(
                 |(tt, mt, it, ct, ot, qt, meta, cur, nt, timers, ttimer, gt)| {
@@ -800,6 +820,11 @@ impl Store {
     /// what is stored.
     pub fn stage_cursor(&self, staged: &mut Staged, source: &str, value: &[u8]) {
         staged.cursors.insert(source.to_string(), value.to_vec());
+    }
+
+    /// (reads, writes) of the store since it was opened; see [`usage`].
+    pub fn usage(&self) -> (u64, u64) {
+        self.usage.counts()
     }
 
     pub fn path(&self) -> &Path {

@@ -164,7 +164,7 @@ impl Store {
             values.push((old, new, with_blob(&json(new), blob)));
         }
         let _writing = self.writing();
-        (&self.outbox, &self.outq)
+        (&*self.outbox, &*self.outq)
             .transaction(|(ot, qt)| {
                 for (old, new, value) in &values {
                     ot.insert(&new.id.to_be_bytes(), value.as_slice())?;

@@ -39,7 +39,7 @@ impl Store {
         let val = json(&entry);
         let compressed = lz4_flex::compress_prepend_size(raw);
         let _writing = self.writing();
-        (&self.quarantine, &self.qraw)
+        (&*self.quarantine, &*self.qraw)
             .transaction(|(q, qr)| {
                 q.insert(id.as_bytes(), val.as_slice())?;
                 qr.insert(id.as_bytes(), compressed.as_slice())?;
