@@ -1,6 +1,7 @@
 //! Where mail comes from. Each source hands raw bytes to the desk and marks a
 //! message done at its origin only after the store has flushed it.
 
+pub mod batch;
 pub mod imap;
 pub mod maildir;
 pub mod mbox;
