@@ -3,5 +3,6 @@
 
 pub mod batch;
 pub mod imap;
+pub mod import;
 pub mod maildir;
 pub mod mbox;
