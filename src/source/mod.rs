@@ -6,3 +6,4 @@ pub mod imap;
 pub mod import;
 pub mod maildir;
 pub mod mbox;
+pub mod pipe;
