@@ -13,6 +13,7 @@ use crate::api::{Outcome, Request, Response, TicketView};
 use crate::backend::Backend;
 use crate::config::{self, Config};
 use crate::import;
+use crate::source::pipe::PipeError;
 use crate::ticket::{Status, Ticket};
 
 mod print;
@@ -21,9 +22,7 @@ mod set;
 use print::{clip, print_marks, print_notified, print_status, print_ticket, print_ticket_list};
 
 /// sysexits.h codes that MTAs understand.
-pub const EX_DATAERR: u8 = 65;
-pub const EX_SOFTWARE: u8 = 70;
-pub const EX_TEMPFAIL: u8 = 75;
+pub use crate::source::pipe::{EX_DATAERR, EX_SOFTWARE, EX_TEMPFAIL};
 pub const EX_CONFIG: u8 = 78;
 
 #[derive(Debug, Parser)]
@@ -942,85 +941,47 @@ fn call(backend: &mut Backend, req: Request) -> Result<Response> {
 }
 
 fn ingest(config: Config, files: Vec<PathBuf>, inbox: Option<String>, json: bool) -> Result<u8> {
-    // Whatever keeps us from the store (a busy store, a broken template
-    // set an admin is fixing), the MTA keeps the mail and retries: exit 75
-    // loses nothing, any other failure would bounce it.
-    let mut backend = match Backend::connect(config) {
-        Ok(b) => b,
+    let stored = crate::source::pipe::run(config, files, inbox, |file, outcome| {
+        if json {
+            match serde_json::to_string(outcome) {
+                Ok(line) => println!("{line}"),
+                Err(e) => eprintln!("postdesk: {}: {e}", file.display()),
+            }
+            return;
+        }
+        match outcome {
+            Outcome::Stored {
+                ticket,
+                created,
+                thread,
+            } => println!(
+                "{}: stored in {ticket}{} ({thread})",
+                file.display(),
+                if *created { " (new)" } else { "" }
+            ),
+            Outcome::Duplicate { ticket } => {
+                println!("{}: already stored in {ticket}", file.display())
+            }
+            Outcome::Quarantined { id, reason, .. } => eprintln!(
+                "postdesk: {}: quarantined as {id}: {reason}\n  hint: `postdesk quarantine show {id}`",
+                file.display()
+            ),
+        }
+    });
+    match stored {
+        Ok(code) => Ok(code),
+        // Not a delivery but an admin's command: the usual error, exit 1.
+        Err(PipeError::File { path, source }) => {
+            Err(anyhow::Error::new(source).context(format!("cannot read {}", path.display())))
+        }
         Err(e) => {
             eprintln!("postdesk: {e}");
-            if !e.is_temporary() {
-                eprintln!("postdesk: the mail stays with the MTA until this is fixed");
-            }
-            return Ok(EX_TEMPFAIL);
-        }
-    };
-    let inputs = if files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        files
-    };
-    let mut code = 0u8;
-    for file in inputs {
-        let (raw, origin) = if file.as_os_str() == "-" {
-            let mut raw = Vec::new();
-            if let Err(e) = std::io::stdin().read_to_end(&mut raw) {
-                eprintln!("postdesk: cannot read the message from stdin: {e}");
-                return Ok(EX_TEMPFAIL);
-            }
-            (raw, "pipe:stdin".to_string())
-        } else {
-            let raw =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            (raw, format!("file:{}", file.display()))
-        };
-        let resp = backend.call(Request::Ingest {
-            inbox: inbox.clone(),
-            origin,
-            import_status: None,
-            durable: true,
-            raw,
-        });
-        let outcome = match resp {
-            Ok(Response::Ingested(o)) => o,
-            Ok(Response::Error { message, retry }) => {
-                eprintln!("postdesk: {}: {message}", file.display());
-                return Ok(if retry { EX_TEMPFAIL } else { EX_SOFTWARE });
-            }
-            Ok(other) => {
-                eprintln!("postdesk: unexpected answer {other:?}");
-                return Ok(EX_TEMPFAIL);
-            }
-            Err(e) => {
-                eprintln!("postdesk: {}: {e}", file.display());
-                return Ok(EX_TEMPFAIL);
-            }
-        };
-        if json {
-            println!("{}", serde_json::to_string(&outcome)?);
-        } else {
-            match &outcome {
-                Outcome::Stored {
-                    ticket,
-                    created,
-                    thread,
-                } => println!(
-                    "{}: stored in {ticket}{} ({thread})",
-                    file.display(),
-                    if *created { " (new)" } else { "" }
-                ),
-                Outcome::Duplicate { ticket } => {
-                    println!("{}: already stored in {ticket}", file.display())
+            if let PipeError::Connect(c) = &e {
+                if !c.is_temporary() {
+                    eprintln!("postdesk: the mail stays with the MTA until this is fixed");
                 }
-                Outcome::Quarantined { id, reason, .. } => eprintln!(
-                    "postdesk: {}: quarantined as {id}: {reason}\n  hint: `postdesk quarantine show {id}`",
-                    file.display()
-                ),
             }
-        }
-        if let Outcome::Quarantined { not_mail: true, .. } = outcome {
-            code = EX_DATAERR;
+            Ok(e.exit_code())
         }
     }
-    Ok(code)
 }

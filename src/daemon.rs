@@ -14,9 +14,12 @@ use tokio::sync::watch;
 
 use crate::config::{Config, InboxKind};
 use crate::control::{self, ControlError};
-use crate::decide::Mode;
 use crate::desk::{Desk, DeskError};
 use crate::source::maildir::Maildir;
+
+/// The Maildir scan moved to [`crate::source::maildir`]; kept under its
+/// old name for callers outside the crate.
+pub use crate::source::maildir::scan_once as scan_maildir_once;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -87,7 +90,13 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     let mut tasks: Vec<_> = maildirs
         .into_iter()
         .map(|(md, name, poll)| {
-            tokio::spawn(watch_maildir(desk.clone(), md, name, poll, stop_rx.clone()))
+            tokio::spawn(crate::source::maildir::watch(
+                desk.clone(),
+                md,
+                name,
+                poll,
+                stop_rx.clone(),
+            ))
         })
         .collect();
     // Each IMAP inbox connects on its own (and keeps retrying): a server
@@ -366,99 +375,4 @@ fn newest_mtime(paths: &[PathBuf]) -> Option<(std::time::SystemTime, usize)> {
         walk(p, &mut acc, 0);
     }
     (acc.1 > 0).then_some(acc)
-}
-
-/// Scans `new/` every `poll`, or at once again while there is more.
-async fn watch_maildir(
-    desk: Arc<Desk>,
-    md: Maildir,
-    inbox: String,
-    poll: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        let scan = tokio::task::spawn_blocking({
-            let (desk, md, inbox) = (desk.clone(), md.clone(), inbox.clone());
-            move || scan_maildir_once(&desk, &md, &inbox)
-        })
-        .await;
-        let more = match scan {
-            Ok(Ok(n)) => {
-                desk.sources().success(&inbox, "maildir", n as u64);
-                n >= desk.config().intake.batch
-            }
-            Ok(Err(e)) => {
-                tracing::error!(%inbox, error = %e, "maildir scan failed; will retry");
-                desk.sources().failure(&inbox, "maildir", &e);
-                false
-            }
-            Err(e) => {
-                tracing::error!(%inbox, error = %e, "maildir scan task failed; will retry");
-                false
-            }
-        };
-        if !more {
-            tokio::select! {
-                _ = tokio::time::sleep(poll) => {},
-                _ = stop.changed() => return,
-            }
-        }
-    }
-}
-
-/// One batch: store every pending message, flush once, then mark them done.
-/// Returns how many messages were taken. A message whose file cannot be
-/// read is left in place and reported; a store failure ends the batch with
-/// nothing after it marked done.
-pub fn scan_maildir_once(desk: &Desk, md: &Maildir, inbox: &str) -> Result<usize, String> {
-    let batch = desk.config().intake.batch;
-    let files = md
-        .pending(batch)
-        .map_err(|e| format!("cannot list {}/new: {e}", md.root().display()))?;
-    let mut stored = Vec::with_capacity(files.len());
-    let mut outcomes = Vec::with_capacity(files.len());
-    let mut failure = None;
-    for path in &files {
-        let taken = std::time::Instant::now();
-        let raw = match std::fs::read(path) {
-            Ok(raw) => raw,
-            Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "cannot read message; left in place");
-                continue;
-            }
-        };
-        let origin = format!("maildir:{inbox}:{}", path.display());
-        match desk.ingest(&raw, Some(inbox), &origin, Mode::Live) {
-            Ok(outcome) => {
-                tracing::info!(%inbox, ?outcome, "ingested");
-                stored.push(path);
-                outcomes.push((outcome, taken));
-            }
-            Err(e) => {
-                failure = Some(format!("store failed on {}: {e}", path.display()));
-                break;
-            }
-        }
-    }
-    if !stored.is_empty() {
-        desk.flush()
-            .map_err(|e| format!("flush failed, nothing marked done: {e}"))?;
-        for (outcome, taken) in &outcomes {
-            crate::metrics::get().message(inbox, outcome, *taken);
-        }
-        for path in &stored {
-            if let Err(e) = md.mark_done(path) {
-                // Stored and durable; if it stays in new/ it is read again
-                // and recognized as a duplicate.
-                tracing::warn!(path = %path.display(), error = %e, "cannot move to cur/");
-            }
-        }
-    }
-    match failure {
-        Some(f) => Err(f),
-        None => Ok(files.len()),
-    }
 }

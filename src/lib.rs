@@ -24,7 +24,6 @@ pub mod desk;
 pub mod eta;
 pub mod fuzzing;
 pub mod guard;
-pub mod import;
 pub mod kb;
 pub mod lifecycle;
 pub mod logging;
@@ -35,6 +34,8 @@ pub mod outbox;
 pub mod report;
 pub mod rules;
 pub mod source;
+/// Imports moved under [`source`]; the old path keeps working.
+pub use source::import;
 pub mod status;
 pub mod store;
 pub mod systemd;

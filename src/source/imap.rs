@@ -9,6 +9,8 @@
 //!    store transaction, which the flush makes durable;
 //! 3. only then is `after` applied on the server (flag, move or delete).
 //!
+//! Steps 2 and 3 are the rule every source shares, in [`super::batch`].
+//!
 //! A crash between 2 and 3 leaves messages on the server that the store
 //! already holds: in `seen` mode the cursor remembers how far `after` got
 //! and the gap is redone on the next connect; in `move`/`delete` mode every
@@ -44,6 +46,7 @@ pub use cursor::Cursor;
 pub use folder::utf7;
 pub use settings::{After, Auth, Settings, SettingsError, Tls};
 
+use super::batch::{self, ToDesk};
 use crate::config::Inbox;
 use crate::decide::Mode;
 use crate::desk::{Desk, Prepared};
@@ -671,7 +674,8 @@ fn prepare_batch(
         .collect()
 }
 
-/// Runs on a blocking thread: store, stage the cursor, flush.
+/// Runs on a blocking thread: one batch through the rule in
+/// [`super::batch`].
 fn store_batch(
     desk: &Desk,
     inbox: &str,
@@ -681,50 +685,86 @@ fn store_batch(
     messages: Vec<(u32, Prepared)>,
     fetched: std::time::Instant,
 ) -> Batch {
-    let mut outcomes = Vec::with_capacity(messages.len());
-    let mut marked = Vec::with_capacity(messages.len());
-    let mut error = None;
-    let mut stored_up_to = last;
-    let (mut new, mut duplicates, mut quarantined) = (0u32, 0u32, 0u32);
-    for (uid, prepared) in messages {
-        match desk.ingest_prepared(prepared, Some(inbox), Mode::Live) {
-            Ok(outcome) => {
-                match &outcome {
-                    crate::api::Outcome::Duplicate { .. } => duplicates += 1,
-                    crate::api::Outcome::Quarantined { .. } => quarantined += 1,
-                    _ => new += 1,
-                }
-                tracing::debug!(%inbox, uid, ?outcome, "ingested");
-                marked.push(uid);
-                outcomes.push(outcome);
-            }
-            Err(e) => {
-                error = Some(format!("storing UID {uid} failed: {e}"));
-                stored_up_to = uid.saturating_sub(1);
-                break;
-            }
-        }
-    }
-    let cursor = Cursor {
-        stored: stored_up_to.max(base.stored),
-        ..base
+    let mut sink = ToDesk {
+        desk,
+        inbox: Some(inbox),
+        mode: Mode::Live,
     };
-    desk.stage_cursor(key, &cursor.encode());
-    if let Err(e) = desk.flush() {
-        return Batch {
+    let mut handover = Handover {
+        inbox,
+        key,
+        base,
+        last,
+        fetched,
+        counts: (0, 0, 0),
+        cursor: base,
+        marked: Vec::new(),
+    };
+    match batch::run(&mut sink, &mut handover, messages) {
+        Ok(stored) => Batch {
+            marked: handover.marked,
+            cursor: Some(handover.cursor),
+            error: stored
+                .refused
+                .map(|(uid, e)| format!("storing UID {uid} failed: {e}")),
+        },
+        Err(e) => Batch {
             marked: Vec::new(),
             cursor: None,
             error: Some(format!("flushing the store failed: {e}")),
+        },
+    }
+}
+
+/// One IMAP batch's side of the rule. The connection belongs to the fetch
+/// task, so marking done here is handing the durable UIDs over; `after`
+/// is applied to them between fetches (see `finish_batch`).
+struct Handover<'a> {
+    inbox: &'a str,
+    key: &'a str,
+    /// The cursor before this batch.
+    base: Cursor,
+    /// The highest UID asked for in this batch.
+    last: u32,
+    fetched: std::time::Instant,
+    /// New, duplicate and quarantined messages, for the log.
+    counts: (u32, u32, u32),
+    /// The cursor staged with the batch.
+    cursor: Cursor,
+    marked: Vec<u32>,
+}
+
+impl batch::Source for Handover<'_> {
+    type Key = u32;
+
+    fn stored(&mut self, uid: &u32, outcome: &crate::api::Outcome) {
+        match outcome {
+            crate::api::Outcome::Duplicate { .. } => self.counts.1 += 1,
+            crate::api::Outcome::Quarantined { .. } => self.counts.2 += 1,
+            _ => self.counts.0 += 1,
+        }
+        tracing::debug!(inbox = %self.inbox, uid, ?outcome, "ingested");
+    }
+
+    /// Up to the last UID asked for, which also passes UIDs expunged
+    /// before they could be fetched; or to just before a refused one.
+    fn cursor(&mut self, refused: Option<&u32>) -> Option<(String, Vec<u8>)> {
+        let stored_up_to = refused.map_or(self.last, |uid| uid.saturating_sub(1));
+        self.cursor = Cursor {
+            stored: stored_up_to.max(self.base.stored),
+            ..self.base
         };
+        Some((self.key.to_string(), self.cursor.encode()))
     }
-    for outcome in &outcomes {
-        crate::metrics::get().message(inbox, outcome, fetched);
+
+    fn taken(&self, _uid: &u32) -> Option<(&str, std::time::Instant)> {
+        Some((self.inbox, self.fetched))
     }
-    tracing::info!(%inbox, new, duplicates, quarantined, position = %cursor.describe(), "stored a batch");
-    Batch {
-        marked,
-        cursor: Some(cursor),
-        error,
+
+    fn mark_done(&mut self, done: Vec<(u32, crate::api::Outcome)>) {
+        let (new, duplicates, quarantined) = self.counts;
+        tracing::info!(inbox = %self.inbox, new, duplicates, quarantined, position = %self.cursor.describe(), "stored a batch");
+        self.marked = done.into_iter().map(|(uid, _)| uid).collect();
     }
 }
 

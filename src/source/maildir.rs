@@ -1,11 +1,35 @@
 //! A local Maildir (the embedded default inbox, or one an MTA or Dovecot
 //! delivers into). New mail sits in `new/`; a message is moved to `cur/`
-//! with the Seen flag only after it is durably stored, so a crash in between
-//! means it is read again and recognized as a duplicate, never lost.
+//! with the Seen flag only after it is durably stored (the rule in
+//! [`super::batch`]), so a crash in between means it is read again and
+//! recognized as a duplicate, never lost.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::batch::{self, ToDesk};
+use crate::api::Outcome;
+use crate::decide::Mode;
+use crate::desk::Desk;
+use crate::store::StoreError;
+
+/// The kind shown by `postdesk status`.
+const KIND: &str = "maildir";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("cannot list {}/new: {source}", .root.display())]
+    List { root: PathBuf, source: io::Error },
+    #[error("flush failed, nothing marked done: {0}")]
+    Flush(StoreError),
+    #[error("store failed on {}: {source}", .path.display())]
+    Store { path: PathBuf, source: StoreError },
+}
 
 #[derive(Debug, Clone)]
 pub struct Maildir {
@@ -76,6 +100,114 @@ fn list_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
+}
+
+/// Scans `new/` every `poll`, or at once again while there is more.
+pub async fn watch(
+    desk: Arc<Desk>,
+    md: Maildir,
+    inbox: String,
+    poll: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let scan = tokio::task::spawn_blocking({
+            let (desk, md, inbox) = (desk.clone(), md.clone(), inbox.clone());
+            move || scan_once(&desk, &md, &inbox)
+        })
+        .await;
+        let more = match scan {
+            Ok(Ok(n)) => {
+                desk.sources().success(&inbox, KIND, n as u64);
+                n >= desk.config().intake.batch
+            }
+            Ok(Err(e)) => {
+                tracing::error!(%inbox, error = %e, "maildir scan failed; will retry");
+                desk.sources().failure(&inbox, KIND, &e.to_string());
+                false
+            }
+            Err(e) => {
+                tracing::error!(%inbox, error = %e, "maildir scan task failed; will retry");
+                false
+            }
+        };
+        if !more {
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {},
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+/// One batch of up to `intake.batch` messages from `new/`, through the
+/// rule in [`batch`]. Returns how many files were taken. A message whose
+/// file cannot be read is left in place and reported.
+pub fn scan_once(desk: &Desk, md: &Maildir, inbox: &str) -> Result<usize, ScanError> {
+    let files = md
+        .pending(desk.config().intake.batch)
+        .map_err(|source| ScanError::List {
+            root: md.root().to_path_buf(),
+            source,
+        })?;
+    // Read lazily, one file ahead of the store at most: a refused message
+    // leaves the files after it unread.
+    let messages = files.iter().filter_map(|path| {
+        let taken = Instant::now();
+        match fs::read(path) {
+            Ok(raw) => {
+                let origin = format!("maildir:{inbox}:{}", path.display());
+                Some(((path.clone(), taken), desk.prepare(raw, origin)))
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot read message; left in place");
+                None
+            }
+        }
+    });
+    let mut sink = ToDesk {
+        desk,
+        inbox: Some(inbox),
+        mode: Mode::Live,
+    };
+    let stored =
+        batch::run(&mut sink, &mut Scan { md, inbox }, messages).map_err(ScanError::Flush)?;
+    match stored.refused {
+        Some(((path, _), source)) => Err(ScanError::Store { path, source }),
+        None => Ok(files.len()),
+    }
+}
+
+/// One scan's side of the batch rule.
+struct Scan<'a> {
+    md: &'a Maildir,
+    inbox: &'a str,
+}
+
+impl batch::Source for Scan<'_> {
+    /// The file, and when it was taken (for the latency metric).
+    type Key = (PathBuf, Instant);
+
+    fn stored(&mut self, _key: &Self::Key, outcome: &Outcome) {
+        tracing::info!(inbox = %self.inbox, ?outcome, "ingested");
+    }
+
+    fn taken(&self, key: &Self::Key) -> Option<(&str, Instant)> {
+        Some((self.inbox, key.1))
+    }
+
+    fn mark_done(&mut self, done: Vec<(Self::Key, Outcome)>) {
+        for ((path, _), _) in done {
+            if let Err(e) = self.md.mark_done(&path) {
+                // Stored and durable; if it stays in new/ it is read again
+                // and recognized as a duplicate.
+                tracing::warn!(path = %path.display(), error = %e, "cannot move to cur/");
+            }
+        }
+    }
 }
 
 #[cfg(test)]

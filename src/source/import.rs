@@ -1,8 +1,8 @@
 //! `postdesk import`: bringing an old mailbox into the desk as history.
 //!
 //! Imported mail keeps its own dates and is never answered. Durability is
-//! batched: one flush every `intake.batch` messages instead of one each,
-//! which is what makes import fast. That is safe because an import can
+//! batched by the rule in [`super::batch`]: one flush every `intake.batch`
+//! messages instead of one each, which is what makes import fast. That is safe because an import can
 //! always be run again: everything already stored is recognized by its
 //! Message-ID (or content hash) and skipped, so a crash or a kill mid-way
 //! costs at most one batch of work, never a lost or doubled message.
@@ -15,12 +15,13 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::api::{Outcome, Request, Response};
+use super::batch::{self, BackendSinkError, Sink, Stored, ToBackend, ToDesk};
+use super::maildir::Maildir;
+use super::mbox::MboxReader;
+use crate::api::Outcome;
 use crate::backend::{Backend, BackendError};
 use crate::decide::Mode;
-use crate::desk::{Desk, Prepared};
-use crate::source::maildir::Maildir;
-use crate::source::mbox::MboxReader;
+use crate::desk::Desk;
 use crate::ticket::Status;
 
 #[derive(Debug, thiserror::Error)]
@@ -80,65 +81,95 @@ pub fn run(
         }
         Format::Maildir => progress_bar(opts.progress, 0, "{pos}/{len}"),
     };
-    match backend {
-        Backend::Local(desk) => pipelined(desk, format, path, opts, &bar, &mut summary)?,
-        Backend::Remote(_) => {
-            read_messages(format, path, &bar, |index, origin, raw| {
-                let resp = backend.call(Request::Ingest {
-                    inbox: opts.inbox.map(str::to_string),
-                    origin,
-                    import_status: Some(opts.status),
-                    durable: false,
-                    raw,
-                })?;
-                let outcome = match resp {
-                    Response::Ingested(o) => o,
-                    Response::Error { message, .. } => return Err(stopped(path, index, message)),
-                    other => {
-                        return Err(stopped(path, index, format!("unexpected answer {other:?}")))
-                    }
-                };
-                count(&mut summary, &outcome);
-                if summary.messages.is_multiple_of(opts.batch.max(1) as u64) {
-                    flush(backend, path, index)?;
-                }
-                Ok(())
-            })?;
-        }
+    let reading = Reading {
+        format,
+        path,
+        batch: opts.batch,
+        bar: &bar,
+    };
+    if let Backend::Local(desk) = backend {
+        let desk: &Desk = desk;
+        let sink = ToDesk {
+            desk,
+            inbox: opts.inbox,
+            mode: Mode::Import {
+                status: opts.status,
+            },
+        };
+        pipelined(
+            sink,
+            |raw, origin| desk.prepare(raw, origin),
+            |index, e| stopped(path, index, e.to_string()),
+            &reading,
+            &mut summary,
+        )?;
+    } else {
+        let sink = ToBackend {
+            backend,
+            inbox: opts.inbox.map(str::to_string),
+            import_status: Some(opts.status),
+            durable_each: false,
+        };
+        pipelined(
+            sink,
+            |raw, origin| (origin, raw),
+            |index, e| match e {
+                BackendSinkError::Backend(e) => ImportError::Backend(e),
+                other => stopped(path, index, other.to_string()),
+            },
+            &reading,
+            &mut summary,
+        )?;
     }
     bar.finish_and_clear();
-    flush(backend, path, summary.messages)?;
     summary.seconds = started.elapsed().as_secs_f64();
     summary.per_second = summary.messages as f64 / summary.seconds.max(1e-9);
     Ok(summary)
 }
 
-/// With the store in this process, parsing and compression run on a second
-/// thread while this one decides and stages: on two cores that nearly
-/// doubles the rate, and the order of messages is kept.
-fn pipelined(
-    desk: &Desk,
+/// What is read, and how often it is made durable.
+struct Reading<'a> {
     format: Format,
-    path: &Path,
-    opts: &Options<'_>,
-    bar: &ProgressBar,
+    path: &'a Path,
+    batch: usize,
+    bar: &'a ProgressBar,
+}
+
+/// Reading and preparing run on a second thread while this one stores:
+/// with the store in this process, parsing and compression are half the
+/// work, so on two cores that nearly doubles the rate; through the
+/// daemon, reading overlaps the round trips. The order of messages is
+/// kept. Every `batch` messages go through the rule in [`batch`], which
+/// flushes once per batch.
+fn pipelined<S: Sink>(
+    mut sink: S,
+    prepare: impl Fn(Vec<u8>, String) -> S::Message + Sync,
+    fail: impl Fn(u64, S::Error) -> ImportError,
+    reading: &Reading<'_>,
     summary: &mut Summary,
-) -> Result<(), ImportError> {
-    let mode = Mode::Import {
-        status: opts.status,
-    };
+) -> Result<(), ImportError>
+where
+    S::Message: Send,
+{
+    let Reading {
+        format,
+        path,
+        batch,
+        bar,
+    } = *reading;
     // Messages cross threads in chunks: one wake-up per message costs
     // more than the parsing it hands over.
     const CHUNK: usize = 32;
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(u64, Prepared)>>(8);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(u64, S::Message)>>(8);
+        let prepare = &prepare;
         let reader = scope.spawn(move || {
             let mut chunk = Vec::with_capacity(CHUNK);
             // A closed channel means the store side stopped; its error is
             // the one reported.
             let closed = |index| stopped(path, index, "the store side stopped".into());
             read_messages(format, path, bar, |index, origin, raw| {
-                chunk.push((index, desk.prepare(raw, origin)));
+                chunk.push((index, prepare(raw, origin)));
                 if chunk.len() == CHUNK {
                     let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
                     tx.send(full).map_err(|_| closed(index))?;
@@ -150,30 +181,53 @@ fn pipelined(
             }
             Ok(())
         });
+        let mut messages = rx.into_iter().flatten().peekable();
+        let mut counted = Counted { summary, last: 0 };
         let mut store_result = Ok(());
-        'chunks: for chunk in rx {
-            for (index, prepared) in chunk {
-                let outcome = match desk.ingest_prepared(prepared, opts.inbox, mode) {
-                    Ok(o) => o,
-                    Err(e) => {
-                        store_result = Err(stopped(path, index, e.to_string()));
-                        break 'chunks;
-                    }
-                };
-                count(summary, &outcome);
-                if summary.messages.is_multiple_of(opts.batch.max(1) as u64) {
-                    if let Err(e) = desk.flush() {
-                        store_result = Err(stopped(path, index, e.to_string()));
-                        break 'chunks;
-                    }
+        while messages.peek().is_some() {
+            let taken = messages.by_ref().take(batch.max(1));
+            match batch::run(&mut sink, &mut counted, taken) {
+                Ok(Stored {
+                    refused: Some((index, e)),
+                    ..
+                }) => {
+                    store_result = Err(fail(index, e));
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    store_result = Err(fail(counted.last, e));
+                    break;
                 }
             }
         }
+        // Unblocks the reader if the store side stopped early.
+        drop(messages);
         let read_result = reader
             .join()
             .unwrap_or_else(|_| Err(stopped(path, 0, "the reader thread panicked".into())));
         store_result.and(read_result)
     })
+}
+
+/// An import's side of the batch rule: an archive is history, nothing in
+/// it is marked done, so the only work is counting.
+struct Counted<'a> {
+    summary: &'a mut Summary,
+    /// The last message stored, which a failed flush is reported at.
+    last: u64,
+}
+
+impl batch::Source for Counted<'_> {
+    /// The message's position in the mailbox, from 1.
+    type Key = u64;
+
+    fn stored(&mut self, index: &u64, outcome: &Outcome) {
+        self.last = *index;
+        count(self.summary, outcome);
+    }
+
+    fn mark_done(&mut self, _done: Vec<(u64, Outcome)>) {}
 }
 
 /// Calls `each` with every message of the mailbox, in order.
@@ -233,14 +287,6 @@ fn stopped(path: &Path, index: u64, message: String) -> ImportError {
         path: path.to_path_buf(),
         index,
         message,
-    }
-}
-
-fn flush(backend: &mut Backend, path: &Path, index: u64) -> Result<(), ImportError> {
-    match backend.call(Request::Flush)? {
-        Response::Flushed => Ok(()),
-        Response::Error { message, .. } => Err(stopped(path, index, message)),
-        other => Err(stopped(path, index, format!("unexpected answer {other:?}"))),
     }
 }
 
