@@ -13,9 +13,9 @@ use postdesk::desk::Desk;
 
 fn message(n: u64, reply_to: Option<u64>) -> Vec<u8> {
     let reply = match reply_to {
-        Some(p) => format!(
-            "In-Reply-To: <ops{p}@customer.test>\r\nReferences: <ops{p}@customer.test>\r\n"
-        ),
+        Some(p) => {
+            format!("In-Reply-To: <ops{p}@customer.test>\r\nReferences: <ops{p}@customer.test>\r\n")
+        }
         None => String::new(),
     };
     format!(
@@ -59,10 +59,7 @@ fn main() {
         }
         d.flush().expect("flushed");
         let (r1, w1) = d.store().usage();
-        (
-            (r1 - r0) as f64 / n as f64,
-            (w1 - w0) as f64 / n as f64,
-        )
+        ((r1 - r0) as f64 / n as f64, (w1 - w0) as f64 / n as f64)
     };
     let (nr, nw) = run(1, false);
     let (rr, rw) = run(n + 1, true);

@@ -250,6 +250,32 @@ impl Decision {
         out
     }
 
+    /// The customer addresses whose cap history a decision about `msg`
+    /// needs: only when it can send a customer automatic mail (an
+    /// acknowledgement, a status notice after an agent's command, a
+    /// survey's thanks, a reply to a closed ticket), so the common reply
+    /// costs no reads for them.
+    pub fn caps_for_mail(
+        existing: Option<&Ticket>,
+        author: &Author,
+        survey_answer: bool,
+        msg: &Inbound,
+    ) -> Vec<String> {
+        let may_answer = match existing {
+            None => true,
+            Some(t) => {
+                matches!(author, Author::Agent { .. })
+                    || survey_answer
+                    || matches!(t.status, Status::Resolved | Status::Closed)
+            }
+        };
+        if may_answer {
+            Decision::caps_for(existing, Some(msg))
+        } else {
+            Vec::new()
+        }
+    }
+
     /// Applies the guards' holds to the decided mail, with the history in
     /// `thread.sent`, and records what the caps must remember.
     fn hold(&mut self, thread: &Thread, desk: &Desk<'_>) -> Vec<String> {

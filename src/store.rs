@@ -55,9 +55,9 @@ use crate::ticket::{MessageRecord, Ticket};
 
 mod export;
 mod guard;
-pub mod usage;
 mod outgoing;
 mod quarantine;
+pub mod usage;
 
 /// The layout this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;

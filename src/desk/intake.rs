@@ -182,12 +182,21 @@ impl Desk {
             (Mode::Import { .. }, _) => String::new(),
         };
         let agent = matches!(author, Author::Agent { .. });
-        let thread = match &existing {
-            Some(t) => self.thread(&staged, t, Some(&msg), agent)?,
-            None => decide::Thread {
-                ids: Vec::new(),
-                sent: self.caps(&staged, &decide::Decision::caps_for(None, Some(&msg)))?,
+        let survey_answer = self.survey_answer(&msg, existing.as_ref(), &stripped);
+        let thread = decide::Thread {
+            ids: match (&existing, agent) {
+                (Some(t), true) => self.customer_thread(t)?,
+                _ => Vec::new(),
             },
+            sent: self.caps(
+                &staged,
+                &decide::Decision::caps_for_mail(
+                    existing.as_ref(),
+                    &author,
+                    survey_answer.is_some(),
+                    &msg,
+                ),
+            )?,
         };
         // An agent's `#merge REF` needs the ticket it names.
         let merge_target = match agent {
@@ -230,7 +239,7 @@ impl Desk {
             assign,
             author: &author,
             stripped: &stripped,
-            survey_answer: self.survey_answer(&msg, existing.as_ref(), &stripped),
+            survey_answer,
             bounced,
             flood,
             merge_target,
