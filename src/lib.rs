@@ -1,31 +1,25 @@
 //! postdesk: a support desk that runs entirely over email.
 //!
-//! The shape (see DESIGN.md): sources hand raw bytes to the [`desk`], which
-//! parses them ([`mail`]), gathers what the [`store`] knows, lets the pure
-//! core ([`thread`], [`decide`]) choose, and writes the result in one
-//! transaction. Commands reach the desk through a [`backend`]: the running
+//! The shape (see DESIGN.md, "one decision path"): every event (mail from a
+//! [`source`], a due timer, an admin's request, an agent's command) reaches
+//! the [`desk`], which gathers what the [`store`] knows, lets the pure
+//! [`core`] decide ([`decide`]), and writes the decision in one
+//! transaction; the [`outbox`] worker then builds and sends the mail it
+//! planned. Commands reach the desk through a [`backend`]: the running
 //! daemon's [`control`] socket, or the store opened directly.
 
-pub mod agent;
 pub mod api;
 pub mod backend;
 pub mod backup;
 pub mod bounce;
-pub mod calendar;
-pub mod caps;
 pub mod cli;
-pub mod command;
-pub mod compose;
 pub mod config;
 pub mod control;
+pub mod core;
 pub mod daemon;
-pub mod decide;
 pub mod desk;
-pub mod eta;
 pub mod fuzzing;
-pub mod guard;
 pub mod kb;
-pub mod lifecycle;
 pub mod logging;
 pub mod mail;
 pub mod metrics;
@@ -40,7 +34,11 @@ pub mod status;
 pub mod store;
 pub mod systemd;
 pub mod templates;
-pub mod thread;
-pub mod ticket;
 pub mod token;
 pub mod transport;
+
+// The pure core, where every decision is made (see `core`); re-exported so
+// its modules keep their short paths (`postdesk::decide`, `crate::ticket`).
+pub use crate::core::{
+    agent, calendar, caps, command, compose, decide, eta, guard, lifecycle, thread, ticket,
+};

@@ -40,6 +40,7 @@
 mod boundary;
 mod compile;
 mod explain;
+mod load;
 mod parse;
 
 use std::fmt;
@@ -309,23 +310,6 @@ impl RuleSet {
         RuleSet {
             inner: Arc::new(compile::Compiled::default()),
         }
-    }
-
-    /// Reads and compiles the rule file at `path`.
-    pub fn load(path: &Path, known: &Known) -> Result<RuleSet, RulesError> {
-        let text = std::fs::read_to_string(path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                RulesError::Missing {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                RulesError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                }
-            }
-        })?;
-        Self::parse(path, &text, known)
     }
 
     /// Compiles rule-file text; `path` only names the file in problems.

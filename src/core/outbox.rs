@@ -8,17 +8,13 @@
 //! for a message that was not stored. They are queued as a plan
 //! ([`crate::compose::Planned`]): rendering and building a mail costs more
 //! than deciding it, and intake should not wait for that. Before a mail's
-//! first attempt the [`worker`] builds it and stores the final bytes, so
+//! first attempt the worker ([`crate::outbox`]) builds it and stores the final bytes, so
 //! every attempt sends the same bytes.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-
-pub mod worker;
-
-pub use worker::{build, run, MailError, Mailer};
 
 /// Why a send failed, and whether trying again can help.
 #[derive(Debug, Clone, PartialEq, Eq)]

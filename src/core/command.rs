@@ -394,7 +394,7 @@ mod tests {
 
     #[test]
     fn readme_lists_every_command_as_the_table_defines_it() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         for s in COMMANDS {
             let shown = format!("#{} {}", s.name, s.args);
             let row = format!("| `{}` |", shown.trim().replace('|', "\\|"));

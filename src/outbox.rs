@@ -14,8 +14,8 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{watch, Notify};
 
-use super::{after_attempt, Entry, Policy, State};
 use crate::config::Config;
+pub use crate::core::outbox::*;
 use crate::store::Store;
 use crate::templates::Templates;
 use crate::transport::Transport;
