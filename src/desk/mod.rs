@@ -38,6 +38,7 @@ use crate::thread::{self, Facts, Threading};
 use crate::ticket::{self, Priority};
 use crate::token::{Signer, TokenError};
 
+mod campaign;
 mod gather;
 mod intake;
 mod notices;
