@@ -16,7 +16,8 @@
 //! come in as arguments.
 //!
 //! Beside this file: `intake` (mail), `change` (commands, by mail or from
-//! the command line, and merges), `timer` (deadlines), `assign` (who gets a
+//! the command line, and merges), `timer` (deadlines), `campaign` (notice
+//! campaigns), `assign` (who gets a
 //! new ticket), `notices` (who is told what), `holds` (the caps and bounce
 //! holds on automatic mail) and `bounces` (what a traced delivery report
 //! does).
@@ -38,6 +39,7 @@ use crate::ticket::{Direction, MessageRecord, Person, Priority, Status, ThreadRe
 
 mod assign;
 mod bounces;
+mod campaign;
 mod change;
 mod holds;
 mod intake;
@@ -46,6 +48,7 @@ mod timer;
 
 pub use assign::{counter_name as assign_counter, target_queue, AssignEvidence, Load};
 use bounces::*;
+pub use campaign::Campaign;
 pub use change::{merge_tickets, Request};
 pub use holds::{capped_recipients, limit, Sent};
 pub use intake::intake;
@@ -104,6 +107,11 @@ pub enum Event<'a> {
         ticket: Box<Ticket>,
         request: Request,
     },
+    /// A notice campaign's mail to one customer about their ticket.
+    Notice {
+        ticket: Box<Ticket>,
+        campaign: Campaign,
+    },
 }
 
 /// Decides one event: see the module docs.
@@ -126,6 +134,7 @@ pub fn decide(event: Event<'_>, thread: &Thread, desk: &Desk<'_>) -> Decision {
         ),
         Event::Timer { ticket, due } => timer::timer(*ticket, &due, thread, desk),
         Event::Request { ticket, request } => change::request(*ticket, request, thread, desk),
+        Event::Notice { ticket, campaign } => campaign::campaign(*ticket, &campaign, thread, desk),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Notice campaigns (`postdesk notify`): one notice to every customer
-//! with a matching ticket, once each, in that ticket's thread, under the
-//! same caps as every automatic mail, queued as plans like all mail.
+//! with a matching ticket, once each, decided by the core like every
+//! event (in that ticket's thread, under the caps of automatic mail) and
+//! queued as a plan like all mail.
 
 use super::*;
 
@@ -56,14 +57,29 @@ impl Desk {
                 r.state = RecipientState::AlreadyNotified;
                 r.outbox_id = Some(given.outbox_id);
             } else if !filter.dry_run {
-                let mut notice = decide::Notice::new_for(
-                    &filter.template,
-                    vec![target.person.clone()],
-                    &format!("notice/{notice_id}"),
-                    crate::mail::build::Auto::Generated,
+                let thread = self.thread(&staged, about, None, true)?;
+                let decision = decide::decide(
+                    decide::Event::Notice {
+                        ticket: Box::new(about.clone()),
+                        campaign: decide::Campaign {
+                            template: filter.template.clone(),
+                            id: notice_id.clone(),
+                            to: target.person.clone(),
+                        },
+                    },
+                    &thread,
+                    &self.decide_desk(now),
                 );
-                // About their ticket: it continues that ticket's thread.
-                notice.continue_thread(&self.customer_thread(about)?);
+                for (email, times) in &decision.sent {
+                    self.store
+                        .stage_auto_sent(&mut staged, email, times.clone());
+                }
+                let Some(notice) = decision.notices.first() else {
+                    r.state = RecipientState::Held;
+                    r.held = Some(decision.events.join("; "));
+                    recipients.push(r);
+                    continue;
+                };
                 let extras = Extras {
                     message_subject: about.subject.clone(),
                     other_tickets: target.tickets[1..].iter().map(|t| (*t).clone()).collect(),
@@ -72,20 +88,9 @@ impl Desk {
                         .reply_address(&self.config.desk.address, &about.reference),
                     ..Extras::default()
                 };
-                // Notices go through the same caps as every automatic
-                // mail: an outage notice must not be the sixth mail in ten
-                // minutes to someone, nor go to an address that bounced.
-                let mut one = vec![notice];
-                let held = self.limit_notices(&mut staged, &mut one, now)?;
-                let Some(notice) = one.pop() else {
-                    r.state = RecipientState::Held;
-                    r.held = Some(held.join("; "));
-                    recipients.push(r);
-                    continue;
-                };
                 let id = self.store.next_outbox_id()?;
                 let (entry, planned) =
-                    compose::plan(&self.config, &self.signer, &notice, about, &extras, id, now);
+                    compose::plan(&self.config, &self.signer, notice, about, &extras, id, now);
                 match serde_json::to_vec(&planned) {
                     Ok(json) => {
                         self.store.stage_outgoing(

@@ -1,48 +1,9 @@
 //! What the templates of queued mail may show (the estimate, other open
-//! tickets, earlier messages), the guards' caps for notice campaigns, and
-//! alerts to the admin.
+//! tickets, earlier messages), and alerts to the admin.
 
 use super::*;
 
 impl Desk {
-    /// Holds back automatic mail over the caps or to hard-bounced
-    /// addresses (see [`decide::limit`]) and stages the updated counts.
-    pub(super) fn limit_notices(
-        &self,
-        staged: &mut Staged,
-        notices: &mut Vec<decide::Notice>,
-        now: chrono::DateTime<Utc>,
-    ) -> Result<Vec<String>, StoreError> {
-        let who = decide::capped_recipients(notices, &self.config, &self.own);
-        if who.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut sent = HashMap::new();
-        for e in &who {
-            sent.insert(
-                e.clone(),
-                decide::Sent {
-                    times: self.store.auto_sent(staged, e)?,
-                    mark: self.store.mark(staged, e)?,
-                },
-            );
-        }
-        let before: HashMap<String, usize> = sent
-            .iter()
-            .map(|(e, s)| (e.clone(), s.times.len()))
-            .collect();
-        let held = decide::limit(notices, &mut sent, &self.config, &self.own, now);
-        for (e, s) in sent {
-            if s.times.last() == Some(&now) || before.get(&e) != Some(&s.times.len()) {
-                self.store.stage_auto_sent(staged, &e, s.times);
-            }
-        }
-        for h in &held {
-            tracing::info!(reason = %h, "automatic mail held back");
-        }
-        Ok(held)
-    }
-
     /// An outbox entry and the mail it sends, as the worker would send it
     /// now: a mail not built yet is rendered with the templates in use
     /// (and not stored; the worker stores it before sending).

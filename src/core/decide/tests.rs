@@ -610,3 +610,221 @@ fn own_addresses_with_tokens_are_own() {
     assert!(is_own(&own, "Support+ACME-1.x@desk.test"));
     assert!(!is_own(&own, "carol@customer.test"));
 }
+
+/// A ticket as intake leaves it, for the decisions that follow.
+fn a_ticket() -> Ticket {
+    let tags = TagMatcher::new("ACME");
+    let c = ctx(&tags, &OWN, Mode::Live);
+    intake(&msg(""), &Threading::New, None, &[], &c).ticket
+}
+
+fn thread_of(ids: &[&str]) -> Thread {
+    Thread {
+        ids: ids.iter().map(|s| s.to_string()).collect(),
+        sent: std::collections::HashMap::from([(
+            "carol@customer.test".to_string(),
+            Sent::default(),
+        )]),
+    }
+}
+
+fn request(commands: Vec<Command>) -> Request {
+    Request {
+        commands,
+        merge_target: None,
+        merge_asked: None,
+    }
+}
+
+#[test]
+fn an_admins_status_change_settles_the_lifecycle_and_tells_the_customer_in_their_thread() {
+    let t = a_ticket();
+    let d = decide(
+        Event::Request {
+            ticket: Box::new(t.clone()),
+            request: request(vec![Command::Status(Status::Pending)]),
+        },
+        &thread_of(&["m1@customer.test"]),
+        &desk(),
+    );
+    assert_eq!(d.ticket.status, Status::Pending);
+    assert_eq!(
+        d.ticket.pending_since,
+        Some(now()),
+        "the follow-up clock runs"
+    );
+    assert!(d.ticket.timer_due.is_some());
+    assert!(d.notices.is_empty(), "pending notices are off by default");
+
+    let d = decide(
+        Event::Request {
+            ticket: Box::new(t),
+            request: request(vec![Command::Status(Status::Resolved)]),
+        },
+        &thread_of(&["m0@customer.test", "m1@customer.test"]),
+        &desk(),
+    );
+    assert_eq!(d.ticket.resolved_at, Some(now()));
+    assert_eq!(d.notices.len(), 1);
+    let n = &d.notices[0];
+    assert_eq!(n.template, "status");
+    assert_eq!(n.in_reply_to.as_deref(), Some("m1@customer.test"));
+    assert_eq!(n.references, vec!["m0@customer.test", "m1@customer.test"]);
+    assert_eq!(d.sent.len(), 1, "the caps count the notice");
+}
+
+#[test]
+fn a_request_with_an_unknown_assignee_changes_nothing() {
+    let t = a_ticket();
+    let d = decide(
+        Event::Request {
+            ticket: Box::new(t.clone()),
+            request: request(vec![
+                Command::Priority(Priority::High),
+                Command::Assign("carol@example.com".into()),
+            ]),
+        },
+        &Thread::default(),
+        &desk(),
+    );
+    assert_eq!(d.ticket, t);
+    assert_eq!(d.refused.len(), 1);
+    assert!(
+        d.refused[0].contains("alice@desk.test, bob@desk.test"),
+        "{:?}",
+        d.refused
+    );
+}
+
+#[test]
+fn a_merge_closes_one_ticket_into_the_other() {
+    let t = a_ticket();
+    let mut into = t.clone();
+    into.number = 3;
+    into.reference = "ACME-3".into();
+    let d = decide(
+        Event::Request {
+            ticket: Box::new(t),
+            request: Request {
+                commands: vec![Command::Merge("ACME-3".into())],
+                merge_target: Some(into),
+                merge_asked: Some("ACME-3".into()),
+            },
+        },
+        &Thread::default(),
+        &desk(),
+    );
+    assert_eq!(d.ticket.merged_into, Some(3));
+    assert_eq!(d.ticket.status, Status::Closed);
+    assert_eq!(d.ticket.timer_due, None, "a merged ticket has no timers");
+    assert_eq!(d.also[0].merged_from, vec![7]);
+}
+
+#[test]
+fn timer_mail_continues_the_thread_and_the_survey_knows_its_message_id() {
+    let mut t = a_ticket();
+    set_status(&mut t, Status::Resolved, now() - chrono::Duration::days(1));
+    let d = decide(
+        Event::Timer {
+            ticket: Box::new(t),
+            due: Due {
+                survey_addresses: vec![(1, "support+s1@desk.test".into())],
+            },
+        },
+        &thread_of(&["m1@customer.test"]),
+        &desk(),
+    );
+    let survey = d
+        .notices
+        .iter()
+        .find(|n| n.template == "survey")
+        .expect("a survey");
+    assert_eq!(survey.in_reply_to.as_deref(), Some("m1@customer.test"));
+    let id = d.ticket.survey.as_ref().map(|s| s.message_id.clone());
+    assert_eq!(id, Some(survey.message_id("ACME-7", &CONFIG)));
+}
+
+#[test]
+fn a_campaign_notice_is_held_like_any_automatic_mail() {
+    let t = a_ticket();
+    let campaign = Campaign {
+        template: "notice_outage".into(),
+        id: "outage-1".into(),
+        to: t.requester.clone(),
+    };
+    let mut thread = thread_of(&["m1@customer.test"]);
+    let d = decide(
+        Event::Notice {
+            ticket: Box::new(t.clone()),
+            campaign: campaign.clone(),
+        },
+        &thread,
+        &desk(),
+    );
+    assert_eq!(d.notices.len(), 1);
+    assert_eq!(
+        d.notices[0].in_reply_to.as_deref(),
+        Some("m1@customer.test")
+    );
+    if let Some(s) = thread.sent.get_mut("carol@customer.test") {
+        s.times = (1..=5)
+            .map(|i| now() - chrono::Duration::minutes(i))
+            .collect();
+    }
+    let d = decide(
+        Event::Notice {
+            ticket: Box::new(t),
+            campaign,
+        },
+        &thread,
+        &desk(),
+    );
+    assert!(d.notices.is_empty());
+    assert!(d.events[0].contains("over the limit"), "{:?}", d.events);
+}
+
+#[test]
+fn the_address_a_message_was_delivered_to_is_the_desks() {
+    let m = msg("Delivered-To: <Help+ACME-1.x@Desk.test>\r\n");
+    let own = own_for(&OWN, &m);
+    assert!(is_own(&own, "help@desk.test"));
+    assert!(!is_own(&own, "dave@customer.test"));
+}
+
+#[test]
+fn the_caps_are_read_only_when_a_customer_may_get_automatic_mail() {
+    let m = msg("");
+    let t = a_ticket();
+    let customer = Author::Customer;
+    assert!(!Decision::caps_for_mail(None, &customer, false, &m).is_empty());
+    assert!(Decision::caps_for_mail(Some(&t), &customer, false, &m).is_empty());
+    assert!(!Decision::caps_for_mail(Some(&t), &customer, true, &m).is_empty());
+    let agent = Author::Agent {
+        email: "alice@desk.test".into(),
+        note_address: false,
+    };
+    assert!(!Decision::caps_for_mail(Some(&t), &agent, false, &m).is_empty());
+}
+
+#[test]
+fn round_robin_takes_the_queues_agents_in_turn() {
+    let evidence = |n| AssignEvidence {
+        round_robin: n,
+        ..AssignEvidence::default()
+    };
+    let rr = Some(crate::rules::Assign::RoundRobin);
+    let (a, c) = assign::pick(rr.as_ref(), "general", &evidence(0), &CONFIG);
+    assert_eq!(a.as_deref(), Some("alice@desk.test"));
+    assert_eq!(c, vec![("round-robin/general".to_string(), 1)]);
+    let (b, _) = assign::pick(rr.as_ref(), "general", &evidence(1), &CONFIG);
+    assert_eq!(b.as_deref(), Some("bob@desk.test"));
+    let (none, _) = assign::pick(rr.as_ref(), "nobody-here", &evidence(0), &CONFIG);
+    assert_eq!(none, None);
+    let lo = Some(crate::rules::Assign::LeastOpen);
+    let load = AssignEvidence {
+        open_load: std::collections::HashMap::from([("alice@desk.test".to_string(), 3)]),
+        ..AssignEvidence::default()
+    };
+    let (least, _) = assign::pick(lo.as_ref(), "general", &load, &CONFIG);
+    assert_eq!(least.as_deref(), Some("bob@desk.test"));
+}
