@@ -40,17 +40,19 @@ fn desk(dir: &std::path::Path) -> Desk {
 }
 
 fn main() {
+    // `cargo test --all-targets` runs this without `--bench`: a smoke run.
+    let bench = std::env::args().any(|a| a == "--bench");
     let n: u64 = std::env::var("STORE_OPS_N")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+        .unwrap_or(if bench { 1000 } else { 20 });
     let dir = tempfile::tempdir().expect("temp dir");
     let d = desk(dir.path());
     let run = |first: u64, reply: bool| {
         let (r0, w0) = d.store().usage();
         for i in 0..n {
             let id = first + i;
-            let raw = message(id, reply.then_some(id - n));
+            let raw = message(id, reply.then(|| id - n));
             d.ingest(&raw, Some("main"), "bench", Mode::Live)
                 .expect("stored");
             if i % 100 == 99 {

@@ -32,9 +32,10 @@ pub const EX_CONFIG: u8 = 78;
     about = "A support desk that runs entirely over email"
 )]
 pub struct Args {
-    /// Configuration file.
-    #[arg(long, global = true, env = "POSTDESK_CONFIG", default_value = config::DEFAULT_PATH)]
-    pub config: PathBuf,
+    /// Configuration file [default: ./config/postdesk.toml, then
+    /// /etc/postdesk/postdesk.toml, the first that exists].
+    #[arg(long, global = true, env = "POSTDESK_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Log format on stderr: auto (human on a terminal, journald under
     /// systemd, plain otherwise), human, json, journald.
     #[arg(
@@ -222,8 +223,8 @@ pub enum RulesCmd {
 pub enum OutboxCmd {
     /// Every outgoing mail with its state, attempts and last error.
     List {
-        /// Only entries in this state: queued, sent, failed.
-        #[arg(long)]
+        /// Only entries in this state.
+        #[arg(long, value_parser = ["queued", "sent", "failed"])]
         state: Option<String>,
         #[arg(long)]
         json: bool,
@@ -377,6 +378,39 @@ struct Exit {
     message: String,
 }
 
+/// EX_USAGE (sysexits.h): the command was used wrongly; the message says
+/// what would be right.
+pub const EX_USAGE: u8 = 64;
+
+/// Refuses a queue the desk does not have, naming the ones it has: a
+/// filter on a misspelt queue would print an empty answer and look like
+/// "no tickets".
+fn known_queue(config: &Config, queue: &str) -> Result<()> {
+    let known = config.queue_names();
+    if known.iter().any(|q| q == queue) {
+        return Ok(());
+    }
+    Err(Exit {
+        code: EX_USAGE,
+        message: format!("no queue `{queue}`; the queues are {}", known.join(", ")),
+    }
+    .into())
+}
+
+/// Parses the command line; a usage error exits 64 (EX_USAGE), as
+/// sysexits.h has it, and help and the version exit 0.
+pub fn parse_args() -> std::result::Result<Args, ExitCode> {
+    use clap::Parser as _;
+    Args::try_parse().map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            ExitCode::from(EX_USAGE)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
+}
+
 fn load_config(path: &std::path::Path) -> Result<Config> {
     Config::load(path).map_err(|e| {
         Exit {
@@ -392,14 +426,18 @@ fn dispatch(args: Args) -> Result<u8> {
     if let Command::Strip { file, explain } = &args.command {
         return strip(file.as_deref(), *explain);
     }
-    let config = load_config(&args.config)?;
+    let path = config::locate(args.config.as_deref()).map_err(|e| Exit {
+        code: EX_CONFIG,
+        message: e.to_string(),
+    })?;
+    let config = load_config(&path)?;
     match args.command {
         Command::Strip { file, explain } => strip(file.as_deref(), explain),
         Command::Serve => {
             crate::daemon::run(config)?;
             Ok(0)
         }
-        Command::Check => check(&args.config, &config),
+        Command::Check => check(&path, &config),
         Command::Backup { dir, json } => {
             let dir = std::path::absolute(&dir)
                 .with_context(|| format!("cannot resolve {}", dir.display()))?;
@@ -575,6 +613,9 @@ fn dispatch(args: Args) -> Result<u8> {
             html,
             now,
         } => {
+            if let Some(q) = &queue {
+                known_queue(&config, q)?;
+            }
             let mut backend = Backend::connect(config)?;
             let req = Request::Stats {
                 since_secs: since.map(|d| d.as_secs()),
@@ -670,6 +711,9 @@ fn dispatch(args: Args) -> Result<u8> {
             Ok(0)
         }
         Command::Tickets { what } => {
+            if let TicketsCmd::List { queue: Some(q), .. } = &what {
+                known_queue(&config, q)?;
+            }
             let mut backend = Backend::connect(config)?;
             match what {
                 TicketsCmd::List {

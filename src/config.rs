@@ -18,8 +18,23 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-/// Where the configuration comes from when nothing else is said.
-pub const DEFAULT_PATH: &str = "config/postdesk.toml";
+/// Where the configuration is looked for when neither `--config` nor
+/// `POSTDESK_CONFIG` names it, in order: the repository layout (the demo,
+/// a checkout), then where packages install it.
+pub const DEFAULT_PATHS: [&str; 2] = ["config/postdesk.toml", "/etc/postdesk/postdesk.toml"];
+
+/// The configuration file to read: the one given (by `--config` or
+/// `POSTDESK_CONFIG`), else the first of [`DEFAULT_PATHS`] that exists.
+pub fn locate(given: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    let tried: Vec<PathBuf> = DEFAULT_PATHS.iter().map(PathBuf::from).collect();
+    match tried.iter().find(|p| p.is_file()) {
+        Some(p) => Ok(p.clone()),
+        None => Err(ConfigError::NotFound { tried }),
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -37,6 +52,14 @@ pub enum ConfigError {
     },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error("no configuration file: tried {}\n  hint: pass --config FILE or set POSTDESK_CONFIG; the example is config/postdesk.toml in the source", .tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    NotFound { tried: Vec<PathBuf> },
+    #[error("{var}: {message}\n  hint: this is an environment override of {path}; fix or unset the variable")]
+    Override {
+        var: String,
+        path: PathBuf,
+        message: String,
+    },
 }
 
 /// The whole configuration, as the daemon and every command see it.
@@ -803,13 +826,14 @@ impl Config {
                     .prefix_separator("_")
                     .separator("__")
                     .try_parsing(true)
-                    .source(Some(overrides)),
+                    .source(Some(overrides.clone())),
             )
             .build()
             .map_err(|e| invalid(path, e.to_string()))?;
-        let mut cfg: Config = built
-            .try_deserialize()
-            .map_err(|e| invalid(path, format!("{e} (after applying POSTDESK_* overrides)")))?;
+        let mut cfg: Config = match built.try_deserialize() {
+            Ok(c) => c,
+            Err(e) => return Err(override_error(path, text, &overrides, e)),
+        };
         cfg.source = path.to_path_buf();
         cfg.validate()?;
         Ok(cfg)
@@ -990,6 +1014,22 @@ impl Config {
     }
 
     /// The queue that mail arriving through `inbox` lands in.
+    /// Every queue the desk knows of: `[[queue]]` tables, the inboxes'
+    /// queues and the agents' queues, sorted.
+    pub fn queue_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .queues
+            .iter()
+            .map(|q| q.name.clone())
+            .chain(self.inboxes.iter().map(|i| i.queue.clone()))
+            .chain(self.agents.iter().flat_map(|a| a.queues.iter().cloned()))
+            .chain(std::iter::once(default_queue()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     pub fn queue_for_inbox(&self, inbox: &str) -> String {
         self.inboxes
             .iter()
@@ -1004,6 +1044,40 @@ fn invalid(path: &Path, message: String) -> ConfigError {
         path: path.to_path_buf(),
         message,
     }
+}
+
+/// The file alone parsed (the strict pass), so an error after the
+/// environment was overlaid comes from an override: find the variable,
+/// so the admin is pointed at it and not at a file that is fine.
+fn override_error(
+    path: &Path,
+    text: &str,
+    overrides: &config::Map<String, String>,
+    e: config::ConfigError,
+) -> ConfigError {
+    for (var, value) in overrides {
+        let one: config::Map<String, String> =
+            std::iter::once((var.clone(), value.clone())).collect();
+        let alone = config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .add_source(
+                config::Environment::with_prefix("POSTDESK")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(Some(one)),
+            )
+            .build()
+            .and_then(|c| c.try_deserialize::<Config>());
+        if let Err(e) = alone {
+            return ConfigError::Override {
+                var: var.clone(),
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            };
+        }
+    }
+    invalid(path, format!("{e} (after applying POSTDESK_* overrides)"))
 }
 
 fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {

@@ -1,7 +1,5 @@
 //! The `postdesk` binary: parse the command line, hand over to the library.
 
-use clap::Parser;
-
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -24,5 +22,8 @@ fn main() -> std::process::ExitCode {
         // the option on each purge decision.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     }
-    postdesk::cli::run(postdesk::cli::Args::parse())
+    match postdesk::cli::parse_args() {
+        Ok(args) => postdesk::cli::run(args),
+        Err(code) => code,
+    }
 }

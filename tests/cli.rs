@@ -261,7 +261,10 @@ fn show_of_an_unknown_ticket_says_how_to_find_one() {
 
 #[test]
 fn admins_set_and_merge_tickets_from_the_command_line() {
-    let t = TestDesk::new();
+    let t = TestDesk::with(common::Options {
+        extra: "[[queue]]\nname = \"billing\"\n".into(),
+        ..common::Options::default()
+    });
     t.pipe(&mail("carol@customer.test", "First", "adm1@c", "", "one"));
     t.pipe(&mail("carol@customer.test", "Second", "adm2@c", "", "two"));
     let o = t.run(&[
@@ -284,6 +287,13 @@ fn admins_set_and_merge_tickets_from_the_command_line() {
     assert_eq!(v["ticket"]["priority"], "high");
     assert_eq!(v["ticket"]["queue"], "billing");
     assert_eq!(v["ticket"]["tags"], serde_json::json!(["vip"]));
+    let nowhere = t.run(&["tickets", "set", "ACME-1", "--queue", "billng"]);
+    assert_eq!(nowhere.status.code(), Some(1));
+    assert!(
+        stderr(&nowhere).contains("the queues are billing, general"),
+        "{}",
+        stderr(&nowhere)
+    );
     let bad = t.run(&["tickets", "set", "ACME-1", "--priority", "whenever"]);
     assert!(!bad.status.success());
     assert!(

@@ -272,7 +272,8 @@ pub fn parse_commands(text: &str, agent: &str) -> Parsed {
 /// Whether a parsed command may be applied with this configuration: an
 /// assignee must be a configured agent, since the customer's next message
 /// goes to the assignee as a notification (a typo must not send a
-/// customer's mail to a stranger).
+/// customer's mail to a stranger); a queue must be one the desk has, or
+/// the ticket would sit where no agent looks.
 pub fn check(c: &Command, config: &Config) -> Result<(), String> {
     match c {
         Command::Assign(a) if config.agent(a).is_none() => {
@@ -286,6 +287,10 @@ pub fn check(c: &Command, config: &Config) -> Result<(), String> {
                 )
             })
         }
+        Command::Queue(q) if !config.queue_names().iter().any(|k| k == q) => Err(format!(
+            "#queue {q}: no such queue; the queues are {}",
+            config.queue_names().join(", ")
+        )),
         _ => Ok(()),
     }
 }

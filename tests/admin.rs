@@ -1,0 +1,97 @@
+//! What a new admin runs into first, through the binary: where the
+//! configuration is looked for, what a wrong value says, and the exit
+//! codes scripts and systemd rely on (sysexits.h: 64 usage, 78 config).
+
+mod common;
+
+use std::process::Command;
+
+use common::{mail, TestDesk};
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The binary with no configuration named, run in `dir`.
+fn bare(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_postdesk"));
+    c.current_dir(dir).env_remove("POSTDESK_CONFIG");
+    c
+}
+
+#[test]
+fn the_configuration_is_found_where_admins_put_it_and_the_search_is_told() {
+    let empty = tempfile::tempdir().expect("temp dir");
+    let o = bare(empty.path()).arg("check").output().expect("runs");
+    // /etc/postdesk/postdesk.toml may exist on a machine with the package
+    // installed; then it is found, which is the point.
+    if !std::path::Path::new("/etc/postdesk/postdesk.toml").exists() {
+        assert_eq!(o.status.code(), Some(78), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("config/postdesk.toml") && err.contains("/etc/postdesk/postdesk.toml"),
+            "the paths tried: {err}"
+        );
+        assert!(err.contains("POSTDESK_CONFIG"), "{err}");
+    }
+
+    // ./config/postdesk.toml, as in a checkout.
+    let t = TestDesk::new();
+    let here = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(here.path().join("config")).expect("mkdir");
+    std::fs::copy(&t.config_path, here.path().join("config/postdesk.toml")).expect("copy");
+    let o = bare(here.path()).arg("check").output().expect("runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // POSTDESK_CONFIG names it too.
+    let o = bare(empty.path())
+        .env("POSTDESK_CONFIG", &t.config_path)
+        .arg("check")
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn a_bad_environment_override_names_the_variable_not_the_file() {
+    let t = TestDesk::new();
+    let o = t
+        .cmd()
+        .env("POSTDESK_DESK__NAEM", "Typo Desk")
+        .arg("check")
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(78));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("postdesk: POSTDESK_DESK__NAEM:") || err.contains("POSTDESK_DESK__NAEM:"),
+        "{err}"
+    );
+    assert!(err.contains("naem"), "{err}");
+}
+
+#[test]
+fn wrong_values_name_the_valid_ones_and_exit_64() {
+    let t = TestDesk::new();
+    t.pipe(&mail("carol@customer.test", "Hi", "a1@c", "", "Hello"));
+    let o = t.run(&["outbox", "list", "--state", "bogus"]);
+    assert_eq!(o.status.code(), Some(64), "{}", stderr(&o));
+    assert!(stderr(&o).contains("queued"), "{}", stderr(&o));
+    for args in [
+        &["tickets", "list", "--queue", "nosuch"][..],
+        &["stats", "--queue", "nosuch"][..],
+    ] {
+        let o = t.run(args);
+        assert_eq!(o.status.code(), Some(64), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("the queues are general"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        assert!(o.stdout.is_empty(), "{args:?} printed an answer");
+    }
+    let o = t.run(&["tickets", "lsit"]);
+    assert_eq!(o.status.code(), Some(64));
+    let o = t.run(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+}
