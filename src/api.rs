@@ -127,6 +127,12 @@ pub struct Preview {
 pub struct TicketView {
     pub ticket: Ticket,
     pub messages: Vec<MessageRecord>,
+    /// The mail the desk sent or will send about the ticket, oldest first.
+    #[serde(default)]
+    pub outgoing: Vec<crate::outbox::Entry>,
+    /// The next deadline and what happens then.
+    #[serde(default)]
+    pub next: Option<(chrono::DateTime<chrono::Utc>, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

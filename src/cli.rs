@@ -226,6 +226,10 @@ pub enum OutboxCmd {
         /// Only entries in this state.
         #[arg(long, value_parser = ["queued", "sent", "failed"])]
         state: Option<String>,
+        /// Only mail about this ticket (`ACME-42` or `42`).
+        #[arg(long)]
+        ticket: Option<String>,
+        /// As JSON, one array of entries.
         #[arg(long)]
         json: bool,
     },
@@ -484,13 +488,33 @@ fn dispatch(args: Args) -> Result<u8> {
         Command::Outbox { what } => {
             let mut backend = Backend::connect(config)?;
             match what {
-                OutboxCmd::List { state, json } => {
+                OutboxCmd::List {
+                    state,
+                    ticket,
+                    json,
+                } => {
                     let mut entries = match call(&mut backend, Request::ListOutbox)? {
                         Response::Outbox(e) => e,
                         other => bail!("unexpected answer: {other:?}"),
                     };
                     if let Some(s) = state {
                         entries.retain(|e| e.state.to_string().trim() == s);
+                    }
+                    if let Some(t) = ticket {
+                        // By number, so `42`, `ACME-42` and a reference
+                        // from before a prefix change all find it.
+                        let number = |r: &str| {
+                            let r = r.trim().trim_start_matches('[').trim_end_matches(']');
+                            r.rsplit('-').next().and_then(|n| n.parse::<u64>().ok())
+                        };
+                        let Some(n) = number(&t) else {
+                            return Err(Exit {
+                                code: EX_USAGE,
+                                message: format!("`{t}` is not a ticket reference (ACME-42 or 42)"),
+                            }
+                            .into());
+                        };
+                        entries.retain(|e| e.ticket.as_deref().and_then(number) == Some(n));
                     }
                     if json {
                         println!("{}", serde_json::to_string_pretty(&entries)?);

@@ -95,3 +95,61 @@ fn wrong_values_name_the_valid_ones_and_exit_64() {
     let o = t.run(&["--help"]);
     assert_eq!(o.status.code(), Some(0));
 }
+
+#[test]
+fn tickets_show_lists_the_mail_that_went_out_and_the_next_timer() {
+    let t = TestDesk::with(common::Options {
+        extra: "[[agent]]\nemail = \"alice@desk.test\"\nqueues = [\"general\"]\n".into(),
+        ..common::Options::default()
+    });
+    t.pipe(&mail(
+        "carol@customer.test",
+        "Printer",
+        "p1@c",
+        "",
+        "Broken",
+    ));
+    t.pipe(&mail(
+        "dave@customer.test",
+        "Scanner",
+        "s1@c",
+        "",
+        "Broken too",
+    ));
+    let o = t.run(&["tickets", "show", "ACME-1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("outgoing mail:"), "{out}");
+    assert!(
+        out.contains("ack") && out.contains("to carol@customer.test"),
+        "{out}"
+    );
+    assert!(
+        out.contains("agent_notify") && out.contains("to alice@desk.test"),
+        "{out}"
+    );
+    assert!(
+        out.contains("next timer") && out.contains("SLA first response warning"),
+        "{out}"
+    );
+    // Outbox ids are small and dense, across processes (each command here
+    // opened the store anew).
+    let o = t.run(&["outbox", "list", "--json"]);
+    let all: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let ids: Vec<u64> = all
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|e| e["id"].as_u64())
+        .collect();
+    assert_eq!(ids, vec![1, 2, 3, 4]);
+    let o = t.run(&["outbox", "list", "--ticket", "ACME-2", "--json"]);
+    let mine: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let tickets: Vec<&str> = mine
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|e| e["ticket"].as_str())
+        .collect();
+    assert_eq!(tickets, vec!["ACME-2", "ACME-2"]);
+}

@@ -173,8 +173,8 @@ pub(super) fn print_ticket(view: &TicketView) {
         println!("follows      {f}");
     }
     let when = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d %H:%M UTC").to_string();
-    if let Some(d) = t.timer_due {
-        println!("next timer   {}", when(d));
+    if let Some((at, what)) = &view.next {
+        println!("next timer   {}: {what}", when(*at));
     }
     if let Some(since) = t.pending_since {
         println!(
@@ -215,6 +215,7 @@ pub(super) fn print_ticket(view: &TicketView) {
         t.updated.format("%Y-%m-%d %H:%M:%S UTC"),
         if t.imported { "  (imported)" } else { "" }
     );
+    print_outgoing(&view.outgoing);
     for m in &view.messages {
         println!();
         println!(
@@ -255,5 +256,29 @@ pub(super) fn clip(s: &str, max: usize) -> String {
         let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
         out.push('…');
         out
+    }
+}
+
+/// The mail sent (or to be sent) about a ticket, one line each: what the
+/// customer and the agents got, and what is stuck and why.
+fn print_outgoing(entries: &[crate::outbox::Entry]) {
+    if entries.is_empty() {
+        return;
+    }
+    println!("outgoing mail:");
+    for e in entries {
+        let when = e.sent_at.unwrap_or(e.created).format("%Y-%m-%d %H:%M UTC");
+        let why = e
+            .last_error
+            .as_deref()
+            .map(|w| format!(" ({})", clip(w, 80)))
+            .unwrap_or_default();
+        println!(
+            "  #{:<5} {:<6} {when}  {:<14} to {}{why}",
+            e.id,
+            e.state,
+            e.kind,
+            e.recipients.join(", ")
+        );
     }
 }

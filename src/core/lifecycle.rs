@@ -192,6 +192,41 @@ pub fn next_due(t: &Ticket, config: &Config) -> Option<DateTime<Utc>> {
     due.into_iter().min()
 }
 
+/// The next deadline of a ticket and what happens then, in words, for
+/// `tickets show`: the same deadlines as [`next_due`], named.
+pub fn next_event(t: &Ticket, config: &Config) -> Option<(DateTime<Utc>, String)> {
+    if t.imported || t.merged_into.is_some() {
+        return None;
+    }
+    let mut due: Vec<(DateTime<Utc>, String)> = Vec::new();
+    if let (Status::Pending, Some(since)) = (t.status, t.pending_since) {
+        let (remind, close) = followup_times(t, config);
+        if !t.reminded {
+            due.push((
+                since + chrono(remind),
+                "follow-up reminder to the customer (waiting on them)".into(),
+            ));
+        }
+        due.push((
+            since + chrono(close),
+            "resolved with a notice if the customer stays silent".into(),
+        ));
+    }
+    if let Some(at) = survey_due(t, config) {
+        due.push((at, "satisfaction survey".into()));
+    }
+    for d in &t.sla_due {
+        let what = d.kind.as_str().replace('_', " ");
+        if !d.warned {
+            due.push((d.warn_at, format!("SLA {what} warning to the assignee")));
+        }
+        if !d.breached {
+            due.push((d.due, format!("SLA {what} due (escalated if missed)")));
+        }
+    }
+    due.into_iter().min_by_key(|(at, _)| *at)
+}
+
 fn survey_due(t: &Ticket, config: &Config) -> Option<DateTime<Utc>> {
     let s = &config.survey;
     let eligible = s.enabled

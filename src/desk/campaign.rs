@@ -88,7 +88,7 @@ impl Desk {
                         .reply_address(&self.config.desk.address, &about.reference),
                     ..Extras::default()
                 };
-                let id = self.store.next_outbox_id()?;
+                let id = self.store.next_outbox_id(&staged)?;
                 let (entry, planned) =
                     compose::plan(&self.config, &self.signer, notice, about, &extras, id, now);
                 match serde_json::to_vec(&planned) {

@@ -124,7 +124,8 @@ impl Desk {
             return Ok(false);
         };
         let now = Utc::now();
-        let id = self.store.next_outbox_id()?;
+        let mut staged = self.lock_staged();
+        let id = self.store.next_outbox_id(&staged)?;
         let (entry, planned) = compose::plan_alert(
             &self.config,
             &self.signer,
@@ -139,7 +140,6 @@ impl Desk {
         );
         match serde_json::to_vec(&planned) {
             Ok(json) => {
-                let mut staged = self.lock_staged();
                 self.store
                     .stage_outgoing(&mut staged, entry, None, None, &json);
             }
@@ -148,6 +148,7 @@ impl Desk {
                 return Ok(false);
             }
         }
+        drop(staged);
         self.flush()?;
         Ok(true)
     }

@@ -78,7 +78,14 @@ impl Desk {
                                 }
                             }
                             messages.sort_by_key(|m| m.received);
-                            Response::Ticket(Box::new(TicketView { messages, ticket }))
+                            let outgoing = self.outgoing_of(&ticket)?;
+                            let next = crate::lifecycle::next_event(&ticket, &self.config);
+                            Response::Ticket(Box::new(TicketView {
+                                messages,
+                                ticket,
+                                outgoing,
+                                next,
+                            }))
                         }
                         None => not_found(&reference),
                     },
@@ -89,17 +96,7 @@ impl Desk {
             Request::ListOutbox => {
                 self.commit_staged()?;
                 let mut entries = self.store.outbox_entries()?;
-                // Mail not built yet is listed with the subject it will
-                // have, or with why it cannot be built.
-                for e in entries.iter_mut().filter(|e| e.planned) {
-                    match self.outgoing(e.id) {
-                        Ok(Some((built, _))) => e.subject = built.subject,
-                        Ok(None) => {}
-                        Err(err) => {
-                            e.last_error.get_or_insert_with(|| format!("cannot be built: {err}"));
-                        }
-                    }
-                }
+                self.describe_planned(&mut entries);
                 Response::Outbox(entries)
             }
             Request::RetryOutbox { id } => {
@@ -393,6 +390,43 @@ impl Desk {
                 retry: false,
             },
         })
+    }
+}
+
+impl Desk {
+    /// The outbox entries about a ticket (and the tickets merged into it),
+    /// oldest first; mail not built yet shows the subject it will have.
+    pub(super) fn outgoing_of(
+        &self,
+        ticket: &ticket::Ticket,
+    ) -> Result<Vec<outbox::Entry>, StoreError> {
+        let mut refs = vec![ticket.reference.clone()];
+        for n in &ticket.merged_from {
+            refs.push(self.reference(&Staged::default(), *n));
+        }
+        let mut entries: Vec<outbox::Entry> = self
+            .store
+            .outbox_entries()?
+            .into_iter()
+            .filter(|e| e.ticket.as_ref().is_some_and(|r| refs.contains(r)))
+            .collect();
+        self.describe_planned(&mut entries);
+        Ok(entries)
+    }
+
+    /// Mail not built yet is listed with the subject it will have, or
+    /// with why it cannot be built.
+    pub(super) fn describe_planned(&self, entries: &mut [outbox::Entry]) {
+        for e in entries.iter_mut().filter(|e| e.planned) {
+            match self.outgoing(e.id) {
+                Ok(Some((built, _))) => e.subject = built.subject,
+                Ok(None) => {}
+                Err(err) => {
+                    e.last_error
+                        .get_or_insert_with(|| format!("cannot be built: {err}"));
+                }
+            }
+        }
     }
 }
 

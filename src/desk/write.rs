@@ -91,7 +91,7 @@ impl Desk {
             extras.history = self.history(ticket.number, 3)?;
         }
         for notice in &decision.notices {
-            let id = self.store.next_outbox_id()?;
+            let id = self.store.next_outbox_id(staged)?;
             let (entry, planned) =
                 compose::plan(&self.config, &self.signer, notice, ticket, &extras, id, now);
             match serde_json::to_vec(&planned) {

@@ -47,7 +47,6 @@ impl Store {
         if magic != EXPORT_MAGIC {
             return Err(bad("not a postdesk store export"));
         }
-        let mut max_outbox = 0u64;
         loop {
             match take_tag(input)? {
                 b'Z' => break,
@@ -70,9 +69,6 @@ impl Store {
                     return Err(bad("damaged export: a key without its value"));
                 }
                 let v = take_bytes(input)?;
-                if name == b"outbox" {
-                    max_outbox = max_outbox.max(be_u64(&k).unwrap_or(0));
-                }
                 pending += k.len() + v.len();
                 batch.insert(k, v);
                 n += 1;
@@ -89,9 +85,8 @@ impl Store {
                 return Err(bad("damaged export: a tree's record count does not match"));
             }
         }
-        // Outbox ids come from sled's id generator, which a new store starts
-        // at zero: move it past every restored entry.
-        while db.generate_id().map_err(std::io::Error::other)? < max_outbox {}
+        // Outbox ids follow the last entry in the outbox tree, restored
+        // with it: nothing else to move.
         db.flush().map_err(std::io::Error::other)?;
         let mut counts = BTreeMap::new();
         for name in db.tree_names() {

@@ -4,13 +4,21 @@
 use super::*;
 
 impl Store {
-    /// A fresh outbox entry id (unique, increasing; gaps after a crash).
-    pub fn next_outbox_id(&self) -> Result<u64> {
-        Ok(self
-            .db
-            .generate_id()
-            .map_err(StoreError::io("allocate an outbox id"))?
-            + 1)
+    /// A fresh outbox entry id (unique, increasing).
+    ///
+    /// Ids are dense (the last stored or staged id plus one), so the ids
+    /// admins type into `outbox retry` stay small across restarts. Entries
+    /// are never deleted, so an id is never given twice (a bounce that
+    /// names an old id finds that mail, not a newer one).
+    pub fn next_outbox_id(&self, staged: &Staged) -> Result<u64> {
+        let stored = self
+            .outbox
+            .last()
+            .map_err(StoreError::io("read outbox ids"))?
+            .and_then(|(k, _)| be_u64(&k))
+            .unwrap_or(0);
+        let staged = staged.outbox.iter().map(|(e, _)| e.id).max().unwrap_or(0);
+        Ok(stored.max(staged) + 1)
     }
 
     /// Queues one outgoing mail with the staged intakes. Its Message-ID is
