@@ -62,6 +62,9 @@ pub enum Request {
     /// Nothing is stored or sent.
     ExplainRules {
         inbox: Option<String>,
+        /// The rules the daemon has loaded, rather than the file on disk.
+        #[serde(default)]
+        live: bool,
         #[serde(skip)]
         raw: Vec<u8>,
     },
@@ -75,6 +78,9 @@ pub enum Request {
     PreviewTemplate {
         name: String,
         ticket: Option<String>,
+        /// The templates the daemon has loaded, rather than the files.
+        #[serde(default)]
+        live: bool,
     },
     /// Write a consistent backup of the store and the token secret into
     /// `dir` (absolute: the daemon's working directory is not the caller's).

@@ -214,6 +214,11 @@ pub enum RulesCmd {
         /// The inbox it counts as arriving through.
         #[arg(long)]
         inbox: Option<String>,
+        /// Use the rules the running daemon has loaded, not the file on
+        /// disk (the default: what `check` reads and a reload would load).
+        #[arg(long)]
+        live: bool,
+        /// The explanation as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -241,9 +246,22 @@ pub enum OutboxCmd {
 pub enum TemplatesCmd {
     /// Render a template with a real ticket's data, or sample data.
     Preview {
+        /// The template's name (`ack`, `status`, `notice_outage`, ...).
         name: String,
+        /// Render with this ticket's data instead of sample data.
         #[arg(long)]
         ticket: Option<String>,
+        /// Render with the templates the running daemon has loaded, not
+        /// the files on disk (the default: what a reload would load).
+        #[arg(long)]
+        live: bool,
+        /// The rendered mail as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every template the desk has, by kind and inbox.
+    List {
+        /// As JSON.
         #[arg(long)]
         json: bool,
     },
@@ -581,6 +599,7 @@ fn dispatch(args: Args) -> Result<u8> {
                 RulesCmd::Test {
                     message,
                     inbox,
+                    live,
                     json,
                 },
         } => {
@@ -592,23 +611,53 @@ fn dispatch(args: Args) -> Result<u8> {
                 std::fs::read(&message)
                     .with_context(|| format!("cannot read {}", message.display()))?
             };
+            let rules_file = config.rules.file.clone();
             let mut backend = Backend::connect(config)?;
-            let explained = match call(&mut backend, Request::ExplainRules { inbox, raw })? {
+            let req = Request::ExplainRules { inbox, live, raw };
+            let explained = match call(&mut backend, req)? {
                 Response::Explained(e) => e,
                 other => bail!("unexpected answer: {other:?}"),
             };
             if json {
                 println!("{}", serde_json::to_string_pretty(&explained)?);
             } else {
+                if live {
+                    println!("rules: the set the daemon has loaded (--live)");
+                } else {
+                    println!("rules: {} (the file on disk)", rules_file.display());
+                }
                 print!("{explained}");
             }
             Ok(0)
         }
         Command::Templates { what } => {
+            let templates_dir = config.templates.dir.clone();
             let mut backend = Backend::connect(config)?;
             match what {
-                TemplatesCmd::Preview { name, ticket, json } => {
-                    let p = match call(&mut backend, Request::PreviewTemplate { name, ticket })? {
+                TemplatesCmd::List { json } => {
+                    let templates =
+                        crate::templates::Templates::load(&templates_dir).map_err(|e| Exit {
+                            code: EX_CONFIG,
+                            message: e.to_string(),
+                        })?;
+                    let names = templates.names();
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&names)?);
+                    } else {
+                        for n in &names {
+                            let kind = crate::templates::kind_of(n).unwrap_or("notice");
+                            println!("{n:<24} {kind}");
+                        }
+                    }
+                }
+                TemplatesCmd::Preview {
+                    name,
+                    ticket,
+                    live,
+                    json,
+                } => {
+                    let req = Request::PreviewTemplate { name, ticket, live };
+                    let p = match call(&mut backend, req)? {
                         Response::Preview(p) => p,
                         other => bail!("unexpected answer: {other:?}"),
                     };

@@ -124,6 +124,7 @@ file = "{dir}/rules.toml"
         }
         let _ = self.desk.handle(Request::ExplainRules {
             inbox: None,
+            live: true,
             raw: raw.to_vec(),
         });
         Ok(outcome)

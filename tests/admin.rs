@@ -153,3 +153,55 @@ fn tickets_show_lists_the_mail_that_went_out_and_the_next_timer() {
         .collect();
     assert_eq!(tickets, vec!["ACME-2", "ACME-2"]);
 }
+
+#[test]
+fn dry_runs_read_the_files_on_disk_and_live_asks_the_daemon() {
+    let t = TestDesk::with(common::Options {
+        rules: "[[rule]]\nname = \"Billing\"\nwhen.subject = '(?i)invoice'\nset.category = \"billing\"\n"
+            .into(),
+        ..common::Options::default()
+    });
+    let _daemon = t.serve();
+    let msg = t.dir.path().join("m.eml");
+    std::fs::write(
+        &msg,
+        mail("carol@customer.test", "Invoice 12", "i1@c", "", "Hi"),
+    )
+    .expect("write");
+    let msg = msg.to_str().expect("utf-8 path");
+    let o = t.run(&["rules", "test", msg]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("the file on disk") && out.contains("Billing"),
+        "{out}"
+    );
+
+    // A bad edit: the dry run says so, as `check` does; the daemon keeps
+    // its loaded set, which --live still uses.
+    std::fs::write(
+        t.rules_path(),
+        "[[rule]]\nname = \"Billing\"\nwhen.subject = '(?i)invoice('\nset.category = \"billing\"\n",
+    )
+    .expect("write rules");
+    let o = t.run(&["rules", "test", msg]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("rules.toml:3"), "{}", stderr(&o));
+    let check = t.run(&["check"]);
+    assert!(!check.status.success());
+    let o = t.run(&["rules", "test", "--live", msg]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("(--live)"));
+
+    // Sample data names this desk.
+    let o = t.run(&["templates", "preview", "ack"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Test Desk"), "{out}");
+    assert!(!out.contains("Acme Support"), "{out}");
+
+    let o = t.run(&["templates", "list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("ack") && out.contains("agent_notify"), "{out}");
+}

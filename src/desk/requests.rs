@@ -149,7 +149,9 @@ impl Desk {
                 self.store.flush()?;
                 Response::Addresses(vec![mark])
             }
-            Request::PreviewTemplate { name, ticket } => self.preview(&name, ticket.as_deref())?,
+            Request::PreviewTemplate { name, ticket, live } => {
+                self.preview(&name, ticket.as_deref(), live)?
+            }
             Request::Stats {
                 since_secs,
                 queue,
@@ -203,7 +205,7 @@ impl Desk {
                 quarantined: self.store.quarantine_len(),
                 metrics: crate::metrics::get().listening(),
             }),
-            Request::ExplainRules { inbox, raw } => match mail::parse_with(&raw, &self.config.intake.limits()) {
+            Request::ExplainRules { inbox, live, raw } => match mail::parse_with(&raw, &self.config.intake.limits()) {
                 Ok(msg) => {
                     let inbox = inbox
                         .or_else(|| self.config.inboxes.first().map(|i| i.name.clone()))
@@ -216,7 +218,10 @@ impl Desk {
                     drop(staged);
                     let lists = ViewLists::of(&msg);
                     let view = MessageView::from_inbound(&msg, &lists, &inbox, new_customer, is_reply);
-                    Response::Explained(Box::new(self.rules().explain(&view)))
+                    match self.rules_for(live) {
+                        Ok(rules) => Response::Explained(Box::new(rules.explain(&view))),
+                        Err(message) => Response::Error { message, retry: false },
+                    }
                 }
                 Err(e) => Response::Error {
                     message: format!("the file is not a message postdesk can read: {e}"),
@@ -335,8 +340,17 @@ impl Desk {
         &self,
         name: &str,
         reference: Option<&str>,
+        live: bool,
     ) -> Result<Response, StoreError> {
-        let templates = self.templates();
+        let templates = match self.templates_for(live) {
+            Ok(t) => t,
+            Err(message) => {
+                return Ok(Response::Error {
+                    message,
+                    retry: false,
+                })
+            }
+        };
         let (data, inbox) = match reference {
             Some(r) => {
                 self.commit_staged()?;
@@ -376,7 +390,7 @@ impl Desk {
                     Some(t.inbox),
                 )
             }
-            None => (crate::templates::sample_data(name), None),
+            None => (self.sample_data(name), None),
         };
         Ok(match templates.render(name, inbox.as_deref(), &data) {
             Ok(r) => Response::Preview(Preview {
@@ -394,6 +408,51 @@ impl Desk {
 }
 
 impl Desk {
+    /// The rules a dry run uses: the file on disk, as `check` reads it and
+    /// the daemon will load it on its next reload (what the admin just
+    /// edited), or with `live` the set the daemon has loaded now.
+    fn rules_for(&self, live: bool) -> Result<RuleSet, String> {
+        if live {
+            return Ok(self.rules());
+        }
+        let templates = Templates::load(&self.config.templates.dir).map_err(|e| e.to_string())?;
+        RuleSet::load(
+            &self.config.rules.file,
+            &Known::from_config(&self.config, templates.names()),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// The templates a preview renders: the files on disk, checked as
+    /// `check` checks them, or with `live` the set the daemon has loaded.
+    fn templates_for(&self, live: bool) -> Result<Arc<Templates>, String> {
+        if live {
+            return Ok(self.templates());
+        }
+        let templates = Templates::load(&self.config.templates.dir).map_err(|e| e.to_string())?;
+        templates.check().map_err(|e| e.to_string())?;
+        Ok(Arc::new(templates))
+    }
+
+    /// Sample data for a template, with this desk's name, address and
+    /// ticket prefix: a preview should look like the desk's own mail.
+    fn sample_data(&self, name: &str) -> serde_json::Value {
+        let data = crate::templates::sample_data(name);
+        let desk = &self.config.desk;
+        let (local, domain) = desk
+            .address
+            .rsplit_once('@')
+            .unwrap_or((desk.address.as_str(), "example.com"));
+        let text = serde_json::to_string(&data).unwrap_or_default();
+        let text = text
+            .replace("support@example.com", &desk.address)
+            .replace("support+", &format!("{local}+"))
+            .replace("@example.com", &format!("@{domain}"))
+            .replace("Acme Support", &desk.name)
+            .replace("ACME-", &format!("{}-", desk.ticket_prefix));
+        serde_json::from_str(&text).unwrap_or(data)
+    }
+
     /// The outbox entries about a ticket (and the tickets merged into it),
     /// oldest first; mail not built yet shows the subject it will have.
     pub(super) fn outgoing_of(
