@@ -205,3 +205,38 @@ fn dry_runs_read_the_files_on_disk_and_live_asks_the_daemon() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("ack") && out.contains("agent_notify"), "{out}");
 }
+
+#[test]
+fn rules_test_explains_not_and_the_defaults_truthfully() {
+    let t = TestDesk::with(common::Options {
+        rules: "[[rule]]\nname = \"Outside\"\nwhen.subject = '(?i)invoice'\nwhen.not = { from = '@desk\\.test$' }\nset.tags = [\"outside\"]\n".into(),
+        ..common::Options::default()
+    });
+    let msg = t.dir.path().join("m.eml");
+    std::fs::write(
+        &msg,
+        mail("carol@customer.test", "Invoice 12", "i1@c", "", "Hi"),
+    )
+    .expect("write");
+    let o = t.run(&["rules", "test", msg.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let not_line = out
+        .lines()
+        .find(|l| l.contains("not.from"))
+        .expect("the not condition is listed");
+    assert!(not_line.trim_start().starts_with('✓'), "{not_line}");
+    assert!(not_line.contains("so the `not` holds"), "{not_line}");
+    assert!(
+        out.contains("priority         normal (desk default)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("queue            general (desk default)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("sla              normal: first response 4h"),
+        "{out}"
+    );
+}

@@ -219,7 +219,11 @@ impl Desk {
                     let lists = ViewLists::of(&msg);
                     let view = MessageView::from_inbound(&msg, &lists, &inbox, new_customer, is_reply);
                     match self.rules_for(live) {
-                        Ok(rules) => Response::Explained(Box::new(rules.explain(&view))),
+                        Ok(rules) => {
+                            let mut e = rules.explain(&view);
+                            e.desk = Some(self.defaults_for(&e.result, &inbox));
+                            Response::Explained(Box::new(e))
+                        }
                         Err(message) => Response::Error { message, retry: false },
                     }
                 }
@@ -421,6 +425,53 @@ impl Desk {
             &Known::from_config(&self.config, templates.names()),
         )
         .map_err(|e| e.to_string())
+    }
+
+    /// What a ticket gets where the rules say nothing, and the SLA
+    /// targets that will apply, for a dry run's result.
+    fn defaults_for(
+        &self,
+        c: &crate::rules::Classification,
+        inbox: &str,
+    ) -> crate::rules::DeskDefaults {
+        let priority = c.priority.unwrap_or(self.default_priority);
+        let class = c
+            .sla
+            .clone()
+            .unwrap_or_else(|| priority.as_str().to_string());
+        let human = |d: Duration| humantime::format_duration(d).to_string();
+        let sla = self
+            .config
+            .sla
+            .get(&class)
+            .map(|s| {
+                let calendar = s
+                    .calendar
+                    .as_deref()
+                    .map(|c| format!(" ({c} hours)"))
+                    .unwrap_or_default();
+                [
+                    ("first response", s.first_response),
+                    ("next response", s.next_response),
+                    ("resolution", s.resolution),
+                ]
+                .into_iter()
+                .filter_map(|(what, d)| d.map(|d| format!("{what} {}{calendar}", human(d))))
+                .collect()
+            })
+            .unwrap_or_default();
+        crate::rules::DeskDefaults {
+            category: self.config.desk.default_category.clone(),
+            priority: self.default_priority.as_str().to_string(),
+            queue: self.config.queue_for_inbox(inbox),
+            ack: self
+                .config
+                .ack
+                .enabled
+                .then(|| self.config.ack.template.clone()),
+            sla_class: class,
+            sla,
+        }
     }
 
     /// The templates a preview renders: the files on disk, checked as

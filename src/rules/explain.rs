@@ -72,6 +72,35 @@ pub struct Explanation {
     pub stopped_by: Option<String>,
     /// Identical to what `classify` returns for the same message.
     pub result: Classification,
+    /// What the ticket gets where no rule says: the desk's defaults and
+    /// the SLA targets that will apply, filled in by the desk (the rules
+    /// alone do not know them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desk: Option<DeskDefaults>,
+}
+
+/// The desk's side of a dry run's result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeskDefaults {
+    pub category: String,
+    pub priority: String,
+    pub queue: String,
+    /// The acknowledgement template, or `None` when acknowledgements are off.
+    pub ack: Option<String>,
+    /// The SLA class that applies (a rule's, else the priority's) and its
+    /// targets in words (`first response 1h`, with its calendar).
+    pub sla_class: String,
+    pub sla: Vec<String>,
+}
+
+/// Whether a condition path is under an odd number of `not`s: then the
+/// condition counts when its leaf does not match.
+fn negated(key: &str) -> bool {
+    key.split('.')
+        .filter(|seg| *seg == "not" || seg.starts_with("not["))
+        .count()
+        % 2
+        == 1
 }
 
 pub(crate) fn explain(c: &Compiled, view: &MessageView<'_>) -> Explanation {
@@ -121,6 +150,7 @@ pub(crate) fn explain(c: &Compiled, view: &MessageView<'_>) -> Explanation {
         rules,
         stopped_by,
         result,
+        desk: None,
     }
 }
 
@@ -272,27 +302,62 @@ impl fmt::Display for Explanation {
             let lhs: Vec<String> = r.conditions.iter().map(condition_lhs).collect();
             let lhs_w = lhs.iter().map(|l| width(l)).max().unwrap_or(0).min(72);
             for (c, l) in r.conditions.iter().zip(&lhs) {
-                let status = match (&c.matched_text, &c.actual) {
+                let mut status = match (&c.matched_text, &c.actual) {
                     (Some(t), _) => format!("matched {t:?}"),
                     (None, Some(a)) => format!("(is {a})"),
                     (None, None) => "no match".to_string(),
                 };
-                writeln!(f, "    {} {}  {status}", mark(c.held), pad(l, lhs_w))?;
+                // Under `not` the condition holds when the leaf does not:
+                // the mark says whether it counts for the rule.
+                let counts = c.held != negated(&c.key);
+                if negated(&c.key) {
+                    status.push_str(if counts {
+                        ", so the `not` holds"
+                    } else {
+                        ", so the `not` fails"
+                    });
+                }
+                writeln!(f, "    {} {}  {status}", mark(counts), pad(l, lhs_w))?;
             }
         }
 
         let none = "—";
         let r = &self.result;
-        let opt = |v: Option<String>| v.unwrap_or_else(|| format!("{none} (desk default)"));
+        let d = self.desk.clone().unwrap_or_default();
+        let default = |v: &str| {
+            if v.is_empty() {
+                format!("{none} (desk default)")
+            } else {
+                format!("{} (desk default)", clean(v))
+            }
+        };
+        let by_default = |key: &str| match key {
+            "category" => default(&d.category),
+            "priority" => default(&d.priority),
+            "queue" => default(&d.queue),
+            "acknowledgement" => match (&self.desk, &d.ack) {
+                (Some(_), Some(a)) => default(a),
+                (Some(_), None) => "none (acknowledgements are off)".to_string(),
+                (None, _) => default(""),
+            },
+            _ => format!("{none} (nobody)"),
+        };
+        let opt = |key: &str, v: Option<String>| v.unwrap_or_else(|| by_default(key));
         writeln!(f)?;
         writeln!(f, "Result")?;
         let lines: [(&str, String); 8] = [
-            ("category", opt(r.category.as_deref().map(clean))),
-            ("priority", opt(r.priority.map(|p| p.to_string()))),
-            ("queue", opt(r.queue.as_deref().map(clean))),
+            (
+                "category",
+                opt("category", r.category.as_deref().map(clean)),
+            ),
+            (
+                "priority",
+                opt("priority", r.priority.map(|p| p.to_string())),
+            ),
+            ("queue", opt("queue", r.queue.as_deref().map(clean))),
             (
                 "assignee",
-                opt(r.assign.as_ref().map(|a| clean(&a.to_string()))),
+                opt("assignee", r.assign.as_ref().map(|a| clean(&a.to_string()))),
             ),
             (
                 "tags",
@@ -304,7 +369,10 @@ impl fmt::Display for Explanation {
             ),
             (
                 "acknowledgement",
-                opt(r.ack.as_ref().map(|a| clean(&a.to_string()))),
+                opt(
+                    "acknowledgement",
+                    r.ack.as_ref().map(|a| clean(&a.to_string())),
+                ),
             ),
             (
                 "spam",
@@ -317,10 +385,16 @@ impl fmt::Display for Explanation {
             ),
             (
                 "sla",
-                r.sla
-                    .as_deref()
-                    .map(clean)
-                    .unwrap_or_else(|| none.to_string()),
+                match (&self.desk, r.sla.as_deref()) {
+                    (Some(_), _) if d.sla.is_empty() => {
+                        format!("{} (no targets)", clean(&d.sla_class))
+                    }
+                    (Some(_), _) => {
+                        format!("{}: {}", clean(&d.sla_class), clean(&d.sla.join(", ")))
+                    }
+                    (None, Some(s)) => clean(s),
+                    (None, None) => none.to_string(),
+                },
             ),
         ];
         for (k, v) in lines {

@@ -52,7 +52,7 @@ use serde::{Deserialize, Serialize};
 use crate::mail::Inbound;
 use crate::ticket::Priority;
 
-pub use explain::{ConditionTrace, Explanation, Outcome, RuleTrace};
+pub use explain::{ConditionTrace, DeskDefaults, Explanation, Outcome, RuleTrace};
 
 /// The names rule values are checked against, taken from the desk's config
 /// so a typo in a queue or agent fails at load time instead of stranding
