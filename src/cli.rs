@@ -17,6 +17,7 @@ use crate::source::pipe::PipeError;
 use crate::ticket::{Status, Ticket};
 
 mod print;
+pub mod safe;
 mod set;
 
 use print::{clip, print_marks, print_notified, print_status, print_ticket, print_ticket_list};
