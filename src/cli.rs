@@ -317,6 +317,10 @@ pub enum QuarantineCmd {
         id: String,
         #[arg(long)]
         raw: bool,
+        /// With `--raw`: write the bytes even when stdout is a terminal
+        /// (they may hold escape sequences the terminal obeys).
+        #[arg(long, requires = "raw")]
+        force: bool,
         #[arg(long)]
         json: bool,
     },
@@ -796,7 +800,21 @@ fn dispatch(args: Args) -> Result<u8> {
                         }
                     }
                 }
-                QuarantineCmd::Show { id, raw, json } => {
+                QuarantineCmd::Show {
+                    id,
+                    raw,
+                    force,
+                    json,
+                } => {
+                    // Raw bytes are for a file or a pipe: on a terminal a
+                    // customer's escape sequences would be obeyed.
+                    if raw && !force && std::io::stdout().is_terminal() {
+                        bail!(
+                            "not writing raw mail to a terminal: it may hold escape sequences the terminal would obey\n  \
+                             hint: redirect it to a file (`postdesk quarantine show {id} --raw > {id}.eml`), \
+                             read it without --raw, or add --force"
+                        );
+                    }
                     let (entry, bytes) = match call(&mut backend, Request::ShowQuarantine { id })? {
                         Response::QuarantineItem { entry, raw } => (entry, raw),
                         other => bail!("unexpected answer: {other:?}"),
