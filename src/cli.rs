@@ -600,8 +600,9 @@ fn dispatch(args: Args) -> Result<u8> {
             if json {
                 println!("{}", safe::json(serde_json::to_string_pretty(&stats)?));
             } else {
-                // render() escapes each field; this is the backstop.
-                print!("{}", safe::text(&crate::report::text::render(&stats)));
+                // render() escapes each field from mail (escaping the
+                // whole again would double its backslashes).
+                print!("{}", crate::report::text::render(&stats));
                 if let Some(path) = &html {
                     println!("\nHTML report written to {}", path.display());
                 }
