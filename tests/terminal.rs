@@ -339,3 +339,92 @@ fn raw_quarantined_bytes_are_not_written_to_a_terminal_without_force() {
     let out = desk.run(&["quarantine", "show", &id, "--force"]);
     assert!(!out.status.success());
 }
+
+/// A server that answers every connection with `greeting`, then `reply`
+/// to every line after the first (EHLO): a hostile IMAP or SMTP server.
+fn fake_server(greeting: &'static str, reply: &'static str) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let _ = conn.write_all(greeting.as_bytes());
+                let Ok(read) = conn.try_clone() else { return };
+                for (n, line) in BufReader::new(read).lines().enumerate() {
+                    let Ok(line) = line else { return };
+                    let answer = if n == 0 && line.to_ascii_uppercase().starts_with("EHLO") {
+                        "250 fake.test\r\n"
+                    } else {
+                        reply
+                    };
+                    if conn.write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn server_answers_are_shown_escaped_in_status_and_outbox() {
+    use std::os::unix::fs::PermissionsExt;
+    let imap = fake_server("* BYE \x1b]0;pwned\x07\x1b[2J\u{202e}go away\r\n", "");
+    let smtp = fake_server(
+        "220 fake.test ESMTP\r\n",
+        "554 5.7.1 \x1b]8;;http://evil.test\x07rejected\x1b]8;;\x07 \u{9b}2J\r\n",
+    );
+    let secrets = tempfile::tempdir().expect("temp dir");
+    let pw = secrets.path().join("pw");
+    std::fs::write(&pw, "secret\n").expect("password file");
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let desk = TestDesk::with(common::Options {
+        smtp_port: Some(u64::from(smtp)),
+        extra: format!(
+            "\n[[inbox]]\nname = \"remote\"\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {imap}\n\
+             tls = \"none\"\nusername = \"support\"\npassword_file = \"{}\"\npoll = \"1s\"\n",
+            pw.display()
+        ),
+        ..common::Options::default()
+    });
+    let raw = std::fs::read(corpus("terminal-escapes.eml")).expect("fixture");
+    check(&["ingest"], &desk.pipe(&raw));
+    let _daemon = desk.serve();
+
+    common::wait_until(60, "the IMAP inbox's error and the SMTP rejection", || {
+        let status: serde_json::Value =
+            serde_json::from_slice(&desk.run(&["status", "--json"]).stdout).unwrap_or_default();
+        let outbox: serde_json::Value =
+            serde_json::from_slice(&desk.run(&["outbox", "list", "--json"]).stdout)
+                .unwrap_or_default();
+        let imap_failed = status["inboxes"]
+            .as_array()
+            .is_some_and(|i| i.iter().any(|i| i["last_error"].is_string()));
+        let smtp_failed = outbox
+            .as_array()
+            .is_some_and(|o| o.iter().any(|e| e["last_error"].is_string()));
+        imap_failed && smtp_failed
+    });
+    let out = desk.run(&["status"]);
+    assert_terminal_safe("status", "stdout", &out.stdout);
+    assert_terminal_safe("status", "stderr", &out.stderr);
+    has(
+        "status",
+        &String::from_utf8_lossy(&out.stdout),
+        "\\x1b]0;pwned\\x07\\x1b[2J\\u{202e}go away",
+    );
+    let outbox = safe_run(&desk, &["outbox", "list"]);
+    has(
+        "outbox list",
+        &outbox,
+        "\\x1b]8;;http://evil.test\\x07rejected\\x1b]8;;\\x07 \\u{9b}2J",
+    );
+    // Degraded (an inbox is not connected): exit 1, still clean.
+    let out = desk.run(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_terminal_safe("status --json", "stdout", &out.stdout);
+    safe_run(&desk, &["outbox", "list", "--json"]);
+}
