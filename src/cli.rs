@@ -17,6 +17,7 @@ use crate::source::pipe::PipeError;
 use crate::ticket::{Status, Ticket};
 
 mod print;
+pub mod safe;
 mod set;
 
 use print::{clip, print_marks, print_notified, print_status, print_ticket, print_ticket_list};
@@ -339,6 +340,10 @@ pub enum QuarantineCmd {
         id: String,
         #[arg(long)]
         raw: bool,
+        /// With `--raw`: write the bytes even when stdout is a terminal
+        /// (they may hold escape sequences the terminal obeys).
+        #[arg(long, requires = "raw")]
+        force: bool,
         #[arg(long)]
         json: bool,
     },
@@ -386,7 +391,7 @@ pub fn run(args: Args) -> ExitCode {
     match dispatch(args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("postdesk: {e:#}");
+            eprintln!("postdesk: {}", safe::text(&format!("{e:#}")));
             ExitCode::from(e.downcast_ref::<Exit>().map_or(1, |x| x.code))
         }
     }
@@ -469,7 +474,7 @@ fn dispatch(args: Args) -> Result<u8> {
                 other => bail!("unexpected answer: {other:?}"),
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&m)?);
+                println!("{}", safe::json(serde_json::to_string_pretty(&m)?));
             } else {
                 println!(
                     "{}: {} tickets, {} messages, {} bytes, sha256 {}{}",
@@ -535,7 +540,7 @@ fn dispatch(args: Args) -> Result<u8> {
                         entries.retain(|e| e.ticket.as_deref().and_then(number) == Some(n));
                     }
                     if json {
-                        println!("{}", serde_json::to_string_pretty(&entries)?);
+                        println!("{}", safe::json(serde_json::to_string_pretty(&entries)?));
                     } else if entries.is_empty() {
                         println!("outbox is empty");
                     } else {
@@ -549,10 +554,10 @@ fn dispatch(args: Args) -> Result<u8> {
                                 e.id,
                                 e.state,
                                 e.attempts,
-                                e.ticket.as_deref().unwrap_or("-"),
+                                safe::line(e.ticket.as_deref().unwrap_or("-")),
                                 e.kind,
                                 clip(&e.recipients.join(","), 30),
-                                e.last_error.as_deref().unwrap_or(&e.subject)
+                                safe::line(e.last_error.as_deref().unwrap_or(&e.subject))
                             );
                         }
                     }
@@ -581,7 +586,7 @@ fn dispatch(args: Args) -> Result<u8> {
             // Answered by this process: nothing is reading the inboxes.
             report.daemon = remote;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                println!("{}", safe::json(serde_json::to_string_pretty(&report)?));
             } else {
                 print_status(&report);
             }
@@ -619,14 +624,18 @@ fn dispatch(args: Args) -> Result<u8> {
                 other => bail!("unexpected answer: {other:?}"),
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&explained)?);
+                println!("{}", safe::json(serde_json::to_string_pretty(&explained)?));
             } else {
                 if live {
                     println!("rules: the set the daemon has loaded (--live)");
                 } else {
-                    println!("rules: {} (the file on disk)", rules_file.display());
+                    println!(
+                        "rules: {} (the file on disk)",
+                        safe::line(&rules_file.display().to_string())
+                    );
                 }
-                print!("{explained}");
+                // The explanation quotes the message's headers.
+                print!("{}", safe::text(&explained.to_string()));
             }
             Ok(0)
         }
@@ -642,11 +651,11 @@ fn dispatch(args: Args) -> Result<u8> {
                         })?;
                     let names = templates.names();
                     if json {
-                        println!("{}", serde_json::to_string_pretty(&names)?);
+                        println!("{}", safe::json(serde_json::to_string_pretty(&names)?));
                     } else {
                         for n in &names {
                             let kind = crate::templates::kind_of(n).unwrap_or("notice");
-                            println!("{n:<24} {kind}");
+                            println!("{:<24} {kind}", safe::line(n));
                         }
                     }
                 }
@@ -662,16 +671,18 @@ fn dispatch(args: Args) -> Result<u8> {
                         other => bail!("unexpected answer: {other:?}"),
                     };
                     if json {
-                        println!("{}", serde_json::to_string_pretty(&p)?);
+                        println!("{}", safe::json(serde_json::to_string_pretty(&p)?));
                     } else {
-                        println!("Subject: {}", p.subject);
+                        // Rendered with the ticket's data: the customer's
+                        // subject, name and words.
+                        println!("Subject: {}", safe::line(&p.subject));
                         for (k, v) in &p.headers {
-                            println!("{k}: {v}");
+                            println!("{}: {}", safe::line(k), safe::line(v));
                         }
                         println!();
-                        print!("{}", p.text);
+                        print!("{}", safe::text(&p.text));
                         if let Some(html) = p.html {
-                            println!("\n----- HTML alternative -----\n{html}");
+                            println!("\n----- HTML alternative -----\n{}", safe::text(&html));
                         }
                     }
                 }
@@ -704,8 +715,10 @@ fn dispatch(args: Args) -> Result<u8> {
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(&stats)?);
+                println!("{}", safe::json(serde_json::to_string_pretty(&stats)?));
             } else {
+                // render() escapes each field from mail (escaping the
+                // whole again would double its backslashes).
                 print!("{}", crate::report::text::render(&stats));
                 if let Some(path) = &html {
                     println!("\nHTML report written to {}", path.display());
@@ -738,7 +751,7 @@ fn dispatch(args: Args) -> Result<u8> {
                 other => bail!("unexpected answer: {other:?}"),
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                println!("{}", safe::json(serde_json::to_string_pretty(&report)?));
             } else {
                 print_notified(&report, backend.is_remote());
             }
@@ -767,7 +780,7 @@ fn dispatch(args: Args) -> Result<u8> {
                 },
             )?;
             if opts.json {
-                println!("{}", serde_json::to_string_pretty(&summary)?);
+                println!("{}", safe::json(serde_json::to_string_pretty(&summary)?));
             } else {
                 println!(
                     "imported {} messages from {} in {:.1}s ({:.0}/s): {} stored in {} new tickets, {} already there, {} quarantined",
@@ -800,7 +813,7 @@ fn dispatch(args: Args) -> Result<u8> {
                         other => bail!("unexpected answer: {other:?}"),
                     };
                     if json {
-                        println!("{}", serde_json::to_string_pretty(&tickets)?);
+                        println!("{}", safe::json(serde_json::to_string_pretty(&tickets)?));
                     } else {
                         print_ticket_list(&tickets);
                     }
@@ -822,7 +835,7 @@ fn dispatch(args: Args) -> Result<u8> {
                         },
                     )? {
                         Response::Tickets(t) if json => {
-                            println!("{}", serde_json::to_string_pretty(&t)?)
+                            println!("{}", safe::json(serde_json::to_string_pretty(&t)?))
                         }
                         Response::Tickets(t) => print_ticket_list(&t),
                         other => bail!("unexpected answer: {other:?}"),
@@ -840,7 +853,7 @@ fn dispatch(args: Args) -> Result<u8> {
                         other => bail!("unexpected answer: {other:?}"),
                     };
                     if json {
-                        println!("{}", serde_json::to_string_pretty(&view)?);
+                        println!("{}", safe::json(serde_json::to_string_pretty(&view)?));
                     } else {
                         print_ticket(&view);
                     }
@@ -857,7 +870,7 @@ fn dispatch(args: Args) -> Result<u8> {
                         other => bail!("unexpected answer: {other:?}"),
                     };
                     if json {
-                        println!("{}", serde_json::to_string_pretty(&marks)?);
+                        println!("{}", safe::json(serde_json::to_string_pretty(&marks)?));
                     } else if marks.is_empty() {
                         println!("no marked addresses");
                     } else {
@@ -870,12 +883,12 @@ fn dispatch(args: Args) -> Result<u8> {
                         other => bail!("unexpected answer: {other:?}"),
                     };
                     if json {
-                        println!("{}", serde_json::to_string_pretty(&cleared)?);
+                        println!("{}", safe::json(serde_json::to_string_pretty(&cleared)?));
                     } else {
                         for m in cleared {
                             println!(
                                 "{}: mark cleared; automatic mail may go to it again",
-                                m.address
+                                safe::line(&m.address)
                             );
                         }
                     }
@@ -892,7 +905,7 @@ fn dispatch(args: Args) -> Result<u8> {
                         other => bail!("unexpected answer: {other:?}"),
                     };
                     if json {
-                        println!("{}", serde_json::to_string_pretty(&entries)?);
+                        println!("{}", safe::json(serde_json::to_string_pretty(&entries)?));
                     } else if entries.is_empty() {
                         println!("quarantine is empty");
                     } else {
@@ -900,15 +913,29 @@ fn dispatch(args: Args) -> Result<u8> {
                         for e in entries {
                             println!(
                                 "{:<16}  {:<20}  {:>9}  {}",
-                                e.id,
+                                safe::line(&e.id),
                                 e.received.format("%Y-%m-%d %H:%M:%S"),
                                 e.size,
-                                e.reason
+                                safe::line(&e.reason)
                             );
                         }
                     }
                 }
-                QuarantineCmd::Show { id, raw, json } => {
+                QuarantineCmd::Show {
+                    id,
+                    raw,
+                    force,
+                    json,
+                } => {
+                    // Raw bytes are for a file or a pipe: on a terminal a
+                    // customer's escape sequences would be obeyed.
+                    if raw && !force && std::io::stdout().is_terminal() {
+                        bail!(
+                            "not writing raw mail to a terminal: it may hold escape sequences the terminal would obey\n  \
+                             hint: redirect it to a file (`postdesk quarantine show {id} --raw > {id}.eml`), \
+                             read it without --raw, or add --force"
+                        );
+                    }
                     let (entry, bytes) = match call(&mut backend, Request::ShowQuarantine { id })? {
                         Response::QuarantineItem { entry, raw } => (entry, raw),
                         other => bail!("unexpected answer: {other:?}"),
@@ -916,24 +943,26 @@ fn dispatch(args: Args) -> Result<u8> {
                     if raw {
                         std::io::stdout().write_all(&bytes)?;
                     } else if json {
-                        println!("{}", serde_json::to_string_pretty(&entry)?);
+                        println!("{}", safe::json(serde_json::to_string_pretty(&entry)?));
                     } else {
-                        println!("id:       {}", entry.id);
-                        println!("reason:   {}", entry.reason);
-                        println!("origin:   {}", entry.origin);
+                        println!("id:       {}", safe::line(&entry.id));
+                        println!("reason:   {}", safe::line(&entry.reason));
+                        println!("origin:   {}", safe::line(&entry.origin));
                         println!("received: {}", entry.received.to_rfc3339());
                         println!(
                             "size:     {} bytes (arrived {} time(s))",
                             entry.size, entry.arrivals
                         );
                         println!();
-                        let shown = &bytes[..bytes.len().min(4096)];
-                        println!("{}", String::from_utf8_lossy(shown).escape_debug());
-                        if bytes.len() > shown.len() {
-                            println!(
-                                "... ({} more bytes; --raw for all)",
-                                bytes.len() - shown.len()
-                            );
+                        // Line by line as it arrived; CR, controls and
+                        // bytes that are not UTF-8 shown escaped.
+                        let shown = safe::bytes(&bytes[..bytes.len().min(4096)]);
+                        print!("{shown}");
+                        if !shown.ends_with('\n') {
+                            println!();
+                        }
+                        if bytes.len() > 4096 {
+                            println!("... ({} more bytes; --raw for all)", bytes.len() - 4096);
                         }
                     }
                 }
@@ -954,16 +983,16 @@ fn strip(file: Option<&std::path::Path>, explain: bool) -> Result<u8> {
         _ => std::io::stdin().take(64 << 20).read_to_end(&mut raw)?,
     };
     let (stripped, source) = crate::mail::quote::strip_raw(&raw);
-    println!("{}", stripped.text);
+    println!("{}", safe::text(&stripped.text));
     if explain {
         println!("\n--- explain: {source}; line numbers count in that text ---");
         if stripped.cuts.is_empty() {
             println!("nothing was cut");
         }
         for cut in &stripped.cuts {
-            println!("{cut}");
+            println!("{}", safe::text(&cut.to_string()));
             if !cut.excerpt.is_empty() {
-                println!("    | {}", cut.excerpt);
+                println!("    | {}", safe::line(&cut.excerpt));
             }
         }
     }
@@ -1061,7 +1090,7 @@ fn ingest(config: Config, files: Vec<PathBuf>, inbox: Option<String>, json: bool
     let stored = crate::source::pipe::run(config, files, inbox, |file, outcome| {
         if json {
             match serde_json::to_string(outcome) {
-                Ok(line) => println!("{line}"),
+                Ok(line) => println!("{}", safe::json(line)),
                 Err(e) => eprintln!("postdesk: {}: {e}", file.display()),
             }
             return;
@@ -1072,16 +1101,19 @@ fn ingest(config: Config, files: Vec<PathBuf>, inbox: Option<String>, json: bool
                 created,
                 thread,
             } => println!(
-                "{}: stored in {ticket}{} ({thread})",
+                "{}: stored in {}{} ({})",
                 file.display(),
-                if *created { " (new)" } else { "" }
+                safe::line(ticket),
+                if *created { " (new)" } else { "" },
+                safe::line(&thread.to_string())
             ),
             Outcome::Duplicate { ticket } => {
                 println!("{}: already stored in {ticket}", file.display())
             }
             Outcome::Quarantined { id, reason, .. } => eprintln!(
-                "postdesk: {}: quarantined as {id}: {reason}\n  hint: `postdesk quarantine show {id}`",
-                file.display()
+                "postdesk: {}: quarantined as {id}: {}\n  hint: `postdesk quarantine show {id}`",
+                file.display(),
+                safe::line(reason)
             ),
         }
     });
@@ -1092,7 +1124,8 @@ fn ingest(config: Config, files: Vec<PathBuf>, inbox: Option<String>, json: bool
             Err(anyhow::Error::new(source).context(format!("cannot read {}", path.display())))
         }
         Err(e) => {
-            eprintln!("postdesk: {e}");
+            // May quote a server's or the daemon's answer.
+            eprintln!("postdesk: {}", safe::text(&e.to_string()));
             if let PipeError::Connect(c) = &e {
                 if !c.is_temporary() {
                     eprintln!("postdesk: the mail stays with the MTA until this is fixed");

@@ -55,6 +55,9 @@ const SMALL: &[(&str, Expect)] = &[
     ("only-headers-no-body.eml", Stored(None)),
     ("overlong-encoded-word.eml", Stored(None)),
     ("subject-8bit-wrong-charset.eml", Stored(None)),
+    // Escape sequences for the admin's terminal: tests/terminal.rs.
+    ("terminal-escapes.eml", Stored(None)),
+    ("terminal-quarantined.eml", Quarantined("no sender", false)),
     ("wrong-charset.eml", Stored(None)),
 ];
 

@@ -1,6 +1,12 @@
 //! How the command line shows tickets, status, notices and marks to a person
 //! (every listing also has `--json` for scripts).
+//!
+//! Every text here that came from mail or from the network (subjects,
+//! names, addresses, bodies, flags, server answers) goes through
+//! [`safe`](super::safe) as it is printed, so a customer cannot drive the
+//! admin's terminal with escape sequences; table cells through [`clip`].
 
+use super::safe;
 use super::*;
 
 /// The table of `postdesk addresses list`.
@@ -23,7 +29,7 @@ pub(super) fn print_marks(marks: &[crate::bounce::Mark]) {
             m.hard_bounces,
             m.soft_bounces,
             m.last_at.format("%Y-%m-%d %H:%M"),
-            m.ticket.as_deref().unwrap_or("-"),
+            safe::line(m.ticket.as_deref().unwrap_or("-")),
             held,
             clip(
                 format!(
@@ -50,7 +56,7 @@ pub(super) fn print_notified(r: &crate::notify::Report, daemon: bool) {
             "{:<36} {:<17} {}",
             clip(&p.email, 36),
             p.state.as_str(),
-            p.tickets.join(", ")
+            safe::line(&p.tickets.join(", "))
         );
     }
     let count = |s: S| r.recipients.iter().filter(|p| p.state == s).count();
@@ -66,8 +72,8 @@ pub(super) fn print_notified(r: &crate::notify::Report, daemon: bool) {
         for p in r.recipients.iter().filter(|p| p.state == S::Held) {
             println!(
                 "held: {}: {}",
-                p.email,
-                p.held.as_deref().unwrap_or_default()
+                safe::line(&p.email),
+                safe::line(p.held.as_deref().unwrap_or_default())
             );
         }
         println!(
@@ -100,8 +106,8 @@ pub(super) fn print_status(r: &crate::status::Report) {
         println!();
         println!(
             "inbox {} ({}): {}",
-            i.name,
-            i.kind,
+            safe::line(&i.name),
+            safe::line(&i.kind),
             if i.connected { "ok" } else { "NOT CONNECTED" }
         );
         println!("  processed    {}", i.processed);
@@ -109,12 +115,12 @@ pub(super) fn print_status(r: &crate::status::Report) {
             println!("  last success {}", t.format("%Y-%m-%d %H:%M:%S UTC"));
         }
         if let Some(c) = &i.cursor {
-            println!("  position     {c}");
+            println!("  position     {}", safe::line(c));
         }
         if let (Some(e), Some(t)) = (&i.last_error, i.last_error_at) {
             println!(
                 "  last error   {} ({})",
-                e,
+                safe::line(e),
                 t.format("%Y-%m-%d %H:%M:%S UTC")
             );
         }
@@ -133,10 +139,10 @@ pub(super) fn print_ticket_list(tickets: &[Ticket]) {
     for t in tickets {
         println!(
             "{:<12} {:<8} {:<7} {:<10} {:<16} {:<28} {}",
-            t.reference,
+            safe::line(&t.reference),
             t.status,
             t.priority,
-            t.queue,
+            safe::line(&t.queue),
             t.updated.format("%Y-%m-%d %H:%M"),
             clip(&t.requester.email, 28),
             clip(&t.subject, 60)
@@ -146,22 +152,22 @@ pub(super) fn print_ticket_list(tickets: &[Ticket]) {
 
 pub(super) fn print_ticket(view: &TicketView) {
     let t = &view.ticket;
-    println!("{}  {}", t.reference, t.subject);
+    println!("{}  {}", safe::line(&t.reference), safe::line(&t.subject));
     println!(
         "status {}  priority {}  category {}  queue {}  assignee {}",
         t.status,
         t.priority,
-        t.category,
-        t.queue,
-        t.assignee.as_deref().unwrap_or("-")
+        safe::line(&t.category),
+        safe::line(&t.queue),
+        safe::line(t.assignee.as_deref().unwrap_or("-"))
     );
-    println!("requester    {}", t.requester);
-    println!("participants {}", t.participants.join(", "));
+    println!("requester    {}", safe::line(&t.requester.to_string()));
+    println!("participants {}", safe::line(&t.participants.join(", ")));
     if !t.tags.is_empty() {
-        println!("tags         {}", t.tags.join(", "));
+        println!("tags         {}", safe::line(&t.tags.join(", ")));
     }
     if !t.matched_rules.is_empty() {
-        println!("rules        {}", t.matched_rules.join(", "));
+        println!("rules        {}", safe::line(&t.matched_rules.join(", ")));
     }
     if t.spam {
         println!("spam         yes (kept, never answered)");
@@ -170,7 +176,7 @@ pub(super) fn print_ticket(view: &TicketView) {
         println!("merged into  #{into}");
     }
     if let Some(f) = &t.follows {
-        println!("follows      {f}");
+        println!("follows      {}", safe::line(f));
     }
     let when = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d %H:%M UTC").to_string();
     if let Some((at, what)) = &view.next {
@@ -200,10 +206,11 @@ pub(super) fn print_ticket(view: &TicketView) {
     if let Some(s) = &t.survey {
         match (s.score, &s.label) {
             (Some(score), Some(label)) => println!(
-                "survey       {score} ({label}){}",
+                "survey       {score} ({}){}",
+                safe::line(label),
                 s.comment
                     .as_ref()
-                    .map(|c| format!(": {c}"))
+                    .map(|c| format!(": {}", safe::line(c)))
                     .unwrap_or_default()
             ),
             _ => println!("survey       sent {}, no answer yet", when(s.sent_at)),
@@ -222,41 +229,41 @@ pub(super) fn print_ticket(view: &TicketView) {
             "--- #{} {} {} <{}>",
             m.seq + 1,
             m.received.format("%Y-%m-%d %H:%M:%S"),
-            m.from.as_ref().map(|p| p.to_string()).unwrap_or_default(),
-            m.message_id
+            safe::line(&m.from.as_ref().map(|p| p.to_string()).unwrap_or_default()),
+            safe::line(&m.message_id)
         );
-        println!("    subject: {}", m.subject);
-        println!("    threaded: {}", m.thread);
+        println!("    subject: {}", safe::line(&m.subject));
+        println!("    threaded: {}", safe::line(&m.thread.to_string()));
         if m.internal {
             println!("    INTERNAL NOTE (agents only)");
         }
         for f in &m.flags {
-            println!("    flag: {f}");
+            println!("    flag: {}", safe::line(&f.to_string()));
         }
         if !m.rules.is_empty() {
-            println!("    rules: {}", m.rules.join(", "));
+            println!("    rules: {}", safe::line(&m.rules.join(", ")));
         }
         for a in &m.attachments {
             println!(
                 "    attachment: {} ({}, {} bytes)",
-                a.name, a.content_type, a.size
+                safe::line(&a.name),
+                safe::line(&a.content_type),
+                a.size
             );
         }
         println!();
+        // Line by line (a body's own line breaks are kept, each indented);
+        // within a line only tab may stay, so `text` and not `line`.
         for line in m.text.lines().take(200) {
-            println!("    {line}");
+            println!("    {}", safe::text(line));
         }
     }
 }
 
+/// A table cell: escaped for the terminal (see [`safe::cell`]), at most
+/// `max` characters, so any text in a column is safe to print.
 pub(super) fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    }
+    safe::cell(s, max)
 }
 
 /// The mail sent (or to be sent) about a ticket, one line each: what the
@@ -277,8 +284,8 @@ fn print_outgoing(entries: &[crate::outbox::Entry]) {
             "  #{:<5} {:<6} {when}  {:<14} to {}{why}",
             e.id,
             e.state,
-            e.kind,
-            e.recipients.join(", ")
+            safe::line(&e.kind),
+            safe::line(&e.recipients.join(", "))
         );
     }
 }

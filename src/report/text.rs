@@ -1,7 +1,13 @@
 //! `postdesk stats` in a terminal: a manager's summary, one figure a line,
 //! labels aligned, durations in words a person reads at a glance.
+//!
+//! Subjects, tags and names in it come from customers' mail: each is
+//! escaped with [`safe`] as it is placed, so the summary cannot carry
+//! terminal escape sequences (see that module for why).
 
 use std::fmt::Write as _;
+
+use crate::cli::safe;
 
 use super::human;
 use super::stats::{Band, Named, Stats, Times};
@@ -38,14 +44,14 @@ fn list(items: &[Named]) -> String {
     }
     items
         .iter()
-        .map(|n| format!("{} {}", n.name, n.count))
+        .map(|n| format!("{} {}", safe::line(&n.name), n.count))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 fn bands(b: &[Band]) -> String {
     b.iter()
-        .map(|b| format!("{} {}", b.label, b.count))
+        .map(|b| format!("{} {}", safe::line(&b.label), b.count))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -58,10 +64,9 @@ pub fn render(s: &Stats) -> String {
         Some(since) => format!("{} to {}", when(since), when(s.now)),
         None => format!("all time to {}", when(s.now)),
     };
-    let queue = s
-        .queue
-        .as_deref()
-        .map_or("all queues".to_string(), |q| format!("queue {q}"));
+    let queue = s.queue.as_deref().map_or("all queues".to_string(), |q| {
+        format!("queue {}", safe::line(q))
+    });
     let _ = writeln!(o, "Support report: {window}, {queue}");
     let _ = writeln!(o);
     line(
@@ -146,7 +151,7 @@ pub fn render(s: &Stats) -> String {
         let mut keys: Vec<&String> = m.keys().collect();
         keys.sort_by_key(|k| order.iter().position(|o| o == k).unwrap_or(usize::MAX));
         keys.iter()
-            .map(|k| format!("{k} {}", m[*k]))
+            .map(|k| format!("{} {}", safe::line(k), m[*k]))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -175,7 +180,7 @@ pub fn render(s: &Stats) -> String {
                 dur(b.oldest_age_secs),
                 b.oldest
                     .as_ref()
-                    .map(|r| format!(" ({r})"))
+                    .map(|r| format!(" ({})", safe::line(r)))
                     .unwrap_or_default()
             ),
         );
@@ -227,8 +232,8 @@ pub fn render(s: &Stats) -> String {
                 "{:LABEL$}{:>5}  {:<32}  {}",
                 "",
                 r.count,
-                clip(&r.example, 32),
-                refs
+                safe::cell(&r.example, 32),
+                safe::line(&refs)
             );
         }
     }
@@ -254,19 +259,4 @@ pub fn render(s: &Stats) -> String {
         );
     }
     o
-}
-
-fn clip(s: &str, max: usize) -> String {
-    // Customer text: control characters would move the terminal's cursor.
-    let clean: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if clean.chars().count() <= max {
-        clean
-    } else {
-        let mut out: String = clean.chars().take(max - 1).collect();
-        out.push('…');
-        out
-    }
 }
