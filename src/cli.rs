@@ -47,6 +47,16 @@ pub struct Args {
         default_value = "auto"
     )]
     pub log_format: crate::logging::Format,
+    /// Colour in what postdesk writes to a terminal: auto (a terminal,
+    /// unless NO_COLOR is set), always, never.
+    #[arg(
+        long,
+        global = true,
+        env = "POSTDESK_COLOR",
+        value_enum,
+        default_value = "auto"
+    )]
+    pub color: crate::logging::Color,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -387,7 +397,7 @@ pub fn run(args: Args) -> ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    crate::logging::init(args.log_format, daemon);
+    crate::logging::init(args.log_format, args.color, daemon);
     match dispatch(args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

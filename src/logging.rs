@@ -71,10 +71,34 @@ pub fn priority(level: &Level) -> u8 {
     }
 }
 
+/// When output may be coloured (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    /// On a terminal, unless `NO_COLOR` is set (no-color.org).
+    Auto,
+    Always,
+    Never,
+}
+
+impl Color {
+    /// Whether stderr gets colour: `auto` colours a terminal unless
+    /// `NO_COLOR` is set to anything non-empty, as the convention says.
+    pub fn for_stderr(self) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::io::stderr().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
 /// Installs the subscriber. `POSTDESK_LOG` is an `EnvFilter` directive
 /// (`debug`, `postdesk::source::imap=debug`); the daemon logs `info` by
 /// default, commands only warnings.
-pub fn init(format: Format, daemon: bool) {
+pub fn init(format: Format, color: Color, daemon: bool) {
     let default = if daemon { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("POSTDESK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -97,9 +121,7 @@ pub fn init(format: Format, daemon: bool) {
                     .with_target(false),
             ))
             .try_init(),
-        _ => builder
-            .with_ansi(std::io::stderr().is_terminal())
-            .try_init(),
+        _ => builder.with_ansi(color.for_stderr()).try_init(),
     };
 }
 

@@ -428,3 +428,63 @@ fn server_answers_are_shown_escaped_in_status_and_outbox() {
     assert_terminal_safe("status --json", "stdout", &out.stdout);
     safe_run(&desk, &["outbox", "list", "--json"]);
 }
+
+/// Runs `postdesk ARGS` with stderr on a terminal (and `env` set); what
+/// reached the terminal.
+fn stderr_on_terminal(desk: &TestDesk, args: &[&str], env: &[(&str, &str)]) -> Vec<u8> {
+    let (mut controller, device) = pty();
+    let mut cmd = desk.cmd();
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(device))
+        .env_remove("NO_COLOR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn postdesk");
+    child.wait().expect("postdesk exits");
+    drop(cmd);
+    let mut shown = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match controller.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => shown.extend_from_slice(&buf[..n]),
+        }
+    }
+    shown
+}
+
+#[test]
+fn logs_are_coloured_on_a_terminal_unless_no_color_or_never() {
+    let desk = TestDesk::new();
+    let junk = desk.dir.path().join("junk.bin");
+    std::fs::write(&junk, [0u8, 159, 146, 150, 0, 1, 2]).expect("write");
+    let junk = junk.to_str().expect("utf-8");
+    let esc = |b: &[u8]| b.contains(&0x1b);
+    // The quarantine logs a warning: coloured on a terminal by default...
+    let shown = stderr_on_terminal(&desk, &["ingest", junk], &[]);
+    assert!(
+        String::from_utf8_lossy(&shown).contains("quarantined"),
+        "{shown:?}"
+    );
+    assert!(esc(&shown), "colour on a terminal");
+    // ...and not with NO_COLOR (no-color.org) or --color never.
+    let shown = stderr_on_terminal(&desk, &["ingest", junk], &[("NO_COLOR", "1")]);
+    assert!(String::from_utf8_lossy(&shown).contains("quarantined"));
+    assert!(
+        !esc(&shown),
+        "NO_COLOR: {:?}",
+        String::from_utf8_lossy(&shown)
+    );
+    let shown = stderr_on_terminal(&desk, &["--color", "never", "ingest", junk], &[]);
+    assert!(!esc(&shown), "--color never");
+    // --color always colours a pipe too.
+    let out = desk
+        .cmd()
+        .args(["--color", "always", "ingest", junk])
+        .output()
+        .expect("runs");
+    assert!(esc(&out.stderr), "--color always");
+}
