@@ -76,6 +76,7 @@ pub enum Command {
         /// The inbox the mail counts as arriving through (decides its queue).
         #[arg(long)]
         inbox: Option<String>,
+        /// As JSON instead of text (stable field names).
         #[arg(long)]
         json: bool,
     },
@@ -100,7 +101,11 @@ pub enum Command {
         what: AddressesCmd,
     },
     /// Validate the configuration, templates and article list; errors name the file and line.
-    Check,
+    Check {
+        /// As JSON: `ok`, `problems`, `warnings` and what was checked.
+        #[arg(long)]
+        json: bool,
+    },
     /// Outgoing mail: what is queued, sent or failed.
     Outbox {
         #[command(subcommand)]
@@ -113,6 +118,7 @@ pub enum Command {
     },
     /// Where the daemon, every inbox and the outbox stand.
     Status {
+        /// As JSON instead of text (stable field names).
         #[arg(long)]
         json: bool,
     },
@@ -125,15 +131,19 @@ pub enum Command {
     /// daemon runs (or without one). DIR must be new or empty, and writable
     /// by the daemon (under systemd: inside /var/lib/postdesk).
     Backup {
+        /// A new or empty folder for the backup.
         dir: PathBuf,
+        /// As JSON instead of text (stable field names).
         #[arg(long)]
         json: bool,
     },
     /// Put a backup in place of the store. The daemon must be stopped; an
     /// existing store is only replaced with --force (and moved aside, not deleted).
     Restore {
+        /// The backup folder (as `postdesk backup` wrote it).
         dir: PathBuf,
         #[arg(long)]
+        /// Replace an existing store (it is moved aside, not deleted).
         force: bool,
     },
     /// The managers' report: response and resolution times, satisfaction,
@@ -186,13 +196,16 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         template: String,
         #[arg(long)]
+        /// Only customers with a ticket in this category.
         category: Option<String>,
         #[arg(long)]
+        /// Only customers with a ticket with this tag.
         tag: Option<String>,
         /// Repeat for several statuses.
         #[arg(long, value_parser = parse_status)]
         status: Vec<Status>,
         #[arg(long)]
+        /// Only customers with a ticket in this queue.
         queue: Option<String>,
         /// Send this notice again to the same customers under a new name.
         #[arg(long)]
@@ -200,6 +213,7 @@ pub enum Command {
         /// List who would get it; send nothing.
         #[arg(long)]
         dry_run: bool,
+        /// As JSON instead of text (stable field names).
         #[arg(long)]
         json: bool,
     },
@@ -213,6 +227,9 @@ pub enum Command {
         /// Also print what was cut and why, with line numbers.
         #[arg(long)]
         explain: bool,
+        /// As JSON: the text kept and every cut with its lines and reason.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -250,7 +267,13 @@ pub enum OutboxCmd {
         json: bool,
     },
     /// Send again now: one entry, or every failed one.
-    Retry { id: Option<u64> },
+    Retry {
+        /// The entry's id (`outbox list`); without it, every failed entry.
+        id: Option<u64>,
+        /// The ids requeued, as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -282,12 +305,14 @@ pub enum TemplatesCmd {
 pub enum ImportWhat {
     /// An mbox file.
     Mbox {
+        /// The mbox file.
         file: PathBuf,
         #[command(flatten)]
         opts: ImportOpts,
     },
     /// A Maildir folder (its `cur/` and `new/`).
     Maildir {
+        /// The Maildir (the folder holding `cur/` and `new/`).
         dir: PathBuf,
         #[command(flatten)]
         opts: ImportOpts,
@@ -302,6 +327,7 @@ pub struct ImportOpts {
     /// Status for the tickets it creates: history is usually `closed`.
     #[arg(long, default_value = "open", value_parser = parse_status)]
     status: Status,
+    /// As JSON instead of text (stable field names).
     #[arg(long)]
     json: bool,
 }
@@ -311,9 +337,12 @@ pub enum TicketsCmd {
     /// One line per ticket.
     List {
         #[arg(long, value_parser = parse_status)]
+        /// Only tickets in this status.
         status: Option<Status>,
         #[arg(long)]
+        /// Only tickets in this queue.
         queue: Option<String>,
+        /// As JSON instead of text (stable field names).
         #[arg(long)]
         json: bool,
     },
@@ -321,6 +350,7 @@ pub enum TicketsCmd {
     Show {
         /// `ACME-42` or `42`.
         id: String,
+        /// As JSON instead of text (stable field names).
         #[arg(long)]
         json: bool,
     },
@@ -332,28 +362,42 @@ pub enum TicketsCmd {
         id: String,
         #[command(flatten)]
         flags: set::SetFlags,
+        /// As JSON instead of text (stable field names).
         #[arg(long)]
         json: bool,
     },
     /// Merge FROM into INTO: one thread, INTO's number.
-    Merge { from: String, into: String },
+    Merge {
+        /// The ticket that goes (`ACME-7`).
+        from: String,
+        /// The ticket that stays and gains its thread.
+        into: String,
+        /// Both tickets afterwards, as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum QuarantineCmd {
+    /// Every message kept out of the desk, with the reason.
     List {
+        /// As JSON instead of text (stable field names).
         #[arg(long)]
         json: bool,
     },
     /// The entry and its raw bytes (`--raw` writes only the bytes, to save or re-ingest).
     Show {
+        /// The entry's id, as `quarantine list` shows it.
         id: String,
         #[arg(long)]
+        /// Write only the raw bytes, as they arrived (to save or re-ingest them).
         raw: bool,
         /// With `--raw`: write the bytes even when stdout is a terminal
         /// (they may hold escape sequences the terminal obeys).
         #[arg(long, requires = "raw")]
         force: bool,
+        /// As JSON instead of text (stable field names).
         #[arg(long)]
         json: bool,
     },
@@ -363,12 +407,15 @@ pub enum QuarantineCmd {
 pub enum AddressesCmd {
     /// Every marked address: hard and soft bounces, and until when automatic mail is held.
     List {
+        /// As JSON instead of text (stable field names).
         #[arg(long)]
         json: bool,
     },
     /// Forget an address's mark (it works again): automatic mail may go to it.
     Clear {
+        /// The address to clear.
         address: String,
+        /// As JSON instead of text (stable field names).
         #[arg(long)]
         json: bool,
     },
@@ -460,8 +507,13 @@ fn load_config(path: &std::path::Path) -> Result<Config> {
 
 fn dispatch(args: Args) -> Result<u8> {
     // Offline tools answer without a configuration file.
-    if let Command::Strip { file, explain } = &args.command {
-        return strip(file.as_deref(), *explain);
+    if let Command::Strip {
+        file,
+        explain,
+        json,
+    } = &args.command
+    {
+        return strip(file.as_deref(), *explain, *json);
     }
     let path = config::locate(args.config.as_deref()).map_err(|e| Exit {
         code: EX_CONFIG,
@@ -469,12 +521,16 @@ fn dispatch(args: Args) -> Result<u8> {
     })?;
     let config = load_config(&path)?;
     match args.command {
-        Command::Strip { file, explain } => strip(file.as_deref(), explain),
+        Command::Strip {
+            file,
+            explain,
+            json,
+        } => strip(file.as_deref(), explain, json),
         Command::Serve => {
             crate::daemon::run(config)?;
             Ok(0)
         }
-        Command::Check => check(&path, &config),
+        Command::Check { json } => check(&path, &config, json),
         Command::Backup { dir, json } => {
             let dir = std::path::absolute(&dir)
                 .with_context(|| format!("cannot resolve {}", dir.display()))?;
@@ -572,17 +628,22 @@ fn dispatch(args: Args) -> Result<u8> {
                         }
                     }
                 }
-                OutboxCmd::Retry { id } => match call(&mut backend, Request::RetryOutbox { id })? {
-                    Response::Requeued(ids) if ids.is_empty() => println!("nothing to retry"),
-                    Response::Requeued(ids) => println!(
-                        "requeued {}",
-                        ids.iter()
-                            .map(u64::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    other => bail!("unexpected answer: {other:?}"),
-                },
+                OutboxCmd::Retry { id, json } => {
+                    match call(&mut backend, Request::RetryOutbox { id })? {
+                        Response::Requeued(ids) if json => {
+                            println!("{}", serde_json::json!({ "requeued": ids }))
+                        }
+                        Response::Requeued(ids) if ids.is_empty() => println!("nothing to retry"),
+                        Response::Requeued(ids) => println!(
+                            "requeued {}",
+                            ids.iter()
+                                .map(u64::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        other => bail!("unexpected answer: {other:?}"),
+                    }
+                }
             }
             Ok(0)
         }
@@ -851,8 +912,11 @@ fn dispatch(args: Args) -> Result<u8> {
                         other => bail!("unexpected answer: {other:?}"),
                     }
                 }
-                TicketsCmd::Merge { from, into } => {
+                TicketsCmd::Merge { from, into, json } => {
                     match call(&mut backend, Request::MergeTickets { from, into })? {
+                        Response::Tickets(t) if json => {
+                            println!("{}", safe::json(serde_json::to_string_pretty(&t)?))
+                        }
                         Response::Tickets(t) => print_ticket_list(&t),
                         other => bail!("unexpected answer: {other:?}"),
                     }
@@ -984,7 +1048,7 @@ fn dispatch(args: Args) -> Result<u8> {
 
 /// `postdesk strip`: the kept text, then with `--explain` each cut with
 /// its lines, the rule that matched and the first line it removed.
-fn strip(file: Option<&std::path::Path>, explain: bool) -> Result<u8> {
+fn strip(file: Option<&std::path::Path>, explain: bool, json: bool) -> Result<u8> {
     let mut raw = Vec::new();
     match file {
         Some(f) if f.as_os_str() != "-" => std::fs::File::open(f)
@@ -993,6 +1057,24 @@ fn strip(file: Option<&std::path::Path>, explain: bool) -> Result<u8> {
         _ => std::io::stdin().take(64 << 20).read_to_end(&mut raw)?,
     };
     let (stripped, source) = crate::mail::quote::strip_raw(&raw);
+    if json {
+        let cuts: Vec<serde_json::Value> = stripped
+            .cuts
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "first_line": c.first_line,
+                    "last_line": c.last_line,
+                    "cut": c.is_cut(),
+                    "why": c.to_string(),
+                    "excerpt": c.excerpt,
+                })
+            })
+            .collect();
+        let v = serde_json::json!({ "text": stripped.text, "source": source.to_string(), "cuts": cuts });
+        println!("{}", safe::json(serde_json::to_string_pretty(&v)?));
+        return Ok(0);
+    }
     println!("{}", safe::text(&stripped.text));
     if explain {
         println!("\n--- explain: {source}; line numbers count in that text ---");
@@ -1011,8 +1093,9 @@ fn strip(file: Option<&std::path::Path>, explain: bool) -> Result<u8> {
 
 /// `postdesk check`: everything an admin edits, each problem with its file
 /// and line.
-fn check(path: &std::path::Path, config: &Config) -> Result<u8> {
+fn check(path: &std::path::Path, config: &Config, json: bool) -> Result<u8> {
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
     let templates = match crate::templates::Templates::load(&config.templates.dir) {
         Ok(t) => {
             if let Err(e) = t.check() {
@@ -1034,10 +1117,10 @@ fn check(path: &std::path::Path, config: &Config) -> Result<u8> {
         }
         for inbox in t.inboxes() {
             if !config.inboxes.iter().any(|i| i.name == inbox) {
-                eprintln!(
-                    "postdesk: warning: {}/{inbox}/ overrides templates for an inbox no [[inbox]] is named",
+                warnings.push(format!(
+                    "{}/{inbox}/ overrides templates for an inbox no [[inbox]] is named",
                     config.templates.dir.display()
-                );
+                ));
             }
         }
     }
@@ -1056,18 +1139,35 @@ fn check(path: &std::path::Path, config: &Config) -> Result<u8> {
     {
         match crate::source::imap::Settings::from_inbox(inbox, config.intake.batch) {
             Ok(s) => {
-                let (errors, warnings) = crate::source::imap::check_settings(&s);
+                let (errors, found) = crate::source::imap::check_settings(&s);
                 problems.extend(
                     errors
                         .into_iter()
                         .map(|e| format!("{}: {e}", path.display())),
                 );
-                for w in warnings {
-                    eprintln!("postdesk: warning: {w}");
-                }
+                warnings.extend(found);
             }
             Err(e) => problems.push(format!("{}: {e}", path.display())),
         }
+    }
+    if json {
+        let v = serde_json::json!({
+            "config": path.display().to_string(),
+            "ok": problems.is_empty(),
+            "problems": problems,
+            "warnings": warnings,
+            "inboxes": config.inboxes.len(),
+            "agents": config.agents.len(),
+            "queues": config.queue_names(),
+            "templates": templates.as_ref().map_or(0, |t| t.names().len()),
+            "rules": config.rules.file.display().to_string(),
+            "state_dir": config.state_dir().display().to_string(),
+        });
+        println!("{}", safe::json(serde_json::to_string_pretty(&v)?));
+        return Ok(if problems.is_empty() { 0 } else { EX_CONFIG });
+    }
+    for w in &warnings {
+        eprintln!("postdesk: warning: {w}");
     }
     if !problems.is_empty() {
         for p in &problems {
@@ -1143,5 +1243,37 @@ fn ingest(config: Config, files: Vec<PathBuf>, inbox: Option<String>, json: bool
             }
             Ok(e.exit_code())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command and every argument explains itself in `--help` (and
+    /// so in the man page and completions, made from the same definition).
+    #[test]
+    fn every_argument_has_a_help_line() {
+        use clap::CommandFactory;
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if matches!(id, "help" | "version") || a.is_hide_set() {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                    missing.push(format!("{path} {} (the command)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Args::command(), "postdesk", &mut missing);
+        assert!(missing.is_empty(), "no help line:\n{}", missing.join("\n"));
     }
 }

@@ -240,3 +240,33 @@ fn rules_test_explains_not_and_the_defaults_truthfully() {
         "{out}"
     );
 }
+
+#[test]
+fn answers_come_as_json_where_scripts_need_them() {
+    let t = TestDesk::new();
+    t.pipe(&mail("carol@customer.test", "One", "j1@c", "", "Hello"));
+    t.pipe(&mail("carol@customer.test", "Two", "j2@c", "", "Again"));
+    let json = |args: &[&str]| -> serde_json::Value {
+        let o = t.run(args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    };
+    assert_eq!(json(&["check", "--json"])["ok"], true);
+    assert_eq!(
+        json(&["outbox", "retry", "--json"])["requeued"],
+        serde_json::json!([])
+    );
+    let merged = json(&["tickets", "merge", "ACME-2", "ACME-1", "--json"]);
+    assert_eq!(merged[0]["merged_into"], 1);
+    let set = json(&["tickets", "set", "ACME-1", "--priority", "high", "--json"]);
+    assert_eq!(set[0]["priority"], "high");
+    let raw = t.dir.path().join("reply.eml");
+    std::fs::write(
+        &raw,
+        "From: a@b.test\r\nSubject: Re: x\r\n\r\nYes.\r\n\r\nOn Mon, 2 Nov 2026 at 10:00, Carol <c@d.test> wrote:\r\n> Question?\r\n",
+    )
+    .expect("write");
+    let stripped = json(&["strip", "--json", raw.to_str().expect("utf-8")]);
+    assert_eq!(stripped["text"], "Yes.");
+    assert!(stripped["cuts"].as_array().is_some_and(|c| !c.is_empty()));
+}
