@@ -270,3 +270,62 @@ fn answers_come_as_json_where_scripts_need_them() {
     assert_eq!(stripped["text"], "Yes.");
     assert!(stripped["cuts"].as_array().is_some_and(|c| !c.is_empty()));
 }
+
+/// The shipped example counts normal tickets' targets in office hours, so
+/// a Sunday-night acknowledgement promises Monday afternoon, not "within
+/// 8 hours".
+#[test]
+fn the_example_configuration_does_not_over_promise() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("config/postdesk.toml")).expect("example");
+    let state = tempfile::tempdir().expect("temp dir");
+    let text = text
+        .replace(
+            "state_dir = \"var\"",
+            &format!("state_dir = \"{}\"", state.path().display()),
+        )
+        .replace("\"config/", &format!("\"{}/config/", root.display()))
+        .replace(
+            "\"templates\"",
+            &format!("\"{}/templates\"", root.display()),
+        )
+        .replace("\"var/", &format!("\"{}/", state.path().display()));
+    let config = postdesk::config::Config::from_toml_with_env(
+        &root.join("config/postdesk.toml"),
+        &text,
+        Vec::new(),
+    )
+    .expect("the example loads");
+    let desk = postdesk::desk::Desk::open(config).expect("desk");
+    // Sunday 22 Nov 2026, 23:30 in Berlin.
+    let sunday_night = chrono::DateTime::parse_from_rfc3339("2026-11-22T22:30:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    desk.ingest_at(
+        &mail(
+            "carol@customer.test",
+            "Printer",
+            "sun1@c",
+            "",
+            "It is broken.",
+        ),
+        None,
+        "test",
+        postdesk::decide::Mode::Live,
+        sunday_night,
+    )
+    .expect("stored");
+    desk.flush().expect("flushed");
+    let ack = desk
+        .store()
+        .outbox_entries()
+        .expect("outbox")
+        .into_iter()
+        .find(|e| e.kind == "ack")
+        .expect("an acknowledgement");
+    let (_, bytes) = desk.outgoing(ack.id).expect("built").expect("there");
+    let text = postdesk::mail::parse(&bytes).expect("parses").text;
+    // Eight office hours from Monday 09:00: Monday afternoon.
+    assert!(text.contains("by tomorrow afternoon"), "{text}");
+    assert!(!text.contains("within"), "{text}");
+}
