@@ -822,6 +822,28 @@ impl Store {
         staged.cursors.insert(source.to_string(), value.to_vec());
     }
 
+    /// Every ticket prefix the desk has used, oldest first, `current` last
+    /// (recorded now if it is new): after a change of
+    /// `desk.ticket_prefix`, references with an old prefix in subjects,
+    /// reply tokens and admins' notes still name their tickets.
+    pub fn prefixes(&self, current: &str) -> Result<Vec<String>> {
+        let mut known: Vec<String> = match self
+            .meta
+            .get("prefixes")
+            .map_err(StoreError::io("read ticket prefixes"))?
+        {
+            Some(v) => from_json("ticket prefixes", &v)?,
+            None => Vec::new(),
+        };
+        if !known.iter().any(|p| p.eq_ignore_ascii_case(current)) {
+            known.push(current.to_string());
+            self.meta
+                .insert("prefixes", json(&known))
+                .map_err(StoreError::io("record ticket prefixes"))?;
+        }
+        Ok(known)
+    }
+
     /// (reads, writes) of the store since it was opened; see [`usage`].
     pub fn usage(&self) -> (u64, u64) {
         self.usage.counts()

@@ -329,3 +329,70 @@ fn the_example_configuration_does_not_over_promise() {
     assert!(text.contains("by tomorrow afternoon"), "{text}");
     assert!(!text.contains("within"), "{text}");
 }
+
+#[test]
+fn old_references_keep_working_after_the_prefix_changes() {
+    let t = TestDesk::with(common::Options {
+        extra: "[[agent]]\nemail = \"alice@desk.test\"\nqueues = [\"general\"]\n".into(),
+        ..common::Options::default()
+    });
+    t.pipe(&mail(
+        "carol@customer.test",
+        "Printer",
+        "old1@c",
+        "",
+        "Broken",
+    ));
+    let signer = postdesk::token::Signer::load_or_create(&t.state_dir()).expect("secret");
+    let token = signer.agent_address("support@desk.test", "ACME-1", "alice@desk.test", false);
+    let text = std::fs::read_to_string(&t.config_path).expect("config");
+    std::fs::write(
+        &t.config_path,
+        text.replace("ticket_prefix = \"ACME\"", "ticket_prefix = \"GLX\""),
+    )
+    .expect("write config");
+
+    for reference in ["ACME-1", "GLX-1", "1"] {
+        let o = t.run(&["tickets", "show", reference, "--json"]);
+        assert!(o.status.success(), "{reference}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+        assert_eq!(v["ticket"]["reference"], "ACME-1", "history keeps its name");
+    }
+    // The customer's tag and the agent's token from before still thread.
+    let o = t.pipe(&mail(
+        "carol@customer.test",
+        "Re: [ACME-1] Printer",
+        "old2@c",
+        "",
+        "Still broken",
+    ));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("stored in ACME-1"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = t.pipe(
+        format!(
+            "From: alice@desk.test\r\nTo: {token}\r\nSubject: Re: [ACME-1] Printer\r\nMessage-ID: <a1@desk.test>\r\n\r\n#priority high\r\n"
+        )
+        .as_bytes(),
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("stored in ACME-1"));
+    let o = t.run(&["tickets", "set", "ACME-1", "--status", "pending", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v[0]["priority"], "high", "the agent's old token was proof");
+    // New tickets take the new prefix.
+    let o = t.pipe(&mail(
+        "dave@customer.test",
+        "Scanner",
+        "new1@c",
+        "",
+        "Broken",
+    ));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("stored in GLX-2"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

@@ -51,14 +51,13 @@ impl Desk {
         if !report.standard && crate::guard::automatic_reason(msg).is_none() {
             return Ok(None);
         }
-        let prefix = &self.config.desk.ticket_prefix;
         let mut traced = None;
         if let Some(id) = token {
             if let Some((entry, _)) = self.store.outbox_entry(id)? {
                 let n = entry
                     .ticket
                     .as_deref()
-                    .and_then(|r| ticket::parse_reference(prefix, r));
+                    .and_then(|r| self.any_prefix(|p| ticket::parse_reference(p, r)));
                 if let Some(n) = n {
                     traced = Some((
                         n,
@@ -168,10 +167,8 @@ impl Desk {
     ) -> Option<(u32, Option<String>)> {
         let survey = ticket?.survey.as_ref()?;
         let labels = self.config.survey.labels();
-        let prefix = &self.config.desk.ticket_prefix;
         let token_score = msg.all_recipients().find_map(|a| {
-            self.signer
-                .verify_survey_address(&self.own, prefix, a)
+            self.any_prefix(|p| self.signer.verify_survey_address(&self.own, p, a))
                 .map(|(_, s)| s)
         });
         let answers_survey =
@@ -194,10 +191,9 @@ impl Desk {
         let mut token_agent = None;
         let mut answered = None;
         if agent.is_some() {
-            let prefix = &self.config.desk.ticket_prefix;
             for address in msg.all_recipients() {
                 if let Some((_, tag, note)) =
-                    self.signer.verify_agent_address(&self.own, prefix, address)
+                    self.any_prefix(|p| self.signer.verify_agent_address(&self.own, p, address))
                 {
                     token_agent = self
                         .config
@@ -272,21 +268,21 @@ impl Desk {
                 }
             }
         }
-        let prefix = &self.config.desk.ticket_prefix;
         for address in msg.all_recipients() {
-            let n = self
-                .signer
-                .verify_address(&self.own, prefix, address)
-                .or_else(|| {
-                    self.signer
-                        .verify_agent_address(&self.own, prefix, address)
-                        .map(|(n, _, _)| n)
-                })
-                .or_else(|| {
-                    self.signer
-                        .verify_survey_address(&self.own, prefix, address)
-                        .map(|(n, _)| n)
-                });
+            let n = self.any_prefix(|prefix| {
+                self.signer
+                    .verify_address(&self.own, prefix, address)
+                    .or_else(|| {
+                        self.signer
+                            .verify_agent_address(&self.own, prefix, address)
+                            .map(|(n, _, _)| n)
+                    })
+                    .or_else(|| {
+                        self.signer
+                            .verify_survey_address(&self.own, prefix, address)
+                            .map(|(n, _)| n)
+                    })
+            });
             if let Some(n) = n {
                 if self.store.ticket(staged, n)?.is_some() {
                     facts.token = Some((address.to_string(), n));
@@ -420,7 +416,7 @@ impl Desk {
         staged: &Staged,
         reference: &str,
     ) -> Result<Option<ticket::Ticket>, StoreError> {
-        match ticket::parse_reference(&self.config.desk.ticket_prefix, reference) {
+        match self.any_prefix(|p| ticket::parse_reference(p, reference)) {
             Some(n) => self.follow_merges(staged, n),
             None => Ok(None),
         }

@@ -95,6 +95,8 @@ pub struct Desk {
     config: Arc<Config>,
     store: Arc<Store>,
     signer: Signer,
+    /// Every ticket prefix the desk has had, the current one first.
+    prefixes: Vec<String>,
     tags: TagMatcher,
     own: Vec<String>,
     default_priority: Priority,
@@ -155,11 +157,15 @@ impl Desk {
         }
         let store = Store::open(&dir)?;
         let signer = Signer::load_or_create(&dir)?;
-        let tags = TagMatcher::new(&config.desk.ticket_prefix);
+        // The current prefix first: it is tried first everywhere.
+        let mut prefixes = store.prefixes(&config.desk.ticket_prefix)?;
+        prefixes.reverse();
+        let tags = TagMatcher::any(&prefixes);
         let own = config.own_addresses();
         let default_priority =
             Priority::parse(&config.desk.default_priority).unwrap_or(Priority::Normal);
         Ok(Desk {
+            prefixes,
             config: Arc::new(config),
             store: Arc::new(store),
             signer,
@@ -188,6 +194,13 @@ impl Desk {
 
     pub fn signer(&self) -> &Signer {
         &self.signer
+    }
+
+    /// The first answer of `f` for any of the desk's ticket prefixes, the
+    /// current one first: references and tokens from before a prefix
+    /// change keep working.
+    fn any_prefix<T>(&self, f: impl Fn(&str) -> Option<T>) -> Option<T> {
+        self.prefixes.iter().find_map(|p| f(p))
     }
 
     /// What the outbox worker needs: the store, the templates in use and

@@ -6,7 +6,7 @@ use super::*;
 
 impl Desk {
     pub(super) fn find_ticket(&self, reference: &str) -> Result<Option<u64>, StoreError> {
-        let Some(n) = ticket::parse_reference(&self.config.desk.ticket_prefix, reference) else {
+        let Some(n) = self.any_prefix(|p| ticket::parse_reference(p, reference)) else {
             return Ok(None);
         };
         Ok(self.store.ticket(&Staged::default(), n)?.map(|t| t.number))

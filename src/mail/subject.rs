@@ -96,7 +96,15 @@ pub struct TagMatcher {
 
 impl TagMatcher {
     pub fn new(prefix: &str) -> TagMatcher {
-        let pattern = format!(r"(?i)\[\s*{}-(\d{{1,18}})\s*\]", regex::escape(prefix));
+        TagMatcher::any(&[prefix.to_string()])
+    }
+
+    /// Tags with any of these prefixes: the desk's, and those it had
+    /// before a change of `desk.ticket_prefix`, whose tags still stand in
+    /// customers' subjects.
+    pub fn any(prefixes: &[String]) -> TagMatcher {
+        let alternatives: Vec<String> = prefixes.iter().map(|p| regex::escape(p)).collect();
+        let pattern = format!(r"(?i)\[\s*(?:{})-(\d{{1,18}})\s*\]", alternatives.join("|"));
         // The prefix is validated as alphanumeric by config, so this cannot
         // fail; fall back to a never-matching pattern rather than panic.
         let re = Regex::new(&pattern).unwrap_or_else(|_| Regex::new("$^").expect("trivial regex"));
