@@ -266,7 +266,7 @@ pub fn restore(state_dir: &Path, dir: &Path, force: bool) -> Result<Manifest, Ba
             Utc::now().format("%Y%m%dT%H%M%S")
         ));
         std::fs::create_dir(&aside).map_err(io(&aside))?;
-        for name in ["store", SECRET_FILE] {
+        for name in ["store", SECRET_FILE, "store.mark"] {
             let from = state_dir.join(name);
             if from.exists() {
                 std::fs::rename(&from, aside.join(name)).map_err(io(&from))?;
@@ -274,6 +274,12 @@ pub fn restore(state_dir: &Path, dir: &Path, force: bool) -> Result<Manifest, Ba
         }
     }
     std::fs::rename(&building, &store_dir).map_err(io(&building))?;
+    // The mark described the store that was replaced; the restored one
+    // gets its own when it is opened below.
+    let mark = state_dir.join("store.mark");
+    if mark.exists() {
+        std::fs::remove_file(&mark).map_err(io(&mark))?;
+    }
     if manifest.secret {
         let bytes = std::fs::read(dir.join(SECRET_FILE)).map_err(io(dir))?;
         write_private(&secret, &bytes)?;

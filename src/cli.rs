@@ -526,10 +526,15 @@ fn dispatch(args: Args) -> Result<u8> {
             explain,
             json,
         } => strip(file.as_deref(), explain, json),
-        Command::Serve => {
-            crate::daemon::run(config)?;
-            Ok(0)
-        }
+        Command::Serve => match crate::daemon::run(config) {
+            Ok(()) => Ok(0),
+            Err(e) if e.is_config() => Err(Exit {
+                code: EX_CONFIG,
+                message: e.to_string(),
+            }
+            .into()),
+            Err(e) => Err(e.into()),
+        },
         Command::Check { json } => check(&path, &config, json),
         Command::Backup { dir, json } => {
             let dir = std::path::absolute(&dir)
@@ -1148,6 +1153,35 @@ fn check(path: &std::path::Path, config: &Config, json: bool) -> Result<u8> {
                 warnings.extend(found);
             }
             Err(e) => problems.push(format!("{}: {e}", path.display())),
+        }
+    }
+    // Like ssh with a private key: a secret others can read is no secret.
+    let secrets = config
+        .inboxes
+        .iter()
+        .filter_map(|i| {
+            i.password_file
+                .as_ref()
+                .map(|f| (format!("inbox `{}`", i.name), f))
+        })
+        .chain(
+            config
+                .outgoing
+                .password_file
+                .as_ref()
+                .map(|f| ("[outgoing]".to_string(), f)),
+        );
+    for (whose, file) in secrets {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(file) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o007 != 0 {
+                warnings.push(format!(
+                    "the password_file of {whose}, {}, can be read by other users (mode {mode:03o}); `chmod 600 {}` (or 640 with the service's group)",
+                    file.display(),
+                    file.display()
+                ));
+            }
         }
     }
     if json {

@@ -609,14 +609,23 @@ pub struct Daemon {
     /// never lost). Keep it below systemd's TimeoutStopSec.
     #[serde(default = "default_stop_timeout", deserialize_with = "de_duration")]
     pub stop_timeout: Duration,
+    /// How long `serve` waits at start for a command that opened the
+    /// store itself (an MTA's `ingest`, a cron `stats`) to let go of it.
+    #[serde(default = "default_lock_wait", deserialize_with = "de_duration")]
+    pub lock_wait: Duration,
 }
 
 impl Default for Daemon {
     fn default() -> Self {
         Daemon {
             stop_timeout: default_stop_timeout(),
+            lock_wait: default_lock_wait(),
         }
     }
+}
+
+fn default_lock_wait() -> Duration {
+    Duration::from_secs(10)
 }
 
 fn default_stop_timeout() -> Duration {

@@ -41,6 +41,39 @@ pub enum DaemonError {
     Transport(#[from] crate::transport::TransportError),
     #[error(transparent)]
     Metrics(#[from] crate::metrics::http::BindError),
+    #[error("postdesk serve is already running for {state_dir}{pid}\n  hint: `postdesk status` shows it; `systemctl restart postdesk` restarts it")]
+    Running { pid: String, state_dir: PathBuf },
+}
+
+impl DaemonError {
+    /// A problem an admin must fix in the configuration, the rules or the
+    /// templates: `serve` exits 78 (EX_CONFIG) so that systemd's
+    /// `RestartPreventExitStatus=78` stops a restart loop.
+    pub fn is_config(&self) -> bool {
+        matches!(
+            self,
+            DaemonError::Desk(DeskError::Templates(_) | DeskError::Rules(_) | DeskError::Kb(_))
+                | DaemonError::Maildir { .. }
+                | DaemonError::Transport(_)
+        )
+    }
+}
+
+/// Opens the desk, waiting up to `daemon.lock_wait` for a command that
+/// holds the store for a moment (an MTA's `ingest`, a cron `stats`): a
+/// start-up must not fail because one happened to run then.
+async fn open_waiting(config: Config) -> Result<Desk, DaemonError> {
+    let deadline = std::time::Instant::now() + config.daemon.lock_wait;
+    loop {
+        match Desk::open(config.clone()) {
+            Err(DeskError::Store(crate::store::StoreError::Locked { .. }))
+                if std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            r => return Ok(r?),
+        }
+    }
 }
 
 /// Runs until SIGTERM/SIGINT.
@@ -61,7 +94,18 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     // Handlers first: a SIGHUP right after READY (systemctl reload) must
     // reload, not kill the process with the default action.
     let signals = Signals::install()?;
-    let desk = Arc::new(Desk::open(config)?);
+    // A daemon that answers on the socket is already serving this desk.
+    if let Some(mut running) = control::Client::connect(config.state_dir())? {
+        let pid = match running.call(crate::api::Request::Ping) {
+            Ok(crate::api::Response::Pong { pid }) => format!(" (pid {pid})"),
+            _ => String::new(),
+        };
+        return Err(DaemonError::Running {
+            pid,
+            state_dir: config.state_dir().to_path_buf(),
+        });
+    }
+    let desk = Arc::new(open_waiting(config).await?);
     let config = desk.config().clone();
     // Every source is ready before the socket opens: a caller that sees the
     // socket may rely on the daemon being fully up.
@@ -152,7 +196,12 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
         }
         tokio::task::spawn_blocking({
             let desk = desk.clone();
-            move || desk.flush()
+            move || {
+                desk.flush()?;
+                // What it holds now, for telling damage from a new store
+                // on the next start.
+                desk.store().write_mark(desk.config().state_dir())
+            }
         })
         .await
     })

@@ -65,8 +65,8 @@ const KEY_SCHEMA: &[u8] = b"schema_version";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("the store {path} is in use by another process (is `postdesk serve` running without its control socket?)\n  hint: talk to the running daemon, or stop it before opening the store directly")]
-    Locked { path: PathBuf },
+    #[error("the store {path} is in use by another process{holder}\n  hint: a command that opened the store itself holds it for a moment; if it stays, stop that process")]
+    Locked { path: PathBuf, holder: String },
     #[error("cannot open the store {path}: {source}\n  hint: check that desk.state_dir exists and is writable by this user")]
     Open { path: PathBuf, source: sled::Error },
     #[error("store {what} failed: {source}")]
@@ -78,6 +78,8 @@ pub enum StoreError {
     Corrupt { what: &'static str, detail: String },
     #[error("the store has schema version {found}, this postdesk understands up to {supported}\n  hint: run the newer postdesk that wrote it, or restore a backup")]
     TooNew { found: u32, supported: u32 },
+    #[error("the store {path} is damaged: {detail}\n  hint: nothing was changed; stop postdesk, move {path} aside and `postdesk restore BACKUP_DIR` (see README, \"Backup and restore\")")]
+    Damaged { path: PathBuf, detail: String },
 }
 
 impl StoreError {
@@ -352,28 +354,111 @@ fn from_json<T: for<'de> Deserialize<'de>>(what: &'static str, b: &[u8]) -> Resu
     })
 }
 
+/// Who holds the store's lock, as the kernel's lock table says (Linux
+/// `/proc/locks`): "pid 1234: postdesk stats". sled takes an flock on the
+/// `db` file.
+fn lock_holder(db: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let ino = std::fs::metadata(db).ok()?.ino();
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    for line in locks.lines().filter(|l| !l.contains("->")) {
+        // "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (Some(pid), Some(dev_ino)) = (f.get(4), f.get(5)) else {
+            continue;
+        };
+        if dev_ino
+            .rsplit(':')
+            .next()
+            .and_then(|i| i.parse::<u64>().ok())
+            != Some(ino)
+        {
+            continue;
+        }
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .ok()
+            .map(|c| {
+                c.split(|b| *b == 0)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .filter(|c| !c.is_empty());
+        return Some(match cmd {
+            Some(c) => format!("pid {pid}: {c}"),
+            None => format!("pid {pid}"),
+        });
+    }
+    None
+}
+
+/// What the store held when it was last closed cleanly (`store.mark`
+/// beside it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Mark {
+    created: String,
+    closed: String,
+    last_ticket: u64,
+    last_outbox: u64,
+}
+
+impl Mark {
+    fn read(dir: &Path) -> Option<Mark> {
+        let text = std::fs::read(dir.join("store.mark")).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the store in `dir/store`.
     pub fn open(dir: &Path) -> Result<Store> {
         let path = dir.join("store");
-        let db = sled::Config::new()
-            .path(&path)
-            // sled's own background flush stays on as a safety net; the
-            // durability points that matter are our explicit flushes.
-            .flush_every_ms(Some(1000))
-            .open()
-            .map_err(|source| match &source {
-                sled::Error::Io(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    StoreError::Locked { path: path.clone() }
-                }
-                sled::Error::Io(e) if e.to_string().contains("lock") => {
-                    StoreError::Locked { path: path.clone() }
-                }
-                _ => StoreError::Open {
+        let mark = Mark::read(dir);
+        // sled recovers what it can of a damaged log and may panic on
+        // what it cannot read: a panic here is a damaged store, said
+        // plainly, not a backtrace.
+        let opened = {
+            let quiet = std::panic::take_hook();
+            std::panic::set_hook(Box::new(|_| {}));
+            let r = std::panic::catch_unwind(|| {
+                sled::Config::new()
+                    .path(&path)
+                    // sled's own background flush stays on as a safety net; the
+                    // durability points that matter are our explicit flushes.
+                    .flush_every_ms(Some(1000))
+                    .open()
+            });
+            std::panic::set_hook(quiet);
+            r
+        };
+        let opened = opened.map_err(|panic| StoreError::Damaged {
+            path: path.clone(),
+            detail: format!(
+                "the storage engine could not read it ({})",
+                panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no detail".into())
+            ),
+        })?;
+        let db = opened.map_err(|source| match &source {
+            sled::Error::Io(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("lock") =>
+            {
+                StoreError::Locked {
                     path: path.clone(),
-                    source,
-                },
-            })?;
+                    holder: lock_holder(&path.join("db"))
+                        .map(|h| format!(" ({h})"))
+                        .unwrap_or_default(),
+                }
+            }
+            _ => StoreError::Open {
+                path: path.clone(),
+                source,
+            },
+        })?;
         let usage = std::sync::Arc::new(usage::Usage::default());
         let tree = |name: &str| {
             db.open_tree(name)
@@ -400,8 +485,82 @@ impl Store {
             db,
             path,
         };
+        store.check_against(&mark)?;
         store.migrate()?;
+        if mark.is_none() {
+            store.write_mark(dir)?;
+        }
         Ok(store)
+    }
+
+    /// sled reads a truncated or garbled log up to the damage and opens
+    /// what it found, silently: a store cut to nothing opens empty. The
+    /// mark beside the store (written at creation and at each clean
+    /// close) says what it held, so such a store is refused instead of
+    /// being taken for a new one and written over.
+    fn check_against(&self, mark: &Option<Mark>) -> Result<()> {
+        let Some(mark) = mark else {
+            return Ok(());
+        };
+        let damaged = |detail: String| {
+            Err(StoreError::Damaged {
+                path: self.path.clone(),
+                detail,
+            })
+        };
+        let schema = self
+            .meta
+            .get(KEY_SCHEMA)
+            .map_err(StoreError::io("read schema version"))?;
+        if schema.is_none() {
+            return damaged(format!(
+                "it was created {} but opens empty (its files were truncated or overwritten)",
+                mark.created
+            ));
+        }
+        let last = |tree: &usage::Tree| -> Result<u64> {
+            Ok(tree
+                .last()
+                .map_err(StoreError::io("read the last key"))?
+                .and_then(|(k, _)| be_u64(&k))
+                .unwrap_or(0))
+        };
+        let (tickets, outbox) = (last(&self.tickets)?, last(&self.outbox)?);
+        if tickets < mark.last_ticket || outbox < mark.last_outbox {
+            return damaged(format!(
+                "it holds tickets up to #{tickets} and outgoing mail up to #{outbox}, but held #{} and #{} when it was last closed ({})",
+                mark.last_ticket, mark.last_outbox, mark.closed
+            ));
+        }
+        Ok(())
+    }
+
+    /// Records what the store holds now, beside it (see
+    /// [`Store::check_against`]). Called at creation and after the last
+    /// flush of a clean shutdown.
+    pub fn write_mark(&self, dir: &Path) -> Result<()> {
+        let last = |tree: &usage::Tree| -> Result<u64> {
+            Ok(tree
+                .last()
+                .map_err(StoreError::io("read the last key"))?
+                .and_then(|(k, _)| be_u64(&k))
+                .unwrap_or(0))
+        };
+        let now = Utc::now().format("%Y-%m-%d %H:%M:%S UTC").to_string();
+        let mark = Mark {
+            created: Mark::read(dir).map_or_else(|| now.clone(), |m| m.created),
+            closed: now,
+            last_ticket: last(&self.tickets)?,
+            last_outbox: last(&self.outbox)?,
+        };
+        let tmp = dir.join("store.mark.tmp");
+        let written = std::fs::write(&tmp, json(&mark))
+            .and_then(|()| std::fs::rename(&tmp, dir.join("store.mark")));
+        if let Err(e) = written {
+            // The mark guards against damage; not having one is no damage.
+            tracing::warn!(error = %e, "cannot write store.mark beside the store");
+        }
+        Ok(())
     }
 
     /// Brings an older layout up to [`SCHEMA_VERSION`]. Version 1 is the

@@ -1,0 +1,171 @@
+//! Faults an admin meets, through the binary: a damaged store, a second
+//! `serve`, a start while a command holds the store, a bad rule file, a
+//! secret others can read. Each must end in a clear word and the right
+//! exit code, never a panic or a silent loss.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use common::{deliver, mail, wait_until, Options, TestDesk};
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A desk that held three tickets and was stopped cleanly.
+fn closed_desk() -> TestDesk {
+    let t = TestDesk::new();
+    let mut daemon = t.serve();
+    for i in 0..3 {
+        deliver(
+            &t.inbox(),
+            &format!("m{i}"),
+            &mail(
+                "carol@customer.test",
+                &format!("Mail {i}"),
+                &format!("f{i}@c"),
+                "",
+                "Hi",
+            ),
+        );
+    }
+    wait_until(30, "three tickets", || {
+        t.tickets_json().as_array().is_some_and(|a| a.len() == 3)
+    });
+    assert!(daemon.terminate().success());
+    t
+}
+
+#[test]
+fn a_damaged_store_is_refused_with_a_word_not_a_panic() {
+    for damage in ["truncate", "garble"] {
+        let t = closed_desk();
+        let db = t.state_dir().join("store/db");
+        let bytes = std::fs::read(&db).expect("db");
+        match damage {
+            "truncate" => std::fs::write(&db, &bytes[..bytes.len().min(512)]).expect("truncate"),
+            _ => {
+                let mut b = bytes.clone();
+                let mid = b.len() / 3;
+                for x in b.iter_mut().skip(mid).take(4096) {
+                    *x = 0xff;
+                }
+                std::fs::write(&db, &b).expect("garble");
+            }
+        }
+        for args in [&["tickets", "list"][..], &["serve"][..]] {
+            let o = t.cmd().args(args).output().expect("runs");
+            assert_ne!(
+                o.status.code(),
+                Some(101),
+                "{damage} {args:?} panicked: {}",
+                stderr(&o)
+            );
+            assert!(
+                !o.status.success(),
+                "{damage} {args:?} went on as if nothing happened"
+            );
+            let err = stderr(&o);
+            assert!(err.contains("is damaged"), "{damage} {args:?}: {err}");
+            assert!(err.contains("postdesk restore"), "{damage} {args:?}: {err}");
+        }
+    }
+}
+
+#[test]
+fn a_second_serve_says_one_is_running() {
+    let t = TestDesk::new();
+    let _daemon = t.serve();
+    let o = t.run(&["serve"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("already running") && err.contains("(pid "),
+        "{err}"
+    );
+    assert!(!err.contains("without its control socket"), "{err}");
+}
+
+#[test]
+fn serve_waits_for_a_command_that_holds_the_store() {
+    let t = TestDesk::with(Options {
+        extra: "[daemon]\nlock_wait = \"10s\"\n".into(),
+        ..Options::default()
+    });
+    ok_run(&t, &["tickets", "list"]);
+    // Hold the store as a command does, for a moment.
+    let held = postdesk::store::Store::open(&t.state_dir()).expect("store opens");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        drop(held);
+    });
+    let _daemon = t.serve();
+    release.join().expect("released");
+
+    // With a short wait, it gives up and names who holds the store.
+    let t = TestDesk::with(Options {
+        extra: "[daemon]\nlock_wait = \"300ms\"\n".into(),
+        ..Options::default()
+    });
+    ok_run(&t, &["tickets", "list"]);
+    let held = postdesk::store::Store::open(&t.state_dir()).expect("store opens");
+    let o = t.run(&["serve"]);
+    drop(held);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("in use by another process")
+            && err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_exits_78_on_a_rule_file_it_cannot_use() {
+    let t = TestDesk::with(Options {
+        rules: "[[rule]]\nname = \"Bad\"\nwhen.subject = '(unclosed'\nset.category = \"x\"\n"
+            .into(),
+        ..Options::default()
+    });
+    let o = t.run(&["serve"]);
+    assert_eq!(o.status.code(), Some(78), "{}", stderr(&o));
+    assert!(stderr(&o).contains("rules.toml:3"), "{}", stderr(&o));
+}
+
+#[test]
+fn check_warns_of_a_password_file_others_can_read() {
+    let t = TestDesk::with(Options {
+        smtp_port: Some(2525),
+        ..Options::default()
+    });
+    let secret = t.dir.path().join("smtp.password");
+    std::fs::write(&secret, "hunter2\n").expect("write");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let text = std::fs::read_to_string(&t.config_path).expect("config");
+    let text = text.replacen(
+        "kind = \"smtp\"\n",
+        &format!(
+            "kind = \"smtp\"\nusername = \"desk\"\npassword_file = \"{}\"\n",
+            secret.display()
+        ),
+        1,
+    );
+    std::fs::write(&t.config_path, text).expect("config");
+    let o = t.run(&["check"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("can be read by other users (mode 644)"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let o = t.run(&["check"]);
+    assert!(!stderr(&o).contains("other users"), "{}", stderr(&o));
+}
+
+fn ok_run(t: &TestDesk, args: &[&str]) {
+    let o = t.run(args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+}
