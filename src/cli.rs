@@ -25,10 +25,19 @@ use print::{clip, print_marks, print_notified, print_status, print_ticket, print
 pub use crate::source::pipe::{EX_DATAERR, EX_SOFTWARE, EX_TEMPFAIL};
 pub const EX_CONFIG: u8 = 78;
 
+/// What `--version` says: the crate version and the git revision build.rs
+/// found, so a bug report names the exact commit (`postdesk 0.1.0 (git 1ebe83f)`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("POSTDESK_GIT_REV"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "postdesk",
-    version,
+    version = VERSION,
     about = "A support desk that runs entirely over email"
 )]
 pub struct Args {
