@@ -16,6 +16,7 @@ use crate::import;
 use crate::source::pipe::PipeError;
 use crate::ticket::{Status, Ticket};
 
+mod docs;
 mod print;
 mod set;
 
@@ -211,6 +212,20 @@ pub enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// Print a shell completion script on stdout (bash, zsh, fish, ...).
+    ///
+    /// The Debian package installs them; by hand, e.g.
+    /// `postdesk completions bash > /usr/share/bash-completion/completions/postdesk`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout: `postdesk man | man -l -`.
+    Man {
+        /// Write postdesk.1 and a page per command (postdesk-tickets-list.1, ...) into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -401,9 +416,16 @@ fn dispatch(args: Args) -> Result<u8> {
     if let Command::Strip { file, explain } = &args.command {
         return strip(file.as_deref(), *explain);
     }
+    match &args.command {
+        Command::Completions { shell } => return docs::completions(*shell),
+        Command::Man { dir } => return docs::man(dir.as_deref()),
+        _ => {}
+    }
     let config = load_config(&args.config)?;
     match args.command {
         Command::Strip { file, explain } => strip(file.as_deref(), explain),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { dir } => docs::man(dir.as_deref()),
         Command::Serve => {
             crate::daemon::run(config)?;
             Ok(0)
