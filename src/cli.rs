@@ -16,6 +16,7 @@ use crate::import;
 use crate::source::pipe::PipeError;
 use crate::ticket::{Status, Ticket};
 
+mod docs;
 mod print;
 pub mod safe;
 mod set;
@@ -26,10 +27,19 @@ use print::{clip, print_marks, print_notified, print_status, print_ticket, print
 pub use crate::source::pipe::{EX_DATAERR, EX_SOFTWARE, EX_TEMPFAIL};
 pub const EX_CONFIG: u8 = 78;
 
+/// What `--version` says: the crate version and the git revision build.rs
+/// found, so a bug report names the exact commit (`postdesk 0.1.0 (git 1ebe83f)`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("POSTDESK_GIT_REV"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "postdesk",
-    version,
+    version = VERSION,
     about = "A support desk that runs entirely over email"
 )]
 pub struct Args {
@@ -230,6 +240,21 @@ pub enum Command {
         /// As JSON: the text kept and every cut with its lines and reason.
         #[arg(long)]
         json: bool,
+    },
+    /// Print a shell completion script on stdout (bash, zsh, fish, ...).
+    ///
+    /// The Debian package installs them; by hand, e.g.
+    /// `postdesk completions bash > /usr/share/bash-completion/completions/postdesk`.
+    Completions {
+        /// The shell to write the script for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout: `postdesk man | man -l -`.
+    Man {
+        /// Write postdesk.1 and a page per command (postdesk-tickets-list.1, ...) into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -515,6 +540,11 @@ fn dispatch(args: Args) -> Result<u8> {
     {
         return strip(file.as_deref(), *explain, *json);
     }
+    match &args.command {
+        Command::Completions { shell } => return docs::completions(*shell),
+        Command::Man { dir } => return docs::man(dir.as_deref()),
+        _ => {}
+    }
     let path = config::locate(args.config.as_deref()).map_err(|e| Exit {
         code: EX_CONFIG,
         message: e.to_string(),
@@ -526,6 +556,8 @@ fn dispatch(args: Args) -> Result<u8> {
             explain,
             json,
         } => strip(file.as_deref(), explain, json),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { dir } => docs::man(dir.as_deref()),
         Command::Serve => match crate::daemon::run(config) {
             Ok(()) => Ok(0),
             Err(e) if e.is_config() => Err(Exit {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command that passes every test on a fresh machine (run as root):
 # installs the mail stack's Debian packages (and Chromium, which renders the
-# HTML report) if missing, starts Dovecot and Postfix on 127.0.0.1 once for
+# HTML report, and cargo-deb, which builds the .deb tests/package.rs
+# installs) if missing, starts Dovecot and Postfix on 127.0.0.1 once for
 # the whole run, runs the whole test suite against them, and stops them
 # again. Extra arguments go to `cargo test`.
 set -euo pipefail
@@ -12,6 +13,9 @@ port_base=${POSTDESK_STACK_PORT_BASE:-24000}
 
 tests/mailstack/install.sh
 tests/install-browser.sh
+# cargo-deb builds the Debian package that tests/package.rs installs
+# (once per machine: about two minutes on 2 cores).
+command -v cargo-deb >/dev/null || cargo install cargo-deb --locked --version 3.8.0
 tests/mailstack/start.sh "$stack_dir" "$port_base" >/dev/null
 trap 'tests/mailstack/stop.sh "$stack_dir" >/dev/null 2>&1 || true' EXIT
 export POSTDESK_MAILSTACK="$stack_dir/stack.json"

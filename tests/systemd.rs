@@ -13,7 +13,7 @@ fn unit_copy(dir: &Path) -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/postdesk.service"),
     )
     .expect("systemd/postdesk.service");
-    let text = text.replace("/usr/local/bin/postdesk", env!("CARGO_BIN_EXE_postdesk"));
+    let text = text.replace("/usr/bin/postdesk", env!("CARGO_BIN_EXE_postdesk"));
     let path = dir.join("postdesk.service");
     std::fs::write(&path, text).expect("write unit copy");
     path
