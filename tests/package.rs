@@ -106,7 +106,7 @@ fn man_page_and_completions_come_from_the_command_definition() {
         .args(["--config", "/nonexistent/postdesk.toml", "man"])
         .stdout(std::process::Stdio::null()));
     let out = run(Command::new(BIN).args(["completions", "tcsh"]));
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out));
 }
 
 /// config/postdesk.deb.toml is the repository's example with absolute
