@@ -42,9 +42,12 @@ pub enum Request {
         id: String,
     },
     ListOutbox,
-    /// Requeue one entry, or with no id every failed one.
+    /// Requeue one entry, or with no id every failed one; with `all`
+    /// every queued and failed one (due now, flushing the queue).
     RetryOutbox {
         id: Option<u64>,
+        #[serde(default)]
+        all: bool,
     },
     /// Where every inbox and the outbox stand.
     Status,

@@ -291,10 +291,16 @@ pub enum OutboxCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Send again now: one entry, or every failed one.
+    /// Send again now: one entry, every failed one, or (--all) every
+    /// unsent one.
     Retry {
         /// The entry's id (`outbox list`); without it, every failed entry.
+        #[arg(conflicts_with = "all")]
         id: Option<u64>,
+        /// Every queued and failed entry, due now: flushes the queue after
+        /// an outage instead of waiting for each mail's next attempt.
+        #[arg(long)]
+        all: bool,
         /// The ids requeued, as JSON.
         #[arg(long)]
         json: bool,
@@ -647,16 +653,19 @@ fn dispatch(args: Args) -> Result<u8> {
                     } else if entries.is_empty() {
                         println!("outbox is empty");
                     } else {
+                        // RESENT: sends cut short by a stop of postdesk,
+                        // each of which may have reached the recipient.
                         println!(
-                            "{:>6}  {:<7} {:>3}  {:<12} {:<13} {:<30} LAST ERROR / SUBJECT",
-                            "ID", "STATE", "TRY", "TICKET", "KIND", "TO"
+                            "{:>6}  {:<7} {:>3} {:>6}  {:<12} {:<13} {:<30} LAST ERROR / SUBJECT",
+                            "ID", "STATE", "TRY", "RESENT", "TICKET", "KIND", "TO"
                         );
                         for e in entries {
                             println!(
-                                "{:>6}  {:<7} {:>3}  {:<12} {:<13} {:<30} {}",
+                                "{:>6}  {:<7} {:>3} {:>6}  {:<12} {:<13} {:<30} {}",
                                 e.id,
                                 e.state,
                                 e.attempts,
+                                e.unconfirmed,
                                 safe::line(e.ticket.as_deref().unwrap_or("-")),
                                 e.kind,
                                 clip(&e.recipients.join(","), 30),
@@ -665,8 +674,8 @@ fn dispatch(args: Args) -> Result<u8> {
                         }
                     }
                 }
-                OutboxCmd::Retry { id, json } => {
-                    match call(&mut backend, Request::RetryOutbox { id })? {
+                OutboxCmd::Retry { id, all, json } => {
+                    match call(&mut backend, Request::RetryOutbox { id, all })? {
                         Response::Requeued(ids) if json => {
                             println!("{}", serde_json::json!({ "requeued": ids }))
                         }

@@ -245,9 +245,15 @@ pub struct Outgoing {
     /// How long a mail is retried before it is marked failed.
     #[serde(default = "two_days", deserialize_with = "de_duration")]
     pub max_age: Duration,
-    /// The first retry's wait; each later one doubles it, up to an hour.
+    /// The first retry's wait; each later one doubles it, up to
+    /// `retry_max`.
     #[serde(default = "thirty_seconds", deserialize_with = "de_duration")]
     pub retry_base: Duration,
+    /// The longest wait between two attempts of a mail (each wait is
+    /// jittered below it). Probes of a relay that is down wait at most
+    /// 10 s whatever this says, so the queue drains soon after it returns.
+    #[serde(default = "five_minutes", deserialize_with = "de_duration")]
+    pub retry_max: Duration,
 }
 
 impl Default for Outgoing {
@@ -266,6 +272,7 @@ impl Default for Outgoing {
             allow_plain: false,
             max_age: two_days(),
             retry_base: thirty_seconds(),
+            retry_max: five_minutes(),
         }
     }
 }
@@ -742,6 +749,9 @@ fn default_after_window() -> String {
 }
 fn thirty_seconds() -> Duration {
     Duration::from_secs(30)
+}
+fn five_minutes() -> Duration {
+    Duration::from_secs(300)
 }
 fn two_days() -> Duration {
     Duration::from_secs(2 * 86_400)

@@ -1,12 +1,18 @@
 //! The outbox worker: renders and builds planned mail once, stores the
 //! bytes, sends, and records the attempts.
 //!
-//! It sends only what a flush has made durable, then marks it sent (a few
-//! mails at a time, see `RECORD_EVERY`). A crash between the two resends
-//! the same bytes with the same Message-ID, which receivers deduplicate;
-//! it never sends two different messages. It works with the store, the
-//! templates in use and the configuration, not with the desk: it decides
-//! nothing.
+//! It sends only what a flush has made durable. Before a batch leaves it
+//! marks the batch in flight (one transaction, one flush), and after it
+//! records the results (another), so a crash re-sends at most the mails
+//! that were in flight then, with the same bytes and Message-ID; at
+//! start-up those count as possible sends, and a mail that may have been
+//! sent [`MAX_UNCONFIRMED`] times is held for an admin instead of being
+//! sent again. When the transport itself fails (the relay is down) the
+//! worker stops sending and probes it with one mail at a time, on a
+//! jittered backoff, logging one line when it goes down and one when it
+//! is back; then every queued mail is due at once. It works with the
+//! store, the templates in use and the configuration, not with the desk:
+//! it decides nothing.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -92,28 +98,159 @@ pub fn build(
     )?)
 }
 
-/// How many attempts are recorded at once (one transaction, one flush).
-/// A flush per mail made the outbox worker compete with intake for the
-/// store (about a fifth of the daemon's CPU time while a burst came in,
-/// benches/RESULTS.md); the price is that a crash may resend up to this
-/// many mails, each with its stored bytes and Message-ID.
-const RECORD_EVERY: usize = 16;
+/// How many mails are marked in flight and sent as one batch. Each batch
+/// costs two flushes (in flight, then the results): a flush per mail made
+/// the worker compete with intake for the store (about a fifth of the
+/// daemon's CPU time while a burst came in, benches/RESULTS.md). A crash
+/// re-sends at most this many mails, each with its stored bytes and
+/// Message-ID.
+const BATCH: usize = 16;
 
-/// Makes attempts durable; a failure is logged (the mail may then be sent
-/// again, never lost).
-async fn record(mailer: &Mailer, attempts: Vec<(Entry, Entry)>) {
-    if attempts.is_empty() {
-        return;
+/// A fraction in [0, 1) for the core's jitter. Without randomness (the
+/// system refuses it) every wait is three quarters of its step: still
+/// bounded, only no longer spread.
+fn jitter() -> f64 {
+    getrandom::u64()
+        .map(|r| (r >> 11) as f64 / (1u64 << 53) as f64)
+        .unwrap_or(0.5)
+}
+
+/// Writes outbox changes durably (one transaction, one flush). A failure
+/// is logged and returned as `false`: a batch not marked in flight must
+/// not be sent, and results not recorded mean those mails may be sent
+/// again, never lost.
+async fn write(mailer: &Mailer, changes: Vec<(Entry, Entry)>, what: &'static str) -> bool {
+    if changes.is_empty() {
+        return true;
     }
     let store = mailer.store.clone();
     let written = tokio::task::spawn_blocking(move || {
-        store.update_outbox(&attempts)?;
+        store.update_outbox(&changes)?;
         store.flush()
     })
     .await;
-    if !matches!(written, Ok(Ok(()))) {
-        tracing::error!("cannot record outbox attempts; those mails may be sent again");
+    match written {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "outbox: cannot record {what}");
+            false
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "outbox: cannot record {what}");
+            false
+        }
     }
+}
+
+/// Start-up: the entries a previous run left in flight may have been sent.
+/// Each counts as a possible send ([`recover`]); those at the bound are
+/// held (failed) with a reason that says how to send them again.
+async fn recover_in_flight(mailer: &Mailer) {
+    let store = mailer.store.clone();
+    let recovered = tokio::task::spawn_blocking(move || {
+        let changes: Vec<(Entry, Entry)> = store
+            .queued_outbox()?
+            .into_iter()
+            .filter(|e| e.in_flight)
+            .map(|e| (e.clone(), recover(e)))
+            .collect();
+        store.update_outbox(&changes)?;
+        store.flush()?;
+        Ok::<_, crate::store::StoreError>(changes)
+    })
+    .await;
+    let changes = match recovered {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "outbox: cannot recover the mails in flight at the last stop");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "outbox: cannot recover the mails in flight at the last stop");
+            return;
+        }
+    };
+    let held: Vec<u64> = changes
+        .iter()
+        .filter(|(_, e)| e.state == State::Failed)
+        .map(|(_, e)| e.id)
+        .collect();
+    let again = changes.len() - held.len();
+    if again > 0 {
+        tracing::warn!(
+            "outbox: {again} mails were being sent when postdesk stopped; sending them again (they may arrive twice)"
+        );
+    }
+    if !held.is_empty() {
+        crate::metrics::get().outbox_attempt("failed");
+        tracing::error!(
+            ids = ?held,
+            "outbox: {} mails held: sent up to {MAX_UNCONFIRMED} times without confirmation; `postdesk outbox retry ID` sends one again",
+            held.len()
+        );
+    }
+}
+
+/// The transport is back: every queued mail is due now (one store pass),
+/// instead of each waiting out its own backoff. Returns how many wait.
+async fn pull_forward(mailer: &Mailer) -> usize {
+    let store = mailer.store.clone();
+    let pulled = tokio::task::spawn_blocking(move || {
+        let now = Utc::now();
+        let changes: Vec<(Entry, Entry)> = store
+            .queued_outbox()?
+            .into_iter()
+            .filter(|e| e.next_attempt > now)
+            .map(|e| (e.clone(), pulled_forward(e, now)))
+            .collect();
+        store.update_outbox(&changes)?;
+        store.flush()?;
+        Ok::<_, crate::store::StoreError>(store.outbox_len())
+    })
+    .await;
+    match pulled {
+        Ok(Ok(n)) => n,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "outbox: cannot bring queued mail forward; it follows its own backoff");
+            0
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "outbox: cannot bring queued mail forward; it follows its own backoff");
+            0
+        }
+    }
+}
+
+/// While the transport is down: renders and stores up to 64 queued mails
+/// that are only planned, so that when it is back only sending remains
+/// (rendering is most of a mail's cost before it leaves).
+async fn prebuild(mailer: &Mailer) {
+    let store = mailer.store.clone();
+    let planned = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        for e in store
+            .queued_outbox()?
+            .into_iter()
+            .filter(|e| e.planned)
+            .take(64)
+        {
+            if let Some(mail) = store.outbox_entry(e.id)? {
+                out.push(mail);
+            }
+        }
+        Ok::<_, crate::store::StoreError>(out)
+    })
+    .await;
+    if let Ok(Ok(planned)) = planned {
+        if !planned.is_empty() {
+            build_due(mailer, planned).await;
+        }
+    }
+}
+
+/// Whole seconds, for log lines a person reads.
+fn human(d: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
 }
 
 /// Renders and builds the due mails that are only planned, and stores
@@ -173,9 +310,103 @@ async fn build_due(mailer: &Mailer, due: Vec<(Entry, Vec<u8>)>) -> Vec<(Entry, V
     }
 }
 
+/// Sends one batch: marks it in flight durably, sends until the transport
+/// fails or `stop`, records every result (and returns the mails not tried
+/// to the queue untouched), and follows the transport's state. Returns the
+/// link after the batch and whether the worker is stopping.
+async fn send_batch(
+    mailer: &Mailer,
+    transport: &Transport,
+    batch: Vec<(Entry, Vec<u8>)>,
+    mut link: Link,
+    policy: &Policy,
+    stop: &watch::Receiver<bool>,
+) -> (Link, bool) {
+    let (entries, bytes): (Vec<Entry>, Vec<Vec<u8>>) =
+        batch.into_iter().map(|(e, b)| (start_send(e), b)).unzip();
+    let marked = entries
+        .iter()
+        .map(|e| (not_sent(e.clone()), e.clone()))
+        .collect();
+    if !write(mailer, marked, "the mails about to be sent").await {
+        return (link, *stop.borrow());
+    }
+    let mut changes = Vec::with_capacity(entries.len());
+    let mut came_back = None;
+    let mut stopping = false;
+    let mut went_down = false;
+    for (entry, bytes) in entries.into_iter().zip(bytes) {
+        stopping = stopping || *stop.borrow();
+        if stopping || went_down {
+            changes.push((entry.clone(), not_sent(entry)));
+            continue;
+        }
+        let result = transport
+            .send(&entry.envelope_from, &entry.recipients, &bytes)
+            .await;
+        let now = Utc::now();
+        let reach = result.as_ref().err().map(|e| e.reach);
+        let (next, change) = link.after(reach, now, policy, jitter());
+        match &result {
+            Ok(()) => {
+                tracing::info!(id = entry.id, kind = %entry.kind, to = ?entry.recipients, "sent")
+            }
+            // One line when it goes down (below), none per probe.
+            Err(e) if e.reach == Reach::Transport => {
+                tracing::debug!(id = entry.id, error = %e.message, "outbox: probe failed")
+            }
+            Err(e) => {
+                tracing::warn!(id = entry.id, kind = %entry.kind, error = %e.message, permanent = e.permanent(), "send failed")
+            }
+        }
+        match change {
+            Some(LinkChange::WentDown) => {
+                went_down = true;
+                let waiting = mailer.store.outbox_len();
+                let error = result
+                    .as_ref()
+                    .err()
+                    .map(|e| e.message.as_str())
+                    .unwrap_or_default();
+                tracing::warn!(
+                    error,
+                    "outbox: transport down; {waiting} mails wait, probing with one every {} or less",
+                    human(policy.retry_max.min(PROBE_CAP))
+                );
+            }
+            Some(LinkChange::CameBack { down_for }) => came_back = Some(down_for),
+            None => went_down = went_down || reach == Some(Reach::Transport),
+        }
+        link = next;
+        let updated = after_attempt(entry.clone(), result, now, policy, jitter());
+        crate::metrics::get().outbox_attempt(match updated.state {
+            State::Sent => "sent",
+            State::Queued => "retry",
+            State::Failed => "failed",
+        });
+        changes.push((entry, updated));
+    }
+    write(
+        mailer,
+        changes,
+        "outbox attempts; those mails may be sent again",
+    )
+    .await;
+    if let Some(down_for) = came_back {
+        let waiting = pull_forward(mailer).await;
+        tracing::info!(
+            "outbox: transport back after {}, {waiting} mails waiting",
+            human(down_for)
+        );
+    }
+    (link, stopping)
+}
+
 /// Sends due mail until `stop`. Woken early by `wake` when new mail is
-/// committed, otherwise it looks again every second (retries come due by
-/// the clock).
+/// committed or an admin retries, otherwise it looks again every second
+/// (retries come due by the clock). While the transport is down it sends
+/// only probes: one mail when the link's backoff says so, or on a wake
+/// once `retry_base` has passed since the last probe.
 pub async fn run(
     mailer: Mailer,
     transport: Transport,
@@ -184,67 +415,75 @@ pub async fn run(
 ) {
     let policy = Policy {
         retry_base: mailer.config.outgoing.retry_base,
+        retry_max: mailer.config.outgoing.retry_max,
         max_age: mailer.config.outgoing.max_age,
     };
+    recover_in_flight(&mailer).await;
+    let mut link = Link::Up;
+    let mut last_probe = Utc::now();
     loop {
         if *stop.borrow() {
             return;
         }
-        let due = tokio::task::spawn_blocking({
-            let store = mailer.store.clone();
-            move || -> Result<_, crate::store::StoreError> {
-                // Only what a flush made durable may leave the machine
-                // (mail still staged with intake is not in the store yet).
-                store.flush()?;
-                store.due_outbox(Utc::now(), 32)
-            }
-        })
-        .await;
-        let due = match due {
-            Ok(Ok(d)) => d,
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "cannot read the outbox; retrying");
-                Vec::new()
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "outbox task failed; retrying");
-                Vec::new()
+        let limit = match link {
+            Link::Up => BATCH,
+            Link::Down { .. } if link.probe_due(Utc::now()) => 1,
+            Link::Down { .. } => {
+                prebuild(&mailer).await;
+                0
             }
         };
-        let due = build_due(&mailer, due).await;
-        let busy = !due.is_empty();
-        let mut attempts = Vec::new();
-        for (entry, bytes) in due {
-            let result = transport
-                .send(&entry.envelope_from, &entry.recipients, &bytes)
-                .await;
-            match &result {
-                Ok(()) => {
-                    tracing::info!(id = entry.id, kind = %entry.kind, to = ?entry.recipients, "sent")
+        let mut busy = false;
+        if limit > 0 {
+            let due = tokio::task::spawn_blocking({
+                let store = mailer.store.clone();
+                move || -> Result<_, crate::store::StoreError> {
+                    // Only what a flush made durable may leave the machine
+                    // (mail still staged with intake is not in the store yet).
+                    store.flush()?;
+                    store.due_outbox(Utc::now(), limit)
+                }
+            })
+            .await;
+            let due = match due {
+                Ok(Ok(d)) => d,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "cannot read the outbox; retrying");
+                    Vec::new()
                 }
                 Err(e) => {
-                    tracing::warn!(id = entry.id, kind = %entry.kind, error = %e.message, permanent = e.permanent, "send failed")
+                    tracing::error!(error = %e, "outbox task failed; retrying");
+                    Vec::new()
                 }
-            }
-            let updated = after_attempt(entry.clone(), result, Utc::now(), &policy);
-            crate::metrics::get().outbox_attempt(match updated.state {
-                State::Sent => "sent",
-                State::Queued => "retry",
-                State::Failed => "failed",
-            });
-            attempts.push((entry, updated));
-            let stopping = *stop.borrow();
-            if attempts.len() >= RECORD_EVERY || stopping {
-                record(&mailer, std::mem::take(&mut attempts)).await;
-            }
-            if stopping {
-                return;
+            };
+            let due = build_due(&mailer, due).await;
+            if due.is_empty() {
+                // Nothing to probe with: whether the transport is back is
+                // learnt with the next mail.
+                link = Link::Up;
+            } else {
+                if limit == 1 {
+                    last_probe = Utc::now();
+                }
+                let (next, stopping) =
+                    send_batch(&mailer, &transport, due, link, &policy, &stop).await;
+                if stopping {
+                    return;
+                }
+                busy = next == Link::Up;
+                link = next;
             }
         }
-        record(&mailer, attempts).await;
         if !busy {
             tokio::select! {
-                _ = wake.notified() => {},
+                _ = wake.notified() => {
+                    if let Link::Down { next_probe, .. } = &mut link {
+                        let early = last_probe
+                            + chrono::Duration::from_std(policy.retry_base)
+                                .unwrap_or_else(|_| chrono::Duration::seconds(30));
+                        *next_probe = (*next_probe).min(early);
+                    }
+                },
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {},
                 _ = stop.changed() => return,
             }

@@ -34,7 +34,7 @@ pub enum TransportError {
     },
 }
 
-pub use crate::outbox::SendError;
+pub use crate::outbox::{Reach, SendError};
 
 pub enum Transport {
     File(PathBuf),
@@ -179,10 +179,12 @@ impl Transport {
         Plan::from_config(o)?.connect()
     }
 
-    /// Sends the bytes as they are.
+    /// Sends the bytes as they are. A failure says how far it reaches
+    /// ([`Reach`]): the worker stops and probes on a failure of the
+    /// transport, and retries or fails only the mail otherwise.
     pub async fn send(&self, from: &str, to: &[String], bytes: &[u8]) -> Result<(), SendError> {
         let permanent = |message: String| SendError {
-            permanent: true,
+            reach: Reach::Permanent,
             message,
         };
         let from = from
@@ -198,8 +200,10 @@ impl Transport {
         let envelope =
             Envelope::new(Some(from), to).map_err(|e| permanent(format!("envelope: {e}")))?;
         match self {
+            // The spool folder is every mail's: unwritable for one is
+            // unwritable for all.
             Transport::File(dir) => write_spool(dir, bytes).await.map_err(|e| SendError {
-                permanent: false,
+                reach: Reach::Transport,
                 message: format!("cannot write to the spool {}: {e}", dir.display()),
             }),
             Transport::Smtp(t) => {
@@ -207,7 +211,7 @@ impl Transport {
                     .await
                     .map(|_| ())
                     .map_err(|e| SendError {
-                        permanent: e.is_permanent(),
+                        reach: smtp_reach(&e),
                         message: e.to_string(),
                     })
             }
@@ -216,11 +220,37 @@ impl Transport {
                     .await
                     .map(|_| ())
                     .map_err(|e| SendError {
-                        permanent: false,
+                        // Client: the command could not run at all; a
+                        // response is its exit status for this mail.
+                        reach: if e.is_client() {
+                            Reach::Transport
+                        } else {
+                            Reach::Temporary
+                        },
                         message: e.to_string(),
                     })
             }
         }
+    }
+}
+
+/// How far an SMTP failure reaches. lettre does not say in which phase a
+/// reply came, so the reply code decides: 421 (service closing) and 454
+/// (TLS or authentication unavailable) and the authentication failures
+/// (530, 534, 535, 538) say the server will not take any mail from us now;
+/// no reply at all (refused, reset, timeout, TLS, garbled) means it cannot.
+/// Every other code is about this mail.
+fn smtp_reach(e: &lettre::transport::smtp::Error) -> Reach {
+    match e.status().map(|c| c.to_string()) {
+        Some(code) => match code.as_str() {
+            "421" | "454" | "530" | "534" | "535" | "538" => Reach::Transport,
+            _ if e.is_permanent() => Reach::Permanent,
+            _ => Reach::Temporary,
+        },
+        // A mistake of ours about this mail (an address lettre cannot
+        // write, say), not the server's.
+        None if e.is_client() => Reach::Permanent,
+        None => Reach::Transport,
     }
 }
 

@@ -219,6 +219,8 @@ pub fn plan_alert(
         last_error: None,
         sent_at: None,
         planned: true,
+        in_flight: false,
+        unconfirmed: 0,
     };
     let planned = Planned {
         plain: Some((subject, body.to_string())),
@@ -329,6 +331,8 @@ pub fn plan(
         last_error: None,
         sent_at: None,
         planned: true,
+        in_flight: false,
+        unconfirmed: 0,
     };
     let planned = Planned {
         plain: notice.plain.clone(),

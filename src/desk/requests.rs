@@ -99,22 +99,17 @@ impl Desk {
                 self.describe_planned(&mut entries);
                 Response::Outbox(entries)
             }
-            Request::RetryOutbox { id } => {
+            Request::RetryOutbox { id, all } => {
                 let mut changes = Vec::new();
+                let now = Utc::now();
                 for e in self.store.outbox_entries()? {
                     let wanted = match id {
                         Some(i) => e.id == i && e.state != outbox::State::Sent,
+                        None if all => e.state != outbox::State::Sent,
                         None => e.state == outbox::State::Failed,
                     };
                     if wanted {
-                        let now = Utc::now();
-                        let again = outbox::Entry {
-                            state: outbox::State::Queued,
-                            next_attempt: now,
-                            created: now,
-                            ..e.clone()
-                        };
-                        changes.push((e, again));
+                        changes.push((e.clone(), outbox::requeued(e, now)));
                     }
                 }
                 self.store.update_outbox(&changes)?;

@@ -76,6 +76,28 @@ impl Store {
         Ok(out)
     }
 
+    /// Every queued entry (without bytes), soonest due first: for the
+    /// passes over the whole queue (start-up recovery, pulling every mail
+    /// forward when the transport is back), which read only the queue,
+    /// never the sent history.
+    pub fn queued_outbox(&self) -> Result<Vec<outbox::Entry>> {
+        let mut out = Vec::with_capacity(self.outq.len());
+        for item in self.outq.iter() {
+            let (k, _) = item.map_err(StoreError::io("read outbox queue"))?;
+            let Some(id) = k.get(8..).and_then(be_u64) else {
+                continue;
+            };
+            if let Some(v) = self
+                .outbox
+                .get(id.to_be_bytes())
+                .map_err(StoreError::io("read outbox"))?
+            {
+                out.push(record_of::<outbox::Entry>("outbox entry", &v)?);
+            }
+        }
+        Ok(out)
+    }
+
     pub fn outbox_entry(&self, id: u64) -> Result<Option<(outbox::Entry, Vec<u8>)>> {
         self.outbox
             .get(id.to_be_bytes())

@@ -46,6 +46,8 @@ fn queued(id: u64, at: DateTime<Utc>) -> outbox::Entry {
         last_error: None,
         sent_at: None,
         planned: false,
+        in_flight: false,
+        unconfirmed: 0,
     }
 }
 
