@@ -223,6 +223,13 @@ pub(super) fn print_ticket(view: &TicketView) {
         if t.imported { "  (imported)" } else { "" }
     );
     print_outgoing(&view.outgoing);
+    // Mail the guards held back never reached the outbox; its message's
+    // record says what and why.
+    for m in &view.messages {
+        for f in m.flags.iter().filter(|f| f.starts_with("not sent: ")) {
+            println!("  held          {}", safe::line(f));
+        }
+    }
     for m in &view.messages {
         println!();
         println!(
