@@ -838,17 +838,8 @@ impl Config {
                 rest.contains("__").then(|| (k.clone(), v))
             })
             .collect();
-        let built = config::Config::builder()
-            .add_source(config::File::from_str(text, config::FileFormat::Toml))
-            .add_source(
-                config::Environment::with_prefix("POSTDESK")
-                    .prefix_separator("_")
-                    .separator("__")
-                    .try_parsing(true)
-                    .source(Some(overrides.clone())),
-            )
-            .build()
-            .map_err(|e| invalid(path, e.to_string()))?;
+        let built =
+            with_overrides(text, overrides.clone()).map_err(|e| invalid(path, e.to_string()))?;
         let mut cfg: Config = match built.try_deserialize() {
             Ok(c) => c,
             Err(e) => return Err(override_error(path, text, &overrides, e)),
@@ -1065,6 +1056,23 @@ fn invalid(path: &Path, message: String) -> ConfigError {
     }
 }
 
+/// The file's text with `POSTDESK_SECTION__KEY` overrides laid over it.
+fn with_overrides(
+    text: &str,
+    overrides: config::Map<String, String>,
+) -> Result<config::Config, config::ConfigError> {
+    config::Config::builder()
+        .add_source(config::File::from_str(text, config::FileFormat::Toml))
+        .add_source(
+            config::Environment::with_prefix("POSTDESK")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(overrides)),
+        )
+        .build()
+}
+
 /// The file alone parsed (the strict pass), so an error after the
 /// environment was overlaid comes from an override: find the variable,
 /// so the admin is pointed at it and not at a file that is fine.
@@ -1077,17 +1085,7 @@ fn override_error(
     for (var, value) in overrides {
         let one: config::Map<String, String> =
             std::iter::once((var.clone(), value.clone())).collect();
-        let alone = config::Config::builder()
-            .add_source(config::File::from_str(text, config::FileFormat::Toml))
-            .add_source(
-                config::Environment::with_prefix("POSTDESK")
-                    .prefix_separator("_")
-                    .separator("__")
-                    .try_parsing(true)
-                    .source(Some(one)),
-            )
-            .build()
-            .and_then(|c| c.try_deserialize::<Config>());
+        let alone = with_overrides(text, one).and_then(|c| c.try_deserialize::<Config>());
         if let Err(e) = alone {
             return ConfigError::Override {
                 var: var.clone(),

@@ -393,6 +393,15 @@ fn lock_holder(db: &Path) -> Option<String> {
     None
 }
 
+/// The last key of a tree keyed by big-endian numbers (tickets, outbox).
+fn last_key(tree: &usage::Tree) -> Result<u64> {
+    Ok(tree
+        .last()
+        .map_err(StoreError::io("read the last key"))?
+        .and_then(|(k, _)| be_u64(&k))
+        .unwrap_or(0))
+}
+
 /// What the store held when it was last closed cleanly (`store.mark`
 /// beside it).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -518,14 +527,7 @@ impl Store {
                 mark.created
             ));
         }
-        let last = |tree: &usage::Tree| -> Result<u64> {
-            Ok(tree
-                .last()
-                .map_err(StoreError::io("read the last key"))?
-                .and_then(|(k, _)| be_u64(&k))
-                .unwrap_or(0))
-        };
-        let (tickets, outbox) = (last(&self.tickets)?, last(&self.outbox)?);
+        let (tickets, outbox) = (last_key(&self.tickets)?, last_key(&self.outbox)?);
         if tickets < mark.last_ticket || outbox < mark.last_outbox {
             return damaged(format!(
                 "it holds tickets up to #{tickets} and outgoing mail up to #{outbox}, but held #{} and #{} when it was last closed ({})",
@@ -539,19 +541,12 @@ impl Store {
     /// [`Store::check_against`]). Called at creation and after the last
     /// flush of a clean shutdown.
     pub fn write_mark(&self, dir: &Path) -> Result<()> {
-        let last = |tree: &usage::Tree| -> Result<u64> {
-            Ok(tree
-                .last()
-                .map_err(StoreError::io("read the last key"))?
-                .and_then(|(k, _)| be_u64(&k))
-                .unwrap_or(0))
-        };
         let now = Utc::now().format("%Y-%m-%d %H:%M:%S UTC").to_string();
         let mark = Mark {
             created: Mark::read(dir).map_or_else(|| now.clone(), |m| m.created),
             closed: now,
-            last_ticket: last(&self.tickets)?,
-            last_outbox: last(&self.outbox)?,
+            last_ticket: last_key(&self.tickets)?,
+            last_outbox: last_key(&self.outbox)?,
         };
         let tmp = dir.join("store.mark.tmp");
         let written = std::fs::write(&tmp, json(&mark))
