@@ -20,4 +20,4 @@ tests/mailstack/start.sh "$stack_dir" "$port_base" >/dev/null
 trap 'tests/mailstack/stop.sh "$stack_dir" >/dev/null 2>&1 || true' EXIT
 export POSTDESK_MAILSTACK="$stack_dir/stack.json"
 
-cargo test --locked --all-targets "$@"
+cargo test --locked --all-targets --no-fail-fast "$@"
