@@ -14,6 +14,8 @@ use crate::ticket::{MessageRecord, Status, ThreadReason, Ticket};
 pub enum Request {
     /// Is anybody there? Answered with [`Response::Pong`].
     Ping,
+    /// Read every record of the store and report what cannot be read.
+    VerifyStore,
     /// Store one message. The raw bytes travel beside the JSON on the socket.
     Ingest {
         /// The inbox it counts as arriving through (its queue applies).
@@ -167,6 +169,7 @@ pub enum Response {
     Status(crate::status::Report),
     Addresses(Vec<crate::bounce::Mark>),
     BackedUp(crate::backup::Manifest),
+    Verified(crate::store::Verified),
     Stats(Box<crate::report::Stats>),
     Notified(crate::notify::Report),
     /// The request failed; `retry` says whether trying later may help (the

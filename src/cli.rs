@@ -112,6 +112,10 @@ pub enum Command {
     },
     /// Validate the configuration, templates and article list; errors name the file and line.
     Check {
+        /// Also read every record of the store and report what cannot be
+        /// read (changes nothing; through the daemon when one runs).
+        #[arg(long)]
+        store: bool,
         /// As JSON: `ok`, `problems`, `warnings` and what was checked.
         #[arg(long)]
         json: bool,
@@ -573,7 +577,18 @@ fn dispatch(args: Args) -> Result<u8> {
             .into()),
             Err(e) => Err(e.into()),
         },
-        Command::Check { json } => check(&path, &config, json),
+        Command::Check { store, json } => {
+            let verified = if store {
+                let mut backend = Backend::connect(config.clone())?;
+                match call(&mut backend, Request::VerifyStore)? {
+                    Response::Verified(v) => Some(v),
+                    other => bail!("unexpected answer: {other:?}"),
+                }
+            } else {
+                None
+            };
+            check(&path, &config, json, verified.as_ref())
+        }
         Command::Backup { dir, json } => {
             let dir = std::path::absolute(&dir)
                 .with_context(|| format!("cannot resolve {}", dir.display()))?;
@@ -1139,7 +1154,12 @@ fn strip(file: Option<&std::path::Path>, explain: bool, json: bool) -> Result<u8
 
 /// `postdesk check`: everything an admin edits, each problem with its file
 /// and line.
-fn check(path: &std::path::Path, config: &Config, json: bool) -> Result<u8> {
+fn check(
+    path: &std::path::Path,
+    config: &Config,
+    json: bool,
+    store: Option<&crate::store::Verified>,
+) -> Result<u8> {
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let templates = match crate::templates::Templates::load(&config.templates.dir) {
@@ -1237,9 +1257,14 @@ fn check(path: &std::path::Path, config: &Config, json: bool) -> Result<u8> {
             "templates": templates.as_ref().map_or(0, |t| t.names().len()),
             "rules": config.rules.file.display().to_string(),
             "state_dir": config.state_dir().display().to_string(),
+            "store": store,
         });
         println!("{}", safe::json(serde_json::to_string_pretty(&v)?));
-        return Ok(if problems.is_empty() { 0 } else { EX_CONFIG });
+        return Ok(match (problems.is_empty(), store) {
+            (false, _) => EX_CONFIG,
+            (true, Some(s)) if !s.problems.is_empty() => 1,
+            _ => 0,
+        });
     }
     for w in &warnings {
         eprintln!("postdesk: warning: {w}");
@@ -1260,6 +1285,18 @@ fn check(path: &std::path::Path, config: &Config, json: bool) -> Result<u8> {
         config.rules.file.display(),
         config.state_dir().display()
     );
+    if let Some(v) = store {
+        let read: Vec<String> = v.read.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        println!("store: read {}", read.join(", "));
+        for p in &v.problems {
+            eprintln!("postdesk: store: {}", safe::line(p));
+        }
+        if !v.problems.is_empty() {
+            eprintln!("  hint: `postdesk restore BACKUP_DIR` puts a backup in its place (see README, \"Backup and restore\")");
+            return Ok(1);
+        }
+        println!("store: no damage found");
+    }
     Ok(0)
 }
 

@@ -54,6 +54,7 @@ use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
 
 mod export;
+pub use export::Verified;
 mod guard;
 mod outgoing;
 mod quarantine;

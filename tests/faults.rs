@@ -183,3 +183,22 @@ fn ok_run(t: &TestDesk, args: &[&str]) {
     let o = t.run(args);
     assert!(o.status.success(), "{args:?}: {}", stderr(&o));
 }
+
+#[test]
+fn check_store_reads_every_record_with_or_without_the_daemon() {
+    let t = closed_desk();
+    let o = t.run(&["check", "--store"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("3 tickets") && out.contains("no damage found"),
+        "{out}"
+    );
+    let _daemon = t.serve();
+    let o = t.run(&["check", "--store", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["store"]["read"]["messages"], 3);
+    assert_eq!(v["store"]["problems"], serde_json::json!([]));
+}

@@ -191,6 +191,10 @@ impl Desk {
                     },
                 }
             }
+            Request::VerifyStore => {
+                self.commit_staged()?;
+                Response::Verified(self.store.verify())
+            }
             Request::Status => Response::Status(crate::status::Report {
                 daemon: true,
                 pid: std::process::id(),

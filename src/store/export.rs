@@ -129,3 +129,81 @@ pub(super) fn take_bytes(input: &mut dyn std::io::Read) -> std::io::Result<Vec<u
     }
     Ok(buf)
 }
+
+/// What `postdesk check --store` found: how many records of each kind
+/// were read, and every one that could not be.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Verified {
+    pub read: BTreeMap<String, u64>,
+    pub problems: Vec<String>,
+}
+
+impl Store {
+    /// Reads every ticket, message (with its compressed bytes), Message-ID
+    /// index entry, outbox entry and quarantine record, and says which
+    /// cannot be read. Changes nothing.
+    pub fn verify(&self) -> Verified {
+        const MAX_PROBLEMS: usize = 100;
+        let mut v = Verified::default();
+        let note = |v: &mut Verified, p: String| {
+            if v.problems.len() < MAX_PROBLEMS {
+                v.problems.push(p);
+            }
+        };
+        let walk = |v: &mut Verified, name: &str, tree: &usage::Tree, check: &Check<'_>| {
+            let mut n = 0u64;
+            for item in tree.iter() {
+                match item {
+                    Ok((k, val)) => {
+                        n += 1;
+                        if let Err(e) = check(&k, &val) {
+                            note(v, format!("{name} {}: {e}", key_text(&k)));
+                        }
+                    }
+                    Err(e) => {
+                        note(v, format!("{name}: cannot read past record {n}: {e}"));
+                        break;
+                    }
+                }
+            }
+            v.read.insert(name.to_string(), n);
+        };
+        walk(&mut v, "tickets", &self.tickets, &|k, val| {
+            let t: Ticket = from_json("ticket", val).map_err(|e| e.to_string())?;
+            match be_u64(k) {
+                Some(n) if n == t.number => Ok(()),
+                _ => Err(format!("is filed under another number than #{}", t.number)),
+            }
+        });
+        walk(&mut v, "messages", &self.messages, &|_, val| {
+            decode_message(val).map(|_| ()).map_err(|e| e.to_string())
+        });
+        walk(&mut v, "message ids", &self.msgids, &|_, val| {
+            IdEntry::decode(val)
+                .map(|_| ())
+                .ok_or_else(|| "is not an index entry".to_string())
+        });
+        walk(&mut v, "outbox", &self.outbox, &|_, val| {
+            decode_with_blob::<crate::outbox::Entry>("outbox entry", val)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        });
+        walk(&mut v, "quarantine", &self.quarantine, &|_, val| {
+            record_of::<QuarantineEntry>("quarantine entry", val)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        });
+        v
+    }
+}
+
+/// How one record of a tree is checked: its key and value, or why not.
+type Check<'a> = dyn Fn(&[u8], &[u8]) -> std::result::Result<(), String> + 'a;
+
+/// A key as an admin can read it: a number when it is one.
+fn key_text(k: &[u8]) -> String {
+    match (k.len(), be_u64(k)) {
+        (8, Some(n)) => format!("#{n}"),
+        _ => String::from_utf8_lossy(k).into_owned(),
+    }
+}

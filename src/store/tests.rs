@@ -102,3 +102,27 @@ fn outbox_attempts_are_recorded_together_and_keep_the_bytes() {
     );
     assert!(store.outbox_entry(9).unwrap().is_none());
 }
+
+#[test]
+fn verify_names_the_records_it_cannot_read_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let clean = s.verify();
+    assert!(clean.problems.is_empty(), "{:?}", clean.problems);
+    assert_eq!(clean.read.get("tickets"), Some(&0));
+    s.tickets
+        .insert(5u64.to_be_bytes(), &b"not json"[..])
+        .unwrap();
+    s.messages
+        .insert(message_key(5, 0), &[0u8, 0, 0, 9, b'{'][..])
+        .unwrap();
+    let v = s.verify();
+    assert_eq!(v.problems.len(), 2, "{:?}", v.problems);
+    assert!(v.problems[0].starts_with("tickets #5:"), "{:?}", v.problems);
+    assert!(v.problems[1].starts_with("messages "), "{:?}", v.problems);
+    assert_eq!(v.read.get("tickets"), Some(&1));
+    assert!(
+        s.tickets.get(5u64.to_be_bytes()).unwrap().is_some(),
+        "left as it was"
+    );
+}
