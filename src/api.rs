@@ -104,6 +104,38 @@ pub enum Request {
     Notify(crate::notify::Filter),
 }
 
+impl Request {
+    /// Whether asking again is harmless when the daemon went away before
+    /// answering (it was stopping, or restarting its store): reads, and
+    /// `Ingest`, which the Message-ID index (or, without one, the content
+    /// digest) makes idempotent. Changes an admin makes are not repeated
+    /// behind their back.
+    pub fn repeatable(&self) -> bool {
+        match self {
+            Request::Ping
+            | Request::VerifyStore
+            | Request::Ingest { .. }
+            | Request::Flush
+            | Request::ListTickets { .. }
+            | Request::ShowTicket { .. }
+            | Request::ListQuarantine
+            | Request::ShowQuarantine { .. }
+            | Request::ListOutbox
+            | Request::Status
+            | Request::ExplainRules { .. }
+            | Request::ListAddresses
+            | Request::PreviewTemplate { .. }
+            | Request::Stats { .. } => true,
+            Request::RetryOutbox { .. }
+            | Request::SetTicket { .. }
+            | Request::MergeTickets { .. }
+            | Request::ClearAddress { .. }
+            | Request::Backup { .. }
+            | Request::Notify(_) => false,
+        }
+    }
+}
+
 /// What became of one ingested message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]

@@ -36,7 +36,9 @@ impl BackendError {
 
 pub enum Backend {
     Local(Box<Desk>),
-    Remote(Client),
+    /// The daemon, and the configuration to find it (or the store) again
+    /// if it stops while we talk.
+    Remote(Client, Box<Config>),
 }
 
 impl Backend {
@@ -44,31 +46,56 @@ impl Backend {
     /// while we look is given a moment to open its socket.
     pub fn connect(config: Config) -> Result<Backend, BackendError> {
         let dir = config.state_dir().to_path_buf();
-        let mut config = Some(config);
-        for attempt in 0..12 {
+        // As long as `serve` itself would wait for the store: a daemon
+        // starting or draining holds it without answering for a moment.
+        let deadline = std::time::Instant::now() + config.daemon.lock_wait;
+        let mut attempt = 0u64;
+        loop {
             if let Some(client) = Client::connect(&dir)? {
-                return Ok(Backend::Remote(client));
+                return Ok(Backend::Remote(client, Box::new(config)));
             }
-            if let Some(cfg) = config.take() {
-                match Desk::open(cfg.clone()) {
-                    Ok(desk) => return Ok(Backend::Local(Box::new(desk))),
-                    Err(DeskError::Store(StoreError::Locked { .. })) => config = Some(cfg),
-                    Err(e) => return Err(e.into()),
+            match Desk::open(config.clone()) {
+                Ok(desk) => return Ok(Backend::Local(Box::new(desk))),
+                Err(DeskError::Store(StoreError::Locked { .. })) => {}
+                Err(e) => return Err(e.into()),
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(BackendError::Busy);
+            }
+            attempt += 1;
+            std::thread::sleep(Duration::from_millis((30 + 20 * attempt).min(250)));
+        }
+    }
+
+    /// Answers `req`. When the daemon stops (or restarts) between our
+    /// connecting and its answering, a request that is safe to repeat is
+    /// asked again of whoever holds the store now: the next daemon, or the
+    /// store itself. Cron's `stats` and an MTA's `ingest` must not fail
+    /// because systemd restarted `serve` at that moment.
+    pub fn call(&mut self, req: Request) -> Result<Response, BackendError> {
+        let mut again = req.repeatable().then(|| req.clone());
+        let mut req = req;
+        // A restart takes one retry; a daemon flapping faster than that is
+        // reported rather than chased.
+        for _ in 0..3 {
+            let (result, config) = match self {
+                Backend::Local(desk) => return Ok(desk.handle(req)),
+                Backend::Remote(client, config) => (client.call(req), config),
+            };
+            match (result, again.take()) {
+                (Err(ControlError::Gone(_)), Some(retry)) => {
+                    again = Some(retry.clone());
+                    req = retry;
+                    let config = (**config).clone();
+                    *self = Backend::connect(config)?;
                 }
+                (result, _) => return Ok(result?),
             }
-            std::thread::sleep(Duration::from_millis(50 + 20 * attempt));
         }
         Err(BackendError::Busy)
     }
 
-    pub fn call(&mut self, req: Request) -> Result<Response, BackendError> {
-        match self {
-            Backend::Local(desk) => Ok(desk.handle(req)),
-            Backend::Remote(client) => Ok(client.call(req)?),
-        }
-    }
-
     pub fn is_remote(&self) -> bool {
-        matches!(self, Backend::Remote(_))
+        matches!(self, Backend::Remote(..))
     }
 }

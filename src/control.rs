@@ -35,6 +35,10 @@ pub enum ControlError {
     },
     #[error("control socket: {0}")]
     Io(#[from] std::io::Error),
+    /// The daemon closed the connection before answering: it was stopping
+    /// (or restarting its store) and never took the request in hand.
+    #[error("the daemon closed the control socket before answering ({0})\n  hint: it was stopping or restarting; try again")]
+    Gone(std::io::Error),
     #[error("control socket: malformed message: {0}")]
     Protocol(String),
 }
@@ -87,8 +91,21 @@ impl Client {
 
     pub fn call(&mut self, mut req: Request) -> Result<Response, ControlError> {
         let blob = req.take_blob();
-        self.stream.write_all(&encode(&req, &blob)?)?;
-        let json = read_part(&mut self.stream, MAX_JSON)?;
+        // A daemon that stops answers what it took in hand and closes idle
+        // connections; a break before the first byte of the answer means
+        // the request was not taken.
+        let gone = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::BrokenPipe
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::UnexpectedEof => ControlError::Gone(e),
+            _ => ControlError::Io(e),
+        };
+        self.stream.write_all(&encode(&req, &blob)?).map_err(gone)?;
+        let mut len = [0u8; 4];
+        self.stream.read_exact(&mut len).map_err(gone)?;
+        let len = check_len(u32::from_be_bytes(len), MAX_JSON)?;
+        let mut json = vec![0u8; len];
+        self.stream.read_exact(&mut json)?;
         let blob = read_part(&mut self.stream, MAX_BLOB)?;
         let mut resp: Response =
             serde_json::from_slice(&json).map_err(|e| ControlError::Protocol(e.to_string()))?;
@@ -137,17 +154,20 @@ pub async fn serve(
     desk: Arc<Desk>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let desk = desk.clone();
                     let shutdown = shutdown.clone();
-                    tokio::spawn(async move {
+                    connections.spawn(async move {
                         if let Err(e) = connection(stream, desk, shutdown).await {
                             tracing::debug!(error = %e, "control connection ended");
                         }
                     });
+                    // Reap the finished ones as we go.
+                    while connections.try_join_next().is_some() {}
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "control socket accept failed");
@@ -157,22 +177,31 @@ pub async fn serve(
             _ = shutdown.changed() => break,
         }
     }
+    // Requests in hand are answered before the drain's final flush; idle
+    // connections close at once (see [`connection`]).
+    drop(listener);
+    while connections.join_next().await.is_some() {}
 }
 
 async fn connection(
     mut stream: UnixStream,
     desk: Arc<Desk>,
-    shutdown: tokio::sync::watch::Receiver<bool>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), ControlError> {
     loop {
         if *shutdown.borrow() {
             return Ok(());
         }
         let mut len = [0u8; 4];
-        match stream.read_exact(&mut len).await {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Err(e) => return Err(e.into()),
+        // Idle, a stop closes the connection; once a request has begun it
+        // is read, handled and answered whatever happens meanwhile.
+        tokio::select! {
+            r = stream.read_exact(&mut len) => match r {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                Err(e) => return Err(e.into()),
+            },
+            _ = shutdown.changed() => return Ok(()),
         }
         let json = read_async(&mut stream, u32::from_be_bytes(len), MAX_JSON).await?;
         stream.read_exact(&mut len).await?;

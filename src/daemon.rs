@@ -69,7 +69,8 @@ async fn open_waiting(config: Config) -> Result<Desk, DaemonError> {
             Err(DeskError::Store(crate::store::StoreError::Locked { .. }))
                 if std::time::Instant::now() < deadline =>
             {
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Short: commands poll too, and the daemon should win the store.
+                tokio::time::sleep(Duration::from_millis(25)).await;
             }
             r => return Ok(r?),
         }

@@ -136,6 +136,109 @@ fn serve_waits_for_a_command_that_holds_the_store() {
     );
 }
 
+/// The race as it happens in production: cron's `stats` and an MTA's
+/// `ingest` run whenever they like, and systemd starts (and restarts)
+/// `serve` meanwhile. Every start must come up, and no command may fail.
+#[test]
+fn twenty_starts_with_commands_running_meanwhile_all_succeed() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let t = Arc::new(TestDesk::new());
+    ok_run(&t, &["tickets", "list"]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ran, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let failures = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let workers: Vec<_> = (0..2)
+        .map(|w| {
+            let (t, stop, ran, failed, failures) = (
+                t.clone(),
+                stop.clone(),
+                ran.clone(),
+                failed.clone(),
+                failures.clone(),
+            );
+            std::thread::spawn(move || {
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let o = if w == 0 {
+                        t.run(&["stats"])
+                    } else {
+                        i += 1;
+                        t.pipe(&mail(
+                            // One sender each: a sender's 21st ticket in an
+                            // hour is held back by the flood guard.
+                            &format!("dave{i}@customer.test"),
+                            &format!("Race {i}"),
+                            &format!("race{i}@c"),
+                            "",
+                            &format!("Question number {i}"),
+                        ))
+                    };
+                    ran.fetch_add(1, Ordering::Relaxed);
+                    if !o.status.success() {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut f) = failures.lock() {
+                            f.push(stderr(&o));
+                        }
+                    }
+                }
+                i
+            })
+        })
+        .collect();
+    let mut refused = Vec::new();
+    for start in 0..20 {
+        let mut o = t.cmd();
+        let mut child = o
+            .arg("serve")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn serve");
+        let socket = t.state_dir().join("control.sock");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut up = false;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+                up = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let out = child.wait_with_output().expect("serve exits");
+        if !up || !out.status.success() {
+            refused.push(format!("start {start}: {}", stderr(&out)));
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mailed: usize = workers.into_iter().map(|w| w.join().expect("worker")).sum();
+    assert!(
+        refused.is_empty(),
+        "{} of 20 starts failed:\n{}",
+        refused.len(),
+        refused.join("\n")
+    );
+    assert_eq!(
+        failed.load(Ordering::Relaxed),
+        0,
+        "of {} commands run meanwhile, these failed:\n{:?}",
+        ran.load(Ordering::Relaxed),
+        failures.lock().map(|f| f.clone()).unwrap_or_default()
+    );
+    // Every piped mail is a ticket: nothing taken during the starts and
+    // stops was lost.
+    let tickets = t.tickets_json().as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(tickets, mailed, "tickets vs mails piped");
+}
+
 #[test]
 fn serve_exits_78_on_a_rule_file_it_cannot_use() {
     let t = TestDesk::with(Options {
