@@ -296,10 +296,11 @@ fn dispatch(args: Args) -> Result<u8> {
             } else {
                 print_status(&report);
             }
-            // Like `systemctl status`: 3 when not running, 1 when degraded.
+            // Like `systemctl status`: 3 when not running, 1 when degraded
+            // or stuck.
             Ok(if !report.daemon {
                 3
-            } else if report.inboxes.iter().any(|i| !i.connected) {
+            } else if report.stuck.is_some() || report.inboxes.iter().any(|i| !i.connected) {
                 1
             } else {
                 0

@@ -620,6 +620,11 @@ pub struct Daemon {
     /// store itself (an MTA's `ingest`, a cron `stats`) to let go of it.
     #[serde(default = "default_lock_wait", deserialize_with = "de_duration")]
     pub lock_wait: Duration,
+    /// How long the storage may keep failing (a full disk) while the
+    /// daemon reopens the store by itself, before it stops feeding the
+    /// systemd watchdog so that systemd restarts it.
+    #[serde(default = "default_stuck_after", deserialize_with = "de_duration")]
+    pub stuck_after: Duration,
 }
 
 impl Default for Daemon {
@@ -627,8 +632,13 @@ impl Default for Daemon {
         Daemon {
             stop_timeout: default_stop_timeout(),
             lock_wait: default_lock_wait(),
+            stuck_after: default_stuck_after(),
         }
     }
+}
+
+fn default_stuck_after() -> Duration {
+    Duration::from_secs(120)
 }
 
 fn default_lock_wait() -> Duration {

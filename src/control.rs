@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 
 use crate::api::{Request, Response};
-use crate::desk::Desk;
+use crate::daemon::Serving;
 
 pub const SOCKET_NAME: &str = "control.sock";
 const MAX_JSON: u32 = 64 * 1024 * 1024;
@@ -151,7 +151,7 @@ pub fn bind(state_dir: &Path) -> Result<UnixListener, ControlError> {
 /// blocking pool because the store does synchronous I/O (fsync).
 pub async fn serve(
     listener: UnixListener,
-    desk: Arc<Desk>,
+    desk: Arc<Serving>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut connections = tokio::task::JoinSet::new();
@@ -185,7 +185,7 @@ pub async fn serve(
 
 async fn connection(
     mut stream: UnixStream,
-    desk: Arc<Desk>,
+    desk: Arc<Serving>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), ControlError> {
     loop {

@@ -17,6 +17,9 @@ use crate::control::{self, ControlError};
 use crate::desk::{Desk, DeskError};
 use crate::source::maildir::Maildir;
 
+mod serving;
+pub use serving::Serving;
+
 /// The Maildir scan moved to [`crate::source::maildir`]; kept under its
 /// old name for callers outside the crate.
 pub use crate::source::maildir::scan_once as scan_maildir_once;
@@ -94,7 +97,7 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
 async fn serve(config: Config) -> Result<(), DaemonError> {
     // Handlers first: a SIGHUP right after READY (systemctl reload) must
     // reload, not kill the process with the default action.
-    let signals = Signals::install()?;
+    let mut signals = Signals::install()?;
     // A daemon that answers on the socket is already serving this desk.
     if let Some(mut running) = control::Client::connect(config.state_dir())? {
         let pid = match running.call(crate::api::Request::Ping) {
@@ -109,81 +112,75 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     let desk = Arc::new(open_waiting(config).await?);
     let config = desk.config().clone();
     // Every source is ready before the socket opens: a caller that sees the
-    // socket may rely on the daemon being fully up.
-    let mut maildirs = Vec::new();
-    let mut imaps = Vec::new();
+    // socket may rely on the daemon being fully up. A Maildir that cannot
+    // be opened is a configuration error now, not at the first heal.
     for inbox in &config.inboxes {
-        match inbox.kind {
-            InboxKind::Maildir => {
-                let path = inbox.path.clone().unwrap_or_default();
-                let md = Maildir::open(&path).map_err(|source| DaemonError::Maildir {
-                    inbox: inbox.name.clone(),
-                    path: path.clone(),
-                    source,
-                })?;
-                maildirs.push((md, inbox.name.clone(), inbox.poll));
-            }
-            InboxKind::Imap => imaps.push(inbox.clone()),
+        if inbox.kind == InboxKind::Maildir {
+            let path = inbox.path.clone().unwrap_or_default();
+            Maildir::open(&path).map_err(|source| DaemonError::Maildir {
+                inbox: inbox.name.clone(),
+                path,
+                source,
+            })?;
         }
     }
+    crate::transport::Transport::from_config(&config.outgoing)?;
     let metrics_listener = match config.metrics.listen {
         Some(addr) => Some(crate::metrics::http::bind(addr).await?),
         None => None,
     };
     let listener = control::bind(config.state_dir())?;
+    let serving = Serving::new(desk);
+    // The socket and the listener outlive any one opening of the store.
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut tasks: Vec<_> = maildirs
-        .into_iter()
-        .map(|(md, name, poll)| {
-            tokio::spawn(crate::source::maildir::watch(
-                desk.clone(),
-                md,
-                name,
-                poll,
-                stop_rx.clone(),
-            ))
-        })
-        .collect();
-    // Each IMAP inbox connects on its own (and keeps retrying): a server
-    // that is down must not keep the daemon or the other inboxes from
-    // starting.
-    tasks.extend(imaps.into_iter().map(|inbox| {
-        tokio::spawn(crate::source::imap::run(
-            desk.clone(),
-            inbox,
-            stop_rx.clone(),
-        ))
-    }));
-    let transport = crate::transport::Transport::from_config(&config.outgoing)?;
-    tasks.push(tokio::spawn(crate::outbox::run(
-        desk.mailer(),
-        transport,
-        desk.outbox_wake(),
-        stop_rx.clone(),
-    )));
-    tasks.push(tokio::spawn(control::serve(
+    let mut lasting = vec![tokio::spawn(control::serve(
         listener,
-        desk.clone(),
+        serving.clone(),
         stop_rx.clone(),
-    )));
+    ))];
     if let Some(l) = metrics_listener {
-        tasks.push(tokio::spawn(crate::metrics::http::serve(
+        lasting.push(tokio::spawn(crate::metrics::http::serve(
             l,
-            desk.clone(),
+            serving.clone(),
             stop_rx.clone(),
         )));
     }
-    tasks.push(tokio::spawn(watch_files(desk.clone(), stop_rx.clone())));
-    tasks.push(tokio::spawn(run_timers(desk.clone(), stop_rx.clone())));
-    tracing::info!(
-        state_dir = %config.state_dir().display(),
-        inboxes = config.inboxes.len(),
-        metrics = crate::metrics::get().listening().as_deref().unwrap_or("off"),
-        "postdesk serving"
-    );
-    crate::systemd::ready();
-
-    signals.wait_for_stop(&desk).await;
+    let mut ready = false;
+    let final_desk = loop {
+        let Some(desk) = serving.desk() else {
+            break None;
+        };
+        let work = Work::start(&desk);
+        if !ready {
+            ready = true;
+            tracing::info!(
+                state_dir = %config.state_dir().display(),
+                inboxes = config.inboxes.len(),
+                metrics = crate::metrics::get().listening().as_deref().unwrap_or("off"),
+                "postdesk serving"
+            );
+            crate::systemd::ready();
+        }
+        tokio::select! {
+            _ = signals.wait_for_stop(&serving) => break Some((desk, work)),
+            failure = desk.store().fault().failed() => {
+                tracing::error!(
+                    error = %failure.error,
+                    "storage failed: intake paused, nothing taken since the last flush is marked done at its source; closing the store to reopen it"
+                );
+                serving.failed(&failure.error);
+                drop(serving.take());
+                work.stop(config.daemon.stop_timeout).await;
+                release(desk).await;
+                let Some(desk) = heal(&config, &serving, &mut signals).await else {
+                    break None;
+                };
+                let healed = serving.healing().map(|h| h.since.elapsed()).unwrap_or_default();
+                serving.put(desk);
+                tracing::info!(after = ?healed, "the store takes writes again; intake resumed");
+            }
+        }
+    };
     let deadline = config.daemon.stop_timeout;
     tracing::info!(
         deadline = ?deadline,
@@ -192,17 +189,21 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     crate::systemd::stopping();
     let _ = stop_tx.send(true);
     let drained = tokio::time::timeout(deadline, async {
-        for t in tasks {
+        if let Some((_, work)) = &final_desk {
+            work.stop_now();
+        }
+        for t in lasting {
             let _ = t.await;
         }
-        tokio::task::spawn_blocking({
-            let desk = desk.clone();
-            move || {
-                desk.flush()?;
-                // What it holds now, for telling damage from a new store
-                // on the next start.
-                desk.store().write_mark(desk.config().state_dir())
-            }
+        let Some((desk, work)) = final_desk else {
+            return Ok(Ok(()));
+        };
+        work.join().await;
+        tokio::task::spawn_blocking(move || {
+            desk.flush()?;
+            // What it holds now, for telling damage from a new store
+            // on the next start.
+            desk.store().write_mark(desk.config().state_dir())
         })
         .await
     })
@@ -225,6 +226,146 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     Ok(())
 }
 
+/// The work done with one opening of the store: reading every inbox, the
+/// outbox, timers and file watching. Stopped as a whole, either for good
+/// or to close a failed store and open it again.
+struct Work {
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Work {
+    fn start(desk: &Arc<Desk>) -> Work {
+        let config = desk.config();
+        let (stop, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        for inbox in &config.inboxes {
+            match inbox.kind {
+                InboxKind::Maildir => {
+                    let path = inbox.path.clone().unwrap_or_default();
+                    match Maildir::open(&path) {
+                        Ok(md) => tasks.push(tokio::spawn(crate::source::maildir::watch(
+                            desk.clone(),
+                            md,
+                            inbox.name.clone(),
+                            inbox.poll,
+                            stop_rx.clone(),
+                        ))),
+                        // Checked at start; gone since (unmounted?): said,
+                        // and retried at the next opening.
+                        Err(e) => {
+                            tracing::error!(inbox = %inbox.name, path = %path.display(), error = %e, "cannot open the maildir")
+                        }
+                    }
+                }
+                // Each IMAP inbox connects on its own (and keeps
+                // retrying): a server that is down must not keep the
+                // daemon or the other inboxes from starting.
+                InboxKind::Imap => tasks.push(tokio::spawn(crate::source::imap::run(
+                    desk.clone(),
+                    inbox.clone(),
+                    stop_rx.clone(),
+                ))),
+            }
+        }
+        match crate::transport::Transport::from_config(&config.outgoing) {
+            Ok(transport) => tasks.push(tokio::spawn(crate::outbox::run(
+                desk.mailer(),
+                transport,
+                desk.outbox_wake(),
+                stop_rx.clone(),
+            ))),
+            Err(e) => tracing::error!(error = %e, "outgoing mail is off"),
+        }
+        tasks.push(tokio::spawn(watch_files(desk.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(run_timers(desk.clone(), stop_rx)));
+        Work { stop, tasks }
+    }
+
+    /// Tells every task to finish what it has in hand.
+    fn stop_now(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    async fn join(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Stops and waits, at most `deadline`: what a task had not flushed is
+    /// not marked done at its source, so abandoning it loses nothing.
+    async fn stop(self, deadline: Duration) {
+        self.stop_now();
+        let aborts: Vec<_> = self.tasks.iter().map(|t| t.abort_handle()).collect();
+        if tokio::time::timeout(deadline, self.join()).await.is_err() {
+            tracing::warn!("tasks did not stop in time; abandoning them");
+            for a in aborts {
+                a.abort();
+            }
+        }
+    }
+}
+
+/// Waits until nothing else holds the desk (a control request or a scrape
+/// finishing), so that dropping it closes the store and its lock.
+async fn release(desk: Arc<Desk>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while Arc::strong_count(&desk) > 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = tokio::task::spawn_blocking(move || drop(desk)).await;
+}
+
+/// The longest wait between two attempts to reopen a failed store: once
+/// space is back, intake resumes within this.
+const HEAL_WAIT_MAX: Duration = Duration::from_secs(5);
+
+/// Reopens the store until it takes a write, with backoff. The watchdog
+/// is fed meanwhile until `daemon.stuck_after`; past it systemd restarts
+/// the daemon (which may help where reopening did not, and is at least
+/// visible). `None` when a stop signal came first.
+async fn heal(config: &Config, serving: &Serving, signals: &mut Signals) -> Option<Arc<Desk>> {
+    let mut wait = Duration::from_millis(500);
+    let mut said_stuck = false;
+    loop {
+        let stuck_for = serving
+            .healing()
+            .map(|h| h.since.elapsed())
+            .unwrap_or_default();
+        if stuck_for < config.daemon.stuck_after {
+            crate::metrics::get().beat();
+            crate::systemd::watchdog();
+        } else if !said_stuck {
+            said_stuck = true;
+            tracing::error!(
+                stuck_after = ?config.daemon.stuck_after,
+                "the store still fails; no longer feeding the watchdog, so systemd restarts postdesk"
+            );
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = signals.wait_for_stop(serving) => return None,
+        }
+        let cfg = config.clone();
+        let opened = tokio::task::spawn_blocking(move || {
+            let desk = Desk::open(cfg)?;
+            desk.store().probe()?;
+            Ok::<_, DeskError>(desk)
+        })
+        .await;
+        match opened {
+            Ok(Ok(desk)) => return Some(Arc::new(desk)),
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "the store does not take writes yet");
+                serving.failed(&e.to_string());
+            }
+            Err(e) => serving.failed(&e.to_string()),
+        }
+        wait = (wait * 2).min(HEAL_WAIT_MAX);
+    }
+}
+
 struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
@@ -242,14 +383,18 @@ impl Signals {
     }
 
     /// Waits for SIGTERM or SIGINT; SIGHUP meanwhile reloads.
-    async fn wait_for_stop(mut self, desk: &Arc<Desk>) {
+    async fn wait_for_stop(&mut self, serving: &Serving) {
         loop {
             tokio::select! {
                 _ = self.term.recv() => return,
                 _ = self.int.recv() => return,
                 _ = self.hup.recv() => {
                     crate::systemd::reloading();
-                    reload(desk, "SIGHUP").await;
+                    match serving.desk() {
+                        Some(desk) => reload(&desk, "SIGHUP").await,
+                        // Reopening reads the rules and templates anew.
+                        None => tracing::info!("SIGHUP while the store is being reopened: the files are read when it opens"),
+                    }
                     crate::systemd::ready();
                 }
             }

@@ -34,6 +34,9 @@ pub struct Report {
     /// Where `/metrics` answers, when the listener is on.
     #[serde(default)]
     pub metrics: Option<String>,
+    /// Why the daemon cannot take mail now (its storage fails), if so.
+    #[serde(default)]
+    pub stuck: Option<String>,
 }
 
 /// Every source's state, by inbox name.

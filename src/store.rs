@@ -54,6 +54,7 @@ use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
 
 mod export;
+pub mod fault;
 pub use export::Verified;
 mod guard;
 mod outgoing;
@@ -86,6 +87,20 @@ pub enum StoreError {
 impl StoreError {
     fn io(what: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
         move |source| StoreError::Io { what, source }
+    }
+
+    /// Whether the storage itself failed (a full disk, a failing device),
+    /// as opposed to the store being busy, damaged or too new.
+    pub fn is_storage_failure(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Io {
+                source: sled::Error::Io(_)
+                    | sled::Error::Corruption { .. }
+                    | sled::Error::ReportableBug(_),
+                ..
+            }
+        )
     }
 }
 
@@ -246,6 +261,8 @@ pub struct Store {
     /// moment of the store (no ticket without its messages or outbox).
     writers: std::sync::RwLock<()>,
     usage: std::sync::Arc<usage::Usage>,
+    /// The first storage failure since opening; the daemon watches it.
+    fault: std::sync::Arc<fault::Fault>,
 }
 
 impl std::fmt::Debug for Store {
@@ -492,6 +509,7 @@ impl Store {
             guard: tree("guard")?,
             writers: std::sync::RwLock::new(()),
             usage,
+            fault: Default::default(),
             db,
             path,
         };
@@ -521,7 +539,7 @@ impl Store {
         let schema = self
             .meta
             .get(KEY_SCHEMA)
-            .map_err(StoreError::io("read schema version"))?;
+            .map_err(self.io("read schema version"))?;
         if schema.is_none() {
             return damaged(format!(
                 "it was created {} but opens empty (its files were truncated or overwritten)",
@@ -565,13 +583,13 @@ impl Store {
         let found = self
             .meta
             .get(KEY_SCHEMA)
-            .map_err(StoreError::io("read schema version"))?
+            .map_err(self.io("read schema version"))?
             .and_then(|v| Some(u32::from_be_bytes(v.get(..4)?.try_into().ok()?)));
         match found {
             None => {
                 self.meta
                     .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())
-                    .map_err(StoreError::io("write schema version"))?;
+                    .map_err(self.io("write schema version"))?;
                 self.flush()
             }
             Some(v) if v > SCHEMA_VERSION => Err(StoreError::TooNew {
@@ -584,8 +602,32 @@ impl Store {
 
     /// Makes everything written so far durable. Sources are marked done only
     /// after this returns.
+    /// Like [`StoreError::io`], remembering a storage failure in the
+    /// store's [`fault::Fault`] on the way.
+    fn io(&self, what: &'static str) -> impl FnOnce(sled::Error) -> StoreError + '_ {
+        move |source| {
+            self.fault.record(&source);
+            StoreError::Io { what, source }
+        }
+    }
+
+    /// Whether (and how) the storage has failed since the store was opened.
+    pub fn fault(&self) -> &fault::Fault {
+        &self.fault
+    }
+
+    /// Writes and flushes one small record: whether the storage takes
+    /// writes now (after a failure, before intake resumes).
+    pub fn probe(&self) -> Result<()> {
+        let now = chrono::Utc::now().timestamp().to_be_bytes();
+        self.meta
+            .insert("probe", &now[..])
+            .map_err(self.io("write a probe"))?;
+        self.flush()
+    }
+
     pub fn flush(&self) -> Result<()> {
-        self.db.flush().map_err(StoreError::io("flush"))?;
+        self.db.flush().map_err(self.io("flush"))?;
         Ok(())
     }
 
@@ -597,7 +639,7 @@ impl Store {
         Ok(self
             .msgids
             .get(message_id.as_bytes())
-            .map_err(StoreError::io("read message-id index"))?
+            .map_err(self.io("read message-id index"))?
             .and_then(|v| IdEntry::decode(&v)))
     }
 
@@ -612,7 +654,7 @@ impl Store {
     fn stored_ticket(&self, number: u64) -> Result<Option<Ticket>> {
         self.tickets
             .get(number.to_be_bytes())
-            .map_err(StoreError::io("read ticket"))?
+            .map_err(self.io("read ticket"))?
             .map(|v| from_json("ticket", &v))
             .transpose()
     }
@@ -622,7 +664,7 @@ impl Store {
         let stored = self
             .tickets
             .last()
-            .map_err(StoreError::io("read ticket numbers"))?
+            .map_err(self.io("read ticket numbers"))?
             .and_then(|(k, _)| be_u64(&k))
             .unwrap_or(0);
         let staged = staged.tickets.keys().max().copied().unwrap_or(0);
@@ -677,7 +719,7 @@ impl Store {
             .range(..=end)
             .take(limit)
             .map(|r| {
-                let (k, _) = r.map_err(StoreError::io("read timers"))?;
+                let (k, _) = r.map_err(self.io("read timers"))?;
                 Ok(k.get(8..).and_then(be_u64).unwrap_or(0))
             })
             .collect()
@@ -688,7 +730,7 @@ impl Store {
         Ok(self
             .timers
             .first()
-            .map_err(StoreError::io("read timers"))?
+            .map_err(self.io("read timers"))?
             .and_then(|(k, _)| be_u64(&k))
             .and_then(|ms| DateTime::from_timestamp_millis(ms as i64)))
     }
@@ -701,7 +743,7 @@ impl Store {
         Ok(self
             .notified
             .get(message_id.as_bytes())
-            .map_err(StoreError::io("read notifications"))?
+            .map_err(self.io("read notifications"))?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
@@ -717,7 +759,7 @@ impl Store {
         self.messages
             .scan_prefix(ticket.to_be_bytes())
             .map(|r| {
-                let (_, v) = r.map_err(StoreError::io("read messages"))?;
+                let (_, v) = r.map_err(self.io("read messages"))?;
                 let len = v
                     .get(..4)
                     .and_then(|b| b.try_into().ok())
@@ -740,7 +782,7 @@ impl Store {
         Ok(self
             .meta
             .get(format!("counter/{name}"))
-            .map_err(StoreError::io("read counter"))?
+            .map_err(self.io("read counter"))?
             .and_then(|v| be_u64(&v))
             .unwrap_or(0))
     }
@@ -764,7 +806,7 @@ impl Store {
         }
         self.meta
             .get(key.as_bytes())
-            .map_err(StoreError::io("read notices"))?
+            .map_err(self.io("read notices"))?
             .map(|v| from_json("notice", &v))
             .transpose()
     }
@@ -899,10 +941,7 @@ impl Store {
                 },
             )
             .map_err(|e| match e {
-                TransactionError::Storage(source) => StoreError::Io {
-                    what: "intake transaction",
-                    source,
-                },
+                TransactionError::Storage(source) => self.io("intake transaction")(source),
                 TransactionError::Abort(()) => StoreError::Corrupt {
                     what: "intake transaction",
                     detail: "aborted".into(),
@@ -915,7 +954,7 @@ impl Store {
     /// Every ticket, in number order.
     pub fn tickets(&self) -> impl Iterator<Item = Result<Ticket>> + '_ {
         self.tickets.iter().map(|r| {
-            let (_, v) = r.map_err(StoreError::io("read tickets"))?;
+            let (_, v) = r.map_err(self.io("read tickets"))?;
             from_json("ticket", &v)
         })
     }
@@ -930,7 +969,7 @@ impl Store {
         self.messages
             .scan_prefix(ticket.to_be_bytes())
             .map(|r| {
-                let (_, v) = r.map_err(StoreError::io("read messages"))?;
+                let (_, v) = r.map_err(self.io("read messages"))?;
                 decode_message(&v)
             })
             .collect()
@@ -940,7 +979,7 @@ impl Store {
     pub fn raw_message(&self, ticket: u64, seq: u32) -> Result<Option<Vec<u8>>> {
         self.messages
             .get(message_key(ticket, seq))
-            .map_err(StoreError::io("read message"))?
+            .map_err(self.io("read message"))?
             .map(|v| decode_message(&v).map(|(_, raw)| raw))
             .transpose()
     }
@@ -952,7 +991,7 @@ impl Store {
         self.customers
             .scan_prefix(&prefix)
             .map(|r| {
-                let (k, _) = r.map_err(StoreError::io("read customers"))?;
+                let (k, _) = r.map_err(self.io("read customers"))?;
                 Ok(k.get(prefix.len()..).and_then(be_u64).unwrap_or(0))
             })
             .collect()
@@ -966,7 +1005,7 @@ impl Store {
         Ok(self
             .cursors
             .get(source.as_bytes())
-            .map_err(StoreError::io("read cursor"))?
+            .map_err(self.io("read cursor"))?
             .map(|v| v.to_vec()))
     }
 
@@ -985,7 +1024,7 @@ impl Store {
         let mut known: Vec<String> = match self
             .meta
             .get("prefixes")
-            .map_err(StoreError::io("read ticket prefixes"))?
+            .map_err(self.io("read ticket prefixes"))?
         {
             Some(v) => from_json("ticket prefixes", &v)?,
             None => Vec::new(),
@@ -994,7 +1033,7 @@ impl Store {
             known.push(current.to_string());
             self.meta
                 .insert("prefixes", json(&known))
-                .map_err(StoreError::io("record ticket prefixes"))?;
+                .map_err(self.io("record ticket prefixes"))?;
         }
         Ok(known)
     }

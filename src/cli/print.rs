@@ -93,15 +93,21 @@ pub(super) fn print_notified(r: &crate::notify::Report, daemon: bool) {
 }
 
 pub(super) fn print_status(r: &crate::status::Report) {
-    if r.daemon {
+    if let (true, Some(why)) = (r.daemon, &r.stuck) {
+        println!("daemon       STUCK (pid {}): {}", r.pid, safe::line(why));
+    } else if r.daemon {
         println!("daemon       running (pid {})", r.pid);
     } else {
         println!("daemon       not running: no inbox is being read (start `postdesk serve`)");
     }
-    println!(
-        "store        {} tickets, {} quarantined, {} mail queued to send",
-        r.tickets, r.quarantined, r.outbox_queued
-    );
+    if r.stuck.is_some() && r.inboxes.is_empty() {
+        println!("store        closed while it is reopened; counts come back with it");
+    } else {
+        println!(
+            "store        {} tickets, {} quarantined, {} mail queued to send",
+            r.tickets, r.quarantined, r.outbox_queued
+        );
+    }
     for i in &r.inboxes {
         println!();
         println!(

@@ -203,6 +203,7 @@ impl Desk {
                 tickets: self.store.ticket_count(),
                 quarantined: self.store.quarantine_len(),
                 metrics: crate::metrics::get().listening(),
+                stuck: None,
             }),
             Request::ExplainRules { inbox, live, raw } => match mail::parse_with(&raw, &self.config.intake.limits()) {
                 Ok(msg) => {

@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
-use crate::desk::Desk;
+use crate::daemon::Serving;
 
 const MAX_HEAD: usize = 8 * 1024;
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -44,7 +44,7 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, BindError> {
 }
 
 /// Answers until `stop` turns true.
-pub async fn serve(listener: TcpListener, desk: Arc<Desk>, mut stop: watch::Receiver<bool>) {
+pub async fn serve(listener: TcpListener, desk: Arc<Serving>, mut stop: watch::Receiver<bool>) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let accepted = tokio::select! {
@@ -127,7 +127,7 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
     }
 }
 
-async fn answer(mut stream: TcpStream, desk: Arc<Desk>) -> std::io::Result<()> {
+async fn answer(mut stream: TcpStream, desk: Arc<Serving>) -> std::io::Result<()> {
     let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
         Ok(r) => r?,
         Err(_) => return Ok(()),
@@ -136,9 +136,10 @@ async fn answer(mut stream: TcpStream, desk: Arc<Desk>) -> std::io::Result<()> {
     let (route, with_body) = route(&head);
     let (status, content_type, body) = match route {
         Route::Metrics => {
-            let text = tokio::task::spawn_blocking(move || super::get().render(&desk))
-                .await
-                .unwrap_or_default();
+            let text =
+                tokio::task::spawn_blocking(move || super::get().render(desk.desk().as_deref()))
+                    .await
+                    .unwrap_or_default();
             (
                 "200 OK",
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
@@ -186,10 +187,17 @@ async fn answer(mut stream: TcpStream, desk: Arc<Desk>) -> std::io::Result<()> {
     stream.shutdown().await
 }
 
-/// 503 only when the daemon itself is stuck (its timer loop stopped
-/// beating): an inbox that cannot connect is a degraded desk, reported in
-/// the body, but restarting the daemon would not fix the mail server.
-fn health(desk: &Desk) -> (bool, String) {
+/// 503 only when the daemon itself is stuck (its storage fails, or its
+/// timer loop stopped beating): an inbox that cannot connect is a degraded
+/// desk, reported in the body, but restarting the daemon would not fix the
+/// mail server.
+fn health(serving: &Serving) -> (bool, String) {
+    if let Some(why) = serving.stuck() {
+        return (false, format!("stuck: {why}\n"));
+    }
+    let Some(desk) = serving.desk() else {
+        return (false, "stuck: the store is being reopened\n".into());
+    };
     let beat = super::get().since_beat();
     let alive = beat.is_some_and(|b| b < STALE_BEAT);
     let sources = desk.sources().snapshot();

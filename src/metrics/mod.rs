@@ -239,8 +239,12 @@ impl Metrics {
 
     /// The text a scraper gets (OpenMetrics text, which Prometheus reads).
     /// Reads the store: call it off the async threads.
-    pub fn render(&self, desk: &Desk) -> String {
-        self.refresh(desk);
+    /// The exposition text; without a desk (the store is being reopened)
+    /// the store's gauges keep their last values.
+    pub fn render(&self, desk: Option<&Desk>) -> String {
+        if let Some(desk) = desk {
+            self.refresh(desk);
+        }
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

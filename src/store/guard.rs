@@ -11,7 +11,7 @@ impl Store {
         }
         self.guard
             .get(guard_key("mark", email))
-            .map_err(StoreError::io("read address marks"))?
+            .map_err(self.io("read address marks"))?
             .map(|v| from_json("address mark", &v))
             .transpose()
     }
@@ -26,7 +26,7 @@ impl Store {
         self.guard
             .scan_prefix(b"mark\0")
             .map(|r| {
-                let (_, v) = r.map_err(StoreError::io("read address marks"))?;
+                let (_, v) = r.map_err(self.io("read address marks"))?;
                 from_json("address mark", &v)
             })
             .collect()
@@ -41,7 +41,7 @@ impl Store {
         let ms: Vec<i64> = self
             .guard
             .get(guard_key("sent", email))
-            .map_err(StoreError::io("read automatic-mail counts"))?
+            .map_err(self.io("read automatic-mail counts"))?
             .map(|v| from_json("automatic-mail count", &v))
             .transpose()?
             .unwrap_or_default();

@@ -14,7 +14,7 @@ impl Store {
         let stored = self
             .outbox
             .last()
-            .map_err(StoreError::io("read outbox ids"))?
+            .map_err(self.io("read outbox ids"))?
             .and_then(|(k, _)| be_u64(&k))
             .unwrap_or(0);
         let staged = staged.outbox.iter().map(|(e, _)| e.id).max().unwrap_or(0);
@@ -65,7 +65,7 @@ impl Store {
         end[..8].copy_from_slice(&(now.timestamp_millis().max(0) as u64).to_be_bytes());
         let mut out = Vec::new();
         for item in self.outq.range(..=end).take(limit) {
-            let (k, _) = item.map_err(StoreError::io("read outbox queue"))?;
+            let (k, _) = item.map_err(self.io("read outbox queue"))?;
             let Some(id) = k.get(8..).and_then(be_u64) else {
                 continue;
             };
@@ -83,14 +83,14 @@ impl Store {
     pub fn queued_outbox(&self) -> Result<Vec<outbox::Entry>> {
         let mut out = Vec::with_capacity(self.outq.len());
         for item in self.outq.iter() {
-            let (k, _) = item.map_err(StoreError::io("read outbox queue"))?;
+            let (k, _) = item.map_err(self.io("read outbox queue"))?;
             let Some(id) = k.get(8..).and_then(be_u64) else {
                 continue;
             };
             if let Some(v) = self
                 .outbox
                 .get(id.to_be_bytes())
-                .map_err(StoreError::io("read outbox"))?
+                .map_err(self.io("read outbox"))?
             {
                 out.push(record_of::<outbox::Entry>("outbox entry", &v)?);
             }
@@ -101,7 +101,7 @@ impl Store {
     pub fn outbox_entry(&self, id: u64) -> Result<Option<(outbox::Entry, Vec<u8>)>> {
         self.outbox
             .get(id.to_be_bytes())
-            .map_err(StoreError::io("read outbox"))?
+            .map_err(self.io("read outbox"))?
             .map(|v| decode_with_blob("outbox entry", &v))
             .transpose()
     }
@@ -111,7 +111,7 @@ impl Store {
         self.outbox
             .iter()
             .map(|r| {
-                let (_, v) = r.map_err(StoreError::io("read outbox"))?;
+                let (_, v) = r.map_err(self.io("read outbox"))?;
                 record_of::<outbox::Entry>("outbox entry", &v)
             })
             .collect()
@@ -158,10 +158,7 @@ impl Store {
                 Ok::<_, ConflictableTransactionError<()>>(replaced)
             })
             .map_err(|e| match e {
-                TransactionError::Storage(source) => StoreError::Io {
-                    what: "store built mail",
-                    source,
-                },
+                TransactionError::Storage(source) => self.io("store built mail")(source),
                 TransactionError::Abort(()) => StoreError::Corrupt {
                     what: "store built mail",
                     detail: "aborted".into(),
@@ -181,7 +178,7 @@ impl Store {
             let Some(current) = self
                 .outbox
                 .get(old.id.to_be_bytes())
-                .map_err(StoreError::io("read outbox"))?
+                .map_err(self.io("read outbox"))?
             else {
                 continue;
             };
@@ -206,10 +203,7 @@ impl Store {
                 Ok::<_, ConflictableTransactionError<()>>(())
             })
             .map_err(|e| match e {
-                TransactionError::Storage(source) => StoreError::Io {
-                    what: "outbox update",
-                    source,
-                },
+                TransactionError::Storage(source) => self.io("outbox update")(source),
                 TransactionError::Abort(()) => StoreError::Corrupt {
                     what: "outbox update",
                     detail: "aborted".into(),

@@ -19,7 +19,7 @@ impl Store {
         let existing: Option<QuarantineEntry> = self
             .quarantine
             .get(id.as_bytes())
-            .map_err(StoreError::io("read quarantine"))?
+            .map_err(self.io("read quarantine"))?
             .map(|v| from_json("quarantine entry", &v))
             .transpose()?;
         let entry = match existing {
@@ -46,10 +46,7 @@ impl Store {
                 Ok::<_, ConflictableTransactionError<()>>(())
             })
             .map_err(|e| match e {
-                TransactionError::Storage(source) => StoreError::Io {
-                    what: "quarantine transaction",
-                    source,
-                },
+                TransactionError::Storage(source) => self.io("quarantine transaction")(source),
                 TransactionError::Abort(()) => StoreError::Corrupt {
                     what: "quarantine transaction",
                     detail: "aborted".into(),
@@ -63,7 +60,7 @@ impl Store {
             .quarantine
             .iter()
             .map(|r| {
-                let (_, v) = r.map_err(StoreError::io("read quarantine"))?;
+                let (_, v) = r.map_err(self.io("read quarantine"))?;
                 from_json("quarantine entry", &v)
             })
             .collect::<Result<_>>()?;
@@ -75,7 +72,7 @@ impl Store {
         let Some(v) = self
             .quarantine
             .get(id.as_bytes())
-            .map_err(StoreError::io("read quarantine"))?
+            .map_err(self.io("read quarantine"))?
         else {
             return Ok(None);
         };
@@ -83,7 +80,7 @@ impl Store {
         let raw = self
             .qraw
             .get(id.as_bytes())
-            .map_err(StoreError::io("read quarantine"))?
+            .map_err(self.io("read quarantine"))?
             .map(|v| lz4_flex::decompress_size_prepended(&v).unwrap_or_else(|_| v.to_vec()))
             .unwrap_or_default();
         Ok(Some((entry, raw)))
