@@ -333,6 +333,9 @@ async fn heal(config: &Config, serving: &Serving, signals: &mut Signals) -> Opti
             .healing()
             .map(|h| h.since.elapsed())
             .unwrap_or_default();
+        if let Some(why) = serving.stuck() {
+            crate::systemd::stuck(&why);
+        }
         if stuck_for < config.daemon.stuck_after {
             crate::metrics::get().beat();
             crate::systemd::watchdog();

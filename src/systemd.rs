@@ -40,6 +40,14 @@ pub fn watchdog() {
     }
 }
 
+/// The STATUS line while the store is being reopened, so that `systemctl
+/// status postdesk` says why intake is paused.
+pub fn stuck(why: &str) {
+    if std::env::var_os("NOTIFY_SOCKET").is_some() {
+        send(&[NotifyState::Status(&format!("stuck: {why}"))]);
+    }
+}
+
 /// The STATUS line, sent only when it changes.
 #[derive(Default)]
 pub struct Status {

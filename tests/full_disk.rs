@@ -12,7 +12,47 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{deliver, mail, wait_until, Options, TestDesk};
+use common::{deliver, mail, wait_until, Daemon, Options, TestDesk};
+
+/// `serve` under a stand-in for systemd's notify socket, which records
+/// when each watchdog ping arrived.
+fn serve_notified(t: &TestDesk) -> (Daemon, std::sync::mpsc::Receiver<(Instant, String)>) {
+    let sock_path = t.dir.path().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).expect("notify socket");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = sock.recv(&mut buf) {
+            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if tx.send((Instant::now(), msg)).is_err() {
+                return;
+            }
+        }
+    });
+    let log = std::fs::File::create(t.dir.path().join("serve.log")).expect("log");
+    let child = t
+        .cmd()
+        .arg("serve")
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "30000000")
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("spawn serve");
+    let socket = t.state_dir().join("control.sock");
+    wait_until(20, "the control socket", || {
+        std::os::unix::net::UnixStream::connect(&socket).is_ok()
+    });
+    (Daemon { child }, rx)
+}
+
+/// When the watchdog pings received so far arrived.
+fn pings(rx: &std::sync::mpsc::Receiver<(Instant, String)>, into: &mut Vec<(Instant, String)>) {
+    while let Ok((at, msg)) = rx.try_recv() {
+        into.push((at, msg));
+    }
+}
 
 /// A tmpfs mounted over `dir` for the test's life.
 struct Tmpfs(PathBuf);
@@ -100,11 +140,14 @@ fn acks(t: &TestDesk) -> std::collections::BTreeMap<String, usize> {
 fn a_full_disk_pauses_intake_and_it_resumes_by_itself_when_space_returns() {
     let port = free_port();
     let t = TestDesk::with(Options {
-        extra: format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n"),
+        extra: format!(
+            "[metrics]\nlisten = \"127.0.0.1:{port}\"\n[daemon]\nstuck_after = \"1s\"\n"
+        ),
         ..Options::default()
     });
     let _fs = Tmpfs::mount(&t.state_dir(), "12m");
-    let mut daemon = t.serve();
+    let (mut daemon, notified) = serve_notified(&t);
+    let mut watchdog = Vec::new();
     let pid = daemon.child.id();
     for i in 1..=3 {
         deliver(&t.inbox(), &format!("m{i}"), &customer(i));
@@ -140,6 +183,28 @@ fn a_full_disk_pauses_intake_and_it_resumes_by_itself_when_space_returns() {
         .map(|d| d.count())
         .unwrap_or(0);
     assert_eq!(waiting, 2, "the two mails wait in new/");
+    // Stuck past `daemon.stuck_after`: the watchdog is no longer fed, so
+    // systemd would restart the service.
+    std::thread::sleep(Duration::from_secs(3));
+    pings(&notified, &mut watchdog);
+    let quiet_since = Instant::now() - Duration::from_millis(2500);
+    let fed: Vec<&Instant> = watchdog
+        .iter()
+        .filter(|(_, m)| m.contains("WATCHDOG=1"))
+        .map(|(at, _)| at)
+        .collect();
+    assert!(
+        !fed.is_empty() && fed.iter().all(|at| **at < quiet_since),
+        "watchdog pings must stop once stuck past stuck_after; {} pings, last {:?} ago",
+        fed.len(),
+        fed.last().map(|at| at.elapsed())
+    );
+    assert!(
+        watchdog
+            .iter()
+            .any(|(_, m)| m.contains("STATUS=stuck: storage")),
+        "systemctl status says why: {watchdog:?}"
+    );
 
     // Space comes back: the same process resumes.
     std::fs::remove_file(&filler).expect("free the space");
@@ -179,6 +244,13 @@ fn a_full_disk_pauses_intake_and_it_resumes_by_itself_when_space_returns() {
     }
     let (code, body) = healthz(port);
     assert_eq!(code, "200", "{body}");
+    let before = watchdog.len();
+    wait_until(10, "the watchdog fed again", || {
+        pings(&notified, &mut watchdog);
+        watchdog[before..]
+            .iter()
+            .any(|(_, m)| m.contains("WATCHDOG=1"))
+    });
     assert!(daemon.terminate().success());
     let log = std::fs::read_to_string(t.dir.path().join("serve.log")).unwrap_or_default();
     let outage_lines = log
