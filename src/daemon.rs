@@ -490,7 +490,18 @@ fn restart_needed(running: &Config, edited: &Config) -> Vec<&'static str> {
 /// store or runtime shows as a missed watchdog, and systemd restarts us.
 async fn run_timers(desk: Arc<Desk>, mut stop: watch::Receiver<bool>) {
     let mut status = crate::systemd::Status::default();
+    let mut marked = std::time::Instant::now();
     loop {
+        if marked.elapsed() >= MARK_EVERY {
+            marked = std::time::Instant::now();
+            let d = desk.clone();
+            let dir = desk.config().state_dir().to_path_buf();
+            if let Ok(Err(e)) =
+                tokio::task::spawn_blocking(move || d.store().checkpoint_mark(&dir)).await
+            {
+                tracing::debug!(error = %e, "cannot update store.mark");
+            }
+        }
         crate::metrics::get().beat();
         crate::systemd::watchdog();
         status.update(&desk);
@@ -506,6 +517,10 @@ async fn run_timers(desk: Arc<Desk>, mut stop: watch::Receiver<bool>) {
         }
     }
 }
+
+/// How often `store.mark` is brought up to date while serving, so that
+/// damage to what was written since the last clean stop is noticed too.
+const MARK_EVERY: Duration = Duration::from_secs(60);
 
 /// How often the rule file, templates and knowledge base are looked at for
 /// edits.

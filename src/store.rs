@@ -420,8 +420,8 @@ fn last_key(tree: &usage::Tree) -> Result<u64> {
         .unwrap_or(0))
 }
 
-/// What the store held when it was last closed cleanly (`store.mark`
-/// beside it).
+/// What the store held durably at its last clean stop or at the daemon's
+/// last checkpoint (`store.mark` beside it; `closed` is when).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Mark {
     created: String,
@@ -549,7 +549,7 @@ impl Store {
         let (tickets, outbox) = (last_key(&self.tickets)?, last_key(&self.outbox)?);
         if tickets < mark.last_ticket || outbox < mark.last_outbox {
             return damaged(format!(
-                "it holds tickets up to #{tickets} and outgoing mail up to #{outbox}, but held #{} and #{} when it was last closed ({})",
+                "it holds tickets up to #{tickets} and outgoing mail up to #{outbox}, but held #{} and #{} at {} (its last clean stop or checkpoint)",
                 mark.last_ticket, mark.last_outbox, mark.closed
             ));
         }
@@ -560,12 +560,27 @@ impl Store {
     /// [`Store::check_against`]). Called at creation and after the last
     /// flush of a clean shutdown.
     pub fn write_mark(&self, dir: &Path) -> Result<()> {
+        let (last_ticket, last_outbox) = (last_key(&self.tickets)?, last_key(&self.outbox)?);
+        self.put_mark(dir, last_ticket, last_outbox)
+    }
+
+    /// Flushes, then marks what was stored before the flush began: keys
+    /// only grow, so the mark never claims more than is durable, and
+    /// damage to what was written since the last clean stop is noticed
+    /// too. The daemon does this every minute.
+    pub fn checkpoint_mark(&self, dir: &Path) -> Result<()> {
+        let (last_ticket, last_outbox) = (last_key(&self.tickets)?, last_key(&self.outbox)?);
+        self.flush()?;
+        self.put_mark(dir, last_ticket, last_outbox)
+    }
+
+    fn put_mark(&self, dir: &Path, last_ticket: u64, last_outbox: u64) -> Result<()> {
         let now = Utc::now().format("%Y-%m-%d %H:%M:%S UTC").to_string();
         let mark = Mark {
             created: Mark::read(dir).map_or_else(|| now.clone(), |m| m.created),
             closed: now,
-            last_ticket: last_key(&self.tickets)?,
-            last_outbox: last_key(&self.outbox)?,
+            last_ticket,
+            last_outbox,
         };
         let tmp = dir.join("store.mark.tmp");
         let written = std::fs::write(&tmp, json(&mark))

@@ -126,3 +126,55 @@ fn verify_names_the_records_it_cannot_read_and_changes_nothing() {
         "left as it was"
     );
 }
+
+#[test]
+fn a_checkpoint_marks_what_was_durable_and_damage_since_is_refused() {
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap().flatten() {
+            let target = to.join(e.file_name());
+            if e.path().is_dir() {
+                copy_dir(&e.path(), &target);
+            } else {
+                std::fs::copy(e.path(), target).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let old = tempfile::tempdir().unwrap();
+    let now = Utc::now();
+    let add = |store: &Store, ids: std::ops::RangeInclusive<u64>| {
+        let mut staged = Staged::default();
+        for id in ids {
+            store.stage_outgoing(&mut staged, queued(id, now), Some(id), None, b"bytes");
+        }
+        store.commit(&mut staged).unwrap();
+    };
+    {
+        let store = Store::open(dir.path()).unwrap();
+        add(&store, 1..=1);
+        store.flush().unwrap();
+        store.write_mark(dir.path()).unwrap();
+    }
+    // The store as it was at that clean stop.
+    copy_dir(&dir.path().join("store"), &old.path().join("store"));
+    {
+        let store = Store::open(dir.path()).unwrap();
+        add(&store, 2..=3);
+        store.checkpoint_mark(dir.path()).unwrap();
+        assert_eq!(Mark::read(dir.path()).unwrap().last_outbox, 3);
+        // No clean stop: the process dies here.
+    }
+    // The files lose what came after the clean stop.
+    std::fs::remove_dir_all(dir.path().join("store")).unwrap();
+    copy_dir(&old.path().join("store"), &dir.path().join("store"));
+    match Store::open(dir.path()) {
+        Err(StoreError::Damaged { detail, .. }) => {
+            assert!(
+                detail.contains("up to #1") && detail.contains("checkpoint"),
+                "{detail}"
+            )
+        }
+        other => panic!("expected Damaged, got {other:?}"),
+    }
+}
