@@ -8,7 +8,7 @@
 //! | `meta`      | `schema_version`             | big-endian integer            |
 //! | `tickets`   | ticket number (u64 BE)       | JSON [`Ticket`]               |
 //! | `messages`  | ticket (u64 BE) + seq (u32 BE) | JSON length (u32 BE), JSON [`MessageRecord`], LZ4-compressed original bytes |
-//! | `msgids`    | Message-ID                   | kind (u8) + ticket (u64 BE)   |
+//! | `msgids`    | Message-ID (as `msgid::key`: no brackets, lowercase), or an Outlook conversation key | kind (u8) + ticket (u64 BE) |
 //! | `customers` | email, 0, ticket (u64 BE)    | empty                         |
 //! | `quarantine`| content hash                 | JSON [`QuarantineEntry`]      |
 //! | `qraw`      | content hash                 | LZ4-compressed bytes          |
@@ -50,6 +50,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 
 use crate::bounce;
 use crate::decide::Decision;
+use crate::mail::msgid;
 use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
 
@@ -101,6 +102,10 @@ pub enum IdKind {
     Sent,
     /// Only mentioned in another message's references so far.
     Referenced,
+    /// Not a Message-ID: an Outlook conversation (Thread-Index base and
+    /// topic, see [`crate::thread::conversation_key`]) first seen in this
+    /// ticket.
+    Conversation,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +121,7 @@ impl IdEntry {
             IdKind::Stored => 1,
             IdKind::Sent => 2,
             IdKind::Referenced => 3,
+            IdKind::Conversation => 4,
         };
         b[1..].copy_from_slice(&self.ticket.to_be_bytes());
         b
@@ -126,6 +132,7 @@ impl IdEntry {
             1 => IdKind::Stored,
             2 => IdKind::Sent,
             3 => IdKind::Referenced,
+            4 => IdKind::Conversation,
             _ => return None,
         };
         Some(IdEntry {
@@ -589,16 +596,28 @@ impl Store {
         Ok(())
     }
 
-    /// What the index knows of a Message-ID, staged intakes first.
+    /// What the index knows of a Message-ID, staged intakes first. Ids
+    /// are indexed by [`msgid::key`] (no brackets or space, lowercase), so
+    /// a gateway that rewrote an id's case still finds it. An index
+    /// written before that held ids as they came: when the key misses, the
+    /// id as given is tried too (one keyed read more, only on a miss).
     pub fn lookup_id(&self, staged: &Staged, message_id: &str) -> Result<Option<IdEntry>> {
-        if let Some(e) = staged.ids.get(message_id) {
+        let key = msgid::key(message_id);
+        if let Some(e) = staged.ids.get(&key) {
             return Ok(Some(*e));
         }
-        Ok(self
-            .msgids
-            .get(message_id.as_bytes())
-            .map_err(StoreError::io("read message-id index"))?
-            .and_then(|v| IdEntry::decode(&v)))
+        let read = |k: &str| -> Result<Option<IdEntry>> {
+            Ok(self
+                .msgids
+                .get(k.as_bytes())
+                .map_err(StoreError::io("read message-id index"))?
+                .and_then(|v| IdEntry::decode(&v)))
+        };
+        match read(&key)? {
+            Some(e) => Ok(Some(e)),
+            None if key != message_id => read(message_id),
+            None => Ok(None),
+        }
     }
 
     /// A ticket as it stands, staged intakes included.
@@ -643,18 +662,34 @@ impl Store {
             .messages
             .push((message_key(record.ticket, record.seq), value));
         staged.ids.insert(
-            record.message_id.clone(),
+            msgid::key(&record.message_id),
             IdEntry {
                 kind: IdKind::Stored,
                 ticket: d.ticket.number,
             },
         );
-        for id in &d.remember_references {
-            if self.lookup_id(staged, id)?.is_none() {
+        // What the message mentions but the desk has not seen, and its
+        // Outlook conversation: the first ticket to name one keeps it.
+        let remembered = d
+            .remember_references
+            .iter()
+            .map(|id| (id, IdKind::Referenced))
+            .chain(d.conversation.iter().map(|c| (c, IdKind::Conversation)));
+        for (id, kind) in remembered {
+            // An id only mentioned so far moves to the ticket that names it
+            // last (the decision left out the ids whose link counts, see
+            // `thread::counted_references`); a conversation stays with the
+            // first; what was stored or sent never moves.
+            let free = match self.lookup_id(staged, id)?.map(|e| e.kind) {
+                None => true,
+                Some(IdKind::Referenced) => kind == IdKind::Referenced,
+                Some(_) => false,
+            };
+            if free {
                 staged.ids.insert(
-                    id.clone(),
+                    msgid::key(id),
                     IdEntry {
-                        kind: IdKind::Referenced,
+                        kind,
                         ticket: d.ticket.number,
                     },
                 );
@@ -884,7 +919,18 @@ impl Store {
                     for (id, entry) in &staged.ids {
                         // A staged "referenced" never overwrites what the index
                         // learned meanwhile.
-                        if entry.kind == IdKind::Referenced && it.get(id.as_bytes())?.is_some() {
+                        // Staged weak entries never overwrite what the index
+                        // learned meanwhile: a mention never replaces a
+                        // stored or sent id, a conversation keeps its first
+                        // ticket.
+                        let now = it.get(id.as_bytes())?.and_then(|v| IdEntry::decode(&v));
+                        let keep = match (entry.kind, now.map(|e| e.kind)) {
+                            (_, None) => false,
+                            (IdKind::Referenced, Some(k)) => k != IdKind::Referenced,
+                            (IdKind::Conversation, Some(_)) => true,
+                            (IdKind::Stored | IdKind::Sent, Some(_)) => false,
+                        };
+                        if keep {
                             continue;
                         }
                         it.insert(id.as_bytes(), &entry.encode())?;

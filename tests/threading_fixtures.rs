@@ -83,9 +83,15 @@ fn scenario(family: &Path, dir: &Path) -> Scenario {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["thread", names @ ..] => threads.push(names.iter().map(|s| s.to_string()).collect()),
-            ["order", "as-written"] => orders.push(("as written".into(), (0..files.len()).collect())),
-            ["order", "reverse"] => orders.push(("reverse".into(), (0..files.len()).rev().collect())),
-            ["order", names @ ..] => orders.push((names.join(" "), names.iter().map(|n| index(n)).collect())),
+            ["order", "as-written"] => {
+                orders.push(("as written".into(), (0..files.len()).collect()))
+            }
+            ["order", "reverse"] => {
+                orders.push(("reverse".into(), (0..files.len()).rev().collect()))
+            }
+            ["order", names @ ..] => {
+                orders.push((names.join(" "), names.iter().map(|n| index(n)).collect()))
+            }
             ["shuffles", n] => {
                 for seed in 0..n.parse::<u64>().unwrap() {
                     orders.push((format!("shuffle {seed}"), shuffle(files.len(), &name, seed)));
@@ -182,7 +188,11 @@ fn run(s: &Scenario, order: &[usize]) -> Outcome {
     let mut stored: HashMap<String, usize> = HashMap::new();
     for (n, reference) in references {
         let out = desk.run(&["tickets", "show", &reference, "--json"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         for m in view["messages"].as_array().unwrap() {
             // A ticket shows the messages merged into it too: count each
@@ -303,8 +313,16 @@ fn fixtures_thread_as_expected() {
         for (label, o) in outcomes {
             let mut t = Tally::default();
             t.add(&truth, &o);
-            let missing: Vec<&String> = truth.keys().filter(|id| !o.stored.contains_key(*id)).collect();
-            let twice: Vec<&String> = o.stored.iter().filter(|(_, n)| **n > 1).map(|(id, _)| id).collect();
+            let missing: Vec<&String> = truth
+                .keys()
+                .filter(|id| !o.stored.contains_key(*id))
+                .collect();
+            let twice: Vec<&String> = o
+                .stored
+                .iter()
+                .filter(|(_, n)| **n > 1)
+                .map(|(id, _)| id)
+                .collect();
             if t.failed_runs > 0 || !missing.is_empty() || !twice.is_empty() {
                 let mut groups: BTreeMap<u64, Vec<&String>> = BTreeMap::new();
                 for (id, n) in &o.ticket_of {
@@ -337,7 +355,10 @@ fn score() {
         "{:<14} {:>5} {:>8} {:>8} {:>7}",
         "family", "runs", "pair F1", "mixed", "wrong"
     );
-    for (name, t) in families.iter().chain(std::iter::once((&"all".to_string(), &all))) {
+    for (name, t) in families
+        .iter()
+        .chain(std::iter::once((&"all".to_string(), &all)))
+    {
         println!(
             "{:<14} {:>5} {:>8.3} {:>8} {:>7}",
             name,

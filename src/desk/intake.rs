@@ -120,7 +120,8 @@ impl Desk {
 
         let mut staged = self.lock_staged();
         let facts = self.facts(&staged, &msg)?;
-        let mut threading = thread::choose(&facts);
+        let choice = thread::decide_links(&facts);
+        let mut threading = choice.threading;
         if let Threading::Duplicate(t) = &threading {
             if self
                 .store
@@ -163,6 +164,18 @@ impl Desk {
             Threading::Existing(t, _) => self.follow_merges(&staged, *t)?,
             Threading::Duplicate(_) | Threading::New => None,
         };
+        // The tickets this message proves to be the same thread, unless a
+        // guard placed it elsewhere.
+        let mut joins = Vec::new();
+        if bounced.is_none() && flood.is_none() {
+            for j in &choice.joins {
+                if let Some(t) = self.follow_merges(&staged, j.ticket)? {
+                    if existing.as_ref().is_some_and(|e| e.number != t.number) {
+                        joins.push((t, j.via.clone()));
+                    }
+                }
+            }
+        }
         let author = self.author(&staged, &msg, existing.as_ref())?;
         // Stripping costs a pass over the text: only live mail needs it
         // (history is never answered).
@@ -212,11 +225,7 @@ impl Desk {
             },
             false => None,
         };
-        let known: Vec<String> = facts
-            .known_references
-            .iter()
-            .map(|(id, _)| id.clone())
-            .collect();
+        let known = thread::counted_references(&facts);
         let classification = self.classify(&staged, &msg, &inbox, existing.is_some(), scan)?;
         let target = decide::target_queue(&classification, existing.as_ref(), &queue);
         let assign = self.assign_evidence(&staged, classification.assign.as_ref(), &target)?;
@@ -251,6 +260,7 @@ impl Desk {
                 threading: &threading,
                 existing,
                 known_references: &known,
+                joins,
                 ctx: &ctx,
             },
             &thread,
@@ -262,6 +272,9 @@ impl Desk {
             if assigned_before.as_ref() != Some(a) {
                 self.count_assignment(a);
             }
+        }
+        for e in &decision.events {
+            tracing::info!(ticket = %decision.ticket.reference, event = %e, "threading");
         }
         if let Some(why) = &decision.ack_suppressed {
             tracing::info!(ticket = %decision.ticket.reference, reason = %why, "no acknowledgement");

@@ -52,10 +52,13 @@ fn intake(
     ctx: &Context<'_>,
 ) -> Decision {
     super::intake(
-        msg,
-        threading,
-        existing,
-        known,
+        super::Arrival {
+            msg,
+            threading,
+            existing,
+            known_references: known,
+            joins: Vec::new(),
+        },
         ctx,
         &Thread::default(),
         &desk(),
