@@ -676,16 +676,7 @@ impl Store {
             .map(|id| (id, IdKind::Referenced))
             .chain(d.conversation.iter().map(|c| (c, IdKind::Conversation)));
         for (id, kind) in remembered {
-            // An id only mentioned so far moves to the ticket that names it
-            // last (the decision left out the ids whose link counts, see
-            // `thread::counted_references`); a conversation stays with the
-            // first; what was stored or sent never moves.
-            let free = match self.lookup_id(staged, id)?.map(|e| e.kind) {
-                None => true,
-                Some(IdKind::Referenced) => kind == IdKind::Referenced,
-                Some(_) => false,
-            };
-            if free {
+            if self.lookup_id(staged, id)?.is_none() {
                 staged.ids.insert(
                     msgid::key(id),
                     IdEntry {
@@ -919,18 +910,10 @@ impl Store {
                     for (id, entry) in &staged.ids {
                         // A staged "referenced" never overwrites what the index
                         // learned meanwhile.
-                        // Staged weak entries never overwrite what the index
-                        // learned meanwhile: a mention never replaces a
-                        // stored or sent id, a conversation keeps its first
-                        // ticket.
-                        let now = it.get(id.as_bytes())?.and_then(|v| IdEntry::decode(&v));
-                        let keep = match (entry.kind, now.map(|e| e.kind)) {
-                            (_, None) => false,
-                            (IdKind::Referenced, Some(k)) => k != IdKind::Referenced,
-                            (IdKind::Conversation, Some(_)) => true,
-                            (IdKind::Stored | IdKind::Sent, Some(_)) => false,
-                        };
-                        if keep {
+                        // A staged mention or conversation never overwrites
+                        // what the index learned meanwhile.
+                        let weak = matches!(entry.kind, IdKind::Referenced | IdKind::Conversation);
+                        if weak && it.get(id.as_bytes())?.is_some() {
                             continue;
                         }
                         it.insert(id.as_bytes(), &entry.encode())?;

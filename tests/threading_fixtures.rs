@@ -28,6 +28,8 @@ struct Scenario {
     threads: Vec<Vec<String>>,
     /// Delivery orders, as indexes into `files`.
     orders: Vec<(String, Vec<usize>)>,
+    /// What the desk does not do yet: the scenario is scored, not asserted.
+    gap: Option<String>,
 }
 
 fn root() -> PathBuf {
@@ -77,11 +79,13 @@ fn scenario(family: &Path, dir: &Path) -> Scenario {
     };
     let mut threads = Vec::new();
     let mut orders = Vec::new();
+    let mut gap = None;
     let expected = std::fs::read_to_string(dir.join("expected")).unwrap();
     let name = dir.file_name().unwrap().to_string_lossy().into_owned();
     for line in expected.lines().filter(|l| !l.starts_with('#')) {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
+            ["gap", words @ ..] => gap = Some(words.join(" ")),
             ["thread", names @ ..] => threads.push(names.iter().map(|s| s.to_string()).collect()),
             ["order", "as-written"] => {
                 orders.push(("as written".into(), (0..files.len()).collect()))
@@ -107,6 +111,7 @@ fn scenario(family: &Path, dir: &Path) -> Scenario {
         files,
         threads,
         orders,
+        gap,
     }
 }
 
@@ -309,6 +314,10 @@ fn run_all() -> Vec<(Scenario, Vec<(String, Outcome)>)> {
 fn fixtures_thread_as_expected() {
     let mut failures = Vec::new();
     for (s, outcomes) in run_all() {
+        if let Some(gap) = &s.gap {
+            eprintln!("{}/{}: not asserted: {gap}", s.family, s.name);
+            continue;
+        }
         let truth = truth(&s);
         for (label, o) in outcomes {
             let mut t = Tally::default();

@@ -10,18 +10,18 @@
 //! Mail arrives in any order (a reply before its parent, two branches
 //! before the message between them), so the index also remembers ids that
 //! stored mail *mentions* but the desk never saw, with the ticket that
-//! mentioned them. Those links are weaker than a stored message's: anyone
-//! can write any id into a header, so a link through an id nobody
-//! delivered (or through an Outlook conversation) counts only for a
-//! participant of that ticket. Otherwise a stranger who once named a
-//! customer's future Message-ID would receive that customer's thread.
+//! mentioned them (the first to mention one keeps it). A message reached
+//! through such an id is placed like a reply: in that ticket, and when its
+//! sender takes no part in it, flagged as an outsider's (stored, shown to
+//! agents, never relayed) — the same policy as for a stranger's reply to
+//! a stored message.
 //!
 //! One message can prove two tickets are one thread (it replies into one
 //! and the other replied to it, or its references name both). Then they
 //! are joined ([`Choice::joins`]): into the oldest, the way `tickets
 //! merge` does, but only where that exposes nobody's mail to a stranger:
 //! tickets of different requesters are joined only when the sender takes
-//! part in both, and a sender who takes part in neither joins nothing.
+//! part in both.
 //! The subject alone never links anything.
 
 use crate::ticket::ThreadReason;
@@ -103,20 +103,6 @@ pub struct Choice {
     pub joins: Vec<Join>,
 }
 
-/// The ids of `known_references` whose links count for this sender. The
-/// others (an id nobody delivered, named by a ticket the sender takes no
-/// part in) are remembered for the ticket this message goes to instead:
-/// their message, when it comes, is more likely this sender's thread's
-/// than a stranger's who named it first.
-pub fn counted_references(facts: &Facts) -> Vec<String> {
-    facts
-        .known_references
-        .iter()
-        .filter(|k| k.seen || participant(facts, k.ticket))
-        .map(|k| k.message_id.clone())
-        .collect()
-}
-
 pub fn choose(facts: &Facts) -> Threading {
     decide_links(facts).threading
 }
@@ -176,8 +162,7 @@ pub fn decide_links(facts: &Facts) -> Choice {
 }
 
 /// Every link that counts, strongest first: (ticket, the id that links
-/// it, why). Weak links (an id nobody delivered, a conversation) count
-/// only for a participant of their ticket.
+/// it, why). A conversation counts only for a participant of its ticket.
 fn links(facts: &Facts) -> Vec<(u64, String, ThreadReason)> {
     let mut out = Vec::new();
     if let Some((address, t)) = &facts.token {
@@ -190,26 +175,22 @@ fn links(facts: &Facts) -> Vec<(u64, String, ThreadReason)> {
         ));
     }
     for k in &facts.known_references {
-        if k.seen || participant(facts, k.ticket) {
-            out.push((
-                k.ticket,
-                k.message_id.clone(),
-                ThreadReason::Reference {
-                    message_id: k.message_id.clone(),
-                },
-            ));
-        }
+        out.push((
+            k.ticket,
+            k.message_id.clone(),
+            ThreadReason::Reference {
+                message_id: k.message_id.clone(),
+            },
+        ));
     }
     if let Some((id, t)) = &facts.referenced_by {
-        if participant(facts, *t) {
-            out.push((
-                *t,
-                id.clone(),
-                ThreadReason::ReferencedBy {
-                    message_id: id.clone(),
-                },
-            ));
-        }
+        out.push((
+            *t,
+            id.clone(),
+            ThreadReason::ReferencedBy {
+                message_id: id.clone(),
+            },
+        ));
     }
     if let Some(t) = facts.conversation {
         if participant(facts, t) {
@@ -228,17 +209,14 @@ fn participant(facts: &Facts, t: u64) -> bool {
 }
 
 /// Whether one message may fold tickets `a` and `b` together: the same
-/// requester's tickets when the sender takes part in either; different
-/// requesters' only when the sender takes part in both.
+/// requester's tickets always (whoever links them, all their mail still
+/// goes to that one customer); different requesters' only when the sender
+/// takes part in both, so nobody's thread is shown to the other.
 fn joinable(facts: &Facts, a: u64, b: u64) -> bool {
     let (Some(x), Some(y)) = (linked(facts, a), linked(facts, b)) else {
         return false;
     };
-    if x.requester.eq_ignore_ascii_case(&y.requester) {
-        x.participant || y.participant
-    } else {
-        x.participant && y.participant
-    }
+    x.requester.eq_ignore_ascii_case(&y.requester) || (x.participant && y.participant)
 }
 
 /// The key of a message's Outlook conversation: the 22-byte base of its
@@ -406,21 +384,15 @@ mod tests {
     }
 
     #[test]
-    fn weak_links_count_only_for_participants() {
-        // Eve's ticket named Carol's Message-ID before Carol's mail came:
-        // Carol's mail does not land in Eve's ticket.
-        let late = Facts {
-            referenced_by: Some(("carol-1@c".into(), 4)),
-            linked: vec![ticket(4, "eve@e", false)],
-            ..Facts::default()
-        };
-        assert_eq!(choose(&late), Threading::New);
+    fn a_mention_threads_like_a_reply_a_conversation_only_a_participant() {
+        // An id only mentioned so far places the message like a reply
+        // (an outsider's is flagged by the intake).
         let sibling = Facts {
             known_references: vec![unseen("root@c", 4)],
             linked: vec![ticket(4, "eve@e", false)],
             ..Facts::default()
         };
-        assert_eq!(choose(&sibling), Threading::New);
+        assert_eq!(reason(choose(&sibling)).map(|r| r.0), Some(4));
         let conversation = Facts {
             conversation: Some(4),
             linked: vec![ticket(4, "eve@e", false)],
@@ -509,14 +481,15 @@ mod tests {
         };
         assert_eq!(reason(choose(&f)).map(|r| r.0), Some(5));
         assert!(joins(&f).is_empty());
-        // Nor two tickets of someone else's, even of one requester.
+        // Two tickets of one customer may be joined by anyone: all their
+        // mail still goes to that customer.
         let f = Facts {
             known_references: vec![seen("a@c", 3), seen("b@c", 1)],
-            linked: vec![ticket(3, "carol@c", false), ticket(1, "carol@c", false)],
+            linked: vec![ticket(3, "carol@c", false), ticket(1, "Carol@c", false)],
             ..Facts::default()
         };
-        assert_eq!(reason(choose(&f)).map(|r| r.0), Some(3));
-        assert!(joins(&f).is_empty());
+        assert_eq!(reason(choose(&f)).map(|r| r.0), Some(1));
+        assert_eq!(joins(&f), vec![3]);
     }
 
     #[test]

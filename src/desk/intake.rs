@@ -225,7 +225,11 @@ impl Desk {
             },
             false => None,
         };
-        let known = thread::counted_references(&facts);
+        let known: Vec<String> = facts
+            .known_references
+            .iter()
+            .map(|k| k.message_id.clone())
+            .collect();
         let classification = self.classify(&staged, &msg, &inbox, existing.is_some(), scan)?;
         let target = decide::target_queue(&classification, existing.as_ref(), &queue);
         let assign = self.assign_evidence(&staged, classification.assign.as_ref(), &target)?;
