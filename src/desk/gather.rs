@@ -259,7 +259,14 @@ impl Desk {
     /// and its Outlook conversation point at, merges followed, with each
     /// ticket's requester and whether the sender takes part in it. All
     /// keyed reads: one per id, one per distinct ticket.
-    pub(super) fn facts(&self, staged: &Staged, msg: &Inbound) -> Result<Facts, StoreError> {
+    ///
+    /// Beside the facts: the linked tickets as read, by number, so the
+    /// intake does not read the ticket it joins a second time.
+    pub(super) fn facts(
+        &self,
+        staged: &Staged,
+        msg: &Inbound,
+    ) -> Result<(Facts, HashMap<u64, ticket::Ticket>), StoreError> {
         let mut facts = Facts {
             tag_prefix: self.config.desk.ticket_prefix.clone(),
             ..Facts::default()
@@ -279,7 +286,7 @@ impl Desk {
             match entry.kind {
                 IdKind::Stored | IdKind::Sent => {
                     facts.duplicate_of = Some(entry.ticket);
-                    return Ok(facts);
+                    return Ok((facts, HashMap::new()));
                 }
                 IdKind::Referenced => {
                     if let Some(t) = resolve(entry.ticket)? {
@@ -344,23 +351,25 @@ impl Desk {
                 }
             }
         }
-        let mut linked: Vec<u64> = Vec::new();
-        for t in tickets.values().flatten() {
-            if !linked.contains(&t.number) {
-                linked.push(t.number);
-                facts.linked.push(thread::Linked {
-                    number: t.number,
-                    requester: t.requester.email.to_ascii_lowercase(),
-                    participant: t.is_participant(&msg.from.email),
-                });
-            }
+        let read: HashMap<u64, ticket::Ticket> = tickets
+            .into_values()
+            .flatten()
+            .map(|t| (t.number, t))
+            .collect();
+        for t in read.values() {
+            facts.linked.push(thread::Linked {
+                number: t.number,
+                requester: t.requester.email.to_ascii_lowercase(),
+                participant: t.is_participant(&msg.from.email),
+            });
         }
+        facts.linked.sort_by_key(|l| l.number);
         for n in self.tags.numbers(&msg.subject) {
             if let Some(t) = self.store.ticket(staged, n)? {
                 facts.tagged.push((n, t.is_participant(&msg.from.email)));
             }
         }
-        Ok(facts)
+        Ok((facts, read))
     }
 
     pub(super) fn reference(&self, staged: &Staged, number: u64) -> String {

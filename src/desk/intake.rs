@@ -119,7 +119,7 @@ impl Desk {
         let queue = self.config.queue_for_inbox(&inbox);
 
         let mut staged = self.lock_staged();
-        let facts = self.facts(&staged, &msg)?;
+        let (facts, mut linked) = self.facts(&staged, &msg)?;
         let choice = thread::decide_links(&facts);
         let mut threading = choice.threading;
         if let Threading::Duplicate(t) = &threading {
@@ -161,15 +161,18 @@ impl Desk {
             }
         }
         let existing = match &threading {
-            Threading::Existing(t, _) => self.follow_merges(&staged, *t)?,
+            Threading::Existing(t, _) => match linked.remove(t) {
+                Some(read) => Some(read),
+                None => self.follow_merges(&staged, *t)?,
+            },
             Threading::Duplicate(_) | Threading::New => None,
         };
-        // The tickets this message proves to be the same thread, unless a
-        // guard placed it elsewhere.
+        // The tickets this message proves to be the same thread (read with
+        // the facts, merges followed), unless a guard placed it elsewhere.
         let mut joins = Vec::new();
         if bounced.is_none() && flood.is_none() {
             for j in &choice.joins {
-                if let Some(t) = self.follow_merges(&staged, j.ticket)? {
+                if let Some(t) = linked.remove(&j.ticket) {
                     if existing.as_ref().is_some_and(|e| e.number != t.number) {
                         joins.push((t, j.via.clone()));
                     }
