@@ -231,7 +231,8 @@ fn joinable(facts: &Facts, a: u64, b: u64) -> bool {
 /// for mail that names no parent at all, and it links only a participant
 /// of the ticket found (see [`Facts::conversation`]).
 pub fn conversation_key(thread_index: &str, topic: &str) -> Option<String> {
-    let bytes = base64(thread_index.trim())?;
+    let compact: String = thread_index.split_whitespace().collect();
+    let bytes = base64(&compact)?;
     if bytes.len() < 22 || (bytes.len() - 22) % 5 != 0 || bytes.iter().all(|b| *b == 0) {
         return None;
     }
