@@ -8,7 +8,7 @@
 //! | `meta`      | `schema_version`             | big-endian integer            |
 //! | `tickets`   | ticket number (u64 BE)       | JSON [`Ticket`]               |
 //! | `messages`  | ticket (u64 BE) + seq (u32 BE) | JSON length (u32 BE), JSON [`MessageRecord`], LZ4-compressed original bytes |
-//! | `msgids`    | Message-ID                   | kind (u8) + ticket (u64 BE)   |
+//! | `msgids`    | Message-ID (as `msgid::key`: no brackets, lowercase), or an Outlook conversation key | kind (u8) + ticket (u64 BE) |
 //! | `customers` | email, 0, ticket (u64 BE)    | empty                         |
 //! | `quarantine`| content hash                 | JSON [`QuarantineEntry`]      |
 //! | `qraw`      | content hash                 | LZ4-compressed bytes          |
@@ -50,6 +50,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 
 use crate::bounce;
 use crate::decide::Decision;
+use crate::mail::msgid;
 use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
 
@@ -116,6 +117,10 @@ pub enum IdKind {
     Sent,
     /// Only mentioned in another message's references so far.
     Referenced,
+    /// Not a Message-ID: an Outlook conversation (Thread-Index base and
+    /// topic, see [`crate::thread::conversation_key`]) first seen in this
+    /// ticket.
+    Conversation,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +136,7 @@ impl IdEntry {
             IdKind::Stored => 1,
             IdKind::Sent => 2,
             IdKind::Referenced => 3,
+            IdKind::Conversation => 4,
         };
         b[1..].copy_from_slice(&self.ticket.to_be_bytes());
         b
@@ -141,6 +147,7 @@ impl IdEntry {
             1 => IdKind::Stored,
             2 => IdKind::Sent,
             3 => IdKind::Referenced,
+            4 => IdKind::Conversation,
             _ => return None,
         };
         Some(IdEntry {
@@ -646,16 +653,28 @@ impl Store {
         Ok(())
     }
 
-    /// What the index knows of a Message-ID, staged intakes first.
+    /// What the index knows of a Message-ID, staged intakes first. Ids
+    /// are indexed by [`msgid::key`] (no brackets or space, lowercase), so
+    /// a gateway that rewrote an id's case still finds it. An index
+    /// written before that held ids as they came: when the key misses, the
+    /// id as given is tried too (one keyed read more, only on a miss).
     pub fn lookup_id(&self, staged: &Staged, message_id: &str) -> Result<Option<IdEntry>> {
-        if let Some(e) = staged.ids.get(message_id) {
+        let key = msgid::key(message_id);
+        if let Some(e) = staged.ids.get(&key) {
             return Ok(Some(*e));
         }
-        Ok(self
-            .msgids
-            .get(message_id.as_bytes())
-            .map_err(self.io("read message-id index"))?
-            .and_then(|v| IdEntry::decode(&v)))
+        let read = |k: &str| -> Result<Option<IdEntry>> {
+            Ok(self
+                .msgids
+                .get(k.as_bytes())
+                .map_err(self.io("read message-id index"))?
+                .and_then(|v| IdEntry::decode(&v)))
+        };
+        match read(&key)? {
+            Some(e) => Ok(Some(e)),
+            None if key != message_id => read(message_id),
+            None => Ok(None),
+        }
     }
 
     /// A ticket as it stands, staged intakes included.
@@ -700,18 +719,25 @@ impl Store {
             .messages
             .push((message_key(record.ticket, record.seq), value));
         staged.ids.insert(
-            record.message_id.clone(),
+            msgid::key(&record.message_id),
             IdEntry {
                 kind: IdKind::Stored,
                 ticket: d.ticket.number,
             },
         );
-        for id in &d.remember_references {
+        // What the message mentions but the desk has not seen, and its
+        // Outlook conversation: the first ticket to name one keeps it.
+        let remembered = d
+            .remember_references
+            .iter()
+            .map(|id| (id, IdKind::Referenced))
+            .chain(d.conversation.iter().map(|c| (c, IdKind::Conversation)));
+        for (id, kind) in remembered {
             if self.lookup_id(staged, id)?.is_none() {
                 staged.ids.insert(
-                    id.clone(),
+                    msgid::key(id),
                     IdEntry {
-                        kind: IdKind::Referenced,
+                        kind,
                         ticket: d.ticket.number,
                     },
                 );
@@ -941,7 +967,10 @@ impl Store {
                     for (id, entry) in &staged.ids {
                         // A staged "referenced" never overwrites what the index
                         // learned meanwhile.
-                        if entry.kind == IdKind::Referenced && it.get(id.as_bytes())?.is_some() {
+                        // A staged mention or conversation never overwrites
+                        // what the index learned meanwhile.
+                        let weak = matches!(entry.kind, IdKind::Referenced | IdKind::Conversation);
+                        if weak && it.get(id.as_bytes())?.is_some() {
                             continue;
                         }
                         it.insert(id.as_bytes(), &entry.encode())?;

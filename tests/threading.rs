@@ -310,3 +310,127 @@ fn ticket_numbers_are_sequential_and_survive_reopen() {
     let o = ingest(&desk, &mail("carol@customer.test", "x", "n9@c", "", "b"));
     assert_eq!(ticket_of(&o), "ACME-4");
 }
+
+#[test]
+fn a_message_that_links_two_tickets_joins_them_and_old_references_follow() {
+    let (_t, desk) = open();
+    let carol = "carol@customer.test";
+    // C (a reply to B) comes first, then the root A, then B between them.
+    let c = ingest(
+        &desk,
+        &mail(carol, "Re: Fan", "j.c@c", "In-Reply-To: <j.b@c>\r\n", "c"),
+    );
+    let a = ingest(&desk, &mail(carol, "Fan", "j.a@c", "", "a"));
+    assert_eq!(ticket_of(&c), "ACME-1");
+    assert_eq!(ticket_of(&a), "ACME-2");
+    let b = ingest(
+        &desk,
+        &mail(carol, "Re: Fan", "j.b@c", "In-Reply-To: <j.a@c>\r\n", "b"),
+    );
+    assert_eq!(ticket_of(&b), "ACME-1", "the older ticket survives");
+    desk.flush().unwrap();
+    let store = desk.store();
+    let joined = store.ticket(&Default::default(), 2).unwrap().unwrap();
+    assert_eq!(joined.merged_into, Some(1));
+    let survivor = store.ticket(&Default::default(), 1).unwrap().unwrap();
+    assert_eq!(survivor.merged_from, vec![2]);
+    let records = store.message_records(1).unwrap();
+    let why = records
+        .iter()
+        .find(|r| r.message_id == "j.b@c")
+        .unwrap()
+        .flags
+        .join("; ");
+    assert!(
+        why.contains("joined ACME-2 into ACME-1: message <j.b@c> links both threads"),
+        "{why}"
+    );
+    // What named the joined ticket names the survivor now: a reply to its
+    // message, and its subject tag.
+    let reply = ingest(
+        &desk,
+        &mail(carol, "Re: Fan", "j.d@c", "In-Reply-To: <j.a@c>\r\n", "d"),
+    );
+    assert_eq!(ticket_of(&reply), "ACME-1");
+    let tagged = ingest(&desk, &mail(carol, "[ACME-2] Fan", "j.e@c", "", "e"));
+    assert_eq!(ticket_of(&tagged), "ACME-1");
+}
+
+#[test]
+fn a_stranger_naming_two_customers_messages_joins_nothing() {
+    let (_t, desk) = open();
+    let carol = ingest(
+        &desk,
+        &mail("carol@customer.test", "Refund", "s.a@c", "", "a"),
+    );
+    let dave = ingest(&desk, &mail("dave@other.test", "Hinge", "s.d@o", "", "d"));
+    let eve = ingest(
+        &desk,
+        &mail(
+            "eve@evil.test",
+            "Re: Hinge",
+            "s.e@e",
+            "In-Reply-To: <s.d@o>\r\nReferences: <s.a@c> <s.d@o>\r\n",
+            "e",
+        ),
+    );
+    // Her message sits in the ticket her In-Reply-To names, as an
+    // outsider's; the two customers' tickets stay apart.
+    assert_eq!(ticket_of(&eve), ticket_of(&dave));
+    desk.flush().unwrap();
+    let store = desk.store();
+    for n in [1, 2] {
+        let t = store.ticket(&Default::default(), n).unwrap().unwrap();
+        assert_eq!(t.merged_into, None);
+        assert!(t.merged_from.is_empty());
+    }
+    assert_ne!(ticket_of(&carol), ticket_of(&dave));
+}
+
+#[test]
+fn ids_match_whatever_their_case_spacing_or_brackets() {
+    let (_t, desk) = open();
+    let first = ingest(
+        &desk,
+        &mail(
+            "carol@customer.test",
+            "Label",
+            "Case.Root@Mail.Example",
+            "",
+            "a",
+        ),
+    );
+    for (i, header) in [
+        "In-Reply-To: <case.root@mail.example>\r\n",
+        "In-Reply-To: case.root@MAIL.example\r\n",
+        "In-Reply-To: <case.root@mail.example> (Carol's message of Tue)\r\n",
+        "References: <x@y>,\r\n\t<CASE.ROOT@mail.example>\r\n",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let o = ingest(
+            &desk,
+            &mail(
+                "carol@customer.test",
+                "Re: Label",
+                &format!("case.{i}@c"),
+                header,
+                "b",
+            ),
+        );
+        assert_eq!(ticket_of(&o), ticket_of(&first), "{header}");
+    }
+    // The same mail again, its id in another case: stored once.
+    let again = ingest(
+        &desk,
+        &mail(
+            "carol@customer.test",
+            "Label",
+            "CASE.ROOT@mail.example",
+            "",
+            "a",
+        ),
+    );
+    assert!(matches!(again, Outcome::Duplicate { .. }));
+}

@@ -51,7 +51,7 @@ use bounces::*;
 pub use campaign::Campaign;
 pub use change::{merge_tickets, Request};
 pub use holds::{capped_recipients, limit, Sent};
-pub use intake::intake;
+pub use intake::{intake, Arrival};
 pub use notices::Notice;
 use notices::*;
 pub use timer::Due;
@@ -98,6 +98,10 @@ pub enum Event<'a> {
         threading: &'a Threading,
         existing: Option<Ticket>,
         known_references: &'a [String],
+        /// Tickets this message proves to be the same thread as
+        /// `existing` (loaded by the shell, merges followed), each with
+        /// the id that links it: they are merged into `existing`.
+        joins: Vec<(Ticket, String)>,
         ctx: &'a Context<'a>,
     },
     /// A ticket whose next deadline has come.
@@ -122,12 +126,16 @@ pub fn decide(event: Event<'_>, thread: &Thread, desk: &Desk<'_>) -> Decision {
             threading,
             existing,
             known_references,
+            joins,
             ctx,
         } => intake::intake(
-            msg,
-            threading,
-            existing,
-            known_references,
+            intake::Arrival {
+                msg,
+                threading,
+                existing,
+                known_references,
+                joins,
+            },
             ctx,
             thread,
             desk,
@@ -198,6 +206,9 @@ pub struct Decision {
     /// Message-IDs this message mentions that the desk has never seen: kept
     /// pointing at this ticket so their message, arriving late, finds it.
     pub remember_references: Vec<String>,
+    /// The message's Outlook conversation key, kept pointing at this
+    /// ticket when no ticket has it yet (see [`crate::thread::conversation_key`]).
+    pub conversation: Option<String>,
     /// Mail to send, holds and caps already applied.
     pub notices: Vec<Notice>,
     /// Why an acknowledgement was not sent for a new ticket, if it was not.
@@ -226,6 +237,7 @@ impl Decision {
             record: None,
             also: Vec::new(),
             remember_references: Vec::new(),
+            conversation: None,
             notices: Vec::new(),
             ack_suppressed: None,
             quiet: None,

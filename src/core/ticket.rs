@@ -271,6 +271,9 @@ pub enum ThreadReason {
     ReferencedBy { message_id: String },
     /// `[PREFIX-N]` in the subject, from a participant.
     SubjectTag { tag: String },
+    /// The Outlook conversation (Thread-Index and topic) of a message that
+    /// names no parent, from a participant.
+    Conversation,
     /// A guard placed it: a delivery report traced to the mail that
     /// bounced, or a sender over the new-ticket limit.
     Guard { why: String },
@@ -286,6 +289,9 @@ impl fmt::Display for ThreadReason {
                 write!(f, "parent of <{message_id}>, which arrived first")
             }
             ThreadReason::SubjectTag { tag } => write!(f, "subject tag {tag} from a participant"),
+            ThreadReason::Conversation => {
+                f.write_str("Outlook conversation (Thread-Index and topic) from a participant")
+            }
             ThreadReason::Guard { why } => f.write_str(why),
         }
     }

@@ -148,7 +148,9 @@ impl Desk {
         number: u64,
     ) -> Result<Option<ticket::Ticket>, StoreError> {
         let mut t = self.store.ticket(staged, number)?;
-        for _ in 0..8 {
+        // Joins fold whole groups into the oldest ticket, so a chain can
+        // grow by one per join; each hop is one keyed read.
+        for _ in 0..64 {
             match t.as_ref().and_then(|t| t.merged_into) {
                 Some(next) => t = self.store.ticket(staged, next)?,
                 None => break,
@@ -251,21 +253,47 @@ impl Desk {
         Ok(ids)
     }
 
-    /// Gathers what the store knows that bears on threading `msg`.
-    pub(super) fn facts(&self, staged: &Staged, msg: &Inbound) -> Result<Facts, StoreError> {
+    /// Gathers what the store knows that bears on threading `msg`: every
+    /// ticket its token, its In-Reply-To and References (each id, nearest
+    /// first), its own id (named earlier by a message that arrived first)
+    /// and its Outlook conversation point at, merges followed, with each
+    /// ticket's requester and whether the sender takes part in it. All
+    /// keyed reads: one per id, one per distinct ticket.
+    ///
+    /// Beside the facts: the linked tickets as read, by number, so the
+    /// intake does not read the ticket it joins a second time.
+    pub(super) fn facts(
+        &self,
+        staged: &Staged,
+        msg: &Inbound,
+    ) -> Result<(Facts, HashMap<u64, ticket::Ticket>), StoreError> {
         let mut facts = Facts {
             tag_prefix: self.config.desk.ticket_prefix.clone(),
             ..Facts::default()
+        };
+        let mut tickets: HashMap<u64, Option<ticket::Ticket>> = HashMap::new();
+        // The ticket a number stands for now (merges followed), read once.
+        let mut resolve = |n: u64| -> Result<Option<u64>, StoreError> {
+            let t = match tickets.entry(n) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(self.follow_merges(staged, n)?)
+                }
+            };
+            Ok(t.as_ref().map(|t| t.number))
         };
         if let Some(entry) = self.store.lookup_id(staged, &msg.message_id)? {
             match entry.kind {
                 IdKind::Stored | IdKind::Sent => {
                     facts.duplicate_of = Some(entry.ticket);
-                    return Ok(facts);
+                    return Ok((facts, HashMap::new()));
                 }
                 IdKind::Referenced => {
-                    facts.referenced_by = Some((msg.message_id.clone(), entry.ticket));
+                    if let Some(t) = resolve(entry.ticket)? {
+                        facts.referenced_by = Some((msg.message_id.clone(), t));
+                    }
                 }
+                IdKind::Conversation => {}
             }
         }
         for address in msg.all_recipients() {
@@ -284,8 +312,8 @@ impl Desk {
                     })
             });
             if let Some(n) = n {
-                if self.store.ticket(staged, n)?.is_some() {
-                    facts.token = Some((address.to_string(), n));
+                if let Some(t) = resolve(n)? {
+                    facts.token = Some((address.to_string(), t));
                     break;
                 }
             }
@@ -296,18 +324,52 @@ impl Desk {
             .in_reply_to
             .iter()
             .chain(msg.references.iter().rev())
-            .filter(|id| seen.insert(id.as_str()));
+            .filter(|id| seen.insert(crate::mail::msgid::key(id)));
         for id in ids {
-            if let Some(entry) = self.store.lookup_id(staged, id)? {
-                facts.known_references.push((id.clone(), entry.ticket));
+            let Some(entry) = self.store.lookup_id(staged, id)? else {
+                continue;
+            };
+            let seen = match entry.kind {
+                IdKind::Stored | IdKind::Sent => true,
+                IdKind::Referenced => false,
+                IdKind::Conversation => continue,
+            };
+            if let Some(t) = resolve(entry.ticket)? {
+                facts.known_references.push(thread::Known {
+                    message_id: id.clone(),
+                    ticket: t,
+                    seen,
+                });
             }
         }
+        if !thread::names_a_parent(msg) {
+            if let Some(key) = thread::conversation_of(msg) {
+                if let Some(entry) = self.store.lookup_id(staged, &key)? {
+                    if entry.kind == IdKind::Conversation {
+                        facts.conversation = resolve(entry.ticket)?;
+                    }
+                }
+            }
+        }
+        let read: HashMap<u64, ticket::Ticket> = tickets
+            .into_values()
+            .flatten()
+            .map(|t| (t.number, t))
+            .collect();
+        for t in read.values() {
+            facts.linked.push(thread::Linked {
+                number: t.number,
+                requester: t.requester.email.to_ascii_lowercase(),
+                participant: t.is_participant(&msg.from.email),
+            });
+        }
+        facts.linked.sort_by_key(|l| l.number);
         for n in self.tags.numbers(&msg.subject) {
             if let Some(t) = self.store.ticket(staged, n)? {
                 facts.tagged.push((n, t.is_participant(&msg.from.email)));
             }
         }
-        Ok(facts)
+        Ok((facts, read))
     }
 
     pub(super) fn reference(&self, staged: &Staged, number: u64) -> String {

@@ -119,8 +119,9 @@ impl Desk {
         let queue = self.config.queue_for_inbox(&inbox);
 
         let mut staged = self.lock_staged();
-        let facts = self.facts(&staged, &msg)?;
-        let mut threading = thread::choose(&facts);
+        let (facts, mut linked) = self.facts(&staged, &msg)?;
+        let choice = thread::decide_links(&facts);
+        let mut threading = choice.threading;
         if let Threading::Duplicate(t) = &threading {
             if self
                 .store
@@ -160,9 +161,24 @@ impl Desk {
             }
         }
         let existing = match &threading {
-            Threading::Existing(t, _) => self.follow_merges(&staged, *t)?,
+            Threading::Existing(t, _) => match linked.remove(t) {
+                Some(read) => Some(read),
+                None => self.follow_merges(&staged, *t)?,
+            },
             Threading::Duplicate(_) | Threading::New => None,
         };
+        // The tickets this message proves to be the same thread (read with
+        // the facts, merges followed), unless a guard placed it elsewhere.
+        let mut joins = Vec::new();
+        if bounced.is_none() && flood.is_none() {
+            for j in &choice.joins {
+                if let Some(t) = linked.remove(&j.ticket) {
+                    if existing.as_ref().is_some_and(|e| e.number != t.number) {
+                        joins.push((t, j.via.clone()));
+                    }
+                }
+            }
+        }
         let author = self.author(&staged, &msg, existing.as_ref())?;
         // Stripping costs a pass over the text: only live mail needs it
         // (history is never answered).
@@ -215,7 +231,7 @@ impl Desk {
         let known: Vec<String> = facts
             .known_references
             .iter()
-            .map(|(id, _)| id.clone())
+            .map(|k| k.message_id.clone())
             .collect();
         let classification = self.classify(&staged, &msg, &inbox, existing.is_some(), scan)?;
         let target = decide::target_queue(&classification, existing.as_ref(), &queue);
@@ -251,6 +267,7 @@ impl Desk {
                 threading: &threading,
                 existing,
                 known_references: &known,
+                joins,
                 ctx: &ctx,
             },
             &thread,
@@ -262,6 +279,9 @@ impl Desk {
             if assigned_before.as_ref() != Some(a) {
                 self.count_assignment(a);
             }
+        }
+        for e in &decision.events {
+            tracing::info!(ticket = %decision.ticket.reference, event = %e, "threading");
         }
         if let Some(why) = &decision.ack_suppressed {
             tracing::info!(ticket = %decision.ticket.reference, reason = %why, "no acknowledgement");

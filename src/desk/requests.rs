@@ -211,7 +211,7 @@ impl Desk {
                         .or_else(|| self.config.inboxes.first().map(|i| i.name.clone()))
                         .unwrap_or_else(|| "default".into());
                     let staged = self.lock_staged();
-                    let facts = self.facts(&staged, &msg)?;
+                    let (facts, _) = self.facts(&staged, &msg)?;
                     let is_reply = matches!(thread::choose(&facts), Threading::Existing(..));
                     let new_customer = self.store.tickets_of_customer(&msg.from.email)?.is_empty()
                         && !staged.has_ticket_of(&msg.from.email);

@@ -5,6 +5,7 @@ pub mod build;
 pub mod filename;
 pub mod flowed;
 pub mod limits;
+pub mod msgid;
 pub mod parse;
 pub mod quote;
 pub mod subject;

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::filename;
 use super::limits::{self, Limits, OverLimit};
+use super::msgid;
 use crate::ticket::{Attachment, Person};
 
 /// For a `text/plain; format=flowed` part, whether it says `DelSp=yes`.
@@ -168,8 +169,24 @@ fn parse_fitted(raw: &[u8], limits: &Limits) -> Result<Inbound, ParseError> {
         MAX_SUBJECT,
     );
 
-    let (message_id, message_id_synthetic) = match msg.message_id().map(str::trim) {
-        Some(id) if !id.is_empty() => (id.to_string(), false),
+    // Ids are read from the raw header values (every occurrence, folded
+    // lines joined) with the desk's own reader, which copes with comments,
+    // phrases and missing brackets (see `msgid`); mail-parser's reading is
+    // the fallback for a header it found but we could not.
+    let own_id = raw_header_values(&msg, raw, "Message-ID")
+        .iter()
+        .flat_map(|v| msgid::ids(v))
+        .next()
+        .or_else(|| {
+            msg.message_id().map(|id| {
+                id.chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect::<String>()
+            })
+        })
+        .map(|id| id.trim_matches(['<', '>']).to_string());
+    let (message_id, message_id_synthetic) = match own_id {
+        Some(id) if !id.is_empty() => (id, false),
         _ => (synthetic_id(&msg, raw), true),
     };
 
@@ -253,11 +270,28 @@ fn parse_fitted(raw: &[u8], limits: &Limits) -> Result<Inbound, ParseError> {
         ));
     }
 
+    let addresses: Vec<&str> = std::iter::once(from.email.as_str())
+        .chain(to.iter().chain(cc.iter()).map(|p| p.email.as_str()))
+        .collect();
+    let in_reply_to = msgid::in_reply_to(
+        &raw_header_values(&msg, raw, "In-Reply-To").join(" "),
+        &addresses,
+    );
+    let in_reply_to = match in_reply_to.is_empty() {
+        true => id_list(msg.in_reply_to()),
+        false => in_reply_to,
+    };
+    let references = msgid::ids(&raw_header_values(&msg, raw, "References").join(" "));
+    let references = match references.is_empty() {
+        true => id_list(msg.references()),
+        false => references,
+    };
+
     Ok(Inbound {
         message_id,
         message_id_synthetic,
-        in_reply_to: id_list(msg.in_reply_to()),
-        references: id_list(msg.references()),
+        in_reply_to,
+        references,
         from,
         reply_to: first_person(msg.reply_to()),
         to,
@@ -336,7 +370,7 @@ fn id_list(value: &mail_parser::HeaderValue<'_>) -> Vec<String> {
     ids.into_iter()
         .map(|id| id.trim().trim_matches(['<', '>']).to_string())
         .filter(|id| !id.is_empty())
-        .take(200)
+        .take(msgid::MAX_IDS)
         .collect()
 }
 
@@ -350,6 +384,17 @@ fn fallback_charset(msg: &mail_parser::Message<'_>) -> &'static encoding_rs::Enc
         .find_map(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
         .filter(|e| *e != encoding_rs::UTF_8)
         .unwrap_or(encoding_rs::WINDOWS_1252)
+}
+
+/// Every value of a header, as raw text with its folding undone.
+fn raw_header_values(msg: &mail_parser::Message<'_>, raw: &[u8], name: &str) -> Vec<String> {
+    msg.headers()
+        .iter()
+        .filter(|h| h.name().eq_ignore_ascii_case(name))
+        .take(8)
+        .filter_map(|h| raw.get(h.offset_start() as usize..h.offset_end() as usize))
+        .map(|b| unfold(&String::from_utf8_lossy(b)))
+        .collect()
 }
 
 fn raw_header_bytes<'a>(

@@ -38,7 +38,7 @@ impl Store {
         }
         if let Some(t) = ticket {
             staged.ids.insert(
-                entry.message_id.clone(),
+                crate::mail::msgid::key(&entry.message_id),
                 IdEntry {
                     kind: IdKind::Sent,
                     ticket: t,

@@ -4,7 +4,12 @@ use super::*;
 
 #[test]
 fn id_entries_round_trip() {
-    for kind in [IdKind::Stored, IdKind::Sent, IdKind::Referenced] {
+    for kind in [
+        IdKind::Stored,
+        IdKind::Sent,
+        IdKind::Referenced,
+        IdKind::Conversation,
+    ] {
         let e = IdEntry { kind, ticket: 42 };
         assert_eq!(IdEntry::decode(&e.encode()), Some(e));
     }

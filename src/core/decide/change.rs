@@ -133,8 +133,12 @@ pub fn merge_tickets(from: &mut Ticket, into: &mut Ticket, now: DateTime<Utc>) {
     // Closed without counting as resolved: the work goes on in `into`.
     from.status = Status::Closed;
     from.updated = now;
-    if !into.merged_from.contains(&from.number) {
-        into.merged_from.push(from.number);
+    // Tickets merged into `from` earlier come along: `into` shows their
+    // messages too, and its customer thread includes theirs.
+    for n in std::iter::once(from.number).chain(from.merged_from.iter().copied()) {
+        if n != into.number && !into.merged_from.contains(&n) {
+            into.merged_from.push(n);
+        }
     }
     for p in from.participants.clone() {
         into.add_participant(&p);

@@ -3,18 +3,36 @@
 
 use super::*;
 
+/// One arrival: the message and what threading found for it.
+#[derive(Debug)]
+pub struct Arrival<'a> {
+    pub msg: &'a Inbound,
+    pub threading: &'a Threading,
+    /// The ticket named by `threading` (the shell loads it).
+    pub existing: Option<Ticket>,
+    /// The ids the message names that the index knows.
+    pub known_references: &'a [String],
+    /// Other tickets of the same thread, with the id linking each: see
+    /// [`Event::Mail`].
+    pub joins: Vec<(Ticket, String)>,
+}
+
 /// Decides intake for a message that is not a duplicate. `existing` is the
 /// ticket named by `threading` (the shell loads it); when the shell could not
 /// find it, the message opens a new ticket rather than being lost.
 pub fn intake(
-    msg: &Inbound,
-    threading: &Threading,
-    existing: Option<Ticket>,
-    known_references: &[String],
+    arrival: Arrival<'_>,
     ctx: &Context<'_>,
     thread: &Thread,
     desk: &Desk<'_>,
 ) -> Decision {
+    let Arrival {
+        msg,
+        threading,
+        existing,
+        known_references,
+        joins,
+    } = arrival;
     let config = desk.config;
     let now = desk.now;
     let old = existing.clone();
@@ -151,6 +169,28 @@ pub fn intake(
                     notices.push(rejection(msg, &ticket, desk.own));
                 }
             }
+        }
+    }
+
+    // Tickets this message proves to be the same thread fold into this
+    // one, as `tickets merge` folds them. Not when the message went
+    // elsewhere after all (a new ticket for a late reply, a refusal) or
+    // when a guard placed it (a delivery report, a flood).
+    let mut joined = Vec::new();
+    let guarded = matches!(reason, ThreadReason::Guard { .. });
+    if !created && !rejected && !guarded {
+        for (mut other, via) in joins {
+            if other.number == ticket.number || other.merged_into.is_some() {
+                continue;
+            }
+            let why = format!(
+                "joined {} into {}: message <{}> links both threads (<{via}>)",
+                other.reference, ticket.reference, msg.message_id
+            );
+            merge_tickets(&mut other, &mut ticket, now);
+            flags.push(why.clone());
+            joined.push(why);
+            also.push(other);
         }
     }
 
@@ -318,9 +358,16 @@ pub fn intake(
         .in_reply_to
         .iter()
         .chain(msg.references.iter())
-        .filter(|id| **id != msg.message_id && !known_references.contains(id))
+        .filter(|id| {
+            let key = crate::mail::msgid::key(id);
+            key != crate::mail::msgid::key(&msg.message_id)
+                && !known_references
+                    .iter()
+                    .any(|k| crate::mail::msgid::key(k) == key)
+        })
         .fold(Vec::new(), |mut acc: Vec<String>, id| {
-            if !acc.contains(id) {
+            let key = crate::mail::msgid::key(id);
+            if !acc.iter().any(|a| crate::mail::msgid::key(a) == key) {
                 acc.push(id.clone());
             }
             acc
@@ -346,7 +393,9 @@ pub fn intake(
     d.created = created;
     d.notices = notices;
     d.also = also;
+    d.events = joined;
     d.remember_references = remember_references;
+    d.conversation = crate::thread::conversation_of(msg);
     d.ack_suppressed = ack_suppressed;
     d.marks = marks;
     d.counters = counters;
@@ -372,6 +421,22 @@ pub fn intake(
     };
     let before = if d.created { None } else { old.as_ref() };
     d.settle(before, event, desk);
+    for t in d
+        .also
+        .iter_mut()
+        .filter(|t| t.merged_into == Some(d.ticket.number))
+    {
+        // A joined ticket is closed: its timers and SLA clock stop.
+        let was = t.clone();
+        lifecycle::settle(
+            t,
+            Some(&was),
+            lifecycle::Event::Other,
+            now,
+            config,
+            desk.calendars,
+        );
+    }
     d.quiet = quiet;
     d.record = Some(MessageRecord {
         ticket: d.ticket.number,

@@ -52,10 +52,13 @@ fn intake(
     ctx: &Context<'_>,
 ) -> Decision {
     super::intake(
-        msg,
-        threading,
-        existing,
-        known,
+        super::Arrival {
+            msg,
+            threading,
+            existing,
+            known_references: known,
+            joins: Vec::new(),
+        },
         ctx,
         &Thread::default(),
         &desk(),
@@ -827,4 +830,85 @@ fn round_robin_takes_the_queues_agents_in_turn() {
     };
     let (least, _) = assign::pick(lo.as_ref(), "general", &load, &CONFIG);
     assert_eq!(least.as_deref(), Some("bob@desk.test"));
+}
+
+#[test]
+fn a_message_linking_two_tickets_joins_the_younger_into_the_older() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let c = ctx(&tags, &own, Mode::Live);
+    let older = intake(&msg(""), &Threading::New, None, &[], &c).ticket;
+    let mut younger = older.clone();
+    younger.number = 9;
+    younger.reference = "ACME-9".into();
+    younger.participants.push("erin@customer.test".into());
+    younger.merged_from = vec![8];
+    let m = msg("In-Reply-To: <p1@x>\r\n");
+    let t = Threading::Existing(
+        7,
+        ThreadReason::ReferencedBy {
+            message_id: "m@x".into(),
+        },
+    );
+    let d = super::intake(
+        super::Arrival {
+            msg: &m,
+            threading: &t,
+            existing: Some(older),
+            known_references: &["p1@x".to_string()],
+            joins: vec![(younger, "p1@x".into())],
+        },
+        &c,
+        &Thread::default(),
+        &desk(),
+    );
+    assert!(!d.created);
+    assert_eq!(d.ticket.number, 7);
+    assert_eq!(
+        d.ticket.merged_from,
+        vec![9, 8],
+        "earlier merges come along"
+    );
+    assert!(d.ticket.is_participant("erin@customer.test"));
+    let joined = &d.also[0];
+    assert_eq!(joined.merged_into, Some(7));
+    assert_eq!(joined.status, Status::Closed);
+    assert_eq!(joined.timer_due, None, "a joined ticket's clocks stop");
+    let flags = &d.record.as_ref().unwrap().flags;
+    assert!(
+        flags
+            .iter()
+            .any(|f| f.starts_with("joined ACME-9 into ACME-7")),
+        "{flags:?}"
+    );
+    assert_eq!(d.events.len(), 1);
+}
+
+#[test]
+fn a_guard_placed_message_joins_nothing() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let c = ctx(&tags, &own, Mode::Live);
+    let older = intake(&msg(""), &Threading::New, None, &[], &c).ticket;
+    let mut younger = older.clone();
+    younger.number = 9;
+    let t = Threading::Existing(
+        7,
+        ThreadReason::Guard {
+            why: "flood".into(),
+        },
+    );
+    let d = super::intake(
+        super::Arrival {
+            msg: &msg(""),
+            threading: &t,
+            existing: Some(older),
+            known_references: &[],
+            joins: vec![(younger, "p1@x".into())],
+        },
+        &c,
+        &Thread::default(),
+        &desk(),
+    );
+    assert!(d.also.is_empty());
 }
