@@ -343,6 +343,15 @@ pub struct AgentMail {
     /// Off by default: it is stored and flagged, and nobody is paged.
     #[serde(default)]
     pub reopen_on_thanks: bool,
+    /// An agent's answer written before something newer happened on the
+    /// ticket (another agent's answer, a customer's mail) is held, not
+    /// sent; the agent may release it with `#send` for this long.
+    #[serde(default = "one_day", deserialize_with = "de_duration")]
+    pub hold_expires: Duration,
+    /// When a mail with commands gets a transcript back: `on-error` (only
+    /// when a command failed) or `always`.
+    #[serde(default = "default_transcript")]
+    pub transcript: String,
 }
 
 impl Default for AgentMail {
@@ -355,6 +364,8 @@ impl Default for AgentMail {
             reopen_window: fourteen_days(),
             after_window: default_after_window(),
             reopen_on_thanks: false,
+            hold_expires: one_day(),
+            transcript: default_transcript(),
         }
     }
 }
@@ -754,6 +765,12 @@ fn default_display() -> String {
 fn fourteen_days() -> Duration {
     Duration::from_secs(14 * 86_400)
 }
+fn one_day() -> Duration {
+    Duration::from_secs(86_400)
+}
+fn default_transcript() -> String {
+    "on-error".into()
+}
 fn default_after_window() -> String {
     "new".into()
 }
@@ -925,6 +942,12 @@ impl Config {
             return bad(format!(
                 "agent_mail.after_window = `{}` is not one of reopen, new, reject",
                 self.agent_mail.after_window
+            ));
+        }
+        if !matches!(self.agent_mail.transcript.as_str(), "on-error" | "always") {
+            return bad(format!(
+                "agent_mail.transcript = `{}` is not one of on-error, always",
+                self.agent_mail.transcript
             ));
         }
         if self.agent_mail.require_authentication && self.agent_mail.trusted_servers.is_empty() {

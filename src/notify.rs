@@ -221,6 +221,7 @@ mod tests {
             agent_replies: 0,
             reopened: 0,
             sla_breaches: vec![],
+            held: vec![],
         }
     }
 

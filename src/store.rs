@@ -15,7 +15,7 @@
 //! | `cursors`   | source name                  | source-defined bytes          |
 //! | `outbox`    | entry id (u64 BE)            | JSON length (u32 BE), JSON [`outbox::Entry`], LZ4-compressed mail bytes (or, while `planned`, its JSON plan) |
 //! | `outq`      | next attempt (ms, u64 BE) + id | empty: the queued entries by due time |
-//! | `notified`  | Message-ID of an agent notification | the agent's address      |
+//! | `notified`  | Message-ID of an agent notification | the agent's address, then the ticket and how many of its messages it had seen |
 //! | `timers`    | due time (ms, u64 BE) + ticket (u64 BE) | empty: tickets by next deadline |
 //! | `ticket_timer` | ticket (u64 BE)           | its key in `timers` (due ms)  |
 //! | `guard`     | `mark`, 0, email             | JSON [`bounce::Mark`]: a bounced address |
@@ -122,6 +122,10 @@ pub enum IdKind {
     /// ticket.
     Conversation,
 }
+
+/// An agent notification, as [`Store::notification`] finds it: the
+/// agent, and the ticket and how many of its messages it had seen.
+pub type Notified = (String, Option<(u64, u32)>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IdEntry {
@@ -778,14 +782,31 @@ impl Store {
 
     /// The agent a notification with this Message-ID was sent to.
     pub fn notified_agent(&self, staged: &Staged, message_id: &str) -> Result<Option<String>> {
-        if let Some(a) = staged.notified.get(message_id) {
-            return Ok(Some(a.clone()));
-        }
-        Ok(self
-            .notified
-            .get(message_id.as_bytes())
-            .map_err(self.io("read notifications"))?
-            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+        Ok(self.notification(staged, message_id)?.map(|(a, _)| a))
+    }
+
+    /// The agent a notification with this Message-ID was sent to, and
+    /// (for mail queued since this was kept) the ticket and how many of
+    /// its messages the notification had seen.
+    pub fn notification(&self, staged: &Staged, message_id: &str) -> Result<Option<Notified>> {
+        let value = match staged.notified.get(message_id) {
+            Some(v) => v.clone(),
+            None => match self
+                .notified
+                .get(message_id.as_bytes())
+                .map_err(self.io("read notifications"))?
+            {
+                Some(v) => String::from_utf8_lossy(&v).into_owned(),
+                None => return Ok(None),
+            },
+        };
+        let mut words = value.split(' ');
+        let agent = words.next().unwrap_or_default().to_string();
+        let seen = match (words.next(), words.next()) {
+            (Some(t), Some(n)) => t.parse().ok().zip(n.parse().ok()),
+            _ => None,
+        };
+        Ok(Some((agent, seen)))
     }
 
     /// Stages a ticket change that comes with no message of its own (the

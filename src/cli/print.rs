@@ -228,6 +228,15 @@ pub(super) fn print_ticket(view: &TicketView) {
         t.updated.format("%Y-%m-%d %H:%M:%S UTC"),
         if t.imported { "  (imported)" } else { "" }
     );
+    for h in &t.held {
+        println!(
+            "held answer  by {} at {} (until {}): {}",
+            safe::line(&h.agent),
+            when(h.at),
+            when(h.expires),
+            clip(&h.text.split_whitespace().collect::<Vec<_>>().join(" "), 80)
+        );
+    }
     print_outgoing(&view.outgoing);
     // Mail the guards held back never reached the outbox; its message's
     // record says what and why.

@@ -112,6 +112,14 @@ pub const COMMANDS: &[Spec] = &[
         values: 0,
         repeats: false,
     },
+    Spec {
+        name: "send",
+        args: "",
+        help: "send your answer that was held because the ticket moved on, as you wrote it",
+        admin: false,
+        values: 0,
+        repeats: false,
+    },
 ];
 
 /// The command of this name.
@@ -134,6 +142,8 @@ pub enum Command {
     CcRemove(String),
     Merge(String),
     Note,
+    /// Releases the agent's newest held answer on the ticket.
+    Send,
 }
 
 /// What the top of an agent's mail said: the commands, the errors (one per
@@ -222,6 +232,10 @@ pub fn parse(verb: &str, args: &[&str], agent: &str) -> Result<Command, String> 
         },
         "merge" => one("ticket reference").map(Command::Merge),
         "note" => Ok(Command::Note),
+        "send" if args.is_empty() => Ok(Command::Send),
+        "send" => Err(usage(
+            "#send takes nothing; it sends your held answer as written",
+        )),
         _ => Err(format!(
             "`{shown}`: unknown command #{verb}; the commands are {}",
             names()
@@ -295,9 +309,10 @@ pub fn check(c: &Command, config: &Config) -> Result<(), String> {
     }
 }
 
-/// Applies one command's direct effect on the ticket. `#merge` and `#note`
-/// change nothing here: a merge needs the other ticket and a note is about
-/// the mail, not the ticket; the decision handles both.
+/// Applies one command's direct effect on the ticket. `#merge`, `#note`
+/// and `#send` change nothing here: a merge needs the other ticket, a note
+/// is about the mail, not the ticket, and a release needs the held answer;
+/// the decision handles them.
 pub fn apply(ticket: &mut Ticket, c: &Command, now: chrono::DateTime<chrono::Utc>) {
     use Command as C;
     match c {
@@ -320,7 +335,7 @@ pub fn apply(ticket: &mut Ticket, c: &Command, now: chrono::DateTime<chrono::Utc
                 ticket.participants.retain(|p| !p.eq_ignore_ascii_case(a));
             }
         }
-        C::Merge(_) | C::Note => {}
+        C::Merge(_) | C::Note | C::Send => {}
     }
 }
 
@@ -390,7 +405,7 @@ mod tests {
                 "priority" => vec!["high"],
                 "assign" => vec!["me"],
                 "cc" => vec!["add", "x@y.test"],
-                "note" => vec![],
+                "note" | "send" => vec![],
                 _ => vec!["x"],
             };
             assert!(parse(s.name, &example, "a@d").is_ok(), "{}", s.name);

@@ -19,8 +19,9 @@
 //! the command line, and merges), `timer` (deadlines), `campaign` (notice
 //! campaigns), `assign` (who gets a
 //! new ticket), `notices` (who is told what), `holds` (the caps and bounce
-//! holds on automatic mail) and `bounces` (what a traced delivery report
-//! does).
+//! holds on automatic mail), `bounces` (what a traced delivery report
+//! does) and `collide` (an agent's answer overtaken by newer mail is held,
+//! not sent, until the agent's `#send`).
 
 use std::collections::HashMap;
 
@@ -41,6 +42,7 @@ mod assign;
 mod bounces;
 mod campaign;
 mod change;
+mod collide;
 mod holds;
 mod intake;
 mod notices;
@@ -50,6 +52,7 @@ pub use assign::{counter_name as assign_counter, target_queue, AssignEvidence, L
 use bounces::*;
 pub use campaign::Campaign;
 pub use change::{merge_tickets, Request};
+pub use collide::Answering;
 pub use holds::{capped_recipients, limit, Sent};
 pub use intake::{intake, Arrival};
 pub use notices::Notice;
@@ -180,6 +183,9 @@ pub struct Context<'a> {
     /// The ticket an agent's `#merge REF` names, followed through earlier
     /// merges, when it exists.
     pub merge_target: Option<Ticket>,
+    /// For an agent's mail: the newest notification it answers and what
+    /// happened on the ticket since (see `collide`).
+    pub answering: Option<Answering>,
 }
 
 /// A delivery report traced to the desk's own mail.

@@ -185,6 +185,27 @@ pub struct Ticket {
     /// so reports can say whether the desk kept its promise.
     #[serde(default)]
     pub sla_breaches: Vec<SlaKind>,
+    /// Agents' answers held back because the ticket moved on after the
+    /// notification they answered (see [`crate::decide`]'s collisions):
+    /// each waits for its agent's `#send` until it expires.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<Held>,
+}
+
+/// An agent's answer that was not sent: something newer happened on the
+/// ticket after the notification it answers. Kept as written, so `#send`
+/// relays exactly what the agent wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Held {
+    pub agent: String,
+    /// The held mail: its Message-ID makes the relay's, so releasing it
+    /// twice queues one mail; its seq names its stored attachments.
+    pub message_id: String,
+    pub seq: u32,
+    pub at: DateTime<Utc>,
+    pub expires: DateTime<Utc>,
+    /// The answer for the customer, commands removed.
+    pub text: String,
 }
 
 /// A satisfaction survey: sent, and perhaps answered.
@@ -335,6 +356,10 @@ pub struct MessageRecord {
     /// What a reader should know: unverified sender, outsider, ...
     #[serde(default)]
     pub flags: Vec<String>,
+    /// An agent's answer this mail relayed to the customer (at once, or
+    /// a held one its `#send` released).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub relayed: bool,
 }
 
 /// Formats a ticket reference as users see it: `ACME-42`.

@@ -232,6 +232,48 @@ impl Desk {
         Ok(crate::agent::author(&msg.from.email, &evidence))
     }
 
+    /// For an agent's mail about `t`: the newest notification of `t` it
+    /// answers (its In-Reply-To and References), and the ticket's
+    /// messages stored since, each with what its author wrote. Nothing is
+    /// read beyond the ids when nothing happened since.
+    pub(super) fn answering(
+        &self,
+        staged: &Staged,
+        msg: &Inbound,
+        t: &ticket::Ticket,
+    ) -> Result<Option<decide::Answering>, StoreError> {
+        let mut seen = None;
+        for id in msg.in_reply_to.iter().chain(msg.references.iter()) {
+            if let Some((_, Some((n, count)))) = self.store.notification(staged, id)? {
+                if n == t.number && seen.is_none_or(|s| count > s) {
+                    seen = Some(count);
+                }
+            }
+        }
+        let Some(seen) = seen else {
+            return Ok(None);
+        };
+        let mut since = Vec::new();
+        if seen < t.message_count {
+            for (record, raw) in self.store.messages(t.number)? {
+                if record.seq < seen {
+                    continue;
+                }
+                let text = match mail::parse_with(&raw, &self.config.intake.limits()) {
+                    Ok(m) => match &record.author {
+                        Author::Agent { .. } => {
+                            crate::command::parse_commands(&agent_text(&m, &raw), "").body
+                        }
+                        _ => author_text(&m, &raw),
+                    },
+                    Err(_) => String::new(),
+                };
+                since.push((record, text));
+            }
+        }
+        Ok(Some(decide::Answering { seen, since }))
+    }
+
     /// Message-IDs of the customer mail in a ticket, oldest first.
     pub(super) fn customer_thread(&self, t: &ticket::Ticket) -> Result<Vec<String>, StoreError> {
         let mut ids = Vec::new();

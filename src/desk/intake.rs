@@ -228,6 +228,18 @@ impl Desk {
             },
             false => None,
         };
+        // An agent's answer to an old notification is held (see
+        // `decide::Answering`); the messages since must be readable, so a
+        // batch staged so far is written first.
+        let answering = match (&existing, agent, mode) {
+            (Some(t), true, Mode::Live) => {
+                if !staged.is_empty() {
+                    self.store.commit(&mut staged)?;
+                }
+                self.answering(&staged, &msg, t)?
+            }
+            _ => None,
+        };
         let known: Vec<String> = facts
             .known_references
             .iter()
@@ -259,6 +271,7 @@ impl Desk {
             bounced,
             flood,
             merge_target,
+            answering,
         };
         let assigned_before = existing.as_ref().and_then(|t| t.assignee.clone());
         let decision = decide::decide(
@@ -328,7 +341,7 @@ fn reply_text(msg: &Inbound, raw: &[u8]) -> crate::mail::quote::Stripped {
 /// the signature) rather than return nothing, which for a customer's mail
 /// is right and for an agent's would relay the notification they answered
 /// (internal notes, their token) or their own signature.
-fn agent_text(msg: &Inbound, raw: &[u8]) -> String {
+pub(super) fn agent_text(msg: &Inbound, raw: &[u8]) -> String {
     let stripped = reply_text(msg, raw);
     if stripped.cuts.iter().any(|c| !c.is_cut()) {
         String::new()

@@ -46,7 +46,7 @@ mod requests;
 mod timers;
 mod write;
 
-use intake::author_text;
+use intake::{agent_text, author_text};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeskError {

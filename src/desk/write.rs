@@ -99,7 +99,7 @@ impl Desk {
                     staged,
                     entry,
                     Some(ticket.number),
-                    notice.agent.as_deref(),
+                    notice.agent.as_deref().map(|a| (a, ticket.message_count)),
                     &json,
                 ),
                 Err(e) => tracing::error!(

@@ -22,19 +22,24 @@ impl Store {
     }
 
     /// Queues one outgoing mail with the staged intakes. Its Message-ID is
-    /// indexed as sent, so replies to it find the ticket.
+    /// indexed as sent, so replies to it find the ticket. Mail to an
+    /// agent is remembered with how many of the ticket's messages it had
+    /// seen (`agent`'s second part): an answer to it that is older than
+    /// the ticket's news is held (see [`Store::notification`]).
     pub fn stage_outgoing(
         &self,
         staged: &mut Staged,
         entry: outbox::Entry,
         ticket: Option<u64>,
-        agent: Option<&str>,
+        agent: Option<(&str, u32)>,
         bytes: &[u8],
     ) {
-        if let Some(a) = agent {
-            staged
-                .notified
-                .insert(entry.message_id.clone(), a.to_ascii_lowercase());
+        if let Some((a, seen)) = agent {
+            let value = match ticket {
+                Some(t) => format!("{} {t} {seen}", a.to_ascii_lowercase()),
+                None => a.to_ascii_lowercase(),
+            };
+            staged.notified.insert(entry.message_id.clone(), value);
         }
         if let Some(t) = ticket {
             staged.ids.insert(

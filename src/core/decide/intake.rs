@@ -229,6 +229,9 @@ pub fn intake(
         }
     }
 
+    // Held answers nobody released in time are gone.
+    ticket.held.retain(|h| h.expires > now);
+
     match ctx.author {
         // An agent's out-of-office answering a notification must not reach
         // the customer, nor run as commands: it stays an internal note.
@@ -250,9 +253,27 @@ pub fn intake(
                 &mut errors,
             );
             also.extend(applied.merged_into);
+            let mut relays = Vec::new();
+            if parsed.commands.contains(&Command::Send) {
+                match collide::release(&mut ticket, email, now) {
+                    Ok(h) => {
+                        flags.push(format!(
+                            "#send: released the answer held from <{}>",
+                            h.message_id
+                        ));
+                        relays.push(collide::released_relay(&h, &ticket, config, &thread.ids));
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
             if !errors.is_empty() {
                 notices.push(command_errors(msg, &ticket, email, &errors));
             }
+            let news = if internal || parsed.body.is_empty() {
+                Vec::new()
+            } else {
+                collide::news(ctx.answering.as_ref(), email, &ticket, config)
+            };
             if parsed.body.is_empty() && parsed.commands.is_empty() && parsed.errors.is_empty() {
                 // Nothing of the agent's own (a reply sent with only the
                 // quote): nothing goes out, and the agent is told so.
@@ -278,8 +299,24 @@ pub fn intake(
                     &parsed.body,
                     true,
                 ));
+            } else if !news.is_empty() {
+                flags.push(format!(
+                    "answer held: {} since the notification it answers; the agent may #send it",
+                    news.iter()
+                        .map(|n| n.what.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                notices.push(collide::hold(
+                    msg,
+                    &mut ticket,
+                    email,
+                    &parsed.body,
+                    &news,
+                    desk,
+                ));
             } else {
-                notices.push(relay(
+                relays.push(relay(
                     msg,
                     &ticket,
                     config,
@@ -287,8 +324,10 @@ pub fn intake(
                     email,
                     &parsed.body,
                 ));
+            }
+            if !relays.is_empty() {
                 answered = true;
-                ticket.agent_replies += 1;
+                ticket.agent_replies += relays.len() as u32;
                 if ticket.first_response.is_none() {
                     ticket.first_response = Some(now);
                 }
@@ -299,6 +338,7 @@ pub fn intake(
                 if !status_commanded {
                     set_status(&mut ticket, Status::Pending, now);
                 }
+                notices.extend(relays);
             }
         }
         Author::Unverified { email, why } => {
@@ -385,7 +425,10 @@ pub fn intake(
         }
     }
     // Relayed answers carry the agent's files, stored with this message.
-    for n in notices.iter_mut().filter(|n| n.attachments) {
+    for n in notices
+        .iter_mut()
+        .filter(|n| n.attachments && n.attachments_of.is_none())
+    {
         n.attachments_of = Some((ticket.number, seq));
     }
 
@@ -460,6 +503,7 @@ pub fn intake(
         author: ctx.author.clone(),
         internal,
         flags,
+        relayed: answered,
     });
     d
 }
@@ -577,6 +621,7 @@ fn new_ticket(
         agent_replies: 0,
         reopened: 0,
         sla_breaches: Vec::new(),
+        held: Vec::new(),
     };
     ticket.add_participant(&msg.from.email);
     ticket

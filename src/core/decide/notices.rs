@@ -203,12 +203,20 @@ pub(super) fn relay(
     agent: &str,
     body: &str,
 ) -> Notice {
-    let mut n = Notice::new(
-        "reply",
-        vec![ticket.requester.clone()],
-        &msg.message_id,
-        Auto::No,
-    );
+    relay_of(&msg.message_id, ticket, config, thread_ids, agent, body)
+}
+
+/// [`relay`] of the agent's mail with Message-ID `cause` (which makes the
+/// relay's own, so relaying one answer twice queues one mail).
+pub(super) fn relay_of(
+    cause: &str,
+    ticket: &Ticket,
+    config: &Config,
+    thread_ids: &[String],
+    agent: &str,
+    body: &str,
+) -> Notice {
+    let mut n = Notice::new("reply", vec![ticket.requester.clone()], cause, Auto::No);
     if config.agent_mail.cc_participants {
         n.cc = ticket
             .participants

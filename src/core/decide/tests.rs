@@ -85,6 +85,7 @@ fn ctx<'a>(tags: &'a TagMatcher, _own: &'a [String], mode: Mode) -> Context<'a> 
         bounced: None,
         flood: None,
         merge_target: None,
+        answering: None,
     }
 }
 
@@ -911,4 +912,257 @@ fn a_guard_placed_message_joins_nothing() {
         &desk(),
     );
     assert!(d.also.is_empty());
+}
+
+/// Ticket 7 with Carol's first message (seq 0), open, and an agent's
+/// answer to it as `agent` writes it, answering a notification that had
+/// seen `seen` messages.
+fn agent_answer(
+    agent: &str,
+    id: &str,
+    stripped: &str,
+    answering: Option<Answering>,
+    ticket: Ticket,
+) -> Decision {
+    let tags = TagMatcher::new("ACME");
+    let author = Author::Agent {
+        email: agent.into(),
+        note_address: false,
+    };
+    let mut c = ctx(&tags, &OWN, Mode::Live);
+    c.author = &author;
+    c.stripped = stripped;
+    c.answering = answering;
+    let raw = format!(
+        "From: {agent}\r\nTo: support@desk.test\r\nSubject: Re: [ACME-7] Printer down\r\nMessage-ID: <{id}>\r\n\r\n{stripped}\r\n"
+    );
+    super::intake(
+        super::Arrival {
+            msg: &parse(raw.as_bytes()).unwrap(),
+            threading: &by_reference(),
+            existing: Some(ticket),
+            known_references: &[],
+            joins: Vec::new(),
+        },
+        &c,
+        &thread_of(&["m1@customer.test"]),
+        &desk(),
+    )
+}
+
+fn kinds(d: &Decision) -> Vec<(String, String)> {
+    d.notices
+        .iter()
+        .map(|n| (n.template.clone(), n.to[0].email.clone()))
+        .collect()
+}
+
+#[test]
+fn an_answer_to_a_current_notification_is_relayed() {
+    let t = a_ticket();
+    let answering = Answering {
+        seen: 1,
+        since: Vec::new(),
+    };
+    let d = agent_answer(
+        "alice@desk.test",
+        "a1@desk.test",
+        "Unplug it.",
+        Some(answering),
+        t,
+    );
+    assert_eq!(
+        kinds(&d),
+        vec![("reply".to_string(), "carol@customer.test".to_string())]
+    );
+    assert!(d.ticket.held.is_empty());
+    assert!(d.record.as_ref().unwrap().relayed);
+}
+
+#[test]
+fn a_second_agents_answer_to_the_same_notification_is_held_then_sent() {
+    let t = a_ticket();
+    // Bob answers the notification that saw Carol's message.
+    let seen_one = || Answering {
+        seen: 1,
+        since: Vec::new(),
+    };
+    let bob = agent_answer(
+        "bob@desk.test",
+        "b1@desk.test",
+        "Unplug it.",
+        Some(seen_one()),
+        t,
+    );
+    assert_eq!(kinds(&bob)[0].0, "reply");
+    let bob_record = bob.record.clone().unwrap();
+    // Alice answers the same notification afterwards.
+    let since = Answering {
+        seen: 1,
+        since: vec![(bob_record, "Unplug it.".to_string())],
+    };
+    let alice = agent_answer(
+        "alice@desk.test",
+        "a1@desk.test",
+        "#priority high\nCall the fire brigade.",
+        Some(since),
+        bob.ticket,
+    );
+    assert_eq!(
+        kinds(&alice),
+        vec![("agent_notify".to_string(), "alice@desk.test".to_string())],
+        "the customer gets nothing; Alice gets the hold notice"
+    );
+    assert_eq!(
+        alice.ticket.priority,
+        Priority::High,
+        "commands still apply"
+    );
+    let notice = &alice.notices[0];
+    assert_eq!(
+        notice.agent.as_deref(),
+        Some("alice@desk.test"),
+        "her token"
+    );
+    let (subject, body) = notice.plain.clone().unwrap();
+    assert!(subject.contains("held"), "{subject}");
+    assert!(
+        body.contains("bob@desk.test answered at 10:00: \"Unplug it.\""),
+        "{body}"
+    );
+    assert!(body.contains("| Call the fire brigade."), "{body}");
+    assert!(body.contains("#send"), "{body}");
+    assert_eq!(alice.ticket.held.len(), 1);
+    let held = &alice.ticket.held[0];
+    assert_eq!(held.text, "Call the fire brigade.");
+    assert_eq!(held.seq, 2);
+    assert_eq!(held.expires, now() + chrono::Duration::days(1));
+    assert!(!alice.record.as_ref().unwrap().relayed);
+    assert_eq!(alice.ticket.agent_replies, 1, "only Bob's answer counts");
+
+    // `#send` in reply to the hold notice releases it as written, with the
+    // Message-ID it would have had and the held mail's files.
+    let fresh = Answering {
+        seen: 3,
+        since: Vec::new(),
+    };
+    let send = agent_answer(
+        "alice@desk.test",
+        "a2@desk.test",
+        "#send",
+        Some(fresh),
+        alice.ticket,
+    );
+    assert_eq!(
+        kinds(&send),
+        vec![("reply".to_string(), "carol@customer.test".to_string())]
+    );
+    let relay = &send.notices[0];
+    assert_eq!(relay.text, "Call the fire brigade.");
+    assert_eq!(relay.cause, "a1@desk.test");
+    assert_eq!(relay.attachments_of, Some((7, 2)));
+    assert_eq!(relay.on_behalf_of.as_deref(), Some("alice@desk.test"));
+    assert!(send.ticket.held.is_empty());
+    assert_eq!(send.ticket.agent_replies, 2);
+    assert!(send.record.as_ref().unwrap().relayed);
+
+    // Nothing left to send: an error back to Alice, nothing to Carol.
+    let again = agent_answer(
+        "alice@desk.test",
+        "a3@desk.test",
+        "#send",
+        None,
+        send.ticket,
+    );
+    assert_eq!(
+        kinds(&again),
+        vec![("agent_notify".to_string(), "alice@desk.test".to_string())]
+    );
+    assert!(again.notices[0]
+        .plain
+        .as_ref()
+        .unwrap()
+        .1
+        .contains("no held answer"));
+}
+
+#[test]
+fn a_newer_customer_message_holds_an_answer_but_not_a_note_or_the_agents_own() {
+    let t = a_ticket();
+    let tags = TagMatcher::new("ACME");
+    let c = ctx(&tags, &OWN, Mode::Live);
+    let carol = intake(
+        &msg("In-Reply-To: <m0@customer.test>\r\n"),
+        &by_reference(),
+        Some(t),
+        &[],
+        &c,
+    );
+    let record = carol.record.clone().unwrap();
+    let since = || Answering {
+        seen: 1,
+        since: vec![(record.clone(), "Never mind, it is out.".to_string())],
+    };
+    let held = agent_answer(
+        "alice@desk.test",
+        "a1@desk.test",
+        "Evacuate!",
+        Some(since()),
+        carol.ticket.clone(),
+    );
+    let body = held.notices[0].plain.clone().unwrap().1;
+    assert!(
+        body.contains("the customer wrote at 10:00: \"Never mind, it is out.\""),
+        "{body}"
+    );
+
+    let note = agent_answer(
+        "alice@desk.test",
+        "a2@desk.test",
+        "#note\nIt is out.",
+        Some(since()),
+        carol.ticket.clone(),
+    );
+    assert!(note.ticket.held.is_empty());
+    assert!(note
+        .notices
+        .iter()
+        .all(|n| n.template == "agent_notify" && n.plain.is_none()));
+
+    let commands = agent_answer(
+        "alice@desk.test",
+        "a3@desk.test",
+        "#status resolved",
+        Some(since()),
+        carol.ticket.clone(),
+    );
+    assert!(commands.ticket.held.is_empty());
+    assert_eq!(commands.ticket.status, Status::Resolved);
+
+    // An answer that names no notification is never held.
+    let unknown = agent_answer(
+        "alice@desk.test",
+        "a4@desk.test",
+        "Evacuate!",
+        None,
+        carol.ticket,
+    );
+    assert_eq!(kinds(&unknown)[0].0, "reply");
+}
+
+#[test]
+fn a_held_answer_expires() {
+    let mut t = a_ticket();
+    t.held.push(crate::ticket::Held {
+        agent: "alice@desk.test".into(),
+        message_id: "a1@desk.test".into(),
+        seq: 1,
+        at: now() - chrono::Duration::days(2),
+        expires: now() - chrono::Duration::days(1),
+        text: "Old news.".into(),
+    });
+    let d = agent_answer("alice@desk.test", "a2@desk.test", "#send", None, t);
+    assert!(d.ticket.held.is_empty(), "gone");
+    assert!(d.notices.iter().all(|n| n.template != "reply"));
+    assert!(d.notices[0].plain.as_ref().unwrap().1.contains("#send"));
 }

@@ -1,0 +1,290 @@
+//! No collisions, through the doors people use: customers' and agents'
+//! mail piped into `postdesk ingest` while `postdesk serve` runs, the
+//! outcome read in the outgoing spool (what the customer and the agents
+//! receive) and in `postdesk tickets show --json`.
+
+mod common;
+
+use common::{mail, wait_until, Options, TestDesk};
+use postdesk::mail::{parse, Inbound};
+use serde_json::Value;
+
+const AGENTS: &str = r#"
+[[agent]]
+email = "alice@desk.test"
+name = "Alice"
+queues = ["general"]
+
+[[agent]]
+email = "bob@desk.test"
+name = "Bob"
+queues = ["general"]
+
+[[queue]]
+name = "general"
+"#;
+
+fn desk(extra: &str) -> TestDesk {
+    TestDesk::with(Options {
+        extra: format!("{AGENTS}\n{extra}"),
+        ..Options::default()
+    })
+}
+
+fn ok(out: std::process::Output) -> Vec<u8> {
+    assert!(
+        out.status.success(),
+        "postdesk failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn show(t: &TestDesk, reference: &str) -> Value {
+    serde_json::from_slice(&ok(t.run(&["tickets", "show", reference, "--json"])))
+        .expect("tickets show --json is JSON")
+}
+
+/// Every mail the worker wrote to the spool, parsed.
+fn spool(t: &TestDesk) -> Vec<Inbound> {
+    let dir = t.dir.path().join("outgoing");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        if e.path().extension().is_some_and(|x| x == "eml") {
+            if let Ok(raw) = std::fs::read(e.path()) {
+                out.extend(parse(&raw).ok());
+            }
+        }
+    }
+    out
+}
+
+fn to(m: &Inbound) -> Vec<String> {
+    m.to.iter()
+        .chain(m.cc.iter())
+        .map(|p| p.email.clone())
+        .collect()
+}
+
+/// The spool's mail to `who` whose text says `what`.
+fn mail_to(t: &TestDesk, who: &str, what: &str) -> Vec<Inbound> {
+    spool(t)
+        .into_iter()
+        .filter(|m| to(m).contains(&who.to_string()))
+        .filter(|m| m.subject.contains(what) || m.text.contains(what))
+        .collect()
+}
+
+fn wait_for(t: &TestDesk, who: &str, what: &str) -> Inbound {
+    wait_until(30, &format!("mail to {who} saying {what:?}"), || {
+        !mail_to(t, who, what).is_empty()
+    });
+    mail_to(t, who, what).remove(0)
+}
+
+/// An agent's answer to `to_mail` (a notification or a hold notice), as a
+/// mail client writes it: to its Reply-To, In-Reply-To its Message-ID,
+/// the text above the quote.
+fn answer(t: &TestDesk, agent: &str, to_mail: &Inbound, id: &str, body: &str) {
+    let to = to_mail.reply_to.as_ref().expect("a Reply-To").email.clone();
+    let parent = &to_mail.message_id;
+    let subject = &to_mail.subject;
+    let raw = format!(
+        "From: {agent}\r\nTo: {to}\r\nSubject: Re: {subject}\r\nMessage-ID: <{id}>\r\nIn-Reply-To: <{parent}>\r\nReferences: <{parent}>\r\nDate: Sun, 22 Nov 2026 11:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n\r\nOn Sun, 22 Nov 2026, Test Desk wrote:\r\n> The printer is on fire.\r\n"
+    );
+    ok(t.pipe(raw.as_bytes()));
+}
+
+/// The answers the customer received (relayed replies, not the desk's
+/// own acknowledgement).
+fn answers_to_carol(t: &TestDesk) -> Vec<Inbound> {
+    spool(t)
+        .into_iter()
+        .filter(|m| to(m).contains(&"carol@customer.test".to_string()))
+        .filter(|m| m.from.name.as_deref().is_some_and(|n| n.contains(" at ")))
+        .collect()
+}
+
+#[test]
+fn two_agents_answer_one_notification_and_the_customer_gets_one_answer() {
+    let t = desk("");
+    let _daemon = t.serve();
+    ok(t.pipe(&mail(
+        "Carol <carol@customer.test>",
+        "Printer on fire",
+        "c1@customer.test",
+        "",
+        "The printer is on fire.",
+    )));
+    let to_alice = wait_for(&t, "alice@desk.test", "Printer on fire");
+    let to_bob = wait_for(&t, "bob@desk.test", "Printer on fire");
+
+    answer(
+        &t,
+        "Bob <bob@desk.test>",
+        &to_bob,
+        "b1@desk.test",
+        "Hello Carol, Bob here: unplug it now.",
+    );
+    wait_for(&t, "carol@customer.test", "unplug it now");
+
+    answer(
+        &t,
+        "Alice <alice@desk.test>",
+        &to_alice,
+        "a1@desk.test",
+        "Hello Carol, Alice here: call the fire brigade.",
+    );
+    let hold = wait_for(&t, "alice@desk.test", "answer was held");
+    assert!(hold.text.contains("Bob answered at"), "{}", hold.text);
+    assert!(hold.text.contains("unplug it now"), "{}", hold.text);
+    assert!(hold.text.contains("call the fire brigade"), "{}", hold.text);
+    assert!(hold.text.contains("#send"), "{}", hold.text);
+    let answers = answers_to_carol(&t);
+    assert_eq!(answers.len(), 1, "the customer has exactly one answer");
+    assert!(answers[0].text.contains("unplug it now"));
+    let shown = show(&t, "ACME-1");
+    let held = shown["ticket"]["held"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(held.len(), 1, "{shown}");
+    assert_eq!(held[0]["agent"], "alice@desk.test");
+    let text = String::from_utf8_lossy(&ok(t.run(&["tickets", "show", "ACME-1"]))).into_owned();
+    assert!(
+        text.contains("held answer  by alice@desk.test"),
+        "tickets show lists the held answer:\n{text}"
+    );
+
+    // Alice releases it as written.
+    answer(
+        &t,
+        "Alice <alice@desk.test>",
+        &hold,
+        "a2@desk.test",
+        "#send",
+    );
+    wait_for(&t, "carol@customer.test", "call the fire brigade");
+    let answers = answers_to_carol(&t);
+    assert_eq!(answers.len(), 2, "now the customer has both answers");
+    let released = answers
+        .iter()
+        .find(|m| m.text.contains("call the fire brigade"))
+        .expect("released");
+    assert!(!released.text.contains("#send"), "{}", released.text);
+    assert_eq!(released.in_reply_to, vec!["c1@customer.test".to_string()]);
+    let shown = show(&t, "ACME-1");
+    assert!(shown["ticket"]["held"].is_null(), "{shown}");
+    assert_eq!(shown["ticket"]["agent_replies"], 2);
+
+    // A second #send has nothing to send: the agent is told, the customer
+    // gets nothing more.
+    answer(
+        &t,
+        "Alice <alice@desk.test>",
+        &hold,
+        "a3@desk.test",
+        "#send",
+    );
+    wait_for(&t, "alice@desk.test", "no held answer");
+    assert_eq!(answers_to_carol(&t).len(), 2);
+}
+
+#[test]
+fn a_newer_customer_message_holds_an_answer_and_writing_again_sends() {
+    let t = desk("");
+    let _daemon = t.serve();
+    ok(t.pipe(&mail(
+        "Carol <carol@customer.test>",
+        "Printer on fire",
+        "c1@customer.test",
+        "",
+        "The printer is on fire.",
+    )));
+    let to_alice = wait_for(&t, "alice@desk.test", "Printer on fire");
+    ok(t.pipe(&mail(
+        "Carol <carol@customer.test>",
+        "Re: [ACME-1] Printer on fire",
+        "c2@customer.test",
+        "In-Reply-To: <c1@customer.test>\r\n",
+        "Never mind, the sprinklers put it out.",
+    )));
+    wait_for(&t, "alice@desk.test", "sprinklers");
+
+    // Alice answers the first notification, not knowing.
+    answer(
+        &t,
+        "Alice <alice@desk.test>",
+        &to_alice,
+        "a1@desk.test",
+        "#priority high\nHello Carol, evacuate the building.",
+    );
+    let hold = wait_for(&t, "alice@desk.test", "answer was held");
+    assert!(hold.text.contains("the customer wrote at"), "{}", hold.text);
+    assert!(hold.text.contains("sprinklers put it out"), "{}", hold.text);
+    assert!(answers_to_carol(&t).is_empty());
+    let shown = show(&t, "ACME-1");
+    assert_eq!(
+        shown["ticket"]["priority"], "high",
+        "commands are never held"
+    );
+
+    // She writes again, in reply to the hold notice: that goes out.
+    answer(
+        &t,
+        "Alice <alice@desk.test>",
+        &hold,
+        "a2@desk.test",
+        "Glad to hear it, Carol. We will send a technician.",
+    );
+    wait_for(&t, "carol@customer.test", "send a technician");
+    let answers = answers_to_carol(&t);
+    assert_eq!(answers.len(), 1, "only the new answer");
+    // The first one is still held until it expires or is sent.
+    let shown = show(&t, "ACME-1");
+    assert_eq!(shown["ticket"]["held"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn notes_and_answers_to_current_notifications_are_never_held() {
+    let t = desk("");
+    let _daemon = t.serve();
+    ok(t.pipe(&mail(
+        "Carol <carol@customer.test>",
+        "Printer on fire",
+        "c1@customer.test",
+        "",
+        "The printer is on fire.",
+    )));
+    let to_alice = wait_for(&t, "alice@desk.test", "Printer on fire");
+    let to_bob = wait_for(&t, "bob@desk.test", "Printer on fire");
+    answer(
+        &t,
+        "Bob <bob@desk.test>",
+        &to_bob,
+        "b1@desk.test",
+        "#note\nI think it is the fuser.",
+    );
+    wait_for(&t, "alice@desk.test", "the fuser");
+    // A note is no answer: Alice's answer to the older notification goes out.
+    answer(
+        &t,
+        "Alice <alice@desk.test>",
+        &to_alice,
+        "a1@desk.test",
+        "Hello Carol, we replace the fuser.",
+    );
+    wait_for(&t, "carol@customer.test", "replace the fuser");
+    // Bob's own later note on the old notification is never held either.
+    answer(
+        &t,
+        "Bob <bob@desk.test>",
+        &to_bob,
+        "b2@desk.test",
+        "#note\nordered the part",
+    );
+    wait_for(&t, "alice@desk.test", "ordered the part");
+    assert!(mail_to(&t, "bob@desk.test", "answer was held").is_empty());
+    assert!(mail_to(&t, "alice@desk.test", "answer was held").is_empty());
+}
