@@ -153,6 +153,9 @@ pub struct Parsed {
     pub commands: Vec<Command>,
     pub errors: Vec<String>,
     pub body: String,
+    /// Every command line as written, in order, with what it parsed to:
+    /// the transcript answers them one by one.
+    pub lines: Vec<(String, Result<Command, String>)>,
 }
 
 /// The help mailed to agents with every notification and every error.
@@ -264,6 +267,7 @@ pub fn parse_commands(text: &str, agent: &str) -> Parsed {
         let args: Vec<&str> = words.collect();
         if verb.eq_ignore_ascii_case("note") {
             parsed.commands.push(Command::Note);
+            parsed.lines.push(("#note".to_string(), Ok(Command::Note)));
             let first = args.join(" ");
             let rest: Vec<&str> = lines.collect();
             parsed.body = std::iter::once(first.as_str())
@@ -274,10 +278,12 @@ pub fn parse_commands(text: &str, agent: &str) -> Parsed {
                 .to_string();
             return parsed;
         }
-        match parse(verb, &args, agent) {
-            Ok(c) => parsed.commands.push(c),
-            Err(e) => parsed.errors.push(e),
+        let result = parse(verb, &args, agent);
+        match &result {
+            Ok(c) => parsed.commands.push(c.clone()),
+            Err(e) => parsed.errors.push(e.clone()),
         }
+        parsed.lines.push((t.to_string(), result));
     }
     parsed.body = lines.collect::<Vec<_>>().join("\n").trim().to_string();
     parsed

@@ -42,7 +42,7 @@ mod assign;
 mod bounces;
 mod campaign;
 mod change;
-mod collide;
+pub(crate) mod collide;
 mod holds;
 mod intake;
 mod notices;

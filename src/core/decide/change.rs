@@ -21,6 +21,8 @@ pub struct Request {
 pub(super) struct Applied {
     /// The ticket this one was merged into, as it must be afterwards.
     pub merged_into: Option<Ticket>,
+    /// What became of each command, in order: done, or why not.
+    pub outcomes: Vec<Result<(), String>>,
 }
 
 /// Checks and applies `commands` in order. A command that cannot be
@@ -37,22 +39,29 @@ pub(super) fn apply_all(
     let mut applied = Applied::default();
     let mut target = merge_target;
     for c in commands {
-        if let Err(e) = crate::command::check(c, desk.config) {
-            errors.push(e);
-            continue;
-        }
-        match c {
-            Command::Merge(asked) => match target.take() {
-                Some(mut into) if into.number != ticket.number => {
-                    merge_tickets(ticket, &mut into, desk.now);
-                    applied.merged_into = Some(into);
+        let outcome = match crate::command::check(c, desk.config) {
+            Err(e) => Err(e),
+            Ok(()) => match c {
+                Command::Merge(asked) => match target.take() {
+                    Some(mut into) if into.number != ticket.number => {
+                        merge_tickets(ticket, &mut into, desk.now);
+                        applied.merged_into = Some(into);
+                        Ok(())
+                    }
+                    _ => Err(format!(
+                        "#merge {asked}: no such ticket (or it is this one); `postdesk tickets list` shows them"
+                    )),
+                },
+                c => {
+                    crate::command::apply(ticket, c, desk.now);
+                    Ok(())
                 }
-                _ => errors.push(format!(
-                    "#merge {asked}: no such ticket (or it is this one); `postdesk tickets list` shows them"
-                )),
             },
-            c => crate::command::apply(ticket, c, desk.now),
+        };
+        if let Err(e) = &outcome {
+            errors.push(e.clone());
         }
+        applied.outcomes.push(outcome);
     }
     applied
 }

@@ -87,7 +87,7 @@ fn quiet(r: &MessageRecord) -> bool {
 }
 
 /// `text` on one line, cut at `max` characters.
-pub(super) fn excerpt(text: &str, max: usize) -> String {
+pub(crate) fn excerpt(text: &str, max: usize) -> String {
     let one: Vec<&str> = text.split_whitespace().collect();
     let one = one.join(" ");
     if one.chars().count() <= max {

@@ -253,21 +253,27 @@ pub fn intake(
                 &mut errors,
             );
             also.extend(applied.merged_into);
+            let mut outcomes = applied.outcomes;
             let mut relays = Vec::new();
-            if parsed.commands.contains(&Command::Send) {
-                match collide::release(&mut ticket, email, now) {
+            if let Some(i) = parsed.commands.iter().position(|c| *c == Command::Send) {
+                let released = collide::release(&mut ticket, email, now);
+                match &released {
                     Ok(h) => {
                         flags.push(format!(
                             "#send: released the answer held from <{}>",
                             h.message_id
                         ));
-                        relays.push(collide::released_relay(&h, &ticket, config, &thread.ids));
+                        relays.push(collide::released_relay(h, &ticket, config, &thread.ids));
                     }
-                    Err(e) => errors.push(e),
+                    Err(e) => errors.push(e.clone()),
+                }
+                if let Some(o) = outcomes.get_mut(i) {
+                    *o = released.map(|_| ());
                 }
             }
-            if !errors.is_empty() {
-                notices.push(command_errors(msg, &ticket, email, &errors));
+            let always = config.agent_mail.transcript == "always";
+            if !errors.is_empty() || (always && !parsed.lines.is_empty()) {
+                notices.push(transcript(msg, &ticket, email, &parsed.lines, &outcomes));
             }
             let news = if internal || parsed.body.is_empty() {
                 Vec::new()

@@ -235,12 +235,37 @@ pub(super) fn relay_of(
     n
 }
 
-pub(crate) fn command_errors(
+/// The transcript of an agent's command mail, as debbugs' control server
+/// answers: one line per command line, in order, saying it was done or
+/// why not and how to write it. `outcomes` are the parsed commands'
+/// results, in order. Sent when a command failed (or always, when
+/// `agent_mail.transcript = "always"`), one mail for the whole mail.
+pub(crate) fn transcript(
     msg: &Inbound,
     ticket: &Ticket,
     agent: &str,
-    errors: &[String],
+    lines: &[(String, Result<Command, String>)],
+    outcomes: &[Result<(), String>],
 ) -> Notice {
+    let mut results = outcomes.iter();
+    let mut failed = 0;
+    let shown: Vec<String> = lines
+        .iter()
+        .map(|(text, parsed)| {
+            let outcome = match parsed {
+                Err(e) => Err(e.clone()),
+                Ok(_) => results.next().cloned().unwrap_or(Ok(())),
+            };
+            let text = crate::decide::collide::excerpt(text, 80);
+            match outcome {
+                Ok(()) => format!("  {text}\n      done"),
+                Err(e) => {
+                    failed += 1;
+                    format!("  {text}\n      NOT DONE: {e}")
+                }
+            }
+        })
+        .collect();
     let mut n = Notice::new(
         "agent_notify",
         vec![Person {
@@ -252,16 +277,30 @@ pub(crate) fn command_errors(
     );
     n.agent = Some(agent.to_string());
     n.in_reply_to = (!msg.message_id_synthetic).then(|| msg.message_id.clone());
-    n.plain = Some((
-        format!("[{}] some commands were not understood", ticket.reference),
+    let subject = if failed == 0 {
         format!(
-            "Your mail to {} was stored, but these lines were not applied:\n\n{}\n\n{}\n",
+            "[{}] transcript: all {} commands done",
             ticket.reference,
-            errors
-                .iter()
-                .map(|e| format!("  - {e}"))
-                .collect::<Vec<_>>()
-                .join("\n"),
+            lines.len()
+        )
+    } else {
+        format!(
+            "[{}] transcript: {failed} of {} commands not understood or not done",
+            ticket.reference,
+            lines.len()
+        )
+    };
+    let after = if failed == 0 {
+        String::new()
+    } else {
+        "\nThe lines NOT DONE changed nothing; the others were applied. Send the corrected lines again in a reply to this mail.\n".to_string()
+    };
+    n.plain = Some((
+        subject,
+        format!(
+            "Your mail to {} was stored. Its commands, in order:\n\n{}\n{after}\n{}\n",
+            ticket.reference,
+            shown.join("\n"),
             crate::command::help()
         ),
     ));

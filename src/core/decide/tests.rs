@@ -1166,3 +1166,47 @@ fn a_held_answer_expires() {
     assert!(d.notices.iter().all(|n| n.template != "reply"));
     assert!(d.notices[0].plain.as_ref().unwrap().1.contains("#send"));
 }
+
+#[test]
+fn a_command_mail_gets_one_transcript_when_a_line_fails() {
+    let d = agent_answer(
+        "alice@desk.test",
+        "a1@desk.test",
+        "#priority high\n#assign nobody@x.test\n#status someday\n#send\nHello Carol.",
+        None,
+        a_ticket(),
+    );
+    let back: Vec<&Notice> = d.notices.iter().filter(|n| n.plain.is_some()).collect();
+    assert_eq!(back.len(), 1, "one transcript: {:?}", kinds(&d));
+    let (subject, body) = back[0].plain.clone().unwrap();
+    assert!(subject.contains("3 of 4 commands"), "{subject}");
+    let lines: Vec<&str> = body.lines().map(str::trim).collect();
+    let at = |l: &str| {
+        lines
+            .iter()
+            .position(|x| *x == l)
+            .unwrap_or_else(|| panic!("{l}: {body}"))
+    };
+    assert_eq!(lines[at("#priority high") + 1], "done");
+    assert!(lines[at("#assign nobody@x.test") + 1]
+        .starts_with("NOT DONE: #assign nobody@x.test: not an agent"));
+    assert!(lines[at("#status someday") + 1].contains("status is one of"));
+    assert!(lines[at("#send") + 1].contains("no held answer"));
+    assert!(at("#priority high") < at("#assign nobody@x.test"));
+    assert_eq!(d.ticket.priority, Priority::High);
+    assert_eq!(kinds(&d).iter().filter(|(k, _)| k == "reply").count(), 1);
+
+    // Nothing failed: no transcript, unless the desk always wants one.
+    let quiet = agent_answer(
+        "alice@desk.test",
+        "a2@desk.test",
+        "#priority high",
+        None,
+        a_ticket(),
+    );
+    assert!(
+        quiet.notices.iter().all(|n| n.plain.is_none()),
+        "{:?}",
+        kinds(&quiet)
+    );
+}

@@ -1,7 +1,10 @@
-//! No collisions, through the doors people use: customers' and agents'
-//! mail piped into `postdesk ingest` while `postdesk serve` runs, the
-//! outcome read in the outgoing spool (what the customer and the agents
-//! receive) and in `postdesk tickets show --json`.
+//! The agents' desk by mail (issue 19): no collisions between agents'
+//! answers, a transcript for command mail, and the commands beyond the
+//! basics. Through the doors people use: customers' and agents' mail
+//! piped into `postdesk ingest` while `postdesk serve` runs, admins'
+//! `postdesk tickets set`, and the outcome read in the outgoing spool
+//! (what the customer and the agents receive) and in `postdesk tickets
+//! show --json`.
 
 mod common;
 
@@ -287,4 +290,106 @@ fn notes_and_answers_to_current_notifications_are_never_held() {
     wait_for(&t, "alice@desk.test", "ordered the part");
     assert!(mail_to(&t, "bob@desk.test", "answer was held").is_empty());
     assert!(mail_to(&t, "alice@desk.test", "answer was held").is_empty());
+}
+
+/// A new ticket from Carol; returns Alice's notification.
+fn opened(t: &TestDesk) -> Inbound {
+    ok(t.pipe(&mail(
+        "Carol <carol@customer.test>",
+        "Printer on fire",
+        "c1@customer.test",
+        "",
+        "The printer is on fire.",
+    )));
+    wait_for(t, "alice@desk.test", "Printer on fire")
+}
+
+#[test]
+fn a_command_mail_with_errors_gets_one_transcript_line_by_line() {
+    let t = desk("");
+    let _daemon = t.serve();
+    let note = opened(&t);
+    answer(
+        &t,
+        "Alice <alice@desk.test>",
+        &note,
+        "a1@desk.test",
+        "#priority high\n#assign carol@example.com\n#frobnicate now\n#tag vip\nHello Carol, on it.",
+    );
+    let back = wait_for(&t, "alice@desk.test", "transcript");
+    wait_for(&t, "carol@customer.test", "on it");
+    let text = &back.text;
+    assert!(back.subject.contains("2 of 4 commands"), "{}", back.subject);
+    let order: Vec<usize> = [
+        "#priority high",
+        "#assign carol@example.com",
+        "#frobnicate now",
+        "#tag vip",
+    ]
+    .iter()
+    .map(|l| text.find(l).unwrap_or_else(|| panic!("{l} in {text}")))
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "in order: {text}");
+    assert_eq!(text.matches("      done").count(), 2, "{text}");
+    assert!(
+        text.contains("NOT DONE: #assign carol@example.com: not an agent"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the agents are alice@desk.test, bob@desk.test"),
+        "{text}"
+    );
+    assert!(text.contains("unknown command #frobnicate"), "{text}");
+    // One mail for the whole mail, no separate error mails.
+    let to_alice: Vec<Inbound> = spool(&t)
+        .into_iter()
+        .filter(|m| to(m) == vec!["alice@desk.test".to_string()])
+        .collect();
+    assert_eq!(to_alice.len(), 2, "the notification and one transcript");
+    let shown = show(&t, "ACME-1");
+    assert_eq!(shown["ticket"]["priority"], "high");
+    assert_eq!(shown["ticket"]["tags"], serde_json::json!(["vip"]));
+}
+
+#[test]
+fn a_command_mail_without_errors_gets_a_transcript_only_when_the_desk_says_always() {
+    for (setting, wanted) in [
+        ("", false),
+        ("[agent_mail]\ntranscript = \"always\"\n", true),
+    ] {
+        let t = desk(setting);
+        let _daemon = t.serve();
+        let note = opened(&t);
+        answer(
+            &t,
+            "Alice <alice@desk.test>",
+            &note,
+            "a1@desk.test",
+            "#priority high\n#tag vip",
+        );
+        if wanted {
+            let back = wait_for(&t, "alice@desk.test", "transcript");
+            assert!(
+                back.subject.contains("all 2 commands done"),
+                "{}",
+                back.subject
+            );
+            assert_eq!(back.text.matches("      done").count(), 2, "{}", back.text);
+        } else {
+            wait_until(30, "the change", || {
+                show(&t, "ACME-1")["ticket"]["priority"] == "high"
+            });
+            // A later mail is processed after this one: when Bob's note
+            // reached Alice, any transcript would have been queued too.
+            answer(
+                &t,
+                "Bob <bob@desk.test>",
+                &wait_for(&t, "bob@desk.test", "Printer on fire"),
+                "b1@desk.test",
+                "#note\nmarker",
+            );
+            wait_for(&t, "alice@desk.test", "marker");
+            assert!(mail_to(&t, "alice@desk.test", "transcript").is_empty());
+        }
+    }
 }
