@@ -169,3 +169,94 @@ name = "general"
         );
     }
 }
+
+/// Two agents answer the same notification from their mail clients: the
+/// customer's mailbox holds exactly one answer, the second agent's
+/// mailbox the hold notice, and the agent's `#send` releases the held
+/// answer to the customer as written.
+#[test]
+fn two_agents_answering_one_notification_reach_the_customer_once_until_send() {
+    let stack = mailstack();
+    for user in ["alice@desk.test", "bob@desk.test", "carol@customer.test"] {
+        empty_mailbox(&stack, user);
+    }
+    let smtp = stack["smtp_port"].as_u64().unwrap();
+    let maildir =
+        PathBuf::from(stack["maildir_root"].as_str().unwrap()).join("desk.test/helpdesk/Maildir");
+    let t = TestDesk::with(Options {
+        address: "helpdesk@desk.test".into(),
+        inbox: Some(maildir),
+        smtp_port: Some(smtp),
+        extra: "[[agent]]\nemail = \"alice@desk.test\"\nname = \"Alice\"\nqueues = [\"general\"]\n\n[[agent]]\nemail = \"bob@desk.test\"\nname = \"Bob\"\nqueues = [\"general\"]\n\n[[queue]]\nname = \"general\"\n".into(),
+        ..Options::default()
+    });
+    let _daemon = t.serve();
+    smtplib_send(
+        smtp,
+        "carol@customer.test",
+        "helpdesk@desk.test",
+        "Printer on fire",
+        "collide-c1@customer.test",
+        "",
+    );
+    let to_alice = parse(&imap_fetch(&stack, "alice@desk.test", 1, 30)[0]).unwrap();
+    let to_bob = parse(&imap_fetch(&stack, "bob@desk.test", 1, 30)[0]).unwrap();
+    let reply = |who: &str, to: &postdesk::mail::Inbound, id: &str, body: &str| {
+        let token = to.reply_to.clone().unwrap().email;
+        let raw = format!(
+            "From: {who}\r\nTo: {token}\r\nSubject: Re: {subject}\r\nMessage-ID: <{id}>\r\nIn-Reply-To: <{nid}>\r\nReferences: <{nid}>\r\nDate: Sun, 22 Nov 2026 12:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n\r\nOn 22/11/2026 11:00, Test Desk wrote:\r\n> It is on fire.\r\n",
+            subject = to.subject,
+            nid = to.message_id,
+        );
+        let from = who.rsplit('<').next().unwrap().trim_end_matches('>');
+        swaks_raw(smtp, from, &token, &raw);
+    };
+    reply(
+        "Bob <bob@desk.test>",
+        &to_bob,
+        "collide-b1@desk.test",
+        "Hello Carol, unplug it now.",
+    );
+    let carol = imap_fetch(&stack, "carol@customer.test", 2, 30);
+    assert!(carol
+        .iter()
+        .any(|r| parse(r).unwrap().text.contains("unplug it now")));
+    reply(
+        "Alice <alice@desk.test>",
+        &to_alice,
+        "collide-a1@desk.test",
+        "Hello Carol, call the fire brigade.",
+    );
+    let alices = imap_fetch(&stack, "alice@desk.test", 2, 30);
+    let hold = alices
+        .iter()
+        .map(|r| parse(r).unwrap())
+        .find(|m| m.subject.contains("answer was held"))
+        .expect("the hold notice in Alice's mailbox");
+    assert!(hold.text.contains("Bob answered at"), "{}", hold.text);
+    wait_until(30, "the outbox to drain", || outbox_settled(&t));
+    let carol = imap_fetch(&stack, "carol@customer.test", 2, 5);
+    assert_eq!(carol.len(), 2, "the acknowledgement and exactly one answer");
+    assert!(!carol
+        .iter()
+        .any(|r| String::from_utf8_lossy(r).contains("fire brigade")));
+
+    reply(
+        "Alice <alice@desk.test>",
+        &hold,
+        "collide-a2@desk.test",
+        "#send",
+    );
+    let carol = imap_fetch(&stack, "carol@customer.test", 3, 30);
+    let answers: Vec<_> = carol
+        .iter()
+        .map(|r| parse(r).unwrap())
+        .filter(|m| m.header("auto-submitted").is_none())
+        .collect();
+    assert_eq!(answers.len(), 2, "both answers now");
+    assert!(answers
+        .iter()
+        .any(|m| m.text.contains("call the fire brigade")
+            && !m.text.contains("#send")
+            && m.in_reply_to == vec!["collide-c1@customer.test".to_string()]));
+}
