@@ -177,30 +177,30 @@ name = "general"
 #[test]
 fn two_agents_answering_one_notification_reach_the_customer_once_until_send() {
     let stack = mailstack();
-    for user in ["alice@desk.test", "bob@desk.test", "carol@customer.test"] {
+    for user in ["ann@desk.test", "ben@desk.test", "cora@customer.test"] {
         empty_mailbox(&stack, user);
     }
     let smtp = stack["smtp_port"].as_u64().unwrap();
     let maildir =
-        PathBuf::from(stack["maildir_root"].as_str().unwrap()).join("desk.test/helpdesk/Maildir");
+        PathBuf::from(stack["maildir_root"].as_str().unwrap()).join("desk.test/collide/Maildir");
     let t = TestDesk::with(Options {
-        address: "helpdesk@desk.test".into(),
+        address: "collide@desk.test".into(),
         inbox: Some(maildir),
         smtp_port: Some(smtp),
-        extra: "[[agent]]\nemail = \"alice@desk.test\"\nname = \"Alice\"\nqueues = [\"general\"]\n\n[[agent]]\nemail = \"bob@desk.test\"\nname = \"Bob\"\nqueues = [\"general\"]\n\n[[queue]]\nname = \"general\"\n".into(),
+        extra: "[[agent]]\nemail = \"ann@desk.test\"\nname = \"Ann\"\nqueues = [\"general\"]\n\n[[agent]]\nemail = \"ben@desk.test\"\nname = \"Ben\"\nqueues = [\"general\"]\n\n[[queue]]\nname = \"general\"\n".into(),
         ..Options::default()
     });
     let _daemon = t.serve();
     smtplib_send(
         smtp,
-        "carol@customer.test",
-        "helpdesk@desk.test",
+        "cora@customer.test",
+        "collide@desk.test",
         "Printer on fire",
         "collide-c1@customer.test",
         "",
     );
-    let to_alice = parse(&imap_fetch(&stack, "alice@desk.test", 1, 30)[0]).unwrap();
-    let to_bob = parse(&imap_fetch(&stack, "bob@desk.test", 1, 30)[0]).unwrap();
+    let to_alice = parse(&imap_fetch(&stack, "ann@desk.test", 1, 30)[0]).unwrap();
+    let to_bob = parse(&imap_fetch(&stack, "ben@desk.test", 1, 30)[0]).unwrap();
     let reply = |who: &str, to: &postdesk::mail::Inbound, id: &str, body: &str| {
         let token = to.reply_to.clone().unwrap().email;
         let raw = format!(
@@ -212,42 +212,42 @@ fn two_agents_answering_one_notification_reach_the_customer_once_until_send() {
         swaks_raw(smtp, from, &token, &raw);
     };
     reply(
-        "Bob <bob@desk.test>",
+        "Ben <ben@desk.test>",
         &to_bob,
         "collide-b1@desk.test",
-        "Hello Carol, unplug it now.",
+        "Hello Cora, unplug it now.",
     );
-    let carol = imap_fetch(&stack, "carol@customer.test", 2, 30);
+    let carol = imap_fetch(&stack, "cora@customer.test", 2, 30);
     assert!(carol
         .iter()
         .any(|r| parse(r).unwrap().text.contains("unplug it now")));
     reply(
-        "Alice <alice@desk.test>",
+        "Ann <ann@desk.test>",
         &to_alice,
         "collide-a1@desk.test",
-        "Hello Carol, call the fire brigade.",
+        "Hello Cora, call the fire brigade.",
     );
-    let alices = imap_fetch(&stack, "alice@desk.test", 2, 30);
+    let alices = imap_fetch(&stack, "ann@desk.test", 2, 30);
     let hold = alices
         .iter()
         .map(|r| parse(r).unwrap())
         .find(|m| m.subject.contains("answer was held"))
-        .expect("the hold notice in Alice's mailbox");
-    assert!(hold.text.contains("Bob answered at"), "{}", hold.text);
+        .expect("the hold notice in Ann's mailbox");
+    assert!(hold.text.contains("Ben answered at"), "{}", hold.text);
     wait_until(30, "the outbox to drain", || outbox_settled(&t));
-    let carol = imap_fetch(&stack, "carol@customer.test", 2, 5);
+    let carol = imap_fetch(&stack, "cora@customer.test", 2, 5);
     assert_eq!(carol.len(), 2, "the acknowledgement and exactly one answer");
     assert!(!carol
         .iter()
         .any(|r| String::from_utf8_lossy(r).contains("fire brigade")));
 
     reply(
-        "Alice <alice@desk.test>",
+        "Ann <ann@desk.test>",
         &hold,
         "collide-a2@desk.test",
         "#send",
     );
-    let carol = imap_fetch(&stack, "carol@customer.test", 3, 30);
+    let carol = imap_fetch(&stack, "cora@customer.test", 3, 30);
     let answers: Vec<_> = carol
         .iter()
         .map(|r| parse(r).unwrap())

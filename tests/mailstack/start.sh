@@ -61,6 +61,8 @@ USERS=(
   "guards1@$DOMAIN_DESK" "guards2@$DOMAIN_DESK" "autoresponder@$DOMAIN_CUSTOMER"
   # tests/e2e_imap.rs: batches cut by bytes.
   "bigmail@$DOMAIN_DESK"
+  # tests/e2e_agents.rs: collisions, a desk with two agents of its own.
+  "collide@$DOMAIN_DESK" "ann@$DOMAIN_DESK" "ben@$DOMAIN_DESK" "cora@$DOMAIN_CUSTOMER"
 )
 # One desk mailbox and a few customers per end-to-end test, so tests running
 # in parallel never read each other's mail.
