@@ -222,6 +222,9 @@ mod tests {
             reopened: 0,
             sla_breaches: vec![],
             held: vec![],
+            due: None,
+            links: vec![],
+            time_worked: Default::default(),
         }
     }
 

@@ -393,3 +393,82 @@ fn a_command_mail_without_errors_gets_a_transcript_only_when_the_desk_says_alway
         }
     }
 }
+
+#[test]
+fn due_link_and_time_by_mail_and_at_the_command_line() {
+    let t = desk("");
+    let _daemon = t.serve();
+    let note = opened(&t);
+    ok(t.pipe(&mail(
+        "Dave <dave@customer.test>",
+        "Scanner too",
+        "d1@customer.test",
+        "",
+        "The scanner smokes.",
+    )));
+    wait_until(30, "ACME-2", || {
+        show(&t, "ACME-2")["ticket"]["reference"] == "ACME-2"
+    });
+    answer(
+        &t,
+        "Alice <alice@desk.test>",
+        &note,
+        "a1@desk.test",
+        "#due 2026-12-24\n#link ACME-2\n#time 25m\n#time 1h",
+    );
+    let one = show(&t, "ACME-1");
+    assert_eq!(one["ticket"]["due"], "2026-12-24", "{one}");
+    assert_eq!(one["ticket"]["links"], serde_json::json!(["ACME-2"]));
+    assert_eq!(
+        one["ticket"]["time_worked"],
+        serde_json::json!({"alice@desk.test": 85})
+    );
+    let two = show(&t, "ACME-2");
+    assert_eq!(
+        two["ticket"]["links"],
+        serde_json::json!(["ACME-1"]),
+        "shown both ways"
+    );
+
+    // The same at the command line: the admin's time, a weekday's date.
+    ok(t.run(&[
+        "tickets", "set", "ACME-2", "--time", "10m", "--due", "friday",
+    ]));
+    let two = show(&t, "ACME-2");
+    assert_eq!(
+        two["ticket"]["time_worked"],
+        serde_json::json!({"admin@desk.test": 10}),
+        "{two}"
+    );
+    let due = chrono::NaiveDate::parse_from_str(two["ticket"]["due"].as_str().unwrap(), "%Y-%m-%d")
+        .unwrap();
+    assert_eq!(chrono::Datelike::weekday(&due), chrono::Weekday::Fri);
+    let bad = t.run(&["tickets", "set", "ACME-2", "--link", "ACME-99"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no such ticket"));
+
+    // Shown in `tickets show` and `tickets list`, and in the next
+    // notification to agents.
+    let text = String::from_utf8_lossy(&ok(t.run(&["tickets", "show", "ACME-1"]))).into_owned();
+    assert!(text.contains("due date     Thu 2026-12-24"), "{text}");
+    assert!(text.contains("related      ACME-2"), "{text}");
+    assert!(
+        text.contains("time worked  1h25m (alice@desk.test 1h25m)"),
+        "{text}"
+    );
+    let list = String::from_utf8_lossy(&ok(t.run(&["tickets", "list"]))).into_owned();
+    assert!(list.contains("2026-12-24"), "{list}");
+    ok(t.pipe(&mail(
+        "Carol <carol@customer.test>",
+        "Re: [ACME-1] Printer on fire",
+        "c2@customer.test",
+        "In-Reply-To: <c1@customer.test>\r\n",
+        "Still burning.",
+    )));
+    let news = wait_for(&t, "alice@desk.test", "Still burning");
+    assert!(
+        news.text.contains("Due date:  Thu 24 Dec 2026"),
+        "{}",
+        news.text
+    );
+}

@@ -176,9 +176,18 @@ fn shape(ticket: &Value) -> BTreeMap<&'static str, Value> {
         "merged_into",
         "merged_from",
         "reopened",
+        "due",
+        "links",
     ] {
         m.insert(k, ticket[k].clone());
     }
+    // Time worked is the agent's by mail and the admin's at the command
+    // line: the minutes are the same.
+    let minutes: u64 = ticket["time_worked"]
+        .as_object()
+        .map(|o| o.values().filter_map(Value::as_u64).sum())
+        .unwrap_or(0);
+    m.insert("time", Value::from(minutes));
     m.insert("pending", Value::from(ticket["pending_since"].is_string()));
     m.insert("resolved", Value::from(ticket["resolved_at"].is_string()));
     m.insert("timer", Value::from(ticket["timer_due"].is_string()));
@@ -231,6 +240,9 @@ fn every_command_does_the_same_by_mail_and_from_the_command_line() {
             &["--cc", "remove", "dave@customer.test"],
         ),
         ("#merge ACME-1", &["--merge", "ACME-1"]),
+        ("#due 2026-12-24", &["--due", "2026-12-24"]),
+        ("#link ACME-1", &["--link", "ACME-1"]),
+        ("#time 1h30m", &["--time", "1h30m"]),
     ];
     // Every command an admin may give is in the table.
     for spec in postdesk::command::COMMANDS.iter().filter(|s| s.admin) {

@@ -139,17 +139,18 @@ pub(super) fn print_ticket_list(tickets: &[Ticket]) {
         return;
     }
     println!(
-        "{:<12} {:<8} {:<7} {:<10} {:<16} {:<28} SUBJECT",
-        "TICKET", "STATUS", "PRIO", "QUEUE", "UPDATED", "REQUESTER"
+        "{:<12} {:<8} {:<7} {:<10} {:<16} {:<10} {:<28} SUBJECT",
+        "TICKET", "STATUS", "PRIO", "QUEUE", "UPDATED", "DUE", "REQUESTER"
     );
     for t in tickets {
         println!(
-            "{:<12} {:<8} {:<7} {:<10} {:<16} {:<28} {}",
+            "{:<12} {:<8} {:<7} {:<10} {:<16} {:<10} {:<28} {}",
             safe::line(&t.reference),
             t.status,
             t.priority,
             safe::line(&t.queue),
             t.updated.format("%Y-%m-%d %H:%M"),
+            t.due.map_or_else(|| "-".to_string(), |d| d.to_string()),
             clip(&t.requester.email, 28),
             clip(&t.subject, 60)
         );
@@ -183,6 +184,25 @@ pub(super) fn print_ticket(view: &TicketView) {
     }
     if let Some(f) = &t.follows {
         println!("follows      {}", safe::line(f));
+    }
+    if let Some(d) = t.due {
+        println!("due date     {}", d.format("%a %Y-%m-%d"));
+    }
+    if !t.links.is_empty() {
+        println!("related      {}", safe::line(&t.links.join(", ")));
+    }
+    if !t.time_worked.is_empty() {
+        let total: u32 = t.time_worked.values().sum();
+        let each: Vec<String> = t
+            .time_worked
+            .iter()
+            .map(|(a, m)| format!("{a} {}", hours(*m)))
+            .collect();
+        println!(
+            "time worked  {} ({})",
+            hours(total),
+            safe::line(&each.join(", "))
+        );
     }
     let when = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d %H:%M UTC").to_string();
     if let Some((at, what)) = &view.next {
@@ -284,6 +304,15 @@ pub(super) fn print_ticket(view: &TicketView) {
 
 /// A table cell: escaped for the terminal (see [`safe::cell`]), at most
 /// `max` characters, so any text in a column is safe to print.
+/// Minutes as people write them: `1h30m`, `25m`.
+fn hours(m: u32) -> String {
+    match (m / 60, m % 60) {
+        (0, m) => format!("{m}m"),
+        (h, 0) => format!("{h}h"),
+        (h, m) => format!("{h}h{m}m"),
+    }
+}
+
 pub(super) fn clip(s: &str, max: usize) -> String {
     safe::cell(s, max)
 }

@@ -105,6 +105,30 @@ pub const COMMANDS: &[Spec] = &[
         repeats: false,
     },
     Spec {
+        name: "due",
+        args: "FRIDAY|2026-12-24|none",
+        help: "set the date it must be done by (a weekday is the next one, today included), shown to agents; `none` clears it",
+        admin: true,
+        values: 1,
+        repeats: false,
+    },
+    Spec {
+        name: "link",
+        args: "REF",
+        help: "mark REF as a related ticket; each of the two then names the other",
+        admin: true,
+        values: 1,
+        repeats: false,
+    },
+    Spec {
+        name: "time",
+        args: "25m|1h30m",
+        help: "add time worked on the ticket to your account (the admin's at the command line)",
+        admin: true,
+        values: 1,
+        repeats: false,
+    },
+    Spec {
         name: "note",
         args: "",
         help: "the rest of the mail goes to agents only, never to the customer",
@@ -141,9 +165,77 @@ pub enum Command {
     CcAdd(String),
     CcRemove(String),
     Merge(String),
+    Due(DueDate),
+    Link(String),
+    /// Minutes worked, by this agent.
+    Time(String, u32),
     Note,
     /// Releases the agent's newest held answer on the ticket.
     Send,
+}
+
+/// What `#due` names: a date, a weekday (the next one, today included,
+/// in the desk's time zone) or nothing (cleared).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueDate {
+    On(chrono::NaiveDate),
+    Next(chrono::Weekday),
+    Today,
+    Tomorrow,
+    Clear,
+}
+
+impl DueDate {
+    fn parse(s: &str) -> Option<DueDate> {
+        let l = s.to_ascii_lowercase();
+        match l.as_str() {
+            "none" | "clear" | "-" => return Some(DueDate::Clear),
+            "today" => return Some(DueDate::Today),
+            "tomorrow" => return Some(DueDate::Tomorrow),
+            _ => {}
+        }
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(&l, "%Y-%m-%d") {
+            return Some(DueDate::On(d));
+        }
+        l.parse::<chrono::Weekday>().ok().map(DueDate::Next)
+    }
+
+    /// The date meant, seen on `today`.
+    pub fn resolve(self, today: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+        use chrono::Datelike;
+        match self {
+            DueDate::On(d) => Some(d),
+            DueDate::Today => Some(today),
+            DueDate::Tomorrow => today.succ_opt(),
+            DueDate::Clear => None,
+            DueDate::Next(w) => {
+                let ahead =
+                    (7 + w.num_days_from_monday() - today.weekday().num_days_from_monday()) % 7;
+                today.checked_add_days(chrono::Days::new(u64::from(ahead)))
+            }
+        }
+    }
+}
+
+/// Minutes in `25m`, `1h`, `1h30m`, `90m`: units are required, so a bare
+/// `25` is not silently read as minutes or hours. At most a week per line.
+fn minutes(s: &str) -> Option<u32> {
+    let mut total: u32 = 0;
+    let mut number = String::new();
+    let mut any = false;
+    for c in s.to_ascii_lowercase().chars() {
+        match c {
+            '0'..='9' if number.len() < 6 => number.push(c),
+            'h' | 'm' if !number.is_empty() => {
+                let n: u32 = number.parse().ok()?;
+                total = total.checked_add(if c == 'h' { n.checked_mul(60)? } else { n })?;
+                number.clear();
+                any = true;
+            }
+            _ => return None,
+        }
+    }
+    (any && number.is_empty() && total > 0 && total <= 7 * 24 * 60).then_some(total)
 }
 
 /// What the top of an agent's mail said: the commands, the errors (one per
@@ -234,6 +326,18 @@ pub fn parse(verb: &str, args: &[&str], agent: &str) -> Result<Command, String> 
             _ => Err(usage("add or remove one address")),
         },
         "merge" => one("ticket reference").map(Command::Merge),
+        "due" => one("date").and_then(|d| {
+            DueDate::parse(&d).map(Command::Due).ok_or_else(|| {
+                usage("the date is a weekday (friday), today, tomorrow, YYYY-MM-DD or none")
+            })
+        }),
+        "link" => one("ticket reference").map(Command::Link),
+        "time" => one("duration").and_then(|d| {
+            let who = if agent.is_empty() { "admin" } else { agent };
+            minutes(&d)
+                .map(|m| Command::Time(who.to_ascii_lowercase(), m))
+                .ok_or_else(|| usage("time worked has units, up to a week: 25m, 1h, 1h30m"))
+        }),
         "note" => Ok(Command::Note),
         "send" if args.is_empty() => Ok(Command::Send),
         "send" => Err(usage(
@@ -319,9 +423,24 @@ pub fn check(c: &Command, config: &Config) -> Result<(), String> {
 /// and `#send` change nothing here: a merge needs the other ticket, a note
 /// is about the mail, not the ticket, and a release needs the held answer;
 /// the decision handles them.
-pub fn apply(ticket: &mut Ticket, c: &Command, now: chrono::DateTime<chrono::Utc>) {
+pub fn apply(
+    ticket: &mut Ticket,
+    c: &Command,
+    now: chrono::DateTime<chrono::Utc>,
+    today: chrono::NaiveDate,
+) {
     use Command as C;
     match c {
+        C::Due(d) => ticket.due = d.resolve(today),
+        C::Time(agent, m) => {
+            let t = ticket.time_worked.entry(agent.clone()).or_insert(0);
+            *t = t.saturating_add(*m);
+        }
+        C::Link(r) => {
+            if !ticket.links.iter().any(|l| l.eq_ignore_ascii_case(r)) && *r != ticket.reference {
+                ticket.links.push(r.clone());
+            }
+        }
         C::Status(s) => crate::decide::set_status(ticket, *s, now),
         C::Priority(p) => ticket.priority = *p,
         C::Assign(a) => ticket.assignee = Some(a.clone()),
@@ -348,6 +467,35 @@ pub fn apply(ticket: &mut Ticket, c: &Command, now: chrono::DateTime<chrono::Utc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn due_dates_and_times_worked() {
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // 2026-12-06 is a Sunday.
+        let sunday = day("2026-12-06");
+        let due = |s: &str| match parse("due", &[s], "a@d") {
+            Ok(Command::Due(d)) => d.resolve(sunday),
+            other => panic!("{s}: {other:?}"),
+        };
+        assert_eq!(due("FRIDAY"), Some(day("2026-12-11")));
+        assert_eq!(due("fri"), Some(day("2026-12-11")));
+        assert_eq!(due("sunday"), Some(sunday), "today counts");
+        assert_eq!(due("2026-12-24"), Some(day("2026-12-24")));
+        assert_eq!(due("tomorrow"), Some(day("2026-12-07")));
+        assert_eq!(due("none"), None);
+        assert!(parse("due", &["someday"], "a@d").is_err());
+        let time = |s: &str| parse("time", &[s], "Alice@d");
+        assert_eq!(time("25m"), Ok(Command::Time("alice@d".into(), 25)));
+        assert_eq!(time("1h30m"), Ok(Command::Time("alice@d".into(), 90)));
+        assert_eq!(time("2H"), Ok(Command::Time("alice@d".into(), 120)));
+        for bad in ["25", "m", "0m", "1h30", "-5m", "99999999h", "1d"] {
+            assert!(time(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse("time", &["5m"], ""),
+            Ok(Command::Time("admin".into(), 5))
+        );
+    }
 
     #[test]
     fn commands_then_answer() {
@@ -412,6 +560,8 @@ mod tests {
                 "assign" => vec!["me"],
                 "cc" => vec!["add", "x@y.test"],
                 "note" | "send" => vec![],
+                "due" => vec!["friday"],
+                "time" => vec!["1h30m"],
                 _ => vec!["x"],
             };
             assert!(parse(s.name, &example, "a@d").is_ok(), "{}", s.name);

@@ -183,6 +183,9 @@ pub struct Context<'a> {
     /// The ticket an agent's `#merge REF` names, followed through earlier
     /// merges, when it exists.
     pub merge_target: Option<Ticket>,
+    /// The tickets an agent's `#link REF`s name, each with the REF,
+    /// merges followed, those that exist.
+    pub link_targets: Vec<(String, Ticket)>,
     /// For an agent's mail: the newest notification it answers and what
     /// happened on the ticket since (see `collide`).
     pub answering: Option<Answering>,

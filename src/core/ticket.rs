@@ -190,6 +190,16 @@ pub struct Ticket {
     /// each waits for its agent's `#send` until it expires.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub held: Vec<Held>,
+    /// The date an agent said it must be done by (`#due`): shown to
+    /// agents, not a timer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<chrono::NaiveDate>,
+    /// Related tickets (`#link`), by reference; each side names the other.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
+    /// Minutes worked on it, per agent (`#time`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub time_worked: std::collections::BTreeMap<String, u32>,
 }
 
 /// An agent's answer that was not sent: something newer happened on the

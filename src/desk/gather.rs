@@ -514,6 +514,24 @@ impl Desk {
         })
     }
 
+    /// The tickets the `#link REF`s among `commands` name, each with its
+    /// REF, merges followed, those that exist.
+    pub(super) fn link_targets(
+        &self,
+        staged: &Staged,
+        commands: &[crate::command::Command],
+    ) -> Result<Vec<(String, ticket::Ticket)>, StoreError> {
+        let mut out = Vec::new();
+        for c in commands {
+            if let crate::command::Command::Link(r) = c {
+                if let Some(t) = self.named_ticket(staged, r)? {
+                    out.push((r.clone(), t));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The ticket a reference names, followed through merges.
     pub(super) fn named_ticket(
         &self,

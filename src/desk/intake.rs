@@ -214,20 +214,19 @@ impl Desk {
                 ),
             )?,
         };
-        // An agent's `#merge REF` needs the ticket it names.
-        let merge_target = match agent {
-            true => match crate::command::parse_commands(&stripped, "")
-                .commands
-                .iter()
-                .find_map(|c| match c {
-                    crate::command::Command::Merge(r) => Some(r.clone()),
-                    _ => None,
-                }) {
-                Some(r) => self.named_ticket(&staged, &r)?,
-                None => None,
-            },
-            false => None,
+        // An agent's `#merge REF` and `#link REF` need the tickets they name.
+        let commands = match agent {
+            true => crate::command::parse_commands(&stripped, "").commands,
+            false => Vec::new(),
         };
+        let merge_target = match commands.iter().find_map(|c| match c {
+            crate::command::Command::Merge(r) => Some(r.clone()),
+            _ => None,
+        }) {
+            Some(r) => self.named_ticket(&staged, &r)?,
+            None => None,
+        };
+        let link_targets = self.link_targets(&staged, &commands)?;
         // An agent's answer to an old notification is held (see
         // `decide::Answering`); the messages since must be readable, so a
         // batch staged so far is written first.
@@ -271,6 +270,7 @@ impl Desk {
             bounced,
             flood,
             merge_target,
+            link_targets,
             answering,
         };
         let assigned_before = existing.as_ref().and_then(|t| t.assignee.clone());

@@ -305,6 +305,7 @@ impl Desk {
             },
             None => None,
         };
+        let link_targets = self.link_targets(&staged, &commands)?;
         let thread = self.thread(&staged, &t, None, true)?;
         let decision = decide::decide(
             decide::Event::Request {
@@ -313,6 +314,7 @@ impl Desk {
                     commands,
                     merge_target,
                     merge_asked,
+                    link_targets,
                 },
             },
             &thread,

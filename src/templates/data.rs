@@ -53,6 +53,8 @@ pub struct TicketVars {
     pub created: String,
     /// When the next SLA target falls due, human-readable; `None` without SLA.
     pub due: Option<String>,
+    /// The due date an agent set (`#due`), `Fri 24 Dec 2026`; `None` unset.
+    pub due_date: Option<String>,
     /// `[ACME-42]`, what threading looks for in a subject.
     pub tag: String,
 }
@@ -77,6 +79,7 @@ impl TicketVars {
                 .map(|d| d.due)
                 .min()
                 .map(format_time),
+            due_date: t.due.map(|d| d.format("%a %-d %b %Y").to_string()),
             tag: format!("[{}]", t.reference),
         }
     }
@@ -240,6 +243,7 @@ impl MailData {
                 queue: "billing".into(),
                 created: "Mon 2 Nov 2026, 09:14 UTC".into(),
                 due: Some("Mon 2 Nov 2026, 13:14 UTC".into()),
+                due_date: Some("Fri 6 Nov 2026".into()),
                 tag: "[ACME-42]".into(),
             },
             customer: CustomerVars {
@@ -363,6 +367,7 @@ pub fn format_time(t: DateTime<Utc>) -> String {
 /// misspelling inside `{{#if eta}}…{{else}}…{{/if}}` is found in both branches.
 pub(crate) const OPTIONAL: &[&str] = &[
     "ticket.due",
+    "ticket.due_date",
     "customer.name",
     "agent",
     "eta",

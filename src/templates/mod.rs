@@ -77,6 +77,7 @@
 //! | `ticket.category`, `ticket.queue` | all | as the rules set them |
 //! | `ticket.created` | all | `Mon 2 Nov 2026, 09:14 UTC` |
 //! | `ticket.due` | all | next SLA deadline, same format; **may be null** |
+//! | `ticket.due_date` | all | the due date an agent set with `#due`, `Fri 24 Dec 2026`; **may be null** |
 //! | `customer.name` | all | display name; **may be null** |
 //! | `customer.email` | all | the requester's address |
 //! | `message.text` | all | the new text: the customer's (`ack`, `agent_notify`), the agent's answer (`reply`); otherwise the ticket's latest message |

@@ -14,6 +14,9 @@ pub struct Request {
     pub merge_target: Option<Ticket>,
     /// What the merge was asked as, for the error when it does not exist.
     pub merge_asked: Option<String>,
+    /// The tickets `link` commands name, each with the name it was asked
+    /// by, merges followed, those that exist.
+    pub link_targets: Vec<(String, Ticket)>,
 }
 
 /// What applying a list of commands did beyond the ticket itself.
@@ -23,6 +26,8 @@ pub(super) struct Applied {
     pub merged_into: Option<Ticket>,
     /// What became of each command, in order: done, or why not.
     pub outcomes: Vec<Result<(), String>>,
+    /// The other sides of links, naming this ticket now.
+    pub linked: Vec<Ticket>,
 }
 
 /// Checks and applies `commands` in order. A command that cannot be
@@ -33,11 +38,13 @@ pub(super) fn apply_all(
     ticket: &mut Ticket,
     commands: &[Command],
     merge_target: Option<Ticket>,
+    links: &[(String, Ticket)],
     desk: &Desk<'_>,
     errors: &mut Vec<String>,
 ) -> Applied {
     let mut applied = Applied::default();
     let mut target = merge_target;
+    let today = desk.now.with_timezone(&desk.config.timezone()).date_naive();
     for c in commands {
         let outcome = match crate::command::check(c, desk.config) {
             Err(e) => Err(e),
@@ -52,8 +59,32 @@ pub(super) fn apply_all(
                         "#merge {asked}: no such ticket (or it is this one); `postdesk tickets list` shows them"
                     )),
                 },
+                Command::Link(asked) => {
+                    let found = links
+                        .iter()
+                        .find(|(a, _)| a.eq_ignore_ascii_case(asked))
+                        .map(|(_, t)| t);
+                    match found {
+                        Some(other) if other.number != ticket.number => {
+                            let mut other = applied
+                                .linked
+                                .iter()
+                                .position(|t| t.number == other.number)
+                                .map(|i| applied.linked.remove(i))
+                                .unwrap_or_else(|| other.clone());
+                            let here = ticket.reference.clone();
+                            crate::command::apply(ticket, &Command::Link(other.reference.clone()), desk.now, today);
+                            crate::command::apply(&mut other, &Command::Link(here), desk.now, today);
+                            applied.linked.push(other);
+                            Ok(())
+                        }
+                        _ => Err(format!(
+                            "#link {asked}: no such ticket (or it is this one); `postdesk tickets list` shows them"
+                        )),
+                    }
+                }
                 c => {
-                    crate::command::apply(ticket, c, desk.now);
+                    crate::command::apply(ticket, c, desk.now, today);
                     Ok(())
                 }
             },
@@ -90,6 +121,7 @@ pub(super) fn request(
         &mut d.ticket,
         &request.commands,
         request.merge_target.clone(),
+        &request.link_targets,
         desk,
         &mut errors,
     );
@@ -99,6 +131,7 @@ pub(super) fn request(
         return d;
     }
     d.also.extend(applied.merged_into);
+    d.also.extend(applied.linked);
     d.ticket.updated = desk.now;
     let cause = format!(
         "request/{}/{}",

@@ -249,10 +249,12 @@ pub fn intake(
                 &mut ticket,
                 &parsed.commands,
                 ctx.merge_target.clone(),
+                &ctx.link_targets,
                 desk,
                 &mut errors,
             );
             also.extend(applied.merged_into);
+            also.extend(applied.linked);
             let mut outcomes = applied.outcomes;
             let mut relays = Vec::new();
             if let Some(i) = parsed.commands.iter().position(|c| *c == Command::Send) {
@@ -628,6 +630,9 @@ fn new_ticket(
         reopened: 0,
         sla_breaches: Vec::new(),
         held: Vec::new(),
+        due: None,
+        links: Vec::new(),
+        time_worked: Default::default(),
     };
     ticket.add_participant(&msg.from.email);
     ticket

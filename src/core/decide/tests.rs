@@ -85,6 +85,7 @@ fn ctx<'a>(tags: &'a TagMatcher, _own: &'a [String], mode: Mode) -> Context<'a> 
         bounced: None,
         flood: None,
         merge_target: None,
+        link_targets: Vec::new(),
         answering: None,
     }
 }
@@ -637,6 +638,7 @@ fn request(commands: Vec<Command>) -> Request {
         commands,
         merge_target: None,
         merge_asked: None,
+        link_targets: Vec::new(),
     }
 }
 
@@ -713,6 +715,7 @@ fn a_merge_closes_one_ticket_into_the_other() {
                 commands: vec![Command::Merge("ACME-3".into())],
                 merge_target: Some(into),
                 merge_asked: Some("ACME-3".into()),
+                link_targets: Vec::new(),
             },
         },
         &Thread::default(),
@@ -1209,4 +1212,49 @@ fn a_command_mail_gets_one_transcript_when_a_line_fails() {
         "{:?}",
         kinds(&quiet)
     );
+}
+
+#[test]
+fn a_link_names_each_ticket_on_the_other_and_due_and_time_are_kept() {
+    let t = a_ticket();
+    let mut other = t.clone();
+    other.number = 3;
+    other.reference = "ACME-3".into();
+    let mut r = request(vec![
+        Command::Link("acme-3".into()),
+        Command::Due(crate::command::DueDate::Next(chrono::Weekday::Fri)),
+        Command::Time("admin@desk.test".into(), 25),
+        Command::Time("admin@desk.test".into(), 5),
+    ]);
+    r.link_targets = vec![("acme-3".into(), other)];
+    let d = decide(
+        Event::Request {
+            ticket: Box::new(t.clone()),
+            request: r,
+        },
+        &Thread::default(),
+        &desk(),
+    );
+    assert!(d.refused.is_empty(), "{:?}", d.refused);
+    assert_eq!(d.ticket.links, vec!["ACME-3".to_string()]);
+    assert_eq!(d.also.len(), 1);
+    assert_eq!(d.also[0].links, vec!["ACME-7".to_string()]);
+    // 2026-11-22 is a Sunday: the next Friday is the 27th.
+    assert_eq!(
+        d.ticket.due.map(|d| d.to_string()).as_deref(),
+        Some("2026-11-27")
+    );
+    assert_eq!(d.ticket.time_worked.get("admin@desk.test"), Some(&30));
+
+    // A link to nothing is refused, and nothing changes.
+    let d = decide(
+        Event::Request {
+            ticket: Box::new(t),
+            request: request(vec![Command::Link("ACME-99".into())]),
+        },
+        &Thread::default(),
+        &desk(),
+    );
+    assert!(d.refused[0].contains("no such ticket"), "{:?}", d.refused);
+    assert!(d.ticket.links.is_empty());
 }
