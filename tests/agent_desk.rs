@@ -330,9 +330,9 @@ fn a_command_mail_with_errors_gets_one_transcript_line_by_line() {
     .map(|l| text.find(l).unwrap_or_else(|| panic!("{l} in {text}")))
     .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "in order: {text}");
-    assert_eq!(text.matches("      done").count(), 2, "{text}");
+    assert_eq!(text.matches(": done").count(), 2, "{text}");
     assert!(
-        text.contains("NOT DONE: #assign carol@example.com: not an agent"),
+        text.contains("#assign carol@example.com: NOT DONE: not an agent"),
         "{text}"
     );
     assert!(
@@ -374,7 +374,7 @@ fn a_command_mail_without_errors_gets_a_transcript_only_when_the_desk_says_alway
                 "{}",
                 back.subject
             );
-            assert_eq!(back.text.matches("      done").count(), 2, "{}", back.text);
+            assert_eq!(back.text.matches(": done").count(), 2, "{}", back.text);
         } else {
             wait_until(30, "the change", || {
                 show(&t, "ACME-1")["ticket"]["priority"] == "high"

@@ -258,10 +258,16 @@ pub(crate) fn transcript(
             };
             let text = crate::decide::collide::excerpt(text, 80);
             match outcome {
-                Ok(()) => format!("  {text}\n      done"),
+                Ok(()) => format!("  {text}: done"),
                 Err(e) => {
                     failed += 1;
-                    format!("  {text}\n      NOT DONE: {e}")
+                    // The errors name their line; here the line is shown
+                    // already.
+                    let e = e
+                        .strip_prefix(&format!("`{text}`: "))
+                        .or_else(|| e.strip_prefix(&format!("{text}: ")))
+                        .unwrap_or(&e);
+                    format!("  {text}: NOT DONE: {e}")
                 }
             }
         })
