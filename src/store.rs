@@ -445,8 +445,14 @@ impl Mark {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `dir/store`.
+    /// Opens (creating if needed) the store in `dir/store`, with the
+    /// default cache (`[store] cache`).
     pub fn open(dir: &Path) -> Result<Store> {
+        Self::open_with_cache(dir, crate::config::StoreConfig::default().cache)
+    }
+
+    /// Opens the store with a page cache of at most `cache` bytes.
+    pub fn open_with_cache(dir: &Path, cache: u64) -> Result<Store> {
         let path = dir.join("store");
         let mark = Mark::read(dir);
         // sled recovers what it can of a damaged log and may panic on
@@ -461,6 +467,7 @@ impl Store {
                     // sled's own background flush stays on as a safety net; the
                     // durability points that matter are our explicit flushes.
                     .flush_every_ms(Some(1000))
+                    .cache_capacity(cache)
                     .open()
             });
             std::panic::set_hook(quiet);
