@@ -80,7 +80,9 @@ fn main() -> anyhow::Result<()> {
             });
             let ok = found.as_ref().is_some_and(|r| {
                 r.status == e.status
-                    && e.severity.as_deref().is_none_or(|s| s == severity_name(r.severity))
+                    && e.severity
+                        .as_deref()
+                        .is_none_or(|s| s == severity_name(r.severity))
             });
             if ok {
                 t.traced += 1;
@@ -103,7 +105,10 @@ fn main() -> anyhow::Result<()> {
         } else {
             format!("{}/{}", t.traced, t.bounces)
         };
-        println!("| {family} | {} | {}/{} | {} | {b} |", t.n, t.verdict, t.n, t.bounces);
+        println!(
+            "| {family} | {} | {}/{} | {} | {b} |",
+            t.n, t.verdict, t.n, t.bounces
+        );
     }
     println!();
     println!("automatic mail left unanswered: {auto_ok}/{auto_n}");
