@@ -256,8 +256,13 @@ pub fn parse(raw: &[u8]) -> Option<Report> {
         .map(|a| a.trim().trim_matches(['<', '>']).to_ascii_lowercase())
         .filter(|a| a.contains('@'))
         .collect();
+    let return_path = msg
+        .return_address()
+        .map(|a| a.trim().to_ascii_lowercase())
+        .filter(|a| !a.is_empty());
     let is_report = looks_like(None, &from, subject)
         || signs::sender(name, &from).is_some()
+        || return_path.is_some_and(|rp| signs::sender(None, &rp).is_some())
         || !failed.is_empty()
         || signs::wording(subject, &signs::own_words(&text)).is_some();
     if !is_report {

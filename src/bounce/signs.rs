@@ -26,7 +26,7 @@ static REPORT_NAME: LazyLock<Regex> = LazyLock::new(|| {
         r"groupwise internet agent|",
         r"service de distribution du courrier|sistema de entrega de correo|",
         r"sistema di consegna posta|subsistema de entrega de (?:e-?mail|correio)|",
-        r"e-?mail-?(?:zustellsystem|verteiler))\s*$"
+        r"(?:e-?)?mail-?zustell(?:system|dienst|ung))\s*$"
     ))
     .expect("report sender name pattern is valid")
 });
@@ -67,20 +67,22 @@ static REPORT_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
 static REPORT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)(?:",
-        r"this is the mail system at host|",
+        r"this is the mail system at host|this is the postfix program at host|",
         r"hi\. this is the [\w.-]{1,40}(?: [\w.-]{1,40}){0,2} (?:program|server) at|",
         r"i'm afraid i wasn't able to deliver your message|",
         r"this message was created automatically by mail delivery software|",
         r"the following addresses had permanent fatal errors|",
         r"-+ transcript of session follows -+|",
-        r"delivery has failed to these recipients or groups|",
+        r"delivery has failed to these recipients or (?:groups|distribution lists)|",
+        r"the following recipient\(s\) (?:could not|cannot) be reached|",
         r"delivery is delayed to these recipients or groups|",
         r"your message did not reach some or all of the intended recipients|",
         r"your message to \S{1,200} couldn't be delivered|",
         r"sorry, we were unable to deliver your message|",
         r"delivery to the following recipients? failed permanently|",
         r"your message wasn't delivered to \S{1,200} because|",
-        r"there was a temporary problem delivering your message to|",
+        r"there was a (?:temporary )?problem delivering your message to|",
+        r"your (?:mail|message) to the following recipients? (?:could not|cannot) be delivered|",
         r"this is a delivery status notification|",
         r"your message to the following recipients cannot be delivered|",
         r"an error occurred while trying to deliver the mail to the following recipients|",
@@ -159,6 +161,16 @@ pub fn sender(name: Option<&str>, email: &str) -> Option<String> {
     if REPORT_LOCALS.contains(&squashed.as_str()) {
         return Some(format!("sender {email} is a mail server"));
     }
+    // A bounce handler: `bounce@`, `bounces@`, `bounce-8723@`, `bounce+x@`.
+    let lower = local.to_ascii_lowercase();
+    let handler = ["bounce", "bounces"].iter().any(|b| {
+        lower
+            .strip_prefix(b)
+            .is_some_and(|r| r.is_empty() || r.starts_with(['-', '.', '_', '+']))
+    });
+    if handler {
+        return Some(format!("sender {email} is a bounce handler"));
+    }
     // Exchange and Office 365 send reports as MicrosoftExchange<32 hex>@.
     if let Some(hex) = squashed.strip_prefix("microsoftexchange") {
         if hex.len() >= 16 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -216,6 +228,8 @@ mod tests {
             (Some("Mail Delivery System"), "relay@corp.test"),
             (Some("Mail Delivery Subsystem"), "mds@corp.test"),
             (Some("Courier mail server at mx.test"), "x@mx.test"),
+            (None, "bounce-8723@mg.test"),
+            (None, "bounces+x@mg.test"),
         ] {
             assert!(sender(name, email).is_some(), "{name:?} {email}");
         }
@@ -226,6 +240,7 @@ mod tests {
             (None, "postmaster-team.lead@customer.test"),
             (None, "microsoftexchangefan@customer.test"),
             (Some("Mail Delivery System fan club"), "fan@customer.test"),
+            (None, "bouncer@club.test"),
         ] {
             assert_eq!(sender(name, email), None, "{name:?} {email}");
         }
