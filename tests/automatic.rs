@@ -109,7 +109,25 @@ fn check(name: &str, e: &Expect) -> Result<(), String> {
 fn every_fixture_is_classified_as_expected() {
     let all = expected();
     assert!(all.len() >= 150, "{} fixtures", all.len());
-    let wrong: Vec<String> = all.iter().filter_map(|(n, e)| check(n, e).err()).collect();
+    // Four processes at a time: each fixture is one run of the binary.
+    let all: Vec<(&String, &Expect)> = all.iter().collect();
+    let chunk = all.len().div_ceil(4);
+    let wrong: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = all
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .filter_map(|(n, e)| check(n, e).err())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
     assert!(
         wrong.is_empty(),
         "{} of {} wrong:\n{}",

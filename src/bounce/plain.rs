@@ -78,6 +78,22 @@ static SENDER_LINE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// How many lines after an address still speak of it.
 const CONTEXT_LINES: usize = 8;
+/// A report says what failed in its first few kilobytes; a hostile one
+/// with a megabyte of addresses must not cost more than this.
+const MAX_REPORT_BYTES: usize = 64 * 1024;
+const MAX_MENTIONS: usize = 500;
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn head(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
 
 /// What a plain-text report says of its recipients.
 pub(super) struct Plain<'a> {
@@ -95,6 +111,7 @@ impl Plain<'_> {
     /// in the returned mail below them), each with what the words near it
     /// say.
     pub fn recipients(&self, text: &str) -> Vec<Recipient> {
+        let text = head(text, MAX_REPORT_BYTES);
         let own_words = match RETURNED.find(text) {
             Some(m) => &text[..m.start()],
             None => text,
@@ -110,7 +127,7 @@ impl Plain<'_> {
             }
             for cap in ADDRESS.captures_iter(line) {
                 let address = cap[1].trim_end_matches('.').to_ascii_lowercase();
-                if self.candidate(&address) {
+                if self.candidate(&address) && mentions.len() < MAX_MENTIONS {
                     mentions.push((address, i));
                 }
             }
@@ -354,6 +371,22 @@ mod tests {
         assert_eq!(r[0].address, "jane@customer.test");
         assert_eq!(r[0].status.as_deref(), Some("5.2.2"));
         assert_eq!(r[0].severity, Severity::Soft);
+    }
+
+    #[test]
+    fn a_hostile_report_is_read_in_bounded_time() {
+        let mut text = String::from("Delivery has failed to these recipients or groups:\n");
+        for i in 0..50_000 {
+            text.push_str(&format!("user{i}@customer.test 550 5.1.1\n"));
+        }
+        let p = Plain {
+            reporter: "m@x.test",
+            exclude: &[],
+            failed: &[],
+        };
+        let r = p.recipients(&text);
+        assert!(!r.is_empty() && r.len() <= MAX_MENTIONS);
+        assert_eq!(r[0].status.as_deref(), Some("5.1.1"));
     }
 
     #[test]

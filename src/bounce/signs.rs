@@ -68,7 +68,7 @@ static REPORT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)(?:",
         r"this is the mail system at host|this is the postfix program at host|",
-        r"hi\. this is the [\w.-]{1,40}(?: [\w.-]{1,40}){0,2} (?:program|server) at|",
+        r"hi\. this is the [\w.-]+(?: [\w.-]+){0,2} (?:program|server) at|",
         r"i'm afraid i wasn't able to deliver your message|",
         r"this message was created automatically by mail delivery software|",
         r"the following addresses had permanent fatal errors|",
@@ -77,10 +77,10 @@ static REPORT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
         r"the following recipient\(s\) (?:could not|cannot) be reached|",
         r"delivery is delayed to these recipients or groups|",
         r"your message did not reach some or all of the intended recipients|",
-        r"your message to \S{1,200} couldn't be delivered|",
+        r"your message to \S+ couldn't be delivered|",
         r"sorry, we were unable to deliver your message|",
         r"delivery to the following recipients? failed permanently|",
-        r"your message wasn't delivered to \S{1,200} because|",
+        r"your message wasn't delivered to \S+ because|",
         r"there was a (?:temporary )?problem delivering your message to|",
         r"your (?:mail|message) to the following recipients? (?:could not|cannot) be delivered|",
         r"this is a delivery status notification|",
@@ -89,8 +89,8 @@ static REPORT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
         r"the attached message had permanent fatal delivery errors|",
         r"this message was undeliverable due to the following reason|",
         r"the message that you sent was (?:not delivered|undeliverable) to|",
-        r"your message subject: .{1,300}? was not delivered to:|",
-        r"the following message to <[^>\s]{1,200}> was undeliverable|",
+        r"your message subject: .+? was not delivered to:|",
+        r"the following message to <[^>\s]+> was undeliverable|",
         r"delivery to the following recipients failed|",
         r"message could not be delivered to some recipients|",
         r"this is an automatically generated delivery status notification|",
@@ -112,7 +112,7 @@ static QUOTE_START: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)^(?:>|-{2,}\s*(?:original message|forwarded message|ursprüngliche nachricht|",
         r"message d'origine|mensaje original|messaggio originale)|begin forwarded message|",
-        r"from:\s|von:\s|de\s?:\s|on .{1,200} wrote:\s*$|am .{1,200} schrieb|le .{1,200} a écrit)"
+        r"from:\s|von:\s|de\s?:\s|on .+ wrote:\s*$|am .+ schrieb|le .+ a écrit)"
     ))
     .expect("quote start pattern is valid")
 });
@@ -127,6 +127,7 @@ static FORWARD_OR_REPLY: LazyLock<Regex> = LazyLock::new(|| {
 /// they are at the top.
 const OWN_WORDS_LINES: usize = 60;
 const OWN_WORDS_BYTES: usize = 8 * 1024;
+const OWN_LINE_CHARS: usize = 2000;
 
 /// The message's own words, as one line with whitespace collapsed: the
 /// first lines of its text up to anything quoted or forwarded.
@@ -134,6 +135,11 @@ pub fn own_words(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines().take(OWN_WORDS_LINES) {
         let line = line.trim();
+        // One endless line must not make every pattern read a megabyte.
+        let line = match line.char_indices().nth(OWN_LINE_CHARS) {
+            Some((end, _)) => &line[..end],
+            None => line,
+        };
         if QUOTE_START.is_match(line) || out.len() > OWN_WORDS_BYTES {
             break;
         }

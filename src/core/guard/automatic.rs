@@ -121,7 +121,7 @@ static RECEIPT_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
 });
 static RECEIPT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)(?:was read on|was deleted without being read|wurde am .{1,80}? gelesen|",
+        r"(?i)(?:was read on|was deleted without being read|wurde am .+? gelesen|",
         r"this is a return receipt for the mail|return receipt only acknowledges|",
         r"a (?:é|e)t(?:é|e) lu le|fue le[íi]do el|(?:è|e) stato letto|is gelezen op|your message was read)"
     ))
@@ -134,12 +134,12 @@ static CHALLENGE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)(?:(?:verify|confirm|prove)(?: that)? you are (?:a )?(?:real |live )*(?:human|person|sender)|",
         r"you are not a (?:robot|spammer)|not a spam source|challenge[- ]response|spam ?arrest|",
-        r"i (?:am|'m) (?:protecting myself|using) .{0,60}?(?:spam|junk)|sender verification|",
+        r"i (?:am|'m) (?:protecting myself|using) [^.!?]*?(?:spam|junk)|sender verification|",
         r"(?:click|follow|visit) (?:on )?the link below to (?:verify|confirm|be added)|",
-        r"(?:spam|junk) (?:protection|filter|blocker)\b.{0,80}?\b(?:verify|confirm)|",
+        r"(?:spam|junk) (?:protection|filter|blocker)\b[^.!?]*?\b(?:verify|confirm)|",
         r"added to my (?:whitelist|approved senders list|guest list)|",
         r"(?:has been|was) waitlisted|",
-        r"(?:held|on hold|quarantined|pending)\b.{0,120}?\b(?:until|unless) you (?:verify|confirm|click)|",
+        r"(?:held|on hold|quarantined|pending)\b[^.!?]*?\b(?:until|unless) you (?:verify|confirm|click)|",
         r"verify your e-?mail address (?:to|so) (?:deliver|that)|",
         r"to deliver your message,? please (?:click|verify|confirm)|",
         r"(?:verify|confirm) your (?:e-?mail )?(?:address|message) (?:to|so|and) (?:your message|it) (?:can|will) be delivered)"
