@@ -142,6 +142,7 @@ static CHALLENGE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
         r"(?:held|on hold|quarantined|pending)\b[^.!?]*?\b(?:until|unless) you (?:verify|confirm|click)|",
         r"verify your e-?mail address (?:to|so) (?:deliver|that)|",
         r"to deliver your message,? please (?:click|verify|confirm)|",
+        r"so (?:that )?your (?:message|e-?mail) (?:can|will) be delivered|awaiting (?:sender |your )?verification|",
         r"(?:verify|confirm) your (?:e-?mail )?(?:address|message) (?:to|so|and) (?:your message|it) (?:can|will) be delivered)"
     ))
     .expect("the challenge pattern is valid")
