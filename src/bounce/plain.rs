@@ -58,7 +58,8 @@ static UNKNOWN_USER: LazyLock<Regex> = LazyLock::new(|| {
         r"(?:mailbox|account|address|user|recipient) (?:does not|doesn't|did not) exist|",
         r"does not exist|doesn't exist|not listed in|(?:user|recipient|address|mailbox) not found|",
         r"recipnotfound|recipientnotfound|(?:doesn't|does not) have an? \S+ account|",
-        r"invalid (?:recipient|address|mailbox|user)|address couldn't be found|",
+        r"invalid (?:recipient|address|mailbox|user)|address (?:you entered )?(?:couldn't|could not) be found|",
+        r"(?:address|addresses|recipient|recipients|user|users)(?: were| was| is)? unknown|wasn't found at|",
         r"account (?:has been )?(?:disabled|closed|deactivated))"
     ))
     .expect("unknown-user pattern is valid")
@@ -346,6 +347,18 @@ mod tests {
                 false,
                 true,
                 Some("4.4.1"),
+            ),
+            (
+                "The following destination addresses were unknown",
+                false,
+                false,
+                Some("5.1.1"),
+            ),
+            (
+                "The email address you entered couldn't be found.",
+                false,
+                false,
+                Some("5.1.1"),
             ),
             ("This message hasn't been delivered yet.", false, true, None),
             ("Thanks for writing", false, false, None),

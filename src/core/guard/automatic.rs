@@ -93,7 +93,7 @@ static AUTO_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
         r"自動応答|自動返信|自动回复|自動回覆|자동 응답)\s*[:：]",
         r"|",
         // Whole phrases that only automatic replies use.
-        r".*\b(?:out of (?:the )?office(?:\s*$|\s*[:\-–(,.!]|\s+(?:until|till|from|reply|autoreply|notice|message))|on vacation until|ist abwesend|bin abwesend)",
+        r".*\b(?:out of (?:the )?office(?:\s*$|\s*[:\-–(,.!]|\s+(?:until|till|from|reply|autoreply|notice|message|re\s*:))|on vacation until|ist abwesend|bin abwesend)",
         r")",
     ))
     .expect("the out-of-office subject pattern is valid")
@@ -142,7 +142,7 @@ static CHALLENGE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
         r"(?:held|on hold|quarantined|pending)\b[^.!?]*?\b(?:until|unless) you (?:verify|confirm|click)|",
         r"verify your e-?mail address (?:to|so) (?:deliver|that)|",
         r"to deliver your message,? please (?:click|verify|confirm)|",
-        r"so (?:that )?your (?:message|e-?mail) (?:can|will) be delivered|awaiting (?:sender |your )?verification|",
+        r"so (?:that )?your (?:message|e-?mail) (?:can|will) be delivered|before your message (?:can|will) be delivered|awaiting (?:sender |your )?verification|",
         r"(?:verify|confirm) your (?:e-?mail )?(?:address|message) (?:to|so|and) (?:your message|it) (?:can|will) be delivered)"
     ))
     .expect("the challenge pattern is valid")
@@ -632,6 +632,11 @@ mod tests {
             (CAROL, "", "Please confirm you are human by visiting the link below."),
             (CAROL, "", "The message you sent requires that you verify that you are a real live human being."),
             (CAROL, "", "Your message has been quarantined until you confirm it."),
+            (
+                CAROL,
+                "",
+                "Before your message can be delivered, please verify your address.",
+            ),
         ] {
             assert_eq!(kind(from, "Re: x", headers, body), Some(Kind::Challenge), "{from} {body}");
         }
@@ -651,6 +656,7 @@ mod tests {
             ("Re: x (Auto-Reply)", "", "Thanks."),
             ("Vacation reply: x", "", "Away."),
             ("Abwesend: x", "", "Weg."),
+            ("Out Of Office Re: x", "", "Away."),
             (
                 "Re: x",
                 "X-POST-MessageClass: 9; Autoresponder\r\n",
