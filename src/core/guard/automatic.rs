@@ -91,6 +91,8 @@ static AUTO_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
         r"automaattinen vastaus|",
         r"автоответ|автоматический ответ|",
         r"自動応答|自動返信|自动回复|自動回覆|자동 응답)\s*[:：]",
+        // A dash instead of the colon (some webmails and ticket systems).
+        r"|(?:automatic (?:reply|response)|auto[- ]?reply|auto[- ]?response|out of office)\s+[-–]\s",
         r"|",
         // Whole phrases that only automatic replies use.
         r".*\b(?:out of (?:the )?office(?:\s*$|\s*[:\-–(,.!]|\s+(?:until|till|from|reply|autoreply|notice|message|re\s*:))|on vacation until|ist abwesend|bin abwesend)",
@@ -142,7 +144,8 @@ static CHALLENGE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
         r"(?:held|on hold|quarantined|pending)\b[^.!?]*?\b(?:until|unless) you (?:verify|confirm|click)|",
         r"verify your e-?mail address (?:to|so) (?:deliver|that)|",
         r"to deliver your message,? please (?:click|verify|confirm)|",
-        r"so (?:that )?your (?:message|e-?mail) (?:can|will) be delivered|before your message (?:can|will) be delivered|awaiting (?:sender |your )?verification|",
+        r"so (?:that )?your (?:message|e-?mail) (?:can|will) be delivered|your (?:message|e-?mail) reaches me|",
+        r"verify your e-?mail address by clicking|before your message (?:can|will) be delivered|awaiting (?:sender |your )?verification|",
         r"(?:verify|confirm) your (?:e-?mail )?(?:address|message) (?:to|so|and) (?:your message|it) (?:can|will) be delivered)"
     ))
     .expect("the challenge pattern is valid")
@@ -597,6 +600,7 @@ mod tests {
             ("Daemon Smith <daemon.smith@customer.test>", "Login problem", "", "Hi"),
             (CAROL, "Delivery failed for my parcel", "", "Hi"),
             (CAROL, "Auto: Reparatur nach Unfall", "", "Hi"),
+            (CAROL, "Auto-reply not working", "", "Since the update."),
             (CAROL, "Read: chapter 3 feedback", "", "I read chapter 3."),
             (CAROL, "Cannot verify my email address", "", "The link to verify my email address does not work."),
             (CAROL, "Password reset", "", "I will be out of the office from Monday, reset it today please."),
@@ -635,6 +639,11 @@ mod tests {
             (
                 CAROL,
                 "",
+                "To make sure your message reaches me, please verify your email address.",
+            ),
+            (
+                CAROL,
+                "",
                 "Before your message can be delivered, please verify your address.",
             ),
         ] {
@@ -657,6 +666,7 @@ mod tests {
             ("Vacation reply: x", "", "Away."),
             ("Abwesend: x", "", "Weg."),
             ("Out Of Office Re: x", "", "Away."),
+            ("Automatic Response - x", "", "Away."),
             (
                 "Re: x",
                 "X-POST-MessageClass: 9; Autoresponder\r\n",
