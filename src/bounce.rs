@@ -228,11 +228,19 @@ pub fn parse(raw: &[u8]) -> Option<Report> {
             _ => {}
         }
     }
-    if let Some(fields) = status_part {
+    // Some servers paste the RFC 3464 fields into their text instead of
+    // a part of their own: read them as such.
+    // Those count as a plain-text report: the words of anyone's mail.
+    let standard = status_part.is_some();
+    let status_part = status_part.or_else(|| pasted_fields(&text));
+    if let Some(fields) = status_part.filter(|_| standard || is_report(&msg, &text)) {
         let recipients = parse_delivery_status(&fields);
         if !recipients.is_empty() {
+            if !standard && original_message_id.is_none() {
+                original_message_id = header_message_id(&text);
+            }
             return Some(Report {
-                standard: true,
+                standard,
                 recipients,
                 original_message_id,
             });
@@ -242,32 +250,16 @@ pub fn parse(raw: &[u8]) -> Option<Report> {
     // mail that says it is a bounce (by its sender, subject, wording or
     // `X-Failed-Recipients`), lest a customer's "my mail to X could not
     // be delivered" question be read as one.
-    let sender = msg.from().and_then(|a| a.first());
-    let from = sender
+    if !is_report(&msg, &text) {
+        return None;
+    }
+    let from = msg
+        .from()
+        .and_then(|a| a.first())
         .and_then(|a| a.address())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let name = sender.and_then(|a| a.name());
-    let subject = msg.subject().unwrap_or_default();
-    let failed: Vec<String> = msg
-        .header_values("X-Failed-Recipients")
-        .filter_map(|v| v.as_text())
-        .flat_map(|v| v.split(','))
-        .map(|a| a.trim().trim_matches(['<', '>']).to_ascii_lowercase())
-        .filter(|a| a.contains('@'))
-        .collect();
-    let return_path = msg
-        .return_address()
-        .map(|a| a.trim().to_ascii_lowercase())
-        .filter(|a| !a.is_empty());
-    let is_report = looks_like(None, &from, subject)
-        || signs::sender(name, &from).is_some()
-        || return_path.is_some_and(|rp| signs::sender(None, &rp).is_some())
-        || !failed.is_empty()
-        || signs::wording(subject, &signs::own_words(&text)).is_some();
-    if !is_report {
-        return None;
-    }
+    let failed = failed_recipients(&msg);
     if original_message_id.is_none() {
         original_message_id = header_message_id(&text);
     }
@@ -292,6 +284,55 @@ pub fn parse(raw: &[u8]) -> Option<Report> {
         original_message_id,
     })
     .filter(|r| !r.recipients.is_empty() || r.original_message_id.is_some())
+}
+
+/// Whether a message says it is a delivery report: by its sender, its
+/// Return-Path, its subject, `X-Failed-Recipients` or its own words.
+fn is_report(msg: &mail_parser::Message<'_>, text: &str) -> bool {
+    let sender = msg.from().and_then(|a| a.first());
+    let from = sender
+        .and_then(|a| a.address())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let name = sender.and_then(|a| a.name());
+    let subject = msg.subject().unwrap_or_default();
+    let return_path = msg
+        .return_address()
+        .map(|a| a.trim().to_ascii_lowercase())
+        .filter(|a| !a.is_empty());
+    looks_like(None, &from, subject)
+        || signs::sender(name, &from).is_some()
+        || return_path.is_some_and(|rp| signs::sender(None, &rp).is_some())
+        || !failed_recipients(msg).is_empty()
+        || signs::wording(subject, &signs::own_words(text)).is_some()
+}
+
+/// `X-Failed-Recipients` (Exim and others), lowercase.
+fn failed_recipients(msg: &mail_parser::Message<'_>) -> Vec<String> {
+    msg.header_values("X-Failed-Recipients")
+        .filter_map(|v| v.as_text())
+        .flat_map(|v| v.split(','))
+        .map(|a| a.trim().trim_matches(['<', '>']).to_ascii_lowercase())
+        .filter(|a| a.contains('@'))
+        .collect()
+}
+
+/// The delivery-status fields a plain-text report pasted into its words,
+/// from the first `Reporting-MTA:` or `Final-Recipient:` line on, with an
+/// empty per-message block before them when the report gave none.
+fn pasted_fields(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let at = |field: &str| {
+        lower
+            .match_indices(field)
+            .find(|(i, _)| *i == 0 || lower.as_bytes()[i - 1] == b'\n')
+            .map(|(i, _)| i)
+    };
+    match (at("reporting-mta:"), at("final-recipient:")) {
+        (Some(r), _) => Some(text[r..].to_string()),
+        (None, Some(f)) => Some(format!("\n\n{}", &text[f..])),
+        (None, None) => None,
+    }
 }
 
 /// The per-recipient blocks of a `message/delivery-status` part.
@@ -607,6 +648,22 @@ mod tests {
                 Some("5.0.0".into()),
                 Severity::Hard
             )
+        );
+    }
+
+    #[test]
+    fn pasted_delivery_status_fields_are_read_but_not_as_standard() {
+        let body = "Your message could not be delivered.\n\nReporting-MTA: dns; mx.test\n\nFinal-Recipient: rfc822; gone@customer.test\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 no such user\n";
+        let r = plain_report("Relay <relay@mx.test>", "Returned mail", "", body).expect("a report");
+        assert!(!r.standard);
+        assert_eq!(r.recipients[0].address, "gone@customer.test");
+        assert_eq!(r.recipients[0].severity, Severity::Hard);
+        // A person quoting the same fields in a question is no report.
+        let quoted: String = body.lines().map(|l| format!("> {l}\n")).collect();
+        let question = format!("Why do I get this?\n\n{quoted}");
+        assert_eq!(
+            plain_report("carol@customer.test", "Why?", "", &question),
+            None
         );
     }
 

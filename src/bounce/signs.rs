@@ -54,7 +54,12 @@ static REPORT_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
         r"non remis\s*:|unzustellbar\s*:|nicht zustellbar\s*:|onbestelbaar\s*:|",
         r"no se puede entregar\s*:|non recapitabile\s*:|olevererbart\s*:|kan ikke leveres\s*:|",
         r"(?:e|é)chec de (?:la )?remise|notificação de status de entrega|配信不能\s*[:：]|",
-        r"unzustellbare nachricht|nondeliverable mail",
+        r"unzustellbare nachricht|nondeliverable mail|",
+        // Exchange's "Undeliverable:" in more languages.
+        r"(?:nedoručitelné|nedoručiteľné|kézbesíthetetlen|niedostarczalne|não é possível entregar|",
+        r"teslim edilemedi|ei voida toimittaa|nije moguće isporučiti|nedostavljivo|",
+        r"недоставлено|не доставлено|не може да бъде доставено|δεν είναι δυνατή η παράδοση|",
+        r"无法送达|無法傳遞|배달되지 않음|לא ניתן למסור|تعذر التسليم)\s*[:：]",
         r")"
     ))
     .expect("report subject pattern is valid")
@@ -94,6 +99,8 @@ static REPORT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
         r"unable to deliver (?:your |the )?message to the following (?:address|recipient)|",
         r"this is the mail delivery agent at|this is the mailer-daemon|",
         r"this is a warning message only|this is a warning only|",
+        // RFC 3464 fields pasted into a plain-text report.
+        r"final-recipient: ?rfc822;|reporting-mta: ?dns;|",
         r"the following message to <[^>\s]+> was undeliverable|",
         r"delivery to the following recipients failed|",
         r"message could not be delivered to some recipients|",

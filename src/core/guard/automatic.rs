@@ -89,7 +89,11 @@ static AUTO_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
         r"automatiskt svar|automatisk svar|autosvar|fr[åa]nvaro|frav[æa]r|",
         r"automatyczna odpowied[źz]|odpowied[źz] automatyczna|",
         r"automaattinen vastaus|",
-        r"автоответ|автоматический ответ|",
+        r"автоответ|автоматический ответ|автоматична відповідь|автоматичен отговор|",
+        r"automatická odpověď|automatikus válasz|otomatik yanıt|răspuns automat|automatski odgovor|",
+        r"samodejni odgovor|automaatne vastus|automātiskā atbilde|automatinis atsakymas|",
+        r"resposta automàtica|αυτόματη απάντηση|tự động trả lời|balasan otomatis|",
+        r"תשובה אוטומטית|رد تلقائي|poza biurem|nieobecność|",
         r"自動応答|自動返信|自动回复|自動回覆|자동 응답)\s*[:：]",
         // A dash instead of the colon (some webmails and ticket systems).
         r"|(?:automatic (?:reply|response)|auto[- ]?reply|auto[- ]?response|out of office)\s+[-–]\s",
