@@ -228,6 +228,12 @@ pub fn parse(raw: &[u8]) -> Option<Report> {
             _ => {}
         }
     }
+    // An HTML-only report: its text, as mail-parser renders it.
+    if text.is_empty() {
+        if let Some(t) = msg.body_text(0) {
+            text = t.into_owned();
+        }
+    }
     // Some servers paste the RFC 3464 fields into their text instead of
     // a part of their own: read them as such.
     // Those count as a plain-text report: the words of anyone's mail.
@@ -664,6 +670,25 @@ mod tests {
         assert_eq!(
             plain_report("carol@customer.test", "Why?", "", &question),
             None
+        );
+    }
+
+    #[test]
+    fn html_only_reports_are_read_from_their_rendered_text() {
+        let body = "<html><body><p>This is the mail system at host mx.test.</p><p>&lt;gone@customer.test&gt;: host said: 550 5.1.1 User unknown</p></body></html>";
+        let r = plain_report(
+            "MAILER-DAEMON@mx.test",
+            "Undelivered Mail Returned to Sender",
+            "Content-Type: text/html\r\n",
+            body,
+        );
+        assert_eq!(
+            one(r),
+            (
+                "gone@customer.test".into(),
+                Some("5.1.1".into()),
+                Severity::Hard
+            )
         );
     }
 

@@ -127,7 +127,7 @@ static RECEIPT_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
 });
 static RECEIPT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)(?:was read on|was deleted without being read|wurde am .+? gelesen|",
+        r"(?i)(?:was read on (?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|\d)|was deleted without being read|wurde am .+? gelesen|",
         r"this is a return receipt for the mail|return receipt only acknowledges|",
         r"a (?:é|e)t(?:é|e) lu le|fue le[íi]do el|(?:è|e) stato letto|is gelezen op|your message was read)"
     ))
@@ -630,6 +630,10 @@ mod tests {
             Some(Kind::ReadReceipt)
         );
         assert_eq!(kind(CAROL, "Hello", "", body), None);
+        assert_eq!(
+            kind(CAROL, "Read: the manual", "", "It was read on the train."),
+            None
+        );
     }
 
     #[test]
