@@ -18,8 +18,10 @@ use crate::ticket::{Status, Ticket};
 
 mod args;
 mod check;
+mod classify;
 pub use args::*;
 use check::{check, strip};
+use classify::classify;
 mod docs;
 mod print;
 pub mod safe;
@@ -124,6 +126,9 @@ fn dispatch(args: Args) -> Result<u8> {
     {
         return strip(file.as_deref(), *explain, *json);
     }
+    if let Command::Classify { file, json } = &args.command {
+        return classify(file.as_deref(), *json);
+    }
     match &args.command {
         Command::Completions { shell } => return docs::completions(*shell),
         Command::Man { dir } => return docs::man(dir.as_deref()),
@@ -140,6 +145,7 @@ fn dispatch(args: Args) -> Result<u8> {
             explain,
             json,
         } => strip(file.as_deref(), explain, json),
+        Command::Classify { file, json } => classify(file.as_deref(), json),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { dir } => docs::man(dir.as_deref()),
         Command::Serve => match crate::daemon::run(config) {

@@ -212,6 +212,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Whether postdesk would take a mail for automatic, and so never
+    /// answer it, and why.
+    ///
+    /// Automatic mail is a delivery report (bounce), an auto-reply, an
+    /// abuse report, a read receipt, a challenge-response request, list or
+    /// bulk mail. For a delivery report it also names each failed
+    /// recipient with its status and whether the bounce is hard or soft.
+    /// Needs no configuration and no store; the desk's own addresses
+    /// (loops) and rules are not considered.
+    Classify {
+        /// A message file; `-` or nothing reads stdin.
+        file: Option<PathBuf>,
+        /// As JSON: automatic, kind, reason and the report's recipients.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script on stdout (bash, zsh, fish, ...).
     ///
     /// The Debian package installs them; by hand, e.g.

@@ -7,13 +7,7 @@ use super::*;
 /// `postdesk strip`: the kept text, then with `--explain` each cut with
 /// its lines, the rule that matched and the first line it removed.
 pub(super) fn strip(file: Option<&std::path::Path>, explain: bool, json: bool) -> Result<u8> {
-    let mut raw = Vec::new();
-    match file {
-        Some(f) if f.as_os_str() != "-" => std::fs::File::open(f)
-            .and_then(|h| h.take(64 << 20).read_to_end(&mut raw))
-            .with_context(|| format!("cannot read {}", f.display()))?,
-        _ => std::io::stdin().take(64 << 20).read_to_end(&mut raw)?,
-    };
+    let raw = read_input(file)?;
     let (stripped, source) = crate::mail::quote::strip_raw(&raw);
     if json {
         let cuts: Vec<serde_json::Value> = stripped
@@ -47,6 +41,18 @@ pub(super) fn strip(file: Option<&std::path::Path>, explain: bool, json: bool) -
         }
     }
     Ok(0)
+}
+
+/// A mail from a file, or from stdin for `-` or none; at most 64 MiB.
+pub(super) fn read_input(file: Option<&std::path::Path>) -> Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    match file {
+        Some(f) if f.as_os_str() != "-" => std::fs::File::open(f)
+            .and_then(|h| h.take(64 << 20).read_to_end(&mut raw))
+            .with_context(|| format!("cannot read {}", f.display()))?,
+        _ => std::io::stdin().take(64 << 20).read_to_end(&mut raw)?,
+    };
+    Ok(raw)
 }
 
 /// `postdesk check`: everything an admin edits, each problem with its file
