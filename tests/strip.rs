@@ -97,6 +97,60 @@ fn every_fixture_keeps_exactly_the_expected_text() {
     );
 }
 
+/// Languages the corpus names as a fixture's second segment.
+const LANGUAGES: &[&str] = &[
+    "en", "de", "fr", "es", "it", "pt", "ptbr", "nl", "sv", "da", "no", "fi", "pl", "cs", "ru",
+    "ja", "zh", "ko", "tr", "hu", "el", "en2",
+];
+
+/// Prints each fixture family's accuracy (run with `--nocapture`): by
+/// client (the name's first segment) and by language (its second, when it
+/// is one). The figures go to benches/RESULTS.md; each fixture's own
+/// outcome is asserted by the test above, not here.
+#[test]
+fn accuracy_by_family() {
+    use std::collections::BTreeMap;
+    let mut by_client: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut by_language: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut misses = Vec::new();
+    for (name, raw, expected) in fixtures() {
+        let (stripped, _) = quote::strip_raw(&raw);
+        let ok = stripped.text == expected;
+        if !ok {
+            misses.push(name.clone());
+        }
+        let mut parts = name.split('-');
+        let client = parts.next().unwrap_or_default().to_string();
+        let tally = by_client.entry(client).or_default();
+        tally.0 += usize::from(ok);
+        tally.1 += 1;
+        if let Some(lang) = parts.next().filter(|l| LANGUAGES.contains(l)) {
+            let tally = by_language.entry(lang.to_string()).or_default();
+            tally.0 += usize::from(ok);
+            tally.1 += 1;
+        }
+    }
+    let total = by_client
+        .values()
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let mut out = String::from("| family | exact | of | % |\n|---|---|---|---|\n");
+    for (title, table) in [("client", &by_client), ("language", &by_language)] {
+        for (family, (ok, n)) in table {
+            out += &format!(
+                "| {title} {family} | {ok} | {n} | {:.0} |\n",
+                100.0 * *ok as f64 / *n as f64
+            );
+        }
+    }
+    out += &format!(
+        "| **all** | {} | {} | {:.1} |\n",
+        total.0,
+        total.1,
+        100.0 * total.0 as f64 / total.1.max(1) as f64
+    );
+    println!("{out}\nmisses: {}", misses.join(" "));
+}
+
 #[test]
 fn html_only_fixtures_are_stripped_from_their_html() {
     for (name, raw, _) in fixtures() {
