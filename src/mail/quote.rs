@@ -145,6 +145,12 @@ pub enum Reason {
         client: &'static str,
         pattern: &'static str,
     },
+    /// An attribution that follows the author's answer on the same line
+    /// ("Thanks! On … wrote:"): the answer stays, the attribution goes.
+    AttributionAfterText {
+        client: &'static str,
+        pattern: &'static str,
+    },
     /// `>` lines (or an HTML blockquote rendered as such).
     Quoted { html: bool },
     /// Quoted lines above an inline answer; the last of them are kept.
@@ -183,6 +189,10 @@ impl fmt::Display for Reason {
             Reason::Attribution { client, pattern } => {
                 write!(f, "attribution line ({client}: '{pattern}')")
             }
+            Reason::AttributionAfterText { client, pattern } => write!(
+                f,
+                "attribution line ({client}: '{pattern}') after the answer on the same line; the answer is kept"
+            ),
             Reason::Quoted { html: false } => f.write_str("quoted text ('>' lines)"),
             Reason::Quoted { html: true } => f.write_str("quoted text (HTML <blockquote>)"),
             Reason::QuotedAboveAnswer { html } => write!(
@@ -391,6 +401,8 @@ struct Quote {
     first_quoted: usize,
     /// One past the last `>` line.
     end: usize,
+    /// The attribution shared a line with the author's answer.
+    after_text: bool,
 }
 
 /// The core: `lines[..limit]` are examined, `lines[limit..]` are cut by
@@ -403,6 +415,9 @@ fn strip_lines(
     kind: Kind,
 ) -> Stripped {
     let n = limit.min(lines.len());
+    // Lines may be shortened: an answer and an attribution share a line.
+    let mut owned: Vec<&str> = lines.to_vec();
+    let lines = &mut owned[..];
     let mut keep = vec![false; n];
     let mut cuts = Vec::new();
     let mut quotes: Vec<Quote> = Vec::new();
@@ -420,6 +435,7 @@ fn strip_lines(
                 attribution: quoted_attribution(lines, i, end),
                 first_quoted: i,
                 end,
+                after_text: false,
             });
             i = end;
             continue;
@@ -449,6 +465,31 @@ fn strip_lines(
             ));
             break;
         }
+        if let Some((at, client, pattern)) = attribution_after_text(line) {
+            let next = (i + 1..n).find(|&j| !is_blank(lines[j]));
+            if let Some(k) = next.filter(|&k| is_quoted(lines[k])) {
+                let end = quote_end(lines, k, n);
+                let mut c = cut(
+                    lines,
+                    i,
+                    i,
+                    Reason::AttributionAfterText { client, pattern },
+                );
+                c.excerpt = excerpt(&p[at..]);
+                cuts.push(c);
+                lines[i] = p[..at].trim_end();
+                keep[i] = true;
+                quotes.push(Quote {
+                    start: i + 1,
+                    attribution: None,
+                    first_quoted: k,
+                    end,
+                    after_text: true,
+                });
+                i = end;
+                continue;
+            }
+        }
         if let Some(a) = attribution(&lines[i..(i + MAX_ATTRIBUTION_LINES).min(n)]) {
             let last = i + a.lines - 1;
             let next = (last + 1..n).find(|&j| !is_blank(lines[j]));
@@ -460,6 +501,7 @@ fn strip_lines(
                         attribution: Some((i, last, a.client, a.pattern)),
                         first_quoted: k,
                         end,
+                        after_text: false,
                     });
                     i = end;
                     continue;
@@ -560,7 +602,12 @@ fn decide_quotes(
         let quoted_lines = (q.first_quoted..q.end)
             .filter(|&j| is_quoted(lines[j]))
             .count();
-        if qi == 0 && answer_after && q.attribution.is_none() && quoted_lines <= OWN_QUOTE_LINES {
+        if qi == 0
+            && answer_after
+            && q.attribution.is_none()
+            && !q.after_text
+            && quoted_lines <= OWN_QUOTE_LINES
+        {
             keep[q.start..q.end].fill(true);
             continue;
         }
@@ -811,6 +858,10 @@ fn begins_structure(lines: &[&str], j: usize, n: usize) -> bool {
 /// `Some(true)` for `-- ` (RFC 3676), `Some(false)` for a bare `--`, which
 /// in HTML counts as `-- ` because rendering drops the space.
 fn signature_delimiter(line: &str, html: bool) -> Option<bool> {
+    // `__` is the delimiter some webmailers and users type instead.
+    if line.trim() == "__" {
+        return Some(false);
+    }
     if line.trim() != "--" {
         return None;
     }
