@@ -11,13 +11,15 @@
 //!
 //! Decisions on the ambiguous cases, in the order a reader meets them:
 //!
-//! - **Inline answers** (text between quoted parts) are kept. Above each
-//!   one, the last quoted paragraph (at most [`CONTEXT_LINES`] lines, with
-//!   their `>`) stays as context, because "Yes." means nothing to a customer
-//!   without the question it answers; a quoted sign-off ("> Thanks, Carol")
-//!   or quoted signature is never context. A reply that quotes everything
-//!   first and answers once at the end (bottom-posting) keeps no context:
-//!   the quote is the whole previous message.
+//! - **Inline answers** (text between quoted parts): the interleaved body
+//!   is kept, every quoted block above an answer whole with its `>`,
+//!   because "Yes." means nothing to a customer without the question it
+//!   answers, and the author already trimmed the quote to what they answer.
+//!   The attribution line above it, a quoted signature, a quoted block that
+//!   is only a sign-off ("> Thanks, Carol") and the quote after the last
+//!   answer go. A reply that quotes everything first and answers once at
+//!   the end (bottom-posting) keeps no context: the quote is the whole
+//!   previous message.
 //! - **A short `>` block without an attribution line** (at most
 //!   [`OWN_QUOTE_LINES`] lines), the first quote in the message and
 //!   followed by more text, is kept as it was written. Clients always put
@@ -70,8 +72,9 @@ const MAX_PROBE: usize = 1024;
 const MAX_ATTRIBUTION: usize = 600;
 /// Clients wrap attribution lines over at most this many lines.
 const MAX_ATTRIBUTION_LINES: usize = 3;
-/// Quoted lines kept as context above an inline answer.
-pub const CONTEXT_LINES: usize = 3;
+/// A quoted block this short that starts with a sign-off ("Thanks,") is
+/// no context for an inline answer.
+const SIGN_OFF_LINES: usize = 3;
 /// An unattributed `>` block this short, followed by text, is kept.
 pub const OWN_QUOTE_LINES: usize = 3;
 /// Non-blank lines after a bare `--` that still make it a signature.
@@ -153,8 +156,6 @@ pub enum Reason {
     },
     /// `>` lines (or an HTML blockquote rendered as such).
     Quoted { html: bool },
-    /// Quoted lines above an inline answer; the last of them are kept.
-    QuotedAboveAnswer { html: bool },
     /// Everything under an attribution line that was not quoted with `>`.
     BelowAttribution,
     /// Outlook's `From:`/`Sent:`/`To:`/`Subject:` block and all below it.
@@ -195,11 +196,6 @@ impl fmt::Display for Reason {
             ),
             Reason::Quoted { html: false } => f.write_str("quoted text ('>' lines)"),
             Reason::Quoted { html: true } => f.write_str("quoted text (HTML <blockquote>)"),
-            Reason::QuotedAboveAnswer { html } => write!(
-                f,
-                "quoted text above an inline answer ({}); the quoted lines just above the answer stay as context",
-                if *html { "HTML <blockquote>" } else { "'>' lines" },
-            ),
             Reason::BelowAttribution => {
                 f.write_str("the quoted message below an attribution line (quoted without '>')")
             }
@@ -625,8 +621,10 @@ fn decide_quotes(
             }
             continue;
         }
-        // The last quoted paragraph above the answer stays as context;
-        // above a quoted signature, if the quote ends with one.
+        // The quoted block above an answer stays whole: it is what the
+        // author chose to answer. A quoted signature at its end goes, and
+        // so does a block that is only a quoted sign-off ("> Thanks,\n>
+        // Carol"): no answer refers to those.
         let floor = quoted_from.max(q.first_quoted);
         let mut stop = (floor..q.end)
             .rev()
@@ -636,13 +634,14 @@ fn decide_quotes(
         while stop > floor && quoted_blank(lines[stop - 1]) {
             stop -= 1;
         }
-        let mut from = stop;
-        while from > floor && stop - from < CONTEXT_LINES && !quoted_blank(lines[from - 1]) {
-            from -= 1;
+        let mut from = floor;
+        while from < stop && quoted_blank(lines[from]) {
+            from += 1;
         }
-        // A quoted sign-off ("> Thanks,\n> Carol") is no context for the
-        // author's own sign-off below it.
-        if from < stop && is_closing(unquote_all(lines[from])) {
+        let sign_off = from < stop
+            && is_closing(unquote_all(lines[from]))
+            && (from..stop).filter(|&j| !quoted_blank(lines[j])).count() <= SIGN_OFF_LINES;
+        if sign_off {
             from = stop;
         }
         if from == stop {
@@ -651,15 +650,9 @@ fn decide_quotes(
             }
             continue;
         }
+        // Only blank lines lie between `quoted_from` and `from`: no cut
+        // worth naming.
         keep[from..stop].fill(true);
-        if quoted_from < from {
-            cuts.push(cut(
-                lines,
-                quoted_from,
-                from - 1,
-                Reason::QuotedAboveAnswer { html },
-            ));
-        }
         if stop < q.end {
             cuts.push(cut(lines, stop, q.end - 1, Reason::Quoted { html }));
         }
