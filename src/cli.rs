@@ -120,9 +120,19 @@ fn dispatch(args: Args) -> Result<u8> {
         file,
         explain,
         json,
+        signatures,
     } = &args.command
     {
-        return strip(file.as_deref(), *explain, *json);
+        // The policy of the configuration in use, when there is one that
+        // loads: the command must agree with what intake does.
+        let signatures = signatures.unwrap_or_else(|| {
+            config::locate(args.config.as_deref())
+                .ok()
+                .and_then(|p| Config::load(&p).ok())
+                .map(|c| c.mail.signatures)
+                .unwrap_or_default()
+        });
+        return strip(file.as_deref(), *explain, *json, signatures);
     }
     match &args.command {
         Command::Completions { shell } => return docs::completions(*shell),
@@ -139,7 +149,13 @@ fn dispatch(args: Args) -> Result<u8> {
             file,
             explain,
             json,
-        } => strip(file.as_deref(), explain, json),
+            signatures,
+        } => strip(
+            file.as_deref(),
+            explain,
+            json,
+            signatures.unwrap_or_default(),
+        ),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { dir } => docs::man(dir.as_deref()),
         Command::Serve => match crate::daemon::run(config) {

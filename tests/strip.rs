@@ -351,3 +351,61 @@ fn cli_strips_a_bare_body_and_html() {
     assert_ne!(code, 0);
     assert!(err.contains("cannot read /nonexistent/mail.eml"), "{err}");
 }
+
+#[test]
+fn cli_signature_policy() {
+    let body = "Works now.\n\n-- \nCarol Customer\n+44 20 7946 0000\n\nSent from my iPhone\n\nOn Mon, 2 Nov 2026 at 10:00, Bob <b@x.test> wrote:\n> Restart it.\n";
+    let (code, out, err) = postdesk(&["strip", "--explain"], Some(body.as_bytes()));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Works now.\n\n--- explain"), "{out}");
+    assert!(out.contains("signatures cut"), "{out}");
+    assert!(out.contains("signature ('-- ' delimiter"), "{out}");
+
+    let (code, out, err) = postdesk(&["strip", "--signatures", "keep"], Some(body.as_bytes()));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim_end(),
+        "Works now.\n\n--\nCarol Customer\n+44 20 7946 0000\n\nSent from my iPhone"
+    );
+
+    // Without the flag, the configuration in use decides.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let example =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/postdesk.toml"))
+            .expect("example configuration");
+    let config = dir.path().join("postdesk.toml");
+    std::fs::write(
+        &config,
+        example.replace("signatures = \"cut\"", "signatures = \"keep\""),
+    )
+    .expect("write configuration");
+    let out = Command::new(env!("CARGO_BIN_EXE_postdesk"))
+        .args([
+            "--config",
+            config.to_str().expect("utf-8"),
+            "strip",
+            "--json",
+            "-",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().expect("stdin").write_all(body.as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("run postdesk");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["signatures"], "keep", "{v}");
+    assert!(
+        v["text"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("Sent from my iPhone")),
+        "{v}"
+    );
+
+    let (code, _, err) = postdesk(&["strip", "--signatures", "maybe"], Some(b"x"));
+    assert_ne!(code, 0);
+    assert!(err.contains("cut or keep"), "{err}");
+}

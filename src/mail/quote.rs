@@ -253,7 +253,48 @@ impl fmt::Display for Source {
 
 /// Strips a reply given as plain text.
 pub fn strip_reply(text: &str) -> Stripped {
-    strip_text(text, Kind::Reply)
+    strip_text(text, Kind::Reply, Signatures::default())
+}
+
+/// [`strip_reply`] under a signature policy.
+pub fn strip_reply_with(text: &str, signatures: Signatures) -> Stripped {
+    strip_text(text, Kind::Reply, signatures)
+}
+
+/// What happens to signatures (`-- ` and what follows, `--`/`__` with a
+/// short block) and mobile footers ("Sent from my iPhone"). Both policies
+/// are in use: helpdesks that show customers' mail as a chat cut them,
+/// ones that keep a customer's phone number or an agent's signature for
+/// the record keep them. Quotes are cut under either.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Signatures {
+    /// Cut them: only what the author typed for this message stays.
+    #[default]
+    Cut,
+    /// Keep them as the author's text.
+    Keep,
+}
+
+impl std::str::FromStr for Signatures {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cut" => Ok(Signatures::Cut),
+            "keep" => Ok(Signatures::Keep),
+            _ => Err(format!("'{s}' is no signature policy: cut or keep")),
+        }
+    }
+}
+
+impl fmt::Display for Signatures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Signatures::Cut => "cut",
+            Signatures::Keep => "keep",
+        })
+    }
 }
 
 /// Whether a mail answers (quoted history is cut) or forwards (the
@@ -265,7 +306,7 @@ pub enum Kind {
     Forward,
 }
 
-fn strip_text(text: &str, kind: Kind) -> Stripped {
+fn strip_text(text: &str, kind: Kind, signatures: Signatures) -> Stripped {
     let clipped = clip(text, MAX_INPUT);
     let mut lines: Vec<&str> = Vec::new();
     let mut rest = None;
@@ -289,7 +330,7 @@ fn strip_text(text: &str, kind: Kind) -> Stripped {
     } else {
         None
     };
-    strip_lines(&lines, lines.len(), false, tail, kind)
+    strip_lines(&lines, lines.len(), false, tail, kind, signatures)
 }
 
 /// Strips a reply given as HTML: rendered to text with `>` for every
@@ -298,10 +339,10 @@ fn strip_text(text: &str, kind: Kind) -> Stripped {
 /// `appendonsend`, Yahoo's `yahoo_quoted`, …), then stripped like text. Line
 /// numbers in the cuts are those of [`render_html`]'s output.
 pub fn strip_reply_html(html: &str) -> Stripped {
-    strip_html(html, Kind::Reply)
+    strip_html(html, Kind::Reply, Signatures::default())
 }
 
-fn strip_html(html: &str, kind: Kind) -> Stripped {
+fn strip_html(html: &str, kind: Kind, signatures: Signatures) -> Stripped {
     let rendered = render(html);
     let lines: Vec<&str> = rendered.text.split('\n').collect();
     let (limit, tail) = match rendered.marker {
@@ -326,7 +367,7 @@ fn strip_html(html: &str, kind: Kind) -> Stripped {
         ),
         _ => (lines.len(), None),
     };
-    strip_lines(&lines, limit, true, tail, kind)
+    strip_lines(&lines, limit, true, tail, kind, signatures)
 }
 
 /// Strips a parsed message: its HTML part when it has no plain text (the
@@ -335,16 +376,31 @@ fn strip_html(html: &str, kind: Kind) -> Stripped {
 /// forward (by its subject, see [`super::subject::is_forward`]) keeps the
 /// mail it forwards.
 pub fn strip_message(msg: &Inbound, raw: &[u8]) -> (Stripped, Source) {
+    strip_message_with(msg, raw, Signatures::default())
+}
+
+/// [`strip_message`] under a signature policy.
+pub fn strip_message_with(msg: &Inbound, raw: &[u8], signatures: Signatures) -> (Stripped, Source) {
     let kind = if super::subject::is_forward(&msg.subject) {
         Kind::Forward
     } else {
         Kind::Reply
     };
-    strip_message_as(msg, raw, kind)
+    strip_message_as_with(msg, raw, kind, signatures)
 }
 
 /// [`strip_message`] as a reply or a forward whatever the subject says.
 pub fn strip_message_as(msg: &Inbound, raw: &[u8], kind: Kind) -> (Stripped, Source) {
+    strip_message_as_with(msg, raw, kind, Signatures::default())
+}
+
+/// [`strip_message_as`] under a signature policy.
+pub fn strip_message_as_with(
+    msg: &Inbound,
+    raw: &[u8],
+    kind: Kind,
+    signatures: Signatures,
+) -> (Stripped, Source) {
     if msg.html_only {
         let html = super::limits::view(raw, &super::Limits::default()).and_then(|bytes| {
             mail_parser::MessageParser::default()
@@ -352,22 +408,27 @@ pub fn strip_message_as(msg: &Inbound, raw: &[u8], kind: Kind) -> (Stripped, Sou
                 .and_then(|m| m.body_html(0).map(|h| h.into_owned()))
         });
         if let Some(html) = html {
-            return (strip_html(&html, kind), Source::Html);
+            return (strip_html(&html, kind, signatures), Source::Html);
         }
     }
-    (strip_text(&msg.text, kind), Source::Text)
+    (strip_text(&msg.text, kind, signatures), Source::Text)
 }
 
 /// What `postdesk strip` does with its input: a whole message when it starts
 /// with a header line and parses as mail, else a bare body.
 pub fn strip_raw(raw: &[u8]) -> (Stripped, Source) {
+    strip_raw_with(raw, Signatures::default())
+}
+
+/// [`strip_raw`] under a signature policy.
+pub fn strip_raw_with(raw: &[u8], signatures: Signatures) -> (Stripped, Source) {
     if starts_with_header(raw) {
         if let Ok(msg) = crate::mail::parse(raw) {
-            return strip_message(&msg, raw);
+            return strip_message_with(&msg, raw, signatures);
         }
     }
     let text = String::from_utf8_lossy(&raw[..raw.len().min(MAX_INPUT)]);
-    (strip_reply(&text), Source::Body)
+    (strip_reply_with(&text, signatures), Source::Body)
 }
 
 /// `Name: value` on the first line (after an mbox `From ` line): a body
@@ -409,6 +470,7 @@ fn strip_lines(
     html: bool,
     tail: Option<Cut>,
     kind: Kind,
+    signatures: Signatures,
 ) -> Stripped {
     let n = limit.min(lines.len());
     // Lines may be shortened: an answer and an attribution share a line.
@@ -521,7 +583,8 @@ fn strip_lines(
                 _ => {}
             }
         }
-        if let Some(strict) = signature_delimiter(line, html) {
+        let cut_signatures = signatures == Signatures::Cut;
+        if let Some(strict) = signature_delimiter(line, html).filter(|_| cut_signatures) {
             if let Some(end) = signature_end(lines, i, n, strict, &mut structure) {
                 let reason = if strict {
                     Reason::Signature
@@ -533,7 +596,7 @@ fn strip_lines(
                 continue;
             }
         }
-        if is_mobile_footer(p) {
+        if cut_signatures && is_mobile_footer(p) {
             cuts.push(cut(lines, i, i, Reason::MobileFooter));
             i += 1;
             continue;

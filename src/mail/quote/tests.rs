@@ -364,7 +364,7 @@ fn entities() {
 #[test]
 fn an_outlook_forward_keeps_what_it_forwards() {
     let body = "Please see below, they were charged twice.\n\n-- \nDave, Accounts\n\nFrom: Carol <c@x.test>\nSent: Monday, November 2, 2026 10:00 AM\nTo: Dave\nSubject: Invoice 4711\n\nI was charged twice for invoice 4711.\n";
-    let forward = strip_text(body, Kind::Forward);
+    let forward = strip_text(body, Kind::Forward, Signatures::Cut);
     assert!(
         forward
             .text
@@ -382,11 +382,11 @@ fn an_outlook_forward_keeps_what_it_forwards() {
     );
     let separator = "FYI\n\n-----Original Message-----\nFrom: c@x.test\nThe question\n";
     assert_eq!(
-        strip_text(separator, Kind::Forward).text,
+        strip_text(separator, Kind::Forward, Signatures::Cut).text,
         separator.trim_end()
     );
     let html = "<div>FYI</div><div id=\"appendonsend\"></div><hr><div id=\"divRplyFwdMsg\"><b>From:</b> Carol<br><b>Sent:</b> Monday<br><b>To:</b> Dave<br><b>Subject:</b> Invoice</div><div>Charged twice</div>";
-    let s = strip_html(html, Kind::Forward);
+    let s = strip_html(html, Kind::Forward, Signatures::Cut);
     assert!(s.text.starts_with("FYI"), "{}", s.text);
     assert!(s.text.contains("Charged twice"), "{}", s.text);
     assert_eq!(strip_reply_html(html).text, "FYI");
@@ -576,4 +576,18 @@ fn outlook_html_lines_and_header_div() {
         "{}",
         s.cuts[0]
     );
+}
+
+#[test]
+fn signature_policy_keep() {
+    let text = "Done.\n\n-- \nBob\nAcme\n\nSent from my iPhone\n\nOn Mon, 2 Nov 2026 at 10:00, Carol <c@x.test> wrote:\n> q\n";
+    assert_eq!(strip_reply_with(text, Signatures::Cut).text, "Done.");
+    let s = strip_reply_with(text, Signatures::Keep);
+    assert_eq!(s.text, "Done.\n\n--\nBob\nAcme\n\nSent from my iPhone");
+    assert!(s
+        .cuts
+        .iter()
+        .all(|c| !matches!(c.reason, Reason::Signature | Reason::MobileFooter)));
+    assert_eq!("keep".parse::<Signatures>(), Ok(Signatures::Keep));
+    assert!("both".parse::<Signatures>().is_err());
 }
