@@ -523,7 +523,17 @@ fn strip_lines(
             ));
             break;
         }
-        if let Some((at, client, pattern)) = attribution_after_text(line) {
+        // An attribution is trusted when it carries a date (strong) or has
+        // a quote under it; a line with neither is not worth the patterns.
+        // This keeps a file of "x wrote:" lines linear at a small factor.
+        let window_end = (i + MAX_ATTRIBUTION_LINES).min(n);
+        let candidate = quote_near(lines, i, n)
+            || lines[i..window_end]
+                .iter()
+                .any(|l| probe(l).bytes().any(|b| b.is_ascii_digit()));
+        if let Some((at, client, pattern)) =
+            candidate.then(|| attribution_after_text(line)).flatten()
+        {
             let next = (i + 1..n).find(|&j| !is_blank(lines[j]));
             if let Some(k) = next.filter(|&k| is_quoted(lines[k])) {
                 let end = quote_end(lines, k, n);
@@ -548,7 +558,10 @@ fn strip_lines(
                 continue;
             }
         }
-        if let Some(a) = attribution(&lines[i..(i + MAX_ATTRIBUTION_LINES).min(n)]) {
+        if let Some(a) = candidate
+            .then(|| attribution(&lines[i..window_end]))
+            .flatten()
+        {
             let last = i + a.lines - 1;
             let next = (last + 1..n).find(|&j| !is_blank(lines[j]));
             match next {
@@ -846,6 +859,14 @@ fn quote_end(lines: &[&str], start: usize, n: usize) -> usize {
         j += 1;
     }
     end
+}
+
+/// Whether a `>` line follows line `i` closely enough to sit under an
+/// attribution that starts at `i` (wrapped, then blank lines).
+fn quote_near(lines: &[&str], i: usize, n: usize) -> bool {
+    lines[(i + 1).min(n)..(i + 2 * MAX_ATTRIBUTION_LINES + 2).min(n)]
+        .iter()
+        .any(|l| is_quoted(l))
 }
 
 /// An attribution quoted along with the message ("> On … wrote:"), as the

@@ -136,6 +136,8 @@ pub(super) const ATTRIBUTIONS: &[AttributionPattern] = &[
         false,
     ),
     ap(r"^.+\swrote\s*:$", "English", "… wrote:", false),
+    // Lotus Notes / HCL Notes: "Carol <c@x> wrote on 02/11/2026 10:00:00:".
+    ap(r"^.+\swrote\s+on\s.+:$", "Notes", "… wrote on …:", true),
     ap(r"^Quoting\s.+:$", "English", "Quoting …:", false),
     ap(
         r"^.+\s(?:schrieb|a\s+écrit|escribió|schreef|ha\s+scritto|escreveu|pisze|skrev)\s*:$",
@@ -182,9 +184,9 @@ pub(super) fn attribution(window: &[&str]) -> Option<Attribution> {
         {
             return None;
         }
-        // Only a line ending in a colon can end an attribution: join the
-        // lines (an allocation) only then.
-        if !ends_with_colon(line) {
+        // Only a line ending in a colon (or an address) can end an
+        // attribution: join the lines (an allocation) only then.
+        if !may_end_attribution(line) {
             continue;
         }
         let joined = join(&window[..span])?;
@@ -213,7 +215,7 @@ pub(super) fn attribution(window: &[&str]) -> Option<Attribution> {
 /// whether it is a strong one.
 pub(super) fn attribution_within(window: &[&str]) -> Option<bool> {
     (1..=window.len())
-        .filter(|&span| ends_with_colon(probe(window[span - 1])))
+        .filter(|&span| may_end_attribution(probe(window[span - 1])))
         .find_map(|span| match_attribution(&join(&window[..span])?))
         .map(|(strong, ..)| strong)
 }
@@ -270,6 +272,17 @@ pub(super) fn attribution_after_text(line: &str) -> Option<(usize, &'static str,
     None
 }
 
+/// Gmail's oldest form, without a colon: "2011/3/1 Carol <c@x.test>" (or
+/// with a dash-separated date and a time). Only trusted above a quote.
+pub(super) const DATE_ADDRESS: &str =
+    r"^\d{4}[/.-]\d{1,2}[/.-]\d{1,2}\b[^<>]{0,80}\s<[^\s<>]+@[^\s<>]+>$";
+
+/// Whether a line can be the last of an attribution: a colon ends all but
+/// the oldest Gmail form, which ends with the address.
+pub(super) fn may_end_attribution(line: &str) -> bool {
+    ends_with_colon(line) || line.ends_with('>')
+}
+
 pub(super) fn ends_with_colon(line: &str) -> bool {
     line.ends_with(':') || line.ends_with('：')
 }
@@ -291,9 +304,19 @@ pub(super) fn join(lines: &[&str]) -> Option<String> {
 
 /// `(strong, client, pattern)` when `line` is an attribution line.
 pub(super) fn match_attribution(line: &str) -> Option<(bool, &'static str, &'static str)> {
-    let line = line.trim();
-    if line.len() > MAX_ATTRIBUTION || !ends_with_colon(line) {
+    // Yahoo's classic "--- On Mon, 11/2/26, Carol <c@x> wrote:".
+    let line = match line.trim().strip_prefix("--") {
+        Some(rest) => rest.trim_start_matches('-').trim_start(),
+        None => line.trim(),
+    };
+    if line.len() > MAX_ATTRIBUTION {
         return None;
+    }
+    if !ends_with_colon(line) {
+        static RE: OnceLock<Option<Regex>> = OnceLock::new();
+        return (line.ends_with('>')
+            && regex(&RE, DATE_ADDRESS).is_some_and(|re| re.is_match(line)))
+        .then_some((false, "date-first", "YYYY/MM/DD NAME <ADDRESS>"));
     }
     let dated = line.bytes().any(|b| b.is_ascii_digit());
     let set = attribution_set()?;

@@ -591,3 +591,23 @@ fn signature_policy_keep() {
     assert_eq!("keep".parse::<Signatures>(), Ok(Signatures::Keep));
     assert!("both".parse::<Signatures>().is_err());
 }
+
+#[test]
+fn older_attribution_shapes() {
+    assert_eq!(
+        kept("Yes.\n\n2011/3/1 Carol <c@x.test>\n\n> q\n> q\n> q\n> q\n"),
+        "Yes."
+    );
+    // Without a quote below, such a line is text (a signature, say).
+    assert_eq!(
+        kept("Yes.\n\n2011/3/1 Carol <c@x.test>\n"),
+        "Yes.\n\n2011/3/1 Carol <c@x.test>"
+    );
+    let s = strip_reply("Yes.\n\nCarol <c@x.test> wrote on 02/11/2026 10:00:00 AM:\n\nquestion\n");
+    assert_eq!(s.text, "Yes.");
+    assert!(s.cuts[0].to_string().contains("Notes"), "{}", s.cuts[0]);
+    assert_eq!(
+        kept("Yes.\n\n--- On Mon, 11/2/26, Carol <c@x.test> wrote:\n\nFrom: Carol\nquestion\n"),
+        "Yes."
+    );
+}
