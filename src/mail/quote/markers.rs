@@ -401,7 +401,8 @@ pub(super) const FOOTER: &str = concat!(
 /// anywhere in the line) is not part of the words.
 pub(super) fn is_mobile_footer(p: &str) -> bool {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    if p.len() > 160 || p.len() < 6 {
+    // No footer ends in a colon or is long: most lines skip the pattern.
+    if p.len() > 160 || p.len() < 6 || ends_with_colon(p) {
         return false;
     }
     let unlinked;
