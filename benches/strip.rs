@@ -1,5 +1,5 @@
 //! Cost of reply stripping (`postdesk strip`, intake's author text): every
-//! reply of the fixture corpus (tests/fixtures/replies, 25 clients, 21
+//! reply of the fixture corpus (tests/fixtures/replies, 28 clients, 21
 //! languages), and hostile inputs at the stripper's limits, each of which
 //! must stay under 50 ms (issue 17): lines that all look like attributions,
 //! answers on attribution lines, header fields, delimiters, footers,
