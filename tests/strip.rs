@@ -409,3 +409,29 @@ fn cli_signature_policy() {
     assert_ne!(code, 0);
     assert!(err.contains("cut or keep"), "{err}");
 }
+
+#[test]
+fn cli_explains_the_new_rules() {
+    for (fixture, reason) in [
+        (
+            "gmail-en-sameline",
+            "cut line 1: attribution line (Gmail: 'On … wrote:') after the answer on the same line; the answer is kept",
+        ),
+        ("yandex-ru-plain", "attribution line (date-first: 'DATE … NAME <ADDRESS>:')"),
+        ("gmail-fi-top", "attribution line (Finnish: '… kirjoitti …:')"),
+        ("gmx-de-top", "header block of the quoted message"),
+        ("outlook-ja-top", "(Japanese: '差出人:/送信日時:/宛先:/件名:')"),
+        ("outlook-en-html", "HTML quote marker 'Outlook header block (border-top div)' (Outlook)"),
+        ("samsung-de-top", "mobile client footer"),
+        ("shape-en-underscores", "signature ('--' or '__' delimiter followed by a short block)"),
+        ("polymail-en-top", "cut lines 8-10: attribution line (Gmail: 'On … wrote:')"),
+    ] {
+        let file = fixtures_dir().join(format!("{fixture}.eml"));
+        let (code, out, err) = postdesk(
+            &["strip", "--explain", file.to_str().expect("utf-8 path")],
+            None,
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(reason), "{fixture}: {out}");
+    }
+}

@@ -201,14 +201,14 @@ impl fmt::Display for Reason {
             }
             Reason::HeaderBlock { language, pattern } => write!(
                 f,
-                "Outlook header block ({language}: '{pattern}') and the quoted message below it"
+                "header block of the quoted message, as Outlook and webmailers write it ({language}: '{pattern}'), and the message below it"
             ),
             Reason::OriginalMessage => f.write_str(
                 "'-----Original Message-----' separator and the quoted message below it",
             ),
             Reason::Signature => f.write_str("signature ('-- ' delimiter, RFC 3676)"),
             Reason::LooseSignature => {
-                f.write_str("signature ('--' delimiter followed by a short block)")
+                f.write_str("signature ('--' or '__' delimiter followed by a short block)")
             }
             Reason::MobileFooter => f.write_str("mobile client footer ('Sent from my …')"),
             Reason::HtmlMarker { marker, client } => write!(

@@ -308,6 +308,11 @@ pub(super) fn header_block_at(
     }
     let from_language = from.filter(|_| addressed)?;
     let (language, pattern) = date?;
+    let pattern = if first == Field::Date {
+        "date first, as GMX and Web.de write it: Gesendet:/Von:/An:/Betreff:"
+    } else {
+        pattern
+    };
     Some((
         if language.is_empty() {
             from_language
