@@ -254,8 +254,13 @@ pub(super) fn header_field(line: &str) -> Option<(Field, &'static str, &'static 
         .find(|(_, c)| *c == ':' || *c == '：')?;
     let name = l
         .get(..colon)?
-        .trim_end_matches(|c: char| c == '*' || c.is_whitespace())
-        .to_lowercase();
+        .trim_end_matches(|c: char| c == '*' || c.is_whitespace());
+    // No field name holds an address: most lines with a colon early
+    // ("Carol <c@x> wrote:") end here, before the lowercase copy.
+    if name.contains(['<', '@', '>', '/']) {
+        return None;
+    }
+    let name = name.to_lowercase();
     let value = l.get(colon + c.len_utf8()..)?.trim_matches('*').trim();
     let &(_, field, language, pattern) = FIELDS.iter().find(|f| f.0 == name)?;
     if matches!(field, Field::From | Field::Date) && value.is_empty() {
@@ -360,8 +365,9 @@ pub(super) fn is_forward_marker(p: &str) -> bool {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
     // Every marker is a dashed banner or ends in a colon: most lines are
     // neither and skip the regex.
-    let shaped = p.ends_with(':')
-        || p.ends_with('：')
+    // The colon-ended markers start with one of these letters.
+    let shaped = ((p.ends_with(':') || p.ends_with('：'))
+        && p.starts_with(|c: char| "bBaAdDiI転".contains(c)))
         || (p.len() > 10 && p.starts_with("--") && p.ends_with("--"));
     shaped && p.len() < 80 && regex(&RE, FORWARD).is_some_and(|re| re.is_match(p))
 }
