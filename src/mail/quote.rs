@@ -38,6 +38,10 @@
 //!   Signatures without a delimiter ("Best regards, Bob, +49 …") are kept:
 //!   they cannot be told from text, and a name too many hurts less than a
 //!   lost sentence.
+//!   All this, and mobile footers, is the default policy
+//!   ([`Signatures::Cut`], `[mail] signatures = "cut"`); under
+//!   [`Signatures::Keep`] signatures and footers stay as the author's text
+//!   and only quotes are cut.
 //! - **Forwarded messages** ("---------- Forwarded message ---------", "Begin
 //!   forwarded message:") are kept whole from the marker on: the forward is
 //!   the content. An Outlook forward looks exactly like an Outlook reply
