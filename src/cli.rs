@@ -122,9 +122,19 @@ fn dispatch(args: Args) -> Result<u8> {
         file,
         explain,
         json,
+        signatures,
     } = &args.command
     {
-        return strip(file.as_deref(), *explain, *json);
+        // The policy of the configuration in use, when there is one that
+        // loads: the command must agree with what intake does.
+        let signatures = signatures.unwrap_or_else(|| {
+            config::locate(args.config.as_deref())
+                .ok()
+                .and_then(|p| Config::load(&p).ok())
+                .map(|c| c.mail.signatures)
+                .unwrap_or_default()
+        });
+        return strip(file.as_deref(), *explain, *json, signatures);
     }
     if let Command::Classify { file, json } = &args.command {
         return classify(file.as_deref(), *json);
@@ -144,7 +154,13 @@ fn dispatch(args: Args) -> Result<u8> {
             file,
             explain,
             json,
-        } => strip(file.as_deref(), explain, json),
+            signatures,
+        } => strip(
+            file.as_deref(),
+            explain,
+            json,
+            signatures.unwrap_or_default(),
+        ),
         Command::Classify { file, json } => classify(file.as_deref(), json),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { dir } => docs::man(dir.as_deref()),

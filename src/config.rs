@@ -94,6 +94,8 @@ pub struct Config {
     #[serde(default)]
     pub store: StoreConfig,
     #[serde(default)]
+    pub mail: MailConfig,
+    #[serde(default)]
     pub ack: AckConfig,
     #[serde(default)]
     pub agent_mail: AgentMail,
@@ -649,6 +651,16 @@ fn default_lock_wait() -> Duration {
 
 fn default_stop_timeout() -> Duration {
     Duration::from_secs(20)
+}
+
+/// How the desk reads the mail it receives.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    /// Signatures and mobile footers ("Sent from my iPhone") in replies:
+    /// `cut` (the default) or `keep`. Quotes are cut either way.
+    #[serde(default)]
+    pub signatures: crate::mail::quote::Signatures,
 }
 
 /// How intake batches its durability work, and how much of a message it

@@ -211,6 +211,10 @@ pub enum Command {
         /// As JSON: the text kept and every cut with its lines and reason.
         #[arg(long)]
         json: bool,
+        /// Signatures and mobile footers: cut or keep [default: the
+        /// configuration's `mail.signatures` when one is found, else cut].
+        #[arg(long, value_name = "cut|keep")]
+        signatures: Option<crate::mail::quote::Signatures>,
     },
     /// Whether postdesk would take a mail for automatic, and so never
     /// answer it, and why.

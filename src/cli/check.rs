@@ -6,9 +6,14 @@ use super::*;
 
 /// `postdesk strip`: the kept text, then with `--explain` each cut with
 /// its lines, the rule that matched and the first line it removed.
-pub(super) fn strip(file: Option<&std::path::Path>, explain: bool, json: bool) -> Result<u8> {
+pub(super) fn strip(
+    file: Option<&std::path::Path>,
+    explain: bool,
+    json: bool,
+    signatures: crate::mail::quote::Signatures,
+) -> Result<u8> {
     let raw = read_input(file)?;
-    let (stripped, source) = crate::mail::quote::strip_raw(&raw);
+    let (stripped, source) = crate::mail::quote::strip_raw_with(&raw, signatures);
     if json {
         let cuts: Vec<serde_json::Value> = stripped
             .cuts
@@ -23,13 +28,20 @@ pub(super) fn strip(file: Option<&std::path::Path>, explain: bool, json: bool) -
                 })
             })
             .collect();
-        let v = serde_json::json!({ "text": stripped.text, "source": source.to_string(), "cuts": cuts });
+        let v = serde_json::json!({
+            "text": stripped.text,
+            "source": source.to_string(),
+            "signatures": signatures.to_string(),
+            "cuts": cuts,
+        });
         println!("{}", safe::json(serde_json::to_string_pretty(&v)?));
         return Ok(0);
     }
     println!("{}", safe::text(&stripped.text));
     if explain {
-        println!("\n--- explain: {source}; line numbers count in that text ---");
+        println!(
+            "\n--- explain: {source}; signatures {signatures}; line numbers count in that text ---"
+        );
         if stripped.cuts.is_empty() {
             println!("nothing was cut");
         }
