@@ -55,7 +55,10 @@ best() {
   printf '%6.1f ms %5d MiB' "$bw" $((br / 1024))
 }
 
+# `tickets show` opens the store and reads one ticket: the cost of
+# opening, for comparison.
 queries=(
+  "tickets show B-1"
   "tickets list"
   "tickets list --status open --limit 50"
   "tickets list --requester c7@customer.test"
