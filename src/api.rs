@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::QuarantineEntry;
+use crate::store::{QuarantineEntry, TicketQuery};
 use crate::ticket::{MessageRecord, Status, ThreadReason, Ticket};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,9 +32,17 @@ pub enum Request {
     },
     /// Make everything stored so far durable.
     Flush,
+    /// One page of tickets, newest update first (`tickets list`): the
+    /// CLI asks again with the cursor for more, so no answer grows with
+    /// the desk.
     ListTickets {
-        status: Option<Status>,
-        queue: Option<String>,
+        #[serde(default)]
+        query: TicketQuery,
+        /// Where the previous page ended.
+        #[serde(default)]
+        after: Option<String>,
+        /// At most this many (capped by the store's page size).
+        limit: usize,
     },
     ShowTicket {
         reference: String,
@@ -187,6 +195,12 @@ pub enum Response {
     Ingested(Outcome),
     Flushed,
     Tickets(Vec<Ticket>),
+    /// A page of [`Request::ListTickets`]; `next` (a cursor) when there
+    /// may be more.
+    TicketPage {
+        tickets: Vec<Ticket>,
+        next: Option<String>,
+    },
     Ticket(Box<TicketView>),
     Quarantine(Vec<QuarantineEntry>),
     QuarantineItem {

@@ -12,6 +12,9 @@
 use std::sync::LazyLock;
 
 use mail_parser::{MessageParser, MimeHeaders, PartType};
+
+mod plain;
+pub mod signs;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -144,19 +147,10 @@ static ENHANCED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b").expect("status pattern is valid")
 });
 static SMTP_CODE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b([45])\d\d[ -]").expect("smtp code pattern is valid"));
+    LazyLock::new(|| Regex::new(r"\b([45])\d\d[ :-]").expect("smtp code pattern is valid"));
 static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"<?([A-Za-z0-9._%+=\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)>?")
         .expect("address pattern is valid")
-});
-/// Where a plain-text bounce's own words end and the returned mail begins.
-static RETURNED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?im)^(?:-+ ?(?:this is a copy|below this line|original message|the original message|",
-        r"returned message|undelivered message|message headers follow)|",
-        r"---+ ?(?:original|forwarded) message|return-path:|received: from)"
-    ))
-    .expect("returned-message pattern is valid")
 });
 static BOUNCE_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
@@ -171,7 +165,8 @@ static DELAY_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)(has not yet been delivered|not been delivered yet|delivery (is |has been )?delayed|",
         r"will (continue|keep) (trying|to try)|still trying|will retry|warning: message .* delayed|",
-        r"delivery delayed|is delayed)"
+        r"delivery delayed|is delayed|warning message only|this is a warning only|still undelivered|",
+        r"hasn't been delivered yet|delivery will continue to be attempted)"
     ))
     .expect("delay pattern is valid")
 });
@@ -179,28 +174,23 @@ static PERMANENT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)(permanent (error|failure)|i've given up|user unknown|unknown user|no such user|",
         r"does not exist|doesn't exist|mailbox unavailable|address rejected|recipient rejected|",
-        r"invalid recipient|not found|no mailbox|account (has been )?disabled)"
+        r"invalid recipient|not found|no mailbox|account (has been )?disabled|permanent fatal|",
+        r"failed permanently|not listed in)"
     ))
     .expect("permanent pattern is valid")
 });
 
 /// Whether a message looks like a delivery report at all, from what intake
-/// has already parsed. Cheap; [`parse`] does the real reading.
+/// has already parsed. Cheap; [`parse`] does the real reading, and also
+/// knows reports by their wording.
 pub fn looks_like(content_type: Option<&str>, from: &str, subject: &str) -> bool {
     let ct = content_type.unwrap_or_default().to_ascii_lowercase();
     if ct.contains("multipart/report") && ct.contains("delivery-status") {
         return true;
     }
-    let local = from
-        .split('@')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let machine = matches!(
-        local.as_str(),
-        "mailer-daemon" | "postmaster" | "mail-daemon"
-    );
-    machine || BOUNCE_SUBJECT.is_match(subject)
+    signs::sender(None, &from.to_ascii_lowercase()).is_some()
+        || signs::subject(subject)
+        || BOUNCE_SUBJECT.is_match(subject)
 }
 
 /// Reads a delivery report; `None` when the bytes are not one.
@@ -238,37 +228,117 @@ pub fn parse(raw: &[u8]) -> Option<Report> {
             _ => {}
         }
     }
-    if let Some(fields) = status_part {
+    // An HTML-only report: its text, as mail-parser renders it.
+    if text.is_empty() {
+        if let Some(t) = msg.body_text(0) {
+            text = t.into_owned();
+        }
+    }
+    // Some servers paste the RFC 3464 fields into their text instead of
+    // a part of their own: read them as such.
+    // Those count as a plain-text report: the words of anyone's mail.
+    let standard = status_part.is_some();
+    let status_part = status_part.or_else(|| pasted_fields(&text));
+    if let Some(fields) = status_part.filter(|_| standard || is_report(&msg, &text)) {
         let recipients = parse_delivery_status(&fields);
         if !recipients.is_empty() {
+            if !standard && original_message_id.is_none() {
+                original_message_id = header_message_id(&text);
+            }
             return Some(Report {
-                standard: true,
+                standard,
                 recipients,
                 original_message_id,
             });
         }
     }
     // Not a standard report (or an empty one): read the words, but only of
-    // mail that says it is a bounce, lest a customer's "my mail to X could
-    // not be delivered" question be read as one.
+    // mail that says it is a bounce (by its sender, subject, wording or
+    // `X-Failed-Recipients`), lest a customer's "my mail to X could not
+    // be delivered" question be read as one.
+    if !is_report(&msg, &text) {
+        return None;
+    }
     let from = msg
         .from()
         .and_then(|a| a.first())
         .and_then(|a| a.address())
-        .unwrap_or_default();
-    if !looks_like(None, from, msg.subject().unwrap_or_default()) {
-        return None;
-    }
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let failed = failed_recipients(&msg);
     if original_message_id.is_none() {
         original_message_id = header_message_id(&text);
     }
-    let recipients = parse_plain(&text, from);
+    // The report's own recipients sent the returned mail: never a failed
+    // recipient, though their address is all over the report.
+    let exclude: Vec<String> = [msg.to(), msg.cc()]
+        .into_iter()
+        .flatten()
+        .flat_map(|a| a.iter())
+        .filter_map(|a| a.address())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let recipients = plain::Plain {
+        reporter: &from,
+        exclude: &exclude,
+        failed: &failed,
+    }
+    .recipients(&text);
     Some(Report {
         standard: false,
         recipients,
         original_message_id,
     })
     .filter(|r| !r.recipients.is_empty() || r.original_message_id.is_some())
+}
+
+/// Whether a message says it is a delivery report: by its sender, its
+/// Return-Path, its subject, `X-Failed-Recipients` or its own words.
+fn is_report(msg: &mail_parser::Message<'_>, text: &str) -> bool {
+    let sender = msg.from().and_then(|a| a.first());
+    let from = sender
+        .and_then(|a| a.address())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let name = sender.and_then(|a| a.name());
+    let subject = msg.subject().unwrap_or_default();
+    let return_path = msg
+        .return_address()
+        .map(|a| a.trim().to_ascii_lowercase())
+        .filter(|a| !a.is_empty());
+    looks_like(None, &from, subject)
+        || signs::sender(name, &from).is_some()
+        || return_path.is_some_and(|rp| signs::sender(None, &rp).is_some())
+        || !failed_recipients(msg).is_empty()
+        || signs::wording(subject, &signs::own_words(text)).is_some()
+}
+
+/// `X-Failed-Recipients` (Exim and others), lowercase.
+fn failed_recipients(msg: &mail_parser::Message<'_>) -> Vec<String> {
+    msg.header_values("X-Failed-Recipients")
+        .filter_map(|v| v.as_text())
+        .flat_map(|v| v.split(','))
+        .map(|a| a.trim().trim_matches(['<', '>']).to_ascii_lowercase())
+        .filter(|a| a.contains('@'))
+        .collect()
+}
+
+/// The delivery-status fields a plain-text report pasted into its words,
+/// from the first `Reporting-MTA:` or `Final-Recipient:` line on, with an
+/// empty per-message block before them when the report gave none.
+fn pasted_fields(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let at = |field: &str| {
+        lower
+            .match_indices(field)
+            .find(|(i, _)| *i == 0 || lower.as_bytes()[i - 1] == b'\n')
+            .map(|(i, _)| i)
+    };
+    match (at("reporting-mta:"), at("final-recipient:")) {
+        (Some(r), _) => Some(text[r..].to_string()),
+        (None, Some(f)) => Some(format!("\n\n{}", &text[f..])),
+        (None, None) => None,
+    }
 }
 
 /// The per-recipient blocks of a `message/delivery-status` part.
@@ -343,59 +413,6 @@ pub fn classify(status: Option<&str>, diagnostic: &str) -> Severity {
             None => Severity::Soft,
         },
     }
-}
-
-/// Candidate recipients of a plain-text bounce: the addresses in its own
-/// words (not in the returned mail below them), each with what the words
-/// near it say.
-fn parse_plain(text: &str, reporter: &str) -> Vec<Recipient> {
-    let own_words = match RETURNED.find(text) {
-        Some(m) => &text[..m.start()],
-        None => text,
-    };
-    let delayed = DELAY_WORDS.is_match(own_words);
-    let reporter = reporter.to_ascii_lowercase();
-    let mut out: Vec<Recipient> = Vec::new();
-    let lines: Vec<&str> = own_words.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        for cap in ADDRESS.captures_iter(line) {
-            let address = cap[1].trim_end_matches('.').to_ascii_lowercase();
-            let local = address.split('@').next().unwrap_or_default();
-            if address == reporter
-                || matches!(local, "postmaster" | "mailer-daemon" | "abuse")
-                || out.iter().any(|r| r.address == address)
-            {
-                continue;
-            }
-            // What the server said follows the address within a few lines.
-            let context: String = lines[i..lines.len().min(i + 4)].join(" ");
-            let status = ENHANCED.find(&context).map(|m| m.as_str().to_string());
-            let severity = if delayed {
-                Severity::Delayed
-            } else {
-                let sev = classify(status.as_deref(), &context);
-                // "This is a permanent error" in the preamble settles a
-                // failure the lines themselves leave open.
-                if sev == Severity::Soft
-                    && status.is_none()
-                    && !SMTP_CODE.is_match(&context)
-                    && PERMANENT_WORDS.is_match(own_words)
-                {
-                    Severity::Hard
-                } else {
-                    sev
-                }
-            };
-            out.push(Recipient {
-                address,
-                severity,
-                status,
-                diagnostic: Some(shorten(&lines[i + 1..lines.len().min(i + 4)].join(" ")))
-                    .filter(|d| !d.is_empty()),
-            });
-        }
-    }
-    out
 }
 
 /// `rfc822; a@b` → `a@b`, lowercase, without brackets.
@@ -532,6 +549,161 @@ mod tests {
         let r = parse(delay).unwrap();
         assert_eq!(r.recipients[0].address, "slow@customer.test");
         assert_eq!(r.recipients[0].severity, Severity::Delayed);
+    }
+
+    /// One plain-text report: headers, then `body`.
+    fn plain_report(from: &str, subject: &str, headers: &str, body: &str) -> Option<Report> {
+        let raw = format!(
+            "From: {from}\r\nTo: support+bounce.9.x@desk.test\r\nSubject: {subject}\r\n{headers}\r\n{body}"
+        );
+        parse(raw.as_bytes())
+    }
+
+    fn one(r: Option<Report>) -> (String, Option<String>, Severity) {
+        let r = r.expect("a report");
+        assert!(!r.standard);
+        assert_eq!(r.recipients.len(), 1, "{:?}", r.recipients);
+        let rc = &r.recipients[0];
+        (rc.address.clone(), rc.status.clone(), rc.severity)
+    }
+
+    #[test]
+    fn plain_reports_of_many_servers() {
+        let sendmail = "   ----- The following addresses had permanent fatal errors -----\n<gone@customer.test>\n    (reason: 550 User unknown)\n\n   ----- Transcript of session follows -----\n550 <gone@customer.test>... User unknown\n\n   ----- Original message follows -----\n\nFrom: support@desk.test\nTo: other@customer.test\n";
+        assert_eq!(
+            one(plain_report(
+                "Mail Delivery Subsystem <MAILER-DAEMON@mx.test>",
+                "Returned mail: User unknown",
+                "",
+                sendmail
+            )),
+            (
+                "gone@customer.test".into(),
+                Some("5.1.1".into()),
+                Severity::Hard
+            )
+        );
+        let exchange = "Delivery has failed to these recipients or groups:\n\ngone@customer.test\nThe e-mail address you entered couldn't be found.\n\nDiagnostic information for administrators:\n\nGenerating server: EXCH01.corp.test\n\ngone@customer.test\n#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##\n\nOriginal message headers:\n\nFrom: support@desk.test\n";
+        assert_eq!(
+            one(plain_report(
+                "Microsoft Exchange <exchange@corp.test>",
+                "Undeliverable: Printer",
+                "",
+                exchange
+            )),
+            (
+                "gone@customer.test".into(),
+                Some("5.1.1".into()),
+                Severity::Hard
+            )
+        );
+        let domino = "Your message\n\n  Subject: Printer\n\nwas not delivered to:\n\n  gone@customer.test\n\nbecause:\n\n  User gone (gone@customer.test) not listed in Domino Directory\n";
+        assert_eq!(
+            one(plain_report(
+                "Mail Router <router@corp.test>",
+                "Printer",
+                "",
+                domino
+            )),
+            (
+                "gone@customer.test".into(),
+                Some("5.1.1".into()),
+                Severity::Hard
+            )
+        );
+        let yahoo = "Sorry, we were unable to deliver your message to the following address.\n\n<full@yahoo.test>:\n552: 1 Requested mail action aborted, mailbox full\n";
+        assert_eq!(
+            one(plain_report(
+                "MAILER-DAEMON@yahoo.test",
+                "Failure Notice",
+                "",
+                yahoo
+            )),
+            (
+                "full@yahoo.test".into(),
+                Some("5.2.2".into()),
+                Severity::Soft
+            )
+        );
+        let quota = "This Message was undeliverable due to the following reason:\n\nThe user(s) account is temporarily over quota.\n\n<555@mms.test>\n\nPlease reply to <Postmaster@mms.test>\n";
+        assert_eq!(
+            one(plain_report("relay@mms.test", "Returned", "", quota)),
+            ("555@mms.test".into(), Some("4.2.2".into()), Severity::Soft)
+        );
+    }
+
+    #[test]
+    fn plain_reports_never_name_the_returned_mails_sender() {
+        // James lists the envelope sender under "Message details"; Exim's
+        // header names the failed recipient.
+        let james = "Hi. This is the James mail server at mx.test.\nI'm afraid I wasn't able to deliver your message to the following addresses.\n\nFailed recipient(s):\ngone@customer.test\n\nError message:\n550 5.1.1 User unknown\n\nMessage details:\n  MAIL FROM: support+bounce.9.x@desk.test\n  From: support@desk.test\n";
+        assert_eq!(
+            one(plain_report("postmaster@mx.test", "[BOUNCE]", "", james)).0,
+            "gone@customer.test"
+        );
+        let exim = "This message was created automatically by mail delivery software.\n\nA message that you sent could not be delivered. This is a permanent error.\n\n  other@customer.test\n    retry later\n  gone@customer.test\n    Unrouteable address\n";
+        assert_eq!(
+            one(plain_report(
+                "relay@corp.test",
+                "Mail delivery failed",
+                "X-Failed-Recipients: gone@customer.test\r\n",
+                exim
+            )),
+            (
+                "gone@customer.test".into(),
+                Some("5.0.0".into()),
+                Severity::Hard
+            )
+        );
+    }
+
+    #[test]
+    fn pasted_delivery_status_fields_are_read_but_not_as_standard() {
+        let body = "Your message could not be delivered.\n\nReporting-MTA: dns; mx.test\n\nFinal-Recipient: rfc822; gone@customer.test\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 no such user\n";
+        let r = plain_report("Relay <relay@mx.test>", "Returned mail", "", body).expect("a report");
+        assert!(!r.standard);
+        assert_eq!(r.recipients[0].address, "gone@customer.test");
+        assert_eq!(r.recipients[0].severity, Severity::Hard);
+        // A person quoting the same fields in a question is no report.
+        let quoted: String = body.lines().map(|l| format!("> {l}\n")).collect();
+        let question = format!("Why do I get this?\n\n{quoted}");
+        assert_eq!(
+            plain_report("carol@customer.test", "Why?", "", &question),
+            None
+        );
+    }
+
+    #[test]
+    fn html_only_reports_are_read_from_their_rendered_text() {
+        let body = "<html><body><p>This is the mail system at host mx.test.</p><p>&lt;gone@customer.test&gt;: host said: 550 5.1.1 User unknown</p></body></html>";
+        let r = plain_report(
+            "MAILER-DAEMON@mx.test",
+            "Undelivered Mail Returned to Sender",
+            "Content-Type: text/html\r\n",
+            body,
+        );
+        assert_eq!(
+            one(r),
+            (
+                "gone@customer.test".into(),
+                Some("5.1.1".into()),
+                Severity::Hard
+            )
+        );
+    }
+
+    #[test]
+    fn forwarded_reports_from_people_are_not_read() {
+        let body = "Why?\n\n---------- Forwarded message ---------\nFrom: Mail Delivery Subsystem <mailer-daemon@x.test>\n\nDelivery to the following recipient failed permanently:\n\n  gone@customer.test\n";
+        assert_eq!(
+            plain_report(
+                "carol@customer.test",
+                "Fwd: Delivery Status Notification (Failure)",
+                "",
+                body
+            ),
+            None
+        );
     }
 
     #[test]

@@ -18,14 +18,19 @@ use crate::ticket::{Status, Ticket};
 
 mod args;
 mod check;
+mod classify;
 pub use args::*;
 use check::{check, strip};
+use classify::classify;
 mod docs;
 mod print;
 pub mod safe;
 mod set;
 
-use print::{clip, print_marks, print_notified, print_status, print_ticket, print_ticket_list};
+use print::{
+    clip, print_marks, print_notified, print_status, print_ticket, print_ticket_header,
+    print_ticket_list, print_ticket_row,
+};
 
 /// sysexits.h codes that MTAs understand.
 pub use crate::source::pipe::{EX_DATAERR, EX_SOFTWARE, EX_TEMPFAIL};
@@ -120,9 +125,22 @@ fn dispatch(args: Args) -> Result<u8> {
         file,
         explain,
         json,
+        signatures,
     } = &args.command
     {
-        return strip(file.as_deref(), *explain, *json);
+        // The policy of the configuration in use, when there is one that
+        // loads: the command must agree with what intake does.
+        let signatures = signatures.unwrap_or_else(|| {
+            config::locate(args.config.as_deref())
+                .ok()
+                .and_then(|p| Config::load(&p).ok())
+                .map(|c| c.mail.signatures)
+                .unwrap_or_default()
+        });
+        return strip(file.as_deref(), *explain, *json, signatures);
+    }
+    if let Command::Classify { file, json } = &args.command {
+        return classify(file.as_deref(), *json);
     }
     match &args.command {
         Command::Completions { shell } => return docs::completions(*shell),
@@ -139,7 +157,14 @@ fn dispatch(args: Args) -> Result<u8> {
             file,
             explain,
             json,
-        } => strip(file.as_deref(), explain, json),
+            signatures,
+        } => strip(
+            file.as_deref(),
+            explain,
+            json,
+            signatures.unwrap_or_default(),
+        ),
+        Command::Classify { file, json } => classify(file.as_deref(), json),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { dir } => docs::man(dir.as_deref()),
         Command::Serve => match crate::daemon::run(config) {
@@ -512,18 +537,29 @@ fn dispatch(args: Args) -> Result<u8> {
                 TicketsCmd::List {
                     status,
                     queue,
+                    requester,
+                    assignee,
+                    search,
+                    since,
+                    limit,
+                    all,
+                    after,
                     json,
                 } => {
-                    let tickets = match call(&mut backend, Request::ListTickets { status, queue })?
-                    {
-                        Response::Tickets(t) => t,
-                        other => bail!("unexpected answer: {other:?}"),
+                    let query = crate::store::TicketQuery {
+                        status,
+                        queue,
+                        requester,
+                        assignee,
+                        search,
+                        since: since.map(|s| s.at(chrono::Utc::now())),
                     };
-                    if json {
-                        println!("{}", safe::json(serde_json::to_string_pretty(&tickets)?));
+                    let want = if all {
+                        None
                     } else {
-                        print_ticket_list(&tickets);
-                    }
+                        Some(limit.unwrap_or(DEFAULT_LIST))
+                    };
+                    list_tickets(&mut backend, query, after, want, json)?;
                 }
                 TicketsCmd::Set { id, flags, json } => {
                     if flags.commands.is_empty() {
@@ -742,3 +778,64 @@ fn ingest(config: Config, files: Vec<PathBuf>, inbox: Option<String>, json: bool
 
 #[cfg(test)]
 mod tests;
+
+/// Tickets `tickets list` shows without --limit or --all.
+const DEFAULT_LIST: usize = 50;
+
+/// Lists tickets a page at a time, printing each page as it comes: up to
+/// `want` of them, or all with `None`. Text and `--all --json` (JSON lines)
+/// print as they read; `--json` alone prints one array. Where more remain,
+/// `next: CURSOR` goes to stderr for a script's `--after`.
+fn list_tickets(
+    backend: &mut Backend,
+    query: crate::store::TicketQuery,
+    mut after: Option<String>,
+    want: Option<usize>,
+    json: bool,
+) -> Result<()> {
+    let mut shown = 0usize;
+    let mut array = Vec::new();
+    let mut out = std::io::stdout().lock();
+    loop {
+        let limit = want.map_or(crate::store::listing::MAX_PAGE, |w| w - shown);
+        if limit == 0 {
+            break;
+        }
+        let req = Request::ListTickets {
+            query: query.clone(),
+            after: after.clone(),
+            limit,
+        };
+        let (tickets, next) = match call(backend, req)? {
+            Response::TicketPage { tickets, next } => (tickets, next),
+            other => bail!("unexpected answer: {other:?}"),
+        };
+        for t in tickets {
+            match (json, want) {
+                (true, None) => writeln!(out, "{}", safe::json(serde_json::to_string(&t)?))?,
+                (true, Some(_)) => array.push(t),
+                (false, _) => {
+                    if shown == 0 {
+                        print_ticket_header();
+                    }
+                    print_ticket_row(&t);
+                }
+            }
+            shown += 1;
+        }
+        out.flush()?;
+        after = next;
+        if after.is_none() {
+            break;
+        }
+    }
+    if json && want.is_some() {
+        writeln!(out, "{}", safe::json(serde_json::to_string_pretty(&array)?))?;
+    } else if !json && shown == 0 {
+        writeln!(out, "no tickets")?;
+    }
+    if let Some(c) = after {
+        eprintln!("next: {c}");
+    }
+    Ok(())
+}

@@ -92,6 +92,10 @@ pub struct Config {
     #[serde(default)]
     pub intake: Intake,
     #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub mail: MailConfig,
+    #[serde(default)]
     pub ack: AckConfig,
     #[serde(default)]
     pub agent_mail: AgentMail,
@@ -660,6 +664,16 @@ fn default_stop_timeout() -> Duration {
     Duration::from_secs(20)
 }
 
+/// How the desk reads the mail it receives.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    /// Signatures and mobile footers ("Sent from my iPhone") in replies:
+    /// `cut` (the default) or `keep`. Quotes are cut either way.
+    #[serde(default)]
+    pub signatures: crate::mail::quote::Signatures,
+}
+
 /// How intake batches its durability work, and how much of a message it
 /// is willing to read (see [`crate::mail::limits`]).
 #[derive(Debug, Clone, Deserialize)]
@@ -821,6 +835,73 @@ fn default_max_size() -> usize {
 }
 fn default_batch() -> usize {
     256
+}
+
+/// How the store uses memory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The storage engine's page cache. Its own default is 1 GiB, which a
+    /// long-running desk fills and keeps; 64 MiB holds the hot tickets
+    /// and indexes of a large desk (reads past it go to the page cache of
+    /// the kernel, not to disk, on a machine with memory to spare).
+    #[serde(default = "default_store_cache", deserialize_with = "de_bytes")]
+    pub cache: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            cache: default_store_cache(),
+        }
+    }
+}
+
+fn default_store_cache() -> u64 {
+    64 * 1024 * 1024
+}
+
+/// A size such as `64MiB`, `512KiB`, `1GiB`, `10MB` or a plain number of
+/// bytes.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '_')
+        .unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size; write it like 64MiB, 512KiB or 1GiB"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "`{text}`: unknown unit `{other}`; write it like 64MiB, 512KiB or 1GiB"
+            ))
+        }
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+fn de_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Number(u64),
+        Text(String),
+    }
+    match Size::deserialize(d)? {
+        Size::Number(n) => Ok(n),
+        Size::Text(t) => parse_bytes(&t).map_err(serde::de::Error::custom),
+    }
 }
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -1157,6 +1238,19 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn sizes_read_as_admins_write_them() {
+        assert_eq!(parse_bytes("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_bytes("512 KiB"), Ok(512 << 10));
+        assert_eq!(parse_bytes("1gib"), Ok(1 << 30));
+        assert_eq!(parse_bytes("10MB"), Ok(10_000_000));
+        assert_eq!(parse_bytes("4_096"), Ok(4096));
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("5 parsecs").unwrap_err().contains("parsecs"));
+        assert!(parse_bytes("99999999999999GiB").is_err());
+    }
+
     use super::*;
 
     const MINIMAL: &str = r#"

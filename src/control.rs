@@ -7,7 +7,11 @@
 //!
 //! Wire format, both directions: a frame is a big-endian u32 length and that
 //! many bytes of JSON, then a u32 length and that many bytes of blob (raw
-//! mail, which would triple in size as a JSON array).
+//! mail, which would triple in size as a JSON array). JSON longer than
+//! [`CHUNK`] goes in several parts, each length with its top bit set but
+//! the last's, so no frame limit bounds what an answer can hold. Lists
+//! that grow with the desk (tickets) are paged besides (see
+//! [`crate::store::listing`]), so their answers stay small.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream as StdUnixStream;
@@ -21,7 +25,12 @@ use crate::api::{Request, Response};
 use crate::daemon::Serving;
 
 pub const SOCKET_NAME: &str = "control.sock";
+/// The most one part of JSON may hold, and all of a request's JSON.
 const MAX_JSON: u32 = 64 * 1024 * 1024;
+/// The size of the parts a long JSON is sent in.
+const CHUNK: usize = 16 * 1024 * 1024;
+/// Set in a part's length when another part follows.
+const MORE: u32 = 1 << 31;
 const MAX_BLOB: u32 = 512 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
@@ -49,9 +58,16 @@ pub fn socket_path(state_dir: &Path) -> PathBuf {
 
 fn encode<T: serde::Serialize>(value: &T, blob: &[u8]) -> Result<Vec<u8>, ControlError> {
     let json = serde_json::to_vec(value).map_err(|e| ControlError::Protocol(e.to_string()))?;
-    let mut out = Vec::with_capacity(8 + json.len() + blob.len());
-    out.extend_from_slice(&(json.len() as u32).to_be_bytes());
-    out.extend_from_slice(&json);
+    let mut out = Vec::with_capacity(8 + json.len() / CHUNK * 4 + json.len() + blob.len());
+    let mut parts = json.chunks(CHUNK).peekable();
+    if parts.peek().is_none() {
+        out.extend_from_slice(&0u32.to_be_bytes());
+    }
+    while let Some(part) = parts.next() {
+        let more = if parts.peek().is_some() { MORE } else { 0 };
+        out.extend_from_slice(&(part.len() as u32 | more).to_be_bytes());
+        out.extend_from_slice(part);
+    }
     out.extend_from_slice(&(blob.len() as u32).to_be_bytes());
     out.extend_from_slice(blob);
     Ok(out)
@@ -103,9 +119,20 @@ impl Client {
         self.stream.write_all(&encode(&req, &blob)?).map_err(gone)?;
         let mut len = [0u8; 4];
         self.stream.read_exact(&mut len).map_err(gone)?;
-        let len = check_len(u32::from_be_bytes(len), MAX_JSON)?;
-        let mut json = vec![0u8; len];
-        self.stream.read_exact(&mut json)?;
+        // An answer may be any size: its parts are read until the last.
+        let mut json = Vec::new();
+        let mut word = u32::from_be_bytes(len);
+        loop {
+            let part = check_len(word & !MORE, MAX_JSON)?;
+            let at = json.len();
+            json.resize(at + part, 0);
+            self.stream.read_exact(&mut json[at..])?;
+            if word & MORE == 0 {
+                break;
+            }
+            self.stream.read_exact(&mut len)?;
+            word = u32::from_be_bytes(len);
+        }
         let blob = read_part(&mut self.stream, MAX_BLOB)?;
         let mut resp: Response =
             serde_json::from_slice(&json).map_err(|e| ControlError::Protocol(e.to_string()))?;
@@ -203,7 +230,20 @@ async fn connection(
             },
             _ = shutdown.changed() => return Ok(()),
         }
-        let json = read_async(&mut stream, u32::from_be_bytes(len), MAX_JSON).await?;
+        // A request's JSON is small: all its parts together stay under
+        // MAX_JSON.
+        let mut word = u32::from_be_bytes(len);
+        let mut json = Vec::new();
+        loop {
+            let part = read_async(&mut stream, word & !MORE, MAX_JSON).await?;
+            json.extend_from_slice(&part);
+            check_len(json.len().min(u32::MAX as usize) as u32, MAX_JSON)?;
+            if word & MORE == 0 {
+                break;
+            }
+            stream.read_exact(&mut len).await?;
+            word = u32::from_be_bytes(len);
+        }
         stream.read_exact(&mut len).await?;
         let blob = read_async(&mut stream, u32::from_be_bytes(len), MAX_BLOB).await?;
         let mut resp = match serde_json::from_slice::<Request>(&json) {
@@ -249,4 +289,43 @@ async fn read_async(stream: &mut UnixStream, len: u32, max: u32) -> Result<Vec<u
     let mut buf = vec![0u8; len];
     stream.read_exact(&mut buf).await?;
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A JSON of several parts reads back whole, and a short one is one
+    /// plain frame as before.
+    #[test]
+    fn long_json_goes_in_parts() {
+        let long = Response::Error {
+            message: "x".repeat(CHUNK * 2 + 10),
+            retry: false,
+        };
+        let bytes = encode(&long, b"blob").unwrap();
+        let first = u32::from_be_bytes(bytes[..4].try_into().unwrap());
+        assert_eq!(first, CHUNK as u32 | MORE);
+        let mut r = &bytes[..];
+        let mut json = Vec::new();
+        loop {
+            let mut w = [0u8; 4];
+            Read::read_exact(&mut r, &mut w).unwrap();
+            let w = u32::from_be_bytes(w);
+            let mut part = vec![0u8; (w & !MORE) as usize];
+            Read::read_exact(&mut r, &mut part).unwrap();
+            json.extend_from_slice(&part);
+            if w & MORE == 0 {
+                break;
+            }
+        }
+        assert!(matches!(
+            serde_json::from_slice::<Response>(&json).unwrap(),
+            Response::Error { message, .. } if message.len() == CHUNK * 2 + 10
+        ));
+        assert_eq!(read_part(&mut r, MAX_BLOB).unwrap(), b"blob");
+        let short = encode(&Response::Flushed, &[]).unwrap();
+        let len = u32::from_be_bytes(short[..4].try_into().unwrap()) as usize;
+        assert_eq!(short.len(), 4 + len + 4);
+    }
 }

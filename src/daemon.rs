@@ -473,6 +473,7 @@ fn restart_needed(running: &Config, edited: &Config) -> Vec<&'static str> {
         rules => "[rules]",
         templates => "[templates]",
         intake => "[intake]",
+        store => "[store]",
         ack => "[ack]",
         agent_mail => "[agent_mail]",
         kb => "[kb]",

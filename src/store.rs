@@ -18,6 +18,7 @@
 //! | `notified`  | Message-ID of an agent notification | the agent's address, then the ticket and how many of its messages it had seen |
 //! | `timers`    | due time (ms, u64 BE) + ticket (u64 BE) | empty: tickets by next deadline |
 //! | `ticket_timer` | ticket (u64 BE)           | its key in `timers` (due ms)  |
+//! | `ticket_index` | see [`listing`]: tickets by last update, status, queue, assignee, requester | empty (the `#` records: the keys written) |
 //! | `guard`     | `mark`, 0, email             | JSON [`bounce::Mark`]: a bounced address |
 //! | `guard`     | `sent`, 0, email             | JSON times (ms) of recent automatic mail to it |
 //!
@@ -58,12 +59,15 @@ mod export;
 pub mod fault;
 pub use export::Verified;
 mod guard;
+pub mod listing;
+pub use listing::{Cursor, Page, TicketQuery};
 mod outgoing;
 mod quarantine;
 pub mod usage;
 
-/// The layout this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The layout this build reads and writes. 2: the ticket indexes
+/// (`ticket_index`), built on first open of a version 1 store.
+pub const SCHEMA_VERSION: u32 = 2;
 const KEY_SCHEMA: &[u8] = b"schema_version";
 
 #[derive(Debug, thiserror::Error)]
@@ -267,6 +271,7 @@ pub struct Store {
     notified: usage::Tree,
     timers: usage::Tree,
     ticket_timer: usage::Tree,
+    ticket_index: usage::Tree,
     guard: usage::Tree,
     /// Writers hold it shared; a backup holds it alone, so the copy is one
     /// moment of the store (no ticket without its messages or outbox).
@@ -449,8 +454,14 @@ impl Mark {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `dir/store`.
+    /// Opens (creating if needed) the store in `dir/store`, with the
+    /// default cache (`[store] cache`).
     pub fn open(dir: &Path) -> Result<Store> {
+        Self::open_with_cache(dir, crate::config::StoreConfig::default().cache)
+    }
+
+    /// Opens the store with a page cache of at most `cache` bytes.
+    pub fn open_with_cache(dir: &Path, cache: u64) -> Result<Store> {
         let path = dir.join("store");
         let mark = Mark::read(dir);
         // sled recovers what it can of a damaged log and may panic on
@@ -465,6 +476,7 @@ impl Store {
                     // sled's own background flush stays on as a safety net; the
                     // durability points that matter are our explicit flushes.
                     .flush_every_ms(Some(1000))
+                    .cache_capacity(cache)
                     .open()
             });
             std::panic::set_hook(quiet);
@@ -517,6 +529,7 @@ impl Store {
             notified: tree("notified")?,
             timers: tree("timers")?,
             ticket_timer: tree("ticket_timer")?,
+            ticket_index: tree("ticket_index")?,
             guard: tree("guard")?,
             writers: std::sync::RwLock::new(()),
             usage,
@@ -604,7 +617,9 @@ impl Store {
     }
 
     /// Brings an older layout up to [`SCHEMA_VERSION`]. Version 1 is the
-    /// first; later versions add their steps here, each in a transaction.
+    /// first; later versions add their steps here. A step is repeatable:
+    /// the version is written only after it is durable, so a crash in the
+    /// middle runs it again from the start.
     fn migrate(&self) -> Result<()> {
         let found = self
             .meta
@@ -622,6 +637,17 @@ impl Store {
                 found: v,
                 supported: SCHEMA_VERSION,
             }),
+            Some(v) if v < 2 => {
+                tracing::info!(
+                    tickets = self.tickets.len(),
+                    "building the ticket indexes (schema 1 to 2)"
+                );
+                self.build_ticket_index()?;
+                self.meta
+                    .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())
+                    .map_err(self.io("write schema version"))?;
+                self.flush()
+            }
             Some(_) => Ok(()),
         }
     }
@@ -898,6 +924,8 @@ impl Store {
             .iter()
             .map(|(n, t)| (n.to_be_bytes(), json(t)))
             .collect();
+        let reindex: Vec<listing::Reindex> =
+            staged.tickets.values().map(listing::Reindex::of).collect();
         let trees = (
             &*self.tickets,
             &*self.messages,
@@ -911,6 +939,7 @@ impl Store {
             &*self.timers,
             &*self.ticket_timer,
             &*self.guard,
+            &*self.ticket_index,
         );
         let marks: Vec<(Vec<u8>, Option<Vec<u8>>)> = staged
             .marks
@@ -926,6 +955,7 @@ impl Store {
             })
             .collect();
         let keys = staged.tickets.len() * 2
+            + reindex.iter().map(|r| r.keys.len() + 1).sum::<usize>()
             + staged.messages.len()
             + staged.ids.len()
             + staged.customers.len()
@@ -939,7 +969,7 @@ impl Store {
         self.usage.wrote(keys as u64);
         trees
             .transaction(
-                |(tt, mt, it, ct, ot, qt, meta, cur, nt, timers, ttimer, gt)| {
+                |(tt, mt, it, ct, ot, qt, meta, cur, nt, timers, ttimer, gt, xt)| {
                     for (k, v) in &marks {
                         match v {
                             Some(v) => gt.insert(k.as_slice(), v.as_slice())?,
@@ -998,6 +1028,10 @@ impl Store {
                     }
                     for (k, v) in &tickets {
                         tt.insert(k, v.as_slice())?;
+                    }
+                    // The listing indexes move with the ticket.
+                    for r in &reindex {
+                        r.apply(xt)?;
                     }
                     for k in &staged.customers {
                         ct.insert(k.as_slice(), &[])?;

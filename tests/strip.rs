@@ -97,13 +97,68 @@ fn every_fixture_keeps_exactly_the_expected_text() {
     );
 }
 
+/// Languages the corpus names as a fixture's second segment.
+const LANGUAGES: &[&str] = &[
+    "en", "de", "fr", "es", "it", "pt", "ptbr", "nl", "sv", "da", "no", "fi", "pl", "cs", "ru",
+    "ja", "zh", "ko", "tr", "hu", "el", "en2",
+];
+
+/// Prints each fixture family's accuracy (run with `--nocapture`): by
+/// client (the name's first segment) and by language (its second, when it
+/// is one). The figures go to benches/RESULTS.md; each fixture's own
+/// outcome is asserted by the test above, not here.
+#[test]
+fn accuracy_by_family() {
+    use std::collections::BTreeMap;
+    let mut by_client: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut by_language: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut misses = Vec::new();
+    for (name, raw, expected) in fixtures() {
+        let (stripped, _) = quote::strip_raw(&raw);
+        let ok = stripped.text == expected;
+        if !ok {
+            misses.push(name.clone());
+        }
+        let mut parts = name.split('-');
+        let client = parts.next().unwrap_or_default().to_string();
+        let tally = by_client.entry(client).or_default();
+        tally.0 += usize::from(ok);
+        tally.1 += 1;
+        if let Some(lang) = parts.next().filter(|l| LANGUAGES.contains(l)) {
+            let tally = by_language.entry(lang.to_string()).or_default();
+            tally.0 += usize::from(ok);
+            tally.1 += 1;
+        }
+    }
+    let total = by_client
+        .values()
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let mut out = String::from("| family | exact | of | % |\n|---|---|---|---|\n");
+    for (title, table) in [("client", &by_client), ("language", &by_language)] {
+        for (family, (ok, n)) in table {
+            out += &format!(
+                "| {title} {family} | {ok} | {n} | {:.0} |\n",
+                100.0 * *ok as f64 / *n as f64
+            );
+        }
+    }
+    out += &format!(
+        "| **all** | {} | {} | {:.1} |\n",
+        total.0,
+        total.1,
+        100.0 * total.0 as f64 / total.1.max(1) as f64
+    );
+    println!("{out}\nmisses: {}", misses.join(" "));
+}
+
 #[test]
 fn html_only_fixtures_are_stripped_from_their_html() {
     for (name, raw, _) in fixtures() {
+        // Named `…html-only…` or `CLIENT-LANG-html`: sent as HTML alone.
         let (_, source) = quote::strip_raw(&raw);
         assert_eq!(
             source == Source::Html,
-            name.contains("html-only"),
+            name.contains("html"),
             "{name}: stripped as {source}"
         );
     }
@@ -295,4 +350,88 @@ fn cli_strips_a_bare_body_and_html() {
     let (code, _, err) = postdesk(&["strip", "/nonexistent/mail.eml"], None);
     assert_ne!(code, 0);
     assert!(err.contains("cannot read /nonexistent/mail.eml"), "{err}");
+}
+
+#[test]
+fn cli_signature_policy() {
+    let body = "Works now.\n\n-- \nCarol Customer\n+44 20 7946 0000\n\nSent from my iPhone\n\nOn Mon, 2 Nov 2026 at 10:00, Bob <b@x.test> wrote:\n> Restart it.\n";
+    let (code, out, err) = postdesk(&["strip", "--explain"], Some(body.as_bytes()));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Works now.\n\n--- explain"), "{out}");
+    assert!(out.contains("signatures cut"), "{out}");
+    assert!(out.contains("signature ('-- ' delimiter"), "{out}");
+
+    let (code, out, err) = postdesk(&["strip", "--signatures", "keep"], Some(body.as_bytes()));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim_end(),
+        "Works now.\n\n--\nCarol Customer\n+44 20 7946 0000\n\nSent from my iPhone"
+    );
+
+    // Without the flag, the configuration in use decides.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let example =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/postdesk.toml"))
+            .expect("example configuration");
+    let config = dir.path().join("postdesk.toml");
+    std::fs::write(
+        &config,
+        example.replace("signatures = \"cut\"", "signatures = \"keep\""),
+    )
+    .expect("write configuration");
+    let out = Command::new(env!("CARGO_BIN_EXE_postdesk"))
+        .args([
+            "--config",
+            config.to_str().expect("utf-8"),
+            "strip",
+            "--json",
+            "-",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().expect("stdin").write_all(body.as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("run postdesk");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["signatures"], "keep", "{v}");
+    assert!(
+        v["text"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("Sent from my iPhone")),
+        "{v}"
+    );
+
+    let (code, _, err) = postdesk(&["strip", "--signatures", "maybe"], None);
+    assert_ne!(code, 0);
+    assert!(err.contains("cut or keep"), "{err}");
+}
+
+#[test]
+fn cli_explains_the_new_rules() {
+    for (fixture, reason) in [
+        (
+            "gmail-en-sameline",
+            "cut line 1: attribution line (Gmail: 'On … wrote:') after the answer on the same line; the answer is kept",
+        ),
+        ("yandex-ru-plain", "attribution line (date-first: 'DATE … NAME <ADDRESS>:')"),
+        ("gmail-fi-top", "attribution line (Finnish: '… kirjoitti …:')"),
+        ("gmx-de-top", "header block of the quoted message"),
+        ("outlook-ja-top", "(Japanese: '差出人:/送信日時:/宛先:/件名:')"),
+        ("outlook-en-html", "HTML quote marker 'Outlook header block (border-top div)' (Outlook)"),
+        ("samsung-de-top", "mobile client footer"),
+        ("shape-en-underscores", "signature ('--' or '__' delimiter followed by a short block)"),
+        ("polymail-en-top", "cut lines 8-10: attribution line (Gmail: 'On … wrote:')"),
+    ] {
+        let file = fixtures_dir().join(format!("{fixture}.eml"));
+        let (code, out, err) = postdesk(
+            &["strip", "--explain", file.to_str().expect("utf-8 path")],
+            None,
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(reason), "{fixture}: {out}");
+    }
 }

@@ -207,6 +207,15 @@ fn hostile_mail_is_shown_escaped_by_every_command() {
     safe_run(&desk, &["rules", "test", fixture]);
     let stripped = safe_run(&desk, &["strip", "--explain", fixture]);
     has("strip", &stripped, "\\x1b[2J");
+    safe_run(&desk, &["classify", fixture]);
+    let report = desk.dir.path().join("hostile-dsn.eml");
+    std::fs::write(&report, dsn("support@desk.test", "x@desk.test")).expect("write");
+    let classified = safe_run(&desk, &["classify", report.to_str().expect("UTF-8 path")]);
+    has(
+        "classify",
+        &classified,
+        "550 5.1.1 \\x1b]0;pwned\\x07\\x1b[2J gone \\u{202e}resu",
+    );
 }
 
 #[test]

@@ -6,11 +6,9 @@
 //! `tickets show --json`.
 //!
 //! `fixtures_thread_as_expected` holds each scenario to its expected
-//! grouping. `score` (ignored; run it with `cargo test --test
-//! threading_fixtures -- --ignored --nocapture score`) prints, per family,
-//! the pairwise F1 of tickets against the expected threads and the number
-//! of tickets mixing threads, without asserting: benches/RESULTS.md
-//! records its before and after.
+//! grouping and prints, per family, the pairwise F1 of tickets against
+//! the expected threads and the number of tickets mixing threads (see it
+//! with `-- --nocapture`): benches/RESULTS.md records its before and after.
 
 mod common;
 
@@ -310,15 +308,26 @@ fn run_all() -> Vec<(Scenario, Vec<(String, Outcome)>)> {
     handles.into_iter().map(|h| h.join().unwrap()).collect()
 }
 
+/// Runs every scenario once: asserts each scenario's grouping (known
+/// gaps excepted, and named) and prints the scorer's table, pairwise F1
+/// and mixed tickets per family (`cargo test --test threading_fixtures --
+/// --nocapture`; the figures in benches/RESULTS.md come from it).
 #[test]
 fn fixtures_thread_as_expected() {
     let mut failures = Vec::new();
+    let mut families: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut all = Tally::default();
     for (s, outcomes) in run_all() {
+        let truth = truth(&s);
+        let family = families.entry(s.family.clone()).or_default();
+        for (_, o) in &outcomes {
+            family.add(&truth, o);
+            all.add(&truth, o);
+        }
         if let Some(gap) = &s.gap {
             eprintln!("{}/{}: not asserted: {gap}", s.family, s.name);
             continue;
         }
-        let truth = truth(&s);
         for (label, o) in outcomes {
             let mut t = Tally::default();
             t.add(&truth, &o);
@@ -344,23 +353,7 @@ fn fixtures_thread_as_expected() {
             }
         }
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-#[test]
-#[ignore = "a scorer: prints, asserts nothing"]
-fn score() {
-    let mut families: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut all = Tally::default();
-    for (s, outcomes) in run_all() {
-        let truth = truth(&s);
-        let family = families.entry(s.family.clone()).or_default();
-        for (_, o) in outcomes {
-            family.add(&truth, &o);
-            all.add(&truth, &o);
-        }
-    }
-    println!(
+    eprintln!(
         "{:<14} {:>5} {:>8} {:>8} {:>7}",
         "family", "runs", "pair F1", "mixed", "wrong"
     );
@@ -368,7 +361,7 @@ fn score() {
         .iter()
         .chain(std::iter::once((&"all".to_string(), &all)))
     {
-        println!(
+        eprintln!(
             "{:<14} {:>5} {:>8.3} {:>8} {:>7}",
             name,
             t.runs,
@@ -377,4 +370,5 @@ fn score() {
             t.failed_runs
         );
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -211,6 +211,26 @@ pub enum Command {
         /// As JSON: the text kept and every cut with its lines and reason.
         #[arg(long)]
         json: bool,
+        /// Signatures and mobile footers: cut or keep [default: the
+        /// configuration's `mail.signatures` when one is found, else cut].
+        #[arg(long, value_name = "cut|keep")]
+        signatures: Option<crate::mail::quote::Signatures>,
+    },
+    /// Whether postdesk would take a mail for automatic, and so never
+    /// answer it, and why.
+    ///
+    /// Automatic mail is a delivery report (bounce), an auto-reply, an
+    /// abuse report, a read receipt, a challenge-response request, list or
+    /// bulk mail. For a delivery report it also names each failed
+    /// recipient with its status and whether the bounce is hard or soft.
+    /// Needs no configuration and no store; the desk's own addresses
+    /// (loops) and rules are not considered.
+    Classify {
+        /// A message file; `-` or nothing reads stdin.
+        file: Option<PathBuf>,
+        /// As JSON: automatic, kind, reason and the report's recipients.
+        #[arg(long)]
+        json: bool,
     },
     /// Print a shell completion script on stdout (bash, zsh, fish, ...).
     ///
@@ -336,7 +356,9 @@ pub struct ImportOpts {
 
 #[derive(Debug, Subcommand)]
 pub enum TicketsCmd {
-    /// One line per ticket.
+    /// One line per ticket, newest update first: the newest 50 unless
+    /// --limit or --all. When there are more, `next: CURSOR` goes to
+    /// stderr; `--after CURSOR` lists from there.
     List {
         #[arg(long, value_parser = parse_status)]
         /// Only tickets in this status.
@@ -344,7 +366,31 @@ pub enum TicketsCmd {
         #[arg(long)]
         /// Only tickets in this queue.
         queue: Option<String>,
-        /// As JSON instead of text (stable field names).
+        /// Only tickets of this requester (address, any case).
+        #[arg(long, value_name = "ADDR")]
+        requester: Option<String>,
+        /// Only tickets assigned to this agent (address, any case).
+        #[arg(long, value_name = "ADDR")]
+        assignee: Option<String>,
+        /// Only tickets whose subject or requester contains TEXT (any case).
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+        /// Only tickets updated since: a duration back from now (24h, 7d)
+        /// or a date (2026-11-01, UTC, or RFC 3339).
+        #[arg(long, value_name = "DURATION|DATE", value_parser = parse_since)]
+        since: Option<Since>,
+        /// At most N tickets (default 50).
+        #[arg(long, value_name = "N", conflicts_with = "all")]
+        limit: Option<usize>,
+        /// Every ticket that matches, read a page at a time; with --json,
+        /// one JSON object per line as they are read.
+        #[arg(long)]
+        all: bool,
+        /// Go on where an earlier listing stopped (its `next:` cursor).
+        #[arg(long, value_name = "CURSOR")]
+        after: Option<String>,
+        /// As JSON instead of text (stable field names): an array, or with
+        /// --all JSON lines.
         #[arg(long)]
         json: bool,
     },
@@ -426,6 +472,38 @@ pub enum AddressesCmd {
 pub(super) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s.trim())
         .map_err(|e| format!("`{s}` is not a duration like 24h, 7d or 30d: {e}"))
+}
+
+/// `--since` of `tickets list`: how far back, or from when.
+#[derive(Debug, Clone, Copy)]
+pub enum Since {
+    Back(std::time::Duration),
+    At(chrono::DateTime<chrono::Utc>),
+}
+
+impl Since {
+    pub fn at(self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            Since::At(t) => t,
+            Since::Back(d) => chrono::Duration::from_std(d)
+                .ok()
+                .and_then(|d| now.checked_sub_signed(d))
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC),
+        }
+    }
+}
+
+pub(super) fn parse_since(s: &str) -> Result<Since, String> {
+    let t = s.trim();
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Ok(Since::At(d.and_time(chrono::NaiveTime::MIN).and_utc()));
+    }
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Ok(Since::At(d.with_timezone(&chrono::Utc)));
+    }
+    humantime::parse_duration(t).map(Since::Back).map_err(|_| {
+        format!("`{s}` is neither a duration like 24h or 7d nor a date like 2026-11-01")
+    })
 }
 
 pub(super) fn parse_status(s: &str) -> Result<Status, String> {

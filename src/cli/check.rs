@@ -6,15 +6,14 @@ use super::*;
 
 /// `postdesk strip`: the kept text, then with `--explain` each cut with
 /// its lines, the rule that matched and the first line it removed.
-pub(super) fn strip(file: Option<&std::path::Path>, explain: bool, json: bool) -> Result<u8> {
-    let mut raw = Vec::new();
-    match file {
-        Some(f) if f.as_os_str() != "-" => std::fs::File::open(f)
-            .and_then(|h| h.take(64 << 20).read_to_end(&mut raw))
-            .with_context(|| format!("cannot read {}", f.display()))?,
-        _ => std::io::stdin().take(64 << 20).read_to_end(&mut raw)?,
-    };
-    let (stripped, source) = crate::mail::quote::strip_raw(&raw);
+pub(super) fn strip(
+    file: Option<&std::path::Path>,
+    explain: bool,
+    json: bool,
+    signatures: crate::mail::quote::Signatures,
+) -> Result<u8> {
+    let raw = read_input(file)?;
+    let (stripped, source) = crate::mail::quote::strip_raw_with(&raw, signatures);
     if json {
         let cuts: Vec<serde_json::Value> = stripped
             .cuts
@@ -29,13 +28,20 @@ pub(super) fn strip(file: Option<&std::path::Path>, explain: bool, json: bool) -
                 })
             })
             .collect();
-        let v = serde_json::json!({ "text": stripped.text, "source": source.to_string(), "cuts": cuts });
+        let v = serde_json::json!({
+            "text": stripped.text,
+            "source": source.to_string(),
+            "signatures": signatures.to_string(),
+            "cuts": cuts,
+        });
         println!("{}", safe::json(serde_json::to_string_pretty(&v)?));
         return Ok(0);
     }
     println!("{}", safe::text(&stripped.text));
     if explain {
-        println!("\n--- explain: {source}; line numbers count in that text ---");
+        println!(
+            "\n--- explain: {source}; signatures {signatures}; line numbers count in that text ---"
+        );
         if stripped.cuts.is_empty() {
             println!("nothing was cut");
         }
@@ -47,6 +53,18 @@ pub(super) fn strip(file: Option<&std::path::Path>, explain: bool, json: bool) -
         }
     }
     Ok(0)
+}
+
+/// A mail from a file, or from stdin for `-` or none; at most 64 MiB.
+pub(super) fn read_input(file: Option<&std::path::Path>) -> Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    match file {
+        Some(f) if f.as_os_str() != "-" => std::fs::File::open(f)
+            .and_then(|h| h.take(64 << 20).read_to_end(&mut raw))
+            .with_context(|| format!("cannot read {}", f.display()))?,
+        _ => std::io::stdin().take(64 << 20).read_to_end(&mut raw)?,
+    };
+    Ok(raw)
 }
 
 /// `postdesk check`: everything an admin edits, each problem with its file

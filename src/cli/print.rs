@@ -138,23 +138,32 @@ pub(super) fn print_ticket_list(tickets: &[Ticket]) {
         println!("no tickets");
         return;
     }
+    print_ticket_header();
+    for t in tickets {
+        print_ticket_row(t);
+    }
+}
+
+/// The column heads of a ticket list (printed once, before the first page).
+pub(super) fn print_ticket_header() {
     println!(
         "{:<12} {:<8} {:<7} {:<10} {:<16} {:<10} {:<28} SUBJECT",
         "TICKET", "STATUS", "PRIO", "QUEUE", "UPDATED", "DUE", "REQUESTER"
     );
-    for t in tickets {
-        println!(
-            "{:<12} {:<8} {:<7} {:<10} {:<16} {:<10} {:<28} {}",
-            safe::line(&t.reference),
-            t.status,
-            t.priority,
-            safe::line(&t.queue),
-            t.updated.format("%Y-%m-%d %H:%M"),
-            t.due.map_or_else(|| "-".to_string(), |d| d.to_string()),
-            clip(&t.requester.email, 28),
-            clip(&t.subject, 60)
-        );
-    }
+}
+
+pub(super) fn print_ticket_row(t: &Ticket) {
+    println!(
+        "{:<12} {:<8} {:<7} {:<10} {:<16} {:<10} {:<28} {}",
+        safe::line(&t.reference),
+        t.status,
+        t.priority,
+        safe::line(&t.queue),
+        t.updated.format("%Y-%m-%d %H:%M"),
+        t.due.map_or_else(|| "-".to_string(), |d| d.to_string()),
+        clip(&t.requester.email, 28),
+        clip(&t.subject, 60)
+    );
 }
 
 pub(super) fn print_ticket(view: &TicketView) {

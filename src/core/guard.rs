@@ -9,119 +9,16 @@
 //! Each check says why in words: the reason is recorded on the message and
 //! shown by `tickets show`, so an admin can see what the guard did.
 
-use std::sync::LazyLock;
-
-use regex::Regex;
-
 use crate::mail::Inbound;
 
-/// Subjects of out-of-office and automatic replies, as the common mail
-/// programs write them in the languages customers use. Anchored at the
-/// start (after any `Re:`/`AW:`), with the colon the clients put after
-/// the prefix, so a person asking about "an automatic reply they got" is
-/// not mistaken for one.
-static AUTO_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?i)^\s*(?:(?:re|aw|sv|antw|r|rif|tr|wg|fw|fwd)\s*:\s*)*",
-        r"(?:",
-        // Prefix-and-colon forms (Outlook, Exchange, many webmails).
-        r"(?:automatic reply|auto[- ]?reply|auto[- ]?response|autoresponder|out of office(?: reply| autoreply)?|",
-        r"automatische antwort|abwesenheitsnotiz|abwesenheit|",
-        r"r[ée]ponse automatique|absence du bureau|",
-        r"risposta automatica|fuori sede|",
-        r"respuesta autom[áa]tica|fuera de la oficina|",
-        r"resposta autom[áa]tica|aus(?:ê|e)ncia temporária|",
-        r"automatisch antwoord|afwezig|",
-        r"automatiskt svar|automatisk svar|autosvar|fr[åa]nvaro|frav[æa]r|",
-        r"automatyczna odpowied[źz]|odpowied[źz] automatyczna|",
-        r"automaattinen vastaus|",
-        r"автоответ|автоматический ответ|",
-        r"自動応答|自動返信|自动回复|自動回覆|자동 응답)\s*[:：]",
-        r"|",
-        // Whole phrases that only automatic replies use.
-        r".*\b(?:out of (?:the )?office(?:\s*$|\s*[:\-–(,.!]|\s+(?:until|till|from|reply|autoreply|notice|message))|on vacation until|ist abwesend|bin abwesend)",
-        r")",
-    ))
-    .expect("the out-of-office subject pattern is valid")
-});
+mod automatic;
 
-/// Local parts of senders that are machines by convention.
-const MACHINE_SENDERS: &[&str] = &[
-    "mailer-daemon",
-    "mailer_daemon",
-    "maildaemon",
-    "postmaster",
-    "noreply",
-    "no-reply",
-    "no_reply",
-    "donotreply",
-    "do-not-reply",
-    "do_not_reply",
-    "bounce",
-    "bounces",
-];
+pub use automatic::{automatic, Automatic, Kind};
 
-/// Why a message counts as automatic, or `None` for mail from a person.
-///
-/// `X-Auto-Response-Suppress` is deliberately not a signal: Outlook puts it
-/// on ordinary mail from people, and treating it as automatic would leave
-/// every Outlook user without an acknowledgement.
+/// Why a message counts as automatic, or `None` for mail from a person:
+/// [`automatic`]'s reason alone.
 pub fn automatic_reason(msg: &Inbound) -> Option<String> {
-    if let Some(v) = msg.header("auto-submitted") {
-        let v = v.trim().to_ascii_lowercase();
-        // RFC 3834: anything but `no` (parameters may follow a `;`).
-        let keyword = v.split(';').next().unwrap_or_default().trim();
-        if !keyword.is_empty() && keyword != "no" {
-            return Some(format!("Auto-Submitted: {v}"));
-        }
-    }
-    for name in ["precedence", "x-precedence"] {
-        if let Some(v) = msg.header(name) {
-            let v = v.trim().to_ascii_lowercase();
-            if matches!(
-                v.as_str(),
-                "bulk" | "junk" | "list" | "auto_reply" | "auto-reply"
-            ) {
-                return Some(format!("Precedence: {v}"));
-            }
-        }
-    }
-    if msg.header("list-id").is_some() {
-        return Some("List-Id present (mailing list)".into());
-    }
-    if msg.header("list-unsubscribe").is_some() {
-        return Some("List-Unsubscribe present (newsletter or list)".into());
-    }
-    for h in [
-        "x-autoreply",
-        "x-autorespond",
-        "x-auto-reply",
-        "x-autoresponder",
-    ] {
-        if let Some(v) = msg.header(h) {
-            if !v.trim().eq_ignore_ascii_case("no") {
-                return Some(format!("{h} present"));
-            }
-        }
-    }
-    if let Some(rp) = msg.header("return-path") {
-        if rp.trim() == "<>" || rp.trim().is_empty() {
-            return Some("empty Return-Path (a bounce or notification)".into());
-        }
-    }
-    let email = msg.from.email.to_ascii_lowercase();
-    let local = email.split('@').next().unwrap_or_default();
-    let local = local.split('+').next().unwrap_or_default();
-    if MACHINE_SENDERS.contains(&local) {
-        return Some(format!("sender {} is a machine", msg.from.email));
-    }
-    if AUTO_SUBJECT.is_match(&msg.subject) {
-        return Some(format!(
-            "subject `{}` is an out-of-office or automatic reply",
-            clip(&msg.subject, 60)
-        ));
-    }
-    None
+    automatic(msg).map(|a| a.reason)
 }
 
 /// Why a message is the desk's own mail come back, or `None`. Such mail is
@@ -153,16 +50,6 @@ pub fn own_loop_reason(msg: &Inbound, own: &[String]) -> Option<String> {
     None
 }
 
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,8 +77,7 @@ mod tests {
             ("Precedence: first-class\r\n", CAROL),
             ("X-Autoreply: no\r\n", CAROL),
             ("Return-Path: <carol@customer.test>\r\n", CAROL),
-            // Outlook puts this on ordinary mail; it is a hint, not a verdict.
-            ("X-Auto-Response-Suppress: All\r\n", CAROL),
+            // Outlook puts partial values on ordinary mail; only `All` counts.
             (
                 "X-Auto-Response-Suppress: DR, RN, NRN, OOF, AutoReply\r\n",
                 CAROL,
@@ -230,8 +116,25 @@ mod tests {
             ("X-Autoreply: yes\r\n", CAROL, "x-autoreply"),
             ("X-Autorespond: Vacation\r\n", CAROL, "x-autorespond"),
             ("Return-Path: <>\r\n", CAROL, "Return-Path"),
-            ("", "MAILER-DAEMON@mx.test", "machine"),
-            ("", "postmaster@mx.test", "machine"),
+            ("", "MAILER-DAEMON@mx.test", "mail server"),
+            ("", "postmaster@mx.test", "mail server"),
+            (
+                "X-Auto-Response-Suppress: All\r\n",
+                CAROL,
+                "X-Auto-Response-Suppress",
+            ),
+            (
+                "X-MS-Exchange-Inbox-Rules-Loop: carol@customer.test\r\n",
+                CAROL,
+                "inbox rule",
+            ),
+            (
+                "X-Failed-Recipients: x@y.test\r\n",
+                CAROL,
+                "delivery report",
+            ),
+            ("Feedback-ID: 1:2:3:esp\r\n", CAROL, "Feedback-ID"),
+            ("X-Loop: helpdesk@other.test\r\n", CAROL, "X-Loop"),
             ("", "noreply@shop.test", "machine"),
             ("", "no-reply+x@shop.test", "machine"),
             ("", "do-not-reply@shop.test", "machine"),

@@ -29,8 +29,9 @@ impl Desk {
 
     /// A delivery report traced to mail the desk sent: through the signed
     /// envelope address (VERP) first, else through the returned mail's
-    /// Message-ID. Plain-text reports count only from a machine sender,
-    /// so a customer's question about a bounce is not read as one.
+    /// Message-ID. Plain-text reports count only when the guard finds the
+    /// mail automatic, so a customer's question about a bounce is not read
+    /// as one.
     pub(super) fn trace_bounce(
         &self,
         staged: &Staged,
@@ -40,8 +41,11 @@ impl Desk {
         let token = msg
             .all_recipients()
             .find_map(|a| self.signer.verify_bounce(&self.own, a));
+        // A report read by its wording (no machine sender, no report
+        // subject) is still one when the guard says so.
         if token.is_none()
             && !crate::bounce::looks_like(msg.header("content-type"), &msg.from.email, &msg.subject)
+            && !crate::guard::automatic(msg).is_some_and(|a| a.kind == crate::guard::Kind::Bounce)
         {
             return Ok(None);
         }
@@ -262,9 +266,13 @@ impl Desk {
                 let text = match mail::parse_with(&raw, &self.config.intake.limits()) {
                     Ok(m) => match &record.author {
                         Author::Agent { .. } => {
-                            crate::command::parse_commands(&agent_text(&m, &raw), "").body
+                            crate::command::parse_commands(
+                                &agent_text(&m, &raw, self.config.mail.signatures),
+                                "",
+                            )
+                            .body
                         }
-                        _ => author_text(&m, &raw),
+                        _ => author_text(&m, &raw, self.config.mail.signatures),
                     },
                     Err(_) => String::new(),
                 };

@@ -52,7 +52,7 @@ impl Desk {
                 rules.prescan(&MessageView::from_inbound(msg, &lists, "", false, false))
             });
             p.live = Some(Early {
-                stripped: author_text(msg, &p.raw),
+                stripped: author_text(msg, &p.raw, self.config.mail.signatures),
                 scan,
             });
         }
@@ -187,14 +187,16 @@ impl Desk {
             None => (None, None),
         };
         let stripped = match (mode, &author) {
-            (Mode::Live, Author::Agent { .. }) => agent_text(&msg, &prepared.raw),
-            (Mode::Live, Author::Customer) => {
-                early_stripped.unwrap_or_else(|| author_text(&msg, &prepared.raw))
+            (Mode::Live, Author::Agent { .. }) => {
+                agent_text(&msg, &prepared.raw, self.config.mail.signatures)
             }
+            (Mode::Live, Author::Customer) => early_stripped
+                .unwrap_or_else(|| author_text(&msg, &prepared.raw, self.config.mail.signatures)),
             (Mode::Live, _) if mail::subject::is_forward(&msg.subject) => {
-                reply_text(&msg, &prepared.raw).text
+                reply_text(&msg, &prepared.raw, self.config.mail.signatures).text
             }
-            (Mode::Live, _) => early_stripped.unwrap_or_else(|| author_text(&msg, &prepared.raw)),
+            (Mode::Live, _) => early_stripped
+                .unwrap_or_else(|| author_text(&msg, &prepared.raw, self.config.mail.signatures)),
             (Mode::Import { .. }, _) => String::new(),
         };
         let agent = matches!(author, Author::Agent { .. });
@@ -324,16 +326,27 @@ impl Desk {
 /// What the author of `msg` wrote, without quotes and signature: what
 /// agents read in notifications. A forward keeps the mail it forwards
 /// (a customer's "see below" is about what is below).
-pub(super) fn author_text(msg: &Inbound, raw: &[u8]) -> String {
-    crate::mail::quote::strip_message(msg, raw).0.text
+pub(super) fn author_text(
+    msg: &Inbound,
+    raw: &[u8],
+    signatures: crate::mail::quote::Signatures,
+) -> String {
+    crate::mail::quote::strip_message_with(msg, raw, signatures)
+        .0
+        .text
 }
 
 /// What the author of `msg` wrote, stripped as a reply whatever its
 /// subject: for anything not from a customer, so that an agent who
 /// forwards a notification (internal notes, their own token) never has it
 /// relayed.
-fn reply_text(msg: &Inbound, raw: &[u8]) -> crate::mail::quote::Stripped {
-    crate::mail::quote::strip_message_as(msg, raw, crate::mail::quote::Kind::Reply).0
+fn reply_text(
+    msg: &Inbound,
+    raw: &[u8],
+    signatures: crate::mail::quote::Signatures,
+) -> crate::mail::quote::Stripped {
+    use crate::mail::quote::{strip_message_as_with, Kind};
+    strip_message_as_with(msg, raw, Kind::Reply, signatures).0
 }
 
 /// What an agent wrote for the customer: stripped as a reply, and nothing
@@ -341,8 +354,12 @@ fn reply_text(msg: &Inbound, raw: &[u8]) -> crate::mail::quote::Stripped {
 /// the signature) rather than return nothing, which for a customer's mail
 /// is right and for an agent's would relay the notification they answered
 /// (internal notes, their token) or their own signature.
-pub(super) fn agent_text(msg: &Inbound, raw: &[u8]) -> String {
-    let stripped = reply_text(msg, raw);
+pub(super) fn agent_text(
+    msg: &Inbound,
+    raw: &[u8],
+    signatures: crate::mail::quote::Signatures,
+) -> String {
+    let stripped = reply_text(msg, raw, signatures);
     if stripped.cuts.iter().any(|c| !c.is_cut()) {
         String::new()
     } else {

@@ -155,7 +155,7 @@ impl Desk {
                 .map_err(|e| DeskError::Templates(e.to_string()))?;
             calendars.insert(name.clone(), cal);
         }
-        let store = Store::open(&dir)?;
+        let store = Store::open_with_cache(&dir, config.store.cache)?;
         let signer = Signer::load_or_create(&dir)?;
         // The current prefix first: it is tried first everywhere.
         let mut prefixes = store.prefixes(&config.desk.ticket_prefix)?;

@@ -26,7 +26,7 @@ impl Desk {
             .skip(skip)
             .map(|(rec, raw)| {
                 let text = mail::parse_with(&raw, &self.config.intake.limits())
-                    .map(|m| author_text(&m, &raw))
+                    .map(|m| author_text(&m, &raw, self.config.mail.signatures))
                     .unwrap_or_default();
                 let mut text: String = text.chars().take(600).collect();
                 if rec.internal {

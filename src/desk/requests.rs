@@ -49,20 +49,27 @@ impl Desk {
                 self.flush()?;
                 Response::Flushed
             }
-            Request::ListTickets { status, queue } => {
+            Request::ListTickets {
+                query,
+                after,
+                limit,
+            } => {
                 self.commit_staged()?;
-                let mut out = Vec::new();
-                for t in self.store.tickets() {
-                    let t = t?;
-                    if status.is_some_and(|s| s != t.status) {
-                        continue;
+                let after = match after.as_deref().map(str::parse::<crate::store::Cursor>) {
+                    None => None,
+                    Some(Ok(c)) => Some(c),
+                    Some(Err(message)) => {
+                        return Ok(Response::Error {
+                            message,
+                            retry: false,
+                        })
                     }
-                    if queue.as_ref().is_some_and(|q| *q != t.queue) {
-                        continue;
-                    }
-                    out.push(t);
+                };
+                let page = self.store.ticket_page(&query, after, limit)?;
+                Response::TicketPage {
+                    tickets: page.tickets,
+                    next: page.next.map(|c| c.to_string()),
                 }
-                Response::Tickets(out)
             }
             Request::ShowTicket { reference } => {
                 self.commit_staged()?;

@@ -11,13 +11,15 @@
 //!
 //! Decisions on the ambiguous cases, in the order a reader meets them:
 //!
-//! - **Inline answers** (text between quoted parts) are kept. Above each
-//!   one, the last quoted paragraph (at most [`CONTEXT_LINES`] lines, with
-//!   their `>`) stays as context, because "Yes." means nothing to a customer
-//!   without the question it answers; a quoted sign-off ("> Thanks, Carol")
-//!   or quoted signature is never context. A reply that quotes everything
-//!   first and answers once at the end (bottom-posting) keeps no context:
-//!   the quote is the whole previous message.
+//! - **Inline answers** (text between quoted parts): the interleaved body
+//!   is kept, every quoted block above an answer whole with its `>`,
+//!   because "Yes." means nothing to a customer without the question it
+//!   answers, and the author already trimmed the quote to what they answer.
+//!   The attribution line above it, a quoted signature, a quoted block that
+//!   is only a sign-off ("> Thanks, Carol") and the quote after the last
+//!   answer go. A reply that quotes everything first and answers once at
+//!   the end (bottom-posting) keeps no context: the quote is the whole
+//!   previous message.
 //! - **A short `>` block without an attribution line** (at most
 //!   [`OWN_QUOTE_LINES`] lines), the first quote in the message and
 //!   followed by more text, is kept as it was written. Clients always put
@@ -36,6 +38,10 @@
 //!   Signatures without a delimiter ("Best regards, Bob, +49 …") are kept:
 //!   they cannot be told from text, and a name too many hurts less than a
 //!   lost sentence.
+//!   All this, and mobile footers, is the default policy
+//!   ([`Signatures::Cut`], `[mail] signatures = "cut"`); under
+//!   [`Signatures::Keep`] signatures and footers stay as the author's text
+//!   and only quotes are cut.
 //! - **Forwarded messages** ("---------- Forwarded message ---------", "Begin
 //!   forwarded message:") are kept whole from the marker on: the forward is
 //!   the content. An Outlook forward looks exactly like an Outlook reply
@@ -70,8 +76,9 @@ const MAX_PROBE: usize = 1024;
 const MAX_ATTRIBUTION: usize = 600;
 /// Clients wrap attribution lines over at most this many lines.
 const MAX_ATTRIBUTION_LINES: usize = 3;
-/// Quoted lines kept as context above an inline answer.
-pub const CONTEXT_LINES: usize = 3;
+/// A quoted block this short that starts with a sign-off ("Thanks,") is
+/// no context for an inline answer.
+const SIGN_OFF_LINES: usize = 3;
 /// An unattributed `>` block this short, followed by text, is kept.
 pub const OWN_QUOTE_LINES: usize = 3;
 /// Non-blank lines after a bare `--` that still make it a signature.
@@ -145,10 +152,14 @@ pub enum Reason {
         client: &'static str,
         pattern: &'static str,
     },
+    /// An attribution that follows the author's answer on the same line
+    /// ("Thanks! On … wrote:"): the answer stays, the attribution goes.
+    AttributionAfterText {
+        client: &'static str,
+        pattern: &'static str,
+    },
     /// `>` lines (or an HTML blockquote rendered as such).
     Quoted { html: bool },
-    /// Quoted lines above an inline answer; the last of them are kept.
-    QuotedAboveAnswer { html: bool },
     /// Everything under an attribution line that was not quoted with `>`.
     BelowAttribution,
     /// Outlook's `From:`/`Sent:`/`To:`/`Subject:` block and all below it.
@@ -183,26 +194,25 @@ impl fmt::Display for Reason {
             Reason::Attribution { client, pattern } => {
                 write!(f, "attribution line ({client}: '{pattern}')")
             }
+            Reason::AttributionAfterText { client, pattern } => write!(
+                f,
+                "attribution line ({client}: '{pattern}') after the answer on the same line; the answer is kept"
+            ),
             Reason::Quoted { html: false } => f.write_str("quoted text ('>' lines)"),
             Reason::Quoted { html: true } => f.write_str("quoted text (HTML <blockquote>)"),
-            Reason::QuotedAboveAnswer { html } => write!(
-                f,
-                "quoted text above an inline answer ({}); the quoted lines just above the answer stay as context",
-                if *html { "HTML <blockquote>" } else { "'>' lines" },
-            ),
             Reason::BelowAttribution => {
                 f.write_str("the quoted message below an attribution line (quoted without '>')")
             }
             Reason::HeaderBlock { language, pattern } => write!(
                 f,
-                "Outlook header block ({language}: '{pattern}') and the quoted message below it"
+                "header block of the quoted message, as Outlook and webmailers write it ({language}: '{pattern}'), and the message below it"
             ),
             Reason::OriginalMessage => f.write_str(
                 "'-----Original Message-----' separator and the quoted message below it",
             ),
             Reason::Signature => f.write_str("signature ('-- ' delimiter, RFC 3676)"),
             Reason::LooseSignature => {
-                f.write_str("signature ('--' delimiter followed by a short block)")
+                f.write_str("signature ('--' or '__' delimiter followed by a short block)")
             }
             Reason::MobileFooter => f.write_str("mobile client footer ('Sent from my …')"),
             Reason::HtmlMarker { marker, client } => write!(
@@ -247,7 +257,48 @@ impl fmt::Display for Source {
 
 /// Strips a reply given as plain text.
 pub fn strip_reply(text: &str) -> Stripped {
-    strip_text(text, Kind::Reply)
+    strip_text(text, Kind::Reply, Signatures::default())
+}
+
+/// [`strip_reply`] under a signature policy.
+pub fn strip_reply_with(text: &str, signatures: Signatures) -> Stripped {
+    strip_text(text, Kind::Reply, signatures)
+}
+
+/// What happens to signatures (`-- ` and what follows, `--`/`__` with a
+/// short block) and mobile footers ("Sent from my iPhone"). Both policies
+/// are in use: helpdesks that show customers' mail as a chat cut them,
+/// ones that keep a customer's phone number or an agent's signature for
+/// the record keep them. Quotes are cut under either.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Signatures {
+    /// Cut them: only what the author typed for this message stays.
+    #[default]
+    Cut,
+    /// Keep them as the author's text.
+    Keep,
+}
+
+impl std::str::FromStr for Signatures {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cut" => Ok(Signatures::Cut),
+            "keep" => Ok(Signatures::Keep),
+            _ => Err(format!("'{s}' is no signature policy: cut or keep")),
+        }
+    }
+}
+
+impl fmt::Display for Signatures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Signatures::Cut => "cut",
+            Signatures::Keep => "keep",
+        })
+    }
 }
 
 /// Whether a mail answers (quoted history is cut) or forwards (the
@@ -259,7 +310,7 @@ pub enum Kind {
     Forward,
 }
 
-fn strip_text(text: &str, kind: Kind) -> Stripped {
+fn strip_text(text: &str, kind: Kind, signatures: Signatures) -> Stripped {
     let clipped = clip(text, MAX_INPUT);
     let mut lines: Vec<&str> = Vec::new();
     let mut rest = None;
@@ -283,7 +334,7 @@ fn strip_text(text: &str, kind: Kind) -> Stripped {
     } else {
         None
     };
-    strip_lines(&lines, lines.len(), false, tail, kind)
+    strip_lines(&lines, lines.len(), false, tail, kind, signatures)
 }
 
 /// Strips a reply given as HTML: rendered to text with `>` for every
@@ -292,10 +343,10 @@ fn strip_text(text: &str, kind: Kind) -> Stripped {
 /// `appendonsend`, Yahoo's `yahoo_quoted`, …), then stripped like text. Line
 /// numbers in the cuts are those of [`render_html`]'s output.
 pub fn strip_reply_html(html: &str) -> Stripped {
-    strip_html(html, Kind::Reply)
+    strip_html(html, Kind::Reply, Signatures::default())
 }
 
-fn strip_html(html: &str, kind: Kind) -> Stripped {
+fn strip_html(html: &str, kind: Kind, signatures: Signatures) -> Stripped {
     let rendered = render(html);
     let lines: Vec<&str> = rendered.text.split('\n').collect();
     let (limit, tail) = match rendered.marker {
@@ -320,7 +371,7 @@ fn strip_html(html: &str, kind: Kind) -> Stripped {
         ),
         _ => (lines.len(), None),
     };
-    strip_lines(&lines, limit, true, tail, kind)
+    strip_lines(&lines, limit, true, tail, kind, signatures)
 }
 
 /// Strips a parsed message: its HTML part when it has no plain text (the
@@ -329,16 +380,31 @@ fn strip_html(html: &str, kind: Kind) -> Stripped {
 /// forward (by its subject, see [`super::subject::is_forward`]) keeps the
 /// mail it forwards.
 pub fn strip_message(msg: &Inbound, raw: &[u8]) -> (Stripped, Source) {
+    strip_message_with(msg, raw, Signatures::default())
+}
+
+/// [`strip_message`] under a signature policy.
+pub fn strip_message_with(msg: &Inbound, raw: &[u8], signatures: Signatures) -> (Stripped, Source) {
     let kind = if super::subject::is_forward(&msg.subject) {
         Kind::Forward
     } else {
         Kind::Reply
     };
-    strip_message_as(msg, raw, kind)
+    strip_message_as_with(msg, raw, kind, signatures)
 }
 
 /// [`strip_message`] as a reply or a forward whatever the subject says.
 pub fn strip_message_as(msg: &Inbound, raw: &[u8], kind: Kind) -> (Stripped, Source) {
+    strip_message_as_with(msg, raw, kind, Signatures::default())
+}
+
+/// [`strip_message_as`] under a signature policy.
+pub fn strip_message_as_with(
+    msg: &Inbound,
+    raw: &[u8],
+    kind: Kind,
+    signatures: Signatures,
+) -> (Stripped, Source) {
     if msg.html_only {
         let html = super::limits::view(raw, &super::Limits::default()).and_then(|bytes| {
             mail_parser::MessageParser::default()
@@ -346,22 +412,27 @@ pub fn strip_message_as(msg: &Inbound, raw: &[u8], kind: Kind) -> (Stripped, Sou
                 .and_then(|m| m.body_html(0).map(|h| h.into_owned()))
         });
         if let Some(html) = html {
-            return (strip_html(&html, kind), Source::Html);
+            return (strip_html(&html, kind, signatures), Source::Html);
         }
     }
-    (strip_text(&msg.text, kind), Source::Text)
+    (strip_text(&msg.text, kind, signatures), Source::Text)
 }
 
 /// What `postdesk strip` does with its input: a whole message when it starts
 /// with a header line and parses as mail, else a bare body.
 pub fn strip_raw(raw: &[u8]) -> (Stripped, Source) {
+    strip_raw_with(raw, Signatures::default())
+}
+
+/// [`strip_raw`] under a signature policy.
+pub fn strip_raw_with(raw: &[u8], signatures: Signatures) -> (Stripped, Source) {
     if starts_with_header(raw) {
         if let Ok(msg) = crate::mail::parse(raw) {
-            return strip_message(&msg, raw);
+            return strip_message_with(&msg, raw, signatures);
         }
     }
     let text = String::from_utf8_lossy(&raw[..raw.len().min(MAX_INPUT)]);
-    (strip_reply(&text), Source::Body)
+    (strip_reply_with(&text, signatures), Source::Body)
 }
 
 /// `Name: value` on the first line (after an mbox `From ` line): a body
@@ -391,6 +462,8 @@ struct Quote {
     first_quoted: usize,
     /// One past the last `>` line.
     end: usize,
+    /// The attribution shared a line with the author's answer.
+    after_text: bool,
 }
 
 /// The core: `lines[..limit]` are examined, `lines[limit..]` are cut by
@@ -401,8 +474,12 @@ fn strip_lines(
     html: bool,
     tail: Option<Cut>,
     kind: Kind,
+    signatures: Signatures,
 ) -> Stripped {
     let n = limit.min(lines.len());
+    // Lines may be shortened: an answer and an attribution share a line.
+    let mut owned: Vec<&str> = lines.to_vec();
+    let lines = &mut owned[..];
     let mut keep = vec![false; n];
     let mut cuts = Vec::new();
     let mut quotes: Vec<Quote> = Vec::new();
@@ -420,6 +497,7 @@ fn strip_lines(
                 attribution: quoted_attribution(lines, i, end),
                 first_quoted: i,
                 end,
+                after_text: false,
             });
             i = end;
             continue;
@@ -449,7 +527,45 @@ fn strip_lines(
             ));
             break;
         }
-        if let Some(a) = attribution(&lines[i..(i + MAX_ATTRIBUTION_LINES).min(n)]) {
+        // An attribution is trusted when it carries a date (strong) or has
+        // a quote under it; a line with neither is not worth the patterns.
+        // This keeps a file of "x wrote:" lines linear at a small factor.
+        let window_end = (i + MAX_ATTRIBUTION_LINES).min(n);
+        let candidate = quote_near(lines, i, n)
+            || lines[i..window_end]
+                .iter()
+                .any(|l| probe(l).bytes().any(|b| b.is_ascii_digit()));
+        if let Some((at, client, pattern)) =
+            candidate.then(|| attribution_after_text(line)).flatten()
+        {
+            let next = (i + 1..n).find(|&j| !is_blank(lines[j]));
+            if let Some(k) = next.filter(|&k| is_quoted(lines[k])) {
+                let end = quote_end(lines, k, n);
+                let mut c = cut(
+                    lines,
+                    i,
+                    i,
+                    Reason::AttributionAfterText { client, pattern },
+                );
+                c.excerpt = excerpt(&p[at..]);
+                cuts.push(c);
+                lines[i] = p[..at].trim_end();
+                keep[i] = true;
+                quotes.push(Quote {
+                    start: i + 1,
+                    attribution: None,
+                    first_quoted: k,
+                    end,
+                    after_text: true,
+                });
+                i = end;
+                continue;
+            }
+        }
+        if let Some(a) = candidate
+            .then(|| attribution(&lines[i..window_end]))
+            .flatten()
+        {
             let last = i + a.lines - 1;
             let next = (last + 1..n).find(|&j| !is_blank(lines[j]));
             match next {
@@ -460,6 +576,7 @@ fn strip_lines(
                         attribution: Some((i, last, a.client, a.pattern)),
                         first_quoted: k,
                         end,
+                        after_text: false,
                     });
                     i = end;
                     continue;
@@ -483,7 +600,8 @@ fn strip_lines(
                 _ => {}
             }
         }
-        if let Some(strict) = signature_delimiter(line, html) {
+        let cut_signatures = signatures == Signatures::Cut;
+        if let Some(strict) = signature_delimiter(line, html).filter(|_| cut_signatures) {
             if let Some(end) = signature_end(lines, i, n, strict, &mut structure) {
                 let reason = if strict {
                     Reason::Signature
@@ -495,7 +613,7 @@ fn strip_lines(
                 continue;
             }
         }
-        if is_mobile_footer(p) {
+        if cut_signatures && is_mobile_footer(p) {
             cuts.push(cut(lines, i, i, Reason::MobileFooter));
             i += 1;
             continue;
@@ -560,7 +678,12 @@ fn decide_quotes(
         let quoted_lines = (q.first_quoted..q.end)
             .filter(|&j| is_quoted(lines[j]))
             .count();
-        if qi == 0 && answer_after && q.attribution.is_none() && quoted_lines <= OWN_QUOTE_LINES {
+        if qi == 0
+            && answer_after
+            && q.attribution.is_none()
+            && !q.after_text
+            && quoted_lines <= OWN_QUOTE_LINES
+        {
             keep[q.start..q.end].fill(true);
             continue;
         }
@@ -578,8 +701,10 @@ fn decide_quotes(
             }
             continue;
         }
-        // The last quoted paragraph above the answer stays as context;
-        // above a quoted signature, if the quote ends with one.
+        // The quoted block above an answer stays whole: it is what the
+        // author chose to answer. A quoted signature at its end goes, and
+        // so does a block that is only a quoted sign-off ("> Thanks,\n>
+        // Carol"): no answer refers to those.
         let floor = quoted_from.max(q.first_quoted);
         let mut stop = (floor..q.end)
             .rev()
@@ -589,13 +714,14 @@ fn decide_quotes(
         while stop > floor && quoted_blank(lines[stop - 1]) {
             stop -= 1;
         }
-        let mut from = stop;
-        while from > floor && stop - from < CONTEXT_LINES && !quoted_blank(lines[from - 1]) {
-            from -= 1;
+        let mut from = floor;
+        while from < stop && quoted_blank(lines[from]) {
+            from += 1;
         }
-        // A quoted sign-off ("> Thanks,\n> Carol") is no context for the
-        // author's own sign-off below it.
-        if from < stop && is_closing(unquote_all(lines[from])) {
+        let sign_off = from < stop
+            && is_closing(unquote_all(lines[from]))
+            && (from..stop).filter(|&j| !quoted_blank(lines[j])).count() <= SIGN_OFF_LINES;
+        if sign_off {
             from = stop;
         }
         if from == stop {
@@ -604,15 +730,9 @@ fn decide_quotes(
             }
             continue;
         }
+        // Only blank lines lie between `quoted_from` and `from`: no cut
+        // worth naming.
         keep[from..stop].fill(true);
-        if quoted_from < from {
-            cuts.push(cut(
-                lines,
-                quoted_from,
-                from - 1,
-                Reason::QuotedAboveAnswer { html },
-            ));
-        }
         if stop < q.end {
             cuts.push(cut(lines, stop, q.end - 1, Reason::Quoted { html }));
         }
@@ -745,6 +865,14 @@ fn quote_end(lines: &[&str], start: usize, n: usize) -> usize {
     end
 }
 
+/// Whether a `>` line follows line `i` closely enough to sit under an
+/// attribution that starts at `i` (wrapped, then blank lines).
+fn quote_near(lines: &[&str], i: usize, n: usize) -> bool {
+    lines[(i + 1).min(n)..(i + 2 * MAX_ATTRIBUTION_LINES + 2).min(n)]
+        .iter()
+        .any(|l| is_quoted(l))
+}
+
 /// An attribution quoted along with the message ("> On … wrote:"), as the
 /// first line(s) of a `>` block.
 fn quoted_attribution(
@@ -811,6 +939,10 @@ fn begins_structure(lines: &[&str], j: usize, n: usize) -> bool {
 /// `Some(true)` for `-- ` (RFC 3676), `Some(false)` for a bare `--`, which
 /// in HTML counts as `-- ` because rendering drops the space.
 fn signature_delimiter(line: &str, html: bool) -> Option<bool> {
+    // `__` is the delimiter some webmailers and users type instead.
+    if line.trim() == "__" {
+        return Some(false);
+    }
     if line.trim() != "--" {
         return None;
     }

@@ -141,7 +141,8 @@ pub struct Verified {
 impl Store {
     /// Reads every ticket, message (with its compressed bytes), Message-ID
     /// index entry, outbox entry and quarantine record, and says which
-    /// cannot be read. Changes nothing.
+    /// cannot be read; checks that the ticket indexes agree with the
+    /// tickets. Changes nothing.
     pub fn verify(&self) -> Verified {
         const MAX_PROBLEMS: usize = 100;
         let mut v = Verified::default();
@@ -193,6 +194,12 @@ impl Store {
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         });
+        let mut index_problems = Vec::new();
+        let n = self.verify_ticket_index(&mut |p| index_problems.push(p));
+        for p in index_problems {
+            note(&mut v, p);
+        }
+        v.read.insert("ticket index".into(), n);
         v
     }
 }

@@ -182,14 +182,21 @@ batch = 200
         Daemon { child }
     }
 
+    /// Every ticket, in number order (`tickets list --all --json` writes
+    /// JSON lines, newest update first).
     pub fn tickets_json(&self) -> serde_json::Value {
-        let out = self.run(&["tickets", "list", "--json"]);
+        let out = self.run(&["tickets", "list", "--all", "--json"]);
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).expect("tickets list --json is JSON")
+        let mut tickets: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("tickets list --all --json is JSON lines"))
+            .collect();
+        tickets.sort_by_key(|t| t["number"].as_u64());
+        serde_json::Value::Array(tickets)
     }
 }
 

@@ -29,7 +29,19 @@ pub(super) const fn ap(
 /// In priority order: the first that matches names the line.
 pub(super) const ATTRIBUTIONS: &[AttributionPattern] = &[
     ap(r"^On\s.+\swrote\s*:$", "English", "On … wrote:", true),
-    ap(r"^Am\s.+\sschrieb\b.*:$", "German", "Am … schrieb …:", true),
+    // Older Apple Mail on iOS: "On 02.11.2026, at 10:00, Carol sent:".
+    ap(
+        r"^On\s.+,\sat\s.+\ssent\s*:$",
+        "English",
+        "On …, at …, … sent:",
+        true,
+    ),
+    ap(
+        r"^Am\s.+\s(?:schrieb|geschrieben)\b.*:$",
+        "German",
+        "Am … schrieb …:",
+        true,
+    ),
     ap(r"^.+\sschrieb\sam\s.+:$", "German", "… schrieb am …:", true),
     ap(r"^Le\s.+\sa\s+écrit\s*:$", "French", "Le … a écrit :", true),
     ap(
@@ -52,9 +64,15 @@ pub(super) const ATTRIBUTIONS: &[AttributionPattern] = &[
         true,
     ),
     ap(
-        r"^Em\s.+\sescreveu\s*:$",
+        r"^(?:Em|A|No\s+dia)\s.+\sescreveu\s*:$",
         "Portuguese",
         "Em … escreveu:",
+        true,
+    ),
+    ap(
+        r"^.+\sescreveu\s+no\s+dia\s.+:$",
+        "Portuguese",
+        "… escreveu no dia …:",
         true,
     ),
     ap(
@@ -76,13 +94,29 @@ pub(super) const ATTRIBUTIONS: &[AttributionPattern] = &[
         true,
     ),
     ap(
-        r"^De[nt]\s.+\sskrev\b.*:$",
-        "Scandinavian",
-        "Den … skrev …:",
+        r"^.+\snapsal(?:\(a\)|a)?\s*:$",
+        "Czech",
+        "… napsal(a):",
+        true,
+    ),
+    // Swedish, Danish and Norwegian, with or without the leading "Den".
+    ap(r"^.+\sskrev\b.*:$", "Scandinavian", "… skrev …:", true),
+    ap(r"^.+\skirjoitti\b.*:$", "Finnish", "… kirjoitti …:", true),
+    ap(
+        r"^.+\s(?:ezt\s+)?írta\b.*:$",
+        "Hungarian",
+        "… ezt írta (időpont: …):",
+        true,
+    ),
+    ap(r"^.+\sέγραψε\s*:$", "Greek", "… έγραψε:", true),
+    ap(
+        r"^.+\syazdı\s*:$",
+        "Turkish",
+        "… tarihinde şunu yazdı:",
         true,
     ),
     ap(
-        r"^.+\s(?:пишет|написал\(а\)|написала?)\s*:$",
+        r"^.+\s(?:пишет|писал|написал\(а\)|написала?)\b.*:$",
         "Russian",
         "… пишет:",
         true,
@@ -94,6 +128,7 @@ pub(super) const ATTRIBUTIONS: &[AttributionPattern] = &[
         "…のメッセージ:",
         true,
     ),
+    ap(r"^.+작성\s*[:：]$", "Korean", "…님이 작성:", true),
     ap(
         r"^\d{4}年\d{1,2}月\d{1,2}日.+[:：]$",
         "Japanese",
@@ -101,11 +136,23 @@ pub(super) const ATTRIBUTIONS: &[AttributionPattern] = &[
         false,
     ),
     ap(r"^.+\swrote\s*:$", "English", "… wrote:", false),
+    // Lotus Notes / HCL Notes: "Carol <c@x> wrote on 02/11/2026 10:00:00:".
+    ap(r"^.+\swrote\s+on\s.+:$", "Notes", "… wrote on …:", true),
     ap(r"^Quoting\s.+:$", "English", "Quoting …:", false),
     ap(
         r"^.+\s(?:schrieb|a\s+écrit|escribió|schreef|ha\s+scritto|escreveu|pisze|skrev)\s*:$",
         "localized",
         "… wrote:",
+        false,
+    ),
+    // A date and a time, then whose mail it was, and a colon: Gmail in
+    // Russian and its older date-first form ("2014-10-17 11:28 GMT+03:00
+    // Carol <c@x>:"), Yandex, Mail.ru ("… от Carol <c@x>:"), FairEmail.
+    // No verb to anchor on, so only trusted above a quote.
+    ap(
+        r"^.*\d[:.]\d\d\b.*\s<?[^\s<>]+@[^\s<>]+>\s*[:：]$",
+        "date-first",
+        "DATE … NAME <ADDRESS>:",
         false,
     ),
 ];
@@ -129,12 +176,17 @@ pub(super) struct Attribution {
 pub(super) fn attribution(window: &[&str]) -> Option<Attribution> {
     for span in 1..=window.len().min(MAX_ATTRIBUTION_LINES) {
         let line = probe(window[span - 1]);
-        if line.is_empty() || (span > 1 && line.starts_with('>')) {
+        // A `>` line ends the attribution, unless it closes an address
+        // the lines above opened (Polymail: "… Carol <" / "c@x.test" /
+        // "> wrote:").
+        if line.is_empty()
+            || (span > 1 && line.starts_with('>') && !opens_address(&window[..span - 1]))
+        {
             return None;
         }
-        // Only a line ending in a colon can end an attribution: join the
-        // lines (an allocation) only then.
-        if !ends_with_colon(line) {
+        // Only a line ending in a colon (or an address) can end an
+        // attribution: join the lines (an allocation) only then.
+        if !may_end_attribution(line) {
             continue;
         }
         let joined = join(&window[..span])?;
@@ -163,9 +215,72 @@ pub(super) fn attribution(window: &[&str]) -> Option<Attribution> {
 /// whether it is a strong one.
 pub(super) fn attribution_within(window: &[&str]) -> Option<bool> {
     (1..=window.len())
-        .filter(|&span| ends_with_colon(probe(window[span - 1])))
+        .filter(|&span| may_end_attribution(probe(window[span - 1])))
         .find_map(|span| match_attribution(&join(&window[..span])?))
         .map(|(strong, ..)| strong)
+}
+
+/// Whether the lines leave an angle bracket open, as a wrapped address
+/// does.
+fn opens_address(lines: &[&str]) -> bool {
+    let (open, close) = lines.iter().fold((0usize, 0usize), |(o, c), l| {
+        let l = probe(l);
+        (
+            o + l.bytes().filter(|&b| b == b'<').count(),
+            c + l.bytes().filter(|&b| b == b'>').count(),
+        )
+    });
+    open > close
+}
+
+/// Lead words of the attributions that can follow the author's answer on
+/// the same line ("Thanks! On Wed, Apr 4, 2012 at 3:59 PM, bob@x wrote:").
+const LEADS: [&str; 9] = [
+    "On ", "Am ", "Le ", "El ", "Op ", "Il ", "Em ", "W dniu ", "Den ",
+];
+
+/// Where an attribution starts after the author's words on one line: the
+/// byte offset of its lead word, which follows a sentence end. Only strong
+/// attributions count; a few candidate positions per line are tried.
+pub(super) fn attribution_after_text(line: &str) -> Option<(usize, &'static str, &'static str)> {
+    let line = probe(line);
+    if line.len() > MAX_ATTRIBUTION || !ends_with_colon(line) {
+        return None;
+    }
+    let mut tried = 0;
+    for (at, c) in line.char_indices() {
+        if !matches!(c, '.' | '!' | '?' | ')') {
+            continue;
+        }
+        let rest = &line[at + c.len_utf8()..];
+        let start = rest.len() - rest.trim_start().len();
+        if start == 0 {
+            continue;
+        }
+        let rest = rest.trim_start();
+        if !LEADS.iter().any(|l| rest.starts_with(l)) {
+            continue;
+        }
+        tried += 1;
+        if tried > 4 {
+            return None;
+        }
+        if let Some((true, client, pattern)) = match_attribution(rest) {
+            return Some((line.len() - rest.len(), client, pattern));
+        }
+    }
+    None
+}
+
+/// Gmail's oldest form, without a colon: "2011/3/1 Carol <c@x.test>" (or
+/// with a dash-separated date and a time). Only trusted above a quote.
+pub(super) const DATE_ADDRESS: &str =
+    r"^\d{4}[/.-]\d{1,2}[/.-]\d{1,2}\b[^<>]{0,80}\s<[^\s<>]+@[^\s<>]+>$";
+
+/// Whether a line can be the last of an attribution: a colon ends all but
+/// the oldest Gmail form, which ends with the address.
+pub(super) fn may_end_attribution(line: &str) -> bool {
+    ends_with_colon(line) || line.ends_with('>')
 }
 
 pub(super) fn ends_with_colon(line: &str) -> bool {
@@ -189,9 +304,19 @@ pub(super) fn join(lines: &[&str]) -> Option<String> {
 
 /// `(strong, client, pattern)` when `line` is an attribution line.
 pub(super) fn match_attribution(line: &str) -> Option<(bool, &'static str, &'static str)> {
-    let line = line.trim();
-    if line.len() > MAX_ATTRIBUTION || !ends_with_colon(line) {
+    // Yahoo's classic "--- On Mon, 11/2/26, Carol <c@x> wrote:".
+    let line = match line.trim().strip_prefix("--") {
+        Some(rest) => rest.trim_start_matches('-').trim_start(),
+        None => line.trim(),
+    };
+    if line.len() > MAX_ATTRIBUTION {
         return None;
+    }
+    if !ends_with_colon(line) {
+        static RE: OnceLock<Option<Regex>> = OnceLock::new();
+        return (line.ends_with('>')
+            && regex(&RE, DATE_ADDRESS).is_some_and(|re| re.is_match(line)))
+        .then_some((false, "date-first", "YYYY/MM/DD NAME <ADDRESS>"));
     }
     let dated = line.bytes().any(|b| b.is_ascii_digit());
     let set = attribution_set()?;

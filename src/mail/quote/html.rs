@@ -15,6 +15,18 @@ pub(super) const HTML_MARKERS: &[(&str, &str, &str)] = &[
     ),
     ("yahoo_quoted", "yahoo_quoted", "Yahoo Mail"),
     ("zwchr", "zwchr", "Zimbra"),
+    // Outlook desktop's header block: a div with only a top border, grey
+    // in Outlook 2013 and later, blue in 2007/2010.
+    (
+        "border-top:solid #e1e1e1",
+        "Outlook header block (border-top div)",
+        "Outlook",
+    ),
+    (
+        "border-top:solid #b5c4df",
+        "Outlook header block (border-top div)",
+        "Outlook",
+    ),
 ];
 
 pub(super) struct Rendered {
@@ -39,6 +51,8 @@ pub(super) fn render(html: &str) -> Rendered {
     let mut w = Writer::default();
     let mut marker = None;
     let mut unclosed = [false; SKIPPED.len()];
+    // The last `<p>` opened was Outlook's `MsoNormal`.
+    let mut mso = false;
     let mut i = 0;
     while i < bytes.len() {
         if w.lines.len() >= MAX_LINES {
@@ -85,6 +99,12 @@ pub(super) fn render(html: &str) -> Rendered {
                         marker = Some((w.lines.len(), name, client));
                     }
                 }
+                // Outlook's Word HTML sets `p.MsoNormal` to no margin:
+                // its paragraphs are lines, not paragraphs.
+                if name == "p" && !closing {
+                    mso = tag.contains("msonormal");
+                }
+                let name = if name == "p" && mso { "div" } else { name };
                 w.tag(closing, name);
             }
             b'&' => {

@@ -209,7 +209,7 @@ fn interleaved_answers_keep_their_question() {
     let s = strip_reply(text);
     assert_eq!(
             s.text,
-            "Hi Carol,\n\n> Is the printer fixed?\n> It was broken.\n\nYes, since noon.\n\n> And the scanner?\n\nNext week."
+            "Hi Carol,\n\n> Hello,\n>\n> Is the printer fixed?\n> It was broken.\n\nYes, since noon.\n\n> And the scanner?\n\nNext week."
         );
 }
 
@@ -219,7 +219,10 @@ fn quoted_sign_offs_and_signatures_are_no_context() {
     assert_eq!(kept(text), "Hi,\n\n> Is it fixed?\n\nYes.\n\nBest,\nBob");
     let text =
         "Hi,\n\n> q1\n> q2\n> q3\n> q4\n>\n> Is it fixed?\n> -- \n> Carol\n\nYes.\n\n> more\n";
-    assert_eq!(kept(text), "Hi,\n\n> Is it fixed?\n\nYes.");
+    assert_eq!(
+        kept(text),
+        "Hi,\n\n> q1\n> q2\n> q3\n> q4\n>\n> Is it fixed?\n\nYes."
+    );
     // Only the first block can be the author's own `>` text.
     assert_eq!(
         kept("> 5 users\nBroken.\n\n> Thanks,\n> Carol\n\nBob"),
@@ -361,7 +364,7 @@ fn entities() {
 #[test]
 fn an_outlook_forward_keeps_what_it_forwards() {
     let body = "Please see below, they were charged twice.\n\n-- \nDave, Accounts\n\nFrom: Carol <c@x.test>\nSent: Monday, November 2, 2026 10:00 AM\nTo: Dave\nSubject: Invoice 4711\n\nI was charged twice for invoice 4711.\n";
-    let forward = strip_text(body, Kind::Forward);
+    let forward = strip_text(body, Kind::Forward, Signatures::Cut);
     assert!(
         forward
             .text
@@ -379,11 +382,11 @@ fn an_outlook_forward_keeps_what_it_forwards() {
     );
     let separator = "FYI\n\n-----Original Message-----\nFrom: c@x.test\nThe question\n";
     assert_eq!(
-        strip_text(separator, Kind::Forward).text,
+        strip_text(separator, Kind::Forward, Signatures::Cut).text,
         separator.trim_end()
     );
     let html = "<div>FYI</div><div id=\"appendonsend\"></div><hr><div id=\"divRplyFwdMsg\"><b>From:</b> Carol<br><b>Sent:</b> Monday<br><b>To:</b> Dave<br><b>Subject:</b> Invoice</div><div>Charged twice</div>";
-    let s = strip_html(html, Kind::Forward);
+    let s = strip_html(html, Kind::Forward, Signatures::Cut);
     assert!(s.text.starts_with("FYI"), "{}", s.text);
     assert!(s.text.contains("Charged twice"), "{}", s.text);
     assert_eq!(strip_reply_html(html).text, "FYI");
@@ -404,4 +407,207 @@ fn a_message_is_a_forward_by_its_subject() {
     assert!(text("WG: Rechnung").contains("Charged twice."));
     assert_eq!(text("RE: FW: Invoice"), "See below.");
     assert_eq!(text("Invoice"), "See below.");
+}
+
+#[test]
+fn attributions_in_more_languages_and_shapes() {
+    for (attribution, language) in [
+        ("Carol <c@x.test> escreveu no dia segunda, 2/11/2026 à(s) 10:00:", "Portuguese"),
+        ("Carol <c@x.test> kirjoitti ma 2.11.2026 klo 10.00:", "Finnish"),
+        ("po 2. 11. 2026 v 10:00 odesílatel Carol <c@x.test> napsal:", "Czech"),
+        ("man. 2. nov. 2026 kl. 10:00 skrev Carol <c@x.test>:", "Scandinavian"),
+        ("Carol <c@x.test> ezt írta (időpont: 2026. nov. 2., H, 10:00):", "Hungarian"),
+        ("Στις Δευ 2 Νοε 2026 στις 10:00, ο/η Carol <c@x.test> έγραψε:", "Greek"),
+        ("Carol <c@x.test>, 2 Kas 2026 Pzt, 10:00 tarihinde şunu yazdı:", "Turkish"),
+        ("2026년 11월 2일 (월) 오전 10:00, Carol <c@x.test>님이 작성:", "Korean"),
+        ("Am Montag, 2. November 2026 um 10:00:00 MEZ hat Carol <c@x.test> Folgendes geschrieben:", "German"),
+        ("On 02.11.2026, at 10:00, Carol Customer sent:", "Apple Mail"),
+    ] {
+        let s = strip_reply(&format!("Answer.\n\n{attribution}\n\nQuoted without prefix\n"));
+        assert_eq!(s.text, "Answer.", "{attribution}");
+        assert!(
+            s.cuts[0].to_string().contains(language),
+            "{attribution}: {}",
+            s.cuts[0]
+        );
+    }
+}
+
+#[test]
+fn date_first_attributions_need_a_quote() {
+    for attribution in [
+        "2014-10-17 11:28 GMT+03:00 Carol <c@x.test>:",
+        "пн, 2 нояб. 2026 г. в 10:00, Carol <c@x.test>:",
+        "02.11.2026, 10:00, \"Carol\" <c@x.test>:",
+        "Понедельник, 2 ноября 2026, 10:00 +03:00 от Carol <c@x.test>:",
+    ] {
+        let s = strip_reply(&format!(
+            "Answer.\n\n{attribution}\n> q1\n> q2\n> q3\n> q4\n"
+        ));
+        assert_eq!(s.text, "Answer.", "{attribution}");
+        assert!(
+            s.cuts[0].to_string().contains("date-first"),
+            "{}",
+            s.cuts[0]
+        );
+    }
+    // Without a quote below it is text: no verb says it introduces one.
+    let text = "Call me at 10:30 on <+49 30 123@phone.test>:\nthe line is free.";
+    assert_eq!(kept(text), text);
+}
+
+#[test]
+fn polymail_wraps_the_address_onto_its_own_line() {
+    for attribution in [
+        "On Mon, Nov 2, 2026 at 10:00 AM Carol <\nc@x.test\n> wrote:",
+        "On Mon, Nov 2, 2026 at 10:00 AM, Carol <\nmailto:c@x.test\n> wrote:",
+        "On Mon, Nov 2, 2026 at 10:00 AM, Carol <c@x.test<mailto:c@x.test>> wrote:",
+    ] {
+        let s = strip_reply(&format!("Done.\n\n{attribution}\n\n> q\n> q\n> q\n> q\n"));
+        assert_eq!(s.text, "Done.", "{attribution}");
+        assert!(matches!(s.cuts[0].reason, Reason::Attribution { .. }));
+    }
+}
+
+#[test]
+fn an_answer_on_the_attributions_line_is_kept() {
+    let s = strip_reply(
+        "Thanks! On Wed, Apr 4, 2012 at 3:59 PM, bob@x.test <bob@x.test> wrote:\n\n> q\n> q\n",
+    );
+    assert_eq!(s.text, "Thanks!");
+    assert!(
+        s.cuts[0].to_string().contains("on the same line"),
+        "{}",
+        s.cuts[0]
+    );
+    assert!(s.cuts[0].excerpt.starts_with("On Wed, Apr 4"));
+    // Not after a sentence end: the line is no answer plus attribution.
+    assert_eq!(
+        kept("We met On Monday and it wrote:\n> q\n> q\n> q\n> q"),
+        "We met On Monday and it wrote:\n> q\n> q\n> q\n> q"
+    );
+}
+
+#[test]
+fn header_blocks_in_more_languages_and_date_first() {
+    for block in [
+        "Gesendet: Montag, 02. November 2026 um 10:00 Uhr\nVon: \"Carol\" <c@x.test>\nAn: Support\nBetreff: Drucker",
+        "Lähettäjä: Carol <c@x.test>\nLähetetty: maanantai 2. marraskuuta 2026 10.00\nVastaanottaja: Support\nAihe: Tulostin",
+        "Od: Carol <c@x.test>\nOdesláno: pondělí 2. listopadu 2026 10:00\nKomu: Support\nPředmět: Tiskárna",
+        "差出人: Carol <c@x.test>\n送信日時: 2026年11月2日 10:00\n宛先: Support\n件名: プリンター",
+        "发件人: Carol <c@x.test>\n发送时间: 2026年11月2日 10:00\n收件人: Support\n主题: 打印机",
+        "보낸 사람: Carol <c@x.test>\n보낸 날짜: 2026년 11월 2일 월요일 오전 10:00\n받는 사람: Support\n제목: 프린터",
+        "Kimden: Carol <c@x.test>\nGönderildi: 2 Kasım 2026 Pazartesi 10:00\nKime: Support\nKonu: Yazıcı",
+        "Feladó: Carol <c@x.test>\nElküldve: 2026. november 2., hétfő 10:00\nCímzett: Support\nTárgy: Nyomtató",
+        "Από: Carol <c@x.test>\nΣτάλθηκε: Δευτέρα, 2 Νοεμβρίου 2026 10:00\nΠρος: Support\nΘέμα: Εκτυπωτής",
+    ] {
+        let s = strip_reply(&format!("Answer.\n\n{block}\n\nOriginal text\n"));
+        assert_eq!(s.text, "Answer.", "{block}");
+        assert!(matches!(s.cuts[0].reason, Reason::HeaderBlock { .. }), "{block}");
+    }
+    // A date line and a subject without a sender are no header block.
+    assert_eq!(
+        kept("Sent: yesterday\nSubject: printer\nok"),
+        "Sent: yesterday\nSubject: printer\nok"
+    );
+}
+
+#[test]
+fn original_message_banners_in_more_languages() {
+    for banner in [
+        "-------- Message original --------",
+        "----- Ursprüngliche Mail -----",
+        "----- Mail original -----",
+        "-------- Originalmeddelande --------",
+        "-----Oprindelig meddelelse-----",
+        "-----Alkuperäinen viesti-----",
+        "-----Původní zpráva-----",
+        "-----Özgün İleti-----",
+        "-----Eredeti üzenet-----",
+        "-----原始邮件-----",
+    ] {
+        assert_eq!(
+            kept(&format!("Yes.\n\n{banner}\nquestion\n")),
+            "Yes.",
+            "{banner}"
+        );
+    }
+}
+
+#[test]
+fn mobile_footers_in_more_languages() {
+    for footer in [
+        "Skickat från min iPhone",
+        "Sendt fra min iPhone",
+        "Lähetetty iPhonesta",
+        "Odesláno z iPhonu",
+        "iPhone-ról küldve",
+        "iPhone'umdan gönderildi",
+        "Στάλθηκε από το iPhone μου",
+        "iPhone에서 보냄",
+        "Inviato dal mio Galaxy",
+        "Wysłane z urządzenia Galaxy",
+        "Отправлено из Mail.ru для Android",
+        "Outlook für iOS<https://aka.ms/o0ukef> beziehen",
+        "Get Outlook for Android<https://aka.ms/AAb9ysg>",
+        "Sent from Yandex Mail for mobile",
+    ] {
+        let s = strip_reply(&format!("Fine.\n\n{footer}\n"));
+        assert_eq!(s.text, "Fine.", "{footer}");
+        assert_eq!(s.cuts[0].reason, Reason::MobileFooter, "{footer}");
+    }
+    // Words a footer shares with a sentence do not make it one.
+    assert_eq!(kept("Paket depodan gönderildi"), "Paket depodan gönderildi");
+}
+
+#[test]
+fn underscores_delimit_a_signature() {
+    assert_eq!(kept("Done.\n\n__\nBob | Acme | +49 30 1\n"), "Done.");
+    assert_eq!(kept("Done.\n__\n".to_string().as_str()), "Done.\n__");
+}
+
+#[test]
+fn outlook_html_lines_and_header_div() {
+    let html = r#"<div class="WordSection1"><p class="MsoNormal">Hi,</p><p class="MsoNormal">&nbsp;</p><p class="MsoNormal">Done.</p><p class="MsoNormal">Bob</p><div><div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm"><p class="MsoNormal"><b>Kimden:</b> x</p></div></div><p class="MsoNormal">old</p></div>"#;
+    let s = strip_reply_html(html);
+    assert_eq!(s.text, "Hi,\n\nDone.\nBob");
+    assert!(
+        s.cuts[0].to_string().contains("border-top"),
+        "{}",
+        s.cuts[0]
+    );
+}
+
+#[test]
+fn signature_policy_keep() {
+    let text = "Done.\n\n-- \nBob\nAcme\n\nSent from my iPhone\n\nOn Mon, 2 Nov 2026 at 10:00, Carol <c@x.test> wrote:\n> q\n";
+    assert_eq!(strip_reply_with(text, Signatures::Cut).text, "Done.");
+    let s = strip_reply_with(text, Signatures::Keep);
+    assert_eq!(s.text, "Done.\n\n--\nBob\nAcme\n\nSent from my iPhone");
+    assert!(s
+        .cuts
+        .iter()
+        .all(|c| !matches!(c.reason, Reason::Signature | Reason::MobileFooter)));
+    assert_eq!("keep".parse::<Signatures>(), Ok(Signatures::Keep));
+    assert!("both".parse::<Signatures>().is_err());
+}
+
+#[test]
+fn older_attribution_shapes() {
+    assert_eq!(
+        kept("Yes.\n\n2011/3/1 Carol <c@x.test>\n\n> q\n> q\n> q\n> q\n"),
+        "Yes."
+    );
+    // Without a quote below, such a line is text (a signature, say).
+    assert_eq!(
+        kept("Yes.\n\n2011/3/1 Carol <c@x.test>\n"),
+        "Yes.\n\n2011/3/1 Carol <c@x.test>"
+    );
+    let s = strip_reply("Yes.\n\nCarol <c@x.test> wrote on 02/11/2026 10:00:00 AM:\n\nquestion\n");
+    assert_eq!(s.text, "Yes.");
+    assert!(s.cuts[0].to_string().contains("Notes"), "{}", s.cuts[0]);
+    assert_eq!(
+        kept("Yes.\n\n--- On Mon, 11/2/26, Carol <c@x.test> wrote:\n\nFrom: Carol\nquestion\n"),
+        "Yes."
+    );
 }
