@@ -83,6 +83,16 @@ pub enum Request {
     },
     /// Addresses marked by delivery reports (bounced, held back).
     ListAddresses,
+    /// One customer: their tickets, ratings, organisation and mark.
+    ShowCustomer {
+        address: String,
+    },
+    /// Customers in address order, a page at a time.
+    ListCustomers {
+        /// The last address of the previous page.
+        after: Option<String>,
+        limit: usize,
+    },
     /// Forget an address's mark: automatic mail may go to it again.
     ClearAddress {
         address: String,
@@ -132,6 +142,8 @@ impl Request {
             | Request::Status
             | Request::ExplainRules { .. }
             | Request::ListAddresses
+            | Request::ShowCustomer { .. }
+            | Request::ListCustomers { .. }
             | Request::PreviewTemplate { .. }
             | Request::Stats { .. } => true,
             Request::RetryOutbox { .. }
@@ -173,6 +185,40 @@ pub struct Preview {
     pub html: Option<String>,
 }
 
+/// A customer as `customers show` prints it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CustomerView {
+    pub address: String,
+    /// The display name of their newest ticket, if they gave one.
+    pub name: Option<String>,
+    pub organization: String,
+    /// Newest first.
+    pub tickets: Vec<CustomerTicket>,
+    /// Bounces and held automatic mail, as `addresses list` shows them.
+    pub mark: Option<crate::bounce::Mark>,
+}
+
+/// One of a customer's tickets, in brief.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CustomerTicket {
+    pub reference: String,
+    pub status: Status,
+    pub subject: String,
+    pub updated: chrono::DateTime<chrono::Utc>,
+    /// The satisfaction rating they gave, if any.
+    pub rating: Option<u32>,
+}
+
+/// A line of `customers list`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CustomerSummary {
+    pub address: String,
+    pub organization: String,
+    pub tickets: usize,
+    pub open: usize,
+    pub last_update: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// One message of a ticket as `tickets show` prints it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TicketView {
@@ -191,6 +237,12 @@ pub struct TicketView {
 pub enum Response {
     Pong {
         pid: u32,
+    },
+    Customer(Box<CustomerView>),
+    /// A page of customers; `next` (the last address) when more follow.
+    Customers {
+        customers: Vec<CustomerSummary>,
+        next: Option<String>,
     },
     Ingested(Outcome),
     Flushed,

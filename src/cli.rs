@@ -28,8 +28,8 @@ pub mod safe;
 mod set;
 
 use print::{
-    clip, print_marks, print_notified, print_status, print_ticket, print_ticket_header,
-    print_ticket_list, print_ticket_row,
+    clip, print_customer, print_customers, print_marks, print_notified, print_status, print_ticket,
+    print_ticket_header, print_ticket_list, print_ticket_row,
 };
 
 /// sysexits.h codes that MTAs understand.
@@ -607,6 +607,7 @@ fn dispatch(args: Args) -> Result<u8> {
             }
             Ok(0)
         }
+        Command::Customers { what } => customers(Backend::connect(config)?, what),
         Command::Addresses { what } => {
             let mut backend = Backend::connect(config)?;
             match what {
@@ -838,4 +839,68 @@ fn list_tickets(
         eprintln!("next: {c}");
     }
     Ok(())
+}
+
+/// `customers list` and `customers show`.
+fn customers(mut backend: Backend, what: CustomersCmd) -> Result<u8> {
+    match what {
+        CustomersCmd::Show { address, json } => {
+            let view = match call(&mut backend, Request::ShowCustomer { address })? {
+                Response::Customer(v) => v,
+                other => bail!("unexpected answer: {other:?}"),
+            };
+            if json {
+                println!("{}", safe::json(serde_json::to_string_pretty(&view)?));
+            } else {
+                print_customer(&view);
+            }
+        }
+        CustomersCmd::List {
+            limit,
+            mut after,
+            all,
+            json,
+        } => {
+            let mut shown = 0usize;
+            loop {
+                let want = if all {
+                    crate::desk::CUSTOMERS_PAGE
+                } else {
+                    (limit - shown).min(crate::desk::CUSTOMERS_PAGE)
+                };
+                let (page, next) = match call(
+                    &mut backend,
+                    Request::ListCustomers {
+                        after: after.clone(),
+                        limit: want,
+                    },
+                )? {
+                    Response::Customers { customers, next } => (customers, next),
+                    other => bail!("unexpected answer: {other:?}"),
+                };
+                if json && all {
+                    for c in &page {
+                        println!("{}", safe::json(serde_json::to_string(c)?));
+                    }
+                } else if json {
+                    println!("{}", safe::json(serde_json::to_string_pretty(&page)?));
+                } else {
+                    if shown == 0 && page.is_empty() {
+                        println!("no customers");
+                    }
+                    print_customers(&page, shown == 0);
+                }
+                shown += page.len();
+                match next {
+                    Some(n) if all || shown < limit => after = Some(n),
+                    Some(n) => {
+                        eprintln!("next: {}", safe::line(&n));
+                        break;
+                    }
+                    None => break,
+                }
+            }
+        }
+    }
+    Ok(0)
 }

@@ -75,6 +75,10 @@ pub struct Config {
     pub agents: Vec<Agent>,
     #[serde(default, rename = "queue")]
     pub queues: Vec<Queue>,
+    /// Customers' organisations: by default each address's domain is its
+    /// organisation; an entry groups several domains under one name.
+    #[serde(default, rename = "organization")]
+    pub organizations: Vec<Organization>,
     #[serde(default)]
     pub followup: Followup,
     #[serde(default)]
@@ -837,6 +841,14 @@ fn default_batch() -> usize {
     256
 }
 
+/// An organisation that writes from several domains.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organization {
+    pub name: String,
+    pub domains: Vec<String>,
+}
+
 /// How the store uses memory.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1102,6 +1114,25 @@ impl Config {
     }
 
     /// Every address that is the desk itself, lowercased.
+    /// The organisation an address belongs to: the `[[organization]]`
+    /// listing its domain (or a parent domain), else the domain itself.
+    pub fn organization_of(&self, email: &str) -> String {
+        let domain = email
+            .rsplit_once('@')
+            .map(|(_, d)| d.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        self.organizations
+            .iter()
+            .find(|o| {
+                o.domains.iter().any(|d| {
+                    let d = d.trim().to_ascii_lowercase();
+                    domain == d || domain.ends_with(&format!(".{d}"))
+                })
+            })
+            .map(|o| o.name.clone())
+            .unwrap_or(domain)
+    }
+
     pub fn own_addresses(&self) -> Vec<String> {
         std::iter::once(&self.desk.address)
             .chain(self.desk.aliases.iter())

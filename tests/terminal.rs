@@ -195,6 +195,12 @@ fn hostile_mail_is_shown_escaped_by_every_command() {
         "550 5.1.1 \\x1b]0;pwned\\x07\\x1b[2J gone \\u{202e}resu",
     );
 
+    // The customer's name and subjects, as `customers` shows them.
+    safe_run(&desk, &["customers", "list"]);
+    let customer = safe_run(&desk, &["customers", "show", "eve@customer.test"]);
+    has("customers show", &customer, "Eve \\x1b[1mBold\\x1b[0m");
+    has("customers show", &customer, "Hi \\x1b[31mRED\\x1b[0m");
+
     let stats = safe_run(&desk, &["stats"]);
     has("stats", &stats, "Hi \\x1b[31mRED\\x1b[0m");
 

@@ -72,6 +72,11 @@ pub enum Command {
         #[command(subcommand)]
         what: QuarantineCmd,
     },
+    /// Customers: who wrote, their tickets, ratings and organisation.
+    Customers {
+        #[command(subcommand)]
+        what: CustomersCmd,
+    },
     /// Addresses marked by delivery reports: bounced, and held from automatic mail.
     Addresses {
         #[command(subcommand)]
@@ -462,6 +467,34 @@ pub enum AddressesCmd {
     /// Forget an address's mark (it works again): automatic mail may go to it.
     Clear {
         /// The address to clear.
+        address: String,
+        /// As JSON instead of text (stable field names).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CustomersCmd {
+    /// Customers in address order, with their ticket counts and organisation.
+    List {
+        /// How many to show (default 50).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Start after this address (the `next:` a previous page printed).
+        #[arg(long, value_name = "ADDRESS")]
+        after: Option<String>,
+        /// Every customer, page after page.
+        #[arg(long)]
+        all: bool,
+        /// As JSON instead of text (stable field names); with --all, one
+        /// customer per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One customer: their tickets (newest first), ratings, organisation and bounces.
+    Show {
+        /// The customer's address.
         address: String,
         /// As JSON instead of text (stable field names).
         #[arg(long)]

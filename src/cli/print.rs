@@ -349,3 +349,58 @@ fn print_outgoing(entries: &[crate::outbox::Entry]) {
         );
     }
 }
+
+pub(super) fn print_customers(page: &[crate::api::CustomerSummary], header: bool) {
+    if header && !page.is_empty() {
+        println!(
+            "{:<36} {:<24} {:>7} {:>5} LAST UPDATE",
+            "CUSTOMER", "ORGANIZATION", "TICKETS", "OPEN"
+        );
+    }
+    for c in page {
+        println!(
+            "{:<36} {:<24} {:>7} {:>5} {}",
+            clip(&c.address, 36),
+            clip(&c.organization, 24),
+            c.tickets,
+            c.open,
+            c.last_update
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+}
+
+pub(super) fn print_customer(v: &crate::api::CustomerView) {
+    println!("customer     {}", safe::line(&v.address));
+    if let Some(n) = &v.name {
+        println!("name         {}", safe::line(n));
+    }
+    println!("organization {}", safe::line(&v.organization));
+    let open = v
+        .tickets
+        .iter()
+        .filter(|t| !matches!(t.status, Status::Resolved | Status::Closed))
+        .count();
+    println!("tickets      {} ({open} open)", v.tickets.len());
+    let ratings: Vec<u32> = v.tickets.iter().filter_map(|t| t.rating).collect();
+    if !ratings.is_empty() {
+        let avg = f64::from(ratings.iter().sum::<u32>()) / ratings.len() as f64;
+        println!("ratings      {} given, average {avg:.1}", ratings.len());
+    }
+    if let Some(m) = &v.mark {
+        println!("mark         {}", safe::line(&format!("{m:?}")));
+    }
+    for t in &v.tickets {
+        println!(
+            "  {:<12} {:<8} {} {}{}",
+            safe::line(&t.reference),
+            t.status,
+            t.updated.format("%Y-%m-%d %H:%M"),
+            clip(&t.subject, 60),
+            t.rating
+                .map(|r| format!("  (rated {r})"))
+                .unwrap_or_default()
+        );
+    }
+}

@@ -39,6 +39,8 @@ use crate::ticket::{self, Priority};
 use crate::token::{Signer, TokenError};
 
 mod campaign;
+mod customers;
+pub use customers::MAX_PAGE as CUSTOMERS_PAGE;
 mod gather;
 mod intake;
 mod notices;

@@ -131,6 +131,23 @@ impl Desk {
                 }
                 Response::Requeued(requeued)
             }
+            Request::ShowCustomer { address } => {
+                self.commit_staged()?;
+                match self.customer(&address)? {
+                    Some(view) => Response::Customer(Box::new(view)),
+                    None => Response::Error {
+                        message: format!(
+                            "no customer {address}: no ticket was asked from that address\n  hint: `postdesk customers list` shows who has"
+                        ),
+                        retry: false,
+                    },
+                }
+            }
+            Request::ListCustomers { after, limit } => {
+                self.commit_staged()?;
+                let (customers, next) = self.customers(after.as_deref(), limit)?;
+                Response::Customers { customers, next }
+            }
             Request::ListAddresses => {
                 self.commit_staged()?;
                 Response::Addresses(self.store.marks()?)
