@@ -23,7 +23,7 @@ impl Desk {
                 }
             }
         }
-        tickets.sort_by(|a, b| b.updated.cmp(&a.updated));
+        tickets.sort_by_key(|t| std::cmp::Reverse(t.updated));
         Ok(tickets)
     }
 
