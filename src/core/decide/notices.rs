@@ -47,6 +47,10 @@ pub struct Notice {
     /// For `agent_notify`: an internal note by this agent, not a message
     /// from the customer.
     pub note_by: Option<String>,
+    /// For `reply`: a macro's text answers too, (macro name, the agent's
+    /// words below it); `text` is their words above it. The outbox worker
+    /// renders the macro with the ticket's data.
+    pub macro_answer: Option<(String, String)>,
 }
 
 impl Notice {
@@ -88,6 +92,7 @@ impl Notice {
             breach: None,
             attachments_of: None,
             note_by: None,
+            macro_answer: None,
         }
     }
 
