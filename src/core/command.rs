@@ -553,12 +553,13 @@ pub fn parse_commands(text: &str, agent: &str) -> Parsed {
         parsed.lines.push((t.to_string(), result));
     }
     let rest: Vec<&str> = lines.collect();
-    if parsed
-        .commands
-        .iter()
-        .any(|c| matches!(c, Command::Macro(_)))
-    {
-        // A macro among the commands at the top: its text comes first.
+    if parsed.lines.iter().any(|(l, _)| {
+        l.split_whitespace()
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("#macro"))
+    }) {
+        // A macro among the commands at the top: its text comes first
+        // (and when the line is refused, nothing below it is sent alone).
         parsed.below_macro = Some(rest.join("\n").trim().to_string());
         return parsed;
     }

@@ -10,6 +10,10 @@
 //!   partials/signature.html.hbs     optional: used instead in HTML parts
 //!   INBOX/ack.hbs         override for mail about tickets of inbox INBOX
 //!   INBOX/partials/...    partial overrides for that inbox
+//!   macros/NAME.hbs       a canned answer (`#macro NAME`): optional front
+//!                         matter of `#command` lines ended by `---`, then
+//!                         text rendered with the `reply` data into the
+//!                         reply's `message.text` (so `macros` is no inbox)
 //! ```
 //!
 //! A text template starts with `Subject: ...` (required) and, if wanted,

@@ -388,7 +388,9 @@ pub(super) fn status_notice(
             Status::Closed => on.closed,
             _ => false,
         };
-    if !wanted || t.spam || t.merged_into.is_some() {
+    // A snooze is the desk's own business (often waiting on someone
+    // else): the customer is not told they are being waited on.
+    if !wanted || t.spam || t.merged_into.is_some() || t.snoozed_until.is_some() {
         return None;
     }
     let mut n = Notice::new(
