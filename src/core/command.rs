@@ -564,23 +564,33 @@ pub fn parse_commands(text: &str, agent: &str) -> Parsed {
         return parsed;
     }
     // A `#macro NAME` line inside the answer: the agent's words around it
-    // stay where they are. One macro per answer; a second such line is
-    // text (and the transcript says it was not used).
-    let at = rest.iter().position(|l| is_macro_line(l));
-    match at {
-        Some(i) => {
-            let t = rest[i].trim();
-            let words: Vec<&str> = t[1..].split_whitespace().collect();
-            let result = parse(words[0], &words[1..], agent);
-            match &result {
-                Ok(c) => parsed.commands.push(c.clone()),
-                Err(e) => parsed.errors.push(e.clone()),
-            }
-            parsed.lines.push((t.to_string(), result));
-            parsed.body = rest[..i].join("\n").trim().to_string();
-            parsed.below_macro = Some(rest[i + 1..].join("\n").trim().to_string());
+    // stay where they are. One macro per answer: a further `#macro` line
+    // is taken out of the text too and refused (so the answer is not sent).
+    let mut above: Option<Vec<&str>> = None;
+    let mut kept: Vec<&str> = Vec::new();
+    for line in rest {
+        if !is_macro_line(line) {
+            kept.push(line);
+            continue;
         }
-        None => parsed.body = rest.join("\n").trim().to_string(),
+        let t = line.trim();
+        let words: Vec<&str> = t[1..].split_whitespace().collect();
+        let result = parse(words[0], &words[1..], agent);
+        match &result {
+            Ok(c) => parsed.commands.push(c.clone()),
+            Err(e) => parsed.errors.push(e.clone()),
+        }
+        parsed.lines.push((t.to_string(), result));
+        if above.is_none() {
+            above = Some(std::mem::take(&mut kept));
+        }
+    }
+    match above {
+        Some(above) => {
+            parsed.body = above.join("\n").trim().to_string();
+            parsed.below_macro = Some(kept.join("\n").trim().to_string());
+        }
+        None => parsed.body = kept.join("\n").trim().to_string(),
     }
     parsed
 }
@@ -759,6 +769,35 @@ mod tests {
         assert!(p.errors[0].contains("status is one of"));
         assert!(p.errors[1].contains("the commands are status, priority"));
         assert_eq!(p.body, "Answer");
+    }
+
+    #[test]
+    fn a_macro_line_splits_the_answer_where_it_stands() {
+        let p = parse_commands(
+            "#priority low\nHi Carol,\n\n#macro need-more-info\nAlice",
+            "a@d",
+        );
+        assert_eq!(
+            p.commands,
+            vec![
+                Command::Priority(Priority::Low),
+                Command::Macro("need-more-info".into())
+            ]
+        );
+        assert_eq!(p.body, "Hi Carol,");
+        assert_eq!(p.below_macro.as_deref(), Some("Alice"));
+        let p = parse_commands("#macro a\n\nThanks", "a@d");
+        assert_eq!(
+            (p.body.as_str(), p.below_macro.as_deref()),
+            ("", Some("Thanks"))
+        );
+        // A second macro line never reaches the customer as text.
+        let p = parse_commands("Hi\n#macro a\nmid\n#macro b\nend", "a@d");
+        assert_eq!(p.commands.len(), 2);
+        assert_eq!(p.below_macro.as_deref(), Some("mid\nend"));
+        // Mentioning #macro inside a sentence is text.
+        let p = parse_commands("Use #macro x for this, please.", "a@d");
+        assert!(p.commands.is_empty() && p.below_macro.is_none());
     }
 
     #[test]

@@ -285,7 +285,18 @@ pub fn intake(
             }
             // A macro refused (unknown, or its fields not applied) sends
             // nothing: the transcript says why, and the agent tries again.
-            let macro_refused = parsed.below_macro.is_some() && macro_used.is_none();
+            let is_macro = |l: &str| {
+                l.split_whitespace()
+                    .next()
+                    .is_some_and(|w| w.eq_ignore_ascii_case("#macro"))
+            };
+            let macro_refused = (parsed.below_macro.is_some() && macro_used.is_none())
+                || parsed.lines.iter().any(|(l, r)| is_macro(l) && r.is_err())
+                || parsed
+                    .commands
+                    .iter()
+                    .zip(&outcomes)
+                    .any(|(c, o)| matches!(c, Command::Macro(_)) && o.is_err());
             let has_answer = (!parsed.body.is_empty() || macro_used.is_some()) && !macro_refused;
             let news = if internal || !has_answer {
                 Vec::new()

@@ -1546,6 +1546,20 @@ fn an_unknown_macro_is_refused_and_nothing_is_sent() {
     );
     assert!(d.notices.iter().all(|n| n.template != "reply"));
     assert_eq!(d.ticket.priority, Priority::Normal);
+    // Two macros in one answer: refused, nothing sent.
+    let d = agent_answer_with(
+        "alice@desk.test",
+        "m5@desk.test",
+        "Hi\n#macro need-more-info\n#macro need-more-info",
+        None,
+        a_ticket(),
+        macros(),
+    );
+    assert!(
+        d.notices.iter().all(|n| n.template != "reply"),
+        "{:?}",
+        kinds(&d)
+    );
     let mut r = request(vec![Command::Macro("nope".into())]);
     r.macros = macros();
     let d = decide(
