@@ -1358,6 +1358,15 @@ fn a_snooze_is_pending_without_reminders_and_wakes_the_assignee_at_its_time() {
     let to: Vec<String> = woke.notices.iter().map(|n| n.to[0].email.clone()).collect();
     assert_eq!(to, vec!["alice@desk.test", "bob@desk.test"]);
 
+    // The customer writing ends the snooze: open, no wake left.
+    let tags = TagMatcher::new("ACME");
+    let c = ctx(&tags, &OWN, Mode::Live);
+    let wrote = intake(&msg(""), &by_reference(), Some(d.ticket.clone()), &[], &c);
+    assert_eq!(
+        (wrote.ticket.status, wrote.ticket.snoozed_until),
+        (Status::Open, None)
+    );
+
     // `off` wakes it now; a snooze into the past is refused.
     let d2 = decide(
         Event::Request {
