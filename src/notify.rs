@@ -225,6 +225,7 @@ mod tests {
             due: None,
             links: vec![],
             time_worked: Default::default(),
+            snoozed_until: None,
         }
     }
 

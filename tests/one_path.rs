@@ -191,6 +191,8 @@ fn shape(ticket: &Value) -> BTreeMap<&'static str, Value> {
     m.insert("pending", Value::from(ticket["pending_since"].is_string()));
     m.insert("resolved", Value::from(ticket["resolved_at"].is_string()));
     m.insert("timer", Value::from(ticket["timer_due"].is_string()));
+    m.insert("snoozed", Value::from(ticket["snoozed_until"].is_string()));
+    m.insert("replies", ticket["agent_replies"].clone());
     let sla: Vec<Value> = ticket["sla_due"]
         .as_array()
         .map(|a| a.iter().map(|d| d["kind"].clone()).collect())
@@ -243,6 +245,13 @@ fn every_command_does_the_same_by_mail_and_from_the_command_line() {
         ("#due 2026-12-24", &["--due", "2026-12-24"]),
         ("#link ACME-1", &["--link", "ACME-1"]),
         ("#time 1h30m", &["--time", "1h30m"]),
+        ("#snooze 3d", &["--snooze", "3d"]),
+        (
+            "#snooze until monday 9:00",
+            &["--snooze", "until monday 9:00"],
+        ),
+        ("#macro need-more-info", &["--macro", "need-more-info"]),
+        ("#macro password-reset", &["--macro", "password-reset"]),
     ];
     // Every command an admin may give is in the table.
     for spec in postdesk::command::COMMANDS.iter().filter(|s| s.admin) {
@@ -487,4 +496,132 @@ fn thanks_to_a_resolved_ticket_reopens_nothing_unless_the_desk_says_so() {
         )));
         assert_eq!(show(&t, "ACME-1")["ticket"]["status"], "open");
     }
+}
+
+#[test]
+fn a_snoozed_ticket_waits_without_reminders_and_wakes_at_its_time() {
+    let t = desk("[followup]\nremind_after = \"1s\"\nautoclose_after = \"2s\"\n");
+    let _daemon = t.serve();
+    customer_writes(&t, "first@customer.test", "Printer on fire");
+    ok(t.run(&["tickets", "set", "ACME-1", "--assign", "bob@desk.test"]));
+    agent_writes(
+        &t,
+        "alice@desk.test",
+        "ACME-1",
+        "snooze@desk.test",
+        "#snooze 4s",
+    );
+    let ticket = show(&t, "ACME-1")["ticket"].clone();
+    assert_eq!(ticket["status"], "pending", "{ticket}");
+    assert!(ticket["snoozed_until"].is_string(), "{ticket}");
+    let shown = String::from_utf8_lossy(&ok(t.run(&["tickets", "show", "ACME-1"]))).to_string();
+    assert!(shown.contains("snoozed      until"), "{shown}");
+    let listed = String::from_utf8_lossy(&ok(t.run(&["tickets", "list"]))).to_string();
+    assert!(listed.contains("snoozed"), "{listed}");
+
+    wait_until(30, "the wake notice to the assignee", || {
+        spool(&t)
+            .iter()
+            .any(|m| to(m) == vec!["bob@desk.test".to_string()] && m.subject.contains("awake"))
+    });
+    let ticket = show(&t, "ACME-1")["ticket"].clone();
+    assert_eq!(ticket["status"], "open", "{ticket}");
+    assert!(ticket["snoozed_until"].is_null(), "{ticket}");
+    // Asleep past the follow-up and auto-close times: neither happened.
+    let kinds: Vec<Value> = outbox(&t).iter().map(|e| e["kind"].clone()).collect();
+    assert!(
+        !kinds.contains(&Value::from("followup")) && !kinds.contains(&Value::from("autoclose")),
+        "{kinds:?}"
+    );
+    // Told once: the assignee only, not the queue.
+    let woke: Vec<Inbound> = spool(&t)
+        .into_iter()
+        .filter(|m| m.subject.contains("awake"))
+        .collect();
+    assert_eq!(woke.len(), 1);
+
+    // `off` wakes a sleeping ticket at once.
+    agent_writes(
+        &t,
+        "alice@desk.test",
+        "ACME-1",
+        "snooze2@desk.test",
+        "#snooze 1w",
+    );
+    assert_eq!(show(&t, "ACME-1")["ticket"]["status"], "pending");
+    ok(t.run(&["tickets", "set", "ACME-1", "--snooze", "off"]));
+    let ticket = show(&t, "ACME-1")["ticket"].clone();
+    assert_eq!(ticket["status"], "open", "{ticket}");
+    assert!(ticket["snoozed_until"].is_null(), "{ticket}");
+}
+
+#[test]
+fn a_macro_answer_reaches_the_customer_with_the_agents_words_around_it() {
+    let t = desk("");
+    let _daemon = t.serve();
+    customer_writes(&t, "first@customer.test", "Printer on fire");
+    agent_writes(
+        &t,
+        "alice@desk.test",
+        "ACME-1",
+        "macro@desk.test",
+        "Hi Carol, sorry about the printer.\n\n#macro need-more-info\n\nBest, Alice",
+    );
+    wait_until(30, "the macro answer", || {
+        !customer_mail(&spool(&t), "need a little more").is_empty()
+    });
+    let all = spool(&t);
+    let answer = customer_mail(&all, "need a little more")[0];
+    let text = &answer.text;
+    let (above, macro_text, below) = (
+        text.find("sorry about the printer")
+            .expect("the agent's words above"),
+        text.find("we need a little more from you")
+            .expect("the macro"),
+        text.find("Best, Alice").expect("the agent's words below"),
+    );
+    assert!(above < macro_text && macro_text < below, "{text}");
+    // Rendered with the ticket's data.
+    assert!(
+        text.contains("\"Printer on fire\"") && text.contains("ACME-1"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("#macro") && !text.contains("#status"),
+        "{text}"
+    );
+    assert!(answer.subject.contains("[ACME-1]"), "{}", answer.subject);
+    assert_eq!(show(&t, "ACME-1")["ticket"]["status"], "pending");
+
+    // An unknown macro: refused in the transcript, nothing sent.
+    agent_writes(
+        &t,
+        "alice@desk.test",
+        "ACME-1",
+        "macro2@desk.test",
+        "Hello again,\n#macro no-such-macro",
+    );
+    wait_until(30, "the transcript", || {
+        spool(&t).iter().any(|m| {
+            to(m) == vec!["alice@desk.test".to_string()] && m.subject.contains("transcript")
+        })
+    });
+    let all = spool(&t);
+    let transcript = all
+        .iter()
+        .find(|m| m.subject.contains("transcript"))
+        .expect("transcript");
+    assert!(
+        transcript.text.contains("#macro no-such-macro: NOT DONE")
+            && transcript.text.contains("need-more-info"),
+        "{}",
+        transcript.text
+    );
+    assert!(
+        customer_mail(&all, "Hello again").is_empty(),
+        "nothing sent"
+    );
+    let out = t.run(&["tickets", "set", "ACME-1", "--macro", "no-such-macro"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such macro"));
 }

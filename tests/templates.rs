@@ -520,3 +520,45 @@ fn sample_data_has_every_documented_variable() {
     let notify = sample_data("agent_notify");
     assert!(notify["history"][0]["when"].is_string());
 }
+
+#[test]
+fn shipped_macros_load_with_their_front_matter_and_render_with_the_reply_data() {
+    let t = load(&shipped());
+    let macros = t.macros();
+    let names: Vec<&str> = macros.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["need-more-info", "password-reset", "thanks-waiting"]
+    );
+    let reset = macros.iter().find(|m| m.name == "password-reset").unwrap();
+    assert_eq!(reset.commands, vec!["status resolved", "tag password"]);
+    let data = sample_data("reply");
+    let text = t
+        .render_macro("need-more-info", None, &data)
+        .expect("renders");
+    assert!(text.starts_with("Hello"), "{text}");
+    assert!(!text.contains("#status") && !text.contains("---"), "{text}");
+    assert!(t.render_macro("nope", None, &data).is_err());
+}
+
+#[test]
+fn a_bad_macro_is_reported_with_its_file_and_line() {
+    let dir = copy_of_shipped();
+    write(
+        dir.path(),
+        "macros/bad.hbs",
+        "#status pending\n#merge ACME-1\n---\nHello\n",
+    );
+    let err = Templates::load(dir.path())
+        .expect_err("refused")
+        .to_string();
+    let file = dir.path().join("macros/bad.hbs");
+    assert!(err.contains(&format!("{}:2:1", file.display())), "{err}");
+    assert!(err.contains("cannot be given by a macro"), "{err}");
+
+    write(dir.path(), "macros/bad.hbs", "Hello {{customer.nmae}}\n");
+    let t = load(dir.path());
+    let err = t.check().expect_err("misspelling is caught").to_string();
+    assert!(err.contains("macros/bad.hbs:1:"), "{err}");
+    assert!(err.contains("customer.nmae"), "{err}");
+}

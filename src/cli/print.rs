@@ -147,20 +147,32 @@ pub(super) fn print_ticket_list(tickets: &[Ticket]) {
 /// The column heads of a ticket list (printed once, before the first page).
 pub(super) fn print_ticket_header() {
     println!(
-        "{:<12} {:<8} {:<7} {:<10} {:<16} {:<10} {:<28} SUBJECT",
+        "{:<12} {:<8} {:<7} {:<10} {:<16} {:<11} {:<28} SUBJECT",
         "TICKET", "STATUS", "PRIO", "QUEUE", "UPDATED", "DUE", "REQUESTER"
     );
 }
 
 pub(super) fn print_ticket_row(t: &Ticket) {
+    // A snoozed ticket shows when it wakes where others show their due
+    // date: until then nobody needs to look at it.
+    let (status, due) = match t.snoozed_until {
+        Some(at) => (
+            "snoozed".to_string(),
+            format!("z{}", at.format("%m-%d %H:%M")),
+        ),
+        None => (
+            t.status.to_string(),
+            t.due.map_or_else(|| "-".to_string(), |d| d.to_string()),
+        ),
+    };
     println!(
-        "{:<12} {:<8} {:<7} {:<10} {:<16} {:<10} {:<28} {}",
+        "{:<12} {:<8} {:<7} {:<10} {:<16} {:<11} {:<28} {}",
         safe::line(&t.reference),
-        t.status,
+        status,
         t.priority,
         safe::line(&t.queue),
         t.updated.format("%Y-%m-%d %H:%M"),
-        t.due.map_or_else(|| "-".to_string(), |d| d.to_string()),
+        due,
         clip(&t.requester.email, 28),
         clip(&t.subject, 60)
     );
@@ -196,6 +208,12 @@ pub(super) fn print_ticket(view: &TicketView) {
     }
     if let Some(d) = t.due {
         println!("due date     {}", d.format("%a %Y-%m-%d"));
+    }
+    if let Some(at) = t.snoozed_until {
+        println!(
+            "snoozed      until {} UTC (then open again, its agents told)",
+            at.format("%a %Y-%m-%d %H:%M")
+        );
     }
     if !t.links.is_empty() {
         println!("related      {}", safe::line(&t.links.join(", ")));

@@ -129,6 +129,22 @@ pub const COMMANDS: &[Spec] = &[
         repeats: false,
     },
     Spec {
+        name: "snooze",
+        args: "3d|until monday 9:00|off",
+        help: "set it pending without reminders until then (s, m, h, d, w; `until` a weekday, today, tomorrow or YYYY-MM-DD and a time, 9:00 if none); then it opens again and its assignee (else its queue's agents) is told; `off` wakes it now",
+        admin: true,
+        values: 1,
+        repeats: false,
+    },
+    Spec {
+        name: "macro",
+        args: "NAME",
+        help: "answer with the canned text templates/macros/NAME.hbs (it may also set fields); your words above the line stay above it",
+        admin: true,
+        values: 1,
+        repeats: false,
+    },
+    Spec {
         name: "note",
         args: "",
         help: "the rest of the mail goes to agents only, never to the customer",
@@ -169,6 +185,9 @@ pub enum Command {
     Link(String),
     /// Minutes worked, by this agent.
     Time(String, u32),
+    Snooze(Snooze),
+    /// A canned answer by name (see [`Macro`]).
+    Macro(String),
     Note,
     /// Releases the agent's newest held answer on the ticket.
     Send,
@@ -217,6 +236,136 @@ impl DueDate {
     }
 }
 
+/// What `#snooze` asks for: a while from now, a moment in the desk's
+/// time zone, or waking now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Snooze {
+    /// Seconds from now.
+    For(u64),
+    /// A day (today when `None`) at a time (9:00 when `None`).
+    Until {
+        day: Option<DueDate>,
+        time: Option<chrono::NaiveTime>,
+    },
+    Off,
+}
+
+impl Snooze {
+    fn parse(args: &[&str]) -> Option<Snooze> {
+        match args {
+            [w] if ["off", "none", "wake"].contains(&w.to_ascii_lowercase().as_str()) => {
+                Some(Snooze::Off)
+            }
+            [u, rest @ ..] if u.eq_ignore_ascii_case("until") && !rest.is_empty() => {
+                let mut day = None;
+                let mut time = None;
+                for w in rest {
+                    if let Ok(t) = chrono::NaiveTime::parse_from_str(w, "%H:%M") {
+                        if time.replace(t).is_some() {
+                            return None;
+                        }
+                    } else if day.is_none() {
+                        day = Some(DueDate::parse(w).filter(|d| *d != DueDate::Clear)?);
+                    } else {
+                        return None;
+                    }
+                }
+                Some(Snooze::Until { day, time })
+            }
+            _ => seconds(&args.concat()).map(Snooze::For),
+        }
+    }
+
+    /// When a snooze given at `now` ends, in the desk's time zone `tz`;
+    /// `None` for `off` and for a moment already past.
+    pub fn wake_at(
+        self,
+        now: chrono::DateTime<chrono::Utc>,
+        tz: chrono_tz::Tz,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        use chrono::TimeZone;
+        match self {
+            Snooze::Off => None,
+            Snooze::For(s) => now.checked_add_signed(chrono::Duration::seconds(s as i64)),
+            Snooze::Until { day, time } => {
+                let local = now.with_timezone(&tz);
+                let time = time.unwrap_or(chrono::NaiveTime::from_hms_opt(9, 0, 0)?);
+                let date = match day {
+                    Some(d) => d.resolve(local.date_naive())?,
+                    None => local.date_naive(),
+                };
+                let at = |date: chrono::NaiveDate| {
+                    tz.from_local_datetime(&date.and_time(time))
+                        .earliest()
+                        .map(|t| t.with_timezone(&chrono::Utc))
+                };
+                let first = at(date)?;
+                if first > now {
+                    return Some(first);
+                }
+                // A weekday or a bare time already past today means the
+                // next one; a named date in the past means nothing.
+                match day {
+                    Some(DueDate::Next(_)) => at(date.checked_add_days(chrono::Days::new(7))?),
+                    None => at(date.succ_opt()?),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+/// Seconds in `2s`, `3d`, `1h30m`, `1w`: units required, at most a year.
+fn seconds(s: &str) -> Option<u64> {
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    let mut any = false;
+    for c in s.to_ascii_lowercase().chars() {
+        match c {
+            '0'..='9' if number.len() < 8 => number.push(c),
+            's' | 'm' | 'h' | 'd' | 'w' if !number.is_empty() => {
+                let n: u64 = number.parse().ok()?;
+                let unit = match c {
+                    's' => 1,
+                    'm' => 60,
+                    'h' => 3600,
+                    'd' => 86_400,
+                    _ => 7 * 86_400,
+                };
+                total = total.checked_add(n.checked_mul(unit)?)?;
+                number.clear();
+                any = true;
+            }
+            _ => return None,
+        }
+    }
+    (any && number.is_empty() && total > 0 && total <= 366 * 86_400).then_some(total)
+}
+
+/// A canned answer as the shell loaded it from `templates/macros/NAME.hbs`:
+/// its name and the command lines of its front matter (without `#`), parsed
+/// when used so `#assign me` means whoever used it. The text itself is the
+/// templates' to render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Macro {
+    pub name: String,
+    pub commands: Vec<String>,
+}
+
+/// The commands a macro's front matter may give: fields of the ticket,
+/// not other answers, merges or notes.
+pub fn allowed_in_macro(c: &Command) -> bool {
+    !matches!(
+        c,
+        Command::Macro(_)
+            | Command::Merge(_)
+            | Command::Link(_)
+            | Command::Note
+            | Command::Send
+            | Command::Time(..)
+    )
+}
+
 /// Minutes in `25m`, `1h`, `1h30m`, `90m`: units are required, so a bare
 /// `25` is not silently read as minutes or hours. At most a week per line.
 fn minutes(s: &str) -> Option<u32> {
@@ -245,6 +394,9 @@ pub struct Parsed {
     pub commands: Vec<Command>,
     pub errors: Vec<String>,
     pub body: String,
+    /// With a `#macro` line in the answer: `body` is what the agent wrote
+    /// above it, this what they wrote below; the macro's text goes between.
+    pub below_macro: Option<String>,
     /// Every command line as written, in order, with what it parsed to:
     /// the transcript answers them one by one.
     pub lines: Vec<(String, Result<Command, String>)>,
@@ -338,6 +490,17 @@ pub fn parse(verb: &str, args: &[&str], agent: &str) -> Result<Command, String> 
                 .map(|m| Command::Time(who.to_ascii_lowercase(), m))
                 .ok_or_else(|| usage("time worked has units, up to a week: 25m, 1h, 1h30m"))
         }),
+        "snooze" => Snooze::parse(args).map(Command::Snooze).ok_or_else(|| {
+            usage("a while with units (2s, 30m, 3d, 1w), `until monday 9:00` (a weekday, today, tomorrow or YYYY-MM-DD, and/or H:MM), or off")
+        }),
+        "macro" => one("macro name").and_then(|n| {
+            let n = n.to_ascii_lowercase();
+            if !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                Ok(Command::Macro(n))
+            } else {
+                Err(usage("a macro name is letters, digits, `_` and `-`"))
+            }
+        }),
         "note" => Ok(Command::Note),
         "send" if args.is_empty() => Ok(Command::Send),
         "send" => Err(usage(
@@ -389,8 +552,77 @@ pub fn parse_commands(text: &str, agent: &str) -> Parsed {
         }
         parsed.lines.push((t.to_string(), result));
     }
-    parsed.body = lines.collect::<Vec<_>>().join("\n").trim().to_string();
+    let rest: Vec<&str> = lines.collect();
+    if parsed.lines.iter().any(|(l, _)| {
+        l.split_whitespace()
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("#macro"))
+    }) {
+        // A macro among the commands at the top: its text comes first
+        // (and when the line is refused, nothing below it is sent alone).
+        parsed.below_macro = Some(rest.join("\n").trim().to_string());
+        return parsed;
+    }
+    // A `#macro NAME` line inside the answer: the agent's words around it
+    // stay where they are. One macro per answer: a further `#macro` line
+    // is taken out of the text too and refused (so the answer is not sent).
+    let mut above: Option<Vec<&str>> = None;
+    let mut kept: Vec<&str> = Vec::new();
+    for line in rest {
+        if !is_macro_line(line) {
+            kept.push(line);
+            continue;
+        }
+        let t = line.trim();
+        let words: Vec<&str> = t[1..].split_whitespace().collect();
+        let result = parse(words[0], &words[1..], agent);
+        match &result {
+            Ok(c) => parsed.commands.push(c.clone()),
+            Err(e) => parsed.errors.push(e.clone()),
+        }
+        parsed.lines.push((t.to_string(), result));
+        if above.is_none() {
+            above = Some(std::mem::take(&mut kept));
+        }
+    }
+    match above {
+        Some(above) => {
+            parsed.body = above.join("\n").trim().to_string();
+            parsed.below_macro = Some(kept.join("\n").trim().to_string());
+        }
+        None => parsed.body = kept.join("\n").trim().to_string(),
+    }
     parsed
+}
+
+/// `#macro NAME` on a line of its own (the line-length guard keeps a
+/// pasted paragraph starting with `#macro` from counting).
+fn is_macro_line(line: &str) -> bool {
+    let t = line.trim();
+    t.len() < 80
+        && t.get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("#macro "))
+        && t.split_whitespace().count() == 2
+}
+
+/// Puts `ticket` to sleep until `until` (pending, no reminders), or wakes
+/// it (open) when `until` is `None` and it sleeps.
+pub fn snooze(
+    ticket: &mut Ticket,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    match until {
+        Some(at) => {
+            crate::decide::set_status(ticket, Status::Pending, now);
+            ticket.snoozed_until = Some(at);
+        }
+        None if ticket.snoozed_until.is_some() => {
+            ticket.snoozed_until = None;
+            crate::decide::set_status(ticket, Status::Open, now);
+        }
+        None => {}
+    }
 }
 
 /// Whether a parsed command may be applied with this configuration: an
@@ -460,6 +692,10 @@ pub fn apply(
                 ticket.participants.retain(|p| !p.eq_ignore_ascii_case(a));
             }
         }
+        C::Snooze(Snooze::Off) => snooze(ticket, None, now),
+        // The wake time needs the desk's time zone and may be refused, and
+        // a macro's fields come from its file: the decision applies them.
+        C::Snooze(_) | C::Macro(_) => {}
         C::Merge(_) | C::Note | C::Send => {}
     }
 }
@@ -536,6 +772,35 @@ mod tests {
     }
 
     #[test]
+    fn a_macro_line_splits_the_answer_where_it_stands() {
+        let p = parse_commands(
+            "#priority low\nHi Carol,\n\n#macro need-more-info\nAlice",
+            "a@d",
+        );
+        assert_eq!(
+            p.commands,
+            vec![
+                Command::Priority(Priority::Low),
+                Command::Macro("need-more-info".into())
+            ]
+        );
+        assert_eq!(p.body, "Hi Carol,");
+        assert_eq!(p.below_macro.as_deref(), Some("Alice"));
+        let p = parse_commands("#macro a\n\nThanks", "a@d");
+        assert_eq!(
+            (p.body.as_str(), p.below_macro.as_deref()),
+            ("", Some("Thanks"))
+        );
+        // A second macro line never reaches the customer as text.
+        let p = parse_commands("Hi\n#macro a\nmid\n#macro b\nend", "a@d");
+        assert_eq!(p.commands.len(), 2);
+        assert_eq!(p.below_macro.as_deref(), Some("mid\nend"));
+        // Mentioning #macro inside a sentence is text.
+        let p = parse_commands("Use #macro x for this, please.", "a@d");
+        assert!(p.commands.is_empty() && p.below_macro.is_none());
+    }
+
+    #[test]
     fn note_takes_the_rest() {
         let p = parse_commands("#status open\n#note\nCustomer is on the old plan.", "a@d");
         assert_eq!(
@@ -562,6 +827,7 @@ mod tests {
                 "note" | "send" => vec![],
                 "due" => vec!["friday"],
                 "time" => vec!["1h30m"],
+                "snooze" => vec!["3d"],
                 _ => vec!["x"],
             };
             assert!(parse(s.name, &example, "a@d").is_ok(), "{}", s.name);

@@ -235,6 +235,7 @@ pub fn plan_alert(
         references: Vec::new(),
         auto: build::Auto::Generated,
         attachments_of: None,
+        macro_answer: None,
     };
     (entry, planned)
 }
@@ -266,6 +267,11 @@ pub struct Planned {
     /// carries (a relayed answer): taken from the store when it is built.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     attachments_of: Option<(u64, u32)>,
+    /// A macro answering too: (its name, the agent's words below it); the
+    /// data's `message.text` is their words above it. Rendered by the
+    /// worker with the same data, so the customer's mail is whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    macro_answer: Option<(String, String)>,
 }
 
 impl Planned {
@@ -347,6 +353,7 @@ pub fn plan(
         references: notice.references.clone(),
         auto: notice.auto,
         attachments_of: notice.attachments_of,
+        macro_answer: notice.macro_answer.clone(),
     };
     (entry, planned)
 }
@@ -364,8 +371,9 @@ pub fn build_planned(
     let (subject, text, html, headers) = match &planned.plain {
         Some((subject, body)) => (subject.clone(), body.clone(), None, Vec::new()),
         None => {
+            let data = with_macro(templates, planned)?;
             let r = templates
-                .render(&entry.kind, Some(&planned.inbox), &planned.data)
+                .render(&entry.kind, Some(&planned.inbox), &data)
                 .map_err(|e| ComposeError::Template {
                     template: entry.kind.clone(),
                     message: e.to_string(),
@@ -404,6 +412,34 @@ pub fn build_planned(
         ..entry.clone()
     };
     Ok((built, bytes))
+}
+
+/// The planned data with a macro's text put into `message.text` between
+/// the agent's words above and below it.
+fn with_macro(templates: &Templates, planned: &Planned) -> Result<Value, ComposeError> {
+    let Some((name, below)) = &planned.macro_answer else {
+        return Ok(planned.data.clone());
+    };
+    let text = templates
+        .render_macro(name, Some(&planned.inbox), &planned.data)
+        .map_err(|e| ComposeError::Template {
+            template: format!("macros/{name}"),
+            message: e.to_string(),
+        })?;
+    let mut data = planned.data.clone();
+    let above = data["message"]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let whole: Vec<&str> = [above.as_str(), text.as_str(), below.trim()]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect();
+    if let Some(m) = data.get_mut("message").and_then(Value::as_object_mut) {
+        m.insert("text".into(), Value::from(whole.join("\n\n")));
+    }
+    Ok(data)
 }
 
 /// Plans, renders and builds one notice at once, as the outbox worker

@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::agent::Author;
-use crate::command::Command;
+use crate::command::{Command, Macro};
 use crate::config::Config;
 use crate::lifecycle::{self, Calendars};
 use crate::mail::build::Auto;
@@ -186,6 +186,8 @@ pub struct Context<'a> {
     /// The tickets an agent's `#link REF`s name, each with the REF,
     /// merges followed, those that exist.
     pub link_targets: Vec<(String, Ticket)>,
+    /// The desk's macros, for an agent's `#macro NAME`.
+    pub macros: Vec<crate::command::Macro>,
     /// For an agent's mail: the newest notification it answers and what
     /// happened on the ticket since (see `collide`).
     pub answering: Option<Answering>,

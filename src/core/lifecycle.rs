@@ -104,6 +104,8 @@ pub fn settle(
         }
     } else {
         t.pending_since = None;
+        // Whatever opened or finished it ends the snooze.
+        t.snoozed_until = None;
     }
     if t.imported {
         t.sla_due.clear();
@@ -171,7 +173,9 @@ pub fn next_due(t: &Ticket, config: &Config) -> Option<DateTime<Utc>> {
         return None;
     }
     let mut due: Vec<DateTime<Utc>> = Vec::new();
-    if let (Status::Pending, Some(since)) = (t.status, t.pending_since) {
+    if let (Status::Pending, Some(at)) = (t.status, t.snoozed_until) {
+        due.push(at);
+    } else if let (Status::Pending, Some(since)) = (t.status, t.pending_since) {
         let (remind, close) = followup_times(t, config);
         if !t.reminded {
             due.push(since + chrono(remind));
@@ -199,7 +203,12 @@ pub fn next_event(t: &Ticket, config: &Config) -> Option<(DateTime<Utc>, String)
         return None;
     }
     let mut due: Vec<(DateTime<Utc>, String)> = Vec::new();
-    if let (Status::Pending, Some(since)) = (t.status, t.pending_since) {
+    if let (Status::Pending, Some(at)) = (t.status, t.snoozed_until) {
+        due.push((
+            at,
+            "wakes from its snooze: open again, its assignee (else its queue's agents) told".into(),
+        ));
+    } else if let (Status::Pending, Some(since)) = (t.status, t.pending_since) {
         let (remind, close) = followup_times(t, config);
         if !t.reminded {
             due.push((
@@ -266,7 +275,9 @@ pub fn tick(
     let mut events = Vec::new();
     let stamp = |d: DateTime<Utc>| d.timestamp().to_string();
 
-    if let (Status::Pending, Some(since)) = (t.status, t.pending_since) {
+    if t.snoozed_until.is_some() && t.status == Status::Pending {
+        // Snoozed: no follow-up, no auto-close (waking is the decision's).
+    } else if let (Status::Pending, Some(since)) = (t.status, t.pending_since) {
         let (remind, close) = followup_times(&t, config);
         let close_at = since + chrono(close);
         if now >= close_at {

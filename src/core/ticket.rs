@@ -200,6 +200,10 @@ pub struct Ticket {
     /// Minutes worked on it, per agent (`#time`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub time_worked: std::collections::BTreeMap<String, u32>,
+    /// While pending by `#snooze`: when it wakes (opens again and its
+    /// agents are told). No follow-up reminders or auto-close meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snoozed_until: Option<DateTime<Utc>>,
 }
 
 /// An agent's answer that was not sent: something newer happened on the
@@ -216,6 +220,10 @@ pub struct Held {
     pub expires: DateTime<Utc>,
     /// The answer for the customer, commands removed.
     pub text: String,
+    /// A macro in the answer: (its name, the words below it); `text` is
+    /// the words above it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub macro_answer: Option<(String, String)>,
 }
 
 /// A satisfaction survey: sent, and perhaps answered.

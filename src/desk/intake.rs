@@ -273,6 +273,10 @@ impl Desk {
             flood,
             merge_target,
             link_targets,
+            macros: match agent {
+                true => self.templates().macros(),
+                false => Vec::new(),
+            },
             answering,
         };
         let assigned_before = existing.as_ref().and_then(|t| t.assignee.clone());

@@ -339,6 +339,7 @@ impl Desk {
                     merge_target,
                     merge_asked,
                     link_targets,
+                    macros: self.templates().macros(),
                 },
             },
             &thread,

@@ -11,6 +11,9 @@ use super::{Location, TemplateError};
 /// override directory cannot have.
 pub(super) const PARTIALS: &str = "partials";
 
+/// The directory of canned answers (`#macro NAME`), at the top level only.
+pub(super) const MACROS: &str = "macros";
+
 /// What one directory (the top level, or one inbox's override directory)
 /// holds. Keys are template names (file stems); values are the files'
 /// paths relative to the template directory, `/`-separated, which is also how
@@ -21,6 +24,8 @@ pub(super) struct Scan {
     pub html: BTreeMap<String, String>,
     pub partials: BTreeMap<String, String>,
     pub partials_html: BTreeMap<String, String>,
+    /// Only at the top level: macro name → its file.
+    pub macros: BTreeMap<String, String>,
     /// Only at the top level: inbox name → its overrides.
     pub inboxes: BTreeMap<String, Scan>,
 }
@@ -63,6 +68,21 @@ pub(super) fn scan(
                         &mut out.partials_html,
                         errors,
                     );
+                }
+            } else if top && name == MACROS {
+                let mut html = BTreeMap::new();
+                for (mname, mdir) in list(&join(root, &rel_path))? {
+                    let mrel = format!("{rel_path}/{mname}");
+                    if mdir || mname.ends_with(".html.hbs") {
+                        errors.push(invalid(
+                            root,
+                            &mrel,
+                            "a macro is one NAME.hbs file".into(),
+                            "macros are plain text (the reply's HTML part shows them); move this out of macros/".into(),
+                        ));
+                        continue;
+                    }
+                    classify(root, &mrel, &mname, &mut out.macros, &mut html, errors);
                 }
             } else if top {
                 if valid_name(&name) {

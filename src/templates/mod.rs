@@ -10,6 +10,10 @@
 //!   partials/signature.html.hbs     optional: used instead in HTML parts
 //!   INBOX/ack.hbs         override for mail about tickets of inbox INBOX
 //!   INBOX/partials/...    partial overrides for that inbox
+//!   macros/NAME.hbs       a canned answer (`#macro NAME`): optional front
+//!                         matter of `#command` lines ended by `---`, then
+//!                         text rendered with the `reply` data into the
+//!                         reply's `message.text` (so `macros` is no inbox)
 //! ```
 //!
 //! A text template starts with `Subject: ...` (required) and, if wanted,
@@ -338,6 +342,10 @@ pub struct Templates {
     /// Compiled piece key (its file, `#Header` for a header) → its origin.
     /// Keys are unique per file, so one map serves every set.
     sources: HashMap<String, Source>,
+    /// Canned answers (`templates/macros/NAME.hbs`): name → its front
+    /// matter's command lines (without `#`) and the key its text is
+    /// registered under in every set's text registry.
+    macros: BTreeMap<String, (Vec<String>, String)>,
 }
 
 impl Templates {
@@ -375,6 +383,7 @@ impl Templates {
                 (name, c.mails(scan))
             })
             .collect();
+        let macros = c.macros(&top);
         let Compiler {
             compiled,
             sources,
@@ -384,7 +393,15 @@ impl Templates {
         TemplateError::all(errors)?;
 
         let none = files::Scan::default();
-        let default = build_set(&compiled, top_mails.clone(), &top, &none);
+        let with_macros = |mut set: Set| {
+            for (_, key) in macros.values() {
+                if let Some(t) = compiled.get(key) {
+                    set.text.register_template(key, t.clone());
+                }
+            }
+            set
+        };
+        let default = with_macros(build_set(&compiled, top_mails.clone(), &top, &none));
         let inboxes = top
             .inboxes
             .iter()
@@ -393,7 +410,10 @@ impl Templates {
                 if let Some(own) = inbox_mails.get(name) {
                     mails.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
-                (name.clone(), build_set(&compiled, mails, &top, scan))
+                (
+                    name.clone(),
+                    with_macros(build_set(&compiled, mails, &top, scan)),
+                )
             })
             .collect();
         Ok(Templates {
@@ -401,7 +421,46 @@ impl Templates {
             default,
             inboxes,
             sources,
+            macros,
         })
+    }
+
+    /// The canned answers, each with its front matter's command lines, for
+    /// the decision (which applies them and refuses unknown names).
+    pub fn macros(&self) -> Vec<crate::command::Macro> {
+        self.macros
+            .iter()
+            .map(|(name, (commands, _))| crate::command::Macro {
+                name: name.clone(),
+                commands: commands.clone(),
+            })
+            .collect()
+    }
+
+    /// Renders macro `name`'s text with `data` (the reply's data) for mail
+    /// about a ticket of `inbox`: trimmed, without the front matter.
+    pub fn render_macro(
+        &self,
+        name: &str,
+        inbox: Option<&str>,
+        data: &Value,
+    ) -> Result<String, TemplateError> {
+        let set = inbox
+            .and_then(|i| self.inboxes.get(i))
+            .unwrap_or(&self.default);
+        let (_, key) = self
+            .macros
+            .get(name)
+            .ok_or_else(|| TemplateError::Unknown {
+                name: format!("macros/{name}"),
+                known: self.macros.keys().cloned().collect::<Vec<_>>().join(", "),
+                path: self.dir.join(files::MACROS).join(format!("{name}.hbs")),
+            })?;
+        let text = set
+            .text
+            .render(key, data)
+            .map_err(|e| self.render_error(&format!("macros/{name}"), data, &e))?;
+        Ok(text.trim().to_string())
     }
 
     /// The directory this set was loaded from.
@@ -470,6 +529,21 @@ impl Templates {
                             if seen.insert(e.to_string()) {
                                 errors.push(e);
                             }
+                        }
+                    }
+                }
+            }
+        }
+        // Macros render with the reply's data, in every set (an inbox's
+        // partials may differ).
+        let reply = variants("reply");
+        for (name, (_, key)) in &self.macros {
+            for set in std::iter::once(&self.default).chain(self.inboxes.values()) {
+                for data in &reply {
+                    if let Err(e) = set.text.render(key, data) {
+                        let e = self.render_error(&format!("macros/{name}"), data, &e);
+                        if seen.insert(e.to_string()) {
+                            errors.push(e);
                         }
                     }
                 }
@@ -629,6 +703,37 @@ impl Compiler<'_> {
         })
     }
 
+    /// Each macro's front matter (command lines up to a `---` line) and
+    /// its compiled text. A front-matter line that is not a command a
+    /// macro may give is reported with its line.
+    fn macros(&mut self, scan: &files::Scan) -> BTreeMap<String, (Vec<String>, String)> {
+        let mut out = BTreeMap::new();
+        for (name, rel) in &scan.macros {
+            let path = files::join(self.dir, rel);
+            let Some(text) = self.read(rel) else { continue };
+            let (commands, body, body_line) = match front_matter(&text) {
+                Ok(f) => f,
+                Err((line, message)) => {
+                    self.errors.push(TemplateError::Invalid {
+                        at: Location::at(path.clone(), line, 1),
+                        message,
+                        hint: "a macro may start with command lines (`#status pending`, `#priority low`, ...) ended by a `---` line; then the text".into(),
+                    });
+                    continue;
+                }
+            };
+            let source = Source {
+                path,
+                line: body_line,
+                column: 1,
+            };
+            if self.compile(rel, &body, source) {
+                out.insert(name.clone(), (commands, rel.clone()));
+            }
+        }
+        out
+    }
+
     fn partials(&mut self, scan: &files::Scan) {
         for rel in scan.partials.values().chain(scan.partials_html.values()) {
             self.file(rel);
@@ -683,6 +788,47 @@ impl Compiler<'_> {
             }
         }
     }
+}
+
+/// Splits a macro file into its front matter's command lines (without
+/// `#`, each checked to be a command a macro may give), its text, and the
+/// line the text starts on. No front matter when the first line is no
+/// command. Errors carry their line.
+fn front_matter(text: &str) -> Result<(Vec<String>, String, usize), (usize, String)> {
+    let starts = text
+        .lines()
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with("{{!"))
+        .is_some_and(|l| l.trim_start().starts_with('#'));
+    if !starts {
+        return Ok((Vec::new(), text.to_string(), 1));
+    }
+    let mut commands = Vec::new();
+    let mut offset = 0;
+    for (i, raw) in text.split_inclusive('\n').enumerate() {
+        offset += raw.len();
+        let line = raw.trim();
+        if line == "---" {
+            return Ok((commands, text[offset..].to_string(), i + 2));
+        }
+        if line.is_empty() || (line.starts_with("{{!") && line.ends_with("}}")) {
+            continue;
+        }
+        let Some(rest) = line.strip_prefix('#') else {
+            return Err((
+                i + 1,
+                format!("`{line}` in the front matter is no command; is the `---` line missing?"),
+            ));
+        };
+        let mut words = rest.split_whitespace();
+        let verb = words.next().unwrap_or_default();
+        let args: Vec<&str> = words.collect();
+        match crate::command::parse(verb, &args, "agent@macro.invalid") {
+            Ok(c) if crate::command::allowed_in_macro(&c) => commands.push(rest.trim().to_string()),
+            Ok(_) => return Err((i + 1, format!("`{line}` cannot be given by a macro"))),
+            Err(e) => return Err((i + 1, e)),
+        }
+    }
+    Err((1, "the front matter has no `---` line after it".into()))
 }
 
 /// The position of the first `{{{...}}}` in `t`, blocks included.

@@ -17,6 +17,8 @@ pub struct Request {
     /// The tickets `link` commands name, each with the name it was asked
     /// by, merges followed, those that exist.
     pub link_targets: Vec<(String, Ticket)>,
+    /// The desk's macros (`templates/macros/`), for a `macro` command.
+    pub macros: Vec<Macro>,
 }
 
 /// What applying a list of commands did beyond the ticket itself.
@@ -28,6 +30,84 @@ pub(super) struct Applied {
     pub outcomes: Vec<Result<(), String>>,
     /// The other sides of links, naming this ticket now.
     pub linked: Vec<Ticket>,
+    /// The macro whose text answers the customer, when one was applied.
+    pub macro_used: Option<String>,
+    /// A command (or a macro's front matter) set the status or a snooze:
+    /// an answer sent with it does not make the ticket pending.
+    pub status_set: bool,
+}
+
+/// Checks and applies one command that needs nothing but the ticket: a
+/// snooze's wake time is resolved in the desk's time zone here.
+fn apply_one(ticket: &mut Ticket, c: &Command, desk: &Desk<'_>) -> Result<(), String> {
+    crate::command::check(c, desk.config)?;
+    let today = desk.now.with_timezone(&desk.config.timezone()).date_naive();
+    match c {
+        Command::Snooze(crate::command::Snooze::Off) => {
+            crate::command::snooze(ticket, None, desk.now);
+            Ok(())
+        }
+        Command::Snooze(s) => match s.wake_at(desk.now, desk.config.timezone()) {
+            Some(at) => {
+                crate::command::snooze(ticket, Some(at), desk.now);
+                Ok(())
+            }
+            None => Err("#snooze: that moment has passed; name a later one".to_string()),
+        },
+        c => {
+            crate::command::apply(ticket, c, desk.now, today);
+            Ok(())
+        }
+    }
+}
+
+/// A macro's front matter, applied as the agent's own lines would be; any
+/// bad line refuses the whole macro (its text is not sent either).
+fn apply_macro(
+    ticket: &mut Ticket,
+    name: &str,
+    macros: &[Macro],
+    agent: &str,
+    desk: &Desk<'_>,
+    status_set: &mut bool,
+) -> Result<(), String> {
+    let Some(m) = macros.iter().find(|m| m.name.eq_ignore_ascii_case(name)) else {
+        let known: Vec<&str> = macros.iter().map(|m| m.name.as_str()).collect();
+        return Err(format!(
+            "#macro {name}: no such macro (templates/macros/{name}.hbs); {}",
+            if known.is_empty() {
+                "this desk has none".to_string()
+            } else {
+                format!("the macros are {}", known.join(", "))
+            }
+        ));
+    };
+    let mut work = ticket.clone();
+    for line in &m.commands {
+        let mut words = line.split_whitespace();
+        let verb = words.next().unwrap_or_default();
+        let args: Vec<&str> = words.collect();
+        let c = crate::command::parse(verb, &args, agent)
+            .map_err(|e| format!("#macro {name}: its line {e}"))?;
+        if !crate::command::allowed_in_macro(&c) {
+            return Err(format!(
+                "#macro {name}: `#{line}` cannot be given by a macro"
+            ));
+        }
+        apply_one(&mut work, &c, desk).map_err(|e| format!("#macro {name}: {e}"))?;
+        *status_set |= matches!(c, Command::Status(_) | Command::Snooze(_));
+    }
+    *ticket = work;
+    Ok(())
+}
+
+/// What the commands name that the shell looked up: a merge's target, the
+/// linked tickets, the desk's macros; and who gives them (`""`: the admin).
+pub(super) struct Named<'a> {
+    pub merge_target: Option<Ticket>,
+    pub links: &'a [(String, Ticket)],
+    pub macros: &'a [Macro],
+    pub agent: &'a str,
 }
 
 /// Checks and applies `commands` in order. A command that cannot be
@@ -37,11 +117,16 @@ pub(super) struct Applied {
 pub(super) fn apply_all(
     ticket: &mut Ticket,
     commands: &[Command],
-    merge_target: Option<Ticket>,
-    links: &[(String, Ticket)],
+    named: Named<'_>,
     desk: &Desk<'_>,
     errors: &mut Vec<String>,
 ) -> Applied {
+    let Named {
+        merge_target,
+        links,
+        macros,
+        agent,
+    } = named;
     let mut applied = Applied::default();
     let mut target = merge_target;
     let today = desk.now.with_timezone(&desk.config.timezone()).date_naive();
@@ -83,14 +168,25 @@ pub(super) fn apply_all(
                         )),
                     }
                 }
-                c => {
-                    crate::command::apply(ticket, c, desk.now, today);
-                    Ok(())
+                Command::Macro(_) if applied.macro_used.is_some() => {
+                    Err("#macro: one macro per answer".to_string())
                 }
+                Command::Macro(name) => {
+                    let mut set = false;
+                    let done = apply_macro(ticket, name, macros, agent, desk, &mut set);
+                    applied.status_set |= set && done.is_ok();
+                    if done.is_ok() {
+                        applied.macro_used = Some(name.clone());
+                    }
+                    done
+                }
+                c => apply_one(ticket, c, desk),
             },
         };
         if let Err(e) = &outcome {
             errors.push(e.clone());
+        } else if matches!(c, Command::Status(_) | Command::Snooze(_)) {
+            applied.status_set = true;
         }
         applied.outcomes.push(outcome);
     }
@@ -120,8 +216,12 @@ pub(super) fn request(
     let applied = apply_all(
         &mut d.ticket,
         &request.commands,
-        request.merge_target.clone(),
-        &request.link_targets,
+        Named {
+            merge_target: request.merge_target.clone(),
+            links: &request.link_targets,
+            macros: &request.macros,
+            agent: "",
+        },
         desk,
         &mut errors,
     );
@@ -138,13 +238,24 @@ pub(super) fn request(
         d.ticket.reference,
         desk.now.timestamp_millis()
     );
-    d.notices.extend(status_notice(
-        &cause,
-        before.status,
-        &d.ticket,
-        &thread.ids,
-        desk.config,
-    ));
+    match &applied.macro_used {
+        // A macro answers the customer, as an agent's answer by mail does:
+        // the answer is the news, and the ticket then waits on them.
+        Some(name) => {
+            let mut n = relay_of(&cause, &d.ticket, desk.config, &thread.ids, "", "");
+            n.on_behalf_of = d.ticket.assignee.clone();
+            n.macro_answer = Some((name.clone(), String::new()));
+            answered(&mut d.ticket, applied.status_set, desk.now);
+            d.notices.push(n);
+        }
+        None => d.notices.extend(status_notice(
+            &cause,
+            before.status,
+            &d.ticket,
+            &thread.ids,
+            desk.config,
+        )),
+    }
     if before.status != d.ticket.status {
         d.events.push(format!(
             "status {} -> {} by the admin",
@@ -153,7 +264,11 @@ pub(super) fn request(
     }
     let held = d.hold(thread, desk);
     d.events.extend(held);
-    d.settle(Some(&before), lifecycle::Event::Other, desk);
+    let event = match applied.macro_used {
+        Some(_) => lifecycle::Event::AgentAnswered,
+        None => lifecycle::Event::Other,
+    };
+    d.settle(Some(&before), event, desk);
     for t in d.also.iter_mut() {
         let old = t.clone();
         lifecycle::settle(
@@ -166,6 +281,19 @@ pub(super) fn request(
         );
     }
     d
+}
+
+/// What relaying an answer does to the ticket: counted, the first
+/// response noted, and pending (waiting on the customer) unless the
+/// commands with it set a status themselves.
+pub(super) fn answered(ticket: &mut Ticket, status_set: bool, now: DateTime<Utc>) {
+    ticket.agent_replies += 1;
+    if ticket.first_response.is_none() {
+        ticket.first_response = Some(now);
+    }
+    if !status_set {
+        set_status(ticket, Status::Pending, now);
+    }
 }
 
 /// Joins `from` into `into`: `from` is closed and points at `into`, which

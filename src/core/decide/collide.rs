@@ -107,6 +107,7 @@ pub(super) fn hold(
     ticket: &mut Ticket,
     agent: &str,
     body: &str,
+    macro_answer: Option<(String, String)>,
     news: &[News],
     desk: &Desk<'_>,
 ) -> Notice {
@@ -120,6 +121,7 @@ pub(super) fn hold(
         at: desk.now,
         expires,
         text: body.to_string(),
+        macro_answer,
     });
     let tz = desk.config.timezone();
     let today = desk.now.with_timezone(&tz).date_naive();
@@ -217,5 +219,6 @@ pub(super) fn released_relay(
         &held.text,
     );
     n.attachments_of = Some((ticket.number, held.seq));
+    n.macro_answer = held.macro_answer.clone();
     n
 }

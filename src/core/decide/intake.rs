@@ -248,11 +248,17 @@ pub fn intake(
             let applied = change::apply_all(
                 &mut ticket,
                 &parsed.commands,
-                ctx.merge_target.clone(),
-                &ctx.link_targets,
+                change::Named {
+                    merge_target: ctx.merge_target.clone(),
+                    links: &ctx.link_targets,
+                    macros: &ctx.macros,
+                    agent: email,
+                },
                 desk,
                 &mut errors,
             );
+            let macro_used = applied.macro_used.clone();
+            let status_set = applied.status_set;
             also.extend(applied.merged_into);
             also.extend(applied.linked);
             let mut outcomes = applied.outcomes;
@@ -277,7 +283,22 @@ pub fn intake(
             if !errors.is_empty() || (always && !parsed.lines.is_empty()) {
                 notices.push(transcript(msg, &ticket, email, &parsed.lines, &outcomes));
             }
-            let news = if internal || parsed.body.is_empty() {
+            // A macro refused (unknown, or its fields not applied) sends
+            // nothing: the transcript says why, and the agent tries again.
+            let is_macro = |l: &str| {
+                l.split_whitespace()
+                    .next()
+                    .is_some_and(|w| w.eq_ignore_ascii_case("#macro"))
+            };
+            let macro_refused = (parsed.below_macro.is_some() && macro_used.is_none())
+                || parsed.lines.iter().any(|(l, r)| is_macro(l) && r.is_err())
+                || parsed
+                    .commands
+                    .iter()
+                    .zip(&outcomes)
+                    .any(|(c, o)| matches!(c, Command::Macro(_)) && o.is_err());
+            let has_answer = (!parsed.body.is_empty() || macro_used.is_some()) && !macro_refused;
+            let news = if internal || !has_answer {
                 Vec::new()
             } else {
                 collide::news(ctx.answering.as_ref(), email, &ticket, config)
@@ -287,7 +308,9 @@ pub fn intake(
                 // quote): nothing goes out, and the agent is told so.
                 flags.push("nothing written above the quoted text; nothing sent".into());
                 notices.push(nothing_sent(msg, &ticket, email));
-            } else if parsed.body.is_empty() {
+            } else if macro_refused {
+                flags.push("the macro was refused; nothing sent".into());
+            } else if !has_answer {
                 // Commands only: the customer hears of a status change when
                 // the desk is set to tell them.
                 notices.extend(status_notice(
@@ -320,31 +343,23 @@ pub fn intake(
                     &mut ticket,
                     email,
                     &parsed.body,
+                    macro_used
+                        .clone()
+                        .map(|m| (m, parsed.below_macro.clone().unwrap_or_default())),
                     &news,
                     desk,
                 ));
             } else {
-                relays.push(relay(
-                    msg,
-                    &ticket,
-                    config,
-                    &thread.ids,
-                    email,
-                    &parsed.body,
-                ));
+                let mut n = relay(msg, &ticket, config, &thread.ids, email, &parsed.body);
+                n.macro_answer = macro_used
+                    .clone()
+                    .map(|m| (m, parsed.below_macro.clone().unwrap_or_default()));
+                relays.push(n);
             }
             if !relays.is_empty() {
                 answered = true;
-                ticket.agent_replies += relays.len() as u32;
-                if ticket.first_response.is_none() {
-                    ticket.first_response = Some(now);
-                }
-                let status_commanded = parsed
-                    .commands
-                    .iter()
-                    .any(|c| matches!(c, Command::Status(_)));
-                if !status_commanded {
-                    set_status(&mut ticket, Status::Pending, now);
+                for _ in &relays {
+                    change::answered(&mut ticket, status_set, now);
                 }
                 notices.extend(relays);
             }
@@ -633,6 +648,7 @@ fn new_ticket(
         due: None,
         links: Vec::new(),
         time_worked: Default::default(),
+        snoozed_until: None,
     };
     ticket.add_participant(&msg.from.email);
     ticket

@@ -47,6 +47,10 @@ pub struct Notice {
     /// For `agent_notify`: an internal note by this agent, not a message
     /// from the customer.
     pub note_by: Option<String>,
+    /// For `reply`: a macro's text answers too, (macro name, the agent's
+    /// words below it); `text` is their words above it. The outbox worker
+    /// renders the macro with the ticket's data.
+    pub macro_answer: Option<(String, String)>,
 }
 
 impl Notice {
@@ -88,6 +92,7 @@ impl Notice {
             breach: None,
             attachments_of: None,
             note_by: None,
+            macro_answer: None,
         }
     }
 
@@ -383,7 +388,9 @@ pub(super) fn status_notice(
             Status::Closed => on.closed,
             _ => false,
         };
-    if !wanted || t.spam || t.merged_into.is_some() {
+    // A snooze is the desk's own business (often waiting on someone
+    // else): the customer is not told they are being waited on.
+    if !wanted || t.spam || t.merged_into.is_some() || t.snoozed_until.is_some() {
         return None;
     }
     let mut n = Notice::new(

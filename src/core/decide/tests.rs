@@ -86,6 +86,7 @@ fn ctx<'a>(tags: &'a TagMatcher, _own: &'a [String], mode: Mode) -> Context<'a> 
         flood: None,
         merge_target: None,
         link_targets: Vec::new(),
+        macros: Vec::new(),
         answering: None,
     }
 }
@@ -639,6 +640,7 @@ fn request(commands: Vec<Command>) -> Request {
         merge_target: None,
         merge_asked: None,
         link_targets: Vec::new(),
+        macros: Vec::new(),
     }
 }
 
@@ -716,6 +718,7 @@ fn a_merge_closes_one_ticket_into_the_other() {
                 merge_target: Some(into),
                 merge_asked: Some("ACME-3".into()),
                 link_targets: Vec::new(),
+                macros: Vec::new(),
             },
         },
         &Thread::default(),
@@ -927,6 +930,17 @@ fn agent_answer(
     answering: Option<Answering>,
     ticket: Ticket,
 ) -> Decision {
+    agent_answer_with(agent, id, stripped, answering, ticket, Vec::new())
+}
+
+fn agent_answer_with(
+    agent: &str,
+    id: &str,
+    stripped: &str,
+    answering: Option<Answering>,
+    ticket: Ticket,
+    macros: Vec<crate::command::Macro>,
+) -> Decision {
     let tags = TagMatcher::new("ACME");
     let author = Author::Agent {
         email: agent.into(),
@@ -936,6 +950,7 @@ fn agent_answer(
     c.author = &author;
     c.stripped = stripped;
     c.answering = answering;
+    c.macros = macros;
     let raw = format!(
         "From: {agent}\r\nTo: support@desk.test\r\nSubject: Re: [ACME-7] Printer down\r\nMessage-ID: <{id}>\r\n\r\n{stripped}\r\n"
     );
@@ -1163,6 +1178,7 @@ fn a_held_answer_expires() {
         at: now() - chrono::Duration::days(2),
         expires: now() - chrono::Duration::days(1),
         text: "Old news.".into(),
+        macro_answer: None,
     });
     let d = agent_answer("alice@desk.test", "a2@desk.test", "#send", None, t);
     assert!(d.ticket.held.is_empty(), "gone");
@@ -1258,4 +1274,310 @@ fn a_link_names_each_ticket_on_the_other_and_due_and_time_are_kept() {
     );
     assert!(d.refused[0].contains("no such ticket"), "{:?}", d.refused);
     assert!(d.ticket.links.is_empty());
+}
+
+fn macros() -> Vec<crate::command::Macro> {
+    vec![crate::command::Macro {
+        name: "need-more-info".into(),
+        commands: vec!["priority low".into(), "tag waiting".into()],
+    }]
+}
+
+#[test]
+fn a_snooze_is_pending_without_reminders_and_wakes_the_assignee_at_its_time() {
+    let mut t = a_ticket();
+    t.assignee = Some("alice@desk.test".into());
+    let d = agent_answer("alice@desk.test", "s1@desk.test", "#snooze 3d", None, t);
+    let at = now() + chrono::Duration::days(3);
+    assert_eq!(d.ticket.status, Status::Pending);
+    assert_eq!(d.ticket.snoozed_until, Some(at));
+    // The only deadline is the wake: no follow-up, no auto-close.
+    assert_eq!(
+        crate::lifecycle::next_due(
+            &{
+                let mut x = d.ticket.clone();
+                x.sla_due.clear();
+                x
+            },
+            &CONFIG
+        ),
+        Some(at)
+    );
+    assert!(
+        d.notices.iter().all(|n| n.template != "status"),
+        "{:?}",
+        kinds(&d)
+    );
+
+    // Long past the follow-up and auto-close times, before the wake: nothing.
+    let mut asleep = d.ticket.clone();
+    asleep.sla_due.clear();
+    let early = Desk {
+        now: at - chrono::Duration::seconds(1),
+        ..desk()
+    };
+    let quiet = decide(
+        Event::Timer {
+            ticket: Box::new(asleep.clone()),
+            due: Due::default(),
+        },
+        &Thread::default(),
+        &early,
+    );
+    assert_eq!(quiet.ticket.status, Status::Pending);
+    assert!(quiet.notices.is_empty(), "{:?}", kinds(&quiet));
+
+    // At its time: open again, and the assignee is told, once.
+    let late = Desk { now: at, ..desk() };
+    let woke = decide(
+        Event::Timer {
+            ticket: Box::new(asleep.clone()),
+            due: Due::default(),
+        },
+        &Thread::default(),
+        &late,
+    );
+    assert_eq!(woke.ticket.status, Status::Open);
+    assert_eq!(woke.ticket.snoozed_until, None);
+    assert_eq!(
+        kinds(&woke),
+        vec![("agent_notify".to_string(), "alice@desk.test".to_string())]
+    );
+    assert!(woke.notices[0].plain.as_ref().unwrap().0.contains("awake"));
+
+    // Unassigned: the queue's agents, as for a new ticket.
+    asleep.assignee = None;
+    let woke = decide(
+        Event::Timer {
+            ticket: Box::new(asleep),
+            due: Due::default(),
+        },
+        &Thread::default(),
+        &late,
+    );
+    let to: Vec<String> = woke.notices.iter().map(|n| n.to[0].email.clone()).collect();
+    assert_eq!(to, vec!["alice@desk.test", "bob@desk.test"]);
+
+    // The customer writing ends the snooze: open, no wake left.
+    let tags = TagMatcher::new("ACME");
+    let c = ctx(&tags, &OWN, Mode::Live);
+    let wrote = intake(&msg(""), &by_reference(), Some(d.ticket.clone()), &[], &c);
+    assert_eq!(
+        (wrote.ticket.status, wrote.ticket.snoozed_until),
+        (Status::Open, None)
+    );
+
+    // `off` wakes it now; a snooze into the past is refused.
+    let d2 = decide(
+        Event::Request {
+            ticket: Box::new(d.ticket.clone()),
+            request: request(vec![Command::Snooze(crate::command::Snooze::Off)]),
+        },
+        &Thread::default(),
+        &desk(),
+    );
+    assert_eq!(
+        (d2.ticket.status, d2.ticket.snoozed_until),
+        (Status::Open, None)
+    );
+    let past = crate::command::parse("snooze", &["until", "2026-11-01"], "").unwrap();
+    let d3 = decide(
+        Event::Request {
+            ticket: Box::new(a_ticket()),
+            request: request(vec![past]),
+        },
+        &Thread::default(),
+        &desk(),
+    );
+    assert!(d3.refused[0].contains("passed"), "{:?}", d3.refused);
+}
+
+#[test]
+fn snooze_until_a_weekday_and_time_is_in_the_desks_time_zone() {
+    use crate::command::{parse, Command as C};
+    let tz: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+    // 2026-11-22 10:00 UTC is a Sunday, 11:00 in Berlin.
+    let at = |words: &[&str]| match parse("snooze", words, "") {
+        Ok(C::Snooze(s)) => s.wake_at(now(), tz).map(|t| t.to_rfc3339()),
+        other => panic!("{words:?}: {other:?}"),
+    };
+    assert_eq!(
+        at(&["until", "monday", "9:00"]).as_deref(),
+        Some("2026-11-23T08:00:00+00:00")
+    );
+    assert_eq!(
+        at(&["until", "monday"]).as_deref(),
+        Some("2026-11-23T08:00:00+00:00")
+    );
+    assert_eq!(
+        at(&["until", "sunday", "10:00"]).as_deref(),
+        Some("2026-11-29T09:00:00+00:00"),
+        "past today: next week"
+    );
+    assert_eq!(
+        at(&["until", "12:30"]).as_deref(),
+        Some("2026-11-22T11:30:00+00:00")
+    );
+    assert_eq!(
+        at(&["until", "tomorrow", "8:15"]).as_deref(),
+        Some("2026-11-23T07:15:00+00:00")
+    );
+    assert_eq!(at(&["2s"]).as_deref(), Some("2026-11-22T10:00:02+00:00"));
+    assert_eq!(at(&["1w"]).as_deref(), Some("2026-11-29T10:00:00+00:00"));
+    for bad in [
+        &["3"][..],
+        &["until"],
+        &["until", "someday"],
+        &["2y"],
+        &["until", "9:00", "10:00"],
+    ] {
+        assert!(parse("snooze", bad, "").is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn a_macro_answers_with_the_agents_words_above_it_and_applies_its_fields() {
+    let d = agent_answer_with(
+        "alice@desk.test",
+        "m1@desk.test",
+        "Hi Carol, sorry for the trouble.\n#macro need-more-info\nAlice",
+        None,
+        a_ticket(),
+        macros(),
+    );
+    let reply = d
+        .notices
+        .iter()
+        .find(|n| n.template == "reply")
+        .expect("a reply");
+    assert_eq!(reply.text, "Hi Carol, sorry for the trouble.");
+    assert_eq!(
+        reply.macro_answer,
+        Some(("need-more-info".into(), "Alice".into()))
+    );
+    assert_eq!(d.ticket.priority, Priority::Low);
+    assert!(d.ticket.tags.contains(&"waiting".to_string()));
+    assert_eq!(
+        d.ticket.status,
+        Status::Pending,
+        "an answer waits on the customer"
+    );
+    assert!(
+        d.notices.iter().all(|n| n.plain.is_none()),
+        "no transcript: all done"
+    );
+
+    // Among the commands at the top: the macro's text comes first.
+    let d = agent_answer_with(
+        "alice@desk.test",
+        "m2@desk.test",
+        "#macro need-more-info\n\nThanks!",
+        None,
+        a_ticket(),
+        macros(),
+    );
+    let reply = d
+        .notices
+        .iter()
+        .find(|n| n.template == "reply")
+        .expect("a reply");
+    assert_eq!(reply.text, "");
+    assert_eq!(
+        reply.macro_answer,
+        Some(("need-more-info".into(), "Thanks!".into()))
+    );
+
+    // The same from the command line.
+    let mut r = request(vec![Command::Macro("need-more-info".into())]);
+    r.macros = macros();
+    let d = decide(
+        Event::Request {
+            ticket: Box::new(a_ticket()),
+            request: r,
+        },
+        &thread_of(&["m1@customer.test"]),
+        &desk(),
+    );
+    assert!(d.refused.is_empty(), "{:?}", d.refused);
+    assert_eq!(
+        kinds(&d),
+        vec![("reply".to_string(), "carol@customer.test".to_string())]
+    );
+    assert_eq!(
+        d.notices[0].macro_answer,
+        Some(("need-more-info".into(), String::new()))
+    );
+    assert_eq!(d.ticket.status, Status::Pending);
+}
+
+#[test]
+fn an_unknown_macro_is_refused_and_nothing_is_sent() {
+    let d = agent_answer_with(
+        "alice@desk.test",
+        "m3@desk.test",
+        "Hello,\n#macro no-such-thing",
+        None,
+        a_ticket(),
+        macros(),
+    );
+    assert!(
+        d.notices.iter().all(|n| n.template != "reply"),
+        "{:?}",
+        kinds(&d)
+    );
+    let transcript = d
+        .notices
+        .iter()
+        .find_map(|n| n.plain.clone())
+        .expect("a transcript");
+    assert!(
+        transcript.1.contains("#macro no-such-thing: NOT DONE"),
+        "{}",
+        transcript.1
+    );
+    assert!(
+        transcript.1.contains("the macros are need-more-info"),
+        "{}",
+        transcript.1
+    );
+    // A macro whose front matter cannot apply is refused whole.
+    let bad = vec![crate::command::Macro {
+        name: "x".into(),
+        commands: vec!["assign nobody@x.test".into(), "priority low".into()],
+    }];
+    let d = agent_answer_with(
+        "alice@desk.test",
+        "m4@desk.test",
+        "#macro x",
+        None,
+        a_ticket(),
+        bad,
+    );
+    assert!(d.notices.iter().all(|n| n.template != "reply"));
+    assert_eq!(d.ticket.priority, Priority::Normal);
+    // Two macros in one answer: refused, nothing sent.
+    let d = agent_answer_with(
+        "alice@desk.test",
+        "m5@desk.test",
+        "Hi\n#macro need-more-info\n#macro need-more-info",
+        None,
+        a_ticket(),
+        macros(),
+    );
+    assert!(
+        d.notices.iter().all(|n| n.template != "reply"),
+        "{:?}",
+        kinds(&d)
+    );
+    let mut r = request(vec![Command::Macro("nope".into())]);
+    r.macros = macros();
+    let d = decide(
+        Event::Request {
+            ticket: Box::new(a_ticket()),
+            request: r,
+        },
+        &Thread::default(),
+        &desk(),
+    );
+    assert!(d.refused[0].contains("no such macro"), "{:?}", d.refused);
 }
