@@ -36,12 +36,24 @@ fn main() -> std::process::ExitCode {
     // glibc's malloc mostly does: the daemon stays at its peak (about
     // 350 MB after 10,000 messages at once, far less in daily use).
     // MIMALLOC_PURGE_DELAY in the environment still wins.
+    //
+    // `import` is the exception: one long pass whose live memory is
+    // bounded (a few batches in flight, the store's cache), where kept
+    // memory only adds fragmentation to the peak. Purged at once, its peak
+    // RSS was 15% lower at 100,000 and 300,000 messages at the same rate
+    // (benches/RESULTS.md, "Issue 18: import memory").
+    let args = postdesk::cli::parse_args();
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        let importing = matches!(
+            &args,
+            Ok(a) if matches!(a.command, postdesk::cli::Command::Import { .. })
+        );
+        let delay = if importing { 0 } else { -1 };
         // SAFETY: called before any other thread exists; mimalloc reads
         // the option on each purge decision.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, delay) };
     }
-    match postdesk::cli::parse_args() {
+    match args {
         Ok(args) => postdesk::cli::run(args),
         Err(code) => code,
     }

@@ -182,6 +182,45 @@ fn import_mbox_twice_stores_each_message_once() {
 }
 
 #[test]
+fn import_of_large_mails_keeps_every_message_once_and_in_order() {
+    // Messages of 300 KB cross the reader's 1 MiB chunk limit every few
+    // messages, so chunks end on bytes as well as on counts.
+    let t = TestDesk::new();
+    let mbox = t.dir.path().join("big.mbox");
+    let line = "the attachment text goes on and on, line after line of it\n";
+    let body = line.repeat(300 * 1024 / line.len());
+    let mut data = Vec::new();
+    for i in 0..12 {
+        data.extend_from_slice(b"From someone@customer.test Sun Nov 22 10:00:00 2026\n");
+        data.extend_from_slice(&mail(
+            "erin@customer.test",
+            &format!("Big {i}"),
+            &format!("big{i}@c"),
+            "",
+            &body,
+        ));
+        data.extend_from_slice(b"\n");
+    }
+    std::fs::write(&mbox, &data).unwrap();
+    let o = t.run(&["import", "mbox", mbox.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["messages"], 12);
+    assert_eq!(s["stored"], 12);
+    assert_eq!(s["new_tickets"], 12);
+    for i in 0..12 {
+        let show = t.run(&["tickets", "show", &format!("ACME-{}", i + 1), "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+        assert_eq!(
+            v["ticket"]["subject"],
+            format!("Big {i}"),
+            "ticket {}",
+            i + 1
+        );
+    }
+}
+
+#[test]
 fn import_of_a_file_that_is_not_an_mbox_fails_clearly() {
     let t = TestDesk::new();
     let f = t.dir.path().join("notes.txt");

@@ -158,20 +158,28 @@ where
         bar,
     } = *reading;
     // Messages cross threads in chunks: one wake-up per message costs
-    // more than the parsing it hands over.
+    // more than the parsing it hands over. A chunk also ends at
+    // `CHUNK_BYTES` of mail, so what waits in the channel is bounded in
+    // bytes, not only in messages: an archive of large mails holds at most
+    // `8 * CHUNK_BYTES` (plus one message larger than that) between the
+    // threads, whatever its size.
     const CHUNK: usize = 32;
+    const CHUNK_BYTES: usize = 1 << 20;
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(u64, S::Message)>>(8);
         let prepare = &prepare;
         let reader = scope.spawn(move || {
             let mut chunk = Vec::with_capacity(CHUNK);
+            let mut chunk_bytes = 0;
             // A closed channel means the store side stopped; its error is
             // the one reported.
             let closed = |index| stopped(path, index, "the store side stopped".into());
             read_messages(format, path, bar, |index, origin, raw| {
+                chunk_bytes += raw.len();
                 chunk.push((index, prepare(raw, origin)));
-                if chunk.len() == CHUNK {
+                if chunk.len() == CHUNK || chunk_bytes >= CHUNK_BYTES {
                     let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                    chunk_bytes = 0;
                     tx.send(full).map_err(|_| closed(index))?;
                 }
                 Ok(())
