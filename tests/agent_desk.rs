@@ -8,8 +8,8 @@
 
 mod common;
 
-use common::{mail, wait_until, Options, TestDesk};
-use postdesk::mail::{parse, Inbound};
+use common::{mail, spool, wait_until, Options, TestDesk};
+use postdesk::mail::Inbound;
 use serde_json::Value;
 
 const AGENTS: &str = r#"
@@ -47,20 +47,6 @@ fn ok(out: std::process::Output) -> Vec<u8> {
 fn show(t: &TestDesk, reference: &str) -> Value {
     serde_json::from_slice(&ok(t.run(&["tickets", "show", reference, "--json"])))
         .expect("tickets show --json is JSON")
-}
-
-/// Every mail the worker wrote to the spool, parsed.
-fn spool(t: &TestDesk) -> Vec<Inbound> {
-    let dir = t.dir.path().join("outgoing");
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-        if e.path().extension().is_some_and(|x| x == "eml") {
-            if let Ok(raw) = std::fs::read(e.path()) {
-                out.extend(parse(&raw).ok());
-            }
-        }
-    }
-    out
 }
 
 fn to(m: &Inbound) -> Vec<String> {

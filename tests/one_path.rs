@@ -8,8 +8,8 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{mail, wait_until, Options, TestDesk};
-use postdesk::mail::{parse, Inbound};
+use common::{mail, spool, wait_until, Options, TestDesk};
+use postdesk::mail::Inbound;
 use serde_json::Value;
 
 const AGENTS: &str = r#"
@@ -80,20 +80,6 @@ fn agent_writes(t: &TestDesk, agent: &str, reference: &str, id: &str, body: &str
         "From: {agent}\r\nTo: {to}\r\nSubject: Re: [{reference}] help\r\nMessage-ID: <{id}>\r\nDate: Sun, 22 Nov 2026 11:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
     );
     ok(t.pipe(raw.as_bytes()));
-}
-
-/// Every mail the worker wrote to the spool, parsed.
-fn spool(t: &TestDesk) -> Vec<Inbound> {
-    let dir = t.dir.path().join("outgoing");
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-        if e.path().extension().is_some_and(|x| x == "eml") {
-            if let Ok(raw) = std::fs::read(e.path()) {
-                out.extend(parse(&raw).ok());
-            }
-        }
-    }
-    out
 }
 
 fn to(m: &Inbound) -> Vec<String> {

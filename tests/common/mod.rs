@@ -222,6 +222,20 @@ impl Drop for Daemon {
     }
 }
 
+/// Every mail the outbox worker wrote to the desk's file spool, parsed.
+pub fn spool(t: &TestDesk) -> Vec<postdesk::mail::Inbound> {
+    let dir = t.dir.path().join("outgoing");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        if e.path().extension().is_some_and(|x| x == "eml") {
+            if let Ok(raw) = std::fs::read(e.path()) {
+                out.extend(postdesk::mail::parse(&raw).ok());
+            }
+        }
+    }
+    out
+}
+
 /// A plain customer message.
 pub fn mail(
     from: &str,
