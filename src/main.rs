@@ -8,6 +8,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// mimalloc's `arena_eager_commit` (the same header).
 const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+/// mimalloc's `allow_thp` (the same header).
+const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
 
 /// On a system that overcommits, mimalloc commits each arena whole when it
 /// reserves it: 45 of the idle daemon's 62 MB were such memory, never
@@ -16,10 +18,18 @@ const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 /// option is set from the ELF constructors, which run before Rust's
 /// runtime allocates anything (and so before anything could read the
 /// environment: reading it allocates, which would reserve the arena).
+///
+/// Transparent huge pages are turned off for the process the same way (it
+/// is decided when mimalloc starts): memory is given back to the kernel
+/// when freed (see `main`), and a huge page taken again is zeroed whole on
+/// its first touch, 2 MiB for what may be a few KiB of use.
 extern "C" fn commit_arenas_lazily() {
     // SAFETY: runs single-threaded before main; mi_option_set only stores
     // the value.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_ALLOW_THP, 0);
+    }
 }
 
 #[used]
@@ -27,31 +37,21 @@ extern "C" fn commit_arenas_lazily() {
 static COMMIT_ARENAS_LAZILY: extern "C" fn() = commit_arenas_lazily;
 
 fn main() -> std::process::ExitCode {
-    // Intake frees a batch's memory and asks for as much again a few
-    // hundred milliseconds later. mimalloc returned it to the kernel in
-    // between (a delay does not help: threads of the store's and tokio's
-    // pools that end force a purge), and it came back as fresh
-    // transparent huge pages, zeroed on first touch: a tenth of the
-    // daemon's CPU time in the IMAP benchmark. So memory is kept, as
-    // glibc's malloc mostly does: the daemon stays at its peak (about
-    // 350 MB after 10,000 messages at once, far less in daily use).
+    // Freed memory goes back to the kernel at once, so a burst of mail or
+    // one large admin query does not leave the daemon at its peak for good.
+    // Measured with benches/burst.sh (8,000 mails into a Maildir while
+    // `serve` runs, 3 interleaved rounds, benches/RESULTS.md "Issue 18:
+    // memory after a burst"): never purging kept 227-303 MiB after the
+    // burst and grew with each admin query; purging at once with huge
+    // pages off kept 169-199 MiB (the rest is the store engine's cache
+    // and pages still partly in use) for 7% more daemon CPU during the
+    // burst (8.83 s against 8.23 s); with huge pages on it cost 13%.
     // MIMALLOC_PURGE_DELAY in the environment still wins.
-    //
-    // `import` is the exception: one long pass whose live memory is
-    // bounded (a few batches in flight, the store's cache), where kept
-    // memory only adds fragmentation to the peak. Purged at once, its peak
-    // RSS was 15% lower at 100,000 and 300,000 messages at the same rate
-    // (benches/RESULTS.md, "Issue 18: import memory").
     let args = postdesk::cli::parse_args();
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        let importing = matches!(
-            &args,
-            Ok(a) if matches!(a.command, postdesk::cli::Command::Import { .. })
-        );
-        let delay = if importing { 0 } else { -1 };
         // SAFETY: called before any other thread exists; mimalloc reads
         // the option on each purge decision.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, delay) };
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     }
     match args {
         Ok(args) => postdesk::cli::run(args),
