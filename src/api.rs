@@ -104,6 +104,10 @@ pub enum Request {
         /// The templates the daemon has loaded, rather than the files.
         #[serde(default)]
         live: bool,
+        /// The language to render in (ISO 639-1); none: the ticket's
+        /// language with `ticket`, else the desk's default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lang: Option<String>,
     },
     /// Write a consistent backup of the store and the token secret into
     /// `dir` (absolute: the daemon's working directory is not the caller's).

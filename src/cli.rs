@@ -373,14 +373,17 @@ fn dispatch(args: Args) -> Result<u8> {
         }
         Command::Templates { what } => {
             let templates_dir = config.templates.dir.clone();
+            let language = config.desk.language.clone();
             let mut backend = Backend::connect(config)?;
             match what {
                 TemplatesCmd::List { json } => {
                     let templates =
-                        crate::templates::Templates::load(&templates_dir).map_err(|e| Exit {
-                            code: EX_CONFIG,
-                            message: e.to_string(),
-                        })?;
+                        crate::templates::Templates::load_for(&templates_dir, &language).map_err(
+                            |e| Exit {
+                                code: EX_CONFIG,
+                                message: e.to_string(),
+                            },
+                        )?;
                     let names = templates.names();
                     if json {
                         println!("{}", safe::json(serde_json::to_string_pretty(&names)?));
@@ -395,9 +398,15 @@ fn dispatch(args: Args) -> Result<u8> {
                     name,
                     ticket,
                     live,
+                    lang,
                     json,
                 } => {
-                    let req = Request::PreviewTemplate { name, ticket, live };
+                    let req = Request::PreviewTemplate {
+                        name,
+                        ticket,
+                        live,
+                        lang,
+                    };
                     let p = match call(&mut backend, req)? {
                         Response::Preview(p) => p,
                         other => bail!("unexpected answer: {other:?}"),

@@ -252,6 +252,7 @@ pub fn intake(
                     merge_target: ctx.merge_target.clone(),
                     links: &ctx.link_targets,
                     macros: &ctx.macros,
+                    languages: ctx.languages,
                     agent: email,
                 },
                 desk,
@@ -404,6 +405,27 @@ pub fn intake(
                 ));
             }
         }
+    }
+
+    // The language the desk writes to this customer in, chosen once from
+    // their own mail (remembered, Content-Language, or their words) and
+    // kept with the ticket; a guess from too little text is no choice.
+    if live
+        && matches!(ctx.author, Author::Customer)
+        && quiet.is_none()
+        && !rejected
+        && ticket.language.is_none()
+    {
+        let text = format!("{}\n{}", msg.subject, ctx.stripped);
+        ticket.language = crate::language::choose(
+            &crate::language::Evidence {
+                remembered: ctx.remembered_language.as_ref(),
+                content_language: msg.header("content-language"),
+                text: &text,
+                available: ctx.languages,
+            },
+            now,
+        );
     }
 
     let received = match ctx.mode {
@@ -649,6 +671,7 @@ fn new_ticket(
         links: Vec::new(),
         time_worked: Default::default(),
         snoozed_until: None,
+        language: None,
     };
     ticket.add_participant(&msg.from.email);
     ticket

@@ -88,6 +88,8 @@ fn ctx<'a>(tags: &'a TagMatcher, _own: &'a [String], mode: Mode) -> Context<'a> 
         link_targets: Vec::new(),
         macros: Vec::new(),
         answering: None,
+        languages: &[],
+        remembered_language: None,
     }
 }
 
@@ -641,6 +643,7 @@ fn request(commands: Vec<Command>) -> Request {
         merge_asked: None,
         link_targets: Vec::new(),
         macros: Vec::new(),
+        languages: vec!["en".into(), "de".into(), "fr".into()],
     }
 }
 
@@ -719,6 +722,7 @@ fn a_merge_closes_one_ticket_into_the_other() {
                 merge_asked: Some("ACME-3".into()),
                 link_targets: Vec::new(),
                 macros: Vec::new(),
+                languages: Vec::new(),
             },
         },
         &Thread::default(),
