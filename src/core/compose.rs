@@ -142,7 +142,11 @@ pub fn template_data(config: &Config, ticket: &Ticket, notice: &Notice, extras: 
             }
         }
         Some("followup") => KindVars::Followup {
-            autoclose_on: notice.autoclose_on.map(format_time),
+            // Inside a sentence of the customer's language: its words.
+            autoclose_on: notice.autoclose_on.map(|t| {
+                mail_language(notice, ticket)
+                    .map_or_else(|| format_time(t), |lang| crate::eta::moment(t, lang))
+            }),
         },
         Some("survey") => KindVars::Survey {
             ratings: notice

@@ -222,6 +222,32 @@ pub(crate) fn month(m: u32) -> &'static str {
     .unwrap_or("")
 }
 
+/// A moment as mail in language `lang` writes it, in UTC:
+/// `Tue 10 Nov 2026, 14:05 UTC`, `Dienstag, 10. November 2026, 14:05 UTC`,
+/// `mardi 10 novembre 2026, 14:05 UTC`. A language without words gets
+/// the English form (see [`crate::templates::format_time`]).
+pub fn moment(t: DateTime<Utc>, lang: &str) -> String {
+    let clock = t.format("%H:%M UTC");
+    match lang {
+        "de" => format!(
+            "{}, {}. {} {}, {clock}",
+            weekday_de(t.weekday()),
+            t.day(),
+            month_de(t.month()),
+            t.year()
+        ),
+        "fr" => format!(
+            "{} {}{} {} {}, {clock}",
+            weekday_fr(t.weekday()),
+            t.day(),
+            if t.day() == 1 { "er" } else { "" },
+            month_fr(t.month()),
+            t.year()
+        ),
+        _ => t.format("%a %-d %b %Y, %H:%M UTC").to_string(),
+    }
+}
+
 fn weekday_de(w: chrono::Weekday) -> &'static str {
     use chrono::Weekday::*;
     match w {
@@ -355,6 +381,19 @@ mod tests {
             describe(late, Duration::from_secs(9 * H), berlin),
             "by tomorrow morning"
         );
+    }
+
+    #[test]
+    fn moments_per_language() {
+        let t = at("2026-11-10T14:05:00Z");
+        assert_eq!(moment(t, "en"), "Tue 10 Nov 2026, 14:05 UTC");
+        assert_eq!(moment(t, "de"), "Dienstag, 10. November 2026, 14:05 UTC");
+        assert_eq!(moment(t, "fr"), "mardi 10 novembre 2026, 14:05 UTC");
+        assert_eq!(
+            moment(at("2026-12-01T08:00:00Z"), "fr"),
+            "mardi 1er décembre 2026, 08:00 UTC"
+        );
+        assert_eq!(moment(t, "es"), "Tue 10 Nov 2026, 14:05 UTC");
     }
 
     #[test]

@@ -10,45 +10,31 @@
 /// The longest display name kept, in characters.
 const MAX_NAME: usize = 64;
 
-/// Words that make a display name a mailbox or a company rather than a
-/// person. Compared lowercased, without a trailing `.`.
+/// Words that make a display name a mailbox or a department rather than a
+/// person, wherever they stand. Compared lowercased, without a trailing `.`.
 const NOT_A_PERSON: &[&str] = &[
     "accounting",
     "accounts",
     "admin",
     "administrator",
-    "ag",
     "billing",
     "buchhaltung",
     "bureau",
-    "co",
     "compta",
     "comptabilité",
     "contact",
-    "corp",
-    "customer",
     "department",
-    "desk",
     "facturation",
-    "gmbh",
-    "hello",
     "helpdesk",
-    "inc",
     "info",
     "kundenservice",
-    "llc",
-    "ltd",
-    "mail",
     "mailer-daemon",
     "no-reply",
     "noreply",
     "office",
     "postmaster",
     "rechnung",
-    "sa",
     "sales",
-    "sarl",
-    "sas",
     "service",
     "services",
     "support",
@@ -56,6 +42,12 @@ const NOT_A_PERSON: &[&str] = &[
     "vertrieb",
     "webmaster",
     "équipe",
+];
+
+/// Legal forms that end a company's name ("Acme GmbH", "Initech Inc.").
+/// Only as the last word: some are names too.
+const COMPANY: &[&str] = &[
+    "ag", "bv", "co", "corp", "gmbh", "inc", "kg", "llc", "ltd", "nv", "plc", "sa", "sarl", "sas",
 ];
 
 /// Titles in front of a name: "Dr. Hans Müller" greets Hans.
@@ -112,9 +104,14 @@ pub fn given_name(display: Option<&str>, email: &str) -> Option<String> {
         .filter(|w| !w.is_empty())
         .collect();
     let plain = |w: &str| w.trim_end_matches('.').to_lowercase();
-    if words
-        .iter()
-        .any(|w| NOT_A_PERSON.contains(&plain(w).as_str()))
+    let company = words.len() > 1
+        && words
+            .last()
+            .is_some_and(|w| COMPANY.contains(&plain(w).as_str()));
+    if company
+        || words
+            .iter()
+            .any(|w| NOT_A_PERSON.contains(&plain(w).as_str()))
     {
         return None;
     }
@@ -166,6 +163,8 @@ mod tests {
         assert_eq!(g("Zoë").as_deref(), Some("Zoë"));
         assert_eq!(g("carol diaz").as_deref(), Some("Carol"));
         assert_eq!(g("O'Brien, Siobhán").as_deref(), Some("Siobhán"));
+        assert_eq!(g("Carol Customer").as_deref(), Some("Carol"));
+        assert_eq!(g("Sa Nguyen").as_deref(), Some("Sa"));
     }
 
     #[test]
@@ -175,6 +174,7 @@ mod tests {
             "info",
             "Support Team",
             "Acme GmbH",
+            "Initech Inc.",
             "bob@example.com",
             "\"carol@example.net\"",
             "J. Smith",

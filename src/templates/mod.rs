@@ -93,7 +93,7 @@
 //! | `other_tickets` | all | the customer's other open tickets: list of `ref`, `subject`, `status`; may be empty |
 //! | `articles` | all | suggested self-service articles: list of `title`, `url`; may be empty |
 //! | `old_status`, `new_status` | `status` | the change, as in `ticket.status` |
-//! | `autoclose_on` | `followup` | `Tue 10 Nov 2026`, when silence closes the ticket; **may be null** (auto-close off) |
+//! | `autoclose_on` | `followup` | `Tue 10 Nov 2026, 14:05 UTC` (in the mail's language: `Dienstag, 10. November 2026, 14:05 UTC`), when silence closes the ticket; **may be null** (auto-close off) |
 //! | `ratings` | `survey` | list of `score` (1…), `label` (`Very poor` … `Excellent`), `mailto` (a link that sends that score) |
 //! | `reply_address` | `survey` | where a written answer goes (the ticket's Reply-To) |
 //! | `rating.score`, `rating.label` | `survey_thanks` | what the customer gave |
