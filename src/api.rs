@@ -196,6 +196,10 @@ pub struct CustomerView {
     /// The display name of their newest ticket, if they gave one.
     pub name: Option<String>,
     pub organization: String,
+    /// The language the desk writes to them in (the one chosen last on
+    /// any of their tickets), if one was chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<crate::language::Language>,
     /// Newest first.
     pub tickets: Vec<CustomerTicket>,
     /// Bounces and held automatic mail, as `addresses list` shows them.

@@ -187,6 +187,12 @@ fn lang_by_agent_mail_and_by_tickets_set_switch_the_next_status_mail() {
     )));
     let ack = wait_for(&t, "hans@kunde.test", "Noch eine Frage");
     assert!(ack.text.starts_with("Bonjour Hans,\n"), "{}", ack.text);
+    let customer =
+        String::from_utf8_lossy(&ok(t.run(&["customers", "show", "hans@kunde.test"]))).into_owned();
+    assert!(
+        customer.contains("language     fr (set by an agent)"),
+        "{customer}"
+    );
 
     // The same from the command line, on another customer's ticket.
     ok(t.pipe(&mail(
@@ -258,4 +264,71 @@ fn agents_see_the_customers_other_tickets_and_organisation_and_nobody_elses() {
         "another customer's ticket: {}",
         notification.text
     );
+}
+
+#[test]
+fn check_and_preview_cover_every_language() {
+    let t = desk();
+    let out = String::from_utf8_lossy(&ok(t.run(&[
+        "templates",
+        "preview",
+        "status",
+        "--lang",
+        "de",
+    ])))
+    .into_owned();
+    assert!(out.contains("Hallo Carol,"), "{out}");
+    assert!(out.contains("als gelöst markiert"), "{out}");
+    let out = String::from_utf8_lossy(&ok(t.run(&["templates", "preview", "ack", "--lang", "fr"])))
+        .into_owned();
+    assert!(
+        out.contains("Nous prévoyons de vous répondre dans les 4 heures."),
+        "{out}"
+    );
+    let refused = t.run(&["templates", "preview", "ack", "--lang", "es"]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("en, de, fr"), "{err}");
+
+    // A broken translation: `check` names its file and line.
+    let templates = t.dir.path().join("templates");
+    copy_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"),
+        &templates,
+    );
+    std::fs::write(
+        templates.join("fr").join("followup.hbs"),
+        "Subject: {{ticket.tag}} {{ticket.subject}}\n\nBonjour,\n\n{{autoclose_onn}}\n",
+    )
+    .expect("write");
+    let config = std::fs::read_to_string(&t.config_path).expect("config");
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let config = config.replace(
+        &format!("dir = \"{}\"", shipped.display()),
+        &format!("dir = \"{}\"", templates.display()),
+    );
+    std::fs::write(&t.config_path, config).expect("write config");
+    let out = t.run(&["check"]);
+    assert!(!out.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = templates.join("fr").join("followup.hbs");
+    assert!(all.contains(&format!("{}:5:", file.display())), "{all}");
+    assert!(all.contains("autoclose_on"), "{all}");
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
 }

@@ -398,6 +398,9 @@ pub(super) fn print_customer(v: &crate::api::CustomerView) {
         println!("name         {}", safe::line(n));
     }
     println!("organization {}", safe::line(&v.organization));
+    if let Some(l) = &v.language {
+        println!("language     {} ({})", safe::line(&l.code), l.by.as_str());
+    }
     let open = v
         .tickets
         .iter()
