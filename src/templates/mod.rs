@@ -10,6 +10,11 @@
 //!   partials/signature.html.hbs     optional: used instead in HTML parts
 //!   INBOX/ack.hbs         override for mail about tickets of inbox INBOX
 //!   INBOX/partials/...    partial overrides for that inbox
+//!   de/ack.hbs            German: any two-letter ISO 639-1 directory is a
+//!   de/partials/...       language, with its partials and its macros'
+//!   de/macros/NAME.hbs    texts (text only: what a macro sets is the
+//!                         top-level file's front matter)
+//!   INBOX/de/ack.hbs      an inbox's own German text
 //!   macros/NAME.hbs       a canned answer (`#macro NAME`): optional front
 //!                         matter of `#command` lines ended by `---`, then
 //!                         text rendered with the `reply` data into the
@@ -31,6 +36,19 @@
 //! separately: an inbox's partial wins for every template of that inbox, the
 //! top-level ones included. In HTML parts a partial's `.html.hbs` form is used
 //! when the same directory has one.
+//!
+//! # Languages
+//!
+//! The top-level files are in the desk's default language (`[desk]
+//! language`, [`Templates::load_for`]). Mail in language L about a ticket
+//! of inbox I takes each file from the first directory that has it:
+//! `I/L/`, `L/`, `I/D/`, `D/` (D the default language, when it has a
+//! directory), `I/`, the top level. A translation, like an override, is
+//! the whole mail (its text with its own HTML part or none); partials
+//! resolve in the same order. [`Templates::languages`] are the default
+//! and every language directory; [`Templates::render_in`] renders in one.
+//! A language with no file of its own for a template falls back to the
+//! default language's, so a partial translation is still a whole desk.
 //!
 //! # API
 //!
