@@ -155,8 +155,11 @@ pub fn intake(
                 Late::No | Late::Reopen => {}
                 Late::NewTicket => {
                     let old = ticket.reference.clone();
+                    // The customer's language goes on with them.
+                    let language = ticket.language.take();
                     ticket = new_ticket(msg, ctx, assignee.clone(), now);
                     ticket.follows = Some(old);
+                    ticket.language = language;
                     created = true;
                     reason = ThreadReason::New;
                 }

@@ -1673,3 +1673,32 @@ fn lang_is_one_command_for_agents_and_admins_and_only_for_languages_with_templat
     );
     assert!(crate::command::parse("lang", &["german"], "a@d").is_err());
 }
+
+#[test]
+fn a_late_replys_new_ticket_keeps_the_customers_language() {
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let languages = vec!["en".to_string(), "de".to_string(), "fr".to_string()];
+    let mut c = ctx(&tags, &own, Mode::Live);
+    c.languages = &languages;
+    c.stripped = GERMAN_TEXT;
+    let mut closed = intake(&german_msg(""), &Threading::New, None, &[], &c).ticket;
+    closed.status = Status::Closed;
+    closed.resolved_at = Some(now() - chrono::Duration::days(60));
+    closed.language = Some(crate::language::Language {
+        code: "fr".into(),
+        by: crate::language::Source::Agent,
+        at: now() - chrono::Duration::days(61),
+    });
+    let m = german_msg("In-Reply-To: <g1@kunde.test>\r\n");
+    let t = Threading::Existing(
+        7,
+        ThreadReason::Reference {
+            message_id: "g1@kunde.test".into(),
+        },
+    );
+    c.next_number = 8;
+    let d = intake(&m, &t, Some(closed), &[], &c);
+    assert!(d.created && d.ticket.follows.as_deref() == Some("ACME-7"));
+    assert_eq!(d.ticket.language.map(|l| l.code).as_deref(), Some("fr"));
+}
