@@ -390,8 +390,18 @@ fn dispatch(args: Args) -> Result<u8> {
                     } else {
                         for n in &names {
                             let kind = crate::templates::kind_of(n).unwrap_or("notice");
-                            println!("{:<24} {kind}", safe::line(n));
+                            let langs = templates.translations(n).join(", ");
+                            println!("{:<24} {kind:<14} {}", safe::line(n), safe::line(&langs));
                         }
+                        let languages = templates.languages();
+                        println!(
+                            "\nlanguages: {} (default){}",
+                            safe::line(&languages[0]),
+                            languages[1..]
+                                .iter()
+                                .map(|l| format!(", {}", safe::line(l)))
+                                .collect::<String>()
+                        );
                     }
                 }
                 TemplatesCmd::Preview {

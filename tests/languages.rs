@@ -285,6 +285,13 @@ fn check_and_preview_cover_every_language() {
         out.contains("Nous prévoyons de vous répondre dans les 4 heures."),
         "{out}"
     );
+    let list = String::from_utf8_lossy(&ok(t.run(&["templates", "list"]))).into_owned();
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("ack ") && l.ends_with("de, fr")),
+        "{list}"
+    );
+    assert!(list.contains("languages: en (default), de, fr"), "{list}");
     let refused = t.run(&["templates", "preview", "ack", "--lang", "es"]);
     assert!(!refused.status.success());
     let err = String::from_utf8_lossy(&refused.stderr);

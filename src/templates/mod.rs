@@ -385,6 +385,8 @@ pub struct Templates {
     /// (language, macro name) → the key of that language's text of the
     /// macro (`templates/de/macros/NAME.hbs`).
     lang_macros: BTreeMap<(String, String), String>,
+    /// Template name → the languages whose own directory has it.
+    translated: BTreeMap<String, Vec<String>>,
 }
 
 /// One directory of templates as the sets use it: what it holds and its
@@ -477,6 +479,15 @@ impl Templates {
                 languages.insert(lang.clone());
             }
         }
+        let mut translated: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (lang, scan) in &top.langs {
+            for name in scan.text.keys() {
+                translated
+                    .entry(name.clone())
+                    .or_default()
+                    .push(lang.clone());
+            }
+        }
         let macros = c.macros(&top);
         let mut lang_macros = BTreeMap::new();
         for (lang, scan) in &top.langs {
@@ -555,7 +566,15 @@ impl Templates {
             sources,
             macros,
             lang_macros,
+            translated,
         })
+    }
+
+    /// The languages whose directory translates template `name`
+    /// (`templates/de/NAME.hbs`), sorted; the others fall back to the
+    /// default language's file.
+    pub fn translations(&self, name: &str) -> Vec<String> {
+        self.translated.get(name).cloned().unwrap_or_default()
     }
 
     /// The languages mail can be written in, the default first: the
