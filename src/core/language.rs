@@ -26,7 +26,7 @@ pub const MIN_LETTERS: usize = 40;
 
 /// The most of a text that is looked at: the language shows in the first
 /// paragraphs, and detection time grows with the text.
-const MAX_CHARS: usize = 2_000;
+pub const MAX_CHARS: usize = 2_000;
 
 /// How a ticket's language was found: kept so `tickets show` can say why,
 /// and so a person's choice is told from a guess.

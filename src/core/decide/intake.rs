@@ -419,7 +419,13 @@ pub fn intake(
         && !rejected
         && ticket.language.is_none()
     {
-        let text = format!("{}\n{}", msg.subject, ctx.stripped);
+        // Detection reads the start only; a huge mail is not copied whole.
+        let head: String = ctx
+            .stripped
+            .chars()
+            .take(crate::language::MAX_CHARS)
+            .collect();
+        let text = format!("{}\n{head}", msg.subject);
         ticket.language = crate::language::choose(
             &crate::language::Evidence {
                 remembered: ctx.remembered_language.as_ref(),
