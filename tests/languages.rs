@@ -339,3 +339,39 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn a_hostile_display_name_never_reaches_a_header_or_a_greeting() {
+    let t = desk();
+    let _daemon = t.serve();
+    // "Eve\r\nBcc: evil@attacker.test" as an encoded word, and a name that
+    // is an address.
+    ok(t.pipe(&mail(
+        "=?utf-8?b?RXZlDQpCY2M6IGV2aWxAYXR0YWNrZXIudGVzdA==?= <eve@client.test>",
+        "Invoice",
+        "e1@client.test",
+        "",
+        ENGLISH,
+    )));
+    ok(t.pipe(&mail(
+        "\"boss@desk.test\" <mallory@client.test>",
+        "Refund",
+        "m1@client.test",
+        "",
+        ENGLISH,
+    )));
+    let ack = wait_for(&t, "eve@client.test", "Invoice");
+    assert!(ack.text.starts_with("Hello,\n"), "{}", ack.text);
+    assert!(!ack.text.contains("attacker"), "{}", ack.text);
+    assert!(ack.cc.is_empty() && ack.to.len() == 1, "{:?}", ack.to);
+    let ack = wait_for(&t, "mallory@client.test", "Refund");
+    assert!(ack.text.starts_with("Hello,\n"), "{}", ack.text);
+    let notification = wait_for(&t, "alice@desk.test", "Refund");
+    assert!(
+        notification
+            .text
+            .contains("New ticket from mallory@client.test"),
+        "the address, never a name that is another address: {}",
+        notification.text
+    );
+}
