@@ -107,7 +107,7 @@
 //! | `message.subject` | all | that message's subject |
 //! | `agent.name` | all | the assigned agent's name; `agent` **is null** when nobody is assigned or the agent has no name (the address is never used instead) |
 //! | `support.name`, `support.address` | all | `desk.name`, `desk.address` |
-//! | `eta` | all | completes "We aim to answer …": `within 4 hours`, `by Tuesday morning`; **may be null** |
+//! | `eta` | all | completes "We aim to answer …": `within 4 hours`, `by Tuesday morning` (in the mail's language: `innerhalb von 4 Stunden`, `d'ici mardi matin`); **may be null**, also in a language the estimate has no words for |
 //! | `other_tickets` | all | the customer's other open tickets: list of `ref`, `subject`, `status`; may be empty |
 //! | `articles` | all | suggested self-service articles: list of `title`, `url`; may be empty |
 //! | `old_status`, `new_status` | `status` | the change, as in `ticket.status` |
