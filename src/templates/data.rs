@@ -382,10 +382,19 @@ pub fn sample_data(name: &str) -> Value {
 }
 
 /// [`sample_data`] as mail in language `lang` would have it: the
-/// estimate in that language's words (`templates preview NAME --lang de`).
+/// estimate and the auto-close date in that language's words
+/// (`templates preview NAME --lang de`).
 pub fn sample_data_in(name: &str, lang: &str) -> Value {
     let mut d = MailData::sample(name);
     d.eta = crate::eta::words(crate::eta::Phrase::Hours(4), lang);
+    if let KindVars::Followup {
+        autoclose_on: Some(on),
+    } = &mut d.extra
+    {
+        if let Ok(t) = DateTime::parse_from_rfc3339("2026-11-10T09:14:00Z") {
+            *on = crate::eta::moment(t.with_timezone(&Utc), lang);
+        }
+    }
     d.to_value()
 }
 
