@@ -104,6 +104,10 @@ pub enum Request {
         /// The templates the daemon has loaded, rather than the files.
         #[serde(default)]
         live: bool,
+        /// The language to render in (ISO 639-1); none: the ticket's
+        /// language with `ticket`, else the desk's default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lang: Option<String>,
     },
     /// Write a consistent backup of the store and the token secret into
     /// `dir` (absolute: the daemon's working directory is not the caller's).
@@ -192,6 +196,10 @@ pub struct CustomerView {
     /// The display name of their newest ticket, if they gave one.
     pub name: Option<String>,
     pub organization: String,
+    /// The language the desk writes to them in (the one chosen last on
+    /// any of their tickets), if one was chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<crate::language::Language>,
     /// Newest first.
     pub tickets: Vec<CustomerTicket>,
     /// Bounces and held automatic mail, as `addresses list` shows them.

@@ -373,31 +373,50 @@ fn dispatch(args: Args) -> Result<u8> {
         }
         Command::Templates { what } => {
             let templates_dir = config.templates.dir.clone();
+            let language = config.desk.language.clone();
             let mut backend = Backend::connect(config)?;
             match what {
                 TemplatesCmd::List { json } => {
                     let templates =
-                        crate::templates::Templates::load(&templates_dir).map_err(|e| Exit {
-                            code: EX_CONFIG,
-                            message: e.to_string(),
-                        })?;
+                        crate::templates::Templates::load_for(&templates_dir, &language).map_err(
+                            |e| Exit {
+                                code: EX_CONFIG,
+                                message: e.to_string(),
+                            },
+                        )?;
                     let names = templates.names();
                     if json {
                         println!("{}", safe::json(serde_json::to_string_pretty(&names)?));
                     } else {
                         for n in &names {
                             let kind = crate::templates::kind_of(n).unwrap_or("notice");
-                            println!("{:<24} {kind}", safe::line(n));
+                            let langs = templates.translations(n).join(", ");
+                            println!("{:<24} {kind:<14} {}", safe::line(n), safe::line(&langs));
                         }
+                        let languages = templates.languages();
+                        println!(
+                            "\nlanguages: {} (default){}",
+                            safe::line(&languages[0]),
+                            languages[1..]
+                                .iter()
+                                .map(|l| format!(", {}", safe::line(l)))
+                                .collect::<String>()
+                        );
                     }
                 }
                 TemplatesCmd::Preview {
                     name,
                     ticket,
                     live,
+                    lang,
                     json,
                 } => {
-                    let req = Request::PreviewTemplate { name, ticket, live };
+                    let req = Request::PreviewTemplate {
+                        name,
+                        ticket,
+                        live,
+                        lang,
+                    };
                     let p = match call(&mut backend, req)? {
                         Response::Preview(p) => p,
                         other => bail!("unexpected answer: {other:?}"),

@@ -143,6 +143,11 @@ pub struct Desk {
     pub default_category: String,
     #[serde(default = "default_priority")]
     pub default_priority: String,
+    /// The language of mail when nothing says another (ISO 639-1, `en`):
+    /// the top-level templates are written in it, and a customer's
+    /// language without a template of its own falls back to it.
+    #[serde(default = "default_language")]
+    pub language: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -765,6 +770,9 @@ fn default_state_dir() -> PathBuf {
 fn default_timezone() -> String {
     "UTC".into()
 }
+fn default_language() -> String {
+    "en".into()
+}
 fn default_ack_template() -> String {
     "ack".into()
 }
@@ -991,6 +999,15 @@ impl Config {
             return bad(format!(
                 "desk.timezone `{}` is not an IANA time zone name (like Europe/Berlin or UTC)",
                 self.desk.timezone
+            ));
+        }
+        if crate::language::normalize(&self.desk.language).as_deref()
+            != Some(self.desk.language.as_str())
+            || self.desk.language.len() != 2
+        {
+            return bad(format!(
+                "desk.language `{}` is not a two-letter language code (like en, de, fr)",
+                self.desk.language
             ));
         }
         if crate::ticket::Priority::parse(&self.desk.default_priority).is_none() {

@@ -178,6 +178,9 @@ fn shape(ticket: &Value) -> BTreeMap<&'static str, Value> {
     m.insert("resolved", Value::from(ticket["resolved_at"].is_string()));
     m.insert("timer", Value::from(ticket["timer_due"].is_string()));
     m.insert("snoozed", Value::from(ticket["snoozed_until"].is_string()));
+    // The language is the agent's choice by mail and the admin's at the
+    // command line: the code is the same.
+    m.insert("language", ticket["language"]["code"].clone());
     m.insert("replies", ticket["agent_replies"].clone());
     let sla: Vec<Value> = ticket["sla_due"]
         .as_array()
@@ -238,6 +241,7 @@ fn every_command_does_the_same_by_mail_and_from_the_command_line() {
         ),
         ("#macro need-more-info", &["--macro", "need-more-info"]),
         ("#macro password-reset", &["--macro", "password-reset"]),
+        ("#lang fr", &["--lang", "fr"]),
     ];
     // Every command an admin may give is in the table.
     for spec in postdesk::command::COMMANDS.iter().filter(|s| s.admin) {

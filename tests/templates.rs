@@ -4,7 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use postdesk::templates::{sample_data, MailData, Rendered, TemplateError, Templates, KINDS};
+use postdesk::templates::{
+    sample_data, sample_data_in, MailData, Rendered, TemplateError, Templates, KINDS,
+};
 use serde_json::{json, Value};
 
 fn shipped() -> PathBuf {
@@ -97,7 +99,7 @@ fn ack_says_what_a_customer_needs() {
         }));
     let r = render(&t, "ack", None, &data.to_value());
     assert_eq!(r.subject, "[ACME-42] Cannot download my March invoice");
-    assert!(r.text.starts_with("Hello Carol Diaz,\n"), "{}", r.text);
+    assert!(r.text.starts_with("Hello Carol,\n"), "{}", r.text);
     assert!(r.text.contains("ticket ACME-42"));
     assert!(r.text.contains("We aim to answer within 4 hours."));
     assert!(r
@@ -112,6 +114,7 @@ fn ack_says_what_a_customer_needs() {
     // Optional values off: no dangling sentences.
     data.eta = None;
     data.customer.name = None;
+    data.customer.given_name = None;
     data.other_tickets.clear();
     data.articles.clear();
     let r = render(&t, "ack", None, &data.to_value());
@@ -140,7 +143,7 @@ fn customer_text_is_data_literal_in_text_escaped_in_html() {
     let evil = "{{ticket.ref}} <script>alert(1)</script> & {{> signature}} \"x\"";
     let mut data = MailData::sample("ack");
     data.ticket.subject = evil.into();
-    data.customer.name = Some("<b>Mallory</b> & co".into());
+    data.customer.given_name = Some("<b>Mallory</b> & co".into());
     let r = render(&t, "ack", None, &data.to_value());
     assert_eq!(r.subject, format!("[ACME-42] {evil}"));
     assert!(r.text.contains("Hello <b>Mallory</b> & co,"), "{}", r.text);
@@ -303,7 +306,7 @@ fn per_inbox_override_wins_and_others_fall_back() {
     assert!(brand.html.is_none(), "an override is the whole mail");
 
     let main = render(&t, "ack", Some("main"), &data);
-    assert!(main.text.starts_with("Hello Carol Diaz,"));
+    assert!(main.text.starts_with("Hello Carol,"));
     assert!(main.html.is_some());
     let none = render(&t, "ack", None, &data);
     assert_eq!(none, main);
@@ -561,4 +564,215 @@ fn a_bad_macro_is_reported_with_its_file_and_line() {
     let err = t.check().expect_err("misspelling is caught").to_string();
     assert!(err.contains("macros/bad.hbs:1:"), "{err}");
     assert!(err.contains("customer.nmae"), "{err}");
+}
+
+#[test]
+fn german_and_french_ship_for_every_template_and_macro() {
+    let top = shipped();
+    let mut missing = Vec::new();
+    for entry in fs::read_dir(&top).expect("read") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .to_string();
+        if !name.ends_with(".hbs") {
+            continue;
+        }
+        for lang in ["de", "fr"] {
+            if !top.join(lang).join(&name).is_file() {
+                missing.push(format!("{lang}/{name}"));
+            }
+        }
+    }
+    for entry in fs::read_dir(top.join("macros")).expect("read") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .to_string();
+        for lang in ["de", "fr"] {
+            if !top.join(lang).join("macros").join(&name).is_file() {
+                missing.push(format!("{lang}/macros/{name}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "untranslated: {missing:?}");
+    let t = load(&top);
+    assert_eq!(t.languages(), vec!["en", "de", "fr"]);
+}
+
+#[test]
+fn each_language_greets_and_promises_in_its_own_words() {
+    let t = load(&shipped());
+    let de = t
+        .render_in("ack", None, Some("de"), &sample_data_in("ack", "de"))
+        .expect("renders");
+    assert!(
+        de.text.starts_with("Hallo Carol,\n\nvielen Dank"),
+        "{}",
+        de.text
+    );
+    assert!(
+        de.text
+            .contains("Wir melden uns voraussichtlich innerhalb von 4 Stunden."),
+        "{}",
+        de.text
+    );
+    assert!(de.text.contains("(wartet auf Ihre Antwort)"), "{}", de.text);
+    assert!(de
+        .html
+        .as_deref()
+        .is_some_and(|h| h.contains("lang=\"de\"")));
+    let fr = t
+        .render_in("ack", None, Some("fr"), &sample_data_in("ack", "fr"))
+        .expect("renders");
+    assert!(fr.text.starts_with("Bonjour Carol,\n"), "{}", fr.text);
+    assert!(fr.text.contains("dans les 4 heures"), "{}", fr.text);
+    // No name to greet: a neutral greeting, never an address.
+    let mut data = MailData::sample("status");
+    data.customer.given_name = None;
+    for (lang, hello) in [("en", "Hello,\n"), ("de", "Hallo,\n"), ("fr", "Bonjour,\n")] {
+        let r = t
+            .render_in("status", None, Some(lang), &data.to_value())
+            .expect("renders");
+        assert!(r.text.starts_with(hello), "{lang}: {}", r.text);
+        assert!(!r.text.contains("carol@example.net"), "{lang}: {}", r.text);
+    }
+    // A language without templates is the default language.
+    let es = t
+        .render_in("ack", None, Some("es"), &sample_data("ack"))
+        .expect("renders");
+    assert!(es.text.starts_with("Hello Carol,"));
+}
+
+#[test]
+fn a_language_falls_back_to_the_default_file_by_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    copy_dir(&shipped(), dir.path());
+    fs::remove_dir_all(dir.path().join("de")).expect("rm");
+    fs::remove_dir_all(dir.path().join("fr")).expect("rm");
+    write(
+        dir.path(),
+        "de/ack.hbs",
+        "Subject: {{ticket.tag}} Eingang\n\nDanke.\n{{> signature}}\n",
+    );
+    write(
+        dir.path(),
+        "de/partials/signature.hbs",
+        "Ihr {{support.name}}\n",
+    );
+    write(
+        dir.path(),
+        "brand/de/ack.hbs",
+        "Subject: {{ticket.tag}} Marke\n\nMarkentext.\n",
+    );
+    write(
+        dir.path(),
+        "brand/ack.hbs",
+        "Subject: {{ticket.tag}} Brand\n\nBrand text.\n",
+    );
+    let t = load(dir.path());
+    t.check().unwrap_or_else(|e| panic!("{e}"));
+    let data = sample_data("ack");
+    let ack = t.render_in("ack", None, Some("de"), &data).expect("ack");
+    assert_eq!(ack.subject, "[ACME-42] Eingang");
+    assert!(ack.text.contains("Ihr Acme Support"), "{}", ack.text);
+    assert!(ack.html.is_none(), "a translation is the whole mail");
+    // No German status: the English one, with the German signature.
+    let status = t
+        .render_in("status", None, Some("de"), &sample_data("status"))
+        .expect("status");
+    assert!(status.text.starts_with("Hello Carol,"), "{}", status.text);
+    assert!(status.text.contains("Ihr Acme Support"), "{}", status.text);
+    // The default language keeps its own signature.
+    let en = t
+        .render("status", None, &sample_data("status"))
+        .expect("en");
+    assert!(!en.text.contains("Ihr Acme"), "{}", en.text);
+    // An inbox's own translation beats the language's and the inbox's.
+    let brand = t
+        .render_in("ack", Some("brand"), Some("de"), &data)
+        .expect("brand");
+    assert_eq!(brand.subject, "[ACME-42] Marke");
+    let brand_en = t.render("ack", Some("brand"), &data).expect("brand en");
+    assert_eq!(brand_en.subject, "[ACME-42] Brand");
+    assert_eq!(t.inboxes(), vec!["brand".to_string()]);
+}
+
+#[test]
+fn the_default_language_reads_its_own_directory_first() {
+    let t = Templates::load_for(&shipped(), "de").expect("loads");
+    t.check().unwrap_or_else(|e| panic!("{e}"));
+    // The top level is taken to be in the default language: English is a
+    // language of this desk only once it has a directory of its own.
+    assert_eq!(t.languages(), vec!["de", "fr"]);
+    let r = t
+        .render("status", None, &sample_data("status"))
+        .expect("renders");
+    assert!(r.text.starts_with("Hallo Carol,"), "{}", r.text);
+    let en = t
+        .render_in("status", None, Some("en"), &sample_data("status"))
+        .expect("renders");
+    assert!(en.text.starts_with("Hallo Carol,"), "{}", en.text);
+}
+
+#[test]
+fn a_broken_translation_fails_check_with_its_file_and_line() {
+    let dir = copy_of_shipped();
+    write(
+        dir.path(),
+        "fr/status.hbs",
+        "Subject: {{ticket.tag}} {{ticket.subject}}\n\nBonjour,\n\n{{ticket.sttus}}\n",
+    );
+    let err = load(dir.path()).check().expect_err("caught").to_string();
+    let file = dir.path().join("fr").join("status.hbs");
+    assert!(err.contains(&format!("{}:5:", file.display())), "{err}");
+    assert!(
+        err.contains("ticket.status"),
+        "suggests the right name: {err}"
+    );
+
+    let dir = copy_of_shipped();
+    write(
+        dir.path(),
+        "de/welcome.hbs",
+        "Subject: Willkommen\n\nHallo\n",
+    );
+    write(
+        dir.path(),
+        "de/macros/password-reset.hbs",
+        "#status resolved\n---\nText\n",
+    );
+    let err = Templates::load(dir.path())
+        .expect_err("refused")
+        .to_string();
+    let welcome = dir.path().join("de").join("welcome.hbs");
+    assert!(err.contains(&welcome.display().to_string()), "{err}");
+    assert!(err.contains("language `de` overrides `welcome`"), "{err}");
+    let mac = dir
+        .path()
+        .join("de")
+        .join("macros")
+        .join("password-reset.hbs");
+    assert!(err.contains(&format!("{}:1:1", mac.display())), "{err}");
+}
+
+#[test]
+fn translated_macros_keep_the_top_level_front_matter() {
+    let t = load(&shipped());
+    let m = t
+        .macros()
+        .into_iter()
+        .find(|m| m.name == "password-reset")
+        .expect("macro");
+    assert_eq!(m.commands, vec!["status resolved", "tag password"]);
+    let data = sample_data("reply");
+    let de = t
+        .render_macro_in("password-reset", None, Some("de"), &data)
+        .expect("renders");
+    assert!(de.starts_with("Hallo Carol,"), "{de}");
+    assert!(de.contains("Passwort vergessen?"), "{de}");
+    let en = t.render_macro("password-reset", None, &data).expect("en");
+    assert!(en.contains("Forgot password?"), "{en}");
 }

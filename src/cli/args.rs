@@ -316,6 +316,11 @@ pub enum TemplatesCmd {
         /// the files on disk (the default: what a reload would load).
         #[arg(long)]
         live: bool,
+        /// Render in this language (de, fr, ...): its templates where it
+        /// has them, else the default language's, file by file. Without
+        /// it: the ticket's language with --ticket, else the desk's.
+        #[arg(long, value_name = "CODE")]
+        lang: Option<String>,
         /// The rendered mail as JSON.
         #[arg(long)]
         json: bool,

@@ -77,18 +77,19 @@ pub(super) fn check(
 ) -> Result<u8> {
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
-    let templates = match crate::templates::Templates::load(&config.templates.dir) {
-        Ok(t) => {
-            if let Err(e) = t.check() {
-                problems.push(e.to_string());
+    let templates =
+        match crate::templates::Templates::load_for(&config.templates.dir, &config.desk.language) {
+            Ok(t) => {
+                if let Err(e) = t.check() {
+                    problems.push(e.to_string());
+                }
+                Some(t)
             }
-            Some(t)
-        }
-        Err(e) => {
-            problems.push(e.to_string());
-            None
-        }
-    };
+            Err(e) => {
+                problems.push(e.to_string());
+                None
+            }
+        };
     if let Some(t) = &templates {
         if let Err(e) = crate::rules::RuleSet::load(
             &config.rules.file,
@@ -103,6 +104,17 @@ pub(super) fn check(
                     config.templates.dir.display()
                 ));
             }
+        }
+        for inbox in config
+            .inboxes
+            .iter()
+            .filter(|i| crate::templates::is_language_dir(&i.name))
+        {
+            warnings.push(format!(
+                "inbox `{}`: a template directory of that name holds the language `{}`, not \
+                 this inbox's overrides; rename the inbox to give it overrides",
+                inbox.name, inbox.name
+            ));
         }
     }
     if let Some(kb) = &config.kb.file {

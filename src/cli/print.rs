@@ -218,6 +218,9 @@ pub(super) fn print_ticket(view: &TicketView) {
     if !t.links.is_empty() {
         println!("related      {}", safe::line(&t.links.join(", ")));
     }
+    if let Some(l) = &t.language {
+        println!("language     {} ({})", safe::line(&l.code), l.by.as_str());
+    }
     if !t.time_worked.is_empty() {
         let total: u32 = t.time_worked.values().sum();
         let each: Vec<String> = t
@@ -395,6 +398,9 @@ pub(super) fn print_customer(v: &crate::api::CustomerView) {
         println!("name         {}", safe::line(n));
     }
     println!("organization {}", safe::line(&v.organization));
+    if let Some(l) = &v.language {
+        println!("language     {} ({})", safe::line(&l.code), l.by.as_str());
+    }
     let open = v
         .tickets
         .iter()

@@ -376,10 +376,27 @@ impl Calendar {
     /// no open time ahead (the promise then cannot be kept in business time,
     /// so the plain wait is the honest one).
     pub fn describe(&self, now: DateTime<Utc>, business: Duration) -> String {
+        crate::eta::words(self.phrase(now, business), "en").unwrap_or_default()
+    }
+
+    /// [`Calendar::describe`] in language `lang`; `None` for a language
+    /// without wording (see [`crate::eta::LANGUAGES`]).
+    pub fn describe_in(
+        &self,
+        now: DateTime<Utc>,
+        business: Duration,
+        lang: &str,
+    ) -> Option<String> {
+        crate::eta::words(self.phrase(now, business), lang)
+    }
+
+    /// The phrase [`Calendar::describe`] words.
+    pub fn phrase(&self, now: DateTime<Utc>, business: Duration) -> crate::eta::Phrase {
+        use crate::eta::{DayPart, Phrase};
         let tz = self.timezone();
         let due = match (&self.kind, self.add(now, business)) {
             (Kind::Business(_), Some(due)) => due,
-            _ => return crate::eta::describe(now, business, tz),
+            _ => return crate::eta::phrase(now, business, tz),
         };
         let now_local = now.with_timezone(&tz);
         // "By" the due time: the last second before it decides day and part
@@ -393,21 +410,15 @@ impl Calendar {
         if days <= 0 {
             let continuous = TimeDelta::from_std(business).is_ok_and(|b| due - now == b);
             if continuous && business.as_secs().div_ceil(60) <= 90 {
-                return crate::eta::describe(now, business, tz);
+                return crate::eta::phrase(now, business, tz);
             }
-            let hours = business.as_secs().div_ceil(3600).max(1);
-            let unit = if hours == 1 { "hour" } else { "hours" };
-            return format!("within {hours} business {unit}");
+            return Phrase::BusinessHours(business.as_secs().div_ceil(3600).max(1));
         }
-        let part = match by.hour() {
-            0..=11 => "morning",
-            12..=16 => "afternoon",
-            _ => "evening",
-        };
+        let part = DayPart::of_hour(by.hour());
         match days {
-            1 => format!("by tomorrow {part}"),
-            2..=6 => format!("by {} {part}", crate::eta::weekday(by.weekday())),
-            _ => format!("by {} {}", by.day(), crate::eta::month(by.month())),
+            1 => Phrase::Tomorrow(part),
+            2..=6 => Phrase::Weekday(by.weekday(), part),
+            _ => Phrase::Date(by.day(), by.month()),
         }
     }
 }

@@ -145,6 +145,14 @@ pub const COMMANDS: &[Spec] = &[
         repeats: false,
     },
     Spec {
+        name: "lang",
+        args: "CODE",
+        help: "write to the customer in this language from now on, their later tickets too (de, fr, ...: a language the templates have)",
+        admin: true,
+        values: 1,
+        repeats: false,
+    },
+    Spec {
         name: "note",
         args: "",
         help: "the rest of the mail goes to agents only, never to the customer",
@@ -188,6 +196,8 @@ pub enum Command {
     Snooze(Snooze),
     /// A canned answer by name (see [`Macro`]).
     Macro(String),
+    /// The customer's language, ISO 639-1 (see [`crate::language`]).
+    Lang(String),
     Note,
     /// Releases the agent's newest held answer on the ticket.
     Send,
@@ -358,6 +368,7 @@ pub fn allowed_in_macro(c: &Command) -> bool {
     !matches!(
         c,
         Command::Macro(_)
+            | Command::Lang(_)
             | Command::Merge(_)
             | Command::Link(_)
             | Command::Note
@@ -500,6 +511,11 @@ pub fn parse(verb: &str, args: &[&str], agent: &str) -> Result<Command, String> 
             } else {
                 Err(usage("a macro name is letters, digits, `_` and `-`"))
             }
+        }),
+        "lang" => one("language").and_then(|l| {
+            crate::language::normalize(&l)
+                .map(Command::Lang)
+                .ok_or_else(|| usage("a language is its ISO 639-1 code: de, fr, en, ..."))
         }),
         "note" => Ok(Command::Note),
         "send" if args.is_empty() => Ok(Command::Send),
@@ -695,7 +711,9 @@ pub fn apply(
         C::Snooze(Snooze::Off) => snooze(ticket, None, now),
         // The wake time needs the desk's time zone and may be refused, and
         // a macro's fields come from its file: the decision applies them.
-        C::Snooze(_) | C::Macro(_) => {}
+        // A language must be one the templates have, and remembers who
+        // chose it: the decision applies it.
+        C::Snooze(_) | C::Macro(_) | C::Lang(_) => {}
         C::Merge(_) | C::Note | C::Send => {}
     }
 }
@@ -828,6 +846,7 @@ mod tests {
                 "due" => vec!["friday"],
                 "time" => vec!["1h30m"],
                 "snooze" => vec!["3d"],
+                "lang" => vec!["de"],
                 _ => vec!["x"],
             };
             assert!(parse(s.name, &example, "a@d").is_ok(), "{}", s.name);

@@ -37,7 +37,17 @@ pub enum ComposeError {
 #[derive(Debug, Clone, Default)]
 pub struct Extras {
     pub message_subject: String,
+    /// The estimate in the desk's default language.
     pub eta: Option<String>,
+    /// The estimate in other languages, by code: mail in the customer's
+    /// language takes its phrase from here (none: no estimate).
+    pub eta_by_language: std::collections::BTreeMap<String, String>,
+    /// For agent notifications: the customer's other tickets, open ones
+    /// first, then the last few finished (see
+    /// [`crate::templates::KindVars::AgentNotify`]).
+    pub customer_tickets: Vec<Ticket>,
+    /// For agent notifications: the customer's organisation.
+    pub organization: Option<String>,
     pub other_tickets: Vec<Ticket>,
     pub articles: Vec<Article>,
     /// Earlier messages for agent notifications: (from, when, text).
@@ -53,6 +63,29 @@ fn agent_name(config: &Config, email: &str) -> String {
         .agent(email)
         .and_then(|a| a.name.clone())
         .unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_string())
+}
+
+/// The language a notice is written in: the ticket's language for mail
+/// to the customer; `None` (the desk's default) for mail to agents and
+/// the admin, whose language is the desk's.
+pub fn mail_language<'a>(notice: &Notice, ticket: &'a Ticket) -> Option<&'a str> {
+    let to_agents = notice.agent.is_some()
+        || matches!(
+            templates::kind_of(&notice.template),
+            Some("agent_notify" | "escalation")
+        );
+    if to_agents {
+        return None;
+    }
+    ticket.language.as_ref().map(|l| l.code.as_str())
+}
+
+fn summary(t: &Ticket) -> TicketSummary {
+    TicketSummary {
+        reference: t.reference.clone(),
+        subject: t.subject.clone(),
+        status: t.status.as_str().to_string(),
+    }
 }
 
 /// The data every template gets (documented in README, "Templates"). The
@@ -79,6 +112,21 @@ pub fn template_data(config: &Config, ticket: &Ticket, notice: &Notice, extras: 
                 .collect(),
             commands_help: crate::command::help(),
             note: notice.note_by.clone().map(|by| templates::NoteVars { by }),
+            // Only this customer's own tickets: a ticket that names them
+            // as requester and is not the one this mail is about.
+            customer_tickets: extras
+                .customer_tickets
+                .iter()
+                .filter(|t| {
+                    t.number != ticket.number
+                        && t.requester
+                            .email
+                            .eq_ignore_ascii_case(&ticket.requester.email)
+                })
+                .take(10)
+                .map(summary)
+                .collect(),
+            organization: extras.organization.clone(),
         },
         Some("status") => {
             let (old, new) = notice
@@ -94,7 +142,11 @@ pub fn template_data(config: &Config, ticket: &Ticket, notice: &Notice, extras: 
             }
         }
         Some("followup") => KindVars::Followup {
-            autoclose_on: notice.autoclose_on.map(format_time),
+            // Inside a sentence of the customer's language: its words.
+            autoclose_on: notice.autoclose_on.map(|t| {
+                mail_language(notice, ticket)
+                    .map_or_else(|| format_time(t), |lang| crate::eta::moment(t, lang))
+            }),
         },
         Some("survey") => KindVars::Survey {
             ratings: notice
@@ -142,16 +194,11 @@ pub fn template_data(config: &Config, ticket: &Ticket, notice: &Notice, extras: 
             name: config.desk.name.clone(),
             address: config.desk.address.clone(),
         },
-        eta: extras.eta.clone(),
-        other_tickets: extras
-            .other_tickets
-            .iter()
-            .map(|t| TicketSummary {
-                reference: t.reference.clone(),
-                subject: t.subject.clone(),
-                status: t.status.as_str().to_string(),
-            })
-            .collect(),
+        eta: match mail_language(notice, ticket).filter(|l| *l != config.desk.language) {
+            Some(lang) => extras.eta_by_language.get(lang).cloned(),
+            None => extras.eta.clone(),
+        },
+        other_tickets: extras.other_tickets.iter().map(summary).collect(),
         articles: extras
             .articles
             .iter()
@@ -226,6 +273,7 @@ pub fn plan_alert(
         plain: Some((subject, body.to_string())),
         data: Value::Null,
         inbox: String::new(),
+        lang: None,
         tag: String::new(),
         from_name: config.desk.name.clone(),
         reply_to: None,
@@ -254,6 +302,10 @@ pub struct Planned {
     data: Value,
     /// The inbox whose template set applies.
     inbox: String,
+    /// The language it is written in (ISO 639-1); `None`: the desk's
+    /// default. Plans queued before languages existed read `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lang: Option<String>,
     /// `[ACME-42]`, put in front of the subject unless the template did.
     tag: String,
     from_name: String,
@@ -344,6 +396,7 @@ pub fn plan(
         plain: notice.plain.clone(),
         data,
         inbox: ticket.inbox.clone(),
+        lang: mail_language(notice, ticket).map(str::to_string),
         tag: format!("[{}]", ticket.reference),
         from_name,
         reply_to,
@@ -373,7 +426,12 @@ pub fn build_planned(
         None => {
             let data = with_macro(templates, planned)?;
             let r = templates
-                .render(&entry.kind, Some(&planned.inbox), &data)
+                .render_in(
+                    &entry.kind,
+                    Some(&planned.inbox),
+                    planned.lang.as_deref(),
+                    &data,
+                )
                 .map_err(|e| ComposeError::Template {
                     template: entry.kind.clone(),
                     message: e.to_string(),
@@ -421,7 +479,12 @@ fn with_macro(templates: &Templates, planned: &Planned) -> Result<Value, Compose
         return Ok(planned.data.clone());
     };
     let text = templates
-        .render_macro(name, Some(&planned.inbox), &planned.data)
+        .render_macro_in(
+            name,
+            Some(&planned.inbox),
+            planned.lang.as_deref(),
+            &planned.data,
+        )
         .map_err(|e| ComposeError::Template {
             template: format!("macros/{name}"),
             message: e.to_string(),

@@ -191,6 +191,12 @@ pub struct Context<'a> {
     /// For an agent's mail: the newest notification it answers and what
     /// happened on the ticket since (see `collide`).
     pub answering: Option<Answering>,
+    /// The languages the desk has templates for, the default first: what
+    /// a ticket's language may be (see [`crate::language`]).
+    pub languages: &'a [String],
+    /// The language remembered for the sender from their other tickets
+    /// (the one chosen last), if any.
+    pub remembered_language: Option<crate::language::Language>,
 }
 
 /// A delivery report traced to the desk's own mail.

@@ -204,6 +204,11 @@ pub struct Ticket {
     /// agents are told). No follow-up reminders or auto-close meanwhile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snoozed_until: Option<DateTime<Utc>>,
+    /// The language the desk writes to the customer in, and how it was
+    /// chosen (see [`crate::language`]); `None`: the desk's default, as
+    /// nothing said otherwise yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<crate::language::Language>,
 }
 
 /// An agent's answer that was not sent: something newer happened on the

@@ -39,6 +39,10 @@ impl Desk {
                 .iter()
                 .find_map(|t| t.requester.name.clone().filter(|n| !n.is_empty())),
             organization: self.config.organization_of(&address),
+            language: tickets
+                .iter()
+                .filter_map(|t| t.language.clone())
+                .max_by_key(|l| l.at),
             tickets: tickets
                 .iter()
                 .map(|t| CustomerTicket {

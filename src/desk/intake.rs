@@ -249,6 +249,18 @@ impl Desk {
         let classification = self.classify(&staged, &msg, &inbox, existing.is_some(), scan)?;
         let target = decide::target_queue(&classification, existing.as_ref(), &queue);
         let assign = self.assign_evidence(&staged, classification.assign.as_ref(), &target)?;
+        // The customer's language is chosen once per ticket: what was
+        // remembered for them is read only while this ticket has none.
+        let languages = self.templates().languages();
+        let remembered_language = match (&author, mode, &existing) {
+            (Author::Customer, Mode::Live, None) => {
+                self.remembered_language(&staged, &msg.from.email)?
+            }
+            (Author::Customer, Mode::Live, Some(t)) if t.language.is_none() => {
+                self.remembered_language(&staged, &t.requester.email)?
+            }
+            _ => None,
+        };
         let ctx = Context {
             prefix: &self.config.desk.ticket_prefix,
             tags: &self.tags,
@@ -278,6 +290,8 @@ impl Desk {
                 false => Vec::new(),
             },
             answering,
+            languages: &languages,
+            remembered_language,
         };
         let assigned_before = existing.as_ref().and_then(|t| t.assignee.clone());
         let decision = decide::decide(

@@ -144,7 +144,7 @@ impl Desk {
             path: dir.display().to_string(),
             source,
         })?;
-        let templates = Templates::load(&config.templates.dir)
+        let templates = Templates::load_for(&config.templates.dir, &config.desk.language)
             .map_err(|e| DeskError::Templates(e.to_string()))?;
         let kb = config.kb.file.as_deref().map(Kb::load).transpose()?;
         let rules = RuleSet::load(
@@ -262,7 +262,8 @@ impl Desk {
     /// base again, and swaps them in only if all are good: a bad edit is
     /// reported with its file and line and the old set stays live.
     pub fn reload(&self) -> Result<(usize, usize), String> {
-        let templates = Templates::load(&self.config.templates.dir).map_err(|e| e.to_string())?;
+        let templates = Templates::load_for(&self.config.templates.dir, &self.config.desk.language)
+            .map_err(|e| e.to_string())?;
         templates.check().map_err(|e| e.to_string())?;
         let rules = RuleSet::load(
             &self.config.rules.file,

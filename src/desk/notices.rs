@@ -3,6 +3,13 @@
 
 use super::*;
 
+/// The most of a customer's other tickets an agent notification lists.
+const HISTORY_TICKETS: usize = 10;
+/// Of those, the most that are finished (resolved or closed).
+const HISTORY_FINISHED: usize = 5;
+/// The most tickets read to find them (or a remembered language).
+const HISTORY_READS: usize = 30;
+
 impl Desk {
     /// An outbox entry and the mail it sends, as the worker would send it
     /// now: a mail not built yet is rendered with the templates in use
@@ -38,12 +45,15 @@ impl Desk {
             .collect())
     }
 
-    /// The acknowledgement's promise in words: the SLA target for the
-    /// ticket's priority, or the desk's recent record if that is slower.
+    /// The acknowledgement's promise in words of language `lang`: the SLA
+    /// target for the ticket's priority, or the desk's recent record if
+    /// that is slower. `None` without a target, or for a language the
+    /// estimate has no words in.
     pub(super) fn eta(
         &self,
         ticket: &ticket::Ticket,
         now: chrono::DateTime<Utc>,
+        lang: &str,
     ) -> Option<String> {
         let class = crate::lifecycle::sla_class(ticket);
         let sla = self.config.sla.get(class);
@@ -55,9 +65,72 @@ impl Desk {
             .and_then(|s| s.calendar.as_ref())
             .and_then(|c| self.calendars.get(c))
         {
-            Some(cal) => Some(cal.describe(now, wait)),
-            None => Some(crate::eta::describe(now, wait, self.config.timezone())),
+            Some(cal) => cal.describe_in(now, wait, lang),
+            None => crate::eta::describe_in(now, wait, self.config.timezone(), lang),
         }
+    }
+
+    /// What agents see of the customer's other tickets: open ones first
+    /// (newest first), then the last few finished, at most
+    /// [`HISTORY_TICKETS`]. Read through the customer index, newest
+    /// numbers first and at most [`HISTORY_READS`] of them, so a customer
+    /// with years of tickets costs a bounded number of reads; only tickets
+    /// that name this customer as their requester are kept.
+    pub(super) fn customer_history(
+        &self,
+        staged: &Staged,
+        ticket: &ticket::Ticket,
+    ) -> Result<Vec<ticket::Ticket>, StoreError> {
+        let email = &ticket.requester.email;
+        let mut numbers = self.store.tickets_of_customer(email)?;
+        numbers.extend(staged.tickets_of(email));
+        numbers.sort_unstable();
+        numbers.dedup();
+        let (mut open, mut finished) = (Vec::new(), Vec::new());
+        for n in numbers.into_iter().rev().take(HISTORY_READS) {
+            if n == ticket.number {
+                continue;
+            }
+            let Some(t) = self.store.ticket(staged, n)? else {
+                continue;
+            };
+            if t.merged_into.is_some() || !t.requester.email.eq_ignore_ascii_case(email) {
+                continue;
+            }
+            if matches!(t.status, ticket::Status::Resolved | ticket::Status::Closed) {
+                finished.push(t);
+            } else {
+                open.push(t);
+            }
+        }
+        open.truncate(HISTORY_TICKETS);
+        let room = HISTORY_TICKETS - open.len();
+        open.extend(finished.into_iter().take(room.min(HISTORY_FINISHED)));
+        Ok(open)
+    }
+
+    /// The language remembered for a customer: the one chosen last
+    /// (latest `at`) among their newest tickets, read through the
+    /// customer index (at most [`HISTORY_READS`] tickets), the batch
+    /// staged so far included.
+    pub(super) fn remembered_language(
+        &self,
+        staged: &Staged,
+        email: &str,
+    ) -> Result<Option<crate::language::Language>, StoreError> {
+        let mut numbers = self.store.tickets_of_customer(email)?;
+        numbers.extend(staged.tickets_of(email));
+        numbers.sort_unstable();
+        numbers.dedup();
+        let mut best: Option<crate::language::Language> = None;
+        for n in numbers.into_iter().rev().take(HISTORY_READS) {
+            if let Some(l) = self.store.ticket(staged, n)?.and_then(|t| t.language) {
+                if best.as_ref().is_none_or(|b| l.at > b.at) {
+                    best = Some(l);
+                }
+            }
+        }
+        Ok(best)
     }
 
     pub(super) fn recent_first_responses(&self, queue: &str, priority: &str) -> Vec<Duration> {

@@ -168,9 +168,12 @@ impl Desk {
                 self.store.flush()?;
                 Response::Addresses(vec![mark])
             }
-            Request::PreviewTemplate { name, ticket, live } => {
-                self.preview(&name, ticket.as_deref(), live)?
-            }
+            Request::PreviewTemplate {
+                name,
+                ticket,
+                live,
+                lang,
+            } => self.preview(&name, ticket.as_deref(), live, lang.as_deref())?,
             Request::Stats {
                 since_secs,
                 queue,
@@ -340,6 +343,7 @@ impl Desk {
                     merge_asked,
                     link_targets,
                     macros: self.templates().macros(),
+                    languages: self.templates().languages(),
                 },
             },
             &thread,
@@ -372,6 +376,7 @@ impl Desk {
         name: &str,
         reference: Option<&str>,
         live: bool,
+        lang: Option<&str>,
     ) -> Result<Response, StoreError> {
         let templates = match self.templates_for(live) {
             Ok(t) => t,
@@ -382,7 +387,21 @@ impl Desk {
                 })
             }
         };
-        let (data, inbox) = match reference {
+        let asked = match lang.map(|l| (l, crate::language::normalize(l))) {
+            Some((_, Some(code))) if templates.languages().contains(&code) => Some(code),
+            Some((l, _)) => {
+                return Ok(Response::Error {
+                    message: format!(
+                        "--lang {l}: no templates in that language; the desk writes {} (a language is a directory such as {}/de/)",
+                        templates.languages().join(", "),
+                        self.config.templates.dir.display()
+                    ),
+                    retry: false,
+                })
+            }
+            None => None,
+        };
+        let (data, inbox, lang) = match reference {
             Some(r) => {
                 self.commit_staged()?;
                 let Some(n) = self.find_ticket(r)? else {
@@ -400,8 +419,26 @@ impl Desk {
                         (text, rec.subject)
                     })
                     .unwrap_or_default();
+                let mut notice = decide::Notice::preview(name, &t);
+                notice.text = text.clone();
+                let mut t = t;
+                if let Some(code) = &asked {
+                    t.language = Some(crate::language::Language {
+                        code: code.clone(),
+                        by: crate::language::Source::Admin,
+                        at: Utc::now(),
+                    });
+                }
+                let lang = compose::mail_language(&notice, &t).map(str::to_string);
+                let now = Utc::now();
                 let extras = Extras {
-                    eta: self.eta(&t, Utc::now()),
+                    eta: self.eta(&t, now, &self.config.desk.language),
+                    eta_by_language: lang
+                        .iter()
+                        .filter_map(|l| self.eta(&t, now, l).map(|e| (l.clone(), e)))
+                        .collect(),
+                    customer_tickets: self.customer_history(&Staged::default(), &t)?,
+                    organization: Some(self.config.organization_of(&t.requester.email)),
                     other_tickets: self.other_open_tickets(&Staged::default(), &t)?,
                     articles: self
                         .kb()
@@ -414,27 +451,28 @@ impl Desk {
                         .signer
                         .reply_address(&self.config.desk.address, &t.reference),
                 };
-                let mut notice = decide::Notice::preview(name, &t);
-                notice.text = text;
                 (
                     compose::template_data(&self.config, &t, &notice, &extras),
                     Some(t.inbox),
+                    lang,
                 )
             }
-            None => (self.sample_data(name), None),
+            None => (self.sample_data(name, asked.as_deref()), None, asked),
         };
-        Ok(match templates.render(name, inbox.as_deref(), &data) {
-            Ok(r) => Response::Preview(Preview {
-                subject: r.subject,
-                headers: r.headers,
-                text: r.text,
-                html: r.html,
-            }),
-            Err(e) => Response::Error {
-                message: e.to_string(),
-                retry: false,
+        Ok(
+            match templates.render_in(name, inbox.as_deref(), lang.as_deref(), &data) {
+                Ok(r) => Response::Preview(Preview {
+                    subject: r.subject,
+                    headers: r.headers,
+                    text: r.text,
+                    html: r.html,
+                }),
+                Err(e) => Response::Error {
+                    message: e.to_string(),
+                    retry: false,
+                },
             },
-        })
+        )
     }
 }
 
@@ -446,7 +484,8 @@ impl Desk {
         if live {
             return Ok(self.rules());
         }
-        let templates = Templates::load(&self.config.templates.dir).map_err(|e| e.to_string())?;
+        let templates = Templates::load_for(&self.config.templates.dir, &self.config.desk.language)
+            .map_err(|e| e.to_string())?;
         RuleSet::load(
             &self.config.rules.file,
             &Known::from_config(&self.config, templates.names()),
@@ -507,15 +546,17 @@ impl Desk {
         if live {
             return Ok(self.templates());
         }
-        let templates = Templates::load(&self.config.templates.dir).map_err(|e| e.to_string())?;
+        let templates = Templates::load_for(&self.config.templates.dir, &self.config.desk.language)
+            .map_err(|e| e.to_string())?;
         templates.check().map_err(|e| e.to_string())?;
         Ok(Arc::new(templates))
     }
 
     /// Sample data for a template, with this desk's name, address and
     /// ticket prefix: a preview should look like the desk's own mail.
-    fn sample_data(&self, name: &str) -> serde_json::Value {
-        let data = crate::templates::sample_data(name);
+    fn sample_data(&self, name: &str, lang: Option<&str>) -> serde_json::Value {
+        let data =
+            crate::templates::sample_data_in(name, lang.unwrap_or(&self.config.desk.language));
         let desk = &self.config.desk;
         let (local, domain) = desk
             .address

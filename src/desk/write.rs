@@ -78,7 +78,12 @@ impl Desk {
             ..Extras::default()
         };
         if needs("ack") {
-            extras.eta = self.eta(ticket, now);
+            extras.eta = self.eta(ticket, now, &self.config.desk.language);
+            if let Some(l) = &ticket.language {
+                if let Some(eta) = self.eta(ticket, now, &l.code) {
+                    extras.eta_by_language.insert(l.code.clone(), eta);
+                }
+            }
             extras.other_tickets = self.other_open_tickets(staged, ticket)?;
             if let Some(m) = msg {
                 extras.articles = self
@@ -87,8 +92,12 @@ impl Desk {
                     .unwrap_or_default();
             }
         }
-        if needs("agent_notify") && !decision.created {
-            extras.history = self.history(ticket.number, 3)?;
+        if needs("agent_notify") {
+            if !decision.created {
+                extras.history = self.history(ticket.number, 3)?;
+            }
+            extras.customer_tickets = self.customer_history(staged, ticket)?;
+            extras.organization = Some(self.config.organization_of(&ticket.requester.email));
         }
         for notice in &decision.notices {
             let id = self.store.next_outbox_id(staged)?;

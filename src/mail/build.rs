@@ -90,10 +90,10 @@ fn mailbox(name: Option<&str>, address: &str) -> Result<Mailbox, BuildError> {
             address: address.to_string(),
             reason: e.to_string(),
         })?;
-    Ok(Mailbox::new(
-        name.map(str::to_string).filter(|n| !n.is_empty()),
-        parsed,
-    ))
+    // A display name comes from mail (hostile: a line break in an encoded
+    // word made the header writer panic) or from the configuration: one
+    // safe line, never an address, or none.
+    Ok(Mailbox::new(crate::greeting::display_name(name), parsed))
 }
 
 fn raw_header(name: &str, value: &str) -> Result<HeaderValue, BuildError> {
@@ -238,6 +238,26 @@ mod tests {
             a,
             message_id("ACME-1", "ack", "c2@x", "carol@x", "desk.test")
         );
+    }
+
+    #[test]
+    fn a_hostile_display_name_is_one_line_or_none() {
+        for (name, shown) in [
+            ("Eve\r\nBcc: evil@attacker.test", None),
+            ("Eve\r\nX-Evil: 1", Some("Eve X-Evil: 1")),
+            ("boss@desk.test", None),
+            ("Eve\u{202e}gnp", Some("Evegnp")),
+        ] {
+            let to = [Person {
+                name: Some(name.into()),
+                email: "eve@client.test".into(),
+            }];
+            let bytes = build(&draft(&to, &[], &[])).unwrap();
+            let m = crate::mail::parse(&bytes).unwrap();
+            assert_eq!(m.to.len(), 1, "{name:?}");
+            assert_eq!(m.to[0].name.as_deref(), shown, "{name:?}");
+            assert!(m.header("bcc").is_none() && m.header("x-evil").is_none());
+        }
     }
 
     #[test]

@@ -93,16 +93,21 @@ pub struct NoteVars {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CustomerVars {
-    /// `None` when the customer's mail carried no display name: templates
-    /// greet with `Hello{{#if customer.name}} {{customer.name}}{{/if}},`.
+    /// The display name, made one safe line; `None` when the mail carried
+    /// none, or only an address (see [`crate::greeting::display_name`]).
     pub name: Option<String>,
+    /// The given name to greet with ("Müller, Hans" → `Hans`); `None` for
+    /// a role mailbox, a company, an address or no name: templates greet
+    /// with `Hello{{#if customer.given_name}} {{customer.given_name}}{{/if}},`.
+    pub given_name: Option<String>,
     pub email: String,
 }
 
 impl CustomerVars {
     pub fn from_person(p: &Person) -> CustomerVars {
         CustomerVars {
-            name: p.name.clone().filter(|n| !n.trim().is_empty()),
+            name: crate::greeting::display_name(p.name.as_deref()),
+            given_name: crate::greeting::given_name(p.name.as_deref(), &p.email),
             email: p.email.clone(),
         }
     }
@@ -208,6 +213,12 @@ pub enum KindVars {
         /// Set when the mail is another agent's internal note, not a
         /// message from the customer.
         note: Option<NoteVars>,
+        /// The customer's other tickets: open ones first, newest first,
+        /// then the last few resolved or closed; at most ten.
+        customer_tickets: Vec<TicketSummary>,
+        /// The customer's organisation (`[[organization]]` naming their
+        /// domain, else the domain); `None` without one.
+        organization: Option<String>,
     },
     Escalation {
         breach: Breach,
@@ -248,6 +259,7 @@ impl MailData {
             },
             customer: CustomerVars {
                 name: Some("Carol Diaz".into()),
+                given_name: Some("Carol".into()),
                 email: "carol@example.net".into(),
             },
             message: if reply {
@@ -336,6 +348,19 @@ fn sample_extra(kind: Option<&str>) -> KindVars {
             note: Some(NoteVars {
                 by: "bob@example.com".into(),
             }),
+            customer_tickets: vec![
+                TicketSummary {
+                    reference: "ACME-39".into(),
+                    subject: "Change of billing address".into(),
+                    status: "pending".into(),
+                },
+                TicketSummary {
+                    reference: "ACME-17".into(),
+                    subject: "Invoice sent twice".into(),
+                    status: "resolved".into(),
+                },
+            ],
+            organization: Some("Example Networks".into()),
         },
         Some("escalation") => KindVars::Escalation {
             breach: Breach {
@@ -356,6 +381,23 @@ pub fn sample_data(name: &str) -> Value {
     MailData::sample(name).to_value()
 }
 
+/// [`sample_data`] as mail in language `lang` would have it: the
+/// estimate and the auto-close date in that language's words
+/// (`templates preview NAME --lang de`).
+pub fn sample_data_in(name: &str, lang: &str) -> Value {
+    let mut d = MailData::sample(name);
+    d.eta = crate::eta::words(crate::eta::Phrase::Hours(4), lang);
+    if let KindVars::Followup {
+        autoclose_on: Some(on),
+    } = &mut d.extra
+    {
+        if let Ok(t) = DateTime::parse_from_rfc3339("2026-11-10T09:14:00Z") {
+            *on = crate::eta::moment(t.with_timezone(&Utc), lang);
+        }
+    }
+    d.to_value()
+}
+
 /// How times appear in mail: `Tue 3 Nov 2026, 14:05 UTC`. One fixed,
 /// unambiguous form, because the desk does not know the reader's locale.
 pub fn format_time(t: DateTime<Utc>) -> String {
@@ -369,6 +411,7 @@ pub(crate) const OPTIONAL: &[&str] = &[
     "ticket.due",
     "ticket.due_date",
     "customer.name",
+    "customer.given_name",
     "agent",
     "eta",
     "other_tickets",
@@ -377,6 +420,8 @@ pub(crate) const OPTIONAL: &[&str] = &[
     "history",
     "ratings",
     "note",
+    "customer_tickets",
+    "organization",
 ];
 
 /// Values that templates branch on with `eq`/`lt`: `check` renders once with

@@ -14,20 +14,44 @@ pub(super) const PARTIALS: &str = "partials";
 /// The directory of canned answers (`#macro NAME`), at the top level only.
 pub(super) const MACROS: &str = "macros";
 
-/// What one directory (the top level, or one inbox's override directory)
-/// holds. Keys are template names (file stems); values are the files'
-/// paths relative to the template directory, `/`-separated, which is also how
-/// errors and handlebars name them.
+/// What one directory (the top level, an inbox's override directory, a
+/// language's directory, or an inbox's language directory) holds. Keys are
+/// template names (file stems); values are the files' paths relative to
+/// the template directory, `/`-separated, which is also how errors and
+/// handlebars name them.
 #[derive(Debug, Default)]
 pub(super) struct Scan {
     pub text: BTreeMap<String, String>,
     pub html: BTreeMap<String, String>,
     pub partials: BTreeMap<String, String>,
     pub partials_html: BTreeMap<String, String>,
-    /// Only at the top level: macro name → its file.
+    /// At the top level and in a top-level language directory: macro
+    /// name → its file.
     pub macros: BTreeMap<String, String>,
     /// Only at the top level: inbox name → its overrides.
     pub inboxes: BTreeMap<String, Scan>,
+    /// At the top level and in an inbox directory: language → its files.
+    pub langs: BTreeMap<String, Scan>,
+}
+
+/// Which directory a scan reads: what it may hold differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Level {
+    /// `templates/`: templates, partials, macros, inboxes, languages.
+    Top,
+    /// `templates/INBOX/`: templates, partials, languages.
+    Inbox,
+    /// `templates/de/`: templates, partials, macros' texts.
+    Lang,
+    /// `templates/INBOX/de/`: templates and partials.
+    InboxLang,
+}
+
+/// A directory named like a language: two lowercase ASCII letters, an
+/// ISO 639-1 code (`de`, `fr`). Inbox names of two lowercase letters are
+/// therefore read as languages.
+pub(super) fn is_language(name: &str) -> bool {
+    name.len() == 2 && name.chars().all(|c| c.is_ascii_lowercase())
 }
 
 /// Reads `root/rel` (rel empty for the top level). Problems with single files
@@ -36,11 +60,12 @@ pub(super) struct Scan {
 pub(super) fn scan(
     root: &Path,
     rel: &str,
-    top: bool,
+    level: Level,
     errors: &mut Vec<TemplateError>,
 ) -> Result<Scan, TemplateError> {
     let mut out = Scan::default();
     let dir = join(root, rel);
+    let top = level == Level::Top;
     for (name, is_dir) in list(&dir)? {
         let rel_path = if rel.is_empty() {
             name.clone()
@@ -69,7 +94,7 @@ pub(super) fn scan(
                         errors,
                     );
                 }
-            } else if top && name == MACROS {
+            } else if matches!(level, Level::Top | Level::Lang) && name == MACROS {
                 let mut html = BTreeMap::new();
                 for (mname, mdir) in list(&join(root, &rel_path))? {
                     let mrel = format!("{rel_path}/{mname}");
@@ -84,28 +109,44 @@ pub(super) fn scan(
                     }
                     classify(root, &mrel, &mname, &mut out.macros, &mut html, errors);
                 }
+            } else if matches!(level, Level::Top | Level::Inbox) && is_language(&name) {
+                let inner = if top { Level::Lang } else { Level::InboxLang };
+                out.langs
+                    .insert(name.clone(), scan(root, &rel_path, inner, errors)?);
             } else if top {
                 if valid_name(&name) {
                     out.inboxes
-                        .insert(name.clone(), scan(root, &rel_path, false, errors)?);
+                        .insert(name.clone(), scan(root, &rel_path, Level::Inbox, errors)?);
                 } else {
                     errors.push(invalid(
                         root,
                         &rel_path,
                         format!("`{name}` is not an inbox name"),
                         "a directory here holds one inbox's overrides and is named like the \
-                         [[inbox]] it is for (letters, digits, `_`, `-`); rename or move it"
+                         [[inbox]] it is for (letters, digits, `_`, `-`), or one language's \
+                         templates and is named by its two-letter code (`de`); rename or move it"
                             .into(),
                     ));
                 }
             } else {
+                let holds = match level {
+                    Level::Inbox => format!(
+                        "an inbox directory holds NAME.hbs, NAME.html.hbs, {PARTIALS}/ and \
+                         language directories (de/, fr/) only"
+                    ),
+                    Level::Lang => format!(
+                        "a language directory holds NAME.hbs, NAME.html.hbs, {PARTIALS}/ and \
+                         {MACROS}/ only"
+                    ),
+                    _ => {
+                        format!("this directory holds NAME.hbs, NAME.html.hbs and {PARTIALS}/ only")
+                    }
+                };
                 errors.push(invalid(
                     root,
                     &rel_path,
-                    "unexpected directory inside an inbox's overrides".into(),
-                    format!(
-                        "an inbox directory holds NAME.hbs, NAME.html.hbs and {PARTIALS}/ only"
-                    ),
+                    "unexpected directory here".into(),
+                    holds,
                 ));
             }
         } else {

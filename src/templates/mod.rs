@@ -10,6 +10,11 @@
 //!   partials/signature.html.hbs     optional: used instead in HTML parts
 //!   INBOX/ack.hbs         override for mail about tickets of inbox INBOX
 //!   INBOX/partials/...    partial overrides for that inbox
+//!   de/ack.hbs            German: any two-letter ISO 639-1 directory is a
+//!   de/partials/...       language, with its partials and its macros'
+//!   de/macros/NAME.hbs    texts (text only: what a macro sets is the
+//!                         top-level file's front matter)
+//!   INBOX/de/ack.hbs      an inbox's own German text
 //!   macros/NAME.hbs       a canned answer (`#macro NAME`): optional front
 //!                         matter of `#command` lines ended by `---`, then
 //!                         text rendered with the `reply` data into the
@@ -31,6 +36,19 @@
 //! separately: an inbox's partial wins for every template of that inbox, the
 //! top-level ones included. In HTML parts a partial's `.html.hbs` form is used
 //! when the same directory has one.
+//!
+//! # Languages
+//!
+//! The top-level files are in the desk's default language (`[desk]
+//! language`, [`Templates::load_for`]). Mail in language L about a ticket
+//! of inbox I takes each file from the first directory that has it:
+//! `I/L/`, `L/`, `I/D/`, `D/` (D the default language, when it has a
+//! directory), `I/`, the top level. A translation, like an override, is
+//! the whole mail (its text with its own HTML part or none); partials
+//! resolve in the same order. [`Templates::languages`] are the default
+//! and every language directory; [`Templates::render_in`] renders in one.
+//! A language with no file of its own for a template falls back to the
+//! default language's, so a partial translation is still a whole desk.
 //!
 //! # API
 //!
@@ -82,22 +100,25 @@
 //! | `ticket.created` | all | `Mon 2 Nov 2026, 09:14 UTC` |
 //! | `ticket.due` | all | next SLA deadline, same format; **may be null** |
 //! | `ticket.due_date` | all | the due date an agent set with `#due`, `Fri 24 Dec 2026`; **may be null** |
-//! | `customer.name` | all | display name; **may be null** |
+//! | `customer.name` | all | display name, one safe line, never an address; **may be null** |
+//! | `customer.given_name` | all | the name to greet with: `Hans` for "Müller, Hans" or "Hans Müller"; **null** for "ACME Billing", "info", an address or no name |
 //! | `customer.email` | all | the requester's address |
 //! | `message.text` | all | the new text: the customer's (`ack`, `agent_notify`), the agent's answer (`reply`); otherwise the ticket's latest message |
 //! | `message.subject` | all | that message's subject |
 //! | `agent.name` | all | the assigned agent's name; `agent` **is null** when nobody is assigned or the agent has no name (the address is never used instead) |
 //! | `support.name`, `support.address` | all | `desk.name`, `desk.address` |
-//! | `eta` | all | completes "We aim to answer …": `within 4 hours`, `by Tuesday morning`; **may be null** |
+//! | `eta` | all | completes "We aim to answer …": `within 4 hours`, `by Tuesday morning` (in the mail's language: `innerhalb von 4 Stunden`, `d'ici mardi matin`); **may be null**, also in a language the estimate has no words for |
 //! | `other_tickets` | all | the customer's other open tickets: list of `ref`, `subject`, `status`; may be empty |
 //! | `articles` | all | suggested self-service articles: list of `title`, `url`; may be empty |
 //! | `old_status`, `new_status` | `status` | the change, as in `ticket.status` |
-//! | `autoclose_on` | `followup` | `Tue 10 Nov 2026`, when silence closes the ticket; **may be null** (auto-close off) |
+//! | `autoclose_on` | `followup` | `Tue 10 Nov 2026, 14:05 UTC` (in the mail's language: `Dienstag, 10. November 2026, 14:05 UTC`), when silence closes the ticket; **may be null** (auto-close off) |
 //! | `ratings` | `survey` | list of `score` (1…), `label` (`Very poor` … `Excellent`), `mailto` (a link that sends that score) |
 //! | `reply_address` | `survey` | where a written answer goes (the ticket's Reply-To) |
 //! | `rating.score`, `rating.label` | `survey_thanks` | what the customer gave |
 //! | `history` | `agent_notify` | earlier messages, oldest first, without `message`: list of `from`, `when`, `text`; empty for a new ticket |
 //! | `commands_help` | `agent_notify` | how to answer and which `#commands` a reply may carry |
+//! | `customer_tickets` | `agent_notify` | the customer's other tickets, open ones first, then the last few resolved: list of `ref`, `subject`, `status`; at most ten; may be empty |
+//! | `organization` | `agent_notify` | the customer's organisation (`[[organization]]`, else their mail domain); **may be null** |
 //! | `note.by` | `agent_notify` | set when the mail is another agent's internal note (then `message.text` is the note, not the customer's words); **may be null** |
 //! | `breach.kind` | `escalation` | `first_response`, `next_response` or `resolution` |
 //! | `breach.due` | `escalation` | when it was due |
@@ -118,9 +139,17 @@ use handlebars::{RenderErrorReason, Renderable};
 use serde_json::Value;
 
 pub use data::{
-    format_time, sample_data, AgentVars, Article, Breach, CustomerVars, HistoryEntry, KindVars,
-    MailData, MessageVars, NoteVars, Rating, Score, SupportVars, TicketSummary, TicketVars,
+    format_time, sample_data, sample_data_in, AgentVars, Article, Breach, CustomerVars,
+    HistoryEntry, KindVars, MailData, MessageVars, NoteVars, Rating, Score, SupportVars,
+    TicketSummary, TicketVars,
 };
+
+/// Whether a directory of this name in `templates/` (or in an inbox's
+/// directory) holds a language's templates: two lowercase letters, an
+/// ISO 639-1 code such as `de` or `fr`.
+pub fn is_language_dir(name: &str) -> bool {
+    files::is_language(name)
+}
 
 /// The kinds of mail postdesk sends; each must have a top-level template.
 pub const KINDS: [&str; 9] = [
@@ -337,8 +366,15 @@ impl Set {
 #[derive(Debug, Clone)]
 pub struct Templates {
     dir: PathBuf,
+    /// The language of mail when no other is chosen (`[desk] language`):
+    /// the top-level files are in it, and every language falls back to it
+    /// file by file.
+    default_language: String,
     default: Set,
     inboxes: BTreeMap<String, Set>,
+    /// (language, inbox or `""`) → what renders mail in that language, for
+    /// every language directory but the default's.
+    langs: BTreeMap<(String, String), Set>,
     /// Compiled piece key (its file, `#Header` for a header) → its origin.
     /// Keys are unique per file, so one map serves every set.
     sources: HashMap<String, Source>,
@@ -346,14 +382,32 @@ pub struct Templates {
     /// matter's command lines (without `#`) and the key its text is
     /// registered under in every set's text registry.
     macros: BTreeMap<String, (Vec<String>, String)>,
+    /// (language, macro name) → the key of that language's text of the
+    /// macro (`templates/de/macros/NAME.hbs`).
+    lang_macros: BTreeMap<(String, String), String>,
+    /// Template name → the languages whose own directory has it.
+    translated: BTreeMap<String, Vec<String>>,
+}
+
+/// One directory of templates as the sets use it: what it holds and its
+/// compiled mails.
+struct Layer<'a> {
+    scan: &'a files::Scan,
+    mails: BTreeMap<String, Mail>,
 }
 
 impl Templates {
-    /// Reads and compiles `dir`. Every problem found is reported, each with
-    /// its file and, where it has one, line.
+    /// [`Templates::load_for`] a desk whose default language is English.
     pub fn load(dir: &Path) -> Result<Templates, TemplateError> {
+        Templates::load_for(dir, "en")
+    }
+
+    /// Reads and compiles `dir` for a desk whose default language is
+    /// `default_language`. Every problem found is reported, each with its
+    /// file and, where it has one, line.
+    pub fn load_for(dir: &Path, default_language: &str) -> Result<Templates, TemplateError> {
         let mut errors = Vec::new();
-        let top = files::scan(dir, "", true, &mut errors)?;
+        let top = files::scan(dir, "", files::Level::Top, &mut errors)?;
         for kind in KINDS {
             if !top.text.contains_key(kind) {
                 errors.push(TemplateError::MissingKind {
@@ -364,7 +418,38 @@ impl Templates {
         }
         orphans(dir, &top, None, &mut errors);
         for (inbox, scan) in &top.inboxes {
-            orphans(dir, scan, Some((inbox, &top)), &mut errors);
+            orphans(
+                dir,
+                scan,
+                Some((&format!("inbox `{inbox}`"), &top)),
+                &mut errors,
+            );
+            for (lang, l) in &scan.langs {
+                let what = format!("inbox `{inbox}`'s language `{lang}`");
+                orphans(dir, l, Some((&what, &top)), &mut errors);
+            }
+        }
+        for (lang, l) in &top.langs {
+            orphans(
+                dir,
+                l,
+                Some((&format!("language `{lang}`"), &top)),
+                &mut errors,
+            );
+            for (name, rel) in &l.macros {
+                if !top.macros.contains_key(name) {
+                    errors.push(TemplateError::Invalid {
+                        at: Location::file(files::join(dir, rel)),
+                        message: format!(
+                            "language `{lang}` translates macro `{name}`, which has no top-level macro"
+                        ),
+                        hint: format!(
+                            "create {} (it holds the macro's front matter), or fix the file name",
+                            dir.join(files::MACROS).join(format!("{name}.hbs")).display()
+                        ),
+                    });
+                }
+            }
         }
 
         let mut c = Compiler {
@@ -373,17 +458,43 @@ impl Templates {
             sources: HashMap::new(),
             errors,
         };
-        let top_mails = c.mails(&top);
-        c.partials(&top);
-        let inbox_mails: BTreeMap<&String, BTreeMap<String, Mail>> = top
-            .inboxes
-            .iter()
-            .map(|(name, scan)| {
-                c.partials(scan);
-                (name, c.mails(scan))
-            })
-            .collect();
+        // Every directory, by its path under `dir` ("" the top level,
+        // "brand", "de", "brand/de"), compiled once.
+        let mut layers: BTreeMap<String, Layer<'_>> = BTreeMap::new();
+        let mut add = |c: &mut Compiler<'_>, key: String, scan| {
+            c.partials(scan);
+            let mails = c.mails(scan);
+            layers.insert(key, Layer { scan, mails });
+        };
+        add(&mut c, String::new(), &top);
+        let mut languages: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        for (lang, scan) in &top.langs {
+            add(&mut c, lang.clone(), scan);
+            languages.insert(lang.clone());
+        }
+        for (inbox, scan) in &top.inboxes {
+            add(&mut c, inbox.clone(), scan);
+            for (lang, l) in &scan.langs {
+                add(&mut c, format!("{inbox}/{lang}"), l);
+                languages.insert(lang.clone());
+            }
+        }
+        let mut translated: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (lang, scan) in &top.langs {
+            for name in scan.text.keys() {
+                translated
+                    .entry(name.clone())
+                    .or_default()
+                    .push(lang.clone());
+            }
+        }
         let macros = c.macros(&top);
+        let mut lang_macros = BTreeMap::new();
+        for (lang, scan) in &top.langs {
+            for (name, key) in c.macro_texts(scan) {
+                lang_macros.insert((lang.clone(), name), key);
+            }
+        }
         let Compiler {
             compiled,
             sources,
@@ -392,37 +503,112 @@ impl Templates {
         } = c;
         TemplateError::all(errors)?;
 
-        let none = files::Scan::default();
-        let with_macros = |mut set: Set| {
-            for (_, key) in macros.values() {
-                if let Some(t) = compiled.get(key) {
+        let macro_keys: Vec<&String> = macros
+            .values()
+            .map(|(_, k)| k)
+            .chain(lang_macros.values())
+            .collect();
+        // The set for mail about a ticket of `inbox` in `lang`: the
+        // directories it reads, most specific first (see the module docs).
+        let build = |inbox: Option<&str>, lang: Option<&str>| -> Set {
+            let mut keys: Vec<String> = Vec::new();
+            let mut push = |k: String| {
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            };
+            for l in lang.into_iter().chain(std::iter::once(default_language)) {
+                if let Some(i) = inbox {
+                    push(format!("{i}/{l}"));
+                }
+                push(l.to_string());
+            }
+            if let Some(i) = inbox {
+                push(i.to_string());
+            }
+            push(String::new());
+            let present: Vec<&Layer<'_>> = keys.iter().filter_map(|k| layers.get(k)).collect();
+            let mut mails = BTreeMap::new();
+            for layer in present.iter().rev() {
+                mails.extend(layer.mails.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            let scans: Vec<&files::Scan> = present.iter().map(|l| l.scan).collect();
+            let mut set = build_set(&compiled, mails, &scans);
+            for key in &macro_keys {
+                if let Some(t) = compiled.get(*key) {
                     set.text.register_template(key, t.clone());
                 }
             }
             set
         };
-        let default = with_macros(build_set(&compiled, top_mails.clone(), &top, &none));
+        let default = build(None, None);
         let inboxes = top
             .inboxes
-            .iter()
-            .map(|(name, scan)| {
-                let mut mails = top_mails.clone();
-                if let Some(own) = inbox_mails.get(name) {
-                    mails.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
-                }
-                (
-                    name.clone(),
-                    with_macros(build_set(&compiled, mails, &top, scan)),
-                )
-            })
+            .keys()
+            .map(|name| (name.clone(), build(Some(name), None)))
             .collect();
+        let mut langs = BTreeMap::new();
+        for lang in languages.iter().filter(|l| *l != default_language) {
+            langs.insert((lang.clone(), String::new()), build(None, Some(lang)));
+            for inbox in top.inboxes.keys() {
+                langs.insert(
+                    (lang.clone(), inbox.clone()),
+                    build(Some(inbox), Some(lang)),
+                );
+            }
+        }
         Ok(Templates {
             dir: dir.to_path_buf(),
+            default_language: default_language.to_string(),
             default,
             inboxes,
+            langs,
             sources,
             macros,
+            lang_macros,
+            translated,
         })
+    }
+
+    /// The languages whose directory translates template `name`
+    /// (`templates/de/NAME.hbs`), sorted; the others fall back to the
+    /// default language's file.
+    pub fn translations(&self, name: &str) -> Vec<String> {
+        self.translated.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The languages mail can be written in, the default first: the
+    /// desk's default and every language directory (`templates/de/`).
+    /// A language may translate only some templates; the others fall
+    /// back to the default language, file by file.
+    pub fn languages(&self) -> Vec<String> {
+        let mut out = vec![self.default_language.clone()];
+        for (lang, _) in self.langs.keys() {
+            if !out.contains(lang) {
+                out.push(lang.clone());
+            }
+        }
+        out
+    }
+
+    /// The default language these templates were loaded for.
+    pub fn default_language(&self) -> &str {
+        &self.default_language
+    }
+
+    /// What renders mail about a ticket of `inbox` in `lang` (the
+    /// default language when `None` or a language without templates).
+    fn set(&self, inbox: Option<&str>, lang: Option<&str>) -> &Set {
+        let inbox = inbox.filter(|i| self.inboxes.contains_key(*i));
+        if let Some(l) = lang.filter(|l| *l != self.default_language) {
+            let key = (l.to_string(), inbox.unwrap_or_default().to_string());
+            if let Some(set) = self.langs.get(&key) {
+                return set;
+            }
+        }
+        inbox
+            .and_then(|i| self.inboxes.get(i))
+            .unwrap_or(&self.default)
     }
 
     /// The canned answers, each with its front matter's command lines, for
@@ -445,10 +631,20 @@ impl Templates {
         inbox: Option<&str>,
         data: &Value,
     ) -> Result<String, TemplateError> {
-        let set = inbox
-            .and_then(|i| self.inboxes.get(i))
-            .unwrap_or(&self.default);
-        let (_, key) = self
+        self.render_macro_in(name, inbox, None, data)
+    }
+
+    /// [`Templates::render_macro`] in language `lang`: its translation
+    /// (`templates/de/macros/NAME.hbs`), else the default language's.
+    pub fn render_macro_in(
+        &self,
+        name: &str,
+        inbox: Option<&str>,
+        lang: Option<&str>,
+        data: &Value,
+    ) -> Result<String, TemplateError> {
+        let set = self.set(inbox, lang);
+        let (_, top_key) = self
             .macros
             .get(name)
             .ok_or_else(|| TemplateError::Unknown {
@@ -456,6 +652,11 @@ impl Templates {
                 known: self.macros.keys().cloned().collect::<Vec<_>>().join(", "),
                 path: self.dir.join(files::MACROS).join(format!("{name}.hbs")),
             })?;
+        let translated = |l: &str| self.lang_macros.get(&(l.to_string(), name.to_string()));
+        let key = lang
+            .and_then(translated)
+            .or_else(|| translated(&self.default_language))
+            .unwrap_or(top_key);
         let text = set
             .text
             .render(key, data)
@@ -483,16 +684,28 @@ impl Templates {
     }
 
     /// Renders template `name` for mail about a ticket of `inbox` (its
-    /// overrides win; an inbox without any uses the top level).
+    /// overrides win; an inbox without any uses the top level), in the
+    /// default language.
     pub fn render(
         &self,
         name: &str,
         inbox: Option<&str>,
         data: &Value,
     ) -> Result<Rendered, TemplateError> {
-        let set = inbox
-            .and_then(|i| self.inboxes.get(i))
-            .unwrap_or(&self.default);
+        self.render_in(name, inbox, None, data)
+    }
+
+    /// [`Templates::render`] in language `lang` (ISO 639-1): each file
+    /// from that language's directory where it has one, else the default
+    /// language's; `None` or a language without templates is the default.
+    pub fn render_in(
+        &self,
+        name: &str,
+        inbox: Option<&str>,
+        lang: Option<&str>,
+        data: &Value,
+    ) -> Result<Rendered, TemplateError> {
+        let set = self.set(inbox, lang);
         let mail = set.mails.get(name).ok_or_else(|| TemplateError::Unknown {
             name: name.to_string(),
             known: self.names().join(", "),
@@ -509,8 +722,12 @@ impl Templates {
         let mut errors = Vec::new();
         let mut seen = HashSet::new();
         let mut samples: HashMap<&str, Vec<Value>> = HashMap::new();
-        let sets = std::iter::once((&self.default, None))
-            .chain(self.inboxes.values().map(|s| (s, Some(&self.default))));
+        let sets = std::iter::once((&self.default, None)).chain(
+            self.inboxes
+                .values()
+                .chain(self.langs.values())
+                .map(|s| (s, Some(&self.default))),
+        );
         for (set, top) in sets {
             for (name, mail) in &set.mails {
                 // The same pieces with the same partials fail the same way.
@@ -537,8 +754,16 @@ impl Templates {
         // Macros render with the reply's data, in every set (an inbox's
         // partials may differ).
         let reply = variants("reply");
-        for (name, (_, key)) in &self.macros {
-            for set in std::iter::once(&self.default).chain(self.inboxes.values()) {
+        let texts = self
+            .macros
+            .iter()
+            .map(|(name, (_, key))| (name, key))
+            .chain(self.lang_macros.iter().map(|((_, name), key)| (name, key)));
+        for (name, key) in texts {
+            let sets = std::iter::once(&self.default)
+                .chain(self.inboxes.values())
+                .chain(self.langs.values());
+            for set in sets {
                 for data in &reply {
                     if let Err(e) = set.text.render(key, data) {
                         let e = self.render_error(&format!("macros/{name}"), data, &e);
@@ -599,12 +824,13 @@ impl Templates {
     }
 }
 
-/// An HTML part without its text part, or an override without a top-level
-/// template: both would leave some mail without a coherent whole.
+/// An HTML part without its text part, or an override (an inbox's, a
+/// language's) without a top-level template: both would leave some mail
+/// without a coherent whole.
 fn orphans(
     dir: &Path,
     scan: &files::Scan,
-    inbox: Option<(&String, &files::Scan)>,
+    over: Option<(&String, &files::Scan)>,
     errors: &mut Vec<TemplateError>,
 ) {
     for (name, rel) in &scan.html {
@@ -620,16 +846,21 @@ fn orphans(
             });
         }
     }
-    if let Some((inbox, top)) = inbox {
-        for (name, rel) in &scan.text {
+    if let Some((what, top)) = over {
+        // A missing kind is reported once, as missing, not once per
+        // directory that translates or overrides it.
+        for (name, rel) in scan
+            .text
+            .iter()
+            .filter(|(n, _)| !KINDS.contains(&n.as_str()))
+        {
             if !top.text.contains_key(name) {
                 errors.push(TemplateError::Invalid {
                     at: Location::file(files::join(dir, rel)),
-                    message: format!(
-                        "inbox `{inbox}` overrides `{name}`, which has no top-level template"
-                    ),
+                    message: format!("{what} overrides `{name}`, which has no top-level template"),
                     hint: format!(
-                        "create {} for the other inboxes, or fix the file name",
+                        "create {} (every inbox and language falls back to it), or fix the \
+                         file name",
                         dir.join(format!("{name}.hbs")).display()
                     ),
                 });
@@ -729,6 +960,48 @@ impl Compiler<'_> {
             };
             if self.compile(rel, &body, source) {
                 out.insert(name.clone(), (commands, rel.clone()));
+            }
+        }
+        out
+    }
+
+    /// A language's translations of macros (`templates/de/macros/`):
+    /// text only, since what a macro sets is the top-level file's front
+    /// matter, the same in every language.
+    fn macro_texts(&mut self, scan: &files::Scan) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (name, rel) in &scan.macros {
+            let path = files::join(self.dir, rel);
+            let Some(text) = self.read(rel) else { continue };
+            match front_matter(&text) {
+                Ok((commands, _, _)) if !commands.is_empty() => {
+                    self.errors.push(TemplateError::Invalid {
+                        at: Location::at(path, 1, 1),
+                        message: "a translated macro has no front matter".into(),
+                        hint: format!(
+                            "what macro `{name}` sets is in its top-level file \
+                             (templates/macros/{name}.hbs); keep only the text here"
+                        ),
+                    });
+                    continue;
+                }
+                Err((line, message)) => {
+                    self.errors.push(TemplateError::Invalid {
+                        at: Location::at(path, line, 1),
+                        message,
+                        hint: "a translated macro is text only".into(),
+                    });
+                    continue;
+                }
+                Ok(_) => {}
+            }
+            let source = Source {
+                path,
+                line: 1,
+                column: 1,
+            };
+            if self.compile(rel, &text, source) {
+                out.push((name.clone(), rel.clone()));
             }
         }
         out
@@ -850,12 +1123,13 @@ fn raw_output(t: &hb::Template) -> Option<(usize, usize)> {
     None
 }
 
-/// The registries for one inbox (`own` empty for the top level).
+/// The registries for one set: `layers` are the directories it reads,
+/// most specific first (the top level last); a partial comes from the
+/// first that has it.
 fn build_set(
     compiled: &HashMap<String, hb::Template>,
     mails: BTreeMap<String, Mail>,
-    top: &files::Scan,
-    own: &files::Scan,
+    layers: &[&files::Scan],
 ) -> Set {
     let mut text = registry(false);
     let mut html = registry(true);
@@ -866,20 +1140,19 @@ fn build_set(
             reg.register_template(as_name, t.clone());
         }
     };
-    let stems: std::collections::BTreeSet<&String> = [top, own]
+    let stems: std::collections::BTreeSet<&String> = layers
         .iter()
         .flat_map(|s| s.partials.keys().chain(s.partials_html.keys()))
         .collect();
     for stem in stems {
-        if let Some(key) = own.partials.get(stem).or(top.partials.get(stem)) {
+        if let Some(key) = layers.iter().find_map(|l| l.partials.get(stem)) {
             register(&mut text, stem, key);
         }
-        let for_html = own
-            .partials_html
-            .get(stem)
-            .or(own.partials.get(stem))
-            .or(top.partials_html.get(stem))
-            .or(top.partials.get(stem));
+        // In HTML parts: a directory's `.html.hbs` form, else its text
+        // form, before the next directory's.
+        let for_html = layers
+            .iter()
+            .find_map(|l| l.partials_html.get(stem).or(l.partials.get(stem)));
         if let Some(key) = for_html {
             register(&mut html, stem, key);
         }
@@ -895,11 +1168,15 @@ fn build_set(
             register(&mut html, key, key);
         }
     }
+    let own_partials = layers
+        .iter()
+        .take(layers.len().saturating_sub(1))
+        .any(|l| !l.partials.is_empty() || !l.partials_html.is_empty());
     Set {
         text,
         html,
         mails,
-        own_partials: !own.partials.is_empty() || !own.partials_html.is_empty(),
+        own_partials,
     }
 }
 

@@ -136,3 +136,78 @@ fn building_with_a_missing_template_says_which() {
     let err = build_planned(&config, &templates, &entry, &planned, &[]).unwrap_err();
     assert!(err.to_string().contains("template `gone`"), "{err}");
 }
+
+/// The customer's mail is in their language, agents' mail in the desk's;
+/// the estimate and the dates follow, and agents see the customer's other
+/// tickets but never another customer's.
+#[test]
+fn each_mail_is_planned_in_its_readers_language() {
+    let (config, templates, mut ticket) = (config(), templates(), ticket());
+    ticket.language = Some(crate::language::Language {
+        code: "de".into(),
+        by: crate::language::Source::Detected,
+        at: ticket.created,
+    });
+    let signer = Signer::from_key([7; 32]);
+    let now = ticket.created;
+    let mut earlier = self::ticket();
+    earlier.number = 7;
+    earlier.reference = "ACME-7".into();
+    earlier.status = crate::ticket::Status::Resolved;
+    let mut stranger = self::ticket();
+    stranger.number = 8;
+    stranger.reference = "ACME-8".into();
+    stranger.requester.email = "mallory@elsewhere.test".into();
+    let extras = Extras {
+        eta: Some("within 4 hours".into()),
+        eta_by_language: [("de".to_string(), "innerhalb von 4 Stunden".to_string())].into(),
+        customer_tickets: vec![earlier, stranger],
+        organization: Some("Customer Inc".into()),
+        ..Extras::default()
+    };
+    let ack = Notice::new_for(
+        "ack",
+        vec![ticket.requester.clone()],
+        "m1@customer.test",
+        build::Auto::Replied,
+    );
+    let (_, mail) = compose(&config, &signer, &templates, &ack, &ticket, &extras, 5, now).unwrap();
+    let ack = crate::mail::parse(&mail).unwrap();
+    assert!(ack.text.starts_with("Hallo Carol,"), "{}", ack.text);
+    assert!(ack.text.contains("innerhalb von 4 Stunden"), "{}", ack.text);
+
+    let mut notify = Notice::new_for(
+        "agent_notify",
+        vec![Person {
+            name: Some("Alice".into()),
+            email: "alice@desk.test".into(),
+        }],
+        "m1@customer.test",
+        build::Auto::Generated,
+    );
+    notify.agent = Some("alice@desk.test".into());
+    assert_eq!(mail_language(&notify, &ticket), None);
+    let data = template_data(&config, &ticket, &notify, &extras);
+    assert_eq!(data["eta"], "within 4 hours");
+    assert_eq!(data["organization"], "Customer Inc");
+    let listed: Vec<&str> = data["customer_tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["ref"].as_str())
+        .collect();
+    assert_eq!(listed, vec!["ACME-7"], "never another customer's ticket");
+
+    let mut followup = Notice::new_for(
+        "followup",
+        vec![ticket.requester.clone()],
+        "timer",
+        build::Auto::Generated,
+    );
+    followup.autoclose_on = Some(now);
+    let data = template_data(&config, &ticket, &followup, &extras);
+    assert_eq!(
+        data["autoclose_on"],
+        "Sonntag, 22. November 2026, 10:00 UTC"
+    );
+}

@@ -19,6 +19,9 @@ pub struct Request {
     pub link_targets: Vec<(String, Ticket)>,
     /// The desk's macros (`templates/macros/`), for a `macro` command.
     pub macros: Vec<Macro>,
+    /// The languages the desk has templates for, the default first, for a
+    /// `lang` command.
+    pub languages: Vec<String>,
 }
 
 /// What applying a list of commands did beyond the ticket itself.
@@ -107,6 +110,8 @@ pub(super) struct Named<'a> {
     pub merge_target: Option<Ticket>,
     pub links: &'a [(String, Ticket)],
     pub macros: &'a [Macro],
+    /// The languages the templates have, the default first (`#lang`).
+    pub languages: &'a [String],
     pub agent: &'a str,
 }
 
@@ -125,6 +130,7 @@ pub(super) fn apply_all(
         merge_target,
         links,
         macros,
+        languages,
         agent,
     } = named;
     let mut applied = Applied::default();
@@ -168,6 +174,7 @@ pub(super) fn apply_all(
                         )),
                     }
                 }
+                Command::Lang(code) => set_language(ticket, code, languages, agent, desk.now),
                 Command::Macro(_) if applied.macro_used.is_some() => {
                     Err("#macro: one macro per answer".to_string())
                 }
@@ -191,6 +198,36 @@ pub(super) fn apply_all(
         applied.outcomes.push(outcome);
     }
     applied
+}
+
+/// `#lang CODE`: the language the desk writes to the customer in from
+/// now on, remembered with who chose it (their later tickets inherit
+/// it). Only a language the templates have: anything else would be
+/// promised and then written in the default language after all.
+fn set_language(
+    ticket: &mut Ticket,
+    code: &str,
+    languages: &[String],
+    agent: &str,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    if !languages.iter().any(|l| l == code) {
+        return Err(format!(
+            "#lang {code}: the desk has no templates in `{code}`; its languages are {} (a language is a directory of templates, e.g. templates/{code}/)",
+            languages.join(", ")
+        ));
+    }
+    use crate::language::{Language, Source};
+    ticket.language = Some(Language {
+        code: code.to_string(),
+        by: if agent.is_empty() {
+            Source::Admin
+        } else {
+            Source::Agent
+        },
+        at: now,
+    });
+    Ok(())
 }
 
 /// An admin's request: the commands applied as an agent's would be, the
@@ -220,6 +257,7 @@ pub(super) fn request(
             merge_target: request.merge_target.clone(),
             links: &request.link_targets,
             macros: &request.macros,
+            languages: &request.languages,
             agent: "",
         },
         desk,

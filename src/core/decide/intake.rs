@@ -155,8 +155,11 @@ pub fn intake(
                 Late::No | Late::Reopen => {}
                 Late::NewTicket => {
                     let old = ticket.reference.clone();
+                    // The customer's language goes on with them.
+                    let language = ticket.language.take();
                     ticket = new_ticket(msg, ctx, assignee.clone(), now);
                     ticket.follows = Some(old);
+                    ticket.language = language;
                     created = true;
                     reason = ThreadReason::New;
                 }
@@ -252,6 +255,7 @@ pub fn intake(
                     merge_target: ctx.merge_target.clone(),
                     links: &ctx.link_targets,
                     macros: &ctx.macros,
+                    languages: ctx.languages,
                     agent: email,
                 },
                 desk,
@@ -404,6 +408,33 @@ pub fn intake(
                 ));
             }
         }
+    }
+
+    // The language the desk writes to this customer in, chosen once from
+    // their own mail (remembered, Content-Language, or their words) and
+    // kept with the ticket; a guess from too little text is no choice.
+    if live
+        && matches!(ctx.author, Author::Customer)
+        && quiet.is_none()
+        && !rejected
+        && ticket.language.is_none()
+    {
+        // Detection reads the start only; a huge mail is not copied whole.
+        let head: String = ctx
+            .stripped
+            .chars()
+            .take(crate::language::MAX_CHARS)
+            .collect();
+        let text = format!("{}\n{head}", msg.subject);
+        ticket.language = crate::language::choose(
+            &crate::language::Evidence {
+                remembered: ctx.remembered_language.as_ref(),
+                content_language: msg.header("content-language"),
+                text: &text,
+                available: ctx.languages,
+            },
+            now,
+        );
     }
 
     let received = match ctx.mode {
@@ -649,6 +680,7 @@ fn new_ticket(
         links: Vec::new(),
         time_worked: Default::default(),
         snoozed_until: None,
+        language: None,
     };
     ticket.add_participant(&msg.from.email);
     ticket
