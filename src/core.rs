@@ -28,5 +28,6 @@ pub mod eta;
 pub mod guard;
 pub mod lifecycle;
 pub mod outbox;
+pub mod privacy;
 pub mod thread;
 pub mod ticket;
