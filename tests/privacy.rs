@@ -59,16 +59,26 @@ fn write_mail(t: &TestDesk) {
 }
 
 /// What Carol left that must not survive her erasure, in the forms a
-/// scan of raw files can find.
-fn needles() -> Vec<Vec<u8>> {
-    let mut n: Vec<Vec<u8>> = [CAROL, CAROL_NAME, SENTENCE, CAROL_SUBJECT, "Bartholomew"]
+/// scan of raw files can find: (bytes, whether case matters).
+fn needles() -> Vec<(Vec<u8>, bool)> {
+    let mut n: Vec<(Vec<u8>, bool)> = [CAROL, CAROL_NAME, SENTENCE, CAROL_SUBJECT, "Bartholomew"]
         .iter()
-        .flat_map(|s| [s.to_string(), s.to_lowercase(), s.to_uppercase()])
-        .map(String::into_bytes)
+        .map(|s| (s.to_ascii_lowercase().into_bytes(), false))
         .collect();
-    n.push(b64(format!("{SENTENCE}\n").as_bytes()).into_bytes());
-    n.push(b64(CAROL.as_bytes()).into_bytes());
+    n.push((b64(format!("{SENTENCE}\n").as_bytes()).into_bytes(), true));
+    n.push((b64(CAROL.as_bytes()).into_bytes(), true));
     n
+}
+
+/// Which needles `bytes` holds (case-insensitively where case does not
+/// matter).
+fn holds(bytes: &[u8]) -> Vec<String> {
+    let lower = bytes.to_ascii_lowercase();
+    needles()
+        .into_iter()
+        .filter(|(n, exact)| find(if *exact { bytes } else { &lower }, n))
+        .map(|(n, _)| String::from_utf8_lossy(&n).into_owned())
+        .collect()
 }
 
 /// Standard base64, as a mail client encodes an attachment (one line).
@@ -104,14 +114,8 @@ fn scan_files(dir: &Path) -> Vec<String> {
             if p.is_dir() {
                 stack.push(p);
             } else if let Ok(bytes) = std::fs::read(&p) {
-                for n in needles() {
-                    if find(&bytes, &n) {
-                        found.push(format!(
-                            "{} holds {}",
-                            p.display(),
-                            String::from_utf8_lossy(&n)
-                        ));
-                    }
+                for n in holds(&bytes) {
+                    found.push(format!("{} holds {n}", p.display()));
                 }
             }
         }
@@ -154,10 +158,8 @@ fn scan_backup_decompressed(backup: &Path) -> Vec<String> {
     }
     let mut found = Vec::new();
     for (what, bytes) in &blobs {
-        for n in needles() {
-            if find(bytes, &n) {
-                found.push(format!("{what} holds {}", String::from_utf8_lossy(&n)));
-            }
+        for n in holds(bytes) {
+            found.push(format!("{what} holds {n}"));
         }
     }
     found
@@ -225,8 +227,18 @@ fn counts(t: &TestDesk) -> serde_json::Value {
 
 fn erase_checks(t: &TestDesk, queued_before: bool) {
     let before = counts(t);
-    // The scan below can see her: before, the store's files name her.
+    // The scans below can see her: before, the store's files name her,
+    // and a backup's records, decompressed, hold her text in every form.
     assert!(!scan_files(&t.state_dir()).is_empty());
+    let early = t.dir.path().join(format!("before-erasure-{queued_before}"));
+    ok(t.run(&["backup", early.to_str().unwrap()]));
+    let seen = scan_backup_decompressed(&early).join("\n");
+    let encoded = b64(format!("{SENTENCE}\n").as_bytes());
+    assert!(
+        seen.contains(&encoded) && seen.contains(&SENTENCE.to_ascii_lowercase()),
+        "{seen}"
+    );
+    std::fs::remove_dir_all(&early).unwrap();
     let hank_before = ok(t.run(&["tickets", "show", "ACME-3"]));
     if queued_before {
         let refused = t.run(&["customers", "erase", CAROL]);

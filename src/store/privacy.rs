@@ -333,3 +333,101 @@ pub(super) fn finish_rewrite(state_dir: &Path) -> std::io::Result<()> {
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with(root: &Path, name: &str, content: &str) {
+        std::fs::create_dir_all(root.join(name)).unwrap();
+        std::fs::write(root.join(name).join("db"), content).unwrap();
+    }
+
+    fn content(root: &Path, name: &str) -> Option<String> {
+        std::fs::read_to_string(root.join(name).join("db")).ok()
+    }
+
+    #[test]
+    fn a_copy_that_never_finished_is_dropped_and_the_store_kept() {
+        let t = tempfile::tempdir().unwrap();
+        dir_with(t.path(), "store", "old");
+        dir_with(t.path(), NEW_DIR, "half");
+        finish_rewrite(t.path()).unwrap();
+        assert_eq!(content(t.path(), "store").as_deref(), Some("old"));
+        assert!(!t.path().join(NEW_DIR).exists());
+    }
+
+    #[test]
+    fn a_marked_copy_replaces_the_store_wherever_the_swap_stopped() {
+        // Stopped before the first rename.
+        let t = tempfile::tempdir().unwrap();
+        dir_with(t.path(), "store", "old");
+        dir_with(t.path(), NEW_DIR, "new");
+        std::fs::write(t.path().join(MARKER), "").unwrap();
+        finish_rewrite(t.path()).unwrap();
+        assert_eq!(content(t.path(), "store").as_deref(), Some("new"));
+        // Stopped between the two renames.
+        let t = tempfile::tempdir().unwrap();
+        dir_with(t.path(), OLD_DIR, "old");
+        dir_with(t.path(), NEW_DIR, "new");
+        std::fs::write(t.path().join(MARKER), "").unwrap();
+        finish_rewrite(t.path()).unwrap();
+        assert_eq!(content(t.path(), "store").as_deref(), Some("new"));
+        // Stopped before the old one was deleted.
+        let t = tempfile::tempdir().unwrap();
+        dir_with(t.path(), "store", "new");
+        dir_with(t.path(), OLD_DIR, "old");
+        finish_rewrite(t.path()).unwrap();
+        assert_eq!(content(t.path(), "store").as_deref(), Some("new"));
+        assert!(!t.path().join(OLD_DIR).exists());
+        assert!(!t.path().join(MARKER).exists());
+    }
+
+    #[test]
+    fn a_rewrite_keeps_every_live_record_and_drops_the_removed_ones() {
+        let t = tempfile::tempdir().unwrap();
+        let secret = b"a value that was removed before the rewrite".to_vec();
+        {
+            let store = Store::open(t.path()).unwrap();
+            store.meta.insert("keep", b"kept".to_vec()).unwrap();
+            for i in 0..50u32 {
+                store
+                    .meta
+                    .insert(format!("gone{i}"), secret.clone())
+                    .unwrap();
+            }
+            store.flush().unwrap();
+            for i in 0..50u32 {
+                store.meta.remove(format!("gone{i}")).unwrap();
+            }
+            store.flush().unwrap();
+        }
+        let holds = |root: &Path| {
+            let mut files = vec![root.join("store")];
+            let mut found = Vec::new();
+            while let Some(d) = files.pop() {
+                for e in std::fs::read_dir(&d).unwrap().flatten() {
+                    if e.path().is_dir() {
+                        files.push(e.path());
+                    } else {
+                        let bytes = std::fs::read(e.path()).unwrap();
+                        if bytes.windows(secret.len()).any(|w| w == secret) {
+                            found.push(e.path());
+                        }
+                    }
+                }
+            }
+            found
+        };
+        // sled's log keeps what was removed: the reason for the rewrite.
+        assert!(!holds(t.path()).is_empty());
+        Store::rewrite(t.path()).unwrap();
+        assert_eq!(holds(t.path()), Vec::<std::path::PathBuf>::new());
+        let store = Store::open(t.path()).unwrap();
+        assert_eq!(
+            store.meta.get("keep").unwrap().as_deref(),
+            Some(&b"kept"[..])
+        );
+        assert!(store.meta.get("gone0").unwrap().is_none());
+    }
+}
