@@ -182,17 +182,12 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
                     Ok(copied) => tracing::info!(records = copied, "the store was rewritten: no old copy of erased records stays in it"),
                     Err(e) => tracing::error!(error = %e, "rewriting the store failed; the old store stays in use"),
                 }
-                let cfg = config.clone();
-                let reopened = tokio::task::spawn_blocking(move || Desk::open(cfg)).await;
-                let desk = match reopened {
-                    Ok(Ok(desk)) => Arc::new(desk),
-                    other => {
-                        let why = match other {
-                            Ok(Err(e)) => e.to_string(),
-                            Err(e) => e.to_string(),
-                            Ok(Ok(_)) => String::new(),
-                        };
-                        serving.failed(&why);
+                // sled lets go of the rewritten store's lock a moment
+                // after closing it: wait for it as at start-up.
+                let desk = match open_waiting(config.clone()).await {
+                    Ok(desk) => Arc::new(desk),
+                    Err(e) => {
+                        serving.failed(&e.to_string());
                         let Some(desk) = heal(&config, &serving, &mut signals).await else {
                             let _ = reply.send(result);
                             break None;

@@ -258,10 +258,7 @@ impl Store {
         let path = state_dir.join("store");
         let new = state_dir.join(NEW_DIR);
         let copied = {
-            let old = sled::Config::new()
-                .path(&path)
-                .open()
-                .map_err(std::io::Error::other)?;
+            let old = open_when_released(&path)?;
             let fresh = sled::Config::new()
                 .path(&new)
                 .create_new(true)
@@ -297,6 +294,30 @@ impl Store {
     }
 }
 
+/// How long [`Store::rewrite`] waits for the store's lock: sled's
+/// background flusher lets go of a closed store a moment after the last
+/// handle is dropped.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Opens the store just closed by this process (or a command that held it
+/// for a moment), waiting while its lock is still held.
+fn open_when_released(path: &Path) -> std::io::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new().path(path).open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e))
+                if (e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.to_string().contains("lock"))
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => return Err(std::io::Error::other(e)),
+        }
+    }
+}
+
 /// Completes (or, when the copy was not whole, abandons) a rewrite that
 /// a crash interrupted. Called before every opening of the store.
 pub(super) fn finish_rewrite(state_dir: &Path) -> std::io::Result<()> {
@@ -309,9 +330,7 @@ pub(super) fn finish_rewrite(state_dir: &Path) -> std::io::Result<()> {
     if marker.exists() {
         if new.exists() {
             if store.exists() {
-                if old.exists() {
-                    std::fs::remove_dir_all(&old)?;
-                }
+                remove_when_released(&old)?;
                 std::fs::rename(&store, &old)?;
             }
             std::fs::rename(&new, &store)?;
@@ -324,10 +343,27 @@ pub(super) fn finish_rewrite(state_dir: &Path) -> std::io::Result<()> {
         std::fs::remove_dir_all(&new)?;
     }
     if old.exists() {
-        std::fs::remove_dir_all(&old)?;
+        remove_when_released(&old)?;
         sync_dir(state_dir)?;
     }
     Ok(())
+}
+
+/// Deletes a store directory that sled may still be closing (its flusher
+/// can write one last file a moment after the last handle went).
+fn remove_when_released(dir: &Path) -> std::io::Result<()> {
+    let mut tries = 0;
+    loop {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(_) if tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
