@@ -192,6 +192,13 @@ fn export_checks(t: &TestDesk) {
         .filter(|t| t["requested_by_you"] == true)
         .count();
     assert_eq!(asked, 2);
+    // What the desk sent her: at least the acknowledgement of each of her tickets.
+    let sent: usize = tickets
+        .iter()
+        .filter(|t| t["requested_by_you"] == true)
+        .map(|t| t["sent_to_you"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(sent >= 2, "{tickets:?}");
     let all = serde_json::to_string(tickets).unwrap();
     assert!(
         all.contains("VPN concentrator") && !all.contains("badge"),
@@ -275,6 +282,10 @@ fn erase_checks(t: &TestDesk, queued_before: bool) {
         shown.contains("erased") && shown.contains("dpo@desk.test"),
         "{shown}"
     );
+    // No automatic mail goes to the pseudonym: it is marked as the
+    // guards mark a dead address.
+    let marks = ok(t.run(&["addresses", "list"]));
+    assert!(marks.contains(&pseudonym), "{marks}");
     let erasures = ok(t.run(&["customers", "erasures"]));
     assert!(
         erasures.contains(&pseudonym) && !erasures.contains(CAROL),

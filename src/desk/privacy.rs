@@ -111,6 +111,14 @@ impl Desk {
         mark: Option<crate::bounce::Mark>,
     ) -> Result<CustomerRecords, StoreError> {
         let limits = self.config.intake.limits();
+        // Mail the desk sent (or will send) them, for each ticket.
+        let mut sent: Vec<crate::outbox::Entry> = self
+            .store
+            .outbox_entries()?
+            .into_iter()
+            .filter(|e| e.recipients.iter().any(|r| r.eq_ignore_ascii_case(address)))
+            .collect();
+        self.describe_planned(&mut sent);
         let mut shown = Vec::new();
         for t in tickets_in_order(tickets) {
             let mut messages = Vec::new();
@@ -150,6 +158,17 @@ impl Desk {
                     "answered_at": s.answered_at,
                 })),
                 "messages": messages,
+                "sent_to_you": sent
+                    .iter()
+                    .filter(|e| e.ticket.as_deref() == Some(t.reference.as_str()))
+                    .map(|e| json!({
+                        "kind": e.kind,
+                        "subject": e.subject,
+                        "created": e.created,
+                        "state": e.state,
+                        "sent_at": e.sent_at,
+                    }))
+                    .collect::<Vec<_>>(),
             }));
         }
         let name = tickets
@@ -172,7 +191,7 @@ impl Desk {
             "ratings": ratings,
             "bounce_mark": mark,
             "exported_at": chrono::Utc::now(),
-            "note": "messages.mbox holds the mail you wrote, as it arrived (mboxrd). tickets.json holds every ticket you asked or were copied on, with each message you could see; agents' internal notes are not part of it.",
+            "note": "messages.mbox holds the mail you wrote, as it arrived (mboxrd). tickets.json holds every ticket you asked or were copied on, with each message you could see and the mail the desk sent you about it; agents' internal notes are not part of it.",
         });
         Ok(CustomerRecords {
             customer,
@@ -299,6 +318,25 @@ impl Desk {
                 }
             }
         }
+        // No automatic mail to the pseudonym, ever: the guards' own way.
+        let mut new_mark = mark.clone().unwrap_or(crate::bounce::Mark {
+            address: String::new(),
+            last: crate::bounce::Severity::Hard,
+            last_at: chrono::Utc::now(),
+            status: None,
+            diagnostic: None,
+            ticket: None,
+            hard_bounces: 0,
+            soft_bounces: 0,
+            suppressed_until: None,
+        });
+        new_mark.address = pseudonym.clone();
+        new_mark.last = crate::bounce::Severity::Hard;
+        new_mark.status = Some("erased".into());
+        new_mark.diagnostic = None;
+        new_mark.suppressed_until = chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc());
         let record = ErasureRecord {
             pseudonym: pseudonym.clone(),
             at: chrono::Utc::now(),
@@ -317,6 +355,7 @@ impl Desk {
             outbox,
             conversations_of: requested,
             quarantine,
+            mark: new_mark,
             record: record.clone(),
         };
         self.store.apply_erasure(&erasure)?;

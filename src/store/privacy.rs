@@ -15,7 +15,6 @@
 //! a store finishes a marked swap, or discards an unmarked copy.
 
 use super::*;
-use crate::privacy::ERASED;
 
 /// What the desk keeps of an erasure: never the erased address itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +49,9 @@ pub struct Erasure {
     pub conversations_of: Vec<u64>,
     /// Quarantine entries that go.
     pub quarantine: Vec<String>,
+    /// The pseudonym's mark: what the guards knew of the address, and a
+    /// suppression without end, so no automatic mail goes to it.
+    pub mark: bounce::Mark,
     pub record: ErasureRecord,
 }
 
@@ -82,17 +84,8 @@ impl Store {
                 )
             })
             .collect();
-        let outgoing: Vec<([u8; 8], Vec<u8>, [u8; 16])> = e
-            .outbox
-            .iter()
-            .map(|(old, new)| {
-                (
-                    new.id.to_be_bytes(),
-                    with_blob(&json(new), &lz4_flex::compress_prepend_size(b"")),
-                    queue_key(old),
-                )
-            })
-            .collect();
+        let no_mail = lz4_flex::compress_prepend_size(b"");
+        let outgoing: Vec<&outbox::Entry> = e.outbox.iter().map(|(_, new)| new).collect();
         // The customer index, under the pseudonym from now on.
         let moved_customers: Vec<(Vec<u8>, Vec<u8>)> = self
             .tickets_of_customer(&e.address)?
@@ -100,16 +93,11 @@ impl Store {
             .map(|n| (customer_key(&e.address, n), customer_key(&e.pseudonym, n)))
             .collect();
         // Bounce mark and caps: kept (the numbers), under the pseudonym.
-        let mut guard_moves: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = Vec::new();
-        if let Some(mut m) = self.mark(&Staged::default(), &e.address)? {
-            m.address = e.pseudonym.clone();
-            m.diagnostic = m.diagnostic.map(|_| ERASED.to_string());
-            guard_moves.push((
-                guard_key("mark", &e.address),
-                guard_key("mark", &e.pseudonym),
-                json(&m),
-            ));
-        }
+        let mut guard_moves: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = vec![(
+            guard_key("mark", &e.address),
+            guard_key("mark", &e.pseudonym),
+            json(&e.mark),
+        )];
         if let Some(v) = self
             .guard
             .get(guard_key("sent", &e.address))
@@ -193,9 +181,22 @@ impl Store {
                     ct.remove(old.as_slice())?;
                     ct.insert(new.as_slice(), &[])?;
                 }
-                for (k, v, queued) in &outgoing {
-                    ot.insert(k, v.as_slice())?;
-                    qt.remove(queued.as_slice())?;
+                // The worker may have moved an entry since it was read:
+                // its queue key and state are taken as they stand now.
+                for planned in &outgoing {
+                    let key = planned.id.to_be_bytes();
+                    let entry = match ot.get(key)? {
+                        Some(v) => match record_of::<outbox::Entry>("outbox entry", &v) {
+                            Ok(mut current) => {
+                                qt.remove(&queue_key(&current))?;
+                                crate::privacy::scrub_entry(&mut current, &e.address, &e.pseudonym);
+                                current
+                            }
+                            Err(_) => (*planned).clone(),
+                        },
+                        None => (*planned).clone(),
+                    };
+                    ot.insert(&key, with_blob(&json(&entry), &no_mail))?;
                 }
                 for (old, new, v) in &guard_moves {
                     gt.remove(old.as_slice())?;
