@@ -49,6 +49,10 @@ fn write_mail(t: &TestDesk) {
         &format!("Cc: {carol}\r\n"),
         "The VPN concentrator in building 7 rejects every login.",
     )));
+    // Something of hers that is not mail at all: kept in the quarantine.
+    let garbage = format!("\u{0}\u{1}{CAROL} {SENTENCE}\u{0}");
+    let q = t.pipe(garbage.as_bytes());
+    assert_eq!(q.status.code(), Some(65), "{q:?}");
     ok(t.pipe(&mail(
         "Ivy Ives <ivy@eu.globex-corp.test>",
         "Badge lost",
@@ -286,6 +290,10 @@ fn erase_checks(t: &TestDesk, queued_before: bool) {
     // guards mark a dead address.
     let marks = ok(t.run(&["addresses", "list"]));
     assert!(marks.contains(&pseudonym), "{marks}");
+    let quarantine: serde_json::Value =
+        serde_json::from_str(&ok(t.run(&["quarantine", "list", "--json"]))).unwrap();
+    assert_eq!(quarantine.as_array().map(Vec::len), Some(0), "{quarantine}");
+    assert_eq!(erased["erasure"]["quarantined"], 1, "{erased}");
     let erasures = ok(t.run(&["customers", "erasures"]));
     assert!(
         erasures.contains(&pseudonym) && !erasures.contains(CAROL),
