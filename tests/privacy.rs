@@ -374,3 +374,35 @@ fn export_then_erase_through_the_daemon_leaves_no_byte_of_the_person() {
     let hank = ok(t.run(&["customers", "show", "hank@globex.test"]));
     assert!(hank.contains("Printer on fire"), "{hank}");
 }
+
+#[test]
+fn a_large_export_comes_whole_through_the_daemon_page_by_page() {
+    let t = TestDesk::new();
+    let _daemon = t.serve();
+    wait_until(10, "the daemon", || t.run(&["status"]).status.success());
+    // Three mails of about 4 MiB: more than one page (8 MiB) holds.
+    let line = format!("{}\r\n", "A".repeat(76));
+    let body = line.repeat(4 * 1024 * 1024 / line.len());
+    for i in 1..=3 {
+        ok(t.pipe(&mail(
+            &format!("{CAROL_NAME} <{CAROL}>"),
+            &format!("Big scan {i}"),
+            &format!("big-{i}@customer.test"),
+            "",
+            &format!("part {i}\r\n{body}"),
+        )));
+    }
+    let out = t.dir.path().join("big-export");
+    ok(t.run(&["customers", "export", CAROL, out.to_str().unwrap()]));
+    let mbox = std::fs::read(out.join("messages.mbox")).unwrap();
+    let text = String::from_utf8_lossy(&mbox);
+    assert_eq!(text.lines().filter(|l| l.starts_with("From ")).count(), 3);
+    for i in 1..=3 {
+        assert_eq!(
+            text.matches(&format!("<big-{i}@customer.test>")).count(),
+            1,
+            "message {i} once"
+        );
+    }
+    assert!(mbox.len() > 12_000_000, "{}", mbox.len());
+}
