@@ -318,6 +318,10 @@ fn erase_checks(t: &TestDesk, queued_before: bool) {
     assert!(!list.to_lowercase().contains(CAROL), "{list}");
     assert_eq!(counts(t), before, "the report's numbers stay");
 
+    // The store reads whole, its indexes agreeing with its tickets.
+    let checked = ok(t.run(&["check", "--store"]));
+    assert!(checked.contains("no damage found"), "{checked}");
+
     // No byte left: not in the store's files ...
     let residue = scan_files(&t.state_dir());
     assert!(residue.is_empty(), "{residue:#?}");
