@@ -230,9 +230,13 @@ fn counts(t: &TestDesk) -> serde_json::Value {
     ])))
     .expect("stats JSON");
     serde_json::json!({
+        "tickets": s["tickets"],
         "volume": s["volume"],
         "backlog": s["backlog"],
         "csat": s["csat"],
+        "first_response": s["first_response"],
+        "resolution": s["resolution"],
+        "sla": s["sla"],
     })
 }
 

@@ -218,6 +218,49 @@ mod tests {
         assert!(mbox_from_line("", d).starts_with("From MAILER-DAEMON "));
     }
 
+    fn ticket(requester: &str, participants: &[&str]) -> Ticket {
+        serde_json::from_value(serde_json::json!({
+            "number": 7, "reference": "ACME-7", "subject": "My armadillo",
+            "status": "resolved", "priority": "normal", "category": "general",
+            "queue": "general", "requester": {"name": "Carolyn Q", "email": requester},
+            "participants": participants, "inbox": "main",
+            "created": "2026-01-01T00:00:00Z", "updated": "2026-01-02T00:00:00Z",
+            "message_count": 3,
+            "survey": {"sent_at": "2026-01-02T00:00:00Z", "message_id": "s@x",
+                       "score": 2, "comment": "the armadillo deserved better"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_ticket_they_asked_keeps_its_numbers_and_loses_their_words() {
+        let mut t = ticket("carol@x.test", &["carol@x.test", "hank@y.test"]);
+        assert!(scrub_ticket(&mut t, "Carol@X.test", "e@erased.invalid"));
+        assert_eq!(t.requester.email, "e@erased.invalid");
+        assert_eq!(t.requester.name, None);
+        assert_eq!(t.participants, vec!["e@erased.invalid", "hank@y.test"]);
+        assert_eq!(t.subject, ERASED);
+        let survey = t.survey.as_ref().unwrap();
+        assert_eq!((survey.score, survey.comment.as_deref()), (Some(2), None));
+        assert_eq!(t.message_count, 3);
+        assert!(requested_by(&t, "carol@x.test", "e@erased.invalid"));
+    }
+
+    #[test]
+    fn a_ticket_they_were_copied_on_keeps_its_subject() {
+        let mut t = ticket("hank@y.test", &["hank@y.test", "carol@x.test"]);
+        assert!(scrub_ticket(&mut t, "carol@x.test", "e@erased.invalid"));
+        assert_eq!(t.subject, "My armadillo");
+        assert_eq!(t.requester.email, "hank@y.test");
+        assert_eq!(t.participants, vec!["hank@y.test", "e@erased.invalid"]);
+        let mut other = ticket("ivy@z.test", &["ivy@z.test"]);
+        assert!(!scrub_ticket(
+            &mut other,
+            "carol@x.test",
+            "e@erased.invalid"
+        ));
+    }
+
     #[test]
     fn pseudonyms_are_recognised_and_erased_mail_is_never_sent_again() {
         assert!(is_pseudonym("erased-0a1b2c3d4e@erased.invalid"));
