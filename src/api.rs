@@ -361,6 +361,19 @@ impl Request {
 }
 
 impl Response {
+    /// An erasure whose transaction is written but whose rewrite of the
+    /// store failed: the old copies stay on disk until one succeeds, and
+    /// asking again does it (the erasure itself is not repeated).
+    pub fn rewrite_failed(record: &crate::store::ErasureRecord, why: &str) -> Response {
+        Response::Error {
+            message: format!(
+                "the erasure of {} is written, but rewriting the store failed: {why}\n  hint: old copies of the erased records stay on disk until a rewrite succeeds; run the same `customers erase` again",
+                record.pseudonym
+            ),
+            retry: true,
+        }
+    }
+
     pub fn take_blob(&mut self) -> Vec<u8> {
         match self {
             Response::QuarantineItem { raw, .. } => std::mem::take(raw),

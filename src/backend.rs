@@ -87,13 +87,14 @@ impl Backend {
         for _ in 0..3 {
             let (result, config) = match self {
                 Backend::Local(desk) => {
-                    let resp = desk.handle(req);
-                    let config = desk.config().clone();
-                    return match resp {
+                    return match desk.handle(req) {
                         Response::Erased {
                             record,
                             rewritten: None,
-                        } => Ok(self.rewrite_local(config, record)),
+                        } => {
+                            let config = desk.config().clone();
+                            Ok(self.rewrite_local(config, record))
+                        }
                         resp => Ok(resp),
                     };
                 }
@@ -123,13 +124,7 @@ impl Backend {
                 record,
                 rewritten: Some(copied),
             },
-            Err(e) => Response::Error {
-                message: format!(
-                    "the erasure of {} is written, but rewriting the store failed: {e}\n  hint: old copies of the erased records stay on disk until a rewrite succeeds; run the same `customers erase` again",
-                    record.pseudonym
-                ),
-                retry: true,
-            },
+            Err(e) => Response::rewrite_failed(&record, &e.to_string()),
         }
     }
 

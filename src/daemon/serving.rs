@@ -61,25 +61,17 @@ impl Serving {
             .ok()
             .and_then(|r| r.as_ref().map(|r| r.send(tx).is_ok()))
             .unwrap_or(false);
-        let failed = |why: String| {
-            Response::Error {
-            message: format!(
-                "the erasure of {} is written, but rewriting the store failed: {why}\n  hint: old copies of the erased records stay on disk until a rewrite succeeds; run the same `customers erase` again",
-                record.pseudonym
-            ),
-            retry: true,
-        }
-        };
+        let failed = |why: &str| Response::rewrite_failed(&record, why);
         if !asked {
-            return failed("the daemon is stopping".into());
+            return failed("the daemon is stopping");
         }
         match rx.recv() {
             Ok(Ok(copied)) => Response::Erased {
                 record,
                 rewritten: Some(copied),
             },
-            Ok(Err(why)) => failed(why),
-            Err(_) => failed("the daemon stopped meanwhile".into()),
+            Ok(Err(why)) => failed(&why),
+            Err(_) => failed("the daemon stopped meanwhile"),
         }
     }
 
