@@ -21,7 +21,7 @@
 //! | `ticket_index` | see [`listing`]: tickets by last update, status, queue, assignee, requester | empty (the `#` records: the keys written) |
 //! | `guard`     | `mark`, 0, email             | JSON [`bounce::Mark`]: a bounced address |
 //! | `guard`     | `sent`, 0, email             | JSON times (ms) of recent automatic mail to it |
-//! | `meta`      | `erasure/` pseudonym         | JSON [`ErasureRecord`]: a person erased (see `privacy`) |
+//! | `meta`      | `erasure/` pseudonym `/` ms (20 digits) | JSON [`ErasureRecord`]: a person erased (see `privacy`) |
 //!
 //! Records are JSON so that adding a field is a `#[serde(default)]`, not a
 //! migration; raw mail is compressed because it is most of the bytes. The

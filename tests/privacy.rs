@@ -351,6 +351,22 @@ fn export_then_erase_without_a_daemon_leaves_no_byte_of_the_person() {
     // Without a daemon the acknowledgements wait in the outbox.
     export_checks(&t);
     erase_checks(&t, true);
+    // She writes again, and is erased again: the same pseudonym, and both
+    // erasures on record.
+    ok(t.pipe(&mail(
+        &format!("{CAROL_NAME} <{CAROL}>"),
+        "Back again",
+        "carol-3@customer.test",
+        "",
+        SENTENCE,
+    )));
+    ok(t.run(&["customers", "erase", CAROL, "--force"]));
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(t.run(&["customers", "erasures", "--json"]))).unwrap();
+    let list = list.as_array().expect("an array");
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0]["pseudonym"], list[1]["pseudonym"]);
+    assert!(scan_files(&t.state_dir()).is_empty());
     // The store opens and serves after its rewrite.
     let _daemon = t.serve();
     wait_until(10, "the daemon", || t.run(&["status"]).status.success());

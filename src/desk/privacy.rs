@@ -291,20 +291,18 @@ impl Desk {
         names.dedup();
         let mut messages = Vec::new();
         for (theirs, mut m, raw) in stored {
-            {
-                let before = m.clone();
-                let kept = if privacy::scrub_message(&mut m, &address, &pseudonym, theirs) {
-                    Vec::new()
-                } else {
-                    let mut kept = replace_ignore_case(&raw, &address, &pseudonym);
-                    for n in &names {
-                        kept = replace_ignore_case(&kept, n.trim(), privacy::ERASED);
-                    }
-                    kept
-                };
-                if m != before || kept != raw {
-                    messages.push((m, kept));
+            let before = m.clone();
+            let kept = if privacy::scrub_message(&mut m, &address, &pseudonym, theirs) {
+                Vec::new()
+            } else {
+                let mut kept = replace_ignore_case(&raw, &address, &pseudonym);
+                for n in &names {
+                    kept = replace_ignore_case(&kept, n.trim(), privacy::ERASED);
                 }
+                kept
+            };
+            if m != before || kept != raw {
+                messages.push((m, kept));
             }
         }
         for t in &mut tickets {

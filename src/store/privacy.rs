@@ -126,7 +126,13 @@ impl Store {
                 ));
             }
         }
-        let record_key = format!("{ERASURE_PREFIX}{}", e.pseudonym);
+        // One record per erasure: a person who wrote again after one and
+        // is erased again keeps both.
+        let record_key = format!(
+            "{ERASURE_PREFIX}{}/{:020}",
+            e.pseudonym,
+            e.record.at.timestamp_millis().max(0)
+        );
         let record = json(&e.record);
         // Outlook conversation keys name the subject: they go.
         let mut conversations: Vec<Vec<u8>> = Vec::new();
@@ -240,12 +246,15 @@ impl Store {
         Ok(all)
     }
 
-    /// The erasure that gave this pseudonym, if one did.
+    /// The latest erasure that gave this pseudonym, if one did.
     pub fn erasure(&self, pseudonym: &str) -> Result<Option<ErasureRecord>> {
+        let prefix = format!("{ERASURE_PREFIX}{}/", pseudonym.trim().to_ascii_lowercase());
         self.meta
-            .get(format!("{ERASURE_PREFIX}{}", pseudonym.trim().to_ascii_lowercase()).as_bytes())
+            .scan_prefix(prefix.as_bytes())
+            .last()
+            .transpose()
             .map_err(self.io("read erasures"))?
-            .map(|v| from_json("erasure record", &v))
+            .map(|(_, v)| from_json("erasure record", &v))
             .transpose()
     }
 
