@@ -174,10 +174,20 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
                 }
                 release(desk).await;
                 let dir = config.state_dir().to_path_buf();
-                let result = tokio::task::spawn_blocking(move || crate::store::Store::rewrite(&dir))
-                    .await
-                    .map_err(|e| e.to_string())
-                    .and_then(|r| r.map_err(|e| e.to_string()));
+                let mut job = tokio::task::spawn_blocking(move || crate::store::Store::rewrite(&dir));
+                // The rewrite takes as long as the store is big: the
+                // watchdog is fed meanwhile, as the timers would.
+                let result = loop {
+                    tokio::select! {
+                        r = &mut job => break r
+                            .map_err(|e| e.to_string())
+                            .and_then(|r| r.map_err(|e| e.to_string())),
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                            crate::metrics::get().beat();
+                            crate::systemd::watchdog();
+                        }
+                    }
+                };
                 match &result {
                     Ok(copied) => tracing::info!(records = copied, "the store was rewritten: no old copy of erased records stays in it"),
                     Err(e) => tracing::error!(error = %e, "rewriting the store failed; the old store stays in use"),
