@@ -93,6 +93,26 @@ pub enum Request {
         after: Option<String>,
         limit: usize,
     },
+    /// Everything the desk holds about a person (`customers export`), a
+    /// page at a time: the first answer (no `after`) carries the JSON
+    /// records, every answer some of their messages' original bytes.
+    ExportCustomer {
+        address: String,
+        /// Where the previous page ended (`TICKET-SEQ`).
+        #[serde(default)]
+        after: Option<String>,
+    },
+    /// Erase a person (`customers erase`): see [`crate::privacy`]. The
+    /// store is rewritten afterwards, so no old copy stays on disk.
+    EraseCustomer {
+        address: String,
+        /// Who asks: recorded with the erasure.
+        by: String,
+        /// Cancel mail still queued to them instead of refusing.
+        force: bool,
+    },
+    /// The erasures recorded, oldest first.
+    ListErasures,
     /// Forget an address's mark: automatic mail may go to it again.
     ClearAddress {
         address: String,
@@ -148,12 +168,15 @@ impl Request {
             | Request::ListAddresses
             | Request::ShowCustomer { .. }
             | Request::ListCustomers { .. }
+            | Request::ExportCustomer { .. }
+            | Request::ListErasures
             | Request::PreviewTemplate { .. }
             | Request::Stats { .. } => true,
             Request::RetryOutbox { .. }
             | Request::SetTicket { .. }
             | Request::MergeTickets { .. }
             | Request::ClearAddress { .. }
+            | Request::EraseCustomer { .. }
             | Request::Backup { .. }
             | Request::Notify(_) => false,
         }
@@ -204,6 +227,41 @@ pub struct CustomerView {
     pub tickets: Vec<CustomerTicket>,
     /// Bounces and held automatic mail, as `addresses list` shows them.
     pub mark: Option<crate::bounce::Mark>,
+    /// When the address is a pseudonym: the erasure that gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erasure: Option<crate::store::ErasureRecord>,
+}
+
+/// One page of `customers export`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ExportPage {
+    /// `customer.json` and `tickets.json`: on the first page only.
+    #[serde(default)]
+    pub records: Option<CustomerRecords>,
+    /// Messages they wrote, in ticket and arrival order; their bytes are
+    /// the page's blob, one after another.
+    pub messages: Vec<ExportedMessage>,
+    /// Where to go on from, when more follow.
+    pub next: Option<String>,
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+}
+
+/// One message of the mbox: who sent it, when, and how many bytes of the
+/// blob are its.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExportedMessage {
+    pub ticket: String,
+    pub sender: String,
+    pub date: chrono::DateTime<chrono::Utc>,
+    pub len: usize,
+}
+
+/// What a data-subject export holds besides the mbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CustomerRecords {
+    pub customer: serde_json::Value,
+    pub tickets: serde_json::Value,
 }
 
 /// One of a customer's tickets, in brief.
@@ -278,6 +336,14 @@ pub enum Response {
     Verified(crate::store::Verified),
     Stats(Box<crate::report::Stats>),
     Notified(crate::notify::Report),
+    CustomerExport(Box<ExportPage>),
+    /// An erasure was written; `rewritten` once the store was rewritten
+    /// (the records copied), `None` while that is still to do.
+    Erased {
+        record: crate::store::ErasureRecord,
+        rewritten: Option<u64>,
+    },
+    Erasures(Vec<crate::store::ErasureRecord>),
     /// The request failed; `retry` says whether trying later may help (the
     /// store was unavailable) or not (bad input, unknown ticket).
     Error {
@@ -303,16 +369,32 @@ impl Request {
 }
 
 impl Response {
+    /// An erasure whose transaction is written but whose rewrite of the
+    /// store failed: the old copies stay on disk until one succeeds, and
+    /// asking again does it (the erasure itself is not repeated).
+    pub fn rewrite_failed(record: &crate::store::ErasureRecord, why: &str) -> Response {
+        Response::Error {
+            message: format!(
+                "the erasure of {} is written, but rewriting the store failed: {why}\n  hint: old copies of the erased records stay on disk until a rewrite succeeds; run the same `customers erase` again",
+                record.pseudonym
+            ),
+            retry: true,
+        }
+    }
+
     pub fn take_blob(&mut self) -> Vec<u8> {
         match self {
             Response::QuarantineItem { raw, .. } => std::mem::take(raw),
+            Response::CustomerExport(page) => std::mem::take(&mut page.raw),
             _ => Vec::new(),
         }
     }
 
     pub fn put_blob(&mut self, blob: Vec<u8>) {
-        if let Response::QuarantineItem { raw, .. } = self {
-            *raw = blob;
+        match self {
+            Response::QuarantineItem { raw, .. } => *raw = blob,
+            Response::CustomerExport(page) => page.raw = blob,
+            _ => {}
         }
     }
 }

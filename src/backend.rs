@@ -39,6 +39,9 @@ pub enum Backend {
     /// The daemon, and the configuration to find it (or the store) again
     /// if it stops while we talk.
     Remote(Client, Box<Config>),
+    /// Our own store, closed for a moment (rewritten after an erasure);
+    /// the next request opens it (or finds a daemon) again.
+    Closed(Box<Config>),
 }
 
 impl Backend {
@@ -77,9 +80,25 @@ impl Backend {
         let mut req = req;
         // A restart takes one retry; a daemon flapping faster than that is
         // reported rather than chased.
+        if let Backend::Closed(config) = self {
+            let config = (**config).clone();
+            *self = Backend::connect(config)?;
+        }
         for _ in 0..3 {
             let (result, config) = match self {
-                Backend::Local(desk) => return Ok(desk.handle(req)),
+                Backend::Local(desk) => {
+                    return match desk.handle(req) {
+                        Response::Erased {
+                            record,
+                            rewritten: None,
+                        } => {
+                            let config = desk.config().clone();
+                            Ok(self.rewrite_local(config, record))
+                        }
+                        resp => Ok(resp),
+                    };
+                }
+                Backend::Closed(_) => return Err(BackendError::Busy),
                 Backend::Remote(client, config) => (client.call(req), config),
             };
             match (result, again.take()) {
@@ -93,6 +112,20 @@ impl Backend {
             }
         }
         Err(BackendError::Busy)
+    }
+
+    /// After an erasure without a daemon: closes our store, rewrites it so
+    /// that no old copy of the erased records stays on disk (see
+    /// [`crate::store::Store::rewrite`]), and opens it again.
+    fn rewrite_local(&mut self, config: Config, record: crate::store::ErasureRecord) -> Response {
+        *self = Backend::Closed(Box::new(config.clone()));
+        match crate::store::Store::rewrite(config.state_dir()) {
+            Ok(copied) => Response::Erased {
+                record,
+                rewritten: Some(copied),
+            },
+            Err(e) => Response::rewrite_failed(&record, &e.to_string()),
+        }
     }
 
     pub fn is_remote(&self) -> bool {

@@ -24,6 +24,7 @@ use check::{check, strip};
 use classify::classify;
 mod docs;
 mod print;
+mod privacy;
 pub mod safe;
 mod set;
 
@@ -863,6 +864,14 @@ fn list_tickets(
 /// `customers list` and `customers show`.
 fn customers(mut backend: Backend, what: CustomersCmd) -> Result<u8> {
     match what {
+        CustomersCmd::Export { address, dir } => return privacy::export(backend, &address, &dir),
+        CustomersCmd::Erase {
+            address,
+            force,
+            by,
+            json,
+        } => return privacy::erase(backend, &address, force, by, json),
+        CustomersCmd::Erasures { json } => return privacy::erasures(backend, json),
         CustomersCmd::Show { address, json } => {
             let view = match call(&mut backend, Request::ShowCustomer { address })? {
                 Response::Customer(v) => v,

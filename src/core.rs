@@ -30,5 +30,6 @@ pub mod guard;
 pub mod language;
 pub mod lifecycle;
 pub mod outbox;
+pub mod privacy;
 pub mod thread;
 pub mod ticket;

@@ -131,6 +131,8 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
     };
     let listener = control::bind(config.state_dir())?;
     let serving = Serving::new(desk);
+    let (rewrite_tx, mut rewrites) = tokio::sync::mpsc::unbounded_channel();
+    serving.set_rewriter(rewrite_tx);
     // The socket and the listener outlive any one opening of the store.
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut lasting = vec![tokio::spawn(control::serve(
@@ -163,6 +165,49 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
         }
         tokio::select! {
             _ = signals.wait_for_stop(&serving) => break Some((desk, work)),
+            Some(reply) = rewrites.recv() => {
+                tracing::info!("closing the store to rewrite it after an erasure; intake pauses meanwhile");
+                drop(serving.take());
+                work.stop(config.daemon.stop_timeout).await;
+                if let Err(e) = desk.flush() {
+                    tracing::error!(error = %e, "flush before the rewrite failed");
+                }
+                release(desk).await;
+                let dir = config.state_dir().to_path_buf();
+                let mut job = tokio::task::spawn_blocking(move || crate::store::Store::rewrite(&dir));
+                // The rewrite takes as long as the store is big: the
+                // watchdog is fed meanwhile, as the timers would.
+                let result = loop {
+                    tokio::select! {
+                        r = &mut job => break r
+                            .map_err(|e| e.to_string())
+                            .and_then(|r| r.map_err(|e| e.to_string())),
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                            crate::metrics::get().beat();
+                            crate::systemd::watchdog();
+                        }
+                    }
+                };
+                match &result {
+                    Ok(copied) => tracing::info!(records = copied, "the store was rewritten: no old copy of erased records stays in it"),
+                    Err(e) => tracing::error!(error = %e, "rewriting the store failed; the old store stays in use"),
+                }
+                // sled lets go of the rewritten store's lock a moment
+                // after closing it: wait for it as at start-up.
+                let desk = match open_waiting(config.clone()).await {
+                    Ok(desk) => Arc::new(desk),
+                    Err(e) => {
+                        serving.failed(&e.to_string());
+                        let Some(desk) = heal(&config, &serving, &mut signals).await else {
+                            let _ = reply.send(result);
+                            break None;
+                        };
+                        desk
+                    }
+                };
+                serving.put(desk);
+                let _ = reply.send(result);
+            }
             failure = desk.store().fault().failed() => {
                 tracing::error!(
                     error = %failure.error,

@@ -21,6 +21,7 @@
 //! | `ticket_index` | see [`listing`]: tickets by last update, status, queue, assignee, requester | empty (the `#` records: the keys written) |
 //! | `guard`     | `mark`, 0, email             | JSON [`bounce::Mark`]: a bounced address |
 //! | `guard`     | `sent`, 0, email             | JSON times (ms) of recent automatic mail to it |
+//! | `meta`      | `erasure/` pseudonym `/` ms (20 digits) | JSON [`ErasureRecord`]: a person erased (see `privacy`) |
 //!
 //! Records are JSON so that adding a field is a `#[serde(default)]`, not a
 //! migration; raw mail is compressed because it is most of the bytes. The
@@ -38,7 +39,8 @@
 //!
 //! Here: opening, intake (staging and the transaction) and reading tickets
 //! and messages. Beside it: `outgoing` (the outbox), `quarantine`, `guard`
-//! (bounce marks and caps) and `export` (backup and restore).
+//! (bounce marks and caps), `export` (backup and restore) and `privacy`
+//! (erasure and the rewrite that follows it).
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -62,6 +64,8 @@ mod guard;
 pub mod listing;
 pub use listing::{Cursor, Page, TicketQuery};
 mod outgoing;
+mod privacy;
+pub use privacy::{Erasure, ErasureRecord};
 mod quarantine;
 pub mod usage;
 
@@ -463,6 +467,11 @@ impl Store {
     /// Opens the store with a page cache of at most `cache` bytes.
     pub fn open_with_cache(dir: &Path, cache: u64) -> Result<Store> {
         let path = dir.join("store");
+        // A rewrite (after an erasure) that a crash cut short.
+        privacy::finish_rewrite(dir).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            source: sled::Error::Io(e),
+        })?;
         let mark = Mark::read(dir);
         // sled recovers what it can of a damaged log and may panic on
         // what it cannot read: a panic here is a damaged store, said

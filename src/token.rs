@@ -112,6 +112,17 @@ impl Signer {
         to_hex(&bytes)[..MAC_HEX].to_string()
     }
 
+    /// The pseudonym an erased person's address becomes: stable, so a
+    /// second request and the reports agree; keyed, so nobody without the
+    /// desk's secret can test a guessed address against it.
+    pub fn pseudonym(&self, address: &str) -> String {
+        format!(
+            "erased-{}@{}",
+            self.mac("erased", address.trim()),
+            crate::privacy::PSEUDONYM_DOMAIN
+        )
+    }
+
     /// The token for a ticket reference: `ACME-42.k3f9x2ab1c`.
     pub fn ticket_token(&self, reference: &str) -> String {
         format!("{reference}.{}", self.mac("ticket", reference))

@@ -505,6 +505,52 @@ pub enum CustomersCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Everything the desk holds about a person (a data-subject access
+    /// request), written into a new directory: `messages.mbox` (the mail
+    /// they wrote, original bytes, mboxrd), `tickets.json` (every ticket
+    /// they asked or were copied on, with each message they could see;
+    /// agents' internal notes are left out) and `customer.json` (name,
+    /// organisation, ratings, bounce mark).
+    Export {
+        /// The person's address.
+        address: String,
+        /// A directory that does not exist yet (or is empty).
+        dir: PathBuf,
+    },
+    /// Erase a person (a right-to-erasure request): the bodies and
+    /// attachments of their mail (and of every message in the tickets they
+    /// asked, which quote them) and of mail sent to them go; their name,
+    /// address and subjects become a pseudonym
+    /// (`erased-<hash>@erased.invalid`, the same for the same address) in
+    /// tickets, indexes, the outbox, bounce marks and notices; quarantined
+    /// mail naming them goes. Counts, times and ratings stay, so reports
+    /// do not change. The erasure is recorded (when, by whom, the
+    /// pseudonym; never the address).
+    ///
+    /// Afterwards the whole store is rewritten so that no old copy stays
+    /// in its log: this takes time (and briefly disk space) in proportion
+    /// to the whole store, and a running daemon pauses intake meanwhile.
+    /// Backups taken before still hold the person: delete or redo them.
+    Erase {
+        /// The person's address.
+        address: String,
+        /// Cancel mail still queued to them (or about their tickets)
+        /// instead of refusing.
+        #[arg(long)]
+        force: bool,
+        /// Who asks, for the record (default: the OS user).
+        #[arg(long)]
+        by: Option<String>,
+        /// As JSON instead of text (stable field names).
+        #[arg(long)]
+        json: bool,
+    },
+    /// The erasures recorded: when, by whom, the pseudonym.
+    Erasures {
+        /// As JSON instead of text (stable field names).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub(super) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

@@ -415,6 +415,13 @@ pub(super) fn print_customer(v: &crate::api::CustomerView) {
     if let Some(m) = &v.mark {
         println!("mark         {}", safe::line(&format!("{m:?}")));
     }
+    if let Some(e) = &v.erasure {
+        println!(
+            "erased       {} by {}",
+            e.at.format("%Y-%m-%d %H:%M UTC"),
+            safe::line(&e.by)
+        );
+    }
     for t in &v.tickets {
         println!(
             "  {:<12} {:<8} {} {}{}",

@@ -21,10 +21,17 @@ pub struct Healing {
     pub attempts: u32,
 }
 
+/// A request to the daemon's main loop to close the store, rewrite it and
+/// open it again, with where to say how it went (records copied).
+pub type RewriteRequest = std::sync::mpsc::SyncSender<Result<u64, String>>;
+
 #[derive(Default)]
 pub struct Serving {
     desk: RwLock<Option<Arc<Desk>>>,
     healing: Mutex<Option<Healing>>,
+    /// The main loop, which alone may close the store (see
+    /// [`Serving::rewrite`]).
+    rewriter: Mutex<Option<tokio::sync::mpsc::UnboundedSender<RewriteRequest>>>,
 }
 
 impl Serving {
@@ -32,7 +39,40 @@ impl Serving {
         Arc::new(Serving {
             desk: RwLock::new(Some(desk)),
             healing: Mutex::new(None),
+            rewriter: Mutex::new(None),
         })
+    }
+
+    /// Where [`Serving::rewrite`] asks for the store to be rewritten.
+    pub fn set_rewriter(&self, tx: tokio::sync::mpsc::UnboundedSender<RewriteRequest>) {
+        if let Ok(mut r) = self.rewriter.lock() {
+            *r = Some(tx);
+        }
+    }
+
+    /// After an erasure: has the main loop close the store, rewrite it
+    /// and open it again, and waits for that (on a blocking thread: the
+    /// control socket answers requests there).
+    fn rewrite(&self, record: crate::store::ErasureRecord) -> Response {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let asked = self
+            .rewriter
+            .lock()
+            .ok()
+            .and_then(|r| r.as_ref().map(|r| r.send(tx).is_ok()))
+            .unwrap_or(false);
+        let failed = |why: &str| Response::rewrite_failed(&record, why);
+        if !asked {
+            return failed("the daemon is stopping");
+        }
+        match rx.recv() {
+            Ok(Ok(copied)) => Response::Erased {
+                record,
+                rewritten: Some(copied),
+            },
+            Ok(Err(why)) => failed(&why),
+            Err(_) => failed("the daemon stopped meanwhile"),
+        }
     }
 
     /// The open desk, unless the store is closed for reopening.
@@ -127,8 +167,15 @@ impl Serving {
             };
         };
         let mut resp = desk.handle(req);
-        if let Response::Status(r) = &mut resp {
-            r.stuck = self.stuck();
+        // The store closes only once nobody holds the desk.
+        drop(desk);
+        match resp {
+            Response::Status(ref mut r) => r.stuck = self.stuck(),
+            Response::Erased {
+                record,
+                rewritten: None,
+            } => return self.rewrite(record),
+            _ => {}
         }
         resp
     }

@@ -31,7 +31,12 @@ impl Desk {
         let address = address.trim().to_ascii_lowercase();
         let tickets = self.customer_tickets(&address)?;
         let mark = self.store.mark(&Staged::default(), &address)?;
-        if tickets.is_empty() && mark.is_none() {
+        let erasure = if crate::privacy::is_pseudonym(&address) {
+            self.store.erasure(&address)?
+        } else {
+            None
+        };
+        if tickets.is_empty() && mark.is_none() && erasure.is_none() {
             return Ok(None);
         }
         Ok(Some(CustomerView {
@@ -54,6 +59,7 @@ impl Desk {
                 })
                 .collect(),
             mark,
+            erasure,
             address,
         }))
     }

@@ -44,6 +44,7 @@ pub use customers::MAX_PAGE as CUSTOMERS_PAGE;
 mod gather;
 mod intake;
 mod notices;
+mod privacy;
 mod requests;
 mod timers;
 mod write;

@@ -110,7 +110,8 @@ impl Desk {
                 let mut changes = Vec::new();
                 let now = Utc::now();
                 for e in self.store.outbox_entries()? {
-                    let wanted = match id {
+                    // Mail whose data was erased is never sent again.
+                    let wanted = crate::privacy::sendable(&e) && match id {
                         Some(i) => e.id == i && e.state != outbox::State::Sent,
                         None if all => e.state != outbox::State::Sent,
                         None => e.state == outbox::State::Failed,
@@ -143,6 +144,13 @@ impl Desk {
                     },
                 }
             }
+            Request::ExportCustomer { address, after } => {
+                self.export_customer(&address, after.as_deref())?
+            }
+            Request::EraseCustomer { address, by, force } => {
+                self.erase_customer(&address, &by, force)?
+            }
+            Request::ListErasures => Response::Erasures(self.store.erasures()?),
             Request::ListCustomers { after, limit } => {
                 self.commit_staged()?;
                 let (customers, next) = self.customers(after.as_deref(), limit)?;

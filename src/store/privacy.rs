@@ -1,0 +1,479 @@
+//! Privacy requests in the store: a person's erasure written as one
+//! transaction, the record kept of it, and the rewrite that leaves no old
+//! copy of the erased bytes on disk.
+//!
+//! sled is log-structured: a removed or overwritten value stays in its old
+//! segment until the segment is reused, and nothing says when. So after the
+//! erasure's transaction the store is copied, live record by live record,
+//! into a fresh directory that replaces the old one ([`Store::rewrite`]).
+//! That takes time in proportion to the whole store, and needs the store
+//! closed: the daemon closes and reopens it around the swap.
+//!
+//! The swap survives a crash at any point: the copy is made beside the
+//! store (`store.new`), a marker file (`store.rewritten`) is written once
+//! the copy is durable, and only then are the directories renamed. Opening
+//! a store finishes a marked swap, or discards an unmarked copy.
+
+use super::*;
+
+/// What the desk keeps of an erasure: never the erased address itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErasureRecord {
+    pub pseudonym: String,
+    pub at: DateTime<Utc>,
+    /// Who asked for it: the OS user, or `--by`.
+    pub by: String,
+    pub tickets: usize,
+    pub messages: usize,
+    pub outgoing: usize,
+    /// Queued mail that was cancelled (`--force`).
+    pub cancelled: usize,
+    pub quarantined: usize,
+}
+
+/// Everything an erasure writes, computed before its transaction.
+#[derive(Debug)]
+pub struct Erasure {
+    /// Lower case.
+    pub address: String,
+    pub pseudonym: String,
+    /// The tickets as they must stand.
+    pub tickets: Vec<Ticket>,
+    /// Message records as they must stand, each with the bytes to keep
+    /// (empty when its body goes).
+    pub messages: Vec<(MessageRecord, Vec<u8>)>,
+    /// Outbox entries: as stored, and as they must stand (their mail goes).
+    pub outbox: Vec<(outbox::Entry, outbox::Entry)>,
+    /// Tickets whose Outlook conversation keys (which hold their subject)
+    /// go from the Message-ID index.
+    pub conversations_of: Vec<u64>,
+    /// Quarantine entries that go.
+    pub quarantine: Vec<String>,
+    /// The pseudonym's mark: what the guards knew of the address, and a
+    /// suppression without end, so no automatic mail goes to it.
+    pub mark: bounce::Mark,
+    pub record: ErasureRecord,
+}
+
+const ERASURE_PREFIX: &str = "erasure/";
+const NEW_DIR: &str = "store.new";
+const OLD_DIR: &str = "store.old";
+const MARKER: &str = "store.rewritten";
+
+impl Store {
+    /// Writes an erasure in one transaction: tickets, message records and
+    /// bytes, the customer and ticket indexes, the outbox and its queue,
+    /// bounce marks and caps, notices given, quarantine entries, and the
+    /// record of it. Writers are paused meanwhile, as for a backup, so the
+    /// scans and the write see one moment of the store.
+    pub fn apply_erasure(&self, e: &Erasure) -> Result<()> {
+        let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
+        let tickets: Vec<([u8; 8], Vec<u8>)> = e
+            .tickets
+            .iter()
+            .map(|t| (t.number.to_be_bytes(), json(t)))
+            .collect();
+        let reindex: Vec<listing::Reindex> = e.tickets.iter().map(listing::Reindex::of).collect();
+        let messages: Vec<([u8; 12], Vec<u8>)> = e
+            .messages
+            .iter()
+            .map(|(m, raw)| {
+                (
+                    message_key(m.ticket, m.seq),
+                    with_blob(&json(m), &lz4_flex::compress_prepend_size(raw)),
+                )
+            })
+            .collect();
+        let no_mail = lz4_flex::compress_prepend_size(b"");
+        let outgoing: Vec<&outbox::Entry> = e.outbox.iter().map(|(_, new)| new).collect();
+        // The customer index, under the pseudonym from now on.
+        let moved_customers: Vec<(Vec<u8>, Vec<u8>)> = self
+            .tickets_of_customer(&e.address)?
+            .into_iter()
+            .map(|n| (customer_key(&e.address, n), customer_key(&e.pseudonym, n)))
+            .collect();
+        // Bounce mark and caps: kept (the numbers), under the pseudonym.
+        let mut guard_moves: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = vec![(
+            guard_key("mark", &e.address),
+            guard_key("mark", &e.pseudonym),
+            json(&e.mark),
+        )];
+        if let Some(v) = self
+            .guard
+            .get(guard_key("sent", &e.address))
+            .map_err(self.io("read automatic-mail counts"))?
+        {
+            guard_moves.push((
+                guard_key("sent", &e.address),
+                guard_key("sent", &e.pseudonym),
+                v.to_vec(),
+            ));
+        }
+        // Notices given to them: `notice/NAME/ADDRESS`.
+        let suffix = format!("/{}", e.address);
+        let mut meta_moves: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = Vec::new();
+        for item in self.meta.scan_prefix(b"notice/") {
+            let (k, v) = item.map_err(self.io("read notices"))?;
+            if let Some(name) = k
+                .strip_suffix(suffix.as_bytes())
+                .and_then(|n| n.strip_prefix(b"notice/"))
+            {
+                let name = String::from_utf8_lossy(name);
+                meta_moves.push((
+                    k.to_vec(),
+                    notice_key(&name, &e.pseudonym).into_bytes(),
+                    v.to_vec(),
+                ));
+            }
+        }
+        // One record per erasure: a person who wrote again after one and
+        // is erased again keeps both.
+        let record_key = format!(
+            "{ERASURE_PREFIX}{}/{:020}",
+            e.pseudonym,
+            e.record.at.timestamp_millis().max(0)
+        );
+        let record = json(&e.record);
+        // Outlook conversation keys name the subject: they go.
+        let mut conversations: Vec<Vec<u8>> = Vec::new();
+        if !e.conversations_of.is_empty() {
+            for item in self.msgids.iter() {
+                let (k, v) = item.map_err(self.io("read message-id index"))?;
+                if let Some(entry) = IdEntry::decode(&v) {
+                    if entry.kind == IdKind::Conversation
+                        && e.conversations_of.contains(&entry.ticket)
+                    {
+                        conversations.push(k.to_vec());
+                    }
+                }
+            }
+        }
+        let trees = (
+            &*self.tickets,
+            &*self.messages,
+            &*self.customers,
+            &*self.outbox,
+            &*self.outq,
+            &*self.guard,
+            &*self.quarantine,
+            &*self.qraw,
+            &*self.meta,
+            &*self.ticket_index,
+            &*self.msgids,
+        );
+        self.usage.wrote(
+            (tickets.len() * 2
+                + messages.len()
+                + moved_customers.len() * 2
+                + outgoing.len() * 2
+                + guard_moves.len() * 2
+                + e.quarantine.len() * 2
+                + meta_moves.len() * 2
+                + conversations.len()
+                + 1) as u64,
+        );
+        trees
+            .transaction(|(tt, mt, ct, ot, qt, gt, quar, qraw, meta, xt, it)| {
+                for (k, v) in &tickets {
+                    tt.insert(k, v.as_slice())?;
+                }
+                for r in &reindex {
+                    r.apply(xt)?;
+                }
+                for (k, v) in &messages {
+                    mt.insert(k, v.as_slice())?;
+                }
+                for (old, new) in &moved_customers {
+                    ct.remove(old.as_slice())?;
+                    ct.insert(new.as_slice(), &[])?;
+                }
+                // The worker may have moved an entry since it was read:
+                // its queue key and state are taken as they stand now.
+                for planned in &outgoing {
+                    let key = planned.id.to_be_bytes();
+                    let entry = match ot.get(key)? {
+                        Some(v) => match record_of::<outbox::Entry>("outbox entry", &v) {
+                            Ok(mut current) => {
+                                qt.remove(&queue_key(&current))?;
+                                crate::privacy::scrub_entry(&mut current, &e.address, &e.pseudonym);
+                                current
+                            }
+                            Err(_) => (*planned).clone(),
+                        },
+                        None => (*planned).clone(),
+                    };
+                    ot.insert(&key, with_blob(&json(&entry), &no_mail))?;
+                }
+                for (old, new, v) in &guard_moves {
+                    gt.remove(old.as_slice())?;
+                    gt.insert(new.as_slice(), v.as_slice())?;
+                }
+                for id in &e.quarantine {
+                    quar.remove(id.as_bytes())?;
+                    qraw.remove(id.as_bytes())?;
+                }
+                for (old, new, v) in &meta_moves {
+                    meta.remove(old.as_slice())?;
+                    meta.insert(new.as_slice(), v.as_slice())?;
+                }
+                for k in &conversations {
+                    it.remove(k.as_slice())?;
+                }
+                meta.insert(record_key.as_bytes(), record.as_slice())?;
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(|err| match err {
+                TransactionError::Storage(source) => self.io("erasure transaction")(source),
+                TransactionError::Abort(()) => StoreError::Corrupt {
+                    what: "erasure transaction",
+                    detail: "aborted".into(),
+                },
+            })?;
+        self.flush()
+    }
+
+    /// Every erasure recorded, oldest first.
+    pub fn erasures(&self) -> Result<Vec<ErasureRecord>> {
+        let mut all: Vec<ErasureRecord> = self
+            .meta
+            .scan_prefix(ERASURE_PREFIX.as_bytes())
+            .map(|r| {
+                let (_, v) = r.map_err(self.io("read erasures"))?;
+                from_json("erasure record", &v)
+            })
+            .collect::<Result<_>>()?;
+        all.sort_by_key(|r| r.at);
+        Ok(all)
+    }
+
+    /// The latest erasure that gave this pseudonym, if one did.
+    pub fn erasure(&self, pseudonym: &str) -> Result<Option<ErasureRecord>> {
+        let prefix = format!("{ERASURE_PREFIX}{}/", pseudonym.trim().to_ascii_lowercase());
+        self.meta
+            .scan_prefix(prefix.as_bytes())
+            .last()
+            .transpose()
+            .map_err(self.io("read erasures"))?
+            .map(|(_, v)| from_json("erasure record", &v))
+            .transpose()
+    }
+
+    /// Rewrites the (closed) store in `state_dir/store` so that it holds
+    /// its live records and nothing else: every tree is copied into a
+    /// fresh directory, which then replaces the old one, and the old one
+    /// is deleted. Time and space grow with the whole store (it briefly
+    /// exists twice). Returns the records copied.
+    pub fn rewrite(state_dir: &Path) -> std::io::Result<u64> {
+        finish_rewrite(state_dir)?;
+        let path = state_dir.join("store");
+        let new = state_dir.join(NEW_DIR);
+        let copied = {
+            let old = open_when_released(&path)?;
+            let fresh = sled::Config::new()
+                .path(&new)
+                .create_new(true)
+                .open()
+                .map_err(std::io::Error::other)?;
+            let mut copied = 0u64;
+            for name in old.tree_names() {
+                let from = old.open_tree(&name).map_err(std::io::Error::other)?;
+                let to = fresh.open_tree(&name).map_err(std::io::Error::other)?;
+                let mut batch = sled::Batch::default();
+                let mut pending = 0usize;
+                for item in from.iter() {
+                    let (k, v) = item.map_err(std::io::Error::other)?;
+                    pending += k.len() + v.len();
+                    batch.insert(k, v);
+                    copied += 1;
+                    if pending > 8 << 20 {
+                        to.apply_batch(std::mem::take(&mut batch))
+                            .map_err(std::io::Error::other)?;
+                        pending = 0;
+                    }
+                }
+                to.apply_batch(batch).map_err(std::io::Error::other)?;
+            }
+            fresh.flush().map_err(std::io::Error::other)?;
+            copied
+        };
+        // Both are closed here. The marker says the copy is whole.
+        std::fs::write(state_dir.join(MARKER), b"store.new is a complete copy\n")?;
+        sync_dir(state_dir)?;
+        finish_rewrite(state_dir)?;
+        Ok(copied)
+    }
+}
+
+/// How long [`Store::rewrite`] waits for the store's lock: sled's
+/// background flusher lets go of a closed store a moment after the last
+/// handle is dropped.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Opens the store just closed by this process (or a command that held it
+/// for a moment), waiting while its lock is still held.
+fn open_when_released(path: &Path) -> std::io::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new().path(path).open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e))
+                if (e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.to_string().contains("lock"))
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => return Err(std::io::Error::other(e)),
+        }
+    }
+}
+
+/// Completes (or, when the copy was not whole, abandons) a rewrite that
+/// a crash interrupted. Called before every opening of the store.
+pub(super) fn finish_rewrite(state_dir: &Path) -> std::io::Result<()> {
+    let (store, new, old, marker) = (
+        state_dir.join("store"),
+        state_dir.join(NEW_DIR),
+        state_dir.join(OLD_DIR),
+        state_dir.join(MARKER),
+    );
+    if marker.exists() {
+        if new.exists() {
+            if store.exists() {
+                remove_when_released(&old)?;
+                std::fs::rename(&store, &old)?;
+            }
+            std::fs::rename(&new, &store)?;
+            sync_dir(state_dir)?;
+        }
+        std::fs::remove_file(&marker)?;
+        sync_dir(state_dir)?;
+    } else if new.exists() {
+        // A copy that never finished: the store itself is untouched.
+        std::fs::remove_dir_all(&new)?;
+    }
+    if old.exists() {
+        remove_when_released(&old)?;
+        sync_dir(state_dir)?;
+    }
+    Ok(())
+}
+
+/// Deletes a store directory that sled may still be closing (its flusher
+/// can write one last file a moment after the last handle went).
+fn remove_when_released(dir: &Path) -> std::io::Result<()> {
+    let mut tries = 0;
+    loop {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(_) if tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with(root: &Path, name: &str, content: &str) {
+        std::fs::create_dir_all(root.join(name)).unwrap();
+        std::fs::write(root.join(name).join("db"), content).unwrap();
+    }
+
+    fn content(root: &Path, name: &str) -> Option<String> {
+        std::fs::read_to_string(root.join(name).join("db")).ok()
+    }
+
+    #[test]
+    fn a_copy_that_never_finished_is_dropped_and_the_store_kept() {
+        let t = tempfile::tempdir().unwrap();
+        dir_with(t.path(), "store", "old");
+        dir_with(t.path(), NEW_DIR, "half");
+        finish_rewrite(t.path()).unwrap();
+        assert_eq!(content(t.path(), "store").as_deref(), Some("old"));
+        assert!(!t.path().join(NEW_DIR).exists());
+    }
+
+    #[test]
+    fn a_marked_copy_replaces_the_store_wherever_the_swap_stopped() {
+        // Stopped before the first rename.
+        let t = tempfile::tempdir().unwrap();
+        dir_with(t.path(), "store", "old");
+        dir_with(t.path(), NEW_DIR, "new");
+        std::fs::write(t.path().join(MARKER), "").unwrap();
+        finish_rewrite(t.path()).unwrap();
+        assert_eq!(content(t.path(), "store").as_deref(), Some("new"));
+        // Stopped between the two renames.
+        let t = tempfile::tempdir().unwrap();
+        dir_with(t.path(), OLD_DIR, "old");
+        dir_with(t.path(), NEW_DIR, "new");
+        std::fs::write(t.path().join(MARKER), "").unwrap();
+        finish_rewrite(t.path()).unwrap();
+        assert_eq!(content(t.path(), "store").as_deref(), Some("new"));
+        // Stopped before the old one was deleted.
+        let t = tempfile::tempdir().unwrap();
+        dir_with(t.path(), "store", "new");
+        dir_with(t.path(), OLD_DIR, "old");
+        finish_rewrite(t.path()).unwrap();
+        assert_eq!(content(t.path(), "store").as_deref(), Some("new"));
+        assert!(!t.path().join(OLD_DIR).exists());
+        assert!(!t.path().join(MARKER).exists());
+    }
+
+    #[test]
+    fn a_rewrite_keeps_every_live_record_and_drops_the_removed_ones() {
+        let t = tempfile::tempdir().unwrap();
+        let secret = b"a value that was removed before the rewrite".to_vec();
+        {
+            let store = Store::open(t.path()).unwrap();
+            store.meta.insert("keep", b"kept".to_vec()).unwrap();
+            for i in 0..50u32 {
+                store
+                    .meta
+                    .insert(format!("gone{i}"), secret.clone())
+                    .unwrap();
+            }
+            store.flush().unwrap();
+            for i in 0..50u32 {
+                store.meta.remove(format!("gone{i}")).unwrap();
+            }
+            store.flush().unwrap();
+        }
+        let holds = |root: &Path| {
+            let mut files = vec![root.join("store")];
+            let mut found = Vec::new();
+            while let Some(d) = files.pop() {
+                for e in std::fs::read_dir(&d).unwrap().flatten() {
+                    if e.path().is_dir() {
+                        files.push(e.path());
+                    } else {
+                        let bytes = std::fs::read(e.path()).unwrap();
+                        if bytes.windows(secret.len()).any(|w| w == secret) {
+                            found.push(e.path());
+                        }
+                    }
+                }
+            }
+            found
+        };
+        // sled's log keeps what was removed: the reason for the rewrite.
+        assert!(!holds(t.path()).is_empty());
+        Store::rewrite(t.path()).unwrap();
+        assert_eq!(holds(t.path()), Vec::<std::path::PathBuf>::new());
+        let store = Store::open(t.path()).unwrap();
+        assert_eq!(
+            store.meta.get("keep").unwrap().as_deref(),
+            Some(&b"kept"[..])
+        );
+        assert!(store.meta.get("gone0").unwrap().is_none());
+    }
+}
