@@ -17,7 +17,8 @@ source benches/lib.sh
 n=${1:-10000}
 bin=${POSTDESK_BIN:-target/release/postdesk}
 work=$(mktemp -d "${TMPDIR:-/tmp}/pdscale.XXXXXX")
-trap 'kill "${serve_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+# (`kill 0` would signal this script's whole process group.)
+trap '[ -z "${serve_pid:-}" ] || kill "$serve_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 [ -n "${POSTDESK_BIN:-}" ] || cargo build --release --locked -q
 write_config "$work"
@@ -90,7 +91,10 @@ rss() { awk '/VmRSS/{print int($2/1024)}' "/proc/$serve_pid/status"; }
 
 "$bin" "${cfg[@]}" serve 2>"$work/serve.log" &
 serve_pid=$!
-until [ -S "$work/state/control.sock" ]; do sleep 0.05; done
+until [ -S "$work/state/control.sock" ]; do
+  kill -0 "$serve_pid" 2>/dev/null || { echo "serve exited:" >&2; tail -5 "$work/serve.log" >&2; exit 1; }
+  sleep 0.05
+done
 sleep 2
 echo "  daemon idle: $(rss) MiB"
 queries=(
