@@ -219,7 +219,10 @@ impl Desk {
                     .config
                     .organizations
                     .iter()
-                    .map(|g| (g.name.clone(), g.domains.clone()))
+                    .map(|g| {
+                        let domains = g.domains.iter().map(|d| d.trim().to_ascii_lowercase());
+                        (g.name.clone(), domains.collect())
+                    })
                     .collect();
                 Response::Stats(Box::new(crate::report::compute(&tickets, &o)))
             }

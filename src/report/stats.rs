@@ -75,7 +75,8 @@ pub struct Options {
     pub desk: String,
     /// The agents the agents table lists (`[[agent]]`), lowercased.
     pub agents: Vec<String>,
-    /// `[[organization]]`s: name and domains, which group requesters.
+    /// `[[organization]]`s: name and domains (trimmed, lowercased), which
+    /// group requesters.
     pub organizations: Vec<(String, Vec<String>)>,
 }
 
@@ -88,8 +89,9 @@ impl Options {
             .iter()
             .find(|(_, domains)| {
                 domains.iter().any(|d| {
-                    let d = d.trim().to_ascii_lowercase();
-                    domain == d || domain.ends_with(&format!(".{d}"))
+                    domain
+                        .strip_suffix(d.as_str())
+                        .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
                 })
             })
             .map(|(name, _)| name.clone())
@@ -539,15 +541,15 @@ pub fn compute(tickets: &[Ticket], o: &Options) -> Stats {
             continue;
         }
         let breaches = missed(t);
-        if !finished(t.status) && t.created <= o.now {
-            orgs.entry(o.organization_of_domain(&domain_of(&t.requester.email)))
-                .or_default()
-                .1 += 1;
+        let open_now = !finished(t.status) && t.created <= o.now;
+        if open_now || in_window(t.created) {
+            let org = orgs
+                .entry(o.organization_of_domain(&domain_of(&t.requester.email)))
+                .or_default();
+            org.0 += in_window(t.created) as usize;
+            org.1 += open_now as usize;
         }
         if in_window(t.created) {
-            orgs.entry(o.organization_of_domain(&domain_of(&t.requester.email)))
-                .or_default()
-                .0 += 1;
             counts.created += 1;
             let local = tz.from_utc_datetime(&t.created.naive_utc());
             heat[local.weekday().num_days_from_monday() as usize][local.hour() as usize] += 1;
@@ -970,7 +972,7 @@ mod tests {
     #[test]
     fn requesters_group_by_organisation_then_domain() {
         let mut o = Options::new(utc(2026, 3, 9));
-        o.organizations = vec![("Acme".into(), vec![" Acme.TEST ".into()])];
+        o.organizations = vec![("Acme".into(), vec!["acme.test".into()])];
         assert_eq!(domain_of("Ann@Mail.Acme.test"), "mail.acme.test");
         assert_eq!(domain_of("no-domain"), "");
         assert_eq!(o.organization_of_domain("acme.test"), "Acme");
