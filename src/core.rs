@@ -27,6 +27,7 @@ pub mod decide;
 pub mod eta;
 pub mod guard;
 pub mod lifecycle;
+pub mod mood;
 pub mod outbox;
 pub mod thread;
 pub mod ticket;

@@ -40,5 +40,5 @@ pub mod transport;
 // The pure core, where every decision is made (see `core`); re-exported so
 // its modules keep their short paths (`postdesk::decide`, `crate::ticket`).
 pub use crate::core::{
-    agent, calendar, caps, command, compose, decide, eta, guard, lifecycle, thread, ticket,
+    agent, calendar, caps, command, compose, decide, eta, guard, lifecycle, mood, thread, ticket,
 };

@@ -226,6 +226,7 @@ mod tests {
             links: vec![],
             time_worked: Default::default(),
             snoozed_until: None,
+            sentiment: None,
         }
     }
 

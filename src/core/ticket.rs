@@ -204,6 +204,12 @@ pub struct Ticket {
     /// agents are told). No follow-up reminders or auto-close meanwhile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snoozed_until: Option<DateTime<Utc>>,
+    /// The mood of the message that opened it, as the rule file's
+    /// `sentiment` condition reads it (see [`crate::mail::sentiment`]):
+    /// what reports count to show how many customers arrive angry. `None`
+    /// for imported history and tickets opened before this was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<crate::mail::sentiment::Sentiment>,
 }
 
 /// An agent's answer that was not sent: something newer happened on the
