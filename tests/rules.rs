@@ -1174,3 +1174,27 @@ fn explain_shows_the_sentiment_score_and_the_deciding_words() {
     );
     assert!(text.contains("no words of feeling"), "{text}");
 }
+
+#[test]
+fn the_example_raises_an_upset_customer() {
+    let rs = example();
+    let angry = Msg {
+        subject: "Export question".into(),
+        body: ANGRY.into(),
+        ..Msg::default()
+    };
+    let c = rs.classify(&angry.view());
+    assert_eq!(c.priority, Some(Priority::High));
+    assert!(c.tags.contains(&"upset".to_string()), "{c:?}");
+    let reply = Msg {
+        is_reply: true,
+        subject: "Re: [ACME-7] Export question".into(),
+        ..angry
+    };
+    assert!(rs
+        .classify(&reply.view())
+        .tags
+        .contains(&"upset".to_string()));
+    let calm = rs.classify(&Msg::subject("Export question").view());
+    assert!(!calm.tags.contains(&"upset".to_string()), "{calm:?}");
+}

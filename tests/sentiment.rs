@@ -190,3 +190,132 @@ fn check_points_at_a_bad_sentiment_value() {
     assert!(err.contains("rules.toml:3:"), "{err}");
     assert!(err.contains("unknown sentiment `angry`"), "{err}");
 }
+
+// --- the labelled corpus ------------------------------------------------------
+
+/// Every `(language, label, text)` of tests/fixtures/sentiment/*.tsv.
+fn corpus() -> Vec<(String, String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sentiment");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .expect("fixture directory")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "tsv"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let lang = f
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let text = std::fs::read_to_string(&f).expect("read fixture");
+        for line in text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        {
+            let (label, body) = line
+                .split_once('\t')
+                .unwrap_or_else(|| panic!("{lang}: no tab in {line:?}"));
+            out.push((lang.clone(), label.to_string(), body.replace("\\n", "\n")));
+        }
+    }
+    out
+}
+
+fn reading(text: &str) -> postdesk::mail::sentiment::Reading {
+    postdesk::mail::sentiment::read(&[text])
+}
+
+#[test]
+fn every_labelled_mail_reads_as_labelled() {
+    let all = corpus();
+    assert!(all.len() >= 90, "corpus shrank to {}", all.len());
+    let misses: Vec<String> = all
+        .iter()
+        .filter_map(|(lang, label, text)| {
+            let r = reading(text);
+            (r.sentiment.to_string() != *label).then(|| {
+                let words: Vec<String> = r
+                    .evidence
+                    .iter()
+                    .map(|e| format!("{} {:?}", e.weight, e.text))
+                    .collect();
+                format!(
+                    "{lang} {label}, read {} ({}): {text:?} [{}]",
+                    r.sentiment,
+                    r.score,
+                    words.join(", ")
+                )
+            })
+        })
+        .collect();
+    assert!(
+        misses.is_empty(),
+        "{} of {} differ:\n{}",
+        misses.len(),
+        all.len(),
+        misses.join("\n")
+    );
+}
+
+/// Prints the accuracy per language and per label (run with
+/// `--nocapture`); the figures go to benches/RESULTS.md. Each mail's own
+/// outcome is asserted by the test above, not here.
+#[test]
+fn accuracy_by_family() {
+    use std::collections::BTreeMap;
+    let mut families: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for (lang, label, text) in corpus() {
+        let ok = reading(&text).sentiment.to_string() == label;
+        for family in [
+            format!("language {lang}"),
+            format!("label {label}"),
+            "all".into(),
+        ] {
+            let t = families.entry(family).or_default();
+            t.0 += usize::from(ok);
+            t.1 += 1;
+        }
+    }
+    let mut out = String::from("| family | right | of | % |\n|---|---|---|---|\n");
+    for (family, (ok, n)) in &families {
+        out += &format!(
+            "| {family} | {ok} | {n} | {:.0} |\n",
+            100.0 * *ok as f64 / (*n).max(1) as f64
+        );
+    }
+    println!("{out}");
+}
+
+/// History brought in by `import` is routed by a sentiment rule like live
+/// mail (the rules strip it for that), but keeps no mood of its own:
+/// reports would otherwise count old mail as this week's.
+#[test]
+fn imported_history_is_routed_but_keeps_no_mood() {
+    let t = desk();
+    let mbox = t.dir.path().join("old.mbox");
+    let mut data = Vec::new();
+    for (i, body) in [ANGRY, "Hi,\r\nwhere is the invoice?\r\n"]
+        .iter()
+        .enumerate()
+    {
+        data.extend_from_slice(b"From someone@customer.test Sun Nov 22 10:00:00 2026\n");
+        data.extend_from_slice(&mail(
+            "old@customer.test",
+            &format!("Old {i}"),
+            &format!("old{i}@c"),
+            "",
+            body,
+        ));
+        data.extend_from_slice(b"\n");
+    }
+    std::fs::write(&mbox, &data).expect("write");
+    let o = t.run(&["import", "mbox", mbox.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let angry = show(&t, "ACME-1");
+    assert_eq!(angry["ticket"]["queue"], "escalations", "{angry:#}");
+    assert!(angry["ticket"].get("sentiment").is_none(), "{angry:#}");
+    let calm = show(&t, "ACME-2");
+    assert_eq!(calm["ticket"]["queue"], "general");
+}

@@ -48,6 +48,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
@@ -232,7 +233,8 @@ const ENGLISH: &[(f32, &str)] = &[
             chargeback, report you, consumer protection, trading standards, better business bureau, \
             bullshit, wtf, fuck*, shit*, idiot*, crook*"),
     (-2.5, "terrible, nightmare, hate, hated, shocking, rubbish, garbage, crap, crappy, sucks, \
-            angry, refund immediately, refund me immediately, money back immediately, \
+            angry, losing my|our patience, lost my|our patience, patience is running out, \
+            refund immediately, refund me immediately, money back immediately, \
             want my money back, i demand, demand a refund, final warning, \
             cancel my|our subscription|account|contract|membership|order|plan, \
             cancelling my|our subscription|account|contract|membership|order|plan, \
@@ -245,9 +247,11 @@ const ENGLISH: &[(f32, &str)] = &[
             how many times, still waiting, still no answer|reply|response|refund, \
             no answer|reply|response|one answers|one replies|one responds, \
             nobody answers|answered|replied|responds|responded|cares, \
-            ignored, ignoring me|us|my|our, speak|talk to a|your manager|supervisor, last chance, \
+            regret, ignored, ignoring me|us|my|our, can't believe, cannot believe, \
+            bothered to reply|answer|respond|call|write, not a single update|reply|answer|response|word, \
+            speak|talk to a|your manager|supervisor, last chance, \
             escalate, complaint, complain*, poor service|support|quality|communication"),
-    (-1.5, "bad, poor, mess, regret, money back, still not, once again, yet again, \
+    (-1.5, "bad, poor, mess, money back, still not, once again, yet again, \
             what the hell, unfortunately not, worse"),
     (-1.0, "worried, concerned, confusing, confused, slow, hopeless, again and again"),
     (-0.5, "unfortunately, sadly"),
@@ -264,7 +268,7 @@ const ENGLISH: &[(f32, &str)] = &[
     (2.5, "thank you so much, thanks so much, thank you very very much, many many thanks, \
            great support|service|job|help|work|team, excellent, amazing, awesome, fantastic, \
            wonderful, brilliant, delighted, impressed, grateful, superb, outstanding, lifesaver, \
-           life saver, you rock, you are the best, you're the best, works great, love it"),
+           life saver, you rock, you guys rock, you all rock, you are the best, you're the best, works great, love it"),
 ];
 
 const GERMAN: &[(f32, &str)] = &[
@@ -283,8 +287,11 @@ const GERMAN: &[(f32, &str)] = &[
             zum zweiten|dritten|vierten|fünften|x-ten|wiederholten mal, \
             das zweite|dritte|vierte|fünfte mal, zweimal|dreimal|mehrmals geschrieben, \
             keine antwort|rückmeldung|reaktion, niemand meldet|antwortet|reagiert, \
+            meldet sich niemand, antwortet niemand, reagiert niemand, ich verlange, \
+            kann|darf doch nicht wahr sein, kann nicht wahr sein, und zwar sofort, \
             immer noch keine|nicht, warte immer noch, warten immer noch"),
-    (-1.5, "kündigung, schlecht, schlechter, ärger*, schon wieder, geld zurück, leider nicht, unmöglich"),
+    (-1.5, "kündigung, schlecht, schlechter, ärger*, schon wieder, geld zurück, leider nicht, unmöglich, \
+            warte seit tagen|wochen|monaten, warten seit tagen|wochen|monaten"),
     (-1.0, "besorgt, verwirrend, langsam, reklamation"),
     (-0.5, "leider"),
     (0.0, "danke im voraus, vielen dank im voraus, danke vorab, vorab danke, vorab vielen dank, \
@@ -312,6 +319,7 @@ const FRENCH: &[(f32, &str)] = &[
     (
         -2.5,
         "honte, catastroph*, affreux, affreuse, horrible, résilier, remboursement immédiat, \
+            marre, ras-le-bol, ras le bol, \
             rembourser immédiatement, énervé*",
     ),
     (
@@ -403,19 +411,53 @@ struct Phrase {
     kind: Kind,
 }
 
+/// A multiply-rotate hash (as rustc's FxHash) for the word lists: every
+/// word of a mail is looked up two or three times, and SipHash's
+/// protection against chosen collisions buys nothing for a fixed table
+/// that input never adds to (a colliding word costs one probe sequence).
+#[derive(Debug, Default, Clone, Copy)]
+struct WordHash(u64);
+
+impl Hasher for WordHash {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl WordHash {
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+type Map<V> = HashMap<String, V, BuildHasherDefault<WordHash>>;
+
+/// Prefix entries are matched by their first characters.
+const HEAD_CHARS: usize = 4;
+
 #[derive(Debug, Default)]
 struct Lexicon {
     /// Single words, exact.
-    words: HashMap<String, Kind>,
+    words: Map<Kind>,
     /// Single-word prefixes ("enttausch").
-    prefixes: HashMap<String, Kind>,
-    /// Lengths (in chars) of the prefixes, longest first.
-    prefix_lens: Vec<usize>,
-    /// The first four characters of every prefix: most words miss here
-    /// with one lookup.
-    prefix_heads: HashSet<String>,
+    prefixes: Map<Kind>,
+    /// The prefixes by their first four characters, longest first: most
+    /// words miss here with one lookup.
+    by_head: Map<Vec<(String, Kind)>>,
     /// Phrases by their first word, longest first.
-    phrases: HashMap<String, Vec<Phrase>>,
+    phrases: Map<Vec<Phrase>>,
 }
 
 static LEXICON: LazyLock<Lexicon> = LazyLock::new(build);
@@ -437,15 +479,15 @@ fn build() -> Lexicon {
             add(&mut lx, e, Kind::Booster(*f));
         }
     }
-    let mut lens: Vec<usize> = lx.prefixes.keys().map(|p| p.chars().count()).collect();
-    lens.sort_unstable_by(|a, b| b.cmp(a));
-    lens.dedup();
-    lx.prefix_lens = lens;
-    lx.prefix_heads = lx
-        .prefixes
-        .keys()
-        .map(|p| p.chars().take(4).collect())
-        .collect();
+    let mut by_head: Map<Vec<(String, Kind)>> = Map::default();
+    for (p, k) in &lx.prefixes {
+        let head: String = p.chars().take(HEAD_CHARS).collect();
+        by_head.entry(head).or_default().push((p.clone(), *k));
+    }
+    for list in by_head.values_mut() {
+        list.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    }
+    lx.by_head = by_head;
     for phrases in lx.phrases.values_mut() {
         phrases.sort_by_key(|p| std::cmp::Reverse(p.rest.len()));
     }
@@ -530,6 +572,18 @@ fn fold(word: &str) -> String {
 
 fn fold_into(word: &str, out: &mut String) {
     out.clear();
+    fold_append(word, out);
+}
+
+/// [`fold`] appended to `out`.
+fn fold_append(word: &str, out: &mut String) {
+    if word.is_ascii() {
+        out.extend(word.bytes().map(|b| {
+            let b = b.to_ascii_lowercase();
+            char::from(if b == b'`' { b'\'' } else { b })
+        }));
+        return;
+    }
     for c in word.chars().flat_map(char::to_lowercase) {
         let c = match c {
             'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
@@ -556,7 +610,8 @@ struct Word {
     /// Byte range in its part.
     start: usize,
     end: usize,
-    folded: String,
+    /// Byte range of its folded form in the words' [`Folded`] buffer.
+    folded: (usize, usize),
     /// Written in capitals (two letters or more, none lower case).
     caps: bool,
     letters: usize,
@@ -575,7 +630,13 @@ struct Ending {
 
 /// Splits one part into words and sentences; quoted lines are left out
 /// and end a sentence, as a blank line does.
-fn tokenize(text: &str, sentence_base: usize, words: &mut Vec<Word>, endings: &mut Vec<Ending>) {
+fn tokenize(
+    text: &str,
+    sentence_base: usize,
+    words: &mut Vec<Word>,
+    buf: &mut String,
+    endings: &mut Vec<Ending>,
+) {
     let text = cut_at(text, MAX_BYTES);
     let mut sentence = sentence_base;
     let mut open = false; // the current sentence has words
@@ -618,10 +679,11 @@ fn tokenize(text: &str, sentence_base: usize, words: &mut Vec<Word>, endings: &m
                 let raw = &line[start..end];
                 let letters = raw.chars().filter(|c| c.is_alphabetic()).count();
                 let caps = letters >= 2 && !raw.chars().any(char::is_lowercase);
-                let mut folded = String::new();
+                let from = buf.len();
                 if raw.chars().count() <= MAX_WORD_CHARS {
-                    fold_into(raw, &mut folded);
+                    fold_append(raw, buf);
                 }
+                let folded = (from, buf.len());
                 words.push(Word {
                     start: line_start + start,
                     end: line_start + end,
@@ -634,14 +696,21 @@ fn tokenize(text: &str, sentence_base: usize, words: &mut Vec<Word>, endings: &m
                 open = true;
             } else if matches!(c, '!' | '?' | '.' | '…') {
                 let mut marks = usize::from(c != '.' && c != '…');
+                let (mut bang, mut question) = (c == '!', c == '?');
                 while let Some(&(_, d)) = chars.peek() {
                     if matches!(d, '!' | '?' | '.' | '…' | '1') && !(d == '1' && marks == 0) {
                         // "!!!1" is a run of shouting too.
                         marks += usize::from(d != '.' && d != '…');
+                        bang |= d == '!';
+                        question |= d == '?';
                         chars.next();
                     } else {
                         break;
                     }
+                }
+                // "?!" is as loud as "!!!".
+                if bang && question {
+                    marks = marks.max(3);
                 }
                 // A dot inside a number or an address is not an end.
                 let next_is_word = chars.peek().is_some_and(|&(_, d)| d.is_alphanumeric());
@@ -706,8 +775,9 @@ fn cut_at(s: &str, max: usize) -> &str {
 
 /// What a word (or the phrase starting at it) is, and how many words it
 /// takes.
-fn lookup(lx: &Lexicon, words: &[Word], i: usize) -> Option<(Kind, usize)> {
-    let w = words[i].folded.as_str();
+fn lookup(lx: &Lexicon, words: &[Word], buf: &str, i: usize) -> Option<(Kind, usize)> {
+    let folded = |w: &Word| buf.get(w.folded.0..w.folded.1).unwrap_or("");
+    let w = folded(&words[i]);
     if w.is_empty() {
         return None;
     }
@@ -719,7 +789,7 @@ fn lookup(lx: &Lexicon, words: &[Word], i: usize) -> Option<(Kind, usize)> {
                 && p.rest
                     .iter()
                     .enumerate()
-                    .all(|(k, s)| !words[i + k].clause_end && s.matches(&words[i + 1 + k].folded));
+                    .all(|(k, s)| !words[i + k].clause_end && s.matches(folded(&words[i + 1 + k])));
             if fits {
                 return Some((p.kind, n + 1));
             }
@@ -749,21 +819,16 @@ fn lookup(lx: &Lexicon, words: &[Word], i: usize) -> Option<(Kind, usize)> {
 }
 
 fn prefix(lx: &Lexicon, w: &str) -> Option<Kind> {
-    let head_end = w.char_indices().nth(4).map_or(w.len(), |(b, _)| b);
-    if !lx.prefix_heads.contains(&w[..head_end]) {
-        return None;
-    }
-    let n = w.chars().count();
-    for &len in &lx.prefix_lens {
-        if len > n {
-            continue;
-        }
-        let end = w.char_indices().nth(len).map_or(w.len(), |(b, _)| b);
-        if let Some(k) = lx.prefixes.get(&w[..end]) {
-            return Some(*k);
-        }
-    }
-    None
+    let head_end = match w.char_indices().nth(HEAD_CHARS) {
+        Some((b, _)) => b,
+        None if w.chars().count() == HEAD_CHARS => w.len(),
+        None => return None,
+    };
+    lx.by_head
+        .get(&w[..head_end])?
+        .iter()
+        .find(|(p, _)| w.starts_with(p.as_str()))
+        .map(|(_, k)| *k)
 }
 
 /// A word of feeling found, before the sentence's ending is known.
@@ -788,9 +853,10 @@ fn score(parts: &[&str], collect: bool) -> (i32, Vec<Evidence>) {
     let mut sentence_base = 0;
     for (part, text) in parts.iter().enumerate() {
         let mut words = Vec::new();
-        tokenize(text, sentence_base, &mut words, &mut endings);
+        let mut buf = String::with_capacity(text.len().min(MAX_BYTES));
+        tokenize(text, sentence_base, &mut words, &mut buf, &mut endings);
         sentence_base = endings.len();
-        read_words(lx, part, text, &words, &mut items);
+        read_words(lx, part, text, (&words, &buf), &mut items);
     }
     let mut total = 0i32;
     let mut evidence = Vec::new();
@@ -869,7 +935,13 @@ fn cut_chars(s: &str) -> String {
 
 /// The words of feeling of one part, with negation, boosters, capitals
 /// and shouting applied (sentence endings come later).
-fn read_words(lx: &Lexicon, part: usize, text: &str, words: &[Word], items: &mut Vec<Item>) {
+fn read_words(
+    lx: &Lexicon,
+    part: usize,
+    text: &str,
+    (words, buf): (&[Word], &str),
+    items: &mut Vec<Item>,
+) {
     // The open negation and booster: words left in scope, and the index
     // of the word that opened it.
     let mut negation: Option<(usize, usize)> = None;
@@ -878,7 +950,7 @@ fn read_words(lx: &Lexicon, part: usize, text: &str, words: &[Word], items: &mut
     let first_item = items.len();
     let mut i = 0;
     while i < words.len() {
-        let (kind, n) = lookup(lx, words, i).unwrap_or((Kind::Feeling(0.0), 1));
+        let (kind, n) = lookup(lx, words, buf, i).unwrap_or((Kind::Feeling(0.0), 1));
         let last = &words[i + n - 1];
         match kind {
             Kind::Negator => {
@@ -905,6 +977,14 @@ fn read_words(lx: &Lexicon, part: usize, text: &str, words: &[Word], items: &mut
             }
             Kind::Feeling(w) => {
                 if w != 0.0 {
+                    // A phrase that says its own "no" ("not a single
+                    // reply", "no answer") is not turned again.
+                    let own_no = n > 1
+                        && lx
+                            .words
+                            .get(buf.get(words[i].folded.0..words[i].folded.1).unwrap_or(""))
+                            == Some(&Kind::Negator);
+                    let negation = if own_no { None } else { negation };
                     items.push(feeling(part, words, i, n, w, negation, boost, raw));
                     boost = None;
                 }

@@ -248,6 +248,12 @@ fn every_list_entry_is_well_formed() {
             }
         }
     }
+    for p in lx.prefixes.keys() {
+        // Shorter prefixes would match too much (and are not found).
+        assert!(p.chars().count() >= HEAD_CHARS, "prefix {p:?} is too short");
+    }
+    assert_eq!(mood("shit."), Sentiment::Negative);
+    assert_eq!(mood("Shitty service."), Sentiment::Negative);
     assert!(lx.words.contains_key("unacceptable"));
     assert!(lx.prefixes.contains_key("enttausch"));
     assert!(lx.words.contains_key("unverschaemtheit"));
