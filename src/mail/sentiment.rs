@@ -236,14 +236,14 @@ const ENGLISH: &[(f32, &str)] = &[
             angry, losing my|our patience, lost my|our patience, patience is running out, \
             refund immediately, refund me immediately, money back immediately, \
             want my money back, i demand, demand a refund, final warning, \
-            cancel my|our subscription|account|contract|membership|order|plan, \
-            cancelling my|our subscription|account|contract|membership|order|plan, \
-            canceling my|our subscription|account|contract|membership|order|plan, \
+            cancel my|our subscription|account|contract|membership|plan, \
+            cancelling my|our subscription|account|contract|membership|plan, \
+            canceling my|our subscription|account|contract|membership|plan, \
             close my|our account, end my|our contract"),
     (-2.0, "disappointed, disappointing, disappointment, frustrated, frustrating, frustration, \
             annoyed, annoying, irritated, upset, unhappy, dissatisfied, rude, insane, nonsense, \
             stupid, clueless, lousy, sloppy, unreasonable, damn, damned, shocked, unbelievable, \
-            second|third|fourth|fifth|sixth|seventh|tenth time, \
+            third|fourth|fifth|sixth|seventh|tenth time, \
             how many times, still waiting, still no answer|reply|response|refund, \
             no answer|reply|response|one answers|one replies|one responds, \
             nobody answers|answered|replied|responds|responded|cares, \
@@ -253,13 +253,15 @@ const ENGLISH: &[(f32, &str)] = &[
             escalate, complaint, complain*, poor service|support|quality|communication"),
     (-1.5, "bad, poor, mess, money back, still not, once again, yet again, \
             what the hell, unfortunately not, worse"),
-    (-1.0, "worried, concerned, confusing, confused, slow, hopeless, again and again"),
+    (-1.0, "worried, concerned, confusing, confused, slow, hopeless, again and again, second time"),
     (-0.5, "unfortunately, sadly"),
     (0.0, "thanks in advance, thank you in advance, thanks beforehand, \
            thanks and regards, thanks & regards, many thanks in advance, happy to, glad to, \
            would love, i'd love, good morning|afternoon|evening|day, have a nice|good|great day|weekend|week, \
            not only, no doubt, no worries, no problem, looking forward, kind regards, best regards, \
-           best wishes, sorry to bother, great deal of, good faith"),
+           best wishes, sorry to bother, great deal of, good faith, \
+           bad request|gateway|credentials|certificate|file|data|input, worst case, \
+           is|are|gets|get ignored"),
     (1.0, "thanks, thank you, thx, ty, cheers, good, nice, fine, ok, okay, pleasure"),
     (1.5, "many thanks, great, glad, recommend, perfectly, quick|fast|prompt reply|response|answer|help, \
            works now, working now, problem solved"),
