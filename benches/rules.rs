@@ -266,6 +266,7 @@ impl Msg {
             size: self.size,
             new_customer: false,
             is_reply: self.is_reply,
+            own_text: &self.body,
         }
     }
 }

@@ -227,6 +227,7 @@ mod tests {
             time_worked: Default::default(),
             snoozed_until: None,
             language: None,
+            sentiment: None,
         }
     }
 

@@ -260,3 +260,100 @@ fn two_agents_answering_one_notification_reach_the_customer_once_until_send() {
             && !m.text.contains("#send")
             && m.in_reply_to == vec!["collide-c1@customer.test".to_string()]));
 }
+
+/// A German customer, answered with a canned answer and then told their
+/// ticket is resolved: the acknowledgement, the macro's text and the
+/// status notice all reach the customer's own mailbox in German, greeting
+/// them by their given name, and none of the agent's commands travel with
+/// the answer.
+#[test]
+fn a_german_customer_gets_german_mail_and_a_macro_answer_as_written() {
+    let stack = mailstack();
+    for user in ["ute@desk.test", "hans@customer.test"] {
+        empty_mailbox(&stack, user);
+    }
+    let smtp = stack["smtp_port"].as_u64().unwrap();
+    let maildir =
+        PathBuf::from(stack["maildir_root"].as_str().unwrap()).join("desk.test/sprache/Maildir");
+    let t = TestDesk::with(Options {
+        address: "sprache@desk.test".into(),
+        inbox: Some(maildir),
+        smtp_port: Some(smtp),
+        extra: "[[agent]]\nemail = \"ute@desk.test\"\nname = \"Ute\"\nqueues = [\"general\"]\n\n[[queue]]\nname = \"general\"\n".into(),
+        ..Options::default()
+    });
+    let _daemon = t.serve();
+    swaks_raw(
+        smtp,
+        "hans@customer.test",
+        "sprache@desk.test",
+        "From: =?utf-8?q?M=C3=BCller=2C_Hans?= <hans@customer.test>\r\n\
+         To: sprache@desk.test\r\n\
+         Subject: Anmeldung geht nicht\r\n\
+         Message-ID: <sprache-h1@customer.test>\r\n\
+         Date: Sun, 06 Dec 2026 09:00:00 +0000\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: 8bit\r\n\r\n\
+         Guten Tag,\r\n\r\n\
+         seit gestern kann ich mich nicht mehr in mein Konto einloggen. Das Passwort\r\n\
+         wird nicht akzeptiert, obwohl ich es ganz sicher richtig eingebe. Können Sie\r\n\
+         mir bitte helfen?\r\n\r\n\
+         Viele Grüße\r\nHans Müller\r\n",
+    );
+    let ack = parse(&imap_fetch(&stack, "hans@customer.test", 1, 30)[0]).unwrap();
+    assert!(ack.text.contains("Hallo Hans,"), "{}", ack.text);
+    assert!(
+        ack.text.contains("vielen Dank für Ihre Nachricht"),
+        "{}",
+        ack.text
+    );
+
+    let note = parse(&imap_fetch(&stack, "ute@desk.test", 1, 30)[0]).unwrap();
+    let token = note.reply_to.clone().unwrap().email;
+    swaks_raw(
+        smtp,
+        "ute@desk.test",
+        &token,
+        &format!(
+            "From: Ute <ute@desk.test>\r\nTo: {token}\r\nSubject: Re: {subject}\r\n\
+             Message-ID: <sprache-u1@desk.test>\r\nIn-Reply-To: <{nid}>\r\nReferences: <{nid}>\r\n\
+             Date: Sun, 06 Dec 2026 09:10:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+             Wir sehen uns das gleich an.\r\n\r\n#macro thanks-waiting\r\n",
+            subject = note.subject,
+            nid = note.message_id,
+        ),
+    );
+    let mails = imap_fetch(&stack, "hans@customer.test", 2, 30);
+    let answer = mails
+        .iter()
+        .map(|r| parse(r).unwrap())
+        .find(|m| m.text.contains("Vielen Dank für Ihre Geduld"))
+        .expect("the German macro answer");
+    assert!(
+        answer.text.contains("Wir sehen uns das gleich an."),
+        "the agent's own words above the macro stay: {}",
+        answer.text
+    );
+    assert!(
+        !answer.text.contains("#macro") && !answer.text.contains("ute@desk.test"),
+        "{}",
+        answer.text
+    );
+
+    let reference = t.tickets_json()[0]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let set = t.run(&["tickets", "set", &reference, "--status", "resolved"]);
+    assert!(set.status.success(), "{set:?}");
+    let mails: Vec<_> = imap_fetch(&stack, "hans@customer.test", 3, 30)
+        .iter()
+        .map(|r| parse(r).unwrap())
+        .collect();
+    let status = mails
+        .iter()
+        .find(|m| m.text.contains("als gelöst markiert"))
+        .unwrap_or_else(|| panic!("the German status notice among {mails:#?}"));
+    assert!(status.text.contains("Hallo Hans,"), "{}", status.text);
+}

@@ -109,6 +109,7 @@ impl Msg {
             size: self.size,
             new_customer: self.new_customer,
             is_reply: self.is_reply,
+            own_text: &self.body,
         }
     }
 }
@@ -920,7 +921,7 @@ fn from_inbound_builds_a_view() {
     let raw = b"From: Carol <Carol@Customer.test>\r\nTo: support@example.com\r\nCc: Boss <boss@customer.test>\r\nSubject: Server down\r\nX-Spam-Flag: NO\r\nMessage-ID: <a@b>\r\n\r\nHelp!\r\n";
     let msg = postdesk::mail::parse(raw).expect("parses");
     let lists = postdesk::rules::ViewLists::of(&msg);
-    let view = MessageView::from_inbound(&msg, &lists, "main", true, false);
+    let view = MessageView::from_inbound(&msg, &lists, "main", "Help!", true, false);
     assert_eq!(view.from, "carol@customer.test");
     assert_eq!(view.cc, ["boss@customer.test"]);
     let rs = rules(
@@ -1045,4 +1046,155 @@ fn fast_path_agrees_with_exact_regexes_on_tricky_text() {
         let exact = rs.explain(&m.view()).result.matched;
         assert_eq!(fast, exact, "round {round}: {:?} / {:?}", m.subject, m.body);
     }
+}
+
+// --- sentiment ---------------------------------------------------------------
+
+const ANGRY: &str = "This is the third time I write. Unacceptable!!! I want my money back.";
+
+#[test]
+fn sentiment_matches_the_mood_of_what_the_sender_wrote() {
+    let angry = Msg {
+        body: ANGRY.into(),
+        ..Msg::default()
+    };
+    let happy = Msg {
+        body: "Thank you so much for the great support!".into(),
+        ..Msg::default()
+    };
+    let calm = Msg::default();
+    assert!(matches("when.sentiment = \"negative\"", &angry));
+    assert!(!matches("when.sentiment = \"negative\"", &calm));
+    assert!(!matches("when.sentiment = \"negative\"", &happy));
+    assert!(matches("when.sentiment = \"positive\"", &happy));
+    assert!(matches("when.sentiment = \"neutral\"", &calm));
+    assert!(matches("when.sentiment = \" Negative \"", &angry));
+    assert!(matches("when.not = { sentiment = \"positive\" }", &angry));
+    // German, in the subject of a new message.
+    let german = Msg::subject("Frechheit! Ich will kündigen");
+    assert!(matches("when.sentiment = \"negative\"", &german));
+    // The subject of a reply is the ticket's, not the customer's words.
+    let reply = Msg {
+        is_reply: true,
+        ..german
+    };
+    let text = "[[rule]]\nname = \"R\"\non = [\"reply\"]\nwhen.sentiment = \"negative\"\nset.tags = [\"hit\"]\n";
+    assert!(classify(text, &reply).matched.is_empty());
+}
+
+#[test]
+fn sentiment_reads_only_the_senders_own_text() {
+    // The body still quotes an angry earlier mail; what the sender wrote
+    // now (the stripped text) is calm.
+    let quoted = format!("Thanks, all good now.\n\nOn Monday Carol wrote:\n> {ANGRY}\n");
+    let m = Msg {
+        body: quoted,
+        ..Msg::default()
+    };
+    let rs = rules(
+        "[[rule]]\nname = \"Angry\"\nwhen.sentiment = \"negative\"\nset.priority = \"high\"\n",
+    );
+    assert!(rs.reads_own_text());
+    let view = MessageView {
+        own_text: "Thanks, all good now.",
+        ..m.view()
+    };
+    assert_eq!(rs.classify(&view).priority, None);
+    assert_eq!(rs.explain(&view).result.priority, None);
+    let view = MessageView {
+        own_text: ANGRY,
+        ..m.view()
+    };
+    assert_eq!(rs.classify(&view).priority, Some(Priority::High));
+    assert!(!rules("[[rule]]\nname = \"A\"\nwhen.subject = 'x'\n").reads_own_text());
+}
+
+#[test]
+fn sentiment_values_are_checked_with_line_numbers() {
+    let p = problem("[[rule]]\nname = \"R\"\nwhen.sentiment = \"negativ\"\nset.tags = [\"x\"]\n");
+    assert_eq!((p.line, p.key.as_str()), (3, "when.sentiment"));
+    assert!(
+        p.message.contains("did you mean `negative`"),
+        "{}",
+        p.message
+    );
+    let p = problem("[[rule]]\nname = \"R\"\nwhen.sentiment = \"furious\"\n");
+    assert!(
+        p.message.contains("negative") && p.message.contains("positive"),
+        "{}",
+        p.message
+    );
+    let p = problem("[[rule]]\nname = \"R\"\nwhen.any = [ { sentiment = true } ]\n");
+    assert_eq!((p.line, p.key.as_str()), (3, "when.any[0].sentiment"));
+    assert!(p.message.contains("found boolean"), "{}", p.message);
+    let p = problem("[[rule]]\nname = \"R\"\nwhen.sentimen = \"negative\"\n");
+    assert!(
+        p.message.contains("did you mean `sentiment`"),
+        "{}",
+        p.message
+    );
+}
+
+#[test]
+fn explain_shows_the_sentiment_score_and_the_deciding_words() {
+    let rs = rules(
+        "[[rule]]\nname = \"Angry\"\nwhen.sentiment = \"negative\"\nset.priority = \"high\"\n",
+    );
+    let m = Msg {
+        body: format!("{ANGRY}\u{1b}[2J"),
+        ..Msg::default()
+    };
+    let ex = rs.explain(&m.view());
+    let reading = ex.sentiment.as_ref().expect("a reading");
+    assert_eq!(reading.sentiment.to_string(), "negative");
+    let words: Vec<&str> = reading.evidence.iter().map(|e| e.text.as_str()).collect();
+    assert!(words.contains(&"third time"), "{words:?}");
+    assert!(words.contains(&"Unacceptable"), "{words:?}");
+    let text = ex.to_string();
+    assert!(
+        text.contains("✓ sentiment = negative  (is negative, score -"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Sentiment        negative (score -"),
+        "{text}"
+    );
+    assert!(text.contains("\"Unacceptable\""), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text}");
+    let json = serde_json::to_value(&ex).expect("serializes");
+    assert_eq!(json["sentiment"]["sentiment"], "negative");
+    assert!(json["sentiment"]["score"].as_f64().unwrap_or(0.0) < -2.0);
+    let back: postdesk::rules::Explanation = serde_json::from_value(json).expect("deserializes");
+    assert_eq!(back, ex);
+    // A calm message says so.
+    let text = rs.explain(&Msg::default().view()).to_string();
+    assert!(
+        text.contains("Sentiment        neutral (score 0.0"),
+        "{text}"
+    );
+    assert!(text.contains("no words of feeling"), "{text}");
+}
+
+#[test]
+fn the_example_raises_an_upset_customer() {
+    let rs = example();
+    let angry = Msg {
+        subject: "Export question".into(),
+        body: ANGRY.into(),
+        ..Msg::default()
+    };
+    let c = rs.classify(&angry.view());
+    assert_eq!(c.priority, Some(Priority::High));
+    assert!(c.tags.contains(&"upset".to_string()), "{c:?}");
+    let reply = Msg {
+        is_reply: true,
+        subject: "Re: [ACME-7] Export question".into(),
+        ..angry
+    };
+    assert!(rs
+        .classify(&reply.view())
+        .tags
+        .contains(&"upset".to_string()));
+    let calm = rs.classify(&Msg::subject("Export question").view());
+    assert!(!calm.tags.contains(&"upset".to_string()), "{calm:?}");
 }

@@ -197,6 +197,9 @@ pub(super) fn print_ticket(view: &TicketView) {
     if !t.matched_rules.is_empty() {
         println!("rules        {}", safe::line(&t.matched_rules.join(", ")));
     }
+    if let Some(s) = t.sentiment {
+        println!("first mail   {s} (its sentiment)");
+    }
     if t.spam {
         println!("spam         yes (kept, never answered)");
     }

@@ -209,6 +209,12 @@ pub struct Ticket {
     /// nothing said otherwise yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<crate::language::Language>,
+    /// The mood of the message that opened it, as the rule file's
+    /// `sentiment` condition reads it (see [`crate::mail::sentiment`]):
+    /// what reports count to show how many customers arrive angry. `None`
+    /// for imported history and tickets opened before this was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<crate::mail::sentiment::Sentiment>,
 }
 
 /// An agent's answer that was not sent: something newer happened on the

@@ -7,12 +7,14 @@ use super::*;
 
 impl Desk {
     /// What the rules say about a message, with whether the sender is new
-    /// and whether it continues a ticket.
+    /// and whether it continues a ticket; `own_text` is what its author
+    /// wrote, reply-stripped (the `sentiment` condition reads it).
     pub(super) fn classify(
         &self,
         staged: &Staged,
         msg: &Inbound,
         inbox: &str,
+        own_text: &str,
         is_reply: bool,
         scan: Option<crate::rules::Prescan>,
     ) -> Result<Classification, StoreError> {
@@ -23,7 +25,7 @@ impl Desk {
         let new_customer = self.store.tickets_of_customer(&msg.from.email)?.is_empty()
             && !staged.has_ticket_of(&msg.from.email);
         let lists = ViewLists::of(msg);
-        let view = MessageView::from_inbound(msg, &lists, inbox, new_customer, is_reply);
+        let view = MessageView::from_inbound(msg, &lists, inbox, own_text, new_customer, is_reply);
         Ok(rules.classify_prescanned(&view, scan))
     }
 

@@ -49,7 +49,9 @@ impl Desk {
             let rules = self.rules();
             let scan = (rules.rule_count() > 0).then(|| {
                 let lists = ViewLists::of(msg);
-                rules.prescan(&MessageView::from_inbound(msg, &lists, "", false, false))
+                rules.prescan(&MessageView::from_inbound(
+                    msg, &lists, "", "", false, false,
+                ))
             });
             p.live = Some(Early {
                 stripped: author_text(msg, &p.raw, self.config.mail.signatures),
@@ -246,7 +248,19 @@ impl Desk {
             .iter()
             .map(|k| k.message_id.clone())
             .collect();
-        let classification = self.classify(&staged, &msg, &inbox, existing.is_some(), scan)?;
+        // History is not stripped (see above) unless a rule reads the
+        // sender's own text.
+        let imported_text = match mode {
+            Mode::Import { .. } if self.rules().reads_own_text() => Some(author_text(
+                &msg,
+                &prepared.raw,
+                self.config.mail.signatures,
+            )),
+            _ => None,
+        };
+        let own_text = imported_text.as_deref().unwrap_or(&stripped);
+        let classification =
+            self.classify(&staged, &msg, &inbox, own_text, existing.is_some(), scan)?;
         let target = decide::target_queue(&classification, existing.as_ref(), &queue);
         let assign = self.assign_evidence(&staged, classification.assign.as_ref(), &target)?;
         // The customer's language is chosen once per ticket: what was

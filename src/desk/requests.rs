@@ -268,7 +268,15 @@ impl Desk {
                         && !staged.has_ticket_of(&msg.from.email);
                     drop(staged);
                     let lists = ViewLists::of(&msg);
-                    let view = MessageView::from_inbound(&msg, &lists, &inbox, new_customer, is_reply);
+                    let own_text = author_text(&msg, &raw, self.config.mail.signatures);
+                    let view = MessageView::from_inbound(
+                        &msg,
+                        &lists,
+                        &inbox,
+                        &own_text,
+                        new_customer,
+                        is_reply,
+                    );
                     match self.rules_for(live) {
                         Ok(rules) => {
                             let mut e = rules.explain(&view);

@@ -8,6 +8,7 @@ pub mod limits;
 pub mod msgid;
 pub mod parse;
 pub mod quote;
+pub mod sentiment;
 pub mod subject;
 pub mod thanks;
 

@@ -13,6 +13,7 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use super::boundary::{self, Masking, Rewrite, Text};
 use super::{Ack, Assign, Classification, MessageView};
+use crate::mail::sentiment::{self, Sentiment};
 use crate::ticket::Priority;
 
 /// Compiled program size allowed for one field's `RegexSet`. Each pattern
@@ -314,6 +315,8 @@ pub(crate) enum Test {
         bytes: u64,
     },
     NewCustomer(bool),
+    /// The mood of what the sender wrote (see [`crate::mail::sentiment`]).
+    Sentiment(Sentiment),
 }
 
 #[derive(Debug)]
@@ -458,6 +461,12 @@ pub(crate) struct Prescan {
 }
 
 impl Compiled {
+    pub(crate) fn reads_own_text(&self) -> bool {
+        self.leaves
+            .iter()
+            .any(|l| matches!(l.test, Test::Sentiment(_)))
+    }
+
     pub(crate) fn prescan(&self, view: &MessageView<'_>) -> Prescan {
         let mut hits = Hits::new(&self.patterns);
         for (f, fs) in self.patterns.fields.iter().enumerate() {
@@ -493,6 +502,7 @@ impl Compiled {
                     patterns: &self.patterns,
                     scanned: p.scanned,
                     matched: p.matched,
+                    mood: None,
                 }
             }
             _ => Hits::new(&self.patterns),
@@ -521,6 +531,8 @@ struct Hits<'p> {
     patterns: &'p Patterns,
     scanned: Vec<bool>,
     matched: Vec<u64>,
+    /// The message's sentiment, read the first time a rule asks.
+    mood: Option<Sentiment>,
 }
 
 impl<'p> Hits<'p> {
@@ -529,6 +541,7 @@ impl<'p> Hits<'p> {
             patterns,
             scanned: vec![false; patterns.fields.len()],
             matched: vec![0; patterns.slots.len().div_ceil(64)],
+            mood: None,
         }
     }
 
@@ -537,6 +550,12 @@ impl<'p> Hits<'p> {
             Test::Pattern { slots } => slots.iter().flatten().any(|&s| self.slot(s, view)),
             Test::Size { cmp, bytes } => cmp.holds(view.size as u64, *bytes),
             Test::NewCustomer(want) => view.new_customer == *want,
+            Test::Sentiment(want) => {
+                let mood = *self.mood.get_or_insert_with(|| {
+                    sentiment::of_message(view.subject, view.own_text, view.is_reply)
+                });
+                mood == *want
+            }
         }
     }
 

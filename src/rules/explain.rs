@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::compile::{each_value, Compiled, Leaf, Test};
 use super::{Classification, MessageView};
+use crate::mail::sentiment::{self, Reading};
 
 /// Matched text is cut to this many characters in reports.
 const SNIPPET_CHARS: usize = 80;
@@ -43,7 +44,8 @@ pub struct ConditionTrace {
     /// The first regex match, cut to about 80 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matched_text: Option<String>,
-    /// The message's own value for `size` and `new_customer`.
+    /// The message's own value for `size`, `new_customer` and
+    /// `sentiment` (with its score).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actual: Option<String>,
 }
@@ -77,6 +79,11 @@ pub struct Explanation {
     /// alone do not know them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desk: Option<DeskDefaults>,
+    /// How the `sentiment` condition reads this message, with the words
+    /// that decided it: shown whether or not a rule tests it, so an admin
+    /// can see what a rule would get before writing one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<Reading>,
 }
 
 /// The desk's side of a dry run's result.
@@ -104,14 +111,17 @@ fn negated(key: &str) -> bool {
 }
 
 pub(crate) fn explain(c: &Compiled, view: &MessageView<'_>) -> Explanation {
+    let reading = sentiment::read_message(view.subject, view.own_text, view.is_reply);
     let mut result = Classification::default();
     let mut stopped_by: Option<String> = None;
     let mut rules = Vec::with_capacity(c.rules.len());
     for rule in &c.rules {
         let mut ids = Vec::new();
         rule.when.leaves(&mut ids);
-        let conditions: Vec<ConditionTrace> =
-            ids.iter().map(|&i| trace(c, &c.leaves[i], view)).collect();
+        let conditions: Vec<ConditionTrace> = ids
+            .iter()
+            .map(|&i| trace(c, &c.leaves[i], view, &reading))
+            .collect();
         let matched = rule.when.eval(&mut |i| {
             ids.iter()
                 .position(|&x| x == i)
@@ -151,10 +161,11 @@ pub(crate) fn explain(c: &Compiled, view: &MessageView<'_>) -> Explanation {
         stopped_by,
         result,
         desk: None,
+        sentiment: Some(reading),
     }
 }
 
-fn trace(c: &Compiled, leaf: &Leaf, view: &MessageView<'_>) -> ConditionTrace {
+fn trace(c: &Compiled, leaf: &Leaf, view: &MessageView<'_>, reading: &Reading) -> ConditionTrace {
     let mut t = ConditionTrace {
         key: leaf.key.clone(),
         pattern: leaf.pattern.clone(),
@@ -184,6 +195,10 @@ fn trace(c: &Compiled, leaf: &Leaf, view: &MessageView<'_>) -> ConditionTrace {
         Test::NewCustomer(want) => {
             t.held = view.new_customer == *want;
             t.actual = Some(view.new_customer.to_string());
+        }
+        Test::Sentiment(want) => {
+            t.held = reading.sentiment == *want;
+            t.actual = Some(format!("{}, score {}", reading.sentiment, reading.score));
         }
     }
     t
@@ -400,15 +415,62 @@ impl fmt::Display for Explanation {
         for (k, v) in lines {
             writeln!(f, "  {k:<16} {v}")?;
         }
+        if let Some(r) = &self.sentiment {
+            write_sentiment(f, r)?;
+        }
         Ok(())
     }
+}
+
+/// Evidence lines shown; the JSON lists them all.
+const EVIDENCE_SHOWN: usize = 12;
+
+/// The sentiment block: the label, the score and the words that made it.
+/// The words come from the mail: quoted with `{:?}`, so control
+/// characters show escaped.
+fn write_sentiment(f: &mut fmt::Formatter<'_>, r: &Reading) -> fmt::Result {
+    writeln!(f)?;
+    writeln!(
+        f,
+        "Sentiment        {} (score {}; negative at {} or below, positive at {} or above)",
+        r.sentiment,
+        r.score,
+        sentiment::Points(sentiment::NEGATIVE_AT),
+        sentiment::Points(sentiment::POSITIVE_AT),
+    )?;
+    if r.evidence.is_empty() {
+        writeln!(f, "  no words of feeling in what the sender wrote")?;
+        return Ok(());
+    }
+    // The strongest first, so a long list still shows what decided.
+    let mut shown: Vec<&sentiment::Evidence> = r.evidence.iter().collect();
+    shown.sort_by_key(|e| std::cmp::Reverse(e.weight.0.abs()));
+    for e in shown.iter().take(EVIDENCE_SHOWN) {
+        let mut line = format!("  {:>6}  {:?}", e.weight.to_string(), e.text);
+        if !e.notes.is_empty() {
+            line.push_str(&format!("  ({})", clean(&e.notes.join("; "))));
+        }
+        writeln!(f, "{line}")?;
+    }
+    if r.evidence.len() > EVIDENCE_SHOWN {
+        writeln!(
+            f,
+            "  … and {} more (--json lists them all)",
+            r.evidence.len() - EVIDENCE_SHOWN
+        )?;
+    }
+    Ok(())
 }
 
 fn condition_lhs(c: &ConditionTrace) -> String {
     let key = clean(&c.key);
     if key == "size" || key.ends_with(".size") {
         format!("{key} {}", clean(&c.pattern))
-    } else if key == "new_customer" || key.ends_with(".new_customer") {
+    } else if key == "new_customer"
+        || key.ends_with(".new_customer")
+        || key == "sentiment"
+        || key.ends_with(".sentiment")
+    {
         format!("{key} = {}", c.pattern)
     } else {
         format!("{key} ~ '{}'", cut(&clean(&c.pattern), PATTERN_CHARS))

@@ -15,8 +15,10 @@
 //! RuleSet::classify(&self, &MessageView) -> Classification            the hot path
 //! RuleSet::explain(&self, &MessageView)  -> Explanation               Display + Serialize
 //!
+//! RuleSet::reads_own_text(&self) -> bool      some rule tests `sentiment`
+//!
 //! ViewLists::of(&Inbound) -> ViewLists                                  to/cc/attachment names
-//! MessageView::from_inbound(&Inbound, &ViewLists, inbox, new_customer, is_reply)
+//! MessageView::from_inbound(&Inbound, &ViewLists, inbox, own_text, new_customer, is_reply)
 //! ```
 //!
 //! [`RuleSet`] is an `Arc` inside: clone it freely, share it across threads,
@@ -229,6 +231,11 @@ pub struct MessageView<'a> {
     pub new_customer: bool,
     /// The message continues an existing ticket (rules with `on = ["reply"]`).
     pub is_reply: bool,
+    /// What the sender wrote in this message, quotes and signature
+    /// stripped: the `sentiment` condition reads this (and the subject of
+    /// a new message), so the history a reply quotes never counts. Empty
+    /// when the caller did not strip the message.
+    pub own_text: &'a str,
 }
 
 /// The lists a [`MessageView`] borrows that an [`Inbound`] does not hold as
@@ -251,12 +258,15 @@ impl ViewLists {
 }
 
 impl<'a> MessageView<'a> {
-    /// `new_customer`: the sender has no earlier ticket; `is_reply`: the
-    /// message joins an existing ticket (threading found one).
+    /// `own_text`: what the sender wrote, reply-stripped (see
+    /// [`MessageView::own_text`]); `new_customer`: the sender has no
+    /// earlier ticket; `is_reply`: the message joins an existing ticket
+    /// (threading found one).
     pub fn from_inbound(
         msg: &'a Inbound,
         lists: &'a ViewLists,
         inbox: &'a str,
+        own_text: &'a str,
         new_customer: bool,
         is_reply: bool,
     ) -> MessageView<'a> {
@@ -272,6 +282,7 @@ impl<'a> MessageView<'a> {
             size: msg.size,
             new_customer,
             is_reply,
+            own_text,
         }
     }
 }
@@ -325,6 +336,13 @@ impl RuleSet {
 
     pub fn rule_count(&self) -> usize {
         self.inner.rules.len()
+    }
+
+    /// Whether some rule tests `sentiment`, which reads the sender's own
+    /// text: a caller that strips messages only when needed (bulk import)
+    /// must strip them for this rule set.
+    pub fn reads_own_text(&self) -> bool {
+        self.inner.reads_own_text()
     }
 
     /// Names of the rules, in file order.

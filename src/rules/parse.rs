@@ -14,6 +14,7 @@ use toml::Spanned;
 use super::compile::{Actions, Cmp, Compiled, Field, Interner, Leaf, Node, On, Rule, Test};
 use super::{Ack, Assign, Known, Problem};
 use crate::config::line_col;
+use crate::mail::sentiment::Sentiment;
 use crate::ticket::Priority;
 
 const RULE_KEYS: &[&str] = &["name", "on", "when", "set", "stop"];
@@ -29,6 +30,7 @@ const CONDITIONS: &[&str] = &[
     "attachment",
     "size",
     "new_customer",
+    "sentiment",
     "any",
     "not",
 ];
@@ -394,6 +396,7 @@ impl Parser<'_, '_> {
                         None
                     }
                 },
+                "sentiment" => self.sentiment_leaf(&kpath, v),
                 "any" => match v.get_ref() {
                     DeValue::Array(items) if items.is_empty() => {
                         self.push(
@@ -506,6 +509,26 @@ impl Parser<'_, '_> {
             .map(|p| format!("{p}{}", raw.to_ascii_lowercase()))
             .unwrap_or_else(|| kpath.to_string());
         self.regex_leaf(&kpath, &[Field::Header(name)], v)
+    }
+
+    fn sentiment_leaf(&mut self, kpath: &str, v: &Value<'_>) -> Option<Node> {
+        let DeValue::String(s) = v.get_ref() else {
+            self.wrong_type(v, kpath, "\"negative\", \"neutral\" or \"positive\"");
+            return None;
+        };
+        match Sentiment::parse(s) {
+            Some(want) => Some(self.leaf(kpath, want.to_string(), Test::Sentiment(want))),
+            None => {
+                let msg = unknown(
+                    "sentiment",
+                    s.trim(),
+                    Sentiment::NAMES,
+                    "write \"negative\", \"neutral\" or \"positive\" (to match two, use not = { sentiment = \"...\" })",
+                );
+                self.push(v.span(), kpath, msg);
+                None
+            }
+        }
     }
 
     fn size_leaf(&mut self, kpath: &str, v: &Value<'_>) -> Option<Node> {

@@ -158,6 +158,7 @@ set.priority = "high"
             size: 100,
             new_customer,
             is_reply: false,
+            own_text: body,
         };
         // The prescan does not know the inbox or the customer's history.
         let early = MessageView {

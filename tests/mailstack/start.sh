@@ -63,6 +63,8 @@ USERS=(
   "bigmail@$DOMAIN_DESK"
   # tests/e2e_agents.rs: collisions, a desk with two agents of its own.
   "collide@$DOMAIN_DESK" "ann@$DOMAIN_DESK" "ben@$DOMAIN_DESK" "cora@$DOMAIN_CUSTOMER"
+  # tests/e2e_agents.rs: a German customer and a canned answer.
+  "sprache@$DOMAIN_DESK" "ute@$DOMAIN_DESK" "hans@$DOMAIN_CUSTOMER"
 )
 # One desk mailbox and a few customers per end-to-end test, so tests running
 # in parallel never read each other's mail.

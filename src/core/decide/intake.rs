@@ -681,6 +681,9 @@ fn new_ticket(
         time_worked: Default::default(),
         snoozed_until: None,
         language: None,
+        // History is not read for its mood (it is not stripped either).
+        sentiment: (ctx.mode == Mode::Live)
+            .then(|| crate::mail::sentiment::of_message(&msg.subject, ctx.stripped, false)),
     };
     ticket.add_participant(&msg.from.email);
     ticket

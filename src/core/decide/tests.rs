@@ -125,6 +125,49 @@ fn new_ticket_from_a_customer() {
     assert_eq!(d.ticket.message_count, 1);
 }
 
+/// The first message's mood is kept on the ticket, read from what the
+/// customer wrote (the stripped text), not from the quoted history; a
+/// reply does not change it, and history is not read for it.
+#[test]
+fn new_ticket_keeps_the_first_messages_sentiment() {
+    use crate::mail::sentiment::Sentiment;
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let mut c = ctx(&tags, &own, Mode::Live);
+    assert_eq!(
+        intake(&msg(""), &Threading::New, None, &[], &c)
+            .ticket
+            .sentiment,
+        Some(Sentiment::Neutral)
+    );
+    c.stripped = "Third time I write. This is unacceptable, I want my money back!";
+    let first = intake(&msg(""), &Threading::New, None, &[], &c).ticket;
+    assert_eq!(first.sentiment, Some(Sentiment::Negative));
+    c.stripped = "Thank you so much, great support!";
+    let reply = intake(
+        &msg("In-Reply-To: <p1@x>\r\n"),
+        &Threading::Existing(7, ThreadReason::New),
+        Some(first),
+        &[],
+        &c,
+    );
+    assert!(!reply.created);
+    assert_eq!(reply.ticket.sentiment, Some(Sentiment::Negative));
+    let c = ctx(
+        &tags,
+        &own,
+        Mode::Import {
+            status: Status::Closed,
+        },
+    );
+    assert_eq!(
+        intake(&msg(""), &Threading::New, None, &[], &c)
+            .ticket
+            .sentiment,
+        None
+    );
+}
+
 #[test]
 fn reply_reopens_and_remembers_unknown_references() {
     let tags = TagMatcher::new("ACME");
