@@ -188,7 +188,12 @@ fn fixture() -> (TestDesk, DateTime<Utc>) {
     r.rate(at(3, 8, 0), &c("ann"), "ACME-2", 5);
     r.customer(at(3, 9, 0), &c("carl"), "ACME-3", "Still missing.");
     r.alice(at(3, 10, 0), "ACME-3", "#status resolved\nFound it, sorry.");
-    r.open(at(3, 10, 0), &c("dora"), "Site is down");
+    // The one angry first message of the week.
+    r.open(
+        at(3, 10, 0),
+        &c("dora"),
+        "Site is down again, this is unacceptable!!!",
+    );
     r.alice(
         at(3, 12, 0),
         "ACME-4",
@@ -639,8 +644,10 @@ fn agents_and_team_figures_match_the_hand_computed_fixture() {
     );
     assert_eq!(
         s["weekly"],
-        json!([{"start": "2026-03-02", "created": 8, "resolved": 5},
-               {"start": "2026-03-09", "created": 0, "resolved": 0}])
+        json!([{"start": "2026-03-02", "created": 8, "resolved": 5,
+                "with_mood": 8, "negative": 1, "negative_share": 0.125},
+               {"start": "2026-03-09", "created": 0, "resolved": 0,
+                "with_mood": 0, "negative": 0, "negative_share": null}])
     );
     assert_eq!(
         s["organizations"],
@@ -650,7 +657,8 @@ fn agents_and_team_figures_match_the_hand_computed_fixture() {
     let all = stats_json(&t, &[]);
     assert_eq!(
         all["weekly"][0],
-        json!({"start": "2026-02-23", "created": 1, "resolved": 0})
+        json!({"start": "2026-02-23", "created": 1, "resolved": 0,
+               "with_mood": 1, "negative": 0, "negative_share": 0.0})
     );
     assert_eq!(all["organizations"][0]["created"], 9);
 
@@ -662,9 +670,9 @@ fn agents_and_team_figures_match_the_hand_computed_fixture() {
         "  alice@desk.test                   5         2h        5        12h   3.7 (3)      20%   1h 55m",
         "  bob@desk.test                     0        n/a        0        n/a       n/a      n/a       0s",
         "Organisations     Customer Corp 8 created, 4 open",
-        "Week of       created resolved",
-        "  2026-03-02        8        5",
-        "  2026-03-09        0        0",
+        "Week of       created resolved  angry first mail",
+        "  2026-03-02        8        5    12% of 8",
+        "  2026-03-09        0        0  -",
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
@@ -700,6 +708,7 @@ fn stats_csv_is_one_table_and_formulas_are_neutralised() {
         "summary,,replies_per_resolution,1.4",
         "day,2026-03-03,resolved,2",
         "weekly,2026-03-02,created,8",
+        "weekly,2026-03-02,negative_share,0.125",
         "agent,alice@desk.test,minutes_worked,115",
         "agent,bob@desk.test,csat_average,",
         "organization,Customer Corp,open,4",

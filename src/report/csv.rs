@@ -142,6 +142,9 @@ pub fn render(s: &Stats) -> String {
         let day = wk.start.to_string();
         t.row("weekly", &day, "created", wk.created);
         t.row("weekly", &day, "resolved", wk.resolved);
+        t.row("weekly", &day, "first_mail_with_mood", wk.with_mood);
+        t.row("weekly", &day, "first_mail_negative", wk.negative);
+        t.row("weekly", &day, "negative_share", opt(wk.negative_share));
     }
     for a in &s.agents {
         let g = &a.agent;

@@ -741,7 +741,7 @@ fn work_section(o: &mut String, s: &Stats) {
     let c = &s.conversation;
     let _ = write!(
         o,
-        r#"<section aria-labelledby="work-h"><h2 id="work-h">Created and resolved per week</h2><figcaption>{} answers per resolution; {} of {} resolved tickets had been reopened ({})</figcaption><details open><summary>Weeks</summary><table><tr><th>Week of</th><th class="n">Created</th><th class="n">Resolved</th></tr>"#,
+        r#"<section aria-labelledby="work-h"><h2 id="work-h">Created and resolved per week</h2><figcaption>{} answers per resolution; {} of {} resolved tickets had been reopened ({})</figcaption><details open><summary>Weeks</summary><table><tr><th>Week of</th><th class="n">Created</th><th class="n">Resolved</th><th class="n">Angry first mail</th></tr>"#,
         esc(&c
             .replies_per_resolution
             .map_or("–".into(), |r| format!("{r:.1}"))),
@@ -752,8 +752,19 @@ fn work_section(o: &mut String, s: &Stats) {
     for w in s.weekly.iter().rev() {
         let _ = write!(
             o,
-            r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
-            w.start, w.created, w.resolved
+            r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            w.start,
+            w.created,
+            w.resolved,
+            esc(&match w.negative_share {
+                Some(_) => format!(
+                    "{} ({} of {})",
+                    pct(w.negative_share),
+                    w.negative,
+                    w.with_mood
+                ),
+                None => "–".into(),
+            })
         );
     }
     o.push_str(r#"</table></details></section><section aria-labelledby="org-h"><h2 id="org-h">Organisations</h2><figcaption>Tickets created in this window, and open now</figcaption>"#);

@@ -182,6 +182,17 @@ pub struct Week {
     pub start: NaiveDate,
     pub created: usize,
     pub resolved: usize,
+    /// Of the tickets created that week, those whose first message had a
+    /// mood kept (live mail; not imported history), and how many of them
+    /// read negative: how many customers arrive angry.
+    #[serde(default)]
+    pub with_mood: usize,
+    #[serde(default)]
+    pub negative: usize,
+    /// `negative / with_mood`; `None` for a week without such tickets (no
+    /// data is not a calm week).
+    #[serde(default)]
+    pub negative_share: Option<f64>,
 }
 
 /// One agent's figures, about the tickets assigned to them now.
@@ -526,6 +537,8 @@ pub fn compute(tickets: &[Ticket], o: &Options) -> Stats {
     let mut subjects: BTreeMap<String, Vec<&Ticket>> = BTreeMap::new();
     // Per local day: created, resolved, rating count, rating sum.
     let mut days: BTreeMap<NaiveDate, (usize, usize, usize, u64)> = BTreeMap::new();
+    // Per local day: tickets created with a first-message mood, negative.
+    let mut moods: BTreeMap<NaiveDate, (usize, usize)> = BTreeMap::new();
 
     for t in tickets {
         if t.merged_into.is_some() {
@@ -554,6 +567,11 @@ pub fn compute(tickets: &[Ticket], o: &Options) -> Stats {
             let local = tz.from_utc_datetime(&t.created.naive_utc());
             heat[local.weekday().num_days_from_monday() as usize][local.hour() as usize] += 1;
             days.entry(local.date_naive()).or_default().0 += 1;
+            if let Some(mood) = t.sentiment {
+                let m = moods.entry(local.date_naive()).or_default();
+                m.0 += 1;
+                m.1 += usize::from(mood == crate::mail::sentiment::Sentiment::Negative);
+            }
             *categories.entry(t.category.clone()).or_default() += 1;
             for tag in &t.tags {
                 if !tag.starts_with("sla-breached-") {
@@ -693,7 +711,7 @@ pub fn compute(tickets: &[Ticket], o: &Options) -> Stats {
 
     conv.resolved = counts.resolved;
     let conversation = conversation(conv);
-    let weekly = weeks(&days, o, local_day);
+    let weekly = weeks(&days, &moods, o, local_day);
     Stats {
         desk: o.desk.clone(),
         conversation,
@@ -756,6 +774,7 @@ fn organizations(orgs: BTreeMap<String, (usize, usize)>, n: usize) -> Vec<OrgSta
 /// the window (or of the data) to this week; empty weeks included.
 fn weeks(
     days: &BTreeMap<NaiveDate, (usize, usize, usize, u64)>,
+    moods: &BTreeMap<NaiveDate, (usize, usize)>,
     o: &Options,
     local_day: impl Fn(DateTime<Utc>) -> NaiveDate,
 ) -> Vec<Week> {
@@ -765,14 +784,14 @@ fn weeks(
         Some(s) => local_day(s),
         None => days.keys().next().copied().unwrap_or(end),
     };
-    let mut weeks: BTreeMap<NaiveDate, (usize, usize)> = BTreeMap::new();
+    let mut weeks: BTreeMap<NaiveDate, (usize, usize, usize, usize)> = BTreeMap::new();
     let mut d = monday(start);
     // Bounded: ~100 years of weeks.
     for _ in 0..5200 {
         if d > end {
             break;
         }
-        weeks.insert(d, (0, 0));
+        weeks.insert(d, (0, 0, 0, 0));
         d += Duration::days(7);
     }
     for (day, (c, r, _, _)) in days.range(start..=end) {
@@ -780,12 +799,20 @@ fn weeks(
         w.0 += c;
         w.1 += r;
     }
+    for (day, (with_mood, negative)) in moods.range(start..=end) {
+        let w = weeks.entry(monday(*day)).or_default();
+        w.2 += with_mood;
+        w.3 += negative;
+    }
     weeks
         .into_iter()
-        .map(|(start, (created, resolved))| Week {
+        .map(|(start, (created, resolved, with_mood, negative))| Week {
             start,
             created,
             resolved,
+            with_mood,
+            negative,
+            negative_share: share(negative, with_mood),
         })
         .collect()
 }
@@ -1009,7 +1036,7 @@ mod tests {
             (day(2026, 3, 8), (1, 0, 0, 0)), // Sunday: same week
             (day(2026, 3, 23), (0, 3, 0, 0)),
         ]);
-        let w = weeks(&days, &o, |t| t.date_naive());
+        let w = weeks(&days, &BTreeMap::new(), &o, |t| t.date_naive());
         let got: Vec<(NaiveDate, usize, usize)> =
             w.iter().map(|w| (w.start, w.created, w.resolved)).collect();
         assert_eq!(

@@ -309,9 +309,17 @@ pub fn render(s: &Stats) -> String {
         // have every week.
         let shown = s.weekly.len().min(12);
         let _ = writeln!(o);
-        let _ = writeln!(o, "Week of       created resolved");
+        let _ = writeln!(o, "Week of       created resolved  angry first mail");
         for w in &s.weekly[s.weekly.len() - shown..] {
-            let _ = writeln!(o, "  {}  {:>7} {:>8}", w.start, w.created, w.resolved);
+            let angry = match w.negative_share {
+                Some(share) => format!("{:>4.0}% of {}", share * 100.0, w.with_mood),
+                None => "-".into(),
+            };
+            let _ = writeln!(
+                o,
+                "  {}  {:>7} {:>8}  {angry}",
+                w.start, w.created, w.resolved
+            );
         }
         if shown < s.weekly.len() {
             let _ = writeln!(
