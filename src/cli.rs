@@ -447,6 +447,7 @@ fn dispatch(args: Args) -> Result<u8> {
             queue,
             json,
             html,
+            csv,
             now,
         } => {
             if let Some(q) = &queue {
@@ -468,6 +469,10 @@ fn dispatch(args: Args) -> Result<u8> {
             }
             if json {
                 println!("{}", safe::json(serde_json::to_string_pretty(&stats)?));
+            } else if csv {
+                // A file for spreadsheets, not the terminal: cells are
+                // escaped for CSV and against formulas (see report::csv).
+                print!("{}", crate::report::csv::render(&stats));
             } else {
                 // render() escapes each field from mail (escaping the
                 // whole again would double its backslashes).

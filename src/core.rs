@@ -13,8 +13,7 @@
 //! timers ([`lifecycle`], business-hours [`calendar`]s, the
 //! acknowledgement's [`eta`]), the guards ([`guard`], [`caps`]), who wrote
 //! a message ([`agent`]), the commands ([`command`]), the mail a decision
-//! sends as plans ([`compose`]), the outbox's records ([`outbox`]) and
-//! the weekly share of angry first messages for reports ([`mood`]).
+//! sends as plans ([`compose`]) and the outbox's records ([`outbox`]).
 //! The pure helpers the core reads mail and rules with live in
 //! [`crate::mail`], [`crate::rules`] and [`crate::templates`], and the same
 //! check covers them (but for the files that load them from disk).
@@ -30,7 +29,6 @@ pub mod greeting;
 pub mod guard;
 pub mod language;
 pub mod lifecycle;
-pub mod mood;
 pub mod outbox;
 pub mod privacy;
 pub mod thread;

@@ -41,5 +41,5 @@ pub mod transport;
 // its modules keep their short paths (`postdesk::decide`, `crate::ticket`).
 pub use crate::core::{
     agent, calendar, caps, command, compose, decide, eta, greeting, guard, language, lifecycle,
-    mood, privacy, thread, ticket,
+    privacy, thread, ticket,
 };

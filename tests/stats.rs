@@ -16,6 +16,15 @@ email = "alice@desk.test"
 name = "Alice"
 queues = ["general", "billing"]
 
+[[agent]]
+email = "bob@desk.test"
+name = "Bob"
+queues = ["billing"]
+
+[[organization]]
+name = "Customer Corp"
+domains = ["customer.test"]
+
 [[queue]]
 name = "general"
 
@@ -173,22 +182,35 @@ fn fixture() -> (TestDesk, DateTime<Utc>) {
     r.alice(
         at(2, 10, 30),
         "ACME-2",
-        "#status resolved\nHere it is, attached.",
+        "#assign me\n#status resolved\n#time 25m\nHere it is, attached.",
     );
-    r.alice(at(2, 11, 30), "ACME-3", "Looking into it.");
+    r.alice(at(2, 11, 30), "ACME-3", "#assign me\nLooking into it.");
     r.rate(at(3, 8, 0), &c("ann"), "ACME-2", 5);
     r.customer(at(3, 9, 0), &c("carl"), "ACME-3", "Still missing.");
     r.alice(at(3, 10, 0), "ACME-3", "#status resolved\nFound it, sorry.");
-    r.open(at(3, 10, 0), &c("dora"), "Site is down");
-    r.alice(at(3, 12, 0), "ACME-4", "#status resolved\nBack up.");
+    // The one angry first message of the week.
+    r.open(
+        at(3, 10, 0),
+        &c("dora"),
+        "Site is down again, this is unacceptable!!!",
+    );
+    r.alice(
+        at(3, 12, 0),
+        "ACME-4",
+        "#assign me\n#status resolved\nBack up.",
+    );
     r.open(at(4, 8, 0), &c("erik"), "Outage in EU");
-    r.alice(at(4, 8, 30), "ACME-5", "We are on it.");
+    r.alice(at(4, 8, 30), "ACME-5", "#assign me\nWe are on it.");
     r.customer(at(4, 9, 0), &c("erik"), "ACME-5", "Thanks, works now.");
     r.rate(at(4, 9, 0), &c("carl"), "ACME-3", 2);
     r.rate(at(4, 10, 0), &c("dora"), "ACME-4", 4);
     r.alice(at(4, 10, 0), "ACME-5", "#status resolved");
     r.customer(at(5, 9, 0), &c("erik"), "ACME-5", "It is broken again.");
-    r.alice(at(5, 10, 0), "ACME-5", "#status resolved\nFixed for good.");
+    r.alice(
+        at(5, 10, 0),
+        "ACME-5",
+        "#status resolved\n#time 1h30m\nFixed for good.",
+    );
     r.open(at(5, 15, 0), &c("fay"), "Invoice 3003 missing");
     r.open(at(6, 9, 0), &c("gus"), "How do I export data?");
     r.alice(at(6, 9, 45), "ACME-7", "Use the export button.");
@@ -197,7 +219,7 @@ fn fixture() -> (TestDesk, DateTime<Utc>) {
     r.alice(
         at(8, 8, 0),
         "ACME-9",
-        "#status closed\nDone, check your mail.",
+        "#assign me\n#status closed\nDone, check your mail.",
     );
     r.open(at(8, 18, 0), &c("ann"), "Invoice 4004 missing");
     let now = at(9, 0, 0);
@@ -439,6 +461,12 @@ fn the_html_report_renders_in_a_browser() {
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     for needle in [
+        "<title>Test Desk · Support report",
+        "<h1>Test Desk · Support report</h1>",
+        "<h2 id=\"agents-h\">Agents</h2>",
+        "<td>alice@desk.test</td><td class=\"n\">5</td>",
+        "Created and resolved per week",
+        "<td>Customer Corp</td>",
         "<svg",
         "Volume over time",
         "First response time",
@@ -503,7 +531,17 @@ fn the_html_report_renders_in_a_browser() {
 
 #[test]
 fn customer_text_in_the_html_report_is_escaped() {
-    let t = TestDesk::new();
+    // The desk's and an organisation's names are the admin's, but are
+    // text all the same.
+    let t = TestDesk::with(Options {
+        extra: "[[organization]]\nname = \"<b>Big & Co</b>\"\ndomains = [\"customer.test\"]\n"
+            .into(),
+        ..Options::default()
+    });
+    let text = std::fs::read_to_string(&t.config_path)
+        .unwrap()
+        .replace("name = \"Test Desk\"", "name = \"R&D <Desk>\"");
+    std::fs::write(&t.config_path, text).unwrap();
     let d = Desk::open(t.config()).expect("desk opens");
     for i in 0..3 {
         let raw = mail(
@@ -531,7 +569,9 @@ fn customer_text_in_the_html_report_is_escaped() {
         ),
         "the recurring subject is shown, escaped"
     );
-    assert!(!html.contains("<script") && !html.contains("<img"));
+    assert!(html.contains("<title>R&amp;D &lt;Desk&gt; · Support report"));
+    assert!(html.contains("<td>&lt;b&gt;Big &amp; Co&lt;/b&gt;</td>"));
+    assert!(!html.contains("<script") && !html.contains("<img") && !html.contains("<b>"));
 }
 
 #[test]
@@ -570,4 +610,139 @@ fn stats_answer_the_same_with_a_daemon_running() {
         local,
         serde_json::from_slice::<Value>(&remote.stdout).unwrap()
     );
+}
+
+/// The agents and team figures of the fixture desk, by hand. Alice took
+/// (`#assign me`) ACME-2, 3, 4, 5 and 9 and logged 25m on ACME-2 and 1h30m
+/// on ACME-5; Bob has nothing. Every customer is at customer.test, which
+/// `[[organization]]` names Customer Corp.
+#[test]
+fn agents_and_team_figures_match_the_hand_computed_fixture() {
+    let (t, _now) = fixture();
+    let s = stats_json(&t, &["--since", "7d"]);
+    assert_eq!(s["desk"], "Test Desk");
+    // First answers 2: 5400, 3: 7200, 4: 7200, 5: 1800, 9: 43200; median
+    // the 3rd of 1800 5400 7200 7200 43200. Resolutions 5400, 88200, 7200,
+    // 93600, 43200: median 43200. Ratings 5, 2, 4. ACME-5 was reopened: 1
+    // of 5.
+    assert_eq!(
+        s["agents"],
+        json!([
+            {"agent": "alice@desk.test", "answered": 5, "first_response_median_secs": 7200,
+             "resolved": 5, "resolution_median_secs": 43200, "ratings": 3, "csat_average": 3.667,
+             "reopen_rate": 0.2, "minutes_worked": 115},
+            {"agent": "bob@desk.test", "answered": 0, "first_response_median_secs": null,
+             "resolved": 0, "resolution_median_secs": null, "ratings": 0, "csat_average": null,
+             "reopen_rate": null, "minutes_worked": 0}
+        ])
+    );
+    // Answers of the five resolved: 1 + 2 + 1 + 2 + 1 = 7.
+    assert_eq!(
+        s["conversation"],
+        json!({"resolved": 5, "reopened": 1, "reopen_rate": 0.2, "replies": 7,
+               "replies_per_resolution": 1.4})
+    );
+    assert_eq!(
+        s["weekly"],
+        json!([{"start": "2026-03-02", "created": 8, "resolved": 5,
+                "with_mood": 8, "negative": 1, "negative_share": 0.125},
+               {"start": "2026-03-09", "created": 0, "resolved": 0,
+                "with_mood": 0, "negative": 0, "negative_share": null}])
+    );
+    assert_eq!(
+        s["organizations"],
+        json!([{"name": "Customer Corp", "created": 8, "open": 4}])
+    );
+    // All time: ACME-1 (27 February) adds a week and a ticket.
+    let all = stats_json(&t, &[]);
+    assert_eq!(
+        all["weekly"][0],
+        json!({"start": "2026-02-23", "created": 1, "resolved": 0,
+               "with_mood": 1, "negative": 0, "negative_share": 0.0})
+    );
+    assert_eq!(all["organizations"][0]["created"], 9);
+
+    let out = t.run(&["stats", "--since", "7d", "--now", "2026-03-09T00:00:00Z"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "Test Desk Support report: 2026-03-02 00:00 UTC to 2026-03-09 00:00 UTC, all queues",
+        "Conversation      1.4 answers per resolution, 20% reopened (1 of 5)",
+        "  alice@desk.test                   5         2h        5        12h   3.7 (3)      20%   1h 55m",
+        "  bob@desk.test                     0        n/a        0        n/a       n/a      n/a       0s",
+        "Organisations     Customer Corp 8 created, 4 open",
+        "Week of       created resolved  angry first mail",
+        "  2026-03-02        8        5    12% of 8",
+        "  2026-03-09        0        0  -",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+}
+
+/// `stats --csv`: one table, the figures of the JSON, cells escaped, and a
+/// subject that looks like a formula made inert.
+#[test]
+fn stats_csv_is_one_table_and_formulas_are_neutralised() {
+    let (t, _now) = fixture();
+    let out = t.run(&[
+        "stats",
+        "--csv",
+        "--since",
+        "7d",
+        "--now",
+        "2026-03-09T00:00:00Z",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("section,item,metric,value"));
+    for row in [
+        "window,,desk,Test Desk",
+        "summary,,created,8",
+        "summary,,first_response_median_secs,5400",
+        "summary,,resolution_p90_secs,93600",
+        "summary,,csat_average,3.667",
+        "summary,,replies_per_resolution,1.4",
+        "day,2026-03-03,resolved,2",
+        "weekly,2026-03-02,created,8",
+        "weekly,2026-03-02,negative_share,0.125",
+        "agent,alice@desk.test,minutes_worked,115",
+        "agent,bob@desk.test,csat_average,",
+        "organization,Customer Corp,open,4",
+        "backlog_queue,billing,open,2",
+        "recurring,invoice # missing,tickets,ACME-2 ACME-3 ACME-6 ACME-10",
+    ] {
+        assert!(csv.lines().any(|l| l == row), "missing {row:?} in\n{csv}");
+    }
+    assert!(
+        csv.lines().all(|l| l.split(',').count() >= 4),
+        "four columns"
+    );
+
+    let t = TestDesk::new();
+    let d = Desk::open(t.config()).expect("desk opens");
+    for i in 0..3 {
+        let raw = mail(
+            &format!("c{i}@customer.test"),
+            "=HYPERLINK(\"http://x.test\",\"click\"), now",
+            &format!("f{i}@customer.test"),
+            "",
+            "Hello.",
+        );
+        d.ingest(&raw, Some("main"), "test", Mode::Live).unwrap();
+    }
+    d.flush().unwrap();
+    drop(d);
+    let out = t.run(&["stats", "--csv"]);
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        csv.contains("recurring,hyperlink http x test click now,example,\"'=HYPERLINK(\"\"http://x.test\"\",\"\"click\"\"), now\""),
+        "{csv}"
+    );
+    assert!(!csv
+        .lines()
+        .any(|l| l.split(',').any(|c| c.starts_with('='))));
 }

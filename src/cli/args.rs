@@ -164,6 +164,10 @@ pub enum Command {
         /// Also write the report as one self-contained HTML page with charts.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+        /// The report as CSV for spreadsheets: one table, columns section,
+        /// item, metric, value (see README, "Reports").
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
         /// Compute as if it were this time (RFC 3339): reproducible reports.
         #[arg(long, value_name = "TIME", hide = true)]
         now: Option<chrono::DateTime<chrono::Utc>>,

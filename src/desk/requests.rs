@@ -208,6 +208,22 @@ impl Desk {
                     .collect();
                 o.scale = self.config.survey.labels().len() as u32;
                 o.timezone = self.config.timezone();
+                o.desk = self.config.desk.name.clone();
+                for a in &self.config.agents {
+                    let key = crate::report::stats::agent_key(&a.email);
+                    if !o.agents.contains(&key) {
+                        o.agents.push(key);
+                    }
+                }
+                o.organizations = self
+                    .config
+                    .organizations
+                    .iter()
+                    .map(|g| {
+                        let domains = g.domains.iter().map(|d| d.trim().to_ascii_lowercase());
+                        (g.name.clone(), domains.collect())
+                    })
+                    .collect();
                 Response::Stats(Box::new(crate::report::compute(&tickets, &o)))
             }
             Request::Notify(filter) => self.notify(&filter)?,

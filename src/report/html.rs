@@ -114,14 +114,19 @@ pub fn render(s: &Stats) -> String {
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Support report · {window}</title>
+<title>{desk}Support report · {window}</title>
 <style>{CSS}</style></head><body>
-<header><h1>Support report</h1><p>{window} · {queue} · times of day in {tz}</p></header>
+<header><h1>{desk}Support report</h1><p>{window} · {queue} · times of day in {tz}</p></header>
 <main>
 "#,
         window = esc(&window),
         queue = esc(&queue),
         tz = esc(&s.timezone),
+        desk = if s.desk.is_empty() {
+            String::new()
+        } else {
+            format!("{} · ", esc(&s.desk))
+        },
     );
 
     o.push_str(r#"<div class="kpis">"#);
@@ -185,6 +190,8 @@ pub fn render(s: &Stats) -> String {
     backlog_section(&mut o, s);
     top_section(&mut o, s);
     recurring_section(&mut o, s);
+    agents_section(&mut o, s);
+    work_section(&mut o, s);
 
     let _ = write!(
         o,
@@ -699,6 +706,82 @@ fn top_section(o: &mut String, s: &Stats) {
             o,
             r#"<tr><td>{}</td><td class="n">{n}</td></tr>"#,
             esc(&k.replace('_', " "))
+        );
+    }
+    o.push_str("</table></section>\n");
+}
+
+fn agents_section(o: &mut String, s: &Stats) {
+    o.push_str(r#"<section class="wide" aria-labelledby="agents-h"><h2 id="agents-h">Agents</h2><figcaption>Tickets assigned to each agent now, over the whole desk; time worked is what they logged with #time on tickets created in this window</figcaption>"#);
+    if s.agents.is_empty() {
+        o.push_str(r#"<p class="empty">No agents configured.</p></section>"#);
+        return;
+    }
+    o.push_str(r#"<table><tr><th>Agent</th><th class="n">Answered</th><th class="n">First response (median)</th><th class="n">Resolved</th><th class="n">Resolution (median)</th><th class="n">CSAT</th><th class="n">Reopened</th><th class="n">Time worked</th></tr>"#);
+    for a in &s.agents {
+        let _ = write!(
+            o,
+            r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            esc(&a.agent),
+            a.answered,
+            esc(&dur(a.first_response_median_secs)),
+            a.resolved,
+            esc(&dur(a.resolution_median_secs)),
+            esc(&a
+                .csat_average
+                .map_or("–".into(), |c| format!("{c:.1} ({})", a.ratings))),
+            esc(&pct(a.reopen_rate)),
+            esc(&human(a.minutes_worked as i64 * 60)),
+        );
+    }
+    o.push_str("</table></section>\n");
+}
+
+fn work_section(o: &mut String, s: &Stats) {
+    let c = &s.conversation;
+    let _ = write!(
+        o,
+        r#"<section aria-labelledby="work-h"><h2 id="work-h">Created and resolved per week</h2><figcaption>{} answers per resolution; {} of {} resolved tickets had been reopened ({})</figcaption><details open><summary>Weeks</summary><table><tr><th>Week of</th><th class="n">Created</th><th class="n">Resolved</th><th class="n">Angry first mail</th></tr>"#,
+        esc(&c
+            .replies_per_resolution
+            .map_or("–".into(), |r| format!("{r:.1}"))),
+        c.reopened,
+        c.resolved,
+        esc(&pct(c.reopen_rate)),
+    );
+    for w in s.weekly.iter().rev() {
+        let _ = write!(
+            o,
+            r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            w.start,
+            w.created,
+            w.resolved,
+            esc(&match w.negative_share {
+                Some(_) => format!(
+                    "{} ({} of {})",
+                    pct(w.negative_share),
+                    w.negative,
+                    w.with_mood
+                ),
+                None => "–".into(),
+            })
+        );
+    }
+    o.push_str(r#"</table></details></section><section aria-labelledby="org-h"><h2 id="org-h">Organisations</h2><figcaption>Tickets created in this window, and open now</figcaption>"#);
+    if s.organizations.is_empty() {
+        o.push_str(r#"<p class="empty">No tickets.</p></section>"#);
+        return;
+    }
+    o.push_str(
+        r#"<table><tr><th>Organisation</th><th class="n">Created</th><th class="n">Open</th></tr>"#,
+    );
+    for g in &s.organizations {
+        let _ = write!(
+            o,
+            r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            esc(&g.name),
+            g.created,
+            g.open
         );
     }
     o.push_str("</table></section>\n");

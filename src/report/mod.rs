@@ -7,6 +7,7 @@
 //! desk only gathers the tickets (see `Request::Stats`), so a report reads
 //! the same with or without a running daemon.
 
+pub mod csv;
 pub mod html;
 pub mod stats;
 pub mod text;

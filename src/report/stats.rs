@@ -33,6 +33,18 @@
 //! - **recurring subjects**: subjects seen on at least
 //!   [`Options::recurring_min`] created tickets once lowercased, with
 //!   numbers replaced by `#` and punctuation and spacing evened out.
+//! - **conversation**: among tickets resolved in the window, the share that
+//!   had been reopened (reopen rate) and agent answers per resolution.
+//! - **weeks**: created and resolved per week (Monday first, local time)
+//!   from the window's first week (or the data's) to this one.
+//! - **agents**: per `[[agent]]`, over the tickets assigned to them now and
+//!   whatever `--queue` (an agent's work is not one queue's): first answers
+//!   given in the window and their median, resolutions in the window, their
+//!   median and the share reopened, and survey ratings given in the window.
+//!   Time worked is the minutes an agent logged with `#time` on tickets
+//!   created in the window, whoever those tickets are assigned to.
+//! - **organisations**: requesters grouped by `[[organization]]` domains
+//!   (else their own domain): tickets created in the window, and open now.
 //!
 //! Rates, averages and shares are rounded to three decimals.
 
@@ -59,6 +71,45 @@ pub struct Options {
     pub recurring_min: usize,
     /// How many categories, tags and subjects to list.
     pub top: usize,
+    /// The desk's name (`[desk] name`), for titles.
+    pub desk: String,
+    /// The agents the agents table lists (`[[agent]]`), lowercased.
+    pub agents: Vec<String>,
+    /// `[[organization]]`s: name and domains (trimmed, lowercased), which
+    /// group requesters.
+    pub organizations: Vec<(String, Vec<String>)>,
+}
+
+impl Options {
+    /// The organisation of a requester's domain: the `[[organization]]`
+    /// listing it (or a parent domain), else the domain itself (as
+    /// `Config::organization_of`).
+    pub fn organization_of_domain(&self, domain: &str) -> String {
+        self.organizations
+            .iter()
+            .find(|(_, domains)| {
+                domains.iter().any(|d| {
+                    domain
+                        .strip_suffix(d.as_str())
+                        .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+                })
+            })
+            .map(|(name, _)| name.clone())
+            .unwrap_or_else(|| domain.to_string())
+    }
+}
+
+/// A requester's domain, lowercased.
+pub fn domain_of(email: &str) -> String {
+    email
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// An agent as tickets name them: trimmed, lowercased.
+pub fn agent_key(email: &str) -> String {
+    email.trim().to_ascii_lowercase()
 }
 
 impl Options {
@@ -72,6 +123,9 @@ impl Options {
             timezone: chrono_tz::UTC,
             recurring_min: 3,
             top: 10,
+            desk: String::new(),
+            agents: Vec::new(),
+            organizations: Vec::new(),
         }
     }
 }
@@ -95,6 +149,77 @@ pub struct Stats {
     pub top_categories: Vec<Named>,
     pub top_tags: Vec<Named>,
     pub recurring_subjects: Vec<Recurring>,
+    /// The desk's name.
+    #[serde(default)]
+    pub desk: String,
+    /// Of the tickets resolved in the window: how many had been reopened,
+    /// and how many answers they took.
+    #[serde(default)]
+    pub conversation: Conversation,
+    /// Created and resolved per week (starting Monday), whatever the
+    /// window's length.
+    #[serde(default)]
+    pub weekly: Vec<Week>,
+    /// Per `[[agent]]`, over the whole desk whatever `--queue`.
+    #[serde(default)]
+    pub agents: Vec<AgentStats>,
+    /// Organisations by tickets created in the window, then open now.
+    #[serde(default)]
+    pub organizations: Vec<OrgStats>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub resolved: usize,
+    pub reopened: usize,
+    pub reopen_rate: Option<f64>,
+    pub replies: usize,
+    pub replies_per_resolution: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Week {
+    pub start: NaiveDate,
+    pub created: usize,
+    pub resolved: usize,
+    /// Of the tickets created that week, those whose first message had a
+    /// mood kept (live mail; not imported history), and how many of them
+    /// read negative: how many customers arrive angry.
+    #[serde(default)]
+    pub with_mood: usize,
+    #[serde(default)]
+    pub negative: usize,
+    /// `negative / with_mood`; `None` for a week without such tickets (no
+    /// data is not a calm week).
+    #[serde(default)]
+    pub negative_share: Option<f64>,
+}
+
+/// One agent's figures, about the tickets assigned to them now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentStats {
+    pub agent: String,
+    /// First answers given in the window.
+    pub answered: usize,
+    pub first_response_median_secs: Option<i64>,
+    pub resolved: usize,
+    pub resolution_median_secs: Option<i64>,
+    pub ratings: usize,
+    pub csat_average: Option<f64>,
+    /// Of their tickets resolved in the window, the share reopened before.
+    pub reopen_rate: Option<f64>,
+    /// Minutes they logged (`#time`) on tickets created in the window,
+    /// whoever the ticket is assigned to.
+    pub minutes_worked: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrgStats {
+    pub name: String,
+    /// Tickets created in the window.
+    pub created: usize,
+    /// Open now.
+    pub open: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -404,12 +529,16 @@ pub fn compute(tickets: &[Ticket], o: &Options) -> Stats {
         sla_breached: 0,
     };
     let mut oldest: Option<(DateTime<Utc>, u64, &str)> = None;
+    let mut conv = Conversation::default();
+    let mut orgs: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut heat = vec![vec![0usize; 24]; 7];
     let mut categories: HashMap<String, usize> = HashMap::new();
     let mut tags: HashMap<String, usize> = HashMap::new();
     let mut subjects: BTreeMap<String, Vec<&Ticket>> = BTreeMap::new();
     // Per local day: created, resolved, rating count, rating sum.
     let mut days: BTreeMap<NaiveDate, (usize, usize, usize, u64)> = BTreeMap::new();
+    // Per local day: tickets created with a first-message mood, negative.
+    let mut moods: BTreeMap<NaiveDate, (usize, usize)> = BTreeMap::new();
 
     for t in tickets {
         if t.merged_into.is_some() {
@@ -425,11 +554,24 @@ pub fn compute(tickets: &[Ticket], o: &Options) -> Stats {
             continue;
         }
         let breaches = missed(t);
+        let open_now = !finished(t.status) && t.created <= o.now;
+        if open_now || in_window(t.created) {
+            let org = orgs
+                .entry(o.organization_of_domain(&domain_of(&t.requester.email)))
+                .or_default();
+            org.0 += in_window(t.created) as usize;
+            org.1 += open_now as usize;
+        }
         if in_window(t.created) {
             counts.created += 1;
             let local = tz.from_utc_datetime(&t.created.naive_utc());
             heat[local.weekday().num_days_from_monday() as usize][local.hour() as usize] += 1;
             days.entry(local.date_naive()).or_default().0 += 1;
+            if let Some(mood) = t.sentiment {
+                let m = moods.entry(local.date_naive()).or_default();
+                m.0 += 1;
+                m.1 += usize::from(mood == crate::mail::sentiment::Sentiment::Negative);
+            }
             *categories.entry(t.category.clone()).or_default() += 1;
             for tag in &t.tags {
                 if !tag.starts_with("sla-breached-") {
@@ -449,6 +591,8 @@ pub fn compute(tickets: &[Ticket], o: &Options) -> Stats {
             .filter(|at| finished(t.status) && in_window(*at));
         if let Some(at) = resolved_at {
             counts.resolved += 1;
+            conv.reopened += (t.reopened > 0) as usize;
+            conv.replies += t.agent_replies as usize;
             resolution.push((at - t.created).num_seconds().max(0));
             days.entry(local_day(at)).or_default().1 += 1;
             if t.agent_replies > 0 {
@@ -565,7 +709,15 @@ pub fn compute(tickets: &[Ticket], o: &Options) -> Stats {
     recurring.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
     recurring.truncate(o.top);
 
+    conv.resolved = counts.resolved;
+    let conversation = conversation(conv);
+    let weekly = weeks(&days, &moods, o, local_day);
     Stats {
+        desk: o.desk.clone(),
+        conversation,
+        weekly,
+        agents: agents_scan(tickets, o),
+        organizations: organizations(orgs, o.top),
         now: o.now,
         since: o.since,
         queue: o.queue.clone(),
@@ -586,6 +738,168 @@ pub fn compute(tickets: &[Ticket], o: &Options) -> Stats {
         top_tags: top(tags, o.top),
         recurring_subjects: recurring,
     }
+}
+
+/// The rates of a [`Conversation`] from its counts.
+fn conversation(mut c: Conversation) -> Conversation {
+    c.reopen_rate = share(c.reopened, c.resolved);
+    c.replies_per_resolution =
+        (c.resolved > 0).then(|| round3(c.replies as f64 / c.resolved as f64));
+    c
+}
+
+/// Organisations with tickets created in the window or open now, most
+/// created first (then most open, then by name), at most `n`.
+fn organizations(orgs: BTreeMap<String, (usize, usize)>, n: usize) -> Vec<OrgStats> {
+    let mut v: Vec<OrgStats> = orgs
+        .into_iter()
+        .filter(|(_, (c, op))| *c > 0 || *op > 0)
+        .map(|(name, (created, open))| OrgStats {
+            name,
+            created,
+            open,
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        b.created
+            .cmp(&a.created)
+            .then_with(|| b.open.cmp(&a.open))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    v.truncate(n);
+    v
+}
+
+/// Created and resolved per week (Monday first), from the first week of
+/// the window (or of the data) to this week; empty weeks included.
+fn weeks(
+    days: &BTreeMap<NaiveDate, (usize, usize, usize, u64)>,
+    moods: &BTreeMap<NaiveDate, (usize, usize)>,
+    o: &Options,
+    local_day: impl Fn(DateTime<Utc>) -> NaiveDate,
+) -> Vec<Week> {
+    let monday = |d: NaiveDate| d - Duration::days(d.weekday().num_days_from_monday() as i64);
+    let end = local_day(o.now);
+    let start = match o.since {
+        Some(s) => local_day(s),
+        None => days.keys().next().copied().unwrap_or(end),
+    };
+    let mut weeks: BTreeMap<NaiveDate, (usize, usize, usize, usize)> = BTreeMap::new();
+    let mut d = monday(start);
+    // Bounded: ~100 years of weeks.
+    for _ in 0..5200 {
+        if d > end {
+            break;
+        }
+        weeks.insert(d, (0, 0, 0, 0));
+        d += Duration::days(7);
+    }
+    for (day, (c, r, _, _)) in days.range(start..=end) {
+        let w = weeks.entry(monday(*day)).or_default();
+        w.0 += c;
+        w.1 += r;
+    }
+    for (day, (with_mood, negative)) in moods.range(start..=end) {
+        let w = weeks.entry(monday(*day)).or_default();
+        w.2 += with_mood;
+        w.3 += negative;
+    }
+    weeks
+        .into_iter()
+        .map(|(start, (created, resolved, with_mood, negative))| Week {
+            start,
+            created,
+            resolved,
+            with_mood,
+            negative,
+            negative_share: share(negative, with_mood),
+        })
+        .collect()
+}
+
+/// What every agent's figures count, before the medians are taken.
+#[derive(Debug, Default)]
+struct AgentAcc {
+    pub first: Vec<i64>,
+    pub resolution: Vec<i64>,
+    pub reopened: usize,
+    pub ratings: usize,
+    pub rating_sum: u64,
+    pub minutes: u64,
+}
+
+impl AgentAcc {
+    fn finish(self, agent: &str) -> AgentStats {
+        let (mut first, mut resolution) = (self.first, self.resolution);
+        first.sort_unstable();
+        resolution.sort_unstable();
+        AgentStats {
+            agent: agent.to_string(),
+            answered: first.len(),
+            first_response_median_secs: percentile(&first, 50),
+            resolved: resolution.len(),
+            resolution_median_secs: percentile(&resolution, 50),
+            ratings: self.ratings,
+            csat_average: (self.ratings > 0)
+                .then(|| round3(self.rating_sum as f64 / self.ratings as f64)),
+            reopen_rate: share(self.reopened, resolution.len()),
+            minutes_worked: self.minutes,
+        }
+    }
+}
+
+/// The agents table by reading every ticket (whatever `--queue`).
+fn agents_scan(tickets: &[Ticket], o: &Options) -> Vec<AgentStats> {
+    let in_window = |t: DateTime<Utc>| t <= o.now && o.since.is_none_or(|s| t >= s);
+    let scale = o.scale.max(1);
+    let mut acc: BTreeMap<&str, AgentAcc> = o
+        .agents
+        .iter()
+        .map(|a| (a.as_str(), AgentAcc::default()))
+        .collect();
+    for t in tickets
+        .iter()
+        .filter(|t| t.merged_into.is_none() && !t.spam)
+    {
+        if in_window(t.created) {
+            for (who, m) in &t.time_worked {
+                if let Some(a) = acc.get_mut(agent_key(who).as_str()) {
+                    a.minutes += *m as u64;
+                }
+            }
+        }
+        let Some(a) = t
+            .assignee
+            .as_deref()
+            .and_then(|who| acc.get_mut(agent_key(who).as_str()))
+        else {
+            continue;
+        };
+        if let Some(at) = t.first_response.filter(|at| in_window(*at) && !t.imported) {
+            a.first.push((at - t.created).num_seconds().max(0));
+        }
+        if let Some(at) = t
+            .resolved_at
+            .filter(|at| finished(t.status) && in_window(*at))
+        {
+            a.resolution.push((at - t.created).num_seconds().max(0));
+            a.reopened += (t.reopened > 0) as usize;
+        }
+        if let Some(s) = &t.survey {
+            let at = s.answered_at.unwrap_or(s.sent_at);
+            if let Some(sc) = s
+                .score
+                .filter(|sc| in_window(at) && (1..=scale).contains(sc))
+            {
+                a.ratings += 1;
+                a.rating_sum += sc as u64;
+            }
+        }
+    }
+    o.agents
+        .iter()
+        .map(|a| acc.remove(a.as_str()).unwrap_or_default().finish(a))
+        .collect()
 }
 
 /// Daily (or, over long windows, weekly) points from the first day of the
@@ -672,5 +986,81 @@ mod tests {
         for (scale, good) in [(5, 4), (3, 3), (10, 8), (2, 2), (1, 1)] {
             assert_eq!((scale * 4u32).div_ceil(5).max(1), good, "scale {scale}");
         }
+    }
+
+    fn utc(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).unwrap()
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn requesters_group_by_organisation_then_domain() {
+        let mut o = Options::new(utc(2026, 3, 9));
+        o.organizations = vec![("Acme".into(), vec!["acme.test".into()])];
+        assert_eq!(domain_of("Ann@Mail.Acme.test"), "mail.acme.test");
+        assert_eq!(domain_of("no-domain"), "");
+        assert_eq!(o.organization_of_domain("acme.test"), "Acme");
+        assert_eq!(o.organization_of_domain("mail.acme.test"), "Acme");
+        assert_eq!(o.organization_of_domain("notacme.test"), "notacme.test");
+        assert_eq!(agent_key(" Alice@Desk.test "), "alice@desk.test");
+    }
+
+    #[test]
+    fn organisations_rank_by_created_then_open_then_name() {
+        let orgs = BTreeMap::from([
+            ("b".to_string(), (2, 0)),
+            ("a".to_string(), (2, 0)),
+            ("c".to_string(), (1, 5)),
+            ("d".to_string(), (1, 6)),
+            ("gone".to_string(), (0, 0)),
+        ]);
+        let names: Vec<String> = organizations(orgs.clone(), 10)
+            .into_iter()
+            .map(|g| g.name)
+            .collect();
+        assert_eq!(names, ["a", "b", "d", "c"]);
+        assert_eq!(organizations(orgs, 1).len(), 1);
+    }
+
+    #[test]
+    fn weeks_start_on_monday_and_include_empty_ones() {
+        // Wednesday 4 March to Monday 23 March 2026.
+        let mut o = Options::new(utc(2026, 3, 23));
+        o.since = Some(utc(2026, 3, 4));
+        let days = BTreeMap::from([
+            (day(2026, 3, 3), (9, 9, 0, 0)), // before the window
+            (day(2026, 3, 4), (2, 1, 0, 0)),
+            (day(2026, 3, 8), (1, 0, 0, 0)), // Sunday: same week
+            (day(2026, 3, 23), (0, 3, 0, 0)),
+        ]);
+        let w = weeks(&days, &BTreeMap::new(), &o, |t| t.date_naive());
+        let got: Vec<(NaiveDate, usize, usize)> =
+            w.iter().map(|w| (w.start, w.created, w.resolved)).collect();
+        assert_eq!(
+            got,
+            [
+                (day(2026, 3, 2), 3, 1),
+                (day(2026, 3, 9), 0, 0),
+                (day(2026, 3, 16), 0, 0),
+                (day(2026, 3, 23), 0, 3),
+            ]
+        );
+    }
+
+    #[test]
+    fn conversation_rates_need_a_resolution() {
+        let c = conversation(Conversation::default());
+        assert_eq!((c.reopen_rate, c.replies_per_resolution), (None, None));
+        let c = conversation(Conversation {
+            resolved: 3,
+            reopened: 1,
+            replies: 5,
+            ..Conversation::default()
+        });
+        assert_eq!(c.reopen_rate, Some(0.333));
+        assert_eq!(c.replies_per_resolution, Some(1.667));
     }
 }

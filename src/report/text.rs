@@ -67,7 +67,12 @@ pub fn render(s: &Stats) -> String {
     let queue = s.queue.as_deref().map_or("all queues".to_string(), |q| {
         format!("queue {}", safe::line(q))
     });
-    let _ = writeln!(o, "Support report: {window}, {queue}");
+    let desk = if s.desk.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", safe::line(&s.desk))
+    };
+    let _ = writeln!(o, "{desk}Support report: {window}, {queue}");
     let _ = writeln!(o);
     line(
         &mut o,
@@ -143,6 +148,20 @@ pub fn render(s: &Stats) -> String {
                 )
             }
             None => "no resolved ticket with SLA targets".into(),
+        },
+    );
+    let c = &s.conversation;
+    line(
+        &mut o,
+        "Conversation",
+        match c.replies_per_resolution {
+            Some(r) => format!(
+                "{r:.1} answers per resolution, {} reopened ({} of {})",
+                pct(c.reopen_rate),
+                c.reopened,
+                c.resolved
+            ),
+            None => "no ticket resolved yet".into(),
         },
     );
     let _ = writeln!(o);
@@ -234,6 +253,79 @@ pub fn render(s: &Stats) -> String {
                 r.count,
                 safe::cell(&r.example, 32),
                 safe::line(&refs)
+            );
+        }
+    }
+    if !s.agents.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "{:<28} {:>8} {:>10} {:>8} {:>10} {:>9} {:>8} {:>8}",
+            "Agents",
+            "answered",
+            "first resp",
+            "resolved",
+            "resolution",
+            "CSAT",
+            "reopened",
+            "worked"
+        );
+        for a in &s.agents {
+            let _ = writeln!(
+                o,
+                "  {:<26} {:>8} {:>10} {:>8} {:>10} {:>9} {:>8} {:>8}",
+                safe::cell(&a.agent, 26),
+                a.answered,
+                dur(a.first_response_median_secs),
+                a.resolved,
+                dur(a.resolution_median_secs),
+                a.csat_average
+                    .map_or("n/a".into(), |c| format!("{c:.1} ({})", a.ratings)),
+                pct(a.reopen_rate),
+                human(a.minutes_worked as i64 * 60),
+            );
+        }
+    }
+    if !s.organizations.is_empty() {
+        line(
+            &mut o,
+            "Organisations",
+            s.organizations
+                .iter()
+                .map(|g| {
+                    format!(
+                        "{} {} created, {} open",
+                        safe::line(&g.name),
+                        g.created,
+                        g.open
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
+    }
+    if !s.weekly.is_empty() {
+        // The last twelve weeks fit a screen; the HTML report and the CSV
+        // have every week.
+        let shown = s.weekly.len().min(12);
+        let _ = writeln!(o);
+        let _ = writeln!(o, "Week of       created resolved  angry first mail");
+        for w in &s.weekly[s.weekly.len() - shown..] {
+            let angry = match w.negative_share {
+                Some(share) => format!("{:>4.0}% of {}", share * 100.0, w.with_mood),
+                None => "-".into(),
+            };
+            let _ = writeln!(
+                o,
+                "  {}  {:>7} {:>8}  {angry}",
+                w.start, w.created, w.resolved
+            );
+        }
+        if shown < s.weekly.len() {
+            let _ = writeln!(
+                o,
+                "  ({} earlier weeks: `--html FILE` or `--csv`)",
+                s.weekly.len() - shown
             );
         }
     }
