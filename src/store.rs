@@ -1067,8 +1067,19 @@ impl Store {
         })
     }
 
+    /// Every ticket counted, one by one: what a restore checks against its
+    /// manifest. It reads the whole tree (0.86 s at 600,000 tickets).
     pub fn ticket_count(&self) -> usize {
         self.tickets.len()
+    }
+
+    /// How many tickets the desk has, read from the highest ticket number
+    /// in O(log n), for `status`, which is asked often (and by
+    /// monitoring). Tickets are never deleted (merged and erased ones stay
+    /// as records) and numbers are handed out one after another from 1
+    /// (the highest stored plus one), so the highest number is the count.
+    pub fn ticket_total(&self) -> Result<u64> {
+        last_key(&self.tickets)
     }
 
     /// The messages of a ticket, in arrival order, each with its original

@@ -251,7 +251,7 @@ impl Desk {
                 pid: std::process::id(),
                 inboxes: self.sources.snapshot(),
                 outbox_queued: self.store.outbox_len(),
-                tickets: self.store.ticket_count(),
+                tickets: self.store.ticket_total()? as usize,
                 quarantined: self.store.quarantine_len(),
                 metrics: crate::metrics::get().listening(),
                 stuck: None,
