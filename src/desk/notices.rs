@@ -141,7 +141,9 @@ impl Desk {
         if !fresh {
             let since = Utc::now() - chrono::Duration::days(HISTORY_DAYS);
             let mut by = ResponseTimes::new();
-            for t in self.store.tickets().flatten() {
+            // Tickets created since then were updated since then too: the
+            // last-update index reads recent tickets only, not the desk.
+            for t in self.store.tickets_updated_since(since).flatten() {
                 if let Some(first) = t.first_response {
                     if t.created >= since {
                         if let Ok(d) = (first - t.created).to_std() {

@@ -343,6 +343,38 @@ impl Store {
         }
     }
 
+    /// Every ticket updated at or after `since`, newest first, through the
+    /// last-update index: what is read grows with the desk's recent
+    /// activity, not with its history. A ticket created since then was
+    /// updated since then too, so this is where figures about recent
+    /// tickets (the acknowledgement's estimate) look.
+    pub fn tickets_updated_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> impl Iterator<Item = Result<Ticket>> + '_ {
+        let bound = |updated_ms: u64, ticket: u64| {
+            let mut k = vec![TAG_UPDATED];
+            k.extend_from_slice(&Cursor { updated_ms, ticket }.bytes());
+            k
+        };
+        let low = bound(since.timestamp_millis().max(0) as u64, 0);
+        let high = bound(u64::MAX, u64::MAX);
+        self.ticket_index
+            .range::<Vec<u8>, _>((Bound::Included(low), Bound::Included(high)))
+            .rev()
+            .filter_map(move |item| {
+                let at = match item {
+                    Ok((k, _)) => Cursor::of_key(&k)?,
+                    Err(e) => return Some(Err(self.io("read ticket index")(e))),
+                };
+                match self.stored_ticket(at.ticket) {
+                    Ok(Some(t)) if updated_ms(&t) == at.updated_ms => Some(Ok(t)),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                }
+            })
+    }
+
     /// Builds the ticket indexes of a store written before they existed:
     /// one pass over the tickets in batches, so memory does not grow with
     /// the desk. Starting again after a crash starts from empty.
@@ -493,6 +525,26 @@ mod tests {
                 None => return out,
             }
         }
+    }
+
+    #[test]
+    fn recent_tickets_are_read_through_the_index_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        fill(&store, 1000);
+        let since = DateTime::from_timestamp(1_764_000_000 + 900, 0).unwrap();
+        let mut expected: Vec<Ticket> = store
+            .tickets()
+            .map(|t| t.unwrap())
+            .filter(|t| t.updated >= since)
+            .collect();
+        expected.sort_by_key(|t| std::cmp::Reverse((updated_ms(t), t.number)));
+        let got: Vec<u64> = store
+            .tickets_updated_since(since)
+            .map(|t| t.unwrap().number)
+            .collect();
+        assert_eq!(got, expected.iter().map(|t| t.number).collect::<Vec<_>>());
+        assert_eq!(got.len(), 100, "updates 900..999 s of 1000 tickets");
     }
 
     #[test]
