@@ -8,7 +8,9 @@ use super::*;
 impl Desk {
     /// What the rules say about a message, with whether the sender is new
     /// and whether it continues a ticket; `own_text` is what its author
-    /// wrote, reply-stripped (the `sentiment` condition reads it).
+    /// wrote, reply-stripped (the `sentiment` condition reads it). What the
+    /// parallel stage read already comes along: the rules' pattern scan and
+    /// the mood read as a first message.
     pub(super) fn classify(
         &self,
         staged: &Staged,
@@ -16,17 +18,23 @@ impl Desk {
         inbox: &str,
         own_text: &str,
         is_reply: bool,
-        scan: Option<crate::rules::Prescan>,
+        (scan, first_mood): (
+            Option<crate::rules::Prescan>,
+            Option<crate::mail::sentiment::Sentiment>,
+        ),
     ) -> Result<Classification, StoreError> {
         let rules = self.rules();
         if rules.rule_count() == 0 {
-            return Ok(Classification::default());
+            return Ok(Classification {
+                first_mood: crate::rules::Aside(first_mood.filter(|_| !is_reply)),
+                ..Classification::default()
+            });
         }
         let new_customer = self.store.tickets_of_customer(&msg.from.email)?.is_empty()
             && !staged.has_ticket_of(&msg.from.email);
         let lists = ViewLists::of(msg);
         let view = MessageView::from_inbound(msg, &lists, inbox, own_text, new_customer, is_reply);
-        Ok(rules.classify_prescanned(&view, scan))
+        Ok(rules.classify_prescanned(&view, scan, first_mood))
     }
 
     /// A delivery report traced to mail the desk sent: through the signed
@@ -39,7 +47,15 @@ impl Desk {
         staged: &Staged,
         msg: &Inbound,
         raw: &[u8],
+        early_guard: Option<Option<crate::guard::Automatic>>,
     ) -> Result<Option<(u64, decide::Bounced)>, StoreError> {
+        // The guard's verdict, read in the parallel stage when there was one.
+        let mut guard = early_guard;
+        let mut automatic = || {
+            guard
+                .get_or_insert_with(|| crate::guard::automatic(msg))
+                .clone()
+        };
         let token = msg
             .all_recipients()
             .find_map(|a| self.signer.verify_bounce(&self.own, a));
@@ -47,14 +63,14 @@ impl Desk {
         // subject) is still one when the guard says so.
         if token.is_none()
             && !crate::bounce::looks_like(msg.header("content-type"), &msg.from.email, &msg.subject)
-            && !crate::guard::automatic(msg).is_some_and(|a| a.kind == crate::guard::Kind::Bounce)
+            && !automatic().is_some_and(|a| a.kind == crate::guard::Kind::Bounce)
         {
             return Ok(None);
         }
         let Some(report) = crate::bounce::parse(raw) else {
             return Ok(None);
         };
-        if !report.standard && crate::guard::automatic_reason(msg).is_none() {
+        if !report.standard && automatic().is_none() {
             return Ok(None);
         }
         let mut traced = None;

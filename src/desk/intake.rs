@@ -53,9 +53,14 @@ impl Desk {
                     msg, &lists, "", "", false, false,
                 ))
             });
+            let stripped = author_text(msg, &p.raw, self.config.mail.signatures);
+            let mood = (msg.in_reply_to.is_empty() && msg.references.is_empty())
+                .then(|| crate::mail::sentiment::of_message(&msg.subject, &stripped, false));
             p.live = Some(Early {
-                stripped: author_text(msg, &p.raw, self.config.mail.signatures),
+                stripped,
                 scan,
+                mood,
+                guard: crate::guard::automatic(msg),
             });
         }
         p
@@ -146,7 +151,12 @@ impl Desk {
         let mut bounced = None;
         let mut flood = None;
         if mode == Mode::Live {
-            if let Some((n, b)) = self.trace_bounce(&staged, &msg, &prepared.raw)? {
+            if let Some((n, b)) = self.trace_bounce(
+                &staged,
+                &msg,
+                &prepared.raw,
+                prepared.live.as_ref().map(|e| e.guard.clone()),
+            )? {
                 threading = Threading::Existing(
                     n,
                     ticket::ThreadReason::Guard {
@@ -184,10 +194,13 @@ impl Desk {
         let author = self.author(&staged, &msg, existing.as_ref())?;
         // Stripping costs a pass over the text: only live mail needs it
         // (history is never answered).
-        let (early_stripped, scan) = match prepared.live {
-            Some(e) => (Some(e.stripped), e.scan),
-            None => (None, None),
+        let (early_stripped, scan, early_mood) = match prepared.live {
+            Some(e) => (Some(e.stripped), e.scan, e.mood),
+            None => (None, None, None),
         };
+        // The early reading is of the customer's text, as stripped early.
+        let early_mood =
+            early_mood.filter(|_| matches!((mode, &author), (Mode::Live, Author::Customer)));
         let stripped = match (mode, &author) {
             (Mode::Live, Author::Agent { .. }) => {
                 agent_text(&msg, &prepared.raw, self.config.mail.signatures)
@@ -259,8 +272,14 @@ impl Desk {
             _ => None,
         };
         let own_text = imported_text.as_deref().unwrap_or(&stripped);
-        let classification =
-            self.classify(&staged, &msg, &inbox, own_text, existing.is_some(), scan)?;
+        let classification = self.classify(
+            &staged,
+            &msg,
+            &inbox,
+            own_text,
+            existing.is_some(),
+            (scan, early_mood),
+        )?;
         let target = decide::target_queue(&classification, existing.as_ref(), &queue);
         let assign = self.assign_evidence(&staged, classification.assign.as_ref(), &target)?;
         // The customer's language is chosen once per ticket: what was

@@ -82,10 +82,15 @@ pub struct Prepared {
 
 /// The parts of live intake that depend only on the message, done with
 /// the parsing, off the serial store path: what the author wrote (quotes
-/// and signature stripped) and the rules' pattern scan.
+/// and signature stripped), the rules' pattern scan, and the mood of mail
+/// that answers nothing (the first message of a ticket, most likely: a new
+/// ticket keeps it, and the rules may ask for it).
 struct Early {
     stripped: String,
     scan: Option<crate::rules::Prescan>,
+    mood: Option<crate::mail::sentiment::Sentiment>,
+    /// What the guard says of the message (the bounce check asks).
+    guard: Option<crate::guard::Automatic>,
 }
 
 /// Why a message goes to the quarantine instead of a ticket.

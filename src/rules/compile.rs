@@ -482,15 +482,17 @@ impl Compiled {
     }
 
     pub fn classify(&self, view: &MessageView<'_>) -> Classification {
-        self.classify_with(view, None)
+        self.classify_with(view, None, None)
     }
 
     /// Like [`Compiled::classify`], starting from hits a [`Prescan`] of
-    /// this same compiled set found.
+    /// this same compiled set found, and from the message's mood read as a
+    /// first message (`first_mood`), when that was read already.
     pub(crate) fn classify_with(
         &self,
         view: &MessageView<'_>,
         pre: Option<Prescan>,
+        first_mood: Option<Sentiment>,
     ) -> Classification {
         let mut out = Classification::default();
         let mut hits = match pre {
@@ -507,6 +509,9 @@ impl Compiled {
             }
             _ => Hits::new(&self.patterns),
         };
+        if !view.is_reply {
+            hits.mood = first_mood;
+        }
         for rule in &self.rules {
             if !rule.on.applies(view.is_reply) {
                 continue;

@@ -396,15 +396,18 @@ impl RuleSet {
     /// [`RuleSet::classify`] using a [`Prescan`]; one taken with another
     /// rule set (the file was reloaded in between) is ignored and the
     /// message scanned again, so the result is always this set's.
+    /// `first_mood` is the message's mood read as a first message, when
+    /// the caller read it already (it is used only if `view` is no reply).
     pub fn classify_prescanned(
         &self,
         view: &MessageView<'_>,
         pre: Option<Prescan>,
+        first_mood: Option<crate::mail::sentiment::Sentiment>,
     ) -> Classification {
         let hits = pre
             .filter(|p| Arc::ptr_eq(&p.of, &self.inner))
             .map(|p| p.hits);
-        self.inner.classify_with(view, hits)
+        self.inner.classify_with(view, hits, first_mood)
     }
 
     /// Runs the rules and records why each did or did not match, for

@@ -168,15 +168,19 @@ set.priority = "high"
         };
         let plain = rs.classify(&view);
         assert_eq!(
-            rs.classify_prescanned(&view, Some(rs.prescan(&early))),
+            rs.classify_prescanned(&view, Some(rs.prescan(&early)), None),
             plain,
             "{subject}"
         );
         assert_eq!(
-            rs.classify_prescanned(&view, Some(other.prescan(&early))),
+            rs.classify_prescanned(&view, Some(other.prescan(&early)), None),
             plain,
             "stale prescan: {subject}"
         );
-        assert_eq!(rs.classify_prescanned(&view, None), plain, "{subject}");
+        assert_eq!(
+            rs.classify_prescanned(&view, None, None),
+            plain,
+            "{subject}"
+        );
     }
 }
