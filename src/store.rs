@@ -6,25 +6,28 @@
 //! | tree        | key                          | value                         |
 //! |-------------|------------------------------|-------------------------------|
 //! | `meta`      | `schema_version`             | big-endian integer            |
-//! | `tickets`   | ticket number (u64 BE)       | JSON [`Ticket`]               |
-//! | `messages`  | ticket (u64 BE) + seq (u32 BE) | JSON length (u32 BE), JSON [`MessageRecord`], LZ4-compressed original bytes |
+//! | `meta`      | `zdict/` + id (u32 BE); `zdict_current` | a mail dictionary; the id new mail uses |
+//! | `tickets`   | ticket number (u64 BE)       | packed JSON [`Ticket`]        |
+//! | `messages`  | ticket (u64 BE) + seq (u32 BE) | record length (u32 BE), packed JSON [`MessageRecord`], packed original bytes |
 //! | `msgids`    | Message-ID (as `msgid::key`: no brackets, lowercase), or an Outlook conversation key | kind (u8) + ticket (u64 BE) |
 //! | `customers` | email, 0, ticket (u64 BE)    | empty                         |
 //! | `quarantine`| content hash                 | JSON [`QuarantineEntry`]      |
 //! | `qraw`      | content hash                 | LZ4-compressed bytes          |
 //! | `cursors`   | source name                  | source-defined bytes          |
-//! | `outbox`    | entry id (u64 BE)            | JSON length (u32 BE), JSON [`outbox::Entry`], LZ4-compressed mail bytes (or, while `planned`, its JSON plan) |
+//! | `outbox`    | entry id (u64 BE)            | record length (u32 BE), packed JSON [`outbox::Entry`], packed mail bytes (or, while `planned`, its JSON plan) |
 //! | `outq`      | next attempt (ms, u64 BE) + id | empty: the queued entries by due time |
 //! | `notified`  | Message-ID of an agent notification | the agent's address, then the ticket and how many of its messages it had seen |
 //! | `timers`    | due time (ms, u64 BE) + ticket (u64 BE) | empty: tickets by next deadline |
-//! | `ticket_timer` | ticket (u64 BE)           | its key in `timers` (due ms)  |
+//! | `ticket_timer` | ticket (u64 BE)           | no longer written (schema 3): the old deadline is read from the stored ticket |
 //! | `ticket_index` | see [`listing`]: tickets by last update, status, queue, assignee, requester | empty (the `#` records: the keys written) |
 //! | `guard`     | `mark`, 0, email             | JSON [`bounce::Mark`]: a bounced address |
 //! | `guard`     | `sent`, 0, email             | JSON times (ms) of recent automatic mail to it |
 //! | `meta`      | `erasure/` pseudonym `/` ms (20 digits) | JSON [`ErasureRecord`]: a person erased (see `privacy`) |
 //!
 //! Records are JSON so that adding a field is a `#[serde(default)]`, not a
-//! migration; raw mail is compressed because it is most of the bytes. The
+//! migration. "Packed" is [`codec`]: zstd, with a dictionary of the
+//! store's own JSON for records and one trained from the desk's mail for
+//! mail; values older builds wrote (plain JSON, LZ4) still read. The
 //! decoded text is not stored: it is derived from the raw bytes when shown.
 //! The next ticket number is the highest stored one plus one.
 //!
@@ -57,6 +60,7 @@ use crate::mail::msgid;
 use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
 
+pub mod codec;
 mod export;
 pub mod fault;
 pub use export::Verified;
@@ -70,8 +74,13 @@ mod quarantine;
 pub mod usage;
 
 /// The layout this build reads and writes. 2: the ticket indexes
-/// (`ticket_index`), built on first open of a version 1 store.
-pub const SCHEMA_VERSION: u32 = 2;
+/// (`ticket_index`), built on first open of a version 1 store. 3: packed
+/// values ([`codec`]) and no `ticket_timer`, emptied on first open; a
+/// version 2 build must not write to such a store (it would index
+/// deadlines the newer build no longer removes).
+pub const SCHEMA_VERSION: u32 = 3;
+const KEY_DICT_CURRENT: &[u8] = b"zdict_current";
+const DICT_PREFIX: &[u8] = b"zdict/";
 const KEY_SCHEMA: &[u8] = b"schema_version";
 
 #[derive(Debug, thiserror::Error)]
@@ -281,6 +290,10 @@ pub struct Store {
     /// moment of the store (no ticket without its messages or outbox).
     writers: std::sync::RwLock<()>,
     usage: std::sync::Arc<usage::Usage>,
+    /// The mail dictionaries; replaced whole when one is trained.
+    codec: std::sync::RwLock<std::sync::Arc<codec::Codec>>,
+    /// Messages committed since the last attempt to train a dictionary.
+    train_due: std::sync::atomic::AtomicUsize,
     /// The first storage failure since opening; the daemon watches it.
     fault: std::sync::Arc<fault::Fault>,
 }
@@ -309,13 +322,28 @@ fn be_u64(b: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(b.get(..8)?.try_into().ok()?))
 }
 
-/// A record and a compressed blob in one value: JSON length, JSON, blob.
+/// A record and a packed blob in one value: record length, the record
+/// packed ([`codec::pack_record`]), blob.
 fn with_blob(record: &[u8], compressed: &[u8]) -> Vec<u8> {
+    let record = codec::pack_record(record);
+    let record = record.as_slice();
     let mut value = Vec::with_capacity(4 + record.len() + compressed.len());
     value.extend_from_slice(&(record.len() as u32).to_be_bytes());
     value.extend_from_slice(record);
     value.extend_from_slice(compressed);
     value
+}
+
+/// The deadline (ms) of a stored ticket value, reading only that field.
+fn stored_due(v: &[u8]) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Due {
+        #[serde(default)]
+        timer_due: Option<DateTime<Utc>>,
+    }
+    let json = codec::unpack_record(v).ok()?;
+    let due: Due = serde_json::from_slice(&json).ok()?;
+    due.timer_due.map(|d| d.timestamp_millis().max(0) as u64)
 }
 
 fn guard_key(kind: &str, email: &str) -> Vec<u8> {
@@ -340,10 +368,6 @@ fn queue_key(e: &outbox::Entry) -> [u8; 16] {
     k
 }
 
-fn decode_message(v: &[u8]) -> Result<(MessageRecord, Vec<u8>)> {
-    decode_with_blob("message", v)
-}
-
 /// The record of a value written by [`with_blob`], without the blob.
 fn record_of<T: for<'de> Deserialize<'de>>(what: &'static str, v: &[u8]) -> Result<T> {
     let len = v
@@ -358,11 +382,12 @@ fn record_of<T: for<'de> Deserialize<'de>>(what: &'static str, v: &[u8]) -> Resu
         what,
         detail: "record cut short".into(),
     })?;
-    from_json(what, record)
+    from_packed(what, record)
 }
 
 fn decode_with_blob<T: for<'de> Deserialize<'de>>(
     what: &'static str,
+    codec: &codec::Codec,
     v: &[u8],
 ) -> Result<(T, Vec<u8>)> {
     let corrupt = |detail: String| StoreError::Corrupt { what, detail };
@@ -374,15 +399,25 @@ fn decode_with_blob<T: for<'de> Deserialize<'de>>(
     let record = v
         .get(4..4 + len)
         .ok_or_else(|| corrupt("record cut short".into()))?;
-    let record: T = from_json(what, record)?;
-    let raw =
-        lz4_flex::decompress_size_prepended(&v[4 + len..]).map_err(|e| corrupt(e.to_string()))?;
+    let record: T = from_packed(what, record)?;
+    let raw = codec
+        .unpack_mail(&v[4 + len..])
+        .map_err(|e| corrupt(e.to_string()))?;
     Ok((record, raw))
 }
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
     // Serializing plain structs of strings and numbers cannot fail.
     serde_json::to_vec(v).unwrap_or_default()
+}
+
+/// A record written packed ([`codec::pack_record`]) or as plain JSON.
+fn from_packed<T: for<'de> Deserialize<'de>>(what: &'static str, b: &[u8]) -> Result<T> {
+    let json = codec::unpack_record(b).map_err(|e| StoreError::Corrupt {
+        what,
+        detail: e.to_string(),
+    })?;
+    from_json(what, &json)
 }
 
 fn from_json<T: for<'de> Deserialize<'de>>(what: &'static str, b: &[u8]) -> Result<T> {
@@ -542,12 +577,16 @@ impl Store {
             guard: tree("guard")?,
             writers: std::sync::RwLock::new(()),
             usage,
+            codec: Default::default(),
+            // The first chance tries at once: the store may hold enough.
+            train_due: codec::TRAIN_SAMPLES.into(),
             fault: Default::default(),
             db,
             path,
         };
         store.check_against(&mark)?;
         store.migrate()?;
+        store.load_codec()?;
         if mark.is_none() {
             store.write_mark(dir)?;
         }
@@ -646,12 +685,19 @@ impl Store {
                 found: v,
                 supported: SCHEMA_VERSION,
             }),
-            Some(v) if v < 2 => {
-                tracing::info!(
-                    tickets = self.tickets.len(),
-                    "building the ticket indexes (schema 1 to 2)"
-                );
-                self.build_ticket_index()?;
+            Some(v) if v < SCHEMA_VERSION => {
+                if v < 2 {
+                    tracing::info!(
+                        tickets = self.tickets.len(),
+                        "building the ticket indexes (schema 1 to 2)"
+                    );
+                    self.build_ticket_index()?;
+                }
+                // 3: deadlines are found from the stored tickets; the
+                // ticket-to-deadline index goes.
+                self.ticket_timer
+                    .clear()
+                    .map_err(self.io("clear the ticket-timer index"))?;
                 self.meta
                     .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())
                     .map_err(self.io("write schema version"))?;
@@ -728,7 +774,7 @@ impl Store {
         self.tickets
             .get(number.to_be_bytes())
             .map_err(self.io("read ticket"))?
-            .map(|v| from_json("ticket", &v))
+            .map(|v| from_packed("ticket", &v))
             .transpose()
     }
 
@@ -745,8 +791,8 @@ impl Store {
     }
 
     /// Adds one intake decision to the staged set, with the message's raw
-    /// bytes as `lz4_flex::compress_prepend_size` made them. Nothing is
-    /// written yet.
+    /// bytes as [`codec::Codec::pack_mail`] made them. Nothing is written
+    /// yet.
     pub fn stage(&self, staged: &mut Staged, d: &Decision, compressed: &[u8]) -> Result<()> {
         let Some(record) = &d.record else {
             self.stage_ticket(staged, &d.ticket);
@@ -866,7 +912,7 @@ impl Store {
                     what: "message",
                     detail: "record cut short".into(),
                 })?;
-                from_json("message", json)
+                from_packed("message", json)
             })
             .collect()
     }
@@ -931,7 +977,7 @@ impl Store {
         let tickets: Vec<([u8; 8], Vec<u8>)> = staged
             .tickets
             .iter()
-            .map(|(n, t)| (n.to_be_bytes(), json(t)))
+            .map(|(n, t)| (n.to_be_bytes(), codec::pack_record(&json(t))))
             .collect();
         let reindex: Vec<listing::Reindex> =
             staged.tickets.values().map(listing::Reindex::of).collect();
@@ -946,7 +992,6 @@ impl Store {
             &*self.cursors,
             &*self.notified,
             &*self.timers,
-            &*self.ticket_timer,
             &*self.guard,
             &*self.ticket_index,
         );
@@ -963,7 +1008,7 @@ impl Store {
                 (guard_key("sent", email), json(&ms))
             })
             .collect();
-        let keys = staged.tickets.len() * 2
+        let keys = staged.tickets.len()
             + reindex.iter().map(|r| r.keys.len() + 1).sum::<usize>()
             + staged.messages.len()
             + staged.ids.len()
@@ -976,78 +1021,79 @@ impl Store {
             + staged.auto_sent.len()
             + staged.notices.len();
         self.usage.wrote(keys as u64);
+        self.train_due
+            .fetch_add(staged.count, std::sync::atomic::Ordering::Relaxed);
         trees
-            .transaction(
-                |(tt, mt, it, ct, ot, qt, meta, cur, nt, timers, ttimer, gt, xt)| {
-                    for (k, v) in &marks {
-                        match v {
-                            Some(v) => gt.insert(k.as_slice(), v.as_slice())?,
-                            None => gt.remove(k.as_slice())?,
-                        };
-                    }
-                    for (k, v) in &sent {
-                        gt.insert(k.as_slice(), v.as_slice())?;
-                    }
-                    // Each ticket is indexed under its next deadline; the old
-                    // entry goes when the deadline moves.
-                    for (n, t) in &staged.tickets {
-                        let key = n.to_be_bytes();
-                        let old = ttimer.get(key)?.and_then(|v| be_u64(&v));
-                        let new = t.timer_due.map(|d| d.timestamp_millis().max(0) as u64);
-                        if old != new {
-                            if let Some(o) = old {
-                                timers.remove(timer_key(o, *n).as_slice())?;
-                                ttimer.remove(&key)?;
-                            }
-                            if let Some(d) = new {
-                                timers.insert(timer_key(d, *n).as_slice(), &[])?;
-                                ttimer.insert(&key, &d.to_be_bytes())?;
-                            }
+            .transaction(|(tt, mt, it, ct, ot, qt, meta, cur, nt, timers, gt, xt)| {
+                for (k, v) in &marks {
+                    match v {
+                        Some(v) => gt.insert(k.as_slice(), v.as_slice())?,
+                        None => gt.remove(k.as_slice())?,
+                    };
+                }
+                for (k, v) in &sent {
+                    gt.insert(k.as_slice(), v.as_slice())?;
+                }
+                // Each ticket is indexed under its next deadline; the old
+                // entry goes when the deadline moves. The old deadline is
+                // the stored ticket's (a new ticket has none).
+                for (n, t) in &staged.tickets {
+                    let new = t.timer_due.map(|d| d.timestamp_millis().max(0) as u64);
+                    let old = match tt.get(n.to_be_bytes())? {
+                        Some(v) => stored_due(&v),
+                        None => None,
+                    };
+                    if old != new {
+                        if let Some(o) = old {
+                            timers.remove(timer_key(o, *n).as_slice())?;
+                        }
+                        if let Some(d) = new {
+                            timers.insert(timer_key(d, *n).as_slice(), &[])?;
                         }
                     }
-                    for (id, agent) in &staged.notified {
-                        nt.insert(id.as_bytes(), agent.as_bytes())?;
+                }
+                for (id, agent) in &staged.notified {
+                    nt.insert(id.as_bytes(), agent.as_bytes())?;
+                }
+                for (name, value) in &staged.cursors {
+                    cur.insert(name.as_bytes(), value.as_slice())?;
+                }
+                for (key, value) in &staged.notices {
+                    meta.insert(key.as_bytes(), value.as_slice())?;
+                }
+                for (name, value) in &staged.counters {
+                    meta.insert(format!("counter/{name}").as_bytes(), &value.to_be_bytes())?;
+                }
+                for (entry, value) in &staged.outbox {
+                    ot.insert(&entry.id.to_be_bytes(), value.as_slice())?;
+                    qt.insert(queue_key(entry).as_slice(), &[])?;
+                }
+                for (k, v) in &staged.messages {
+                    mt.insert(k, v.as_slice())?;
+                }
+                for (id, entry) in &staged.ids {
+                    // A staged "referenced" never overwrites what the index
+                    // learned meanwhile.
+                    // A staged mention or conversation never overwrites
+                    // what the index learned meanwhile.
+                    let weak = matches!(entry.kind, IdKind::Referenced | IdKind::Conversation);
+                    if weak && it.get(id.as_bytes())?.is_some() {
+                        continue;
                     }
-                    for (name, value) in &staged.cursors {
-                        cur.insert(name.as_bytes(), value.as_slice())?;
-                    }
-                    for (key, value) in &staged.notices {
-                        meta.insert(key.as_bytes(), value.as_slice())?;
-                    }
-                    for (name, value) in &staged.counters {
-                        meta.insert(format!("counter/{name}").as_bytes(), &value.to_be_bytes())?;
-                    }
-                    for (entry, value) in &staged.outbox {
-                        ot.insert(&entry.id.to_be_bytes(), value.as_slice())?;
-                        qt.insert(queue_key(entry).as_slice(), &[])?;
-                    }
-                    for (k, v) in &staged.messages {
-                        mt.insert(k, v.as_slice())?;
-                    }
-                    for (id, entry) in &staged.ids {
-                        // A staged "referenced" never overwrites what the index
-                        // learned meanwhile.
-                        // A staged mention or conversation never overwrites
-                        // what the index learned meanwhile.
-                        let weak = matches!(entry.kind, IdKind::Referenced | IdKind::Conversation);
-                        if weak && it.get(id.as_bytes())?.is_some() {
-                            continue;
-                        }
-                        it.insert(id.as_bytes(), &entry.encode())?;
-                    }
-                    for (k, v) in &tickets {
-                        tt.insert(k, v.as_slice())?;
-                    }
-                    // The listing indexes move with the ticket.
-                    for r in &reindex {
-                        r.apply(xt)?;
-                    }
-                    for k in &staged.customers {
-                        ct.insert(k.as_slice(), &[])?;
-                    }
-                    Ok::<_, ConflictableTransactionError<()>>(())
-                },
-            )
+                    it.insert(id.as_bytes(), &entry.encode())?;
+                }
+                for (k, v) in &tickets {
+                    tt.insert(k, v.as_slice())?;
+                }
+                // The listing indexes move with the ticket.
+                for r in &reindex {
+                    r.apply(xt)?;
+                }
+                for k in &staged.customers {
+                    ct.insert(k.as_slice(), &[])?;
+                }
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
             .map_err(|e| match e {
                 TransactionError::Storage(source) => self.io("intake transaction")(source),
                 TransactionError::Abort(()) => StoreError::Corrupt {
@@ -1063,7 +1109,7 @@ impl Store {
     pub fn tickets(&self) -> impl Iterator<Item = Result<Ticket>> + '_ {
         self.tickets.iter().map(|r| {
             let (_, v) = r.map_err(self.io("read tickets"))?;
-            from_json("ticket", &v)
+            from_packed("ticket", &v)
         })
     }
 
@@ -1089,7 +1135,7 @@ impl Store {
             .scan_prefix(ticket.to_be_bytes())
             .map(|r| {
                 let (_, v) = r.map_err(self.io("read messages"))?;
-                decode_message(&v)
+                self.decode_message(&v)
             })
             .collect()
     }
@@ -1099,7 +1145,7 @@ impl Store {
         self.messages
             .get(message_key(ticket, seq))
             .map_err(self.io("read message"))?
-            .map(|v| decode_message(&v).map(|(_, raw)| raw))
+            .map(|v| self.decode_message(&v).map(|(_, raw)| raw))
             .transpose()
     }
 
@@ -1190,6 +1236,100 @@ impl Store {
                 .map_err(self.io("record ticket prefixes"))?;
         }
         Ok(known)
+    }
+
+    /// How mail is packed now: compress with it off the store thread
+    /// (see [`Store::stage`]).
+    pub fn codec(&self) -> std::sync::Arc<codec::Codec> {
+        self.codec.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Reads the mail dictionaries kept in `meta`.
+    fn load_codec(&self) -> Result<()> {
+        let mut dicts = Vec::new();
+        for r in self.meta.scan_prefix(DICT_PREFIX) {
+            let (k, v) = r.map_err(self.io("read mail dictionaries"))?;
+            if let Some(id) = k.get(DICT_PREFIX.len()..).and_then(|b| b.try_into().ok()) {
+                dicts.push((u32::from_be_bytes(id), v.to_vec()));
+            }
+        }
+        let current = self
+            .meta
+            .get(KEY_DICT_CURRENT)
+            .map_err(self.io("read mail dictionaries"))?
+            .and_then(|v| Some(u32::from_be_bytes(v.get(..4)?.try_into().ok()?)));
+        *self.codec.write().unwrap_or_else(|p| p.into_inner()) =
+            std::sync::Arc::new(codec::Codec::new(&dicts, current));
+        Ok(())
+    }
+
+    /// [`Store::train_dictionary`] when it may succeed: no dictionary yet,
+    /// and never tried or [`codec::TRAIN_SAMPLES`] messages committed
+    /// since the last try. Sources call it after each flush. A failure is
+    /// logged: mail is stored as well without a dictionary.
+    pub fn maybe_train_dictionary(&self) {
+        use std::sync::atomic::Ordering;
+        if self.codec().has_dictionary()
+            || self.train_due.load(Ordering::Relaxed) < codec::TRAIN_SAMPLES
+        {
+            return;
+        }
+        self.train_due.store(0, Ordering::Relaxed);
+        if let Err(e) = self.train_dictionary() {
+            tracing::warn!(error = %e, "cannot train a mail dictionary; mail is stored without one");
+        }
+    }
+
+    /// Trains the mail dictionary from the desk's first
+    /// [`codec::TRAIN_SAMPLES`] messages, once there are that many and
+    /// none was trained yet; returns whether it did. The dictionary is
+    /// durable before any mail is packed with it. Takes a fraction of a
+    /// second: call it outside the store stage (import does between
+    /// batches, the daemon at its checkpoints).
+    pub fn train_dictionary(&self) -> Result<bool> {
+        if self.codec().has_dictionary() {
+            return Ok(false);
+        }
+        let codec = self.codec();
+        let mut samples = Vec::with_capacity(codec::TRAIN_SAMPLES);
+        for r in self.messages.iter().take(codec::TRAIN_SAMPLES) {
+            let (_, v) = r.map_err(self.io("read messages"))?;
+            // A message that does not decode is left out of the sample.
+            if let Ok((_, raw)) = decode_with_blob::<serde::de::IgnoredAny>("message", &codec, &v) {
+                samples.push(raw);
+            }
+        }
+        if samples.len() < codec::TRAIN_SAMPLES {
+            return Ok(false);
+        }
+        let Some((id, dict)) = codec::train(&samples) else {
+            return Ok(false);
+        };
+        let mut key = DICT_PREFIX.to_vec();
+        key.extend_from_slice(&id.to_be_bytes());
+        let _writing = self.writing();
+        self.meta
+            .insert(key, dict)
+            .map_err(self.io("store a mail dictionary"))?;
+        self.meta
+            .insert(KEY_DICT_CURRENT, &id.to_be_bytes())
+            .map_err(self.io("store a mail dictionary"))?;
+        self.flush()?;
+        self.load_codec()?;
+        tracing::info!(
+            id,
+            "trained a mail dictionary from the desk's first messages"
+        );
+        Ok(true)
+    }
+
+    fn decode_message(&self, v: &[u8]) -> Result<(MessageRecord, Vec<u8>)> {
+        decode_with_blob("message", &self.codec(), v)
+    }
+
+    /// The logical size of every tree (a full scan: for measurements).
+    pub fn space(&self) -> Result<Vec<usage::Space>> {
+        usage::space(&self.db).map_err(self.io("measure the store"))
     }
 
     /// (reads, writes) of the store since it was opened; see [`usage`].

@@ -182,3 +182,93 @@ fn a_checkpoint_marks_what_was_durable_and_damage_since_is_refused() {
         other => panic!("expected Damaged, got {other:?}"),
     }
 }
+
+fn plain_ticket(n: u64, due: Option<DateTime<Utc>>) -> Ticket {
+    let at = DateTime::from_timestamp(1_764_000_000, 0).unwrap();
+    serde_json::from_value(serde_json::json!({
+        "number": n, "reference": format!("ACME-{n}"), "subject": "Printer on fire",
+        "status": "open", "priority": "normal", "category": "general", "queue": "general",
+        "requester": {"email": "carol@customer.test"}, "participants": ["carol@customer.test"],
+        "inbox": "main", "created": at, "updated": at, "message_count": 1, "timer_due": due,
+    }))
+    .unwrap()
+}
+
+/// A store as schema 2 wrote it (plain JSON, LZ4 mail, the ticket-timer
+/// index) opens as schema 3 and reads as it did.
+#[test]
+fn values_of_schema_2_still_read_and_the_timer_index_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = b"From: carol@customer.test\r\nSubject: hi\r\n\r\nhello\r\n".to_vec();
+    let due = DateTime::from_timestamp(1_764_100_000, 0).unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let t = plain_ticket(1, Some(due));
+        let record: MessageRecord = serde_json::from_value(serde_json::json!({
+            "ticket": 1, "seq": 1, "direction": "inbound", "message_id": "m1@customer.test",
+            "from": {"email": "carol@customer.test"}, "to": [], "cc": [], "subject": "hi",
+            "date": due, "received": due, "origin": "test", "text": "", "attachments": [],
+            "size": raw.len(), "thread": {"by": "new"},
+        }))
+        .unwrap();
+        let json_rec = json(&record);
+        let lz4 = lz4_flex::compress_prepend_size(&raw);
+        let mut value = (json_rec.len() as u32).to_be_bytes().to_vec();
+        value.extend_from_slice(&json_rec);
+        value.extend_from_slice(&lz4);
+        store.messages.insert(message_key(1, 1), value).unwrap();
+        store.tickets.insert(1u64.to_be_bytes(), json(&t)).unwrap();
+        let ms = due.timestamp_millis() as u64;
+        store.timers.insert(timer_key(ms, 1), &[]).unwrap();
+        store
+            .ticket_timer
+            .insert(1u64.to_be_bytes(), &ms.to_be_bytes())
+            .unwrap();
+        store.meta.insert(KEY_SCHEMA, &2u32.to_be_bytes()).unwrap();
+        store.flush().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.ticket_timer.is_empty());
+    assert_eq!(
+        store.ticket(&Staged::default(), 1).unwrap().unwrap().number,
+        1
+    );
+    assert_eq!(store.raw_message(1, 1).unwrap().unwrap(), raw);
+    assert_eq!(
+        store.message_records(1).unwrap()[0].message_id,
+        "m1@customer.test"
+    );
+    // The deadline moves: the old entry, found from the plain stored
+    // ticket, goes.
+    let later = due + chrono::Duration::hours(1);
+    let mut staged = Staged::default();
+    store.stage_ticket(&mut staged, &plain_ticket(1, Some(later)));
+    store.commit(&mut staged).unwrap();
+    assert!(store.due_tickets(due, 10).unwrap().is_empty());
+    assert_eq!(store.due_tickets(later, 10).unwrap(), vec![1]);
+    assert!(store.verify().problems.is_empty());
+}
+
+/// Deadlines follow packed tickets through changes, with no second index.
+#[test]
+fn deadlines_follow_packed_tickets() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let t0 = DateTime::from_timestamp(1_764_000_000, 0).unwrap();
+    let stage = |due: Option<DateTime<Utc>>| {
+        let mut staged = Staged::default();
+        store.stage_ticket(&mut staged, &plain_ticket(3, due));
+        store.commit(&mut staged).unwrap();
+    };
+    stage(Some(t0));
+    assert_eq!(store.due_tickets(t0, 10).unwrap(), vec![3]);
+    assert_eq!(
+        store.tickets.get(3u64.to_be_bytes()).unwrap().unwrap()[0],
+        codec::RECORD_V1
+    );
+    stage(Some(t0 + chrono::Duration::minutes(5)));
+    assert!(store.due_tickets(t0, 10).unwrap().is_empty());
+    stage(None);
+    assert!(store.next_timer().unwrap().is_none());
+    assert_eq!(store.timers.len(), 0);
+}
