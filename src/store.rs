@@ -9,14 +9,14 @@
 //! | `meta`      | `zdict/` + id (u32 BE); `zdict_current` | a mail dictionary; the id new mail uses |
 //! | `tickets`   | ticket number (u64 BE)       | packed JSON [`Ticket`]        |
 //! | `messages`  | ticket (u64 BE) + seq (u32 BE) | record length (u32 BE), packed JSON [`MessageRecord`], packed original bytes |
-//! | `msgids`    | Message-ID (as `msgid::key`: no brackets, lowercase), or an Outlook conversation key | kind (u8) + ticket (u64 BE) |
+//! | `msgids`    | Message-ID (as `msgid::key`: no brackets, lowercase), or an Outlook conversation key | kind (u8) + ticket (u64 BE), then for a notification to an agent what `notified` holds (schema 3) |
 //! | `customers` | email, 0, ticket (u64 BE)    | empty                         |
 //! | `quarantine`| content hash                 | JSON [`QuarantineEntry`]      |
 //! | `qraw`      | content hash                 | LZ4-compressed bytes          |
 //! | `cursors`   | source name                  | source-defined bytes          |
 //! | `outbox`    | entry id (u64 BE)            | record length (u32 BE), packed JSON [`outbox::Entry`], packed mail bytes (or, while `planned`, its JSON plan) |
 //! | `outq`      | next attempt (ms, u64 BE) + id | empty: the queued entries by due time |
-//! | `notified`  | Message-ID of an agent notification | the agent's address, then the ticket and how many of its messages it had seen |
+//! | `notified`  | Message-ID of an agent notification | the agent's address, then the ticket and how many of its messages it had seen; since schema 3 only for notifications with no ticket (the others are in `msgids`) |
 //! | `timers`    | due time (ms, u64 BE) + ticket (u64 BE) | empty: tickets by next deadline |
 //! | `ticket_timer` | ticket (u64 BE)           | no longer written (schema 3): the old deadline is read from the stored ticket |
 //! | `ticket_index` | see [`listing`]: tickets by last update, status, queue, assignee, requester | empty (the `#` records: the keys written) |
@@ -344,6 +344,15 @@ fn stored_due(v: &[u8]) -> Option<u64> {
     let json = codec::unpack_record(v).ok()?;
     let due: Due = serde_json::from_slice(&json).ok()?;
     due.timer_due.map(|d| d.timestamp_millis().max(0) as u64)
+}
+
+/// What a Message-ID index entry of sent mail says of the agent it
+/// notified, if anything (see the layout).
+fn notified_in_entry(v: &[u8]) -> Option<&str> {
+    let rest = v.get(9..).filter(|r| !r.is_empty())?;
+    (IdEntry::decode(v)?.kind == IdKind::Sent)
+        .then(|| std::str::from_utf8(rest).ok())
+        .flatten()
 }
 
 fn guard_key(kind: &str, email: &str) -> Vec<u8> {
@@ -870,15 +879,26 @@ impl Store {
     /// (for mail queued since this was kept) the ticket and how many of
     /// its messages the notification had seen.
     pub fn notification(&self, staged: &Staged, message_id: &str) -> Result<Option<Notified>> {
+        let in_index = || -> Result<Option<String>> {
+            Ok(self
+                .msgids
+                .get(msgid::key(message_id).as_bytes())
+                .map_err(self.io("read message-id index"))?
+                .and_then(|v| notified_in_entry(&v).map(str::to_string)))
+        };
         let value = match staged.notified.get(message_id) {
             Some(v) => v.clone(),
-            None => match self
-                .notified
-                .get(message_id.as_bytes())
-                .map_err(self.io("read notifications"))?
-            {
-                Some(v) => String::from_utf8_lossy(&v).into_owned(),
-                None => return Ok(None),
+            None => match in_index()? {
+                Some(v) => v,
+                // Older stores, and notifications with no ticket.
+                None => match self
+                    .notified
+                    .get(message_id.as_bytes())
+                    .map_err(self.io("read notifications"))?
+                {
+                    Some(v) => String::from_utf8_lossy(&v).into_owned(),
+                    None => return Ok(None),
+                },
             },
         };
         let mut words = value.split(' ');
@@ -1008,6 +1028,21 @@ impl Store {
                 (guard_key("sent", email), json(&ms))
             })
             .collect();
+        // A notification's agent rides in its sent id's index entry (one
+        // write less per notification); one with no ticket, or whose
+        // normalized id another staged notification took, keeps its own.
+        let mut with_agent: std::collections::HashMap<String, &String> =
+            std::collections::HashMap::new();
+        let mut separate: Vec<(&String, &String)> = Vec::new();
+        for (id, agent) in &staged.notified {
+            let key = msgid::key(id);
+            let sent = staged.ids.get(&key).is_some_and(|e| e.kind == IdKind::Sent);
+            if sent && !with_agent.contains_key(&key) {
+                with_agent.insert(key, agent);
+            } else {
+                separate.push((id, agent));
+            }
+        }
         let keys = staged.tickets.len()
             + reindex.iter().map(|r| r.keys.len() + 1).sum::<usize>()
             + staged.messages.len()
@@ -1016,7 +1051,7 @@ impl Store {
             + staged.outbox.len() * 2
             + staged.counters.len()
             + staged.cursors.len()
-            + staged.notified.len()
+            + separate.len()
             + staged.marks.len()
             + staged.auto_sent.len()
             + staged.notices.len();
@@ -1052,7 +1087,7 @@ impl Store {
                         }
                     }
                 }
-                for (id, agent) in &staged.notified {
+                for (id, agent) in &separate {
                     nt.insert(id.as_bytes(), agent.as_bytes())?;
                 }
                 for (name, value) in &staged.cursors {
@@ -1080,7 +1115,14 @@ impl Store {
                     if weak && it.get(id.as_bytes())?.is_some() {
                         continue;
                     }
-                    it.insert(id.as_bytes(), &entry.encode())?;
+                    match with_agent.get(id) {
+                        Some(agent) => {
+                            let mut v = entry.encode().to_vec();
+                            v.extend_from_slice(agent.as_bytes());
+                            it.insert(id.as_bytes(), v)?
+                        }
+                        None => it.insert(id.as_bytes(), &entry.encode())?,
+                    };
                 }
                 for (k, v) in &tickets {
                     tt.insert(k, v.as_slice())?;

@@ -272,3 +272,42 @@ fn deadlines_follow_packed_tickets() {
     assert!(store.next_timer().unwrap().is_none());
     assert_eq!(store.timers.len(), 0);
 }
+
+/// A notification's agent is found after commit from its index entry, and
+/// one written the older way (the `notified` tree) still is.
+#[test]
+fn notifications_are_found_in_the_index_and_the_old_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut staged = Staged::default();
+    let mut e = queued(1, Utc::now());
+    e.message_id = "N1@Desk.Test".into();
+    store.stage_outgoing(&mut staged, e, Some(7), Some(("Alice@desk.test", 3)), b"x");
+    store.commit(&mut staged).unwrap();
+    assert!(store.notified.is_empty(), "no separate record");
+    let found = store
+        .notification(&Staged::default(), "<n1@desk.test>")
+        .unwrap();
+    assert_eq!(found, Some(("alice@desk.test".into(), Some((7, 3)))));
+    assert_eq!(
+        store.lookup_id(&Staged::default(), "n1@desk.test").unwrap(),
+        Some(IdEntry {
+            kind: IdKind::Sent,
+            ticket: 7
+        })
+    );
+    store
+        .notified
+        .insert("old@desk.test", "bob@desk.test 8 1")
+        .unwrap();
+    let old = store
+        .notification(&Staged::default(), "old@desk.test")
+        .unwrap();
+    assert_eq!(old, Some(("bob@desk.test".into(), Some((8, 1)))));
+    assert_eq!(
+        store
+            .notification(&Staged::default(), "none@desk.test")
+            .unwrap(),
+        None
+    );
+}
