@@ -268,6 +268,9 @@ impl Staged {
     }
 }
 
+/// A mail dictionary being trained: its id and bytes, if there was enough.
+type Training = std::thread::JoinHandle<Option<(u32, Vec<u8>)>>;
+
 pub struct Store {
     db: sled::Db,
     path: PathBuf,
@@ -294,6 +297,8 @@ pub struct Store {
     codec: std::sync::RwLock<std::sync::Arc<codec::Codec>>,
     /// Messages committed since the last attempt to train a dictionary.
     train_due: std::sync::atomic::AtomicUsize,
+    /// A dictionary being trained (see [`Store::maybe_train_dictionary`]).
+    training: std::sync::Mutex<Option<Training>>,
     /// The first storage failure since opening; the daemon watches it.
     fault: std::sync::Arc<fault::Fault>,
 }
@@ -589,6 +594,7 @@ impl Store {
             codec: Default::default(),
             // The first chance tries at once: the store may hold enough.
             train_due: codec::TRAIN_SAMPLES.into(),
+            training: Default::default(),
             fault: Default::default(),
             db,
             path,
@@ -1305,64 +1311,104 @@ impl Store {
         Ok(())
     }
 
-    /// [`Store::train_dictionary`] when it may succeed: no dictionary yet,
-    /// and never tried or [`codec::TRAIN_SAMPLES`] messages committed
-    /// since the last try. Sources call it after each flush. A failure is
-    /// logged: mail is stored as well without a dictionary.
+    /// Trains the mail dictionary when it may succeed (none yet, and
+    /// never tried or [`codec::TRAIN_SAMPLES`] messages committed since
+    /// the last try), on a thread of its own: training takes seconds on
+    /// large mail, and sources call this after each flush. A later call
+    /// stores the finished dictionary. A failure is logged: mail is
+    /// stored as well without a dictionary.
     pub fn maybe_train_dictionary(&self) {
         use std::sync::atomic::Ordering;
-        if self.codec().has_dictionary()
-            || self.train_due.load(Ordering::Relaxed) < codec::TRAIN_SAMPLES
-        {
+        if self.codec().has_dictionary() {
+            return;
+        }
+        let mut training = self.training.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = training.as_ref() {
+            if !t.is_finished() {
+                return;
+            }
+            if let Some(Ok(Some((id, dict)))) = training.take().map(|t| t.join()) {
+                if let Err(e) = self.install_dictionary(id, &dict) {
+                    tracing::warn!(error = %e, "cannot store a mail dictionary; mail is stored without one");
+                }
+            }
+            return;
+        }
+        if self.train_due.load(Ordering::Relaxed) < codec::TRAIN_SAMPLES {
             return;
         }
         self.train_due.store(0, Ordering::Relaxed);
-        if let Err(e) = self.train_dictionary() {
-            tracing::warn!(error = %e, "cannot train a mail dictionary; mail is stored without one");
+        match self.training_samples() {
+            Ok(Some(samples)) => {
+                *training = Some(std::thread::spawn(move || codec::train(&samples)));
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read mail to train a dictionary"),
         }
     }
 
-    /// Trains the mail dictionary from the desk's first
-    /// [`codec::TRAIN_SAMPLES`] messages, once there are that many and
-    /// none was trained yet; returns whether it did. The dictionary is
-    /// durable before any mail is packed with it. Takes a fraction of a
-    /// second: call it outside the store stage (import does between
-    /// batches, the daemon at its checkpoints).
+    /// Trains and stores the mail dictionary now, if there is enough mail
+    /// and none was trained yet; returns whether it did.
     pub fn train_dictionary(&self) -> Result<bool> {
         if self.codec().has_dictionary() {
             return Ok(false);
         }
-        let codec = self.codec();
-        let mut samples = Vec::with_capacity(codec::TRAIN_SAMPLES);
-        for r in self.messages.iter().take(codec::TRAIN_SAMPLES) {
-            let (_, v) = r.map_err(self.io("read messages"))?;
-            // A message that does not decode is left out of the sample.
-            if let Ok((_, raw)) = decode_with_blob::<serde::de::IgnoredAny>("message", &codec, &v) {
-                samples.push(raw);
-            }
-        }
-        if samples.len() < codec::TRAIN_SAMPLES {
+        let Some(samples) = self.training_samples()? else {
             return Ok(false);
-        }
+        };
         let Some((id, dict)) = codec::train(&samples) else {
             return Ok(false);
         };
+        self.install_dictionary(id, &dict)?;
+        Ok(true)
+    }
+
+    /// The desk's first messages, as training samples: each cut to its
+    /// first [`codec::SAMPLE_BYTES`] (headers and the start of the text
+    /// are what repeats), at most [`codec::TRAIN_BYTES`] in all. `None`
+    /// until there are [`codec::TRAIN_SAMPLES`] messages or that many bytes.
+    fn training_samples(&self) -> Result<Option<Vec<Vec<u8>>>> {
+        let codec = self.codec();
+        let (mut samples, mut bytes) = (Vec::new(), 0);
+        for r in self.messages.iter() {
+            if samples.len() >= codec::TRAIN_SAMPLES || bytes >= codec::TRAIN_BYTES {
+                break;
+            }
+            let (_, v) = r.map_err(self.io("read messages"))?;
+            // A message that does not decode is left out of the sample.
+            if let Ok((_, mut raw)) =
+                decode_with_blob::<serde::de::IgnoredAny>("message", &codec, &v)
+            {
+                raw.truncate(codec::SAMPLE_BYTES);
+                bytes += raw.len();
+                samples.push(raw);
+            }
+        }
+        let enough = samples.len() >= codec::TRAIN_SAMPLES || bytes >= codec::TRAIN_BYTES;
+        Ok(enough.then_some(samples))
+    }
+
+    /// Stores a mail dictionary and compresses new mail with it. It is
+    /// durable before any mail is packed with it.
+    fn install_dictionary(&self, id: u32, dict: &[u8]) -> Result<()> {
         let mut key = DICT_PREFIX.to_vec();
         key.extend_from_slice(&id.to_be_bytes());
-        let _writing = self.writing();
-        self.meta
-            .insert(key, dict)
-            .map_err(self.io("store a mail dictionary"))?;
-        self.meta
-            .insert(KEY_DICT_CURRENT, &id.to_be_bytes())
-            .map_err(self.io("store a mail dictionary"))?;
+        {
+            let _writing = self.writing();
+            self.meta
+                .insert(key, dict)
+                .map_err(self.io("store a mail dictionary"))?;
+            self.meta
+                .insert(KEY_DICT_CURRENT, &id.to_be_bytes())
+                .map_err(self.io("store a mail dictionary"))?;
+        }
         self.flush()?;
         self.load_codec()?;
         tracing::info!(
             id,
             "trained a mail dictionary from the desk's first messages"
         );
-        Ok(true)
+        Ok(())
     }
 
     fn decode_message(&self, v: &[u8]) -> Result<(MessageRecord, Vec<u8>)> {

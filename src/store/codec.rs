@@ -50,8 +50,11 @@ const RECORD_LEVEL: i32 = 1;
 /// below it): a damaged size field must not become a huge allocation.
 const MAX_DECODED: u64 = 1 << 30;
 
-/// How many messages a mail dictionary is trained from, and its size.
+/// How many messages a mail dictionary is trained from, at most how much
+/// of each and of all: training time and memory grow with the bytes.
 pub const TRAIN_SAMPLES: usize = 2000;
+pub const SAMPLE_BYTES: usize = 16 * 1024;
+pub const TRAIN_BYTES: usize = 4 * 1024 * 1024;
 const DICT_SIZE: usize = 64 * 1024;
 
 /// The JSON the store writes, as a raw-content dictionary: field names in
