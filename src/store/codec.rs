@@ -37,10 +37,12 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// The tag of a record compressed with [`RECORD_DICT_V1`].
 pub const RECORD_V1: u8 = 1;
 
-/// Mail is compressed off the store thread (in the parse stage), so a
-/// middle level: 3 is zstd's default, most of level 9's ratio on mail at
-/// several times its speed.
-const MAIL_LEVEL: i32 = 3;
+/// Mail is compressed off the store thread (in the parse stage), but live
+/// sources parse on the path to the store too: level 1 stored the bench
+/// corpus as small as level 3 did (the dictionary does most of the work)
+/// and kept IMAP intake at its LZ4 rate, which level 3 did not
+/// (benches/RESULTS.md, "a compact store").
+const MAIL_LEVEL: i32 = 1;
 
 /// Records are compressed on the store thread, where every microsecond
 /// is serial: the fastest level; the dictionary does most of the work.
