@@ -12,7 +12,7 @@
 //! | `msgids`    | Message-ID (as `msgid::key`: no brackets, lowercase), or an Outlook conversation key | kind (u8) + ticket (u64 BE), then for a notification to an agent what `notified` holds (schema 3) |
 //! | `customers` | email, 0, ticket (u64 BE)    | empty                         |
 //! | `quarantine`| content hash                 | JSON [`QuarantineEntry`]      |
-//! | `qraw`      | content hash                 | LZ4-compressed bytes          |
+//! | `qraw`      | content hash                 | packed mail bytes (older: LZ4) |
 //! | `cursors`   | source name                  | source-defined bytes          |
 //! | `outbox`    | entry id (u64 BE)            | record length (u32 BE), packed JSON [`outbox::Entry`], packed mail bytes (or, while `planned`, its JSON plan) |
 //! | `outq`      | next attempt (ms, u64 BE) + id | empty: the queued entries by due time |
@@ -303,6 +303,27 @@ pub struct Store {
     fault: std::sync::Arc<fault::Fault>,
 }
 
+impl Drop for Store {
+    /// A dictionary still being trained is waited for and kept: a one-shot
+    /// import would otherwise close the store before its dictionary is
+    /// done, and never have one. Training is bounded by
+    /// [`codec::TRAIN_BYTES`]: seconds at most.
+    fn drop(&mut self) {
+        let training = self
+            .training
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(Ok(Some((id, dict)))) = training.map(|t| t.join()) {
+            if !self.codec().has_dictionary() {
+                if let Err(e) = self.install_dictionary(id, &dict) {
+                    tracing::warn!(error = %e, "cannot store a mail dictionary; mail is stored without one");
+                }
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Store({})", self.path.display())
@@ -432,6 +453,33 @@ fn from_packed<T: for<'de> Deserialize<'de>>(what: &'static str, b: &[u8]) -> Re
         detail: e.to_string(),
     })?;
     from_json(what, &json)
+}
+
+/// The first messages of a `messages` tree, as training samples for the
+/// mail dictionary: each cut to its first [`codec::SAMPLE_BYTES`]
+/// (headers and the start of the text are what repeats), at most
+/// [`codec::TRAIN_BYTES`] in all. `None` until there are
+/// [`codec::TRAIN_SAMPLES`] messages or that many bytes. Intake and the
+/// rewrite after an erasure train by this one rule.
+fn training_samples(
+    messages: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+    codec: &codec::Codec,
+) -> sled::Result<Option<Vec<Vec<u8>>>> {
+    let (mut samples, mut bytes) = (Vec::new(), 0);
+    for r in messages {
+        if samples.len() >= codec::TRAIN_SAMPLES || bytes >= codec::TRAIN_BYTES {
+            break;
+        }
+        let (_, v) = r?;
+        // A message that does not decode is left out of the sample.
+        if let Ok((_, mut raw)) = decode_with_blob::<serde::de::IgnoredAny>("message", codec, &v) {
+            raw.truncate(codec::SAMPLE_BYTES);
+            bytes += raw.len();
+            samples.push(raw);
+        }
+    }
+    let enough = samples.len() >= codec::TRAIN_SAMPLES || bytes >= codec::TRAIN_BYTES;
+    Ok(enough.then_some(samples))
 }
 
 fn from_json<T: for<'de> Deserialize<'de>>(what: &'static str, b: &[u8]) -> Result<T> {
@@ -1294,13 +1342,7 @@ impl Store {
 
     /// Reads the mail dictionaries kept in `meta`.
     fn load_codec(&self) -> Result<()> {
-        let mut dicts = Vec::new();
-        for r in self.meta.scan_prefix(DICT_PREFIX) {
-            let (k, v) = r.map_err(self.io("read mail dictionaries"))?;
-            if let Some(id) = k.get(DICT_PREFIX.len()..).and_then(|b| b.try_into().ok()) {
-                dicts.push((u32::from_be_bytes(id), v.to_vec()));
-            }
-        }
+        let dicts = self.mail_dictionaries()?;
         let current = self
             .meta
             .get(KEY_DICT_CURRENT)
@@ -1363,29 +1405,35 @@ impl Store {
         Ok(true)
     }
 
-    /// The desk's first messages, as training samples: each cut to its
-    /// first [`codec::SAMPLE_BYTES`] (headers and the start of the text
-    /// are what repeats), at most [`codec::TRAIN_BYTES`] in all. `None`
-    /// until there are [`codec::TRAIN_SAMPLES`] messages or that many bytes.
+    /// The desk's first messages, as training samples (see
+    /// [`training_samples`]).
     fn training_samples(&self) -> Result<Option<Vec<Vec<u8>>>> {
-        let codec = self.codec();
-        let (mut samples, mut bytes) = (Vec::new(), 0);
-        for r in self.messages.iter() {
-            if samples.len() >= codec::TRAIN_SAMPLES || bytes >= codec::TRAIN_BYTES {
-                break;
-            }
-            let (_, v) = r.map_err(self.io("read messages"))?;
-            // A message that does not decode is left out of the sample.
-            if let Ok((_, mut raw)) =
-                decode_with_blob::<serde::de::IgnoredAny>("message", &codec, &v)
-            {
-                raw.truncate(codec::SAMPLE_BYTES);
-                bytes += raw.len();
-                samples.push(raw);
+        training_samples(self.messages.iter(), &self.codec()).map_err(self.io("read messages"))
+    }
+
+    /// The mail dictionaries the store holds (id, bytes): what erasure
+    /// tests scan, since a dictionary is made of mail.
+    pub fn mail_dictionaries(&self) -> Result<Vec<(u32, Vec<u8>)>> {
+        let mut dicts = Vec::new();
+        for r in self.meta.scan_prefix(DICT_PREFIX) {
+            let (k, v) = r.map_err(self.io("read mail dictionaries"))?;
+            if let Some(id) = k.get(DICT_PREFIX.len()..).and_then(|b| b.try_into().ok()) {
+                dicts.push((u32::from_be_bytes(id), v.to_vec()));
             }
         }
-        let enough = samples.len() >= codec::TRAIN_SAMPLES || bytes >= codec::TRAIN_BYTES;
-        Ok(enough.then_some(samples))
+        Ok(dicts)
+    }
+
+    /// Forgets a dictionary being trained: its samples may hold mail an
+    /// erasure has just removed (the rewrite trains one afresh).
+    fn forget_training(&self) {
+        // The thread runs on; its result is dropped with the handle.
+        drop(
+            self.training
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
     }
 
     /// Stores a mail dictionary and compresses new mail with it. It is

@@ -192,7 +192,8 @@ impl Store {
                 .map_err(|e| e.to_string())
         });
         walk(&mut v, "quarantine", &self.quarantine, &|_, val| {
-            record_of::<QuarantineEntry>("quarantine entry", val)
+            // Plain JSON, not a record-and-blob value.
+            from_packed::<QuarantineEntry>("quarantine entry", val)
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         });

@@ -311,3 +311,164 @@ fn notifications_are_found_in_the_index_and_the_old_tree() {
         None
     );
 }
+
+/// Mail of about 17 KiB; `secret` is written into it many times.
+fn long_mail(i: u64, secret: Option<&str>) -> Vec<u8> {
+    const WORDS: [&str; 12] = [
+        "invoice", "order", "refund", "login", "export", "delivery", "billing", "team", "error",
+        "upgrade", "receipt", "password",
+    ];
+    let mut m = format!(
+        "From: Customer {i} <c{i}@customer.test>\r\nTo: support@desk.test\r\nSubject: Order {i}\r\nMessage-ID: <m{i}@customer.test>\r\n\r\n"
+    );
+    let mut x = i.wrapping_mul(2_654_435_761) | 1;
+    while m.len() < 17 * 1024 {
+        for _ in 0..10 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            m.push_str(WORDS[(x % 12) as usize]);
+            m.push(' ');
+        }
+        m.push_str("\r\n");
+        if let Some(s) = secret {
+            m.push_str(s);
+            m.push_str("\r\n");
+        }
+    }
+    m.into_bytes()
+}
+
+fn put_message(store: &Store, ticket: u64, raw: &[u8]) {
+    let at = DateTime::from_timestamp(1_764_000_000, 0).unwrap();
+    let record: MessageRecord = serde_json::from_value(serde_json::json!({
+        "ticket": ticket, "seq": 1, "direction": "inbound", "message_id": format!("m{ticket}@customer.test"),
+        "from": {"email": format!("c{ticket}@customer.test")}, "to": [], "cc": [], "subject": "Order",
+        "date": at, "received": at, "origin": "test", "text": "", "attachments": [],
+        "size": raw.len(), "thread": {"by": "new"},
+    }))
+    .unwrap();
+    let value = with_blob(&json(&record), &store.codec().pack_mail(raw));
+    store
+        .messages
+        .insert(message_key(ticket, 1), value)
+        .unwrap();
+}
+
+/// The dictionary is made of the first messages: after one of them is
+/// emptied (as an erasure does), the rewrite trains a new dictionary from
+/// the live mail, re-packs every mail with it, and no older dictionary
+/// stays. Mail packed without a dictionary, or by LZ4, reads as before.
+#[test]
+fn a_rewrite_retrains_the_mail_dictionary_from_live_mail_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "Bartholomew the armadillo swallowed invoice 4471 on the ferry";
+    let old_id = {
+        let store = Store::open(dir.path()).unwrap();
+        // Before there is a dictionary: zstd without one, and LZ4.
+        put_message(&store, 1, &long_mail(1, None));
+        let lz4 = lz4_flex::compress_prepend_size(b"held in quarantine");
+        store.qraw.insert("q1", lz4).unwrap();
+        for n in 2..=300 {
+            put_message(&store, n, &long_mail(n, (n <= 40).then_some(secret)));
+        }
+        assert!(store.train_dictionary().unwrap());
+        let dicts = store.mail_dictionaries().unwrap();
+        assert_eq!(dicts.len(), 1);
+        assert!(
+            find(&dicts[0].1, b"Bartholomew"),
+            "the test needs a dictionary that learnt the secret"
+        );
+        // Mail packed with the dictionary, then the secret's mail
+        // emptied, as an erasure leaves it.
+        put_message(&store, 301, &long_mail(301, None));
+        for n in 2..=40 {
+            put_message(&store, n, b"");
+        }
+        store
+            .quarantine(b"held too", "test", "test", Utc::now())
+            .unwrap();
+        store.flush().unwrap();
+        dicts[0].0
+    };
+    Store::rewrite(dir.path()).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let dicts = store.mail_dictionaries().unwrap();
+    assert_eq!(dicts.len(), 1, "one dictionary, the new one");
+    assert_ne!(dicts[0].0, old_id);
+    for word in ["Bartholomew", "armadillo", "swallowed", "ferry"] {
+        assert!(!find(&dicts[0].1, word.as_bytes()), "{word}");
+    }
+    assert!(store.codec().has_dictionary());
+    for n in (1..=1).chain(41..=301) {
+        assert_eq!(
+            store.raw_message(n, 1).unwrap().unwrap(),
+            long_mail(n, None),
+            "message {n}"
+        );
+        let v = store.messages.get(message_key(n, 1)).unwrap().unwrap();
+        let len = u32::from_be_bytes(v[..4].try_into().unwrap()) as usize;
+        assert_eq!(
+            zstd::zstd_safe::get_dict_id_from_frame(&v[4 + len..]).map(|i| i.get()),
+            Some(dicts[0].0),
+            "message {n} is packed with the new dictionary"
+        );
+    }
+    assert_eq!(store.raw_message(2, 1).unwrap().unwrap(), b"");
+    let held: Vec<Vec<u8>> = store
+        .quarantined()
+        .unwrap()
+        .iter()
+        .map(|e| store.quarantined_entry(&e.id).unwrap().unwrap().1)
+        .collect();
+    assert_eq!(held, vec![b"held too".to_vec()]);
+    assert_eq!(
+        store
+            .codec()
+            .unpack_mail(&store.qraw.get("q1").unwrap().unwrap())
+            .unwrap(),
+        b"held in quarantine"
+    );
+    // Every message and quarantine record reads (these bare messages
+    // have no tickets: the index checks do not apply).
+    let verified = store.verify();
+    let unread: Vec<&String> = verified
+        .problems
+        .iter()
+        .filter(|p| p.starts_with("messages") || p.starts_with("quarantine"))
+        .collect();
+    assert!(unread.is_empty(), "{unread:?}");
+    assert_eq!(verified.read["messages"], 301);
+}
+
+/// With too little live mail left to train from, the rewrite drops the
+/// dictionary and packs the mail without one; intake trains later.
+#[test]
+fn a_rewrite_with_too_little_mail_drops_the_dictionary() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        for n in 1..=300 {
+            put_message(&store, n, &long_mail(n, None));
+        }
+        assert!(store.train_dictionary().unwrap());
+        for n in 1..=250 {
+            store.messages.remove(message_key(n, 1)).unwrap();
+        }
+        store.flush().unwrap();
+    }
+    Store::rewrite(dir.path()).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.mail_dictionaries().unwrap().is_empty());
+    assert!(!store.codec().has_dictionary());
+    for n in 251..=300 {
+        assert_eq!(
+            store.raw_message(n, 1).unwrap().unwrap(),
+            long_mail(n, None)
+        );
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
