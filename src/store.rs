@@ -222,6 +222,8 @@ pub struct Staged {
     notices: Vec<(String, Vec<u8>)>,
     count: usize,
     bytes: usize,
+    /// Bytes of the staged messages as they arrived.
+    mail_bytes: usize,
 }
 
 impl Staged {
@@ -295,7 +297,10 @@ pub struct Store {
     usage: std::sync::Arc<usage::Usage>,
     /// The mail dictionaries; replaced whole when one is trained.
     codec: std::sync::RwLock<std::sync::Arc<codec::Codec>>,
-    /// Messages committed since the last attempt to train a dictionary.
+    /// What the store may hold to train a dictionary from, in
+    /// [`training_units`]: what the last attempt found, and what was
+    /// committed since. An attempt is made when it reaches
+    /// [`codec::TRAIN_SAMPLES`], when it can succeed, not at every flush.
     train_due: std::sync::atomic::AtomicUsize,
     /// A dictionary being trained (see [`Store::maybe_train_dictionary`]).
     training: std::sync::Mutex<Option<Training>>,
@@ -458,16 +463,16 @@ fn from_packed<T: for<'de> Deserialize<'de>>(what: &'static str, b: &[u8]) -> Re
 /// The first messages of a `messages` tree, as training samples for the
 /// mail dictionary: each cut to its first [`codec::SAMPLE_BYTES`]
 /// (headers and the start of the text are what repeats), at most
-/// [`codec::TRAIN_BYTES`] in all. `None` until there are
-/// [`codec::TRAIN_SAMPLES`] messages or that many bytes. Intake and the
-/// rewrite after an erasure train by this one rule.
+/// [`codec::TRAIN_BYTES`] in all. Intake and the rewrite after an erasure
+/// train by this one rule; [`training_units`] says whether there are
+/// enough.
 fn training_samples(
     messages: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
     codec: &codec::Codec,
-) -> sled::Result<Option<Vec<Vec<u8>>>> {
+) -> sled::Result<Vec<Vec<u8>>> {
     let (mut samples, mut bytes) = (Vec::new(), 0);
     for r in messages {
-        if samples.len() >= codec::TRAIN_SAMPLES || bytes >= codec::TRAIN_BYTES {
+        if training_units(samples.len(), bytes) >= codec::TRAIN_SAMPLES {
             break;
         }
         let (_, v) = r?;
@@ -478,8 +483,20 @@ fn training_samples(
             samples.push(raw);
         }
     }
-    let enough = samples.len() >= codec::TRAIN_SAMPLES || bytes >= codec::TRAIN_BYTES;
-    Ok(enough.then_some(samples))
+    Ok(samples)
+}
+
+/// How much there is to train a dictionary from: one unit a message and
+/// one per [`codec::TRAIN_BYTES`] / [`codec::TRAIN_SAMPLES`] bytes, so
+/// that [`codec::TRAIN_SAMPLES`] units are that many messages or that
+/// many bytes, whichever comes first (small mail or large).
+fn training_units(messages: usize, bytes: usize) -> usize {
+    messages + bytes / (codec::TRAIN_BYTES / codec::TRAIN_SAMPLES)
+}
+
+/// The [`training_units`] of samples.
+fn sample_units(samples: &[Vec<u8>]) -> usize {
+    training_units(samples.len(), samples.iter().map(Vec::len).sum())
 }
 
 fn from_json<T: for<'de> Deserialize<'de>>(what: &'static str, b: &[u8]) -> Result<T> {
@@ -863,6 +880,7 @@ impl Store {
         };
         let value = with_blob(&json(record), compressed);
         staged.bytes += value.len();
+        staged.mail_bytes += record.size;
         staged
             .messages
             .push((message_key(record.ticket, record.seq), value));
@@ -1110,8 +1128,10 @@ impl Store {
             + staged.auto_sent.len()
             + staged.notices.len();
         self.usage.wrote(keys as u64);
-        self.train_due
-            .fetch_add(staged.count, std::sync::atomic::Ordering::Relaxed);
+        self.train_due.fetch_add(
+            training_units(staged.count, staged.mail_bytes),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         trees
             .transaction(|(tt, mt, it, ct, ot, qt, meta, cur, nt, timers, gt, xt)| {
                 for (k, v) in &marks {
@@ -1354,11 +1374,11 @@ impl Store {
     }
 
     /// Trains the mail dictionary when it may succeed (none yet, and
-    /// never tried or [`codec::TRAIN_SAMPLES`] messages committed since
-    /// the last try), on a thread of its own: training takes seconds on
-    /// large mail, and sources call this after each flush. A later call
-    /// stores the finished dictionary. A failure is logged: mail is
-    /// stored as well without a dictionary.
+    /// enough mail stored: see `train_due`), on a thread of its own:
+    /// training takes seconds on large mail, and sources call this after
+    /// each flush. A later call (or closing the store) stores the finished
+    /// dictionary. A failure is logged: mail is stored as well without a
+    /// dictionary.
     pub fn maybe_train_dictionary(&self) {
         use std::sync::atomic::Ordering;
         if self.codec().has_dictionary() {
@@ -1379,13 +1399,20 @@ impl Store {
         if self.train_due.load(Ordering::Relaxed) < codec::TRAIN_SAMPLES {
             return;
         }
-        self.train_due.store(0, Ordering::Relaxed);
         match self.training_samples() {
-            Ok(Some(samples)) => {
+            Ok(samples) if sample_units(&samples) >= codec::TRAIN_SAMPLES => {
+                self.train_due.store(0, Ordering::Relaxed);
                 *training = Some(std::thread::spawn(move || codec::train(&samples)));
             }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot read mail to train a dictionary"),
+            // Too little yet: the next try when what was found and what
+            // is committed since can be enough.
+            Ok(samples) => self
+                .train_due
+                .store(sample_units(&samples), Ordering::Relaxed),
+            Err(e) => {
+                self.train_due.store(0, Ordering::Relaxed);
+                tracing::warn!(error = %e, "cannot read mail to train a dictionary");
+            }
         }
     }
 
@@ -1395,9 +1422,10 @@ impl Store {
         if self.codec().has_dictionary() {
             return Ok(false);
         }
-        let Some(samples) = self.training_samples()? else {
+        let samples = self.training_samples()?;
+        if sample_units(&samples) < codec::TRAIN_SAMPLES {
             return Ok(false);
-        };
+        }
         let Some((id, dict)) = codec::train(&samples) else {
             return Ok(false);
         };
@@ -1407,7 +1435,7 @@ impl Store {
 
     /// The desk's first messages, as training samples (see
     /// [`training_samples`]).
-    fn training_samples(&self) -> Result<Option<Vec<Vec<u8>>>> {
+    fn training_samples(&self) -> Result<Vec<Vec<u8>>> {
         training_samples(self.messages.iter(), &self.codec()).map_err(self.io("read messages"))
     }
 

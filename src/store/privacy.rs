@@ -349,7 +349,9 @@ impl Recode {
         let old = codec::Codec::new(&dicts, None);
         let messages = db.open_tree("messages").map_err(std::io::Error::other)?;
         let samples = training_samples(messages.iter(), &old).map_err(std::io::Error::other)?;
-        let dict = samples.and_then(|s| codec::train(&s));
+        let dict = (sample_units(&samples) >= codec::TRAIN_SAMPLES)
+            .then(|| codec::train(&samples))
+            .flatten();
         let new = match &dict {
             Some((id, d)) => codec::Codec::new(&[(*id, d.clone())], Some(*id)),
             None => codec::Codec::default(),
