@@ -64,7 +64,9 @@ fn main() -> anyhow::Result<()> {
     let mut samples = Vec::new();
     let mut bytes = 0;
     for m in &mail {
-        if samples.len() >= codec::TRAIN_SAMPLES || bytes >= codec::TRAIN_BYTES {
+        // The store's rule: a unit a message and one per 2 KiB.
+        let units = samples.len() + bytes / (codec::TRAIN_BYTES / codec::TRAIN_SAMPLES);
+        if units >= codec::TRAIN_SAMPLES {
             break;
         }
         let s = m[..m.len().min(codec::SAMPLE_BYTES)].to_vec();
@@ -75,10 +77,14 @@ fn main() -> anyhow::Result<()> {
         Some((id, dict)) => {
             let c = Codec::new(&[(id, dict)], Some(id));
             report("zstd, trained (all)", packed(&c, &mail));
-            report(
-                "zstd, trained (unseen)",
-                packed(&c, &mail[samples.len().min(mail.len())..]) * n / (n - samples.len()).max(1),
-            );
+            let unseen = &mail[samples.len().min(mail.len())..];
+            if !unseen.is_empty() {
+                // Per message as if every message were one not trained on.
+                report(
+                    "zstd, trained (unseen)",
+                    packed(&c, unseen) * n / unseen.len(),
+                );
+            }
         }
         None => println!("too little mail to train"),
     }

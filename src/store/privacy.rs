@@ -7,7 +7,9 @@
 //! erasure's transaction the store is copied, live record by live record,
 //! into a fresh directory that replaces the old one ([`Store::rewrite`]).
 //! That takes time in proportion to the whole store, and needs the store
-//! closed: the daemon closes and reopens it around the swap.
+//! closed: the daemon closes and reopens it around the swap. The copy also
+//! replaces the mail dictionary, which is made of the desk's first
+//! messages and so may hold the erased person's words ([`Recode`]).
 //!
 //! The swap survives a crash at any point: the copy is made beside the
 //! store (`store.new`), a marker file (`store.rewritten`) is written once
