@@ -14,8 +14,8 @@ mail. Names, addresses, numbers and ids are random filler so that zstd
 keeps the shapes, not the values. It reads no mail. Standard library only,
 deterministic.
 
-It lost (trained: 1,908 B/message on the bench corpus, 195 on small
-mails; this one 3,157 and 375), so postdesk keeps training its
+It lost (trained: 1,901 B/message on the bench corpus, 205 on small
+mails; this one 3,155 and 376), so postdesk keeps training its
 dictionary and retrains it when an erasure rewrites the store.
 
     benches/gen_dict_mail.py OUT_DIR [COUNT]     # one sample per file
