@@ -144,10 +144,12 @@ impl Mark {
 }
 
 static ENHANCED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b").expect("status pattern is valid")
+    Regex::new(r"(?-u:\b)([245])\.([0-9]{1,3})\.([0-9]{1,3})(?-u:\b)")
+        .expect("status pattern is valid")
 });
-static SMTP_CODE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b([45])\d\d[ :-]").expect("smtp code pattern is valid"));
+static SMTP_CODE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)([45])[0-9][0-9][ :-]").expect("smtp code pattern is valid")
+});
 static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"<?([A-Za-z0-9._%+=\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)>?")
         .expect("address pattern is valid")

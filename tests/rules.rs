@@ -339,6 +339,7 @@ set.sla = "urgent"
             spam: true,
             sla: Some("urgent".into()),
             matched: vec!["Everything".into()],
+            first_mood: Default::default(),
         }
     );
 }

@@ -38,7 +38,7 @@ static REPORT_NAME: LazyLock<Regex> = LazyLock::new(|| {
 static REPORT_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)^\s*(?:",
-        r"undeliver(?:able|ed)\s*(?::|mail\b|message\b|$)|",
+        r"undeliver(?:able|ed)\s*(?::|mail(?-u:\b)|message(?-u:\b)|$)|",
         r"undelivered mail returned to sender|",
         r"returned mail\s*(?::|$)|",
         r"failure notice\s*$|",
@@ -70,6 +70,12 @@ static REPORT_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
 /// 365, Gmail, Yahoo, Domino, GroupWise, SES, MDaemon, MailEnable, carrier
 /// gateways, and Exchange's translations). Matched on the own words with
 /// their whitespace collapsed, so a phrase broken across lines is found.
+///
+/// Word boundaries in this file's patterns are ASCII, `(?-u:\b)`: a Unicode
+/// `\b` stops the regex crate's fast engine at the first non-ASCII byte, and
+/// its fallback read 8 KB of German text some 200 times slower (2.9 ms
+/// against 14 µs). Each boundary here sits beside an ASCII letter, where the
+/// two kinds agree unless a non-ASCII letter touches it.
 static REPORT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)(?:",
@@ -95,7 +101,7 @@ static REPORT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
         r"the attached message had permanent fatal delivery errors|",
         r"this message was undeliverable due to the following reason|",
         r"the message that you sent was (?:not delivered|undeliverable) to|",
-        r"your (?:message|document)\b.*? was not delivered to:|did not reach the following recipient|",
+        r"your (?:message|document)(?-u:\b).*? was not delivered to:|did not reach the following recipient|",
         r"unable to deliver (?:your |the )?message to the following (?:address|recipient)|",
         r"this is the mail delivery agent at|this is the mailer-daemon|",
         r"this is a warning message only|this is a warning only|",
@@ -228,6 +234,18 @@ pub(super) fn clip(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// See [`REPORT_WORDS`] on why word boundaries are ASCII.
+    #[test]
+    fn body_patterns_use_ascii_word_boundaries() {
+        for r in [&*REPORT_WORDS, &*REPORT_SUBJECT] {
+            assert!(
+                !r.as_str().replace(r"(?-u:\b)", "").contains(r"\b"),
+                "{}",
+                r.as_str()
+            );
+        }
+    }
 
     #[test]
     fn report_senders_and_people() {

@@ -93,6 +93,11 @@ pub fn choose(e: &Evidence<'_>, now: DateTime<Utc>) -> Option<Language> {
     {
         return Some(found(code, Source::ContentLanguage));
     }
+    // A desk that writes one language has nothing to choose between, and
+    // detection is the dearest step of reading a new ticket's language.
+    if e.available.len() < 2 {
+        return None;
+    }
     detect(e.text)
         .filter(|c| offered(c))
         .map(|c| found(c.to_string(), Source::Detected))
@@ -292,5 +297,17 @@ mod tests {
             available: &only_en,
         };
         assert_eq!(choose(&none, now()), None, "only languages with templates");
+        let english = Evidence {
+            remembered: None,
+            content_language: None,
+            text: "Hello, I cannot download my invoice for March. The link on the page \
+                   only shows an error message. Could you send it to me by mail?",
+            available: &only_en,
+        };
+        assert_eq!(
+            choose(&english, now()),
+            None,
+            "one language: nothing to detect"
+        );
     }
 }

@@ -522,6 +522,7 @@ impl Compiled {
                 }
             }
         }
+        out.first_mood = super::Aside(hits.mood.filter(|_| !view.is_reply));
         out
     }
 }

@@ -207,7 +207,34 @@ pub struct Classification {
     pub sla: Option<String>,
     /// Names of the rules that matched, in order.
     pub matched: Vec<String>,
+    /// The message's mood, when a rule read it as a first message (not a
+    /// reply): the intake keeps it on a new ticket instead of reading the
+    /// text again, which costs more than all the rules together on long
+    /// mail. Not an outcome of the rules, so never shown.
+    #[serde(skip)]
+    pub first_mood: Aside<crate::mail::sentiment::Sentiment>,
 }
+
+/// A value worked out on the way and handed on with a result it is not
+/// part of: results that differ only in it are equal (the explaining path
+/// and the fast path agree on what the rules decided, whichever of them
+/// happened to read the mood).
+#[derive(Debug, Clone, Copy)]
+pub struct Aside<T>(pub Option<T>);
+
+impl<T> Default for Aside<T> {
+    fn default() -> Self {
+        Aside(None)
+    }
+}
+
+impl<T> PartialEq for Aside<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T> Eq for Aside<T> {}
 
 /// What a rule sees of a message. Borrowed so classifying allocates almost
 /// nothing; build one with [`MessageView::from_inbound`] or by hand in tests.

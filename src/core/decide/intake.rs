@@ -63,6 +63,9 @@ pub fn intake(
     // Addresses the desk received this very message at are the desk's too.
     let own_here = own_for(desk.own, msg);
 
+    // What the guard says of the message, read once: the acknowledgement
+    // asks again.
+    let automatic = crate::guard::automatic_reason(msg);
     // The guards first: what they catch is stored and flagged, and answers
     // nothing. Order: the most specific reason wins the record.
     let quiet = if let Some(b) = &ctx.bounced {
@@ -75,7 +78,7 @@ pub fn intake(
         Some(format!("the desk's own mail came back: {why}"))
     } else if let Some(why) = &ctx.flood {
         Some(why.clone())
-    } else if let Some(why) = crate::guard::automatic_reason(msg) {
+    } else if let Some(why) = &automatic {
         Some(format!("automatic mail ({why})"))
     } else if ctx.rules.spam && !created {
         Some("a rule marked it spam".to_string())
@@ -473,7 +476,7 @@ pub fn intake(
     } else if created && !matches!(ctx.author, Author::Customer) {
         ack_suppressed = Some("the sender is not a customer (agent or unverified)".into());
     } else if created {
-        match acknowledgement(msg, ctx, desk.own) {
+        match acknowledgement(msg, ctx, desk.own, automatic.as_deref()) {
             Ok(n) => notices.insert(0, n),
             Err(why) => ack_suppressed = Some(why),
         }
@@ -682,8 +685,13 @@ fn new_ticket(
         snoozed_until: None,
         language: None,
         // History is not read for its mood (it is not stripped either).
-        sentiment: (ctx.mode == Mode::Live)
-            .then(|| crate::mail::sentiment::of_message(&msg.subject, ctx.stripped, false)),
+        // The rules may have read it already (as a first message, on the
+        // same stripped text).
+        sentiment: (ctx.mode == Mode::Live).then(|| {
+            ctx.rules.first_mood.0.unwrap_or_else(|| {
+                crate::mail::sentiment::of_message(&msg.subject, ctx.stripped, false)
+            })
+        }),
     };
     ticket.add_participant(&msg.from.email);
     ticket

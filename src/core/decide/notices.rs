@@ -475,10 +475,12 @@ pub(super) fn rejection(msg: &Inbound, ticket: &Ticket, own: &[String]) -> Notic
 /// The acknowledgement of a new ticket, or why there is none. Never for
 /// history, never for automatic mail (answering an autoresponder starts a
 /// loop), never to the desk itself.
+/// `automatic` is the guard's reason when the message is automatic mail.
 pub(super) fn acknowledgement(
     msg: &Inbound,
     ctx: &Context<'_>,
     own: &[String],
+    automatic: Option<&str>,
 ) -> Result<Notice, String> {
     if let Mode::Import { .. } = ctx.mode {
         return Err("imported history is never answered".into());
@@ -494,7 +496,7 @@ pub(super) fn acknowledgement(
             None => return Err("acknowledgements are off ([ack] enabled = false)".into()),
         },
     };
-    if let Some(why) = crate::guard::automatic_reason(msg) {
+    if let Some(why) = automatic {
         return Err(format!("automatic mail ({why})"));
     }
     let to = msg

@@ -168,6 +168,24 @@ fn new_ticket_keeps_the_first_messages_sentiment() {
     );
 }
 
+/// The mood the rules already read is kept, not read again.
+#[test]
+fn a_new_ticket_takes_the_mood_the_rules_read() {
+    use crate::mail::sentiment::Sentiment;
+    let tags = TagMatcher::new("ACME");
+    let own = vec!["support@desk.test".to_string()];
+    let rules = Classification {
+        first_mood: crate::rules::Aside(Some(Sentiment::Positive)),
+        ..Classification::default()
+    };
+    let mut c = ctx(&tags, &own, Mode::Live);
+    c.rules = &rules;
+    // The text alone would read negative: what the rules found wins.
+    c.stripped = "This is unacceptable, I want my money back!";
+    let t = intake(&msg(""), &Threading::New, None, &[], &c).ticket;
+    assert_eq!(t.sentiment, Some(Sentiment::Positive));
+}
+
 #[test]
 fn reply_reopens_and_remembers_unknown_references() {
     let tags = TagMatcher::new("ACME");
