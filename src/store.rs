@@ -6,25 +6,28 @@
 //! | tree        | key                          | value                         |
 //! |-------------|------------------------------|-------------------------------|
 //! | `meta`      | `schema_version`             | big-endian integer            |
-//! | `tickets`   | ticket number (u64 BE)       | JSON [`Ticket`]               |
-//! | `messages`  | ticket (u64 BE) + seq (u32 BE) | JSON length (u32 BE), JSON [`MessageRecord`], LZ4-compressed original bytes |
-//! | `msgids`    | Message-ID (as `msgid::key`: no brackets, lowercase), or an Outlook conversation key | kind (u8) + ticket (u64 BE) |
+//! | `meta`      | `zdict/` + id (u32 BE); `zdict_current` | a mail dictionary; the id new mail uses |
+//! | `tickets`   | ticket number (u64 BE)       | packed JSON [`Ticket`]        |
+//! | `messages`  | ticket (u64 BE) + seq (u32 BE) | record length (u32 BE), packed JSON [`MessageRecord`], packed original bytes |
+//! | `msgids`    | Message-ID (as `msgid::key`: no brackets, lowercase), or an Outlook conversation key | kind (u8) + ticket (u64 BE), then for a notification to an agent what `notified` holds (schema 3) |
 //! | `customers` | email, 0, ticket (u64 BE)    | empty                         |
 //! | `quarantine`| content hash                 | JSON [`QuarantineEntry`]      |
-//! | `qraw`      | content hash                 | LZ4-compressed bytes          |
+//! | `qraw`      | content hash                 | packed mail bytes (older: LZ4) |
 //! | `cursors`   | source name                  | source-defined bytes          |
-//! | `outbox`    | entry id (u64 BE)            | JSON length (u32 BE), JSON [`outbox::Entry`], LZ4-compressed mail bytes (or, while `planned`, its JSON plan) |
+//! | `outbox`    | entry id (u64 BE)            | record length (u32 BE), packed JSON [`outbox::Entry`], packed mail bytes (or, while `planned`, its JSON plan) |
 //! | `outq`      | next attempt (ms, u64 BE) + id | empty: the queued entries by due time |
-//! | `notified`  | Message-ID of an agent notification | the agent's address, then the ticket and how many of its messages it had seen |
+//! | `notified`  | Message-ID of an agent notification | the agent's address, then the ticket and how many of its messages it had seen; since schema 3 only for notifications with no ticket (the others are in `msgids`) |
 //! | `timers`    | due time (ms, u64 BE) + ticket (u64 BE) | empty: tickets by next deadline |
-//! | `ticket_timer` | ticket (u64 BE)           | its key in `timers` (due ms)  |
+//! | `ticket_timer` | ticket (u64 BE)           | no longer written (schema 3): the old deadline is read from the stored ticket |
 //! | `ticket_index` | see [`listing`]: tickets by last update, status, queue, assignee, requester | empty (the `#` records: the keys written) |
 //! | `guard`     | `mark`, 0, email             | JSON [`bounce::Mark`]: a bounced address |
 //! | `guard`     | `sent`, 0, email             | JSON times (ms) of recent automatic mail to it |
 //! | `meta`      | `erasure/` pseudonym `/` ms (20 digits) | JSON [`ErasureRecord`]: a person erased (see `privacy`) |
 //!
 //! Records are JSON so that adding a field is a `#[serde(default)]`, not a
-//! migration; raw mail is compressed because it is most of the bytes. The
+//! migration. "Packed" is [`codec`]: zstd, with a dictionary of the
+//! store's own JSON for records and one trained from the desk's mail for
+//! mail; values older builds wrote (plain JSON, LZ4) still read. The
 //! decoded text is not stored: it is derived from the raw bytes when shown.
 //! The next ticket number is the highest stored one plus one.
 //!
@@ -57,6 +60,7 @@ use crate::mail::msgid;
 use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
 
+pub mod codec;
 mod export;
 pub mod fault;
 pub use export::Verified;
@@ -70,8 +74,13 @@ mod quarantine;
 pub mod usage;
 
 /// The layout this build reads and writes. 2: the ticket indexes
-/// (`ticket_index`), built on first open of a version 1 store.
-pub const SCHEMA_VERSION: u32 = 2;
+/// (`ticket_index`), built on first open of a version 1 store. 3: packed
+/// values ([`codec`]) and no `ticket_timer`, emptied on first open; a
+/// version 2 build must not write to such a store (it would index
+/// deadlines the newer build no longer removes).
+pub const SCHEMA_VERSION: u32 = 3;
+const KEY_DICT_CURRENT: &[u8] = b"zdict_current";
+const DICT_PREFIX: &[u8] = b"zdict/";
 const KEY_SCHEMA: &[u8] = b"schema_version";
 
 #[derive(Debug, thiserror::Error)]
@@ -213,6 +222,8 @@ pub struct Staged {
     notices: Vec<(String, Vec<u8>)>,
     count: usize,
     bytes: usize,
+    /// Bytes of the staged messages as they arrived.
+    mail_bytes: usize,
 }
 
 impl Staged {
@@ -259,6 +270,9 @@ impl Staged {
     }
 }
 
+/// A mail dictionary being trained: its id and bytes, if there was enough.
+type Training = std::thread::JoinHandle<Option<(u32, Vec<u8>)>>;
+
 pub struct Store {
     db: sled::Db,
     path: PathBuf,
@@ -281,8 +295,38 @@ pub struct Store {
     /// moment of the store (no ticket without its messages or outbox).
     writers: std::sync::RwLock<()>,
     usage: std::sync::Arc<usage::Usage>,
+    /// The mail dictionaries; replaced whole when one is trained.
+    codec: std::sync::RwLock<std::sync::Arc<codec::Codec>>,
+    /// What the store may hold to train a dictionary from, in
+    /// [`training_units`]: what the last attempt found, and what was
+    /// committed since. An attempt is made when it reaches
+    /// [`codec::TRAIN_SAMPLES`], when it can succeed, not at every flush.
+    train_due: std::sync::atomic::AtomicUsize,
+    /// A dictionary being trained (see [`Store::maybe_train_dictionary`]).
+    training: std::sync::Mutex<Option<Training>>,
     /// The first storage failure since opening; the daemon watches it.
     fault: std::sync::Arc<fault::Fault>,
+}
+
+impl Drop for Store {
+    /// A dictionary still being trained is waited for and kept: a one-shot
+    /// import would otherwise close the store before its dictionary is
+    /// done, and never have one. Training is bounded by
+    /// [`codec::TRAIN_BYTES`]: seconds at most.
+    fn drop(&mut self) {
+        let training = self
+            .training
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(Ok(Some((id, dict)))) = training.map(|t| t.join()) {
+            if !self.codec().has_dictionary() {
+                if let Err(e) = self.install_dictionary(id, &dict) {
+                    tracing::warn!(error = %e, "cannot store a mail dictionary; mail is stored without one");
+                }
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -309,13 +353,37 @@ fn be_u64(b: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(b.get(..8)?.try_into().ok()?))
 }
 
-/// A record and a compressed blob in one value: JSON length, JSON, blob.
+/// A record and a packed blob in one value: record length, the record
+/// packed ([`codec::pack_record`]), blob.
 fn with_blob(record: &[u8], compressed: &[u8]) -> Vec<u8> {
+    let record = codec::pack_record(record);
+    let record = record.as_slice();
     let mut value = Vec::with_capacity(4 + record.len() + compressed.len());
     value.extend_from_slice(&(record.len() as u32).to_be_bytes());
     value.extend_from_slice(record);
     value.extend_from_slice(compressed);
     value
+}
+
+/// The deadline (ms) of a stored ticket value, reading only that field.
+fn stored_due(v: &[u8]) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Due {
+        #[serde(default)]
+        timer_due: Option<DateTime<Utc>>,
+    }
+    let json = codec::unpack_record(v).ok()?;
+    let due: Due = serde_json::from_slice(&json).ok()?;
+    due.timer_due.map(|d| d.timestamp_millis().max(0) as u64)
+}
+
+/// What a Message-ID index entry of sent mail says of the agent it
+/// notified, if anything (see the layout).
+fn notified_in_entry(v: &[u8]) -> Option<&str> {
+    let rest = v.get(9..).filter(|r| !r.is_empty())?;
+    (IdEntry::decode(v)?.kind == IdKind::Sent)
+        .then(|| std::str::from_utf8(rest).ok())
+        .flatten()
 }
 
 fn guard_key(kind: &str, email: &str) -> Vec<u8> {
@@ -340,10 +408,6 @@ fn queue_key(e: &outbox::Entry) -> [u8; 16] {
     k
 }
 
-fn decode_message(v: &[u8]) -> Result<(MessageRecord, Vec<u8>)> {
-    decode_with_blob("message", v)
-}
-
 /// The record of a value written by [`with_blob`], without the blob.
 fn record_of<T: for<'de> Deserialize<'de>>(what: &'static str, v: &[u8]) -> Result<T> {
     let len = v
@@ -358,11 +422,12 @@ fn record_of<T: for<'de> Deserialize<'de>>(what: &'static str, v: &[u8]) -> Resu
         what,
         detail: "record cut short".into(),
     })?;
-    from_json(what, record)
+    from_packed(what, record)
 }
 
 fn decode_with_blob<T: for<'de> Deserialize<'de>>(
     what: &'static str,
+    codec: &codec::Codec,
     v: &[u8],
 ) -> Result<(T, Vec<u8>)> {
     let corrupt = |detail: String| StoreError::Corrupt { what, detail };
@@ -374,15 +439,64 @@ fn decode_with_blob<T: for<'de> Deserialize<'de>>(
     let record = v
         .get(4..4 + len)
         .ok_or_else(|| corrupt("record cut short".into()))?;
-    let record: T = from_json(what, record)?;
-    let raw =
-        lz4_flex::decompress_size_prepended(&v[4 + len..]).map_err(|e| corrupt(e.to_string()))?;
+    let record: T = from_packed(what, record)?;
+    let raw = codec
+        .unpack_mail(&v[4 + len..])
+        .map_err(|e| corrupt(e.to_string()))?;
     Ok((record, raw))
 }
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
     // Serializing plain structs of strings and numbers cannot fail.
     serde_json::to_vec(v).unwrap_or_default()
+}
+
+/// A record written packed ([`codec::pack_record`]) or as plain JSON.
+fn from_packed<T: for<'de> Deserialize<'de>>(what: &'static str, b: &[u8]) -> Result<T> {
+    let json = codec::unpack_record(b).map_err(|e| StoreError::Corrupt {
+        what,
+        detail: e.to_string(),
+    })?;
+    from_json(what, &json)
+}
+
+/// The first messages of a `messages` tree, as training samples for the
+/// mail dictionary: each cut to its first [`codec::SAMPLE_BYTES`]
+/// (headers and the start of the text are what repeats), at most
+/// [`codec::TRAIN_BYTES`] in all. Intake and the rewrite after an erasure
+/// train by this one rule; [`training_units`] says whether there are
+/// enough.
+fn training_samples(
+    messages: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+    codec: &codec::Codec,
+) -> sled::Result<Vec<Vec<u8>>> {
+    let (mut samples, mut bytes) = (Vec::new(), 0);
+    for r in messages {
+        if training_units(samples.len(), bytes) >= codec::TRAIN_SAMPLES {
+            break;
+        }
+        let (_, v) = r?;
+        // A message that does not decode is left out of the sample.
+        if let Ok((_, mut raw)) = decode_with_blob::<serde::de::IgnoredAny>("message", codec, &v) {
+            raw.truncate(codec::SAMPLE_BYTES);
+            bytes += raw.len();
+            samples.push(raw);
+        }
+    }
+    Ok(samples)
+}
+
+/// How much there is to train a dictionary from: one unit a message and
+/// one per [`codec::TRAIN_BYTES`] / [`codec::TRAIN_SAMPLES`] bytes, so
+/// that [`codec::TRAIN_SAMPLES`] units are that many messages or that
+/// many bytes, whichever comes first (small mail or large).
+fn training_units(messages: usize, bytes: usize) -> usize {
+    messages + bytes / (codec::TRAIN_BYTES / codec::TRAIN_SAMPLES)
+}
+
+/// The [`training_units`] of samples.
+fn sample_units(samples: &[Vec<u8>]) -> usize {
+    training_units(samples.len(), samples.iter().map(Vec::len).sum())
 }
 
 fn from_json<T: for<'de> Deserialize<'de>>(what: &'static str, b: &[u8]) -> Result<T> {
@@ -542,12 +656,17 @@ impl Store {
             guard: tree("guard")?,
             writers: std::sync::RwLock::new(()),
             usage,
+            codec: Default::default(),
+            // The first chance tries at once: the store may hold enough.
+            train_due: codec::TRAIN_SAMPLES.into(),
+            training: Default::default(),
             fault: Default::default(),
             db,
             path,
         };
         store.check_against(&mark)?;
         store.migrate()?;
+        store.load_codec()?;
         if mark.is_none() {
             store.write_mark(dir)?;
         }
@@ -646,12 +765,19 @@ impl Store {
                 found: v,
                 supported: SCHEMA_VERSION,
             }),
-            Some(v) if v < 2 => {
-                tracing::info!(
-                    tickets = self.tickets.len(),
-                    "building the ticket indexes (schema 1 to 2)"
-                );
-                self.build_ticket_index()?;
+            Some(v) if v < SCHEMA_VERSION => {
+                if v < 2 {
+                    tracing::info!(
+                        tickets = self.tickets.len(),
+                        "building the ticket indexes (schema 1 to 2)"
+                    );
+                    self.build_ticket_index()?;
+                }
+                // 3: deadlines are found from the stored tickets; the
+                // ticket-to-deadline index goes.
+                self.ticket_timer
+                    .clear()
+                    .map_err(self.io("clear the ticket-timer index"))?;
                 self.meta
                     .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())
                     .map_err(self.io("write schema version"))?;
@@ -728,7 +854,7 @@ impl Store {
         self.tickets
             .get(number.to_be_bytes())
             .map_err(self.io("read ticket"))?
-            .map(|v| from_json("ticket", &v))
+            .map(|v| from_packed("ticket", &v))
             .transpose()
     }
 
@@ -745,8 +871,8 @@ impl Store {
     }
 
     /// Adds one intake decision to the staged set, with the message's raw
-    /// bytes as `lz4_flex::compress_prepend_size` made them. Nothing is
-    /// written yet.
+    /// bytes as [`codec::Codec::pack_mail`] made them. Nothing is written
+    /// yet.
     pub fn stage(&self, staged: &mut Staged, d: &Decision, compressed: &[u8]) -> Result<()> {
         let Some(record) = &d.record else {
             self.stage_ticket(staged, &d.ticket);
@@ -754,6 +880,7 @@ impl Store {
         };
         let value = with_blob(&json(record), compressed);
         staged.bytes += value.len();
+        staged.mail_bytes += record.size;
         staged
             .messages
             .push((message_key(record.ticket, record.seq), value));
@@ -824,15 +951,26 @@ impl Store {
     /// (for mail queued since this was kept) the ticket and how many of
     /// its messages the notification had seen.
     pub fn notification(&self, staged: &Staged, message_id: &str) -> Result<Option<Notified>> {
+        let in_index = || -> Result<Option<String>> {
+            Ok(self
+                .msgids
+                .get(msgid::key(message_id).as_bytes())
+                .map_err(self.io("read message-id index"))?
+                .and_then(|v| notified_in_entry(&v).map(str::to_string)))
+        };
         let value = match staged.notified.get(message_id) {
             Some(v) => v.clone(),
-            None => match self
-                .notified
-                .get(message_id.as_bytes())
-                .map_err(self.io("read notifications"))?
-            {
-                Some(v) => String::from_utf8_lossy(&v).into_owned(),
-                None => return Ok(None),
+            None => match in_index()? {
+                Some(v) => v,
+                // Older stores, and notifications with no ticket.
+                None => match self
+                    .notified
+                    .get(message_id.as_bytes())
+                    .map_err(self.io("read notifications"))?
+                {
+                    Some(v) => String::from_utf8_lossy(&v).into_owned(),
+                    None => return Ok(None),
+                },
             },
         };
         let mut words = value.split(' ');
@@ -866,7 +1004,7 @@ impl Store {
                     what: "message",
                     detail: "record cut short".into(),
                 })?;
-                from_json("message", json)
+                from_packed("message", json)
             })
             .collect()
     }
@@ -931,7 +1069,7 @@ impl Store {
         let tickets: Vec<([u8; 8], Vec<u8>)> = staged
             .tickets
             .iter()
-            .map(|(n, t)| (n.to_be_bytes(), json(t)))
+            .map(|(n, t)| (n.to_be_bytes(), codec::pack_record(&json(t))))
             .collect();
         let reindex: Vec<listing::Reindex> =
             staged.tickets.values().map(listing::Reindex::of).collect();
@@ -946,7 +1084,6 @@ impl Store {
             &*self.cursors,
             &*self.notified,
             &*self.timers,
-            &*self.ticket_timer,
             &*self.guard,
             &*self.ticket_index,
         );
@@ -963,7 +1100,22 @@ impl Store {
                 (guard_key("sent", email), json(&ms))
             })
             .collect();
-        let keys = staged.tickets.len() * 2
+        // A notification's agent rides in its sent id's index entry (one
+        // write less per notification); one with no ticket, or whose
+        // normalized id another staged notification took, keeps its own.
+        let mut with_agent: std::collections::HashMap<String, &String> =
+            std::collections::HashMap::new();
+        let mut separate: Vec<(&String, &String)> = Vec::new();
+        for (id, agent) in &staged.notified {
+            let key = msgid::key(id);
+            let sent = staged.ids.get(&key).is_some_and(|e| e.kind == IdKind::Sent);
+            if sent && !with_agent.contains_key(&key) {
+                with_agent.insert(key, agent);
+            } else {
+                separate.push((id, agent));
+            }
+        }
+        let keys = staged.tickets.len()
             + reindex.iter().map(|r| r.keys.len() + 1).sum::<usize>()
             + staged.messages.len()
             + staged.ids.len()
@@ -971,83 +1123,93 @@ impl Store {
             + staged.outbox.len() * 2
             + staged.counters.len()
             + staged.cursors.len()
-            + staged.notified.len()
+            + separate.len()
             + staged.marks.len()
             + staged.auto_sent.len()
             + staged.notices.len();
         self.usage.wrote(keys as u64);
+        self.train_due.fetch_add(
+            training_units(staged.count, staged.mail_bytes),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         trees
-            .transaction(
-                |(tt, mt, it, ct, ot, qt, meta, cur, nt, timers, ttimer, gt, xt)| {
-                    for (k, v) in &marks {
-                        match v {
-                            Some(v) => gt.insert(k.as_slice(), v.as_slice())?,
-                            None => gt.remove(k.as_slice())?,
-                        };
-                    }
-                    for (k, v) in &sent {
-                        gt.insert(k.as_slice(), v.as_slice())?;
-                    }
-                    // Each ticket is indexed under its next deadline; the old
-                    // entry goes when the deadline moves.
-                    for (n, t) in &staged.tickets {
-                        let key = n.to_be_bytes();
-                        let old = ttimer.get(key)?.and_then(|v| be_u64(&v));
-                        let new = t.timer_due.map(|d| d.timestamp_millis().max(0) as u64);
-                        if old != new {
-                            if let Some(o) = old {
-                                timers.remove(timer_key(o, *n).as_slice())?;
-                                ttimer.remove(&key)?;
-                            }
-                            if let Some(d) = new {
-                                timers.insert(timer_key(d, *n).as_slice(), &[])?;
-                                ttimer.insert(&key, &d.to_be_bytes())?;
-                            }
+            .transaction(|(tt, mt, it, ct, ot, qt, meta, cur, nt, timers, gt, xt)| {
+                for (k, v) in &marks {
+                    match v {
+                        Some(v) => gt.insert(k.as_slice(), v.as_slice())?,
+                        None => gt.remove(k.as_slice())?,
+                    };
+                }
+                for (k, v) in &sent {
+                    gt.insert(k.as_slice(), v.as_slice())?;
+                }
+                // Each ticket is indexed under its next deadline; the old
+                // entry goes when the deadline moves. The old deadline is
+                // the stored ticket's (a new ticket has none).
+                for (n, t) in &staged.tickets {
+                    let new = t.timer_due.map(|d| d.timestamp_millis().max(0) as u64);
+                    let old = match tt.get(n.to_be_bytes())? {
+                        Some(v) => stored_due(&v),
+                        None => None,
+                    };
+                    if old != new {
+                        if let Some(o) = old {
+                            timers.remove(timer_key(o, *n).as_slice())?;
+                        }
+                        if let Some(d) = new {
+                            timers.insert(timer_key(d, *n).as_slice(), &[])?;
                         }
                     }
-                    for (id, agent) in &staged.notified {
-                        nt.insert(id.as_bytes(), agent.as_bytes())?;
+                }
+                for (id, agent) in &separate {
+                    nt.insert(id.as_bytes(), agent.as_bytes())?;
+                }
+                for (name, value) in &staged.cursors {
+                    cur.insert(name.as_bytes(), value.as_slice())?;
+                }
+                for (key, value) in &staged.notices {
+                    meta.insert(key.as_bytes(), value.as_slice())?;
+                }
+                for (name, value) in &staged.counters {
+                    meta.insert(format!("counter/{name}").as_bytes(), &value.to_be_bytes())?;
+                }
+                for (entry, value) in &staged.outbox {
+                    ot.insert(&entry.id.to_be_bytes(), value.as_slice())?;
+                    qt.insert(queue_key(entry).as_slice(), &[])?;
+                }
+                for (k, v) in &staged.messages {
+                    mt.insert(k, v.as_slice())?;
+                }
+                for (id, entry) in &staged.ids {
+                    // A staged "referenced" never overwrites what the index
+                    // learned meanwhile.
+                    // A staged mention or conversation never overwrites
+                    // what the index learned meanwhile.
+                    let weak = matches!(entry.kind, IdKind::Referenced | IdKind::Conversation);
+                    if weak && it.get(id.as_bytes())?.is_some() {
+                        continue;
                     }
-                    for (name, value) in &staged.cursors {
-                        cur.insert(name.as_bytes(), value.as_slice())?;
-                    }
-                    for (key, value) in &staged.notices {
-                        meta.insert(key.as_bytes(), value.as_slice())?;
-                    }
-                    for (name, value) in &staged.counters {
-                        meta.insert(format!("counter/{name}").as_bytes(), &value.to_be_bytes())?;
-                    }
-                    for (entry, value) in &staged.outbox {
-                        ot.insert(&entry.id.to_be_bytes(), value.as_slice())?;
-                        qt.insert(queue_key(entry).as_slice(), &[])?;
-                    }
-                    for (k, v) in &staged.messages {
-                        mt.insert(k, v.as_slice())?;
-                    }
-                    for (id, entry) in &staged.ids {
-                        // A staged "referenced" never overwrites what the index
-                        // learned meanwhile.
-                        // A staged mention or conversation never overwrites
-                        // what the index learned meanwhile.
-                        let weak = matches!(entry.kind, IdKind::Referenced | IdKind::Conversation);
-                        if weak && it.get(id.as_bytes())?.is_some() {
-                            continue;
+                    match with_agent.get(id) {
+                        Some(agent) => {
+                            let mut v = entry.encode().to_vec();
+                            v.extend_from_slice(agent.as_bytes());
+                            it.insert(id.as_bytes(), v)?
                         }
-                        it.insert(id.as_bytes(), &entry.encode())?;
-                    }
-                    for (k, v) in &tickets {
-                        tt.insert(k, v.as_slice())?;
-                    }
-                    // The listing indexes move with the ticket.
-                    for r in &reindex {
-                        r.apply(xt)?;
-                    }
-                    for k in &staged.customers {
-                        ct.insert(k.as_slice(), &[])?;
-                    }
-                    Ok::<_, ConflictableTransactionError<()>>(())
-                },
-            )
+                        None => it.insert(id.as_bytes(), &entry.encode())?,
+                    };
+                }
+                for (k, v) in &tickets {
+                    tt.insert(k, v.as_slice())?;
+                }
+                // The listing indexes move with the ticket.
+                for r in &reindex {
+                    r.apply(xt)?;
+                }
+                for k in &staged.customers {
+                    ct.insert(k.as_slice(), &[])?;
+                }
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
             .map_err(|e| match e {
                 TransactionError::Storage(source) => self.io("intake transaction")(source),
                 TransactionError::Abort(()) => StoreError::Corrupt {
@@ -1063,7 +1225,7 @@ impl Store {
     pub fn tickets(&self) -> impl Iterator<Item = Result<Ticket>> + '_ {
         self.tickets.iter().map(|r| {
             let (_, v) = r.map_err(self.io("read tickets"))?;
-            from_json("ticket", &v)
+            from_packed("ticket", &v)
         })
     }
 
@@ -1089,7 +1251,7 @@ impl Store {
             .scan_prefix(ticket.to_be_bytes())
             .map(|r| {
                 let (_, v) = r.map_err(self.io("read messages"))?;
-                decode_message(&v)
+                self.decode_message(&v)
             })
             .collect()
     }
@@ -1099,7 +1261,7 @@ impl Store {
         self.messages
             .get(message_key(ticket, seq))
             .map_err(self.io("read message"))?
-            .map(|v| decode_message(&v).map(|(_, raw)| raw))
+            .map(|v| self.decode_message(&v).map(|(_, raw)| raw))
             .transpose()
     }
 
@@ -1190,6 +1352,148 @@ impl Store {
                 .map_err(self.io("record ticket prefixes"))?;
         }
         Ok(known)
+    }
+
+    /// How mail is packed now: compress with it off the store thread
+    /// (see [`Store::stage`]).
+    pub fn codec(&self) -> std::sync::Arc<codec::Codec> {
+        self.codec.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Reads the mail dictionaries kept in `meta`.
+    fn load_codec(&self) -> Result<()> {
+        let dicts = self.mail_dictionaries()?;
+        let current = self
+            .meta
+            .get(KEY_DICT_CURRENT)
+            .map_err(self.io("read mail dictionaries"))?
+            .and_then(|v| Some(u32::from_be_bytes(v.get(..4)?.try_into().ok()?)));
+        *self.codec.write().unwrap_or_else(|p| p.into_inner()) =
+            std::sync::Arc::new(codec::Codec::new(&dicts, current));
+        Ok(())
+    }
+
+    /// Trains the mail dictionary when it may succeed (none yet, and
+    /// enough mail stored: see `train_due`), on a thread of its own:
+    /// training takes seconds on large mail, and sources call this after
+    /// each flush. A later call (or closing the store) stores the finished
+    /// dictionary. A failure is logged: mail is stored as well without a
+    /// dictionary.
+    pub fn maybe_train_dictionary(&self) {
+        use std::sync::atomic::Ordering;
+        if self.codec().has_dictionary() {
+            return;
+        }
+        let mut training = self.training.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = training.as_ref() {
+            if !t.is_finished() {
+                return;
+            }
+            if let Some(Ok(Some((id, dict)))) = training.take().map(|t| t.join()) {
+                if let Err(e) = self.install_dictionary(id, &dict) {
+                    tracing::warn!(error = %e, "cannot store a mail dictionary; mail is stored without one");
+                }
+            }
+            return;
+        }
+        if self.train_due.load(Ordering::Relaxed) < codec::TRAIN_SAMPLES {
+            return;
+        }
+        match self.training_samples() {
+            Ok(samples) if sample_units(&samples) >= codec::TRAIN_SAMPLES => {
+                self.train_due.store(0, Ordering::Relaxed);
+                *training = Some(std::thread::spawn(move || codec::train(&samples)));
+            }
+            // Too little yet: the next try when what was found and what
+            // is committed since can be enough.
+            Ok(samples) => self
+                .train_due
+                .store(sample_units(&samples), Ordering::Relaxed),
+            Err(e) => {
+                self.train_due.store(0, Ordering::Relaxed);
+                tracing::warn!(error = %e, "cannot read mail to train a dictionary");
+            }
+        }
+    }
+
+    /// Trains and stores the mail dictionary now, if there is enough mail
+    /// and none was trained yet; returns whether it did.
+    pub fn train_dictionary(&self) -> Result<bool> {
+        if self.codec().has_dictionary() {
+            return Ok(false);
+        }
+        let samples = self.training_samples()?;
+        if sample_units(&samples) < codec::TRAIN_SAMPLES {
+            return Ok(false);
+        }
+        let Some((id, dict)) = codec::train(&samples) else {
+            return Ok(false);
+        };
+        self.install_dictionary(id, &dict)?;
+        Ok(true)
+    }
+
+    /// The desk's first messages, as training samples (see
+    /// [`training_samples`]).
+    fn training_samples(&self) -> Result<Vec<Vec<u8>>> {
+        training_samples(self.messages.iter(), &self.codec()).map_err(self.io("read messages"))
+    }
+
+    /// The mail dictionaries the store holds (id, bytes): what erasure
+    /// tests scan, since a dictionary is made of mail.
+    pub fn mail_dictionaries(&self) -> Result<Vec<(u32, Vec<u8>)>> {
+        let mut dicts = Vec::new();
+        for r in self.meta.scan_prefix(DICT_PREFIX) {
+            let (k, v) = r.map_err(self.io("read mail dictionaries"))?;
+            if let Some(id) = k.get(DICT_PREFIX.len()..).and_then(|b| b.try_into().ok()) {
+                dicts.push((u32::from_be_bytes(id), v.to_vec()));
+            }
+        }
+        Ok(dicts)
+    }
+
+    /// Forgets a dictionary being trained: its samples may hold mail an
+    /// erasure has just removed (the rewrite trains one afresh).
+    fn forget_training(&self) {
+        // The thread runs on; its result is dropped with the handle.
+        drop(
+            self.training
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
+    }
+
+    /// Stores a mail dictionary and compresses new mail with it. It is
+    /// durable before any mail is packed with it.
+    fn install_dictionary(&self, id: u32, dict: &[u8]) -> Result<()> {
+        let mut key = DICT_PREFIX.to_vec();
+        key.extend_from_slice(&id.to_be_bytes());
+        {
+            let _writing = self.writing();
+            self.meta
+                .insert(key, dict)
+                .map_err(self.io("store a mail dictionary"))?;
+            self.meta
+                .insert(KEY_DICT_CURRENT, &id.to_be_bytes())
+                .map_err(self.io("store a mail dictionary"))?;
+        }
+        self.flush()?;
+        self.load_codec()?;
+        tracing::info!(
+            id,
+            "trained a mail dictionary from the desk's first messages"
+        );
+        Ok(())
+    }
+
+    fn decode_message(&self, v: &[u8]) -> Result<(MessageRecord, Vec<u8>)> {
+        decode_with_blob("message", &self.codec(), v)
+    }
+
+    /// The logical size of every tree (a full scan: for measurements).
+    pub fn space(&self) -> Result<Vec<usage::Space>> {
+        usage::space(&self.db).map_err(self.io("measure the store"))
     }
 
     /// (reads, writes) of the store since it was opened; see [`usage`].

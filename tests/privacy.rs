@@ -160,6 +160,10 @@ fn scan_backup_decompressed(backup: &Path) -> Vec<String> {
         let (_, raw) = store.quarantined_entry(&q.id).expect("q").expect("stored");
         blobs.push((format!("quarantine {}", q.id), raw));
     }
+    // The mail dictionary is made of the desk's first messages.
+    for (id, dict) in store.mail_dictionaries().expect("dictionaries") {
+        blobs.push((format!("mail dictionary {id}"), dict));
+    }
     let mut found = Vec::new();
     for (what, bytes) in &blobs {
         for n in holds(bytes) {
@@ -429,4 +433,91 @@ fn a_large_export_comes_whole_through_the_daemon_page_by_page() {
         );
     }
     assert!(mbox.len() > 12_000_000, "{}", mbox.len());
+}
+
+/// An mbox of `count` mails of about 17 KiB from `who`, numbered from
+/// `first`; `words` is written into each many times.
+fn long_mails(who: &str, subject: &str, first: usize, count: usize, words: &str) -> Vec<u8> {
+    const FILLER: [&str; 10] = [
+        "the", "export", "stopped", "again", "after", "our", "update", "and", "nobody", "knows",
+    ];
+    let mut mbox = Vec::new();
+    for i in first..first + count {
+        let mut body = String::new();
+        let mut x = (i as u64).wrapping_mul(2_654_435_761) | 1;
+        while body.len() < 17 * 1024 {
+            for _ in 0..12 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                body.push_str(FILLER[(x % 10) as usize]);
+                body.push(' ');
+            }
+            body.push_str(&format!("{}\n{words}\n", x % 100_000));
+        }
+        mbox.extend_from_slice(b"From someone@customer.test Sun Nov 22 10:00:00 2026\n");
+        mbox.extend_from_slice(
+            format!(
+                "From: {who}\nTo: support@desk.test\nSubject: {subject} {i}\nMessage-ID: <long-{i}@customer.test>\nDate: Sun, 22 Nov 2026 10:00:00 +0000\n\n{body}\n"
+            )
+            .as_bytes(),
+        );
+    }
+    mbox
+}
+
+/// The store's mail dictionaries (the store must be closed).
+fn dictionaries(t: &TestDesk) -> Vec<(u32, Vec<u8>)> {
+    let store = postdesk::store::Store::open(&t.state_dir()).expect("open the store");
+    store.mail_dictionaries().expect("dictionaries")
+}
+
+/// A desk with mail enough to train its mail dictionary from its first
+/// messages, Carol's among them: the dictionary learns her words, so her
+/// erasure must not leave it behind. After it the desk has a dictionary
+/// trained from the others' mail, and every message reads.
+#[test]
+fn erasure_leaves_a_mail_dictionary_trained_without_her() {
+    let t = TestDesk::new();
+    let carol = format!("{CAROL_NAME} <{CAROL}>");
+    let mut mbox = long_mails(
+        &carol,
+        CAROL_SUBJECT,
+        0,
+        60,
+        &format!("{SENTENCE}, said {CAROL_NAME} ({CAROL})."),
+    );
+    mbox.extend(long_mails(
+        "Hank Hill <hank@globex.test>",
+        "VPN down again",
+        60,
+        300,
+        "The VPN concentrator rejects every login.",
+    ));
+    let path = t.dir.path().join("history.mbox");
+    std::fs::write(&path, &mbox).unwrap();
+    ok(t.run(&["import", "mbox", path.to_str().unwrap()]));
+    let before = dictionaries(&t);
+    assert_eq!(before.len(), 1, "the import trained a dictionary");
+    assert!(
+        !holds(&before[0].1).is_empty(),
+        "the test needs a dictionary that learnt Carol's words"
+    );
+
+    ok(t.run(&["customers", "erase", CAROL, "--force"]));
+    let after = dictionaries(&t);
+    assert_eq!(after.len(), 1, "a new dictionary, and only it");
+    assert_ne!(after[0].0, before[0].0);
+    assert_eq!(holds(&after[0].1), Vec::<String>::new());
+    let residue = scan_files(&t.state_dir());
+    assert!(residue.is_empty(), "{residue:#?}");
+    // Every message reads with the new dictionary.
+    let checked = ok(t.run(&["check", "--store"]));
+    assert!(checked.contains("no damage found"), "{checked}");
+    let hank = ok(t.run(&["customers", "show", "hank@globex.test"]));
+    assert!(hank.contains("VPN down again 359"), "{hank}");
+    let backup = t.dir.path().join("after-erasure");
+    ok(t.run(&["backup", backup.to_str().unwrap()]));
+    let residue = scan_backup_decompressed(&backup);
+    assert!(residue.is_empty(), "{residue:#?}");
 }

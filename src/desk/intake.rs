@@ -27,7 +27,7 @@ impl Desk {
             not_mail: e.is_not_mail(),
         });
         let compressed = match parsed {
-            Ok(_) => lz4_flex::compress_prepend_size(&raw),
+            Ok(_) => self.store.codec().pack_mail(&raw),
             Err(_) => Vec::new(),
         };
         Prepared {

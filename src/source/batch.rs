@@ -154,7 +154,9 @@ impl Sink for ToDesk<'_> {
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
-        self.desk.flush()
+        self.desk.flush()?;
+        self.desk.store().maybe_train_dictionary();
+        Ok(())
     }
 }
 

@@ -170,14 +170,16 @@ impl Store {
             v.read.insert(name.to_string(), n);
         };
         walk(&mut v, "tickets", &self.tickets, &|k, val| {
-            let t: Ticket = from_json("ticket", val).map_err(|e| e.to_string())?;
+            let t: Ticket = from_packed("ticket", val).map_err(|e| e.to_string())?;
             match be_u64(k) {
                 Some(n) if n == t.number => Ok(()),
                 _ => Err(format!("is filed under another number than #{}", t.number)),
             }
         });
         walk(&mut v, "messages", &self.messages, &|_, val| {
-            decode_message(val).map(|_| ()).map_err(|e| e.to_string())
+            self.decode_message(val)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         });
         walk(&mut v, "message ids", &self.msgids, &|_, val| {
             IdEntry::decode(val)
@@ -185,12 +187,13 @@ impl Store {
                 .ok_or_else(|| "is not an index entry".to_string())
         });
         walk(&mut v, "outbox", &self.outbox, &|_, val| {
-            decode_with_blob::<crate::outbox::Entry>("outbox entry", val)
+            decode_with_blob::<crate::outbox::Entry>("outbox entry", &self.codec(), val)
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         });
         walk(&mut v, "quarantine", &self.quarantine, &|_, val| {
-            record_of::<QuarantineEntry>("quarantine entry", val)
+            // Plain JSON, not a record-and-blob value.
+            from_packed::<QuarantineEntry>("quarantine entry", val)
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         });

@@ -50,7 +50,7 @@ impl Store {
                 },
             );
         }
-        let value = with_blob(&json(&entry), &lz4_flex::compress_prepend_size(bytes));
+        let value = with_blob(&json(&entry), &self.codec().pack_mail(bytes));
         staged.bytes += value.len();
         staged.outbox.push((entry, value));
     }
@@ -107,7 +107,7 @@ impl Store {
         self.outbox
             .get(id.to_be_bytes())
             .map_err(self.io("read outbox"))?
-            .map(|v| decode_with_blob("outbox entry", &v))
+            .map(|v| decode_with_blob("outbox entry", &self.codec(), &v))
             .transpose()
     }
 
@@ -130,14 +130,10 @@ impl Store {
         if built.is_empty() {
             return Ok(Vec::new());
         }
+        let codec = self.codec();
         let values: Vec<(&outbox::Entry, Vec<u8>)> = built
             .iter()
-            .map(|(e, bytes)| {
-                (
-                    e,
-                    with_blob(&json(e), &lz4_flex::compress_prepend_size(bytes)),
-                )
-            })
+            .map(|(e, bytes)| (e, with_blob(&json(e), &codec.pack_mail(bytes))))
             .collect();
         let _writing = self.writing();
         self.outbox

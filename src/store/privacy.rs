@@ -7,7 +7,9 @@
 //! erasure's transaction the store is copied, live record by live record,
 //! into a fresh directory that replaces the old one ([`Store::rewrite`]).
 //! That takes time in proportion to the whole store, and needs the store
-//! closed: the daemon closes and reopens it around the swap.
+//! closed: the daemon closes and reopens it around the swap. The copy also
+//! replaces the mail dictionary, which is made of the desk's first
+//! messages and so may hold the erased person's words ([`Recode`]).
 //!
 //! The swap survives a crash at any point: the copy is made beside the
 //! store (`store.new`), a marker file (`store.rewritten`) is written once
@@ -67,6 +69,7 @@ impl Store {
     /// record of it. Writers are paused meanwhile, as for a backup, so the
     /// scans and the write see one moment of the store.
     pub fn apply_erasure(&self, e: &Erasure) -> Result<()> {
+        self.forget_training();
         let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
         let tickets: Vec<([u8; 8], Vec<u8>)> = e
             .tickets
@@ -74,17 +77,18 @@ impl Store {
             .map(|t| (t.number.to_be_bytes(), json(t)))
             .collect();
         let reindex: Vec<listing::Reindex> = e.tickets.iter().map(listing::Reindex::of).collect();
+        let codec = self.codec();
         let messages: Vec<([u8; 12], Vec<u8>)> = e
             .messages
             .iter()
             .map(|(m, raw)| {
                 (
                     message_key(m.ticket, m.seq),
-                    with_blob(&json(m), &lz4_flex::compress_prepend_size(raw)),
+                    with_blob(&json(m), &codec.pack_mail(raw)),
                 )
             })
             .collect();
-        let no_mail = lz4_flex::compress_prepend_size(b"");
+        let no_mail = codec.pack_mail(b"");
         let outgoing: Vec<&outbox::Entry> = e.outbox.iter().map(|(_, new)| new).collect();
         // The customer index, under the pseudonym from now on.
         let moved_customers: Vec<(Vec<u8>, Vec<u8>)> = self
@@ -274,14 +278,23 @@ impl Store {
                 .create_new(true)
                 .open()
                 .map_err(std::io::Error::other)?;
+            let recode = Recode::of(&old)?;
             let mut copied = 0u64;
             for name in old.tree_names() {
                 let from = old.open_tree(&name).map_err(std::io::Error::other)?;
                 let to = fresh.open_tree(&name).map_err(std::io::Error::other)?;
                 let mut batch = sled::Batch::default();
                 let mut pending = 0usize;
+                if &*name == b"meta" {
+                    for (k, v) in recode.meta() {
+                        batch.insert(k, v);
+                    }
+                }
                 for item in from.iter() {
                     let (k, v) = item.map_err(std::io::Error::other)?;
+                    let Some(v) = recode.value(&name, &k, v) else {
+                        continue;
+                    };
                     pending += k.len() + v.len();
                     batch.insert(k, v);
                     copied += 1;
@@ -301,6 +314,96 @@ impl Store {
         sync_dir(state_dir)?;
         finish_rewrite(state_dir)?;
         Ok(copied)
+    }
+}
+
+/// The mail dictionary through a rewrite. A trained dictionary is made of
+/// the desk's first messages, so it can hold the words of a person just
+/// erased: the rewrite trains a new one from the mail that is still live
+/// (by the rule intake trains by, so from nothing the erasure removed),
+/// re-packs every stored mail with it, and leaves every older dictionary
+/// behind. With too little live mail to train from, mail is packed
+/// without a dictionary, and intake trains one later. A store that never
+/// had a dictionary is copied value for value.
+struct Recode {
+    /// `None`: no dictionary before or after, values copied as they are.
+    codecs: Option<(codec::Codec, codec::Codec)>,
+    /// The new dictionary (id, bytes), if one was trained.
+    dict: Option<(u32, Vec<u8>)>,
+}
+
+impl Recode {
+    fn of(db: &sled::Db) -> std::io::Result<Recode> {
+        let meta = db.open_tree("meta").map_err(std::io::Error::other)?;
+        let mut dicts = Vec::new();
+        for r in meta.scan_prefix(DICT_PREFIX) {
+            let (k, v) = r.map_err(std::io::Error::other)?;
+            if let Some(id) = k.get(DICT_PREFIX.len()..).and_then(|b| b.try_into().ok()) {
+                dicts.push((u32::from_be_bytes(id), v.to_vec()));
+            }
+        }
+        if dicts.is_empty() {
+            return Ok(Recode {
+                codecs: None,
+                dict: None,
+            });
+        }
+        let old = codec::Codec::new(&dicts, None);
+        let messages = db.open_tree("messages").map_err(std::io::Error::other)?;
+        let samples = training_samples(messages.iter(), &old).map_err(std::io::Error::other)?;
+        let dict = (sample_units(&samples) >= codec::TRAIN_SAMPLES)
+            .then(|| codec::train(&samples))
+            .flatten();
+        let new = match &dict {
+            Some((id, d)) => codec::Codec::new(&[(*id, d.clone())], Some(*id)),
+            None => codec::Codec::default(),
+        };
+        Ok(Recode {
+            codecs: Some((old, new)),
+            dict,
+        })
+    }
+
+    /// What `meta` holds of the new dictionary.
+    fn meta(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let Some((id, dict)) = &self.dict else {
+            return Vec::new();
+        };
+        let mut key = DICT_PREFIX.to_vec();
+        key.extend_from_slice(&id.to_be_bytes());
+        vec![
+            (key, dict.clone()),
+            (KEY_DICT_CURRENT.to_vec(), id.to_be_bytes().to_vec()),
+        ]
+    }
+
+    /// A value as the rewritten store keeps it; `None` drops it (an old
+    /// dictionary).
+    fn value(&self, tree: &[u8], key: &[u8], v: sled::IVec) -> Option<sled::IVec> {
+        let Some((old, new)) = &self.codecs else {
+            return Some(v);
+        };
+        let repack = |blob: &[u8]| -> Option<Vec<u8>> {
+            // Bytes that do not unpack (damaged, or never packed) are
+            // copied as they are: no reader could read more of them.
+            old.unpack_mail(blob).ok().map(|raw| new.pack_mail(&raw))
+        };
+        match tree {
+            b"meta" if key.starts_with(DICT_PREFIX) || key == KEY_DICT_CURRENT => None,
+            b"messages" | b"outbox" => {
+                // Record length, record, blob: only the blob changes. A
+                // value too short for its header is copied as it is.
+                let repacked = v
+                    .get(..4)
+                    .and_then(|b| b.try_into().ok())
+                    .map(|b| 4 + u32::from_be_bytes(b) as usize)
+                    .and_then(|at| Some((v.get(..at)?, repack(v.get(at..)?)?)))
+                    .map(|(head, blob)| [head, blob.as_slice()].concat());
+                Some(repacked.map_or(v, Into::into))
+            }
+            b"qraw" => Some(repack(&v).map_or(v, Into::into)),
+            _ => Some(v),
+        }
     }
 }
 

@@ -37,7 +37,7 @@ impl Store {
             },
         };
         let val = json(&entry);
-        let compressed = lz4_flex::compress_prepend_size(raw);
+        let compressed = self.codec().pack_mail(raw);
         let _writing = self.writing();
         (&*self.quarantine, &*self.qraw)
             .transaction(|(q, qr)| {
@@ -81,7 +81,9 @@ impl Store {
             .qraw
             .get(id.as_bytes())
             .map_err(self.io("read quarantine"))?
-            .map(|v| lz4_flex::decompress_size_prepended(&v).unwrap_or_else(|_| v.to_vec()))
+            // As before the codec: bytes that do not unpack are shown as
+            // they are stored.
+            .map(|v| self.codec().unpack_mail(&v).unwrap_or_else(|_| v.to_vec()))
             .unwrap_or_default();
         Ok(Some((entry, raw)))
     }
