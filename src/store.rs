@@ -18,7 +18,7 @@
 //! | `notified`  | Message-ID of an agent notification | the agent's address, then the ticket and how many of its messages it had seen |
 //! | `timers`    | due time (ms, u64 BE) + ticket (u64 BE) | empty: tickets by next deadline |
 //! | `ticket_timer` | ticket (u64 BE)           | its key in `timers` (due ms)  |
-//! | `ticket_index` | see [`listing`]: tickets by last update, status, queue, assignee, requester | empty (the `#` records: the keys written) |
+//! | `ticket_index` | see [`listing`]: tickets by last update, status, queue, assignee, requester | the `u` keys: the ticket's report summary; the `#` records: the keys written; others empty |
 //! | `guard`     | `mark`, 0, email             | JSON [`bounce::Mark`]: a bounced address |
 //! | `guard`     | `sent`, 0, email             | JSON times (ms) of recent automatic mail to it |
 //! | `meta`      | `erasure/` pseudonym `/` ms (20 digits) | JSON [`ErasureRecord`]: a person erased (see `privacy`) |
@@ -70,8 +70,10 @@ mod quarantine;
 pub mod usage;
 
 /// The layout this build reads and writes. 2: the ticket indexes
-/// (`ticket_index`), built on first open of a version 1 store.
-pub const SCHEMA_VERSION: u32 = 2;
+/// (`ticket_index`), built on first open of a version 1 store. 3: each
+/// ticket's report summary as the value of its last-update index key,
+/// built (with the indexes) on first open of an older store.
+pub const SCHEMA_VERSION: u32 = 3;
 const KEY_SCHEMA: &[u8] = b"schema_version";
 
 #[derive(Debug, thiserror::Error)]
@@ -646,10 +648,10 @@ impl Store {
                 found: v,
                 supported: SCHEMA_VERSION,
             }),
-            Some(v) if v < 2 => {
+            Some(v) if v < SCHEMA_VERSION => {
                 tracing::info!(
                     tickets = self.tickets.len(),
-                    "building the ticket indexes (schema 1 to 2)"
+                    "building the ticket indexes and report summaries (schema {v} to {SCHEMA_VERSION})"
                 );
                 self.build_ticket_index()?;
                 self.meta

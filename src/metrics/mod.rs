@@ -24,7 +24,7 @@ use prometheus_client::registry::Registry;
 
 use crate::api::Outcome;
 use crate::desk::Desk;
-use crate::ticket::Status;
+use crate::ticket::{Priority, SlaKind, Status};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MessageLabels {
@@ -280,27 +280,69 @@ impl Metrics {
         }
         let mut by_state: HashMap<TicketLabels, i64> = HashMap::new();
         let mut breached: HashMap<SlaLabels, i64> = HashMap::new();
-        for t in store.tickets().flatten() {
-            if t.merged_into.is_some() {
-                continue;
+        // From the report summaries, one small record per ticket (issue 18):
+        // per queue, a count per status and priority and per breached SLA
+        // kind, so a ticket allocates nothing; labels are made per group.
+        const PRIORITIES: [Priority; 4] = [
+            Priority::Low,
+            Priority::Normal,
+            Priority::High,
+            Priority::Urgent,
+        ];
+        const KINDS: [SlaKind; 3] = [
+            SlaKind::FirstResponse,
+            SlaKind::NextResponse,
+            SlaKind::Resolution,
+        ];
+        type PerQueue = ([[i64; 4]; 5], [i64; 3]);
+        let mut queues: HashMap<String, PerQueue> = HashMap::new();
+        let scanned = store.for_each_summary(|t| {
+            if t.merged {
+                return;
             }
-            *by_state
-                .entry(TicketLabels {
-                    status: t.status.as_str().to_string(),
-                    queue: t.queue.clone(),
-                    priority: t.priority.as_str().to_string(),
-                })
-                .or_default() += 1;
-            if matches!(t.status, Status::Resolved | Status::Closed) {
-                continue;
+            let q = match queues.get_mut(t.queue.as_ref()) {
+                Some(q) => q,
+                None => queues.entry(t.queue.to_string()).or_default(),
+            };
+            let status = Status::ALL.iter().position(|s| *s == t.status);
+            let priority = PRIORITIES.iter().position(|p| *p == t.priority);
+            if let (Some(s), Some(p)) = (status, priority) {
+                q.0[s][p] += 1;
             }
-            for s in t.sla_due.iter().filter(|s| s.breached) {
-                *breached
-                    .entry(SlaLabels {
-                        kind: s.kind.as_str().to_string(),
-                        queue: t.queue.clone(),
-                    })
-                    .or_default() += 1;
+            if t.finished() {
+                return;
+            }
+            for kind in &t.due_breached {
+                if let Some(k) = KINDS.iter().position(|x| x == kind) {
+                    q.1[k] += 1;
+                }
+            }
+        });
+        if let Err(e) = scanned {
+            tracing::warn!(error = %e, "metrics: cannot count tickets");
+            return;
+        }
+        for (queue, (states, late)) in queues {
+            for (s, row) in Status::ALL.iter().zip(states) {
+                for (p, n) in PRIORITIES.iter().zip(row).filter(|(_, n)| *n > 0) {
+                    by_state.insert(
+                        TicketLabels {
+                            status: s.as_str().to_string(),
+                            queue: queue.clone(),
+                            priority: p.as_str().to_string(),
+                        },
+                        n,
+                    );
+                }
+            }
+            for (k, n) in KINDS.iter().zip(late).filter(|(_, n)| *n > 0) {
+                breached.insert(
+                    SlaLabels {
+                        kind: k.as_str().to_string(),
+                        queue: queue.clone(),
+                    },
+                    n,
+                );
             }
         }
         self.tickets.clear();
