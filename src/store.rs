@@ -19,7 +19,7 @@
 //! | `notified`  | Message-ID of an agent notification | the agent's address, then the ticket and how many of its messages it had seen; since schema 3 only for notifications with no ticket (the others are in `msgids`) |
 //! | `timers`    | due time (ms, u64 BE) + ticket (u64 BE) | empty: tickets by next deadline |
 //! | `ticket_timer` | ticket (u64 BE)           | no longer written (schema 3): the old deadline is read from the stored ticket |
-//! | `ticket_index` | see [`listing`]: tickets by last update, status, queue, assignee, requester | empty (the `#` records: the keys written) |
+//! | `ticket_index` | see [`listing`]: tickets by last update, status, queue, assignee, requester | the `u` keys: the ticket's report summary; the `#` records: the keys written; others empty |
 //! | `guard`     | `mark`, 0, email             | JSON [`bounce::Mark`]: a bounced address |
 //! | `guard`     | `sent`, 0, email             | JSON times (ms) of recent automatic mail to it |
 //! | `meta`      | `erasure/` pseudonym `/` ms (20 digits) | JSON [`ErasureRecord`]: a person erased (see `privacy`) |
@@ -77,8 +77,10 @@ pub mod usage;
 /// (`ticket_index`), built on first open of a version 1 store. 3: packed
 /// values ([`codec`]) and no `ticket_timer`, emptied on first open; a
 /// version 2 build must not write to such a store (it would index
-/// deadlines the newer build no longer removes).
-pub const SCHEMA_VERSION: u32 = 3;
+/// deadlines the newer build no longer removes). 4: each ticket's report
+/// summary as the value of its last-update index key, built (with the
+/// indexes) on first open of an older store.
+pub const SCHEMA_VERSION: u32 = 4;
 const KEY_DICT_CURRENT: &[u8] = b"zdict_current";
 const DICT_PREFIX: &[u8] = b"zdict/";
 const KEY_SCHEMA: &[u8] = b"schema_version";
@@ -766,18 +768,18 @@ impl Store {
                 supported: SCHEMA_VERSION,
             }),
             Some(v) if v < SCHEMA_VERSION => {
-                if v < 2 {
-                    tracing::info!(
-                        tickets = self.tickets.len(),
-                        "building the ticket indexes (schema 1 to 2)"
-                    );
-                    self.build_ticket_index()?;
+                if v < 3 {
+                    // 3: deadlines are found from the stored tickets; the
+                    // ticket-to-deadline index goes.
+                    self.ticket_timer
+                        .clear()
+                        .map_err(self.io("clear the ticket-timer index"))?;
                 }
-                // 3: deadlines are found from the stored tickets; the
-                // ticket-to-deadline index goes.
-                self.ticket_timer
-                    .clear()
-                    .map_err(self.io("clear the ticket-timer index"))?;
+                tracing::info!(
+                    tickets = self.tickets.len(),
+                    "building the ticket indexes and report summaries (schema {v} to {SCHEMA_VERSION})"
+                );
+                self.build_ticket_index()?;
                 self.meta
                     .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())
                     .map_err(self.io("write schema version"))?;

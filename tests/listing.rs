@@ -197,7 +197,8 @@ fn tickets_list_pages_by_last_update_filters_and_answers_the_same_with_the_daemo
 }
 
 /// The indexes are written in the ticket's transaction: a daemon killed
-/// -9 in the middle of intake leaves them saying what the tickets say.
+/// -9 in the middle of intake leaves them saying what the tickets say
+/// (`check --store` compares each ticket's keys and its report summary).
 #[test]
 fn the_ticket_indexes_survive_kill_9_during_intake() {
     let t = TestDesk::new();

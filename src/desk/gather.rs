@@ -469,15 +469,19 @@ impl Desk {
                     .as_ref()
                     .is_none_or(|(at, _)| at.elapsed() >= HISTORY_TTL)
                 {
+                    // From the report summaries: a small record per ticket,
+                    // not the ticket (issue 18).
                     let mut load = decide::Load::new();
-                    for t in self.store.tickets().flatten() {
-                        if let (Some(a), false) = (
-                            &t.assignee,
-                            matches!(t.status, ticket::Status::Resolved | ticket::Status::Closed),
-                        ) {
-                            *load.entry(a.to_ascii_lowercase()).or_insert(0) += 1;
+                    self.store.for_each_summary(|s| {
+                        if let (Some(a), false) = (&s.assignee, s.finished()) {
+                            match load.get_mut(a.to_ascii_lowercase().as_str()) {
+                                Some(n) => *n += 1,
+                                None => {
+                                    load.insert(a.to_ascii_lowercase(), 1);
+                                }
+                            }
                         }
-                    }
+                    })?;
                     *cache = Some((Instant::now(), load));
                 }
                 if let Some((_, load)) = cache.as_ref() {

@@ -24,7 +24,8 @@ use prometheus_client::registry::Registry;
 
 use crate::api::Outcome;
 use crate::desk::Desk;
-use crate::ticket::Status;
+use crate::report::Summary;
+use crate::ticket::{Priority, SlaKind, Status};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MessageLabels {
@@ -278,12 +279,121 @@ impl Metrics {
         if counted.is_some_and(|at| at.elapsed() < RECOUNT_EVERY) {
             return;
         }
+        // From the report summaries, one small record per ticket (issue 18).
+        let mut gauges = TicketGauges::default();
+        if let Err(e) = store.for_each_summary(|t| gauges.add(t)) {
+            tracing::warn!(error = %e, "metrics: cannot count tickets");
+            return;
+        }
+        let (by_state, breached) = gauges.labelled();
+        self.tickets.clear();
+        for (labels, n) in by_state {
+            self.tickets.get_or_create(&labels).set(n);
+        }
+        self.sla_breached.clear();
+        for (labels, n) in breached {
+            self.sla_breached.get_or_create(&labels).set(n);
+        }
+        *counted = Some(Instant::now());
+    }
+}
+
+const PRIORITIES: [Priority; 4] = [
+    Priority::Low,
+    Priority::Normal,
+    Priority::High,
+    Priority::Urgent,
+];
+const KINDS: [SlaKind; 3] = [
+    SlaKind::FirstResponse,
+    SlaKind::NextResponse,
+    SlaKind::Resolution,
+];
+
+/// The ticket gauges, counted from report summaries: per queue, tickets
+/// per status and priority (merged ones left out), and open tickets per
+/// breached SLA kind. Counted in arrays so a ticket allocates nothing;
+/// labels are made once per group.
+#[derive(Default)]
+struct TicketGauges {
+    queues: HashMap<String, ([[i64; 4]; 5], [i64; 3])>,
+}
+
+impl TicketGauges {
+    fn add(&mut self, t: &Summary<'_>) {
+        if t.merged {
+            return;
+        }
+        let q = match self.queues.get_mut(t.queue.as_ref()) {
+            Some(q) => q,
+            None => self.queues.entry(t.queue.to_string()).or_default(),
+        };
+        let status = Status::ALL.iter().position(|s| *s == t.status);
+        let priority = PRIORITIES.iter().position(|p| *p == t.priority);
+        if let (Some(s), Some(p)) = (status, priority) {
+            q.0[s][p] += 1;
+        }
+        if t.finished() {
+            return;
+        }
+        for kind in &t.due_breached {
+            if let Some(k) = KINDS.iter().position(|x| x == kind) {
+                q.1[k] += 1;
+            }
+        }
+    }
+
+    fn labelled(self) -> (HashMap<TicketLabels, i64>, HashMap<SlaLabels, i64>) {
+        let mut by_state = HashMap::new();
+        let mut breached = HashMap::new();
+        for (queue, (states, late)) in self.queues {
+            for (s, row) in Status::ALL.iter().zip(states) {
+                for (p, n) in PRIORITIES.iter().zip(row).filter(|(_, n)| *n > 0) {
+                    by_state.insert(
+                        TicketLabels {
+                            status: s.as_str().to_string(),
+                            queue: queue.clone(),
+                            priority: p.as_str().to_string(),
+                        },
+                        n,
+                    );
+                }
+            }
+            for (k, n) in KINDS.iter().zip(late).filter(|(_, n)| *n > 0) {
+                breached.insert(
+                    SlaLabels {
+                        kind: k.as_str().to_string(),
+                        queue: queue.clone(),
+                    },
+                    n,
+                );
+            }
+        }
+        (by_state, breached)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ticket::{SlaDue, Ticket};
+
+    fn ticket(n: u64, status: &str, priority: &str, queue: &str) -> Ticket {
+        let at = chrono::DateTime::from_timestamp(1_764_000_000 + n as i64, 0).unwrap();
+        serde_json::from_value(serde_json::json!({
+            "number": n, "reference": format!("B-{n}"), "subject": "Help",
+            "status": status, "priority": priority, "category": "general", "queue": queue,
+            "requester": {"email": "c@customer.test"}, "participants": [], "inbox": "main",
+            "created": at, "updated": at, "message_count": 1,
+        }))
+        .unwrap()
+    }
+
+    /// The gauges as they were counted from full tickets before summaries.
+    fn from_tickets(tickets: &[Ticket]) -> (HashMap<TicketLabels, i64>, HashMap<SlaLabels, i64>) {
         let mut by_state: HashMap<TicketLabels, i64> = HashMap::new();
         let mut breached: HashMap<SlaLabels, i64> = HashMap::new();
-        for t in store.tickets().flatten() {
-            if t.merged_into.is_some() {
-                continue;
-            }
+        for t in tickets.iter().filter(|t| t.merged_into.is_none()) {
             *by_state
                 .entry(TicketLabels {
                     status: t.status.as_str().to_string(),
@@ -303,14 +413,47 @@ impl Metrics {
                     .or_default() += 1;
             }
         }
-        self.tickets.clear();
-        for (labels, n) in by_state {
-            self.tickets.get_or_create(&labels).set(n);
+        (by_state, breached)
+    }
+
+    #[test]
+    fn ticket_gauges_from_summaries_equal_those_from_tickets() {
+        let statuses = ["new", "open", "pending", "resolved", "closed"];
+        let priorities = ["low", "normal", "high", "urgent"];
+        let queues = ["general", "billing", "vip"];
+        let tickets: Vec<Ticket> = (0..300u64)
+            .map(|n| {
+                let mut t = ticket(
+                    n,
+                    statuses[(n * 7 % 5) as usize],
+                    priorities[(n * 3 % 4) as usize],
+                    queues[(n % 3) as usize],
+                );
+                if n.is_multiple_of(11) {
+                    t.merged_into = Some(1);
+                }
+                for (i, kind) in KINDS.iter().enumerate() {
+                    if (n + i as u64).is_multiple_of(4) {
+                        t.sla_due.push(SlaDue {
+                            kind: *kind,
+                            started: t.created,
+                            warn_at: t.created,
+                            due: t.created,
+                            warned: true,
+                            breached: n % 3 != 1,
+                        });
+                    }
+                }
+                t
+            })
+            .collect();
+        let mut gauges = TicketGauges::default();
+        for t in &tickets {
+            gauges.add(&Summary::of(t));
         }
-        self.sla_breached.clear();
-        for (labels, n) in breached {
-            self.sla_breached.get_or_create(&labels).set(n);
-        }
-        *counted = Some(Instant::now());
+        let (by_state, breached) = gauges.labelled();
+        let expected = from_tickets(&tickets);
+        assert!(!expected.1.is_empty());
+        assert_eq!((by_state, breached), expected);
     }
 }

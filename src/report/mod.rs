@@ -1,18 +1,22 @@
 //! Reports for managers: `postdesk stats` and its HTML page.
 //!
-//! [`stats::compute`] is pure: it takes the tickets as the store keeps them,
-//! the clock and a few settings, and returns a [`Stats`] whose field names
-//! are the stable `--json` contract. [`text`] turns it into a terminal
-//! summary and [`html`] into one self-contained page with SVG charts. The
-//! desk only gathers the tickets (see `Request::Stats`), so a report reads
+//! [`stats::Fold`] is pure: it takes each ticket's [`summary::Summary`]
+//! (what the store keeps beside the ticket for reports), the clock and a
+//! few settings, and returns a [`Stats`] whose field names are the stable
+//! `--json` contract; [`stats::compute`] runs full tickets through it.
+//! [`text`] turns it into a terminal summary and [`html`] into one
+//! self-contained page with SVG charts. The
+//! desk only streams the summaries (see `Request::Stats`), so a report reads
 //! the same with or without a running daemon.
 
 pub mod csv;
 pub mod html;
 pub mod stats;
+pub mod summary;
 pub mod text;
 
-pub use stats::{compute, Options, Stats};
+pub use stats::{compute, Fold, Options, Shown, Stats};
+pub use summary::Summary;
 
 /// A duration the way a person says it: `45s`, `12m`, `3h 20m`, `2d 4h`.
 pub fn human(secs: i64) -> String {

@@ -53,6 +53,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::summary::Summary;
+
+#[cfg(test)]
+#[path = "reference.rs"]
+mod reference;
 use crate::ticket::{Priority, SlaKind, Status, Ticket};
 
 /// What the report is about, and the desk settings it needs.
@@ -449,23 +454,6 @@ pub fn subject_key(subject: &str) -> String {
     out
 }
 
-/// The SLA targets a ticket missed. Tickets from before `sla_breaches`
-/// was kept say it with their `sla-breached-*` tags.
-fn missed(t: &Ticket) -> Vec<SlaKind> {
-    let mut out = t.sla_breaches.clone();
-    for k in [
-        SlaKind::FirstResponse,
-        SlaKind::NextResponse,
-        SlaKind::Resolution,
-    ] {
-        let tag = format!("sla-breached-{}", k.as_str().replace('_', "-"));
-        if !out.contains(&k) && t.tags.contains(&tag) {
-            out.push(k);
-        }
-    }
-    out
-}
-
 fn finished(s: Status) -> bool {
     matches!(s, Status::Resolved | Status::Closed)
 }
@@ -480,266 +468,509 @@ fn top(counts: HashMap<String, usize>, n: usize) -> Vec<Named> {
     v
 }
 
-/// Computes the report. See the module documentation for each figure.
+/// What the report prints of the few tickets it names (the oldest open
+/// one, the recurring subjects' first ones), read by number at the end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    pub reference: String,
+    pub subject: String,
+}
+
+/// Computes the report from full tickets: the same [`Fold`] the store's
+/// summaries go through, so both answer alike by construction. See the
+/// module documentation for each figure.
 pub fn compute(tickets: &[Ticket], o: &Options) -> Stats {
-    let in_window = |t: DateTime<Utc>| t <= o.now && o.since.is_none_or(|s| t >= s);
-    let tz = o.timezone;
-    let local_day = |t: DateTime<Utc>| tz.from_utc_datetime(&t.naive_utc()).date_naive();
-
-    let mut counts = Counts {
-        created: 0,
-        resolved: 0,
-        spam: 0,
-    };
-    let mut first = Vec::new();
-    let mut resolution = Vec::new();
-    let scale = o.scale.max(1);
-    let good_from = (scale * 4).div_ceil(5).max(1);
-    let mut by_score = vec![0usize; scale as usize];
-    let mut rating_sum = 0u64;
-    let mut fcr = Fcr {
-        eligible: 0,
-        first_contact: 0,
-        rate: None,
-    };
-    let mut sla = SlaReport {
-        tickets: 0,
-        met: 0,
-        breached: 0,
-        attainment: None,
-        breaches: [
-            SlaKind::FirstResponse,
-            SlaKind::NextResponse,
-            SlaKind::Resolution,
-        ]
-        .iter()
-        .map(|k| (k.as_str().to_string(), 0))
-        .collect(),
-    };
-    let mut backlog_ages = Vec::new();
-    let mut backlog = Backlog {
-        open: 0,
-        by_status: BTreeMap::new(),
-        by_queue: BTreeMap::new(),
-        by_priority: BTreeMap::new(),
-        median_age_secs: None,
-        oldest_age_secs: None,
-        oldest: None,
-        age: Vec::new(),
-        sla_breached: 0,
-    };
-    let mut oldest: Option<(DateTime<Utc>, u64, &str)> = None;
-    let mut conv = Conversation::default();
-    let mut orgs: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    let mut heat = vec![vec![0usize; 24]; 7];
-    let mut categories: HashMap<String, usize> = HashMap::new();
-    let mut tags: HashMap<String, usize> = HashMap::new();
-    let mut subjects: BTreeMap<String, Vec<&Ticket>> = BTreeMap::new();
-    // Per local day: created, resolved, rating count, rating sum.
-    let mut days: BTreeMap<NaiveDate, (usize, usize, usize, u64)> = BTreeMap::new();
-    // Per local day: tickets created with a first-message mood, negative.
-    let mut moods: BTreeMap<NaiveDate, (usize, usize)> = BTreeMap::new();
-
+    let mut fold = Fold::new(o);
     for t in tickets {
-        if t.merged_into.is_some() {
-            continue;
+        fold.add(&Summary::of(t));
+    }
+    let by_number: HashMap<u64, &Ticket> = tickets.iter().map(|t| (t.number, t)).collect();
+    fold.finish(|n| {
+        by_number.get(&n).map(|t| Shown {
+            reference: t.reference.clone(),
+            subject: t.subject.clone(),
+        })
+    })
+}
+
+/// One subject shape's tickets created in the window: how many, and the
+/// ten oldest once there are two (a shape seen once, most of them, costs
+/// no allocation).
+struct SubjectGroup {
+    count: usize,
+    first: (DateTime<Utc>, u64),
+    more: Option<Box<Recurrence>>,
+}
+
+struct Recurrence {
+    key: Box<str>,
+    /// The ten oldest (creation, number), oldest first.
+    oldest: Vec<(DateTime<Utc>, u64)>,
+}
+
+/// A subject shape's identity in memory: two 64-bit SipHashes of the key,
+/// so the shapes seen once need not keep their text (two shapes would
+/// have to collide in 128 bits to be counted as one).
+fn shape_id(key: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let mut a = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut a);
+    let mut b = std::collections::hash_map::DefaultHasher::new();
+    0x5eed_u16.hash(&mut b);
+    key.hash(&mut b);
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+/// A counter keyed by text that allocates the key only the first time it
+/// is seen (`entry(key.to_string())` would allocate per ticket).
+trait Counter {
+    fn bump(&mut self, key: &str, by: usize);
+}
+
+impl Counter for HashMap<String, usize> {
+    fn bump(&mut self, key: &str, by: usize) {
+        match self.get_mut(key) {
+            Some(n) => *n += by,
+            None => {
+                self.insert(key.to_string(), by);
+            }
         }
-        if o.queue.as_ref().is_some_and(|q| *q != t.queue) {
-            continue;
+    }
+}
+
+impl Counter for BTreeMap<String, usize> {
+    fn bump(&mut self, key: &str, by: usize) {
+        match self.get_mut(key) {
+            Some(n) => *n += by,
+            None => {
+                self.insert(key.to_string(), by);
+            }
+        }
+    }
+}
+
+/// An address trimmed and lowercased ([`agent_key`]) without allocating
+/// when it already is.
+fn normalized(who: &str) -> std::borrow::Cow<'_, str> {
+    let t = who.trim();
+    if t.bytes().any(|b| b.is_ascii_uppercase()) || !t.is_ascii() {
+        std::borrow::Cow::Owned(agent_key(who))
+    } else {
+        std::borrow::Cow::Borrowed(t)
+    }
+}
+
+/// The report, one ticket summary at a time: [`Fold::add`] every summary,
+/// in any order, then [`Fold::finish`]. It keeps what each figure needs
+/// (the durations its percentiles sort, counters per day, subject shape,
+/// domain and agent), never the tickets, so a report over the store's
+/// summaries streams; [`compute`] runs full tickets through it.
+pub struct Fold<'o> {
+    o: &'o Options,
+    scale: u32,
+    counts: Counts,
+    first: Vec<i64>,
+    resolution: Vec<i64>,
+    by_score: Vec<usize>,
+    rating_sum: u64,
+    fcr: Fcr,
+    sla: SlaReport,
+    backlog: Backlog,
+    backlog_ages: Vec<i64>,
+    oldest: Option<(DateTime<Utc>, u64)>,
+    conv: Conversation,
+    /// Per requester domain: created in the window, open now.
+    domains: HashMap<String, (usize, usize)>,
+    heat: Vec<Vec<usize>>,
+    categories: HashMap<String, usize>,
+    tags: HashMap<String, usize>,
+    subjects: HashMap<u128, SubjectGroup>,
+    /// Per local day: created, resolved, rating count, rating sum.
+    days: BTreeMap<NaiveDate, (usize, usize, usize, u64)>,
+    /// Per local day: tickets created with a first-message mood, negative.
+    moods: BTreeMap<NaiveDate, (usize, usize)>,
+    agents: BTreeMap<&'o str, AgentAcc>,
+}
+
+impl<'o> Fold<'o> {
+    pub fn new(o: &'o Options) -> Fold<'o> {
+        let scale = o.scale.max(1);
+        Fold {
+            o,
+            scale,
+            counts: Counts {
+                created: 0,
+                resolved: 0,
+                spam: 0,
+            },
+            first: Vec::new(),
+            resolution: Vec::new(),
+            by_score: vec![0usize; scale as usize],
+            rating_sum: 0,
+            fcr: Fcr {
+                eligible: 0,
+                first_contact: 0,
+                rate: None,
+            },
+            sla: SlaReport {
+                tickets: 0,
+                met: 0,
+                breached: 0,
+                attainment: None,
+                breaches: [
+                    SlaKind::FirstResponse,
+                    SlaKind::NextResponse,
+                    SlaKind::Resolution,
+                ]
+                .iter()
+                .map(|k| (k.as_str().to_string(), 0))
+                .collect(),
+            },
+            backlog: Backlog {
+                open: 0,
+                by_status: BTreeMap::new(),
+                by_queue: BTreeMap::new(),
+                by_priority: BTreeMap::new(),
+                median_age_secs: None,
+                oldest_age_secs: None,
+                oldest: None,
+                age: Vec::new(),
+                sla_breached: 0,
+            },
+            backlog_ages: Vec::new(),
+            oldest: None,
+            conv: Conversation::default(),
+            domains: HashMap::new(),
+            heat: vec![vec![0usize; 24]; 7],
+            categories: HashMap::new(),
+            tags: HashMap::new(),
+            subjects: HashMap::new(),
+            days: BTreeMap::new(),
+            moods: BTreeMap::new(),
+            agents: o
+                .agents
+                .iter()
+                .map(|a| (a.as_str(), AgentAcc::default()))
+                .collect(),
+        }
+    }
+
+    fn in_window(&self, t: DateTime<Utc>) -> bool {
+        t <= self.o.now && self.o.since.is_none_or(|s| t >= s)
+    }
+
+    fn local(&self, t: DateTime<Utc>) -> DateTime<chrono_tz::Tz> {
+        self.o.timezone.from_utc_datetime(&t.naive_utc())
+    }
+
+    /// Counts one ticket.
+    pub fn add(&mut self, t: &Summary<'_>) {
+        if t.merged {
+            return;
+        }
+        if !t.spam {
+            self.add_agents(t);
+        }
+        if self.o.queue.as_ref().is_some_and(|q| *q != t.queue) {
+            return;
         }
         if t.spam {
-            if in_window(t.created) {
-                counts.spam += 1;
+            if self.in_window(t.created) {
+                self.counts.spam += 1;
             }
-            continue;
+            return;
         }
-        let breaches = missed(t);
-        let open_now = !finished(t.status) && t.created <= o.now;
-        if open_now || in_window(t.created) {
-            let org = orgs
-                .entry(o.organization_of_domain(&domain_of(&t.requester.email)))
-                .or_default();
-            org.0 += in_window(t.created) as usize;
-            org.1 += open_now as usize;
-        }
-        if in_window(t.created) {
-            counts.created += 1;
-            let local = tz.from_utc_datetime(&t.created.naive_utc());
-            heat[local.weekday().num_days_from_monday() as usize][local.hour() as usize] += 1;
-            days.entry(local.date_naive()).or_default().0 += 1;
-            if let Some(mood) = t.sentiment {
-                let m = moods.entry(local.date_naive()).or_default();
-                m.0 += 1;
-                m.1 += usize::from(mood == crate::mail::sentiment::Sentiment::Negative);
-            }
-            *categories.entry(t.category.clone()).or_default() += 1;
-            for tag in &t.tags {
-                if !tag.starts_with("sla-breached-") {
-                    *tags.entry(tag.clone()).or_default() += 1;
+        let created_in = self.in_window(t.created);
+        let open_now = !t.finished() && t.created <= self.o.now;
+        if open_now || created_in {
+            let add = (usize::from(created_in), usize::from(open_now));
+            match self.domains.get_mut(t.domain.as_ref()) {
+                Some(d) => {
+                    d.0 += add.0;
+                    d.1 += add.1;
+                }
+                None => {
+                    self.domains.insert(t.domain.to_string(), add);
                 }
             }
-            let key = subject_key(&t.subject);
-            if !key.is_empty() {
-                subjects.entry(key).or_default().push(t);
-            }
         }
-        if let Some(at) = t.first_response.filter(|at| in_window(*at) && !t.imported) {
-            first.push((at - t.created).num_seconds().max(0));
+        if created_in {
+            self.add_created(t);
         }
-        let resolved_at = t
+        if let Some(at) = t.first_response.filter(|at| self.in_window(*at)) {
+            self.first.push((at - t.created).num_seconds().max(0));
+        }
+        if let Some(at) = t
             .resolved_at
-            .filter(|at| finished(t.status) && in_window(*at));
-        if let Some(at) = resolved_at {
-            counts.resolved += 1;
-            conv.reopened += (t.reopened > 0) as usize;
-            conv.replies += t.agent_replies as usize;
-            resolution.push((at - t.created).num_seconds().max(0));
-            days.entry(local_day(at)).or_default().1 += 1;
-            if t.agent_replies > 0 {
-                fcr.eligible += 1;
-                if t.agent_replies == 1 && t.reopened == 0 {
-                    fcr.first_contact += 1;
-                }
+            .filter(|at| t.finished() && self.in_window(*at))
+        {
+            self.add_resolved(t, at);
+        }
+        if let Some((at, sc)) = t.rating.filter(|(at, _)| self.in_window(*at)) {
+            if (1..=self.scale).contains(&sc) {
+                self.by_score[sc as usize - 1] += 1;
+                self.rating_sum += u64::from(sc);
+                let d = self.days.entry(self.local(at).date_naive()).or_default();
+                d.2 += 1;
+                d.3 += u64::from(sc);
             }
-            if o.sla_classes.contains(crate::lifecycle::sla_class(t)) {
-                sla.tickets += 1;
-                if breaches.is_empty() {
-                    sla.met += 1;
-                } else {
-                    sla.breached += 1;
-                    for k in &breaches {
-                        *sla.breaches.entry(k.as_str().to_string()).or_default() += 1;
+        }
+        if open_now {
+            let b = &mut self.backlog;
+            b.open += 1;
+            b.by_status.bump(t.status.as_str(), 1);
+            b.by_queue.bump(&t.queue, 1);
+            b.by_priority.bump(t.priority.as_str(), 1);
+            self.backlog_ages
+                .push((self.o.now - t.created).num_seconds().max(0));
+            if !t.missed.is_empty() || !t.due_breached.is_empty() {
+                b.sla_breached += 1;
+            }
+            if self.oldest.is_none_or(|old| (t.created, t.number) < old) {
+                self.oldest = Some((t.created, t.number));
+            }
+        }
+    }
+
+    fn add_created(&mut self, t: &Summary<'_>) {
+        self.counts.created += 1;
+        let local = self.local(t.created);
+        self.heat[local.weekday().num_days_from_monday() as usize][local.hour() as usize] += 1;
+        self.days.entry(local.date_naive()).or_default().0 += 1;
+        if let Some(negative) = t.negative {
+            let m = self.moods.entry(local.date_naive()).or_default();
+            m.0 += 1;
+            m.1 += usize::from(negative);
+        }
+        self.categories.bump(&t.category, 1);
+        for tag in &t.tags {
+            self.tags.bump(tag, 1);
+        }
+        if !t.subject_key.is_empty() {
+            let at = (t.created, t.number);
+            match self.subjects.get_mut(&shape_id(&t.subject_key)) {
+                None => {
+                    self.subjects.insert(
+                        shape_id(&t.subject_key),
+                        SubjectGroup {
+                            count: 1,
+                            first: at,
+                            more: None,
+                        },
+                    );
+                }
+                Some(g) => {
+                    g.count += 1;
+                    let r = g.more.get_or_insert_with(|| {
+                        Box::new(Recurrence {
+                            key: t.subject_key.as_ref().into(),
+                            oldest: vec![g.first],
+                        })
+                    });
+                    let i = r.oldest.partition_point(|x| *x < at);
+                    if i < 10 {
+                        r.oldest.insert(i, at);
+                        r.oldest.truncate(10);
                     }
                 }
             }
         }
-        if let Some(score) = t.survey.as_ref().and_then(|s| {
-            let at = s.answered_at.unwrap_or(s.sent_at);
-            s.score.filter(|_| in_window(at)).map(|sc| (sc, at))
-        }) {
-            let (sc, at) = score;
-            if (1..=scale).contains(&sc) {
-                by_score[sc as usize - 1] += 1;
-                rating_sum += sc as u64;
-                let d = days.entry(local_day(at)).or_default();
-                d.2 += 1;
-                d.3 += sc as u64;
+    }
+
+    fn add_resolved(&mut self, t: &Summary<'_>, at: DateTime<Utc>) {
+        self.counts.resolved += 1;
+        self.conv.reopened += usize::from(t.reopened > 0);
+        self.conv.replies += t.agent_replies as usize;
+        self.resolution.push((at - t.created).num_seconds().max(0));
+        self.days.entry(self.local(at).date_naive()).or_default().1 += 1;
+        if t.agent_replies > 0 {
+            self.fcr.eligible += 1;
+            if t.agent_replies == 1 && t.reopened == 0 {
+                self.fcr.first_contact += 1;
             }
         }
-        if !finished(t.status) && t.created <= o.now {
-            backlog.open += 1;
-            *backlog
-                .by_status
-                .entry(t.status.as_str().into())
-                .or_default() += 1;
-            *backlog.by_queue.entry(t.queue.clone()).or_default() += 1;
-            *backlog
-                .by_priority
-                .entry(t.priority.as_str().into())
-                .or_default() += 1;
-            backlog_ages.push((o.now - t.created).num_seconds().max(0));
-            if !breaches.is_empty() || t.sla_due.iter().any(|d| d.breached) {
-                backlog.sla_breached += 1;
-            }
-            if oldest.is_none_or(|(c, n, _)| (t.created, t.number) < (c, n)) {
-                oldest = Some((t.created, t.number, &t.reference));
+        if self.o.sla_classes.contains(t.sla_class()) {
+            let sla = &mut self.sla;
+            sla.tickets += 1;
+            if t.missed.is_empty() {
+                sla.met += 1;
+            } else {
+                sla.breached += 1;
+                for k in &t.missed {
+                    sla.breaches.bump(k.as_str(), 1);
+                }
             }
         }
     }
 
-    for s in Status::ALL.into_iter().filter(|s| !finished(*s)) {
-        backlog.by_status.entry(s.as_str().into()).or_default();
+    /// The agents table's share of a ticket (whatever `--queue`).
+    fn add_agents(&mut self, t: &Summary<'_>) {
+        if self.agents.is_empty() {
+            return;
+        }
+        if self.in_window(t.created) {
+            for (who, m) in &t.time_worked {
+                if let Some(a) = self.agents.get_mut(normalized(who).as_ref()) {
+                    a.minutes += u64::from(*m);
+                }
+            }
+        }
+        let Some(who) = t.assignee.as_deref() else {
+            return;
+        };
+        let (o, scale) = (self.o, self.scale);
+        let in_window = |at: DateTime<Utc>| at <= o.now && o.since.is_none_or(|s| at >= s);
+        let Some(a) = self.agents.get_mut(normalized(who).as_ref()) else {
+            return;
+        };
+        if let Some(at) = t.first_response.filter(|at| in_window(*at)) {
+            a.first.push((at - t.created).num_seconds().max(0));
+        }
+        if let Some(at) = t.resolved_at.filter(|at| t.finished() && in_window(*at)) {
+            a.resolution.push((at - t.created).num_seconds().max(0));
+            a.reopened += usize::from(t.reopened > 0);
+        }
+        if let Some((_, sc)) = t
+            .rating
+            .filter(|(at, sc)| in_window(*at) && (1..=scale).contains(sc))
+        {
+            a.ratings += 1;
+            a.rating_sum += u64::from(sc);
+        }
     }
-    for p in [
-        Priority::Low,
-        Priority::Normal,
-        Priority::High,
-        Priority::Urgent,
-    ] {
-        backlog.by_priority.entry(p.as_str().into()).or_default();
-    }
-    backlog_ages.sort_unstable();
-    backlog.median_age_secs = percentile(&backlog_ages, 50);
-    backlog.oldest_age_secs = backlog_ages.last().copied();
-    backlog.oldest = oldest.map(|(_, _, r)| r.to_string());
-    backlog.age = bands(&backlog_ages, &AGE_BANDS);
 
-    let ratings: usize = by_score.iter().sum();
-    let good: usize = by_score[good_from as usize - 1..].iter().sum();
-    let csat = Csat {
-        ratings,
-        scale,
-        average: (ratings > 0).then(|| round3(rating_sum as f64 / ratings as f64)),
-        good_share: share(good, ratings),
-        good_from,
-        by_score,
-    };
-    fcr.rate = share(fcr.first_contact, fcr.eligible);
-    sla.attainment = share(sla.met, sla.tickets);
-
-    let mut busiest: Vec<PeakHour> = heat
-        .iter()
-        .enumerate()
-        .flat_map(|(d, hours)| {
-            hours.iter().enumerate().map(move |(h, c)| PeakHour {
-                day: WEEKDAYS[d].to_string(),
-                hour: h as u32,
-                count: *c,
+    /// The report, asking `shown` for the reference (and subject) of the
+    /// few tickets it names; one it cannot find is named by its number.
+    pub fn finish(self, mut shown: impl FnMut(u64) -> Option<Shown>) -> Stats {
+        let o = self.o;
+        let tz = o.timezone;
+        let local_day = |t: DateTime<Utc>| tz.from_utc_datetime(&t.naive_utc()).date_naive();
+        let mut show = |n: u64| {
+            shown(n).unwrap_or_else(|| Shown {
+                reference: format!("#{n}"),
+                subject: String::new(),
             })
-        })
-        .filter(|p| p.count > 0)
-        .collect();
-    // Stable sort: ties stay in week order.
-    busiest.sort_by_key(|p| std::cmp::Reverse(p.count));
-    busiest.truncate(3);
+        };
+        let (scale, by_score, rating_sum) = (self.scale, self.by_score, self.rating_sum);
+        let good_from = (scale * 4).div_ceil(5).max(1);
+        let mut backlog = self.backlog;
+        let mut backlog_ages = self.backlog_ages;
+        for s in Status::ALL.into_iter().filter(|s| !finished(*s)) {
+            backlog.by_status.entry(s.as_str().into()).or_default();
+        }
+        for p in [
+            Priority::Low,
+            Priority::Normal,
+            Priority::High,
+            Priority::Urgent,
+        ] {
+            backlog.by_priority.entry(p.as_str().into()).or_default();
+        }
+        backlog_ages.sort_unstable();
+        backlog.median_age_secs = percentile(&backlog_ages, 50);
+        backlog.oldest_age_secs = backlog_ages.last().copied();
+        backlog.oldest = self.oldest.map(|(_, n)| show(n).reference);
+        backlog.age = bands(&backlog_ages, &AGE_BANDS);
+        drop(backlog_ages);
 
-    let mut recurring: Vec<Recurring> = subjects
-        .into_iter()
-        .filter(|(_, ts)| ts.len() >= o.recurring_min.max(2))
-        .map(|(key, mut ts)| {
-            ts.sort_by_key(|t| (t.created, t.number));
-            Recurring {
-                key,
-                example: ts[0].subject.clone(),
-                count: ts.len(),
-                tickets: ts.iter().take(10).map(|t| t.reference.clone()).collect(),
-            }
-        })
-        .collect();
-    recurring.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
-    recurring.truncate(o.top);
+        let ratings: usize = by_score.iter().sum();
+        let good: usize = by_score[good_from as usize - 1..].iter().sum();
+        let csat = Csat {
+            ratings,
+            scale,
+            average: (ratings > 0).then(|| round3(rating_sum as f64 / ratings as f64)),
+            good_share: share(good, ratings),
+            good_from,
+            by_score,
+        };
+        let mut fcr = self.fcr;
+        fcr.rate = share(fcr.first_contact, fcr.eligible);
+        let mut sla = self.sla;
+        sla.attainment = share(sla.met, sla.tickets);
 
-    conv.resolved = counts.resolved;
-    let conversation = conversation(conv);
-    let weekly = weeks(&days, &moods, o, local_day);
-    Stats {
-        desk: o.desk.clone(),
-        conversation,
-        weekly,
-        agents: agents_scan(tickets, o),
-        organizations: organizations(orgs, o.top),
-        now: o.now,
-        since: o.since,
-        queue: o.queue.clone(),
-        timezone: tz.name().to_string(),
-        tickets: counts,
-        first_response: times(first),
-        resolution: times(resolution),
-        csat,
-        first_contact_resolution: fcr,
-        sla,
-        backlog,
-        peak: Peak {
-            hour_of_week: heat,
-            busiest,
-        },
-        volume: volume(days, o, local_day),
-        top_categories: top(categories, o.top),
-        top_tags: top(tags, o.top),
-        recurring_subjects: recurring,
+        let heat = self.heat;
+        let mut busiest: Vec<PeakHour> = heat
+            .iter()
+            .enumerate()
+            .flat_map(|(d, hours)| {
+                hours.iter().enumerate().map(move |(h, c)| PeakHour {
+                    day: WEEKDAYS[d].to_string(),
+                    hour: h as u32,
+                    count: *c,
+                })
+            })
+            .filter(|p| p.count > 0)
+            .collect();
+        // Stable sort: ties stay in week order.
+        busiest.sort_by_key(|p| std::cmp::Reverse(p.count));
+        busiest.truncate(3);
+
+        let min = o.recurring_min.max(2);
+        let mut groups: Vec<(usize, Recurrence)> = self
+            .subjects
+            .into_values()
+            .filter(|g| g.count >= min)
+            .filter_map(|g| Some((g.count, *g.more?)))
+            .collect();
+        groups.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.key.cmp(&b.1.key)));
+        groups.truncate(o.top);
+        let recurring: Vec<Recurring> = groups
+            .into_iter()
+            .map(|(count, r)| {
+                let named: Vec<Shown> = r.oldest.iter().map(|(_, n)| show(*n)).collect();
+                Recurring {
+                    key: r.key.into(),
+                    example: named.first().map(|s| s.subject.clone()).unwrap_or_default(),
+                    count,
+                    tickets: named.into_iter().map(|s| s.reference).collect(),
+                }
+            })
+            .collect();
+
+        let mut orgs: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for (domain, (created, open)) in self.domains {
+            let org = orgs.entry(o.organization_of_domain(&domain)).or_default();
+            org.0 += created;
+            org.1 += open;
+        }
+
+        let mut conv = self.conv;
+        conv.resolved = self.counts.resolved;
+        let conversation = conversation(conv);
+        let weekly = weeks(&self.days, &self.moods, o, local_day);
+        let mut agents = self.agents;
+        Stats {
+            desk: o.desk.clone(),
+            conversation,
+            weekly,
+            agents: o
+                .agents
+                .iter()
+                .map(|a| agents.remove(a.as_str()).unwrap_or_default().finish(a))
+                .collect(),
+            organizations: organizations(orgs, o.top),
+            now: o.now,
+            since: o.since,
+            queue: o.queue.clone(),
+            timezone: tz.name().to_string(),
+            tickets: self.counts,
+            first_response: times(self.first),
+            resolution: times(self.resolution),
+            csat,
+            first_contact_resolution: fcr,
+            sla,
+            backlog,
+            peak: Peak {
+                hour_of_week: heat,
+                busiest,
+            },
+            volume: volume(self.days, o, local_day),
+            top_categories: top(self.categories, o.top),
+            top_tags: top(self.tags, o.top),
+            recurring_subjects: recurring,
+        }
     }
 }
-
 /// The rates of a [`Conversation`] from its counts.
 fn conversation(mut c: Conversation) -> Conversation {
     c.reopen_rate = share(c.reopened, c.resolved);
@@ -846,60 +1077,6 @@ impl AgentAcc {
             minutes_worked: self.minutes,
         }
     }
-}
-
-/// The agents table by reading every ticket (whatever `--queue`).
-fn agents_scan(tickets: &[Ticket], o: &Options) -> Vec<AgentStats> {
-    let in_window = |t: DateTime<Utc>| t <= o.now && o.since.is_none_or(|s| t >= s);
-    let scale = o.scale.max(1);
-    let mut acc: BTreeMap<&str, AgentAcc> = o
-        .agents
-        .iter()
-        .map(|a| (a.as_str(), AgentAcc::default()))
-        .collect();
-    for t in tickets
-        .iter()
-        .filter(|t| t.merged_into.is_none() && !t.spam)
-    {
-        if in_window(t.created) {
-            for (who, m) in &t.time_worked {
-                if let Some(a) = acc.get_mut(agent_key(who).as_str()) {
-                    a.minutes += *m as u64;
-                }
-            }
-        }
-        let Some(a) = t
-            .assignee
-            .as_deref()
-            .and_then(|who| acc.get_mut(agent_key(who).as_str()))
-        else {
-            continue;
-        };
-        if let Some(at) = t.first_response.filter(|at| in_window(*at) && !t.imported) {
-            a.first.push((at - t.created).num_seconds().max(0));
-        }
-        if let Some(at) = t
-            .resolved_at
-            .filter(|at| finished(t.status) && in_window(*at))
-        {
-            a.resolution.push((at - t.created).num_seconds().max(0));
-            a.reopened += (t.reopened > 0) as usize;
-        }
-        if let Some(s) = &t.survey {
-            let at = s.answered_at.unwrap_or(s.sent_at);
-            if let Some(sc) = s
-                .score
-                .filter(|sc| in_window(at) && (1..=scale).contains(sc))
-            {
-                a.ratings += 1;
-                a.rating_sum += sc as u64;
-            }
-        }
-    }
-    o.agents
-        .iter()
-        .map(|a| acc.remove(a.as_str()).unwrap_or_default().finish(a))
-        .collect()
 }
 
 /// Daily (or, over long windows, weekly) points from the first day of the

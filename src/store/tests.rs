@@ -195,7 +195,7 @@ fn plain_ticket(n: u64, due: Option<DateTime<Utc>>) -> Ticket {
 }
 
 /// A store as schema 2 wrote it (plain JSON, LZ4 mail, the ticket-timer
-/// index) opens as schema 3 and reads as it did.
+/// index) opens as the current schema and reads as it did.
 #[test]
 fn values_of_schema_2_still_read_and_the_timer_index_goes() {
     let dir = tempfile::tempdir().unwrap();
