@@ -135,6 +135,38 @@ impl Settings {
         )
     }
 
+    /// What `postdesk check` should say about these settings: the
+    /// password crossing a network in clear, a CA file that cannot be read.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let remote = self.pg.get_hosts().iter().any(|h| match h {
+            tokio_postgres::config::Host::Tcp(name) => {
+                name != "localhost"
+                    && !name
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+            tokio_postgres::config::Host::Unix(_) => false,
+        });
+        if remote && self.tls != PgTls::Require {
+            out.push(format!(
+                "[store] tls = \"{}\" to {}, which is not this machine: the password and every mail may cross the network in clear; set tls = \"require\"",
+                match self.tls {
+                    PgTls::Disable => "disable",
+                    PgTls::Prefer => "prefer",
+                    PgTls::Require => "require",
+                },
+                self.describe()
+            ));
+        }
+        if self.tls != PgTls::Disable {
+            if let Err(e) = tls_config(self.ca_file.as_deref()) {
+                out.push(e.to_string());
+            }
+        }
+        out
+    }
+
     /// A pool of at most `[store] pool` connections.
     pub fn pool(&self) -> Result<deadpool_postgres::Pool, PgError> {
         let mut pg = self.pg.clone();
