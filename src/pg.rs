@@ -29,7 +29,7 @@ pub enum PgError {
     Readable { path: PathBuf, mode: u32 },
     #[error("TLS to PostgreSQL: {0}")]
     Tls(String),
-    #[error("cannot connect to PostgreSQL at {at}: {detail}\n  hint: check that the server runs and listens there, and the user, password and database in the URL")]
+    #[error("cannot connect to PostgreSQL at {at}: {detail}\n  hint: {}", connect_hint(.detail))]
     Connect { at: String, detail: String },
     #[error("PostgreSQL at {at}: {what}: {detail}")]
     Query {
@@ -49,6 +49,14 @@ impl PgError {
             what,
             detail: detail(&e),
         }
+    }
+}
+
+fn connect_hint(detail: &str) -> &'static str {
+    if detail.contains("certificate") {
+        "the server's TLS certificate is not trusted: set [store] ca_file to the CA that signed it (tls = \"prefer\" and \"require\" always verify), or tls = \"disable\" for a server on this machine"
+    } else {
+        "check that the server runs and listens there, and the user, password and database in the URL"
     }
 }
 

@@ -12,11 +12,25 @@ use common::{fresh_database, mail, psql, test_pg, Options, TestDesk};
 /// The variable the test desks name in `[store] url_env`.
 const URL_VAR: &str = "PDT_DATABASE_URL";
 
+/// A desk whose `[store]` names the database by [`URL_VAR`] and trusts
+/// the test cluster's CA (its server offers TLS, which `prefer` uses and
+/// verifies), plus `extra_store`.
 fn desk(extra_store: &str) -> TestDesk {
+    let ca = if extra_store.contains("tls =") {
+        String::new()
+    } else {
+        format!("ca_file = \"{}\"\n", ca_file())
+    };
     TestDesk::with(Options {
-        extra: format!("\n[store]\nurl_env = \"{URL_VAR}\"\n{extra_store}\n\n[sla.high]\nfirst_response = \"1h\"\n"),
+        extra: format!(
+            "\n[store]\nurl_env = \"{URL_VAR}\"\n{ca}{extra_store}\n\n[sla.high]\nfirst_response = \"1h\"\n"
+        ),
         ..Options::default()
     })
+}
+
+fn ca_file() -> String {
+    test_pg()["ca_file"].as_str().expect("ca_file").to_string()
 }
 
 fn migrate(t: &TestDesk, url: &str, args: &[&str]) -> std::process::Output {
@@ -340,7 +354,10 @@ fn unreachable_or_refusing_databases_give_a_clear_error_and_exit_69() {
 fn a_url_file_others_can_read_is_refused() {
     let url = fresh_database("url_file");
     let t = TestDesk::with(Options {
-        extra: "\n[store]\nurl_file = \"URLFILE\"\n".into(),
+        extra: format!(
+            "\n[store]\nurl_file = \"URLFILE\"\nca_file = \"{}\"\n",
+            ca_file()
+        ),
         ..Options::default()
     });
     let file = t.dir.path().join("db-url");
@@ -459,4 +476,35 @@ fn check_knows_the_store_keys_and_desk_commands_refuse_postgres_for_now() {
         assert_eq!(out.status.code(), Some(78), "{bad}: {}", text(&out));
         assert!(text(&out).contains(says), "{bad}: {}", text(&out));
     }
+}
+
+#[test]
+fn tls_require_verifies_the_server_against_ca_file() {
+    let pg = test_pg();
+    let url = fresh_database("tls");
+    let ca = pg["ca_file"].as_str().expect("ca_file");
+    let t = desk(&format!("tls = \"require\"\nca_file = \"{ca}\""));
+    let out = migrate(&t, &url, &["--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["tls"], true, "{v}");
+
+    // Without the CA the server's certificate is unknown: refused, not
+    // used unverified, by require and prefer alike.
+    for tls in ["require", "prefer"] {
+        let t = desk(&format!("tls = \"{tls}\""));
+        let out = migrate(&t, &url, &[]);
+        assert_eq!(out.status.code(), Some(69), "{tls}: {}", text(&out));
+        assert!(
+            text(&out).contains("set [store] ca_file to the CA that signed it"),
+            "{tls}: {}",
+            text(&out)
+        );
+    }
+
+    let t = desk("tls = \"disable\"");
+    let out = migrate(&t, &url, &["--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["tls"], false, "{v}");
 }

@@ -81,8 +81,26 @@ async fn apply(settings: &Settings, json: bool) -> Result<u8> {
     let (before, v) = crate::pg::schema::apply(&mut conn, &at)
         .await
         .map_err(exit_of)?;
+    // Whether this connection is encrypted, as the server sees it: what
+    // `tls = "prefer"` ended up with is otherwise invisible.
+    let tls = conn
+        .query_one(
+            "SELECT COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)",
+            &[],
+        )
+        .await
+        .map(|r| r.get::<_, bool>(0))
+        .map_err(|e| {
+            exit_of(PgError::Query {
+                at: at.clone(),
+                what: "read the connection's TLS state".into(),
+                detail: crate::pg::detail(&e),
+            })
+        })?;
+    let over = if tls { "over TLS" } else { "without TLS" };
     if json {
         let out = serde_json::json!({
+            "tls": tls,
             "database": at,
             "before": before,
             "schema_version": v.database,
@@ -90,10 +108,10 @@ async fn apply(settings: &Settings, json: bool) -> Result<u8> {
         });
         println!("{}", safe::json(serde_json::to_string_pretty(&out)?));
     } else if before == v.database {
-        println!("{at}: schema version {}, up to date", v.database);
+        println!("{at} ({over}): schema version {}, up to date", v.database);
     } else {
         println!(
-            "{at}: schema version {} (was {before}; applied {} migration{})",
+            "{at} ({over}): schema version {} (was {before}; applied {} migration{})",
             v.database,
             v.database - before,
             if v.database - before == 1 { "" } else { "s" }

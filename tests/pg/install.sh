@@ -20,7 +20,8 @@ server_bin() {
   return 1
 }
 
-if ! server_bin >/dev/null || ! id postgres >/dev/null 2>&1; then
+# openssl makes the test cluster's certificates (start.sh).
+if ! server_bin >/dev/null || ! id postgres >/dev/null 2>&1 || ! command -v openssl >/dev/null; then
   if ((EUID != 0)); then
     log "need root to install postgresql"
     exit 1
@@ -38,7 +39,7 @@ if ! server_bin >/dev/null || ! id postgres >/dev/null 2>&1; then
   apt-get update -q </dev/null >/dev/null
   apt-get install -y -q --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-    postgresql postgresql-client </dev/null
+    postgresql postgresql-client openssl </dev/null
 fi
 
 bin=$(server_bin) || { log "postgresql is still not installed"; exit 1; }

@@ -38,7 +38,7 @@ fi
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port_open "$PORT" && die "port $PORT on 127.0.0.1 is already in use"
 
-rm -rf -- "$DIR/data" "$DIR/pg.json"
+rm -rf -- "$DIR/data" "$DIR/pg.json" "$DIR/openssl.log"
 mkdir -p -- "$DIR/data"
 chmod 700 "$DIR/data"
 
@@ -64,6 +64,40 @@ if ! "${as_owner[@]}" "$BIN/initdb" -D "$DIR/data" -U pdadmin --pwfile="$pwfile"
 fi
 rm -f "$pwfile"
 
+# TLS with a CA of its own (DIR/tls/ca.pem), so tests can check that
+# `tls = "require"` verifies the server: its certificate names 127.0.0.1
+# and localhost. Plain connections stay allowed (tls = "disable"/"prefer").
+TLS=$DIR/tls
+rm -rf -- "$TLS"
+mkdir -p -- "$TLS"
+tls_fail() { cat "$DIR/openssl.log" >&2; die "making the test certificates failed"; }
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+  -keyout "$TLS/ca.key" -out "$TLS/ca.pem" -days 3650 \
+  -subj "/CN=postdesk test PostgreSQL CA $PORT" \
+  -addext "basicConstraints=critical,CA:TRUE" \
+  -addext "keyUsage=critical,keyCertSign,cRLSign" 2>>"$DIR/openssl.log" || tls_fail
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+  -keyout "$TLS/server.key" -out "$TLS/server.csr" -subj "/CN=localhost" \
+  2>>"$DIR/openssl.log" || tls_fail
+cat >"$TLS/server.ext" <<'EXT'
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth
+subjectAltName=DNS:localhost,IP:127.0.0.1
+EXT
+openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" \
+  -set_serial "0x$(openssl rand -hex 8)" -days 825 -extfile "$TLS/server.ext" \
+  -out "$TLS/server.pem" 2>>"$DIR/openssl.log" || tls_fail
+rm -f "$TLS/server.csr" "$TLS/ca.key"
+chmod 644 "$TLS/ca.pem" "$TLS/server.pem"
+chmod 600 "$TLS/server.key"
+((EUID == 0)) && chown postgres: "$TLS/server.key" "$TLS/server.pem"
+
+cat >>"$DIR/data/postgresql.conf" <<CONF
+ssl = on
+ssl_cert_file = '$TLS/server.pem'
+ssl_key_file = '$TLS/server.key'
+CONF
 cat >>"$DIR/data/postgresql.conf" <<CONF
 # tests/pg/start.sh
 listen_addresses = '127.0.0.1'
@@ -105,6 +139,7 @@ cat >"$DIR/pg.json" <<JSON
   "password": "$PASSWORD",
   "database": "postdesk",
   "socket_dir": "$DIR",
+  "ca_file": "$TLS/ca.pem",
   "bin": "$BIN"
 }
 JSON
