@@ -4,7 +4,8 @@
 # sled --to postgres` into a fresh database on the test cluster
 # (tests/pg/start.sh; started here on DIR /tmp/pdpg-bench, port 25499,
 # and stopped at the end). Prints rows, wall time and peak RSS of the move:
-# the move streams, so RSS should not grow with the desk.
+# the move streams, so its RSS should stay near that of `postdesk backup`
+# (the same export into a file), which is timed too for comparison.
 #
 #   benches/pg_move.sh [COUNT]       # default 10000
 #   POSTDESK_BIN=target/debug/postdesk benches/pg_move.sh 2000   # no release build
@@ -46,4 +47,8 @@ print(f"move: {rows['tickets']} tickets, {rows['messages']} messages, "
       f"{sum(rows.values())} rows (sled store {store} MB) in {wall:.2f} s wall; "
       f"verified {'ok' if ok else 'DIFFERS'}; peak RSS {rss/1024:.0f} MiB")
 PY
+/usr/bin/time -f '%e %M' -o "$work/time-backup" \
+  "$bin" --config "$work/postdesk.toml" backup "$work/backup" >/dev/null
+read -r bwall brss_kb <"$work/time-backup"
+echo "backup of the same desk (the export alone): $bwall s wall; peak RSS $((brss_kb / 1024)) MiB"
 echo "machine: $(machine)"
