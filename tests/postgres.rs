@@ -160,6 +160,12 @@ fn a_desk_moves_into_postgres_with_every_record_and_verified_counts() {
     }
     let out = t.pipe(b"not mail at all\0\x01\x02");
     assert_eq!(out.status.code(), Some(65), "quarantined: {}", text(&out));
+    // A status of its own, and an erased person (their queued mail
+    // cancelled), so those records move too.
+    let out = t.run(&["tickets", "set", "ACME-2", "--status", "pending"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = t.run(&["customers", "erase", "erin@customer.test", "--force"]);
+    assert!(out.status.success(), "{}", text(&out));
     let tickets = t.tickets_json();
     let tickets = tickets.as_array().expect("array");
     assert_eq!(tickets.len(), 3, "{tickets:?}");
@@ -260,12 +266,36 @@ fn a_desk_moves_into_postgres_with_every_record_and_verified_counts() {
         ),
         "t"
     );
+    assert_eq!(rows("erasures"), 1);
     assert_eq!(
         sql(
             &url,
-            "SELECT count(*) FROM outbox WHERE state = 'queued' AND next_attempt IS NOT NULL"
+            "SELECT count(*) FROM tickets WHERE status = 'pending'"
         ),
-        rows("outbox").to_string()
+        "1"
+    );
+    assert_eq!(
+        sql(
+            &url,
+            "SELECT count(*) FROM tickets WHERE requester LIKE 'erased-%@erased.invalid'"
+        ),
+        "1",
+        "the erased requester moved as the pseudonym, not the address"
+    );
+    let outbox = t.run(&["outbox", "list", "--json"]);
+    assert!(outbox.status.success(), "{}", text(&outbox));
+    let listed: serde_json::Value = serde_json::from_slice(&outbox.stdout).expect("json");
+    let queued = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| e["state"] == "queued")
+        .count();
+    assert!(queued >= 2, "{listed}");
+    assert_eq!(
+        sql(&url, "SELECT count(*) FROM outbox WHERE state = 'queued'"),
+        queued.to_string(),
+        "the queued mail, as `outbox list` shows it"
     );
 
     // A second move into the same database is refused and changes nothing.
