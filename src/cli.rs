@@ -23,6 +23,7 @@ pub use args::*;
 use check::{check, strip};
 use classify::classify;
 mod docs;
+mod migrate;
 mod print;
 mod privacy;
 pub mod safe;
@@ -75,6 +76,20 @@ pub fn run(args: Args) -> ExitCode {
 struct Exit {
     code: u8,
     message: String,
+}
+
+/// The subcommand's name as typed, for messages (`Tickets { .. }` is
+/// `tickets`; multi-word names do not occur among commands that open
+/// the store).
+fn command_name(c: &Command) -> String {
+    if matches!(c, Command::Check { .. }) {
+        return "check --store".into();
+    }
+    format!("{c:?}")
+        .split(|ch: char| !ch.is_alphanumeric())
+        .next()
+        .unwrap_or_default()
+        .to_lowercase()
 }
 
 /// EX_USAGE (sysexits.h): the command was used wrongly; the message says
@@ -153,6 +168,18 @@ fn dispatch(args: Args) -> Result<u8> {
         message: e.to_string(),
     })?;
     let config = load_config(&path)?;
+    if config.store.kind == config::StoreKind::Postgres {
+        match &args.command {
+            Command::Check { store: false, .. } | Command::Migrate { .. } => {}
+            other => {
+                return Err(Exit {
+                    code: EX_CONFIG,
+                    message: crate::pg::not_yet(&command_name(other)),
+                }
+                .into())
+            }
+        }
+    }
     match args.command {
         Command::Strip {
             file,
@@ -215,6 +242,9 @@ fn dispatch(args: Args) -> Result<u8> {
                 );
             }
             Ok(0)
+        }
+        Command::Migrate { from, to, json } => {
+            migrate::migrate(&config, &from, to.as_deref(), json)
         }
         Command::Restore { dir, force } => {
             let state = config.state_dir().to_path_buf();

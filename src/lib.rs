@@ -25,6 +25,7 @@ pub mod mail;
 pub mod metrics;
 pub mod notify;
 pub mod outbox;
+pub mod pg;
 pub mod report;
 pub mod rules;
 pub mod source;

@@ -68,6 +68,7 @@ mod guard;
 pub mod listing;
 pub use listing::{Cursor, Page, TicketQuery};
 mod outgoing;
+pub mod portable;
 mod privacy;
 pub use privacy::{Erasure, ErasureRecord};
 mod quarantine;

@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
 # The one command that passes every test on a fresh machine (run as root):
 # installs the mail stack's Debian packages (and Chromium, which renders the
-# HTML report, and cargo-deb, which builds the .deb tests/package.rs
-# installs) if missing, starts Dovecot and Postfix on 127.0.0.1 once for
-# the whole run, runs the whole test suite against them, and stops them
-# again. Extra arguments go to `cargo test`.
+# HTML report, cargo-deb, which builds the .deb tests/package.rs installs,
+# and PostgreSQL) if missing, starts Dovecot and Postfix on 127.0.0.1 and a
+# throw-away PostgreSQL cluster once for the whole run, runs the whole test
+# suite against them, and stops them again. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 stack_dir=${POSTDESK_STACK_DIR:-/tmp/pdstack}
 port_base=${POSTDESK_STACK_PORT_BASE:-24000}
+pg_dir=${POSTDESK_PG_DIR:-/tmp/pdpg}
+pg_port=${POSTDESK_PG_PORT:-25432}
 
 tests/mailstack/install.sh
 tests/install-browser.sh
+tests/pg/install.sh
 # cargo-deb builds the Debian package that tests/package.rs installs
 # (once per machine: about two minutes on 2 cores).
 command -v cargo-deb >/dev/null || cargo install cargo-deb --locked --version 3.8.0
 tests/mailstack/start.sh "$stack_dir" "$port_base" >/dev/null
 trap 'tests/mailstack/stop.sh "$stack_dir" >/dev/null 2>&1 || true' EXIT
 export POSTDESK_MAILSTACK="$stack_dir/stack.json"
+tests/pg/start.sh "$pg_dir" "$pg_port" >/dev/null
+trap 'tests/mailstack/stop.sh "$stack_dir" >/dev/null 2>&1 || true
+      tests/pg/stop.sh "$pg_dir" >/dev/null 2>&1 || true' EXIT
+export POSTDESK_TEST_PG="$pg_dir/pg.json"
 
 cargo test --locked --all-targets --no-fail-fast "$@"

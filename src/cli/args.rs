@@ -123,6 +123,26 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// PostgreSQL: apply the schema's pending migrations to the database
+    /// that [store] url_env or url_file names, and say its version. With
+    /// `--from sled [DIR] --to postgres`, then copy a sled desk (DIR: its
+    /// state_dir; default desk.state_dir) into that database, which must
+    /// hold no records yet, and verify every table by rows and checksum.
+    /// The copy is one transaction: on any failure nothing is kept.
+    ///
+    /// Exit status: 0 done, 1 the move failed or did not verify, 69 the
+    /// database cannot be reached, 78 the configuration (or the URL) is wrong.
+    Migrate {
+        /// The engine to move a desk from (`sled`), and the desk's state_dir.
+        #[arg(long, num_args = 1..=2, value_names = ["ENGINE", "DIR"])]
+        from: Vec<String>,
+        /// The engine to move into (`postgres`).
+        #[arg(long)]
+        to: Option<String>,
+        /// As JSON instead of text (stable field names).
+        #[arg(long)]
+        json: bool,
+    },
     /// Put a backup in place of the store. The daemon must be stopped; an
     /// existing store is only replaced with --force (and moved aside, not deleted).
     Restore {

@@ -143,6 +143,15 @@ pub(super) fn check(
             Err(e) => problems.push(format!("{}: {e}", path.display())),
         }
     }
+    if config.store.has_postgres() {
+        match crate::pg::Settings::from_config(&config.store) {
+            Ok(pg) => warnings.extend(pg.warnings()),
+            Err(e) => problems.push(format!("{}: {e}", path.display())),
+        }
+    }
+    if config.store.kind == crate::config::StoreKind::Postgres {
+        warnings.push(crate::pg::not_yet("serve"));
+    }
     // Like ssh with a private key: a secret others can read is no secret.
     let secrets = config
         .inboxes

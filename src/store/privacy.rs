@@ -57,7 +57,7 @@ pub struct Erasure {
     pub record: ErasureRecord,
 }
 
-const ERASURE_PREFIX: &str = "erasure/";
+pub(super) const ERASURE_PREFIX: &str = "erasure/";
 const NEW_DIR: &str = "store.new";
 const OLD_DIR: &str = "store.old";
 const MARKER: &str = "store.rewritten";

@@ -274,6 +274,71 @@ pub fn mailstack() -> serde_json::Value {
     serde_json::from_str(&text).expect("stack.json is JSON")
 }
 
+/// The test PostgreSQL cluster's description (tests/pg/start.sh writes it).
+/// Tests that need it fail (never skip) without it, saying how to start it.
+pub fn test_pg() -> serde_json::Value {
+    let path = std::env::var("POSTDESK_TEST_PG").unwrap_or_else(|_| {
+        panic!(
+            "this test needs the test PostgreSQL (a throw-away cluster on 127.0.0.1).\n\
+             Run the whole suite with `tests/run.sh`, or start one with \
+             `tests/pg/install.sh && tests/pg/start.sh /tmp/pdpg 25432` and set \
+             POSTDESK_TEST_PG=/tmp/pdpg/pg.json"
+        )
+    });
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("cannot read the test PostgreSQL description {path}: {e}; start it with tests/pg/start.sh")
+    });
+    serde_json::from_str(&text).expect("pg.json is JSON")
+}
+
+/// A database of its own for one test, on the test cluster: tests run in
+/// parallel and each migrates and fills its database. Dropped first if a
+/// previous run left it. Returns its URL.
+pub fn fresh_database(name: &str) -> String {
+    let pg = test_pg();
+    let db = format!("pdt_{name}");
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        format!("CREATE DATABASE {db}"),
+    ] {
+        let out = psql(&pg, "postdesk", &sql);
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    format!(
+        "postgres://{}:{}@{}:{}/{db}",
+        pg["user"].as_str().expect("user"),
+        pg["password"].as_str().expect("password"),
+        pg["host"].as_str().expect("host"),
+        pg["port"]
+    )
+}
+
+/// Runs one SQL statement with psql in database `db` of the test cluster;
+/// unaligned, tuples only: the output is the values, `|` between columns.
+pub fn psql(pg: &serde_json::Value, db: &str, sql: &str) -> Output {
+    let bin = Path::new(pg["bin"].as_str().expect("bin")).join("psql");
+    Command::new(bin)
+        .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+        .arg("-h")
+        .arg(pg["host"].as_str().expect("host"))
+        .arg("-p")
+        .arg(pg["port"].to_string())
+        .arg("-U")
+        .arg(pg["user"].as_str().expect("user"))
+        .arg("-d")
+        .arg(db)
+        .arg("-c")
+        .arg(sql)
+        .env("PGPASSWORD", pg["password"].as_str().expect("password"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run psql")
+}
+
 /// Delivers into a Maildir the way MTAs do: write to tmp/, rename into new/.
 pub fn deliver(maildir: &Path, name: &str, raw: &[u8]) {
     let tmp = maildir.join("tmp").join(name);

@@ -1,0 +1,338 @@
+//! PostgreSQL, the shared store for desks that outgrow one machine
+//! (issue 20). Built so far: connecting (the URL from `[store] url_env` or
+//! `url_file`, TLS through rustls, a pool), the schema and its migrations
+//! (`postdesk migrate`), and moving a sled desk into a database
+//! (`postdesk migrate --from sled DIR --to postgres`). The engine that
+//! serves a desk from the database comes next; until then `serve` and the
+//! desk commands refuse `kind = "postgres"` (see [`not_yet`]).
+//!
+//! The URL holds the password: it never appears in the config file, a log
+//! line or an error message. Errors name the database as
+//! `user@host:port/dbname` ([`Settings::describe`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::{PgTls, StoreConfig};
+
+pub mod copy;
+pub mod rows;
+pub mod schema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    #[error("[store] names no PostgreSQL database\n  hint: set url_env (an environment variable holding the URL) or url_file in [store]")]
+    NotConfigured,
+    #[error("{0}")]
+    Url(String),
+    #[error("{path} (the [store] url_file) can be read by other users (mode {mode:03o}); it holds the database password\n  hint: chmod 600 {path} (or 640 with the service's group)")]
+    Readable { path: PathBuf, mode: u32 },
+    #[error("TLS to PostgreSQL: {0}")]
+    Tls(String),
+    #[error("cannot connect to PostgreSQL at {at}: {detail}\n  hint: {}", connect_hint(.detail))]
+    Connect { at: String, detail: String },
+    #[error("PostgreSQL at {at}: {what}: {detail}")]
+    Query {
+        at: String,
+        what: String,
+        detail: String,
+    },
+    #[error("PostgreSQL at {at}: {message}")]
+    Other { at: String, message: String },
+}
+
+impl PgError {
+    fn query(at: &str, what: &str) -> impl FnOnce(tokio_postgres::Error) -> PgError {
+        let (at, what) = (at.to_string(), what.to_string());
+        move |e| PgError::Query {
+            at,
+            what,
+            detail: detail(&e),
+        }
+    }
+}
+
+fn connect_hint(detail: &str) -> &'static str {
+    if detail.contains("certificate") {
+        "the server's TLS certificate is not trusted: set [store] ca_file to the CA that signed it (tls = \"prefer\" and \"require\" always verify), or tls = \"disable\" for a server on this machine"
+    } else {
+        "check that the server runs and listens there, and the user, password and database in the URL"
+    }
+}
+
+/// What went wrong, said fully: tokio-postgres's own message is only
+/// "db error" or "error connecting to server", the reason is its source.
+pub fn detail(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.severity(), db.message());
+    }
+    let mut text = e.to_string();
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
+}
+
+/// What `serve` and the desk commands say on `kind = "postgres"` until
+/// the engine is wired: the one thing that works with it now.
+pub fn not_yet(command: &str) -> String {
+    format!(
+        "`postdesk {command}` cannot run on [store] kind = \"postgres\" yet: this postdesk can only prepare a database (`postdesk migrate`) and move a desk into it (`postdesk migrate --from sled DIR --to postgres`)\n  hint: keep kind = \"sled\" (url_env/url_file may stay: migrate uses them) until a postdesk that serves from PostgreSQL"
+    )
+}
+
+/// The connection, checked: URL read and parsed, TLS chosen.
+#[derive(Clone)]
+pub struct Settings {
+    pg: tokio_postgres::Config,
+    tls: PgTls,
+    ca_file: Option<PathBuf>,
+    pool: usize,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password.
+        write!(f, "Settings({})", self.describe())
+    }
+}
+
+impl Settings {
+    /// Reads the URL named by `[store]` and checks it (without connecting).
+    pub fn from_config(store: &StoreConfig) -> Result<Settings, PgError> {
+        let (url, from) = match (&store.url_env, &store.url_file) {
+            (Some(var), _) => (
+                std::env::var(var).map_err(|_| {
+                    PgError::Url(format!(
+                        "environment variable {var} (named by [store] url_env) is not set"
+                    ))
+                })?,
+                format!("environment variable {var}"),
+            ),
+            (None, Some(path)) => (read_url_file(path)?, format!("{}", path.display())),
+            (None, None) => return Err(PgError::NotConfigured),
+        };
+        let pg = parse_url(url.trim()).map_err(|e| PgError::Url(format!("{from}: {e}")))?;
+        Ok(Settings {
+            pg,
+            tls: store.tls,
+            ca_file: store.ca_file.clone(),
+            pool: store.pool,
+        })
+    }
+
+    /// `user@host:port/dbname`: where, never with the password.
+    pub fn describe(&self) -> String {
+        let host = self
+            .pg
+            .get_hosts()
+            .first()
+            .map(|h| match h {
+                tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+            })
+            .unwrap_or_else(|| "localhost".into());
+        let port = self.pg.get_ports().first().copied().unwrap_or(5432);
+        format!(
+            "{}@{host}:{port}/{}",
+            self.pg.get_user().unwrap_or("?"),
+            self.pg.get_dbname().unwrap_or("?")
+        )
+    }
+
+    /// What `postdesk check` should say about these settings: the
+    /// password crossing a network in clear, a CA file that cannot be read.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let remote = self.pg.get_hosts().iter().any(|h| match h {
+            tokio_postgres::config::Host::Tcp(name) => {
+                name != "localhost"
+                    && !name
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+            tokio_postgres::config::Host::Unix(_) => false,
+        });
+        if remote && self.tls != PgTls::Require {
+            out.push(format!(
+                "[store] tls = \"{}\" to {}, which is not this machine: the password and every mail may cross the network in clear; set tls = \"require\"",
+                match self.tls {
+                    PgTls::Disable => "disable",
+                    PgTls::Prefer => "prefer",
+                    PgTls::Require => "require",
+                },
+                self.describe()
+            ));
+        }
+        if self.tls != PgTls::Disable {
+            if let Err(e) = tls_config(self.ca_file.as_deref()) {
+                out.push(e.to_string());
+            }
+        }
+        out
+    }
+
+    /// A pool of at most `[store] pool` connections.
+    pub fn pool(&self) -> Result<deadpool_postgres::Pool, PgError> {
+        let mut pg = self.pg.clone();
+        pg.ssl_mode(match self.tls {
+            PgTls::Disable => tokio_postgres::config::SslMode::Disable,
+            PgTls::Prefer => tokio_postgres::config::SslMode::Prefer,
+            PgTls::Require => tokio_postgres::config::SslMode::Require,
+        });
+        let manager_config = deadpool_postgres::ManagerConfig {
+            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+        };
+        let manager = if self.tls == PgTls::Disable {
+            deadpool_postgres::Manager::from_config(pg, tokio_postgres::NoTls, manager_config)
+        } else {
+            let tls = tls_config(self.ca_file.as_deref())?;
+            deadpool_postgres::Manager::from_config(
+                pg,
+                tokio_postgres_rustls::MakeRustlsConnect::new(tls),
+                manager_config,
+            )
+        };
+        deadpool_postgres::Pool::builder(manager)
+            .max_size(self.pool)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| PgError::Other {
+                at: self.describe(),
+                message: format!("cannot build the connection pool: {e}"),
+            })
+    }
+
+    /// One connection from `pool`, errors said plainly.
+    pub async fn connection(
+        &self,
+        pool: &deadpool_postgres::Pool,
+    ) -> Result<deadpool_postgres::Object, PgError> {
+        pool.get().await.map_err(|e| match e {
+            deadpool_postgres::PoolError::Backend(e) => PgError::Connect {
+                at: self.describe(),
+                detail: detail(&e),
+            },
+            other => PgError::Other {
+                at: self.describe(),
+                message: format!("no connection: {other}"),
+            },
+        })
+    }
+}
+
+/// A URL (`postgres://user:password@host:port/db?...`) or a libpq
+/// key=value string. Parse errors of tokio-postgres name the option, not
+/// its value, so they are safe to show.
+fn parse_url(url: &str) -> Result<tokio_postgres::Config, String> {
+    if url.is_empty() {
+        return Err("the PostgreSQL URL is empty".into());
+    }
+    let pg: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
+        format!(
+            "not a PostgreSQL URL ({e}); write it like postgres://USER:PASSWORD@HOST:5432/DBNAME"
+        )
+    })?;
+    if pg.get_hosts().is_empty() {
+        return Err("the PostgreSQL URL names no host".into());
+    }
+    if pg.get_dbname().is_none() || pg.get_user().is_none() {
+        return Err("the PostgreSQL URL must name the user and the database (postgres://USER:PASSWORD@HOST:5432/DBNAME)".into());
+    }
+    Ok(pg)
+}
+
+/// The URL in a file, refused when others can read it: like ssh with a
+/// private key, a secret others can read is no secret.
+pub fn read_url_file(path: &Path) -> Result<String, PgError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        PgError::Url(format!(
+            "{} (named by [store] url_file): {e}",
+            path.display()
+        ))
+    })?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o007 != 0 {
+        return Err(PgError::Readable {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .map_err(|e| {
+            PgError::Url(format!(
+                "{} (named by [store] url_file): {e}",
+                path.display()
+            ))
+        })
+}
+
+/// rustls with the ring provider (never aws-lc-rs: two providers make the
+/// default builder panic), web PKI roots plus `ca_file`.
+fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, PgError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::CertificateDer;
+        let bad = |reason: String| PgError::Tls(format!("ca_file {}: {reason}", path.display()));
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| bad(e.to_string()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(bad("no PEM certificate in it".into()));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| bad(e.to_string()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| PgError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_and_described_without_the_password() {
+        let pg = parse_url("postgres://desk:hunter2@db.example:6432/postdesk").expect("parses");
+        let s = Settings {
+            pg,
+            tls: PgTls::Prefer,
+            ca_file: None,
+            pool: 4,
+        };
+        assert_eq!(s.describe(), "desk@db.example:6432/postdesk");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(parse_url("").is_err());
+        let e = parse_url("postgres://desk:hunter2@db.example/x?bogus=1").unwrap_err();
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(parse_url("postgres://db.example/").is_err());
+    }
+
+    #[test]
+    fn a_url_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("url");
+        std::fs::write(&path, "postgres://a:b@h/d\n").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        assert!(matches!(
+            read_url_file(&path),
+            Err(PgError::Readable { mode: 0o644, .. })
+        ));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        assert_eq!(read_url_file(&path).expect("reads"), "postgres://a:b@h/d");
+    }
+}

@@ -1,0 +1,540 @@
+//! PostgreSQL through the binary: `postdesk migrate` on the test cluster
+//! (tests/pg/start.sh; tests/run.sh starts it), moving a desk into a
+//! database and reading it back with psql, the errors an admin meets, and
+//! `check` on the `[store]` keys.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::{fresh_database, mail, psql, test_pg, Options, TestDesk};
+
+/// The variable the test desks name in `[store] url_env`.
+const URL_VAR: &str = "PDT_DATABASE_URL";
+
+/// A desk whose `[store]` names the database by [`URL_VAR`] and trusts
+/// the test cluster's CA (its server offers TLS, which `prefer` uses and
+/// verifies), plus `extra_store`.
+fn desk(extra_store: &str) -> TestDesk {
+    let ca = if extra_store.contains("tls =") {
+        String::new()
+    } else {
+        format!("ca_file = \"{}\"\n", ca_file())
+    };
+    TestDesk::with(Options {
+        extra: format!(
+            "\n[store]\nurl_env = \"{URL_VAR}\"\n{ca}{extra_store}\n\n[sla.high]\nfirst_response = \"1h\"\n"
+        ),
+        ..Options::default()
+    })
+}
+
+fn ca_file() -> String {
+    test_pg()["ca_file"].as_str().expect("ca_file").to_string()
+}
+
+fn migrate(t: &TestDesk, url: &str, args: &[&str]) -> std::process::Output {
+    t.cmd()
+        .arg("migrate")
+        .args(args)
+        .env(URL_VAR, url)
+        .output()
+        .expect("run migrate")
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// One value from psql (tuples only, unaligned).
+fn sql(db_url: &str, query: &str) -> String {
+    let pg = test_pg();
+    let db = db_url.rsplit('/').next().expect("db name");
+    let out = psql(&pg, db, query);
+    assert!(out.status.success(), "{query}: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn migrate_applies_the_schema_once_and_says_its_version() {
+    let url = fresh_database("migrate_once");
+    let t = desk("");
+    let out = migrate(&t, &url, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("schema version 1 (was 0; applied 1 migration)"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("secret@"),
+        "the URL's password is never shown: {said}"
+    );
+
+    let again = migrate(&t, &url, &["--json"]);
+    assert!(again.status.success(), "{}", text(&again));
+    let v: serde_json::Value = serde_json::from_slice(&again.stdout).expect("json");
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["applied"], 0, "nothing to apply the second time: {v}");
+    assert_eq!(
+        sql(&url, "SELECT count(*) FROM refinery_schema_history"),
+        "1"
+    );
+    let tables = sql(
+        &url,
+        "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'",
+    );
+    for table in [
+        "tickets",
+        "messages",
+        "msgids",
+        "outbox",
+        "quarantine",
+        "leases",
+        "nodes",
+    ] {
+        assert!(tables.split(',').any(|n| n == table), "{table} in {tables}");
+    }
+}
+
+#[test]
+fn a_database_with_a_newer_schema_is_refused() {
+    let url = fresh_database("newer_schema");
+    let t = desk("");
+    assert!(migrate(&t, &url, &[]).status.success());
+    sql(
+        &url,
+        "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (999, 'future', 'now', '0')",
+    );
+    let out = migrate(&t, &url, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("the database has schema version 999, this postdesk knows up to 1"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_desk_moves_into_postgres_with_every_record_and_verified_counts() {
+    let url = fresh_database("move_desk");
+    let t = desk("");
+    let first = mail(
+        "Carol <carol@customer.test>",
+        "Printer on fire",
+        "m1@customer.test",
+        "",
+        "It burns.",
+    );
+    let mails = [
+        first.clone(),
+        mail(
+            "dave@customer.test",
+            "Invoice",
+            "m2@customer.test",
+            "",
+            "Wrong total.",
+        ),
+        mail(
+            "Carol <carol@customer.test>",
+            "Re: Printer on fire",
+            "m3@customer.test",
+            "In-Reply-To: <m1@customer.test>\r\n",
+            "Still burning.",
+        ),
+        mail(
+            "erin@customer.test",
+            "Login",
+            "m4@customer.test",
+            "",
+            "Cannot log in.\0",
+        ),
+    ];
+    for m in &mails {
+        let out = t.pipe(m);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let out = t.pipe(b"not mail at all\0\x01\x02");
+    assert_eq!(out.status.code(), Some(65), "quarantined: {}", text(&out));
+    // A status of its own, and an erased person (their queued mail
+    // cancelled), so those records move too.
+    let out = t.run(&["tickets", "set", "ACME-2", "--status", "pending"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = t.run(&["customers", "erase", "erin@customer.test", "--force"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let tickets = t.tickets_json();
+    let tickets = tickets.as_array().expect("array");
+    assert_eq!(tickets.len(), 3, "{tickets:?}");
+
+    let state = t.state_dir();
+    let out = migrate(
+        &t,
+        &url,
+        &[
+            "--from",
+            "sled",
+            state.to_str().expect("utf-8"),
+            "--to",
+            "postgres",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let moved: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rows = |table: &str| {
+        let t = moved["tables"]
+            .as_array()
+            .expect("tables")
+            .iter()
+            .find(|t| t["table"] == table)
+            .unwrap_or_else(|| panic!("{table} in {moved}"));
+        assert_eq!(t["ok"], true, "{t}");
+        assert_eq!(t["rows"], t["sent"], "{t}");
+        t["rows"].as_u64().expect("rows")
+    };
+    assert_eq!(rows("tickets"), 3);
+    assert_eq!(rows("messages"), 4);
+    assert_eq!(rows("quarantine"), 1);
+    assert_eq!(rows("quarantine_raw"), 1);
+    assert!(
+        rows("outbox") >= 3,
+        "an acknowledgement per new ticket: {moved}"
+    );
+    assert!(rows("msgids") >= 4);
+    assert_eq!(moved["secret"], true);
+
+    // What psql sees is what the desk holds.
+    for table in [
+        "tickets",
+        "messages",
+        "quarantine",
+        "outbox",
+        "msgids",
+        "customers",
+    ] {
+        assert_eq!(
+            sql(&url, &format!("SELECT count(*) FROM {table}")),
+            rows(table).to_string(),
+            "{table}"
+        );
+    }
+    let listed = sql(
+        &url,
+        "SELECT string_agg(number || ' ' || status || ' ' || requester, ';' ORDER BY number) FROM tickets",
+    );
+    let expected: Vec<String> = tickets
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {} {}",
+                t["number"],
+                t["status"].as_str().expect("status"),
+                t["requester"]["email"].as_str().expect("requester")
+            )
+        })
+        .collect();
+    assert_eq!(listed, expected.join(";"));
+    let hex: String = first.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        sql(
+            &url,
+            "SELECT encode(raw, 'hex') FROM messages WHERE ticket = 1 AND seq = 0"
+        ),
+        hex,
+        "the raw mail byte for byte"
+    );
+    assert_eq!(
+        sql(&url, "SELECT count(*) FROM messages WHERE ticket = 1"),
+        "2",
+        "the reply threaded into ticket 1 moved with it"
+    );
+    assert_eq!(
+        sql(
+            &url,
+            "SELECT record->>'subject' FROM tickets WHERE number = 1"
+        ),
+        "Printer on fire"
+    );
+    assert_eq!(
+        sql(
+            &url,
+            "SELECT length(value) > 0 FROM meta WHERE key = 'token_secret'::bytea"
+        ),
+        "t"
+    );
+    assert_eq!(rows("erasures"), 1);
+    assert_eq!(
+        sql(
+            &url,
+            "SELECT count(*) FROM tickets WHERE status = 'pending'"
+        ),
+        "1"
+    );
+    assert_eq!(
+        sql(
+            &url,
+            "SELECT count(*) FROM tickets WHERE requester LIKE 'erased-%@erased.invalid'"
+        ),
+        "1",
+        "the erased requester moved as the pseudonym, not the address"
+    );
+    let outbox = t.run(&["outbox", "list", "--json"]);
+    assert!(outbox.status.success(), "{}", text(&outbox));
+    let listed: serde_json::Value = serde_json::from_slice(&outbox.stdout).expect("json");
+    let queued = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| e["state"] == "queued")
+        .count();
+    assert!(queued >= 2, "{listed}");
+    assert_eq!(
+        sql(&url, "SELECT count(*) FROM outbox WHERE state = 'queued'"),
+        queued.to_string(),
+        "the queued mail, as `outbox list` shows it"
+    );
+
+    // A second move into the same database is refused and changes nothing.
+    let out = migrate(
+        &t,
+        &url,
+        &[
+            "--from",
+            "sled",
+            state.to_str().expect("utf-8"),
+            "--to",
+            "postgres",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("already holds records"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(sql(&url, "SELECT count(*) FROM tickets"), "3");
+
+    // The sled desk is untouched and still works.
+    assert_eq!(t.tickets_json().as_array().expect("array").len(), 3);
+}
+
+#[test]
+fn a_move_from_a_directory_without_a_store_says_so() {
+    let url = fresh_database("move_nothing");
+    let t = desk("");
+    let out = migrate(
+        &t,
+        &url,
+        &["--from", "sled", "/nonexistent/desk", "--to", "postgres"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("holds no sled store"), "{}", text(&out));
+    let out = migrate(&t, &url, &["--from", "mysql", "--to", "postgres"]);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out));
+}
+
+#[test]
+fn unreachable_or_refusing_databases_give_a_clear_error_and_exit_69() {
+    let pg = test_pg();
+    let t = desk("");
+    let refused = "postgres://postdesk:hunter2@127.0.0.1:1/postdesk";
+    let out = migrate(&t, refused, &[]);
+    assert_eq!(out.status.code(), Some(69), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("cannot connect to PostgreSQL at postdesk@127.0.0.1:1/postdesk"),
+        "{said}"
+    );
+    assert!(said.contains("Connection refused"), "{said}");
+    assert!(!said.contains("hunter2"), "never the password: {said}");
+
+    let wrong = format!(
+        "postgres://postdesk:hunter2@127.0.0.1:{}/postdesk",
+        pg["port"]
+    );
+    let out = migrate(&t, &wrong, &[]);
+    assert_eq!(out.status.code(), Some(69), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("password authentication failed"), "{said}");
+    assert!(!said.contains("hunter2"), "never the password: {said}");
+
+    let out = migrate(&t, "mysql://nope", &[]);
+    assert_eq!(out.status.code(), Some(78), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a PostgreSQL URL"),
+        "{}",
+        text(&out)
+    );
+
+    let out = t
+        .cmd()
+        .arg("migrate")
+        .env_remove(URL_VAR)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(78), "{}", text(&out));
+    assert!(text(&out).contains(&format!("{URL_VAR} (named by [store] url_env) is not set")));
+}
+
+#[test]
+fn a_url_file_others_can_read_is_refused() {
+    let url = fresh_database("url_file");
+    let t = TestDesk::with(Options {
+        extra: format!(
+            "\n[store]\nurl_file = \"URLFILE\"\nca_file = \"{}\"\n",
+            ca_file()
+        ),
+        ..Options::default()
+    });
+    let file = t.dir.path().join("db-url");
+    let config = std::fs::read_to_string(&t.config_path).expect("config");
+    std::fs::write(
+        &t.config_path,
+        config.replace("URLFILE", file.to_str().expect("utf-8")),
+    )
+    .expect("config");
+    std::fs::write(&file, format!("{url}\n")).expect("url file");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let out = t.run(&["migrate"]);
+    assert_eq!(out.status.code(), Some(78), "{}", text(&out));
+    assert!(
+        text(&out).contains("can be read by other users (mode 644)"),
+        "{}",
+        text(&out)
+    );
+    let check = t.run(&["check"]);
+    assert_eq!(check.status.code(), Some(78), "{}", text(&check));
+    assert!(
+        text(&check).contains("can be read by other users"),
+        "{}",
+        text(&check)
+    );
+
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let out = t.run(&["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(t.run(&["check"]).status.success());
+}
+
+/// No database needed: `check` on the `[store]` keys, and what the desk
+/// commands say on kind = "postgres" until the engine is there.
+#[test]
+fn check_knows_the_store_keys_and_desk_commands_refuse_postgres_for_now() {
+    let t = TestDesk::with(Options {
+        extra: "\n[store]\nkind = \"postgres\"\n".into(),
+        ..Options::default()
+    });
+    let out = t.run(&["check"]);
+    assert_eq!(out.status.code(), Some(78), "{}", text(&out));
+    assert!(
+        text(&out).contains("kind = \"postgres\" needs url_env or url_file"),
+        "{}",
+        text(&out)
+    );
+
+    let t = TestDesk::with(Options {
+        extra: format!("\n[store]\nkind = \"postgres\"\nurl_env = \"{URL_VAR}\"\npool = 4\ntls = \"require\"\n"),
+        ..Options::default()
+    });
+    let check = t
+        .cmd()
+        .arg("check")
+        .env(URL_VAR, "postgres://desk:pw@db.example:5432/postdesk")
+        .output()
+        .expect("check");
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        text(&check).contains("cannot run on [store] kind = \"postgres\" yet"),
+        "{}",
+        text(&check)
+    );
+    for args in [&["tickets", "list"][..], &["serve"], &["status"]] {
+        let out = t
+            .cmd()
+            .args(args)
+            .env(URL_VAR, "postgres://desk:pw@db.example:5432/postdesk")
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(78), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("postdesk migrate"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+
+    let t = TestDesk::with(Options {
+        extra: format!("\n[store]\nurl_env = \"{URL_VAR}\"\ntls = \"prefer\"\n"),
+        ..Options::default()
+    });
+    let check = t
+        .cmd()
+        .arg("check")
+        .env(URL_VAR, "postgres://desk:pw@db.example:5432/postdesk")
+        .output()
+        .expect("check");
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        text(&check).contains("set tls = \"require\""),
+        "{}",
+        text(&check)
+    );
+    assert!(
+        !text(&check).contains("pw@"),
+        "never the password: {}",
+        text(&check)
+    );
+
+    for (bad, says) in [
+        ("pool = 0", "pool = 0 is not in 1..=1000"),
+        ("tls = \"maybe\"", "maybe"),
+        ("kind = \"mysql\"", "mysql"),
+        (
+            &format!("url_env = \"{URL_VAR}\"\nurl_file = \"/x\""),
+            "both url_env and url_file",
+        ),
+    ] {
+        let t = TestDesk::with(Options {
+            extra: format!("\n[store]\n{bad}\n"),
+            ..Options::default()
+        });
+        let out = t.run(&["check"]);
+        assert_eq!(out.status.code(), Some(78), "{bad}: {}", text(&out));
+        assert!(text(&out).contains(says), "{bad}: {}", text(&out));
+    }
+}
+
+#[test]
+fn tls_require_verifies_the_server_against_ca_file() {
+    let pg = test_pg();
+    let url = fresh_database("tls");
+    let ca = pg["ca_file"].as_str().expect("ca_file");
+    let t = desk(&format!("tls = \"require\"\nca_file = \"{ca}\""));
+    let out = migrate(&t, &url, &["--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["tls"], true, "{v}");
+
+    // Without the CA the server's certificate is unknown: refused, not
+    // used unverified, by require and prefer alike.
+    for tls in ["require", "prefer"] {
+        let t = desk(&format!("tls = \"{tls}\""));
+        let out = migrate(&t, &url, &[]);
+        assert_eq!(out.status.code(), Some(69), "{tls}: {}", text(&out));
+        assert!(
+            text(&out).contains("set [store] ca_file to the CA that signed it"),
+            "{tls}: {}",
+            text(&out)
+        );
+    }
+
+    let t = desk("tls = \"disable\"");
+    let out = migrate(&t, &url, &["--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["tls"], false, "{v}");
+}
