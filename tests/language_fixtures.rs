@@ -34,6 +34,7 @@ fn each_fixture_gets_its_language_and_the_scorer_prints_the_table() {
                 content_language: None,
                 text: rest,
                 available: &available,
+                detected: None,
             },
             now,
         )

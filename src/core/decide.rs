@@ -197,6 +197,10 @@ pub struct Context<'a> {
     /// The language remembered for the sender from their other tickets
     /// (the one chosen last), if any.
     pub remembered_language: Option<crate::language::Language>,
+    /// The language detected in [`crate::language::detection_text`] of
+    /// this message and `stripped`, when the shell ran detection already;
+    /// `None` leaves it to the decision.
+    pub detected_language: Option<Option<&'static str>>,
 }
 
 /// A delivery report traced to the desk's own mail.

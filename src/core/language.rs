@@ -76,6 +76,16 @@ pub struct Evidence<'a> {
     pub text: &'a str,
     /// The languages the desk has templates for, the default first.
     pub available: &'a [String],
+    /// What [`detect`] found in `text`, when it was run already (off the
+    /// serial store path); `None` runs it here.
+    pub detected: Option<Option<&'static str>>,
+}
+
+/// What detection reads of a message: its subject and the start of the
+/// customer's own text (a huge mail is not copied whole).
+pub fn detection_text(subject: &str, own_text: &str) -> String {
+    let head: String = own_text.chars().take(MAX_CHARS).collect();
+    format!("{subject}\n{head}")
 }
 
 /// The language to write in, or `None` for the desk's default (nothing
@@ -98,7 +108,8 @@ pub fn choose(e: &Evidence<'_>, now: DateTime<Utc>) -> Option<Language> {
     if e.available.len() < 2 {
         return None;
     }
-    detect(e.text)
+    e.detected
+        .unwrap_or_else(|| detect(e.text))
         .filter(|c| offered(c))
         .map(|c| found(c.to_string(), Source::Detected))
 }
@@ -272,6 +283,7 @@ mod tests {
                 content_language: h,
                 text: t,
                 available,
+                detected: None,
             }
         }
         let code = |e: Evidence<'_>| choose(&e, now()).map(|l| (l.code, l.by));
@@ -295,6 +307,7 @@ mod tests {
             content_language: Some("de"),
             text: GERMAN,
             available: &only_en,
+            detected: None,
         };
         assert_eq!(choose(&none, now()), None, "only languages with templates");
         let english = Evidence {
@@ -303,11 +316,24 @@ mod tests {
             text: "Hello, I cannot download my invoice for March. The link on the page \
                    only shows an error message. Could you send it to me by mail?",
             available: &only_en,
+            detected: None,
         };
         assert_eq!(
             choose(&english, now()),
             None,
             "one language: nothing to detect"
+        );
+        let early = Evidence {
+            remembered: None,
+            content_language: None,
+            text: "",
+            available: &available,
+            detected: Some(Some("fr")),
+        };
+        assert_eq!(
+            choose(&early, now()).map(|l| (l.code, l.by)),
+            Some(("fr".into(), Source::Detected)),
+            "a detection made earlier is taken as it is"
         );
     }
 }

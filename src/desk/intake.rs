@@ -54,13 +54,18 @@ impl Desk {
                 ))
             });
             let stripped = author_text(msg, &p.raw, self.config.mail.signatures);
-            let mood = (msg.in_reply_to.is_empty() && msg.references.is_empty())
-                .then(|| crate::mail::sentiment::of_message(&msg.subject, &stripped, false));
+            let first = msg.in_reply_to.is_empty() && msg.references.is_empty();
+            let mood =
+                first.then(|| crate::mail::sentiment::of_message(&msg.subject, &stripped, false));
+            let language = (first && self.templates().languages().len() > 1).then(|| {
+                crate::language::detect(&crate::language::detection_text(&msg.subject, &stripped))
+            });
             p.live = Some(Early {
                 stripped,
                 scan,
                 mood,
                 guard: crate::guard::automatic(msg),
+                language,
             });
         }
         p
@@ -194,13 +199,14 @@ impl Desk {
         let author = self.author(&staged, &msg, existing.as_ref())?;
         // Stripping costs a pass over the text: only live mail needs it
         // (history is never answered).
-        let (early_stripped, scan, early_mood) = match prepared.live {
-            Some(e) => (Some(e.stripped), e.scan, e.mood),
-            None => (None, None, None),
+        let (early_stripped, scan, early_mood, early_language) = match prepared.live {
+            Some(e) => (Some(e.stripped), e.scan, e.mood, e.language),
+            None => (None, None, None, None),
         };
-        // The early reading is of the customer's text, as stripped early.
-        let early_mood =
-            early_mood.filter(|_| matches!((mode, &author), (Mode::Live, Author::Customer)));
+        // The early readings are of the customer's text, as stripped early.
+        let customer = matches!((mode, &author), (Mode::Live, Author::Customer));
+        let early_mood = early_mood.filter(|_| customer);
+        let early_language = early_language.filter(|_| customer);
         let stripped = match (mode, &author) {
             (Mode::Live, Author::Agent { .. }) => {
                 agent_text(&msg, &prepared.raw, self.config.mail.signatures)
@@ -325,6 +331,7 @@ impl Desk {
             answering,
             languages: &languages,
             remembered_language,
+            detected_language: early_language,
         };
         let assigned_before = existing.as_ref().and_then(|t| t.assignee.clone());
         let decision = decide::decide(

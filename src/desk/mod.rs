@@ -91,6 +91,9 @@ struct Early {
     mood: Option<crate::mail::sentiment::Sentiment>,
     /// What the guard says of the message (the bounce check asks).
     guard: Option<crate::guard::Automatic>,
+    /// The language detected in it, for the same mail as `mood` and when
+    /// the desk writes more than one language.
+    language: Option<Option<&'static str>>,
 }
 
 /// Why a message goes to the quarantine instead of a ticket.

@@ -422,19 +422,17 @@ pub fn intake(
         && !rejected
         && ticket.language.is_none()
     {
-        // Detection reads the start only; a huge mail is not copied whole.
-        let head: String = ctx
-            .stripped
-            .chars()
-            .take(crate::language::MAX_CHARS)
-            .collect();
-        let text = format!("{}\n{head}", msg.subject);
+        let text = match ctx.detected_language {
+            Some(_) => String::new(),
+            None => crate::language::detection_text(&msg.subject, ctx.stripped),
+        };
         ticket.language = crate::language::choose(
             &crate::language::Evidence {
                 remembered: ctx.remembered_language.as_ref(),
                 content_language: msg.header("content-language"),
                 text: &text,
                 available: ctx.languages,
+                detected: ctx.detected_language,
             },
             now,
         );

@@ -90,6 +90,7 @@ fn ctx<'a>(tags: &'a TagMatcher, _own: &'a [String], mode: Mode) -> Context<'a> 
         answering: None,
         languages: &[],
         remembered_language: None,
+        detected_language: None,
     }
 }
 
