@@ -61,6 +61,7 @@ use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
 
 pub mod codec;
+pub mod engine;
 mod export;
 pub mod fault;
 pub use export::Verified;
@@ -72,6 +73,7 @@ pub mod portable;
 mod privacy;
 pub use privacy::{Erasure, ErasureRecord};
 mod quarantine;
+mod sled_engine;
 pub mod usage;
 
 /// The layout this build reads and writes. 2: the ticket indexes
@@ -277,27 +279,12 @@ impl Staged {
 type Training = std::thread::JoinHandle<Option<(u32, Vec<u8>)>>;
 
 pub struct Store {
-    db: sled::Db,
+    /// Where the records are kept: see [`engine`] for the seam.
+    sled: sled_engine::Sled,
     path: PathBuf,
-    meta: usage::Tree,
-    tickets: usage::Tree,
-    messages: usage::Tree,
-    msgids: usage::Tree,
-    customers: usage::Tree,
-    quarantine: usage::Tree,
-    qraw: usage::Tree,
-    cursors: usage::Tree,
-    outbox: usage::Tree,
-    outq: usage::Tree,
-    notified: usage::Tree,
-    timers: usage::Tree,
-    ticket_timer: usage::Tree,
-    ticket_index: usage::Tree,
-    guard: usage::Tree,
     /// Writers hold it shared; a backup holds it alone, so the copy is one
     /// moment of the store (no ticket without its messages or outbox).
     writers: std::sync::RwLock<()>,
-    usage: std::sync::Arc<usage::Usage>,
     /// The mail dictionaries; replaced whole when one is trained.
     codec: std::sync::RwLock<std::sync::Arc<codec::Codec>>,
     /// What the store may hold to train a dictionary from, in
@@ -307,8 +294,6 @@ pub struct Store {
     train_due: std::sync::atomic::AtomicUsize,
     /// A dictionary being trained (see [`Store::maybe_train_dictionary`]).
     training: std::sync::Mutex<Option<Training>>,
-    /// The first storage failure since opening; the daemon watches it.
-    fault: std::sync::Arc<fault::Fault>,
 }
 
 impl Drop for Store {
@@ -635,36 +620,13 @@ impl Store {
                 source,
             },
         })?;
-        let usage = std::sync::Arc::new(usage::Usage::default());
-        let tree = |name: &str| {
-            db.open_tree(name)
-                .map(|t| usage::Tree::new(t, usage.clone()))
-                .map_err(StoreError::io("open tree"))
-        };
         let store = Store {
-            meta: tree("meta")?,
-            tickets: tree("tickets")?,
-            messages: tree("messages")?,
-            msgids: tree("msgids")?,
-            customers: tree("customers")?,
-            quarantine: tree("quarantine")?,
-            qraw: tree("qraw")?,
-            cursors: tree("cursors")?,
-            outbox: tree("outbox")?,
-            outq: tree("outq")?,
-            notified: tree("notified")?,
-            timers: tree("timers")?,
-            ticket_timer: tree("ticket_timer")?,
-            ticket_index: tree("ticket_index")?,
-            guard: tree("guard")?,
+            sled: sled_engine::Sled::open_trees(db)?,
             writers: std::sync::RwLock::new(()),
-            usage,
             codec: Default::default(),
             // The first chance tries at once: the store may hold enough.
             train_due: codec::TRAIN_SAMPLES.into(),
             training: Default::default(),
-            fault: Default::default(),
-            db,
             path,
         };
         store.check_against(&mark)?;
@@ -692,6 +654,7 @@ impl Store {
             })
         };
         let schema = self
+            .sled
             .meta
             .get(KEY_SCHEMA)
             .map_err(self.io("read schema version"))?;
@@ -701,7 +664,7 @@ impl Store {
                 mark.created
             ));
         }
-        let (tickets, outbox) = (last_key(&self.tickets)?, last_key(&self.outbox)?);
+        let (tickets, outbox) = (last_key(&self.sled.tickets)?, last_key(&self.sled.outbox)?);
         if tickets < mark.last_ticket || outbox < mark.last_outbox {
             return damaged(format!(
                 "it holds tickets up to #{tickets} and outgoing mail up to #{outbox}, but held #{} and #{} at {} (its last clean stop or checkpoint)",
@@ -715,7 +678,8 @@ impl Store {
     /// [`Store::check_against`]). Called at creation and after the last
     /// flush of a clean shutdown.
     pub fn write_mark(&self, dir: &Path) -> Result<()> {
-        let (last_ticket, last_outbox) = (last_key(&self.tickets)?, last_key(&self.outbox)?);
+        let (last_ticket, last_outbox) =
+            (last_key(&self.sled.tickets)?, last_key(&self.sled.outbox)?);
         self.put_mark(dir, last_ticket, last_outbox)
     }
 
@@ -724,7 +688,8 @@ impl Store {
     /// damage to what was written since the last clean stop is noticed
     /// too. The daemon does this every minute.
     pub fn checkpoint_mark(&self, dir: &Path) -> Result<()> {
-        let (last_ticket, last_outbox) = (last_key(&self.tickets)?, last_key(&self.outbox)?);
+        let (last_ticket, last_outbox) =
+            (last_key(&self.sled.tickets)?, last_key(&self.sled.outbox)?);
         self.flush()?;
         self.put_mark(dir, last_ticket, last_outbox)
     }
@@ -753,13 +718,15 @@ impl Store {
     /// middle runs it again from the start.
     fn migrate(&self) -> Result<()> {
         let found = self
+            .sled
             .meta
             .get(KEY_SCHEMA)
             .map_err(self.io("read schema version"))?
             .and_then(|v| Some(u32::from_be_bytes(v.get(..4)?.try_into().ok()?)));
         match found {
             None => {
-                self.meta
+                self.sled
+                    .meta
                     .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())
                     .map_err(self.io("write schema version"))?;
                 self.flush()
@@ -772,16 +739,18 @@ impl Store {
                 if v < 3 {
                     // 3: deadlines are found from the stored tickets; the
                     // ticket-to-deadline index goes.
-                    self.ticket_timer
+                    self.sled
+                        .ticket_timer
                         .clear()
                         .map_err(self.io("clear the ticket-timer index"))?;
                 }
                 tracing::info!(
-                    tickets = self.tickets.len(),
+                    tickets = self.sled.tickets.len(),
                     "building the ticket indexes and report summaries (schema {v} to {SCHEMA_VERSION})"
                 );
                 self.build_ticket_index()?;
-                self.meta
+                self.sled
+                    .meta
                     .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())
                     .map_err(self.io("write schema version"))?;
                 self.flush()
@@ -796,28 +765,29 @@ impl Store {
     /// store's [`fault::Fault`] on the way.
     fn io(&self, what: &'static str) -> impl FnOnce(sled::Error) -> StoreError + '_ {
         move |source| {
-            self.fault.record(&source);
+            self.sled.fault.record(&source);
             StoreError::Io { what, source }
         }
     }
 
     /// Whether (and how) the storage has failed since the store was opened.
     pub fn fault(&self) -> &fault::Fault {
-        &self.fault
+        &self.sled.fault
     }
 
     /// Writes and flushes one small record: whether the storage takes
     /// writes now (after a failure, before intake resumes).
     pub fn probe(&self) -> Result<()> {
         let now = chrono::Utc::now().timestamp().to_be_bytes();
-        self.meta
+        self.sled
+            .meta
             .insert("probe", &now[..])
             .map_err(self.io("write a probe"))?;
         self.flush()
     }
 
     pub fn flush(&self) -> Result<()> {
-        self.db.flush().map_err(self.io("flush"))?;
+        self.sled.db.flush().map_err(self.io("flush"))?;
         Ok(())
     }
 
@@ -833,6 +803,7 @@ impl Store {
         }
         let read = |k: &str| -> Result<Option<IdEntry>> {
             Ok(self
+                .sled
                 .msgids
                 .get(k.as_bytes())
                 .map_err(self.io("read message-id index"))?
@@ -854,7 +825,8 @@ impl Store {
     }
 
     fn stored_ticket(&self, number: u64) -> Result<Option<Ticket>> {
-        self.tickets
+        self.sled
+            .tickets
             .get(number.to_be_bytes())
             .map_err(self.io("read ticket"))?
             .map(|v| from_packed("ticket", &v))
@@ -864,6 +836,7 @@ impl Store {
     /// The number the next new ticket gets.
     pub fn next_ticket_number(&self, staged: &Staged) -> Result<u64> {
         let stored = self
+            .sled
             .tickets
             .last()
             .map_err(self.io("read ticket numbers"))?
@@ -925,7 +898,8 @@ impl Store {
     /// Tickets whose next deadline is at or before `now`, soonest first.
     pub fn due_tickets(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<u64>> {
         let end = timer_key(now.timestamp_millis().max(0) as u64, u64::MAX);
-        self.timers
+        self.sled
+            .timers
             .range(..=end)
             .take(limit)
             .map(|r| {
@@ -938,6 +912,7 @@ impl Store {
     /// The earliest deadline of any ticket.
     pub fn next_timer(&self) -> Result<Option<DateTime<Utc>>> {
         Ok(self
+            .sled
             .timers
             .first()
             .map_err(self.io("read timers"))?
@@ -956,6 +931,7 @@ impl Store {
     pub fn notification(&self, staged: &Staged, message_id: &str) -> Result<Option<Notified>> {
         let in_index = || -> Result<Option<String>> {
             Ok(self
+                .sled
                 .msgids
                 .get(msgid::key(message_id).as_bytes())
                 .map_err(self.io("read message-id index"))?
@@ -967,6 +943,7 @@ impl Store {
                 Some(v) => v,
                 // Older stores, and notifications with no ticket.
                 None => match self
+                    .sled
                     .notified
                     .get(message_id.as_bytes())
                     .map_err(self.io("read notifications"))?
@@ -994,7 +971,8 @@ impl Store {
 
     /// The records of a ticket's messages, without their bytes.
     pub fn message_records(&self, ticket: u64) -> Result<Vec<MessageRecord>> {
-        self.messages
+        self.sled
+            .messages
             .scan_prefix(ticket.to_be_bytes())
             .map(|r| {
                 let (_, v) = r.map_err(self.io("read messages"))?;
@@ -1018,6 +996,7 @@ impl Store {
             return Ok(*v);
         }
         Ok(self
+            .sled
             .meta
             .get(format!("counter/{name}"))
             .map_err(self.io("read counter"))?
@@ -1042,7 +1021,8 @@ impl Store {
         if let Some((_, v)) = staged.notices.iter().find(|(k, _)| *k == key) {
             return from_json("notice", v).map(Some);
         }
-        self.meta
+        self.sled
+            .meta
             .get(key.as_bytes())
             .map_err(self.io("read notices"))?
             .map(|v| from_json("notice", &v))
@@ -1077,18 +1057,18 @@ impl Store {
         let reindex: Vec<listing::Reindex> =
             staged.tickets.values().map(listing::Reindex::of).collect();
         let trees = (
-            &*self.tickets,
-            &*self.messages,
-            &*self.msgids,
-            &*self.customers,
-            &*self.outbox,
-            &*self.outq,
-            &*self.meta,
-            &*self.cursors,
-            &*self.notified,
-            &*self.timers,
-            &*self.guard,
-            &*self.ticket_index,
+            &*self.sled.tickets,
+            &*self.sled.messages,
+            &*self.sled.msgids,
+            &*self.sled.customers,
+            &*self.sled.outbox,
+            &*self.sled.outq,
+            &*self.sled.meta,
+            &*self.sled.cursors,
+            &*self.sled.notified,
+            &*self.sled.timers,
+            &*self.sled.guard,
+            &*self.sled.ticket_index,
         );
         let marks: Vec<(Vec<u8>, Option<Vec<u8>>)> = staged
             .marks
@@ -1130,7 +1110,7 @@ impl Store {
             + staged.marks.len()
             + staged.auto_sent.len()
             + staged.notices.len();
-        self.usage.wrote(keys as u64);
+        self.sled.usage.wrote(keys as u64);
         self.train_due.fetch_add(
             training_units(staged.count, staged.mail_bytes),
             std::sync::atomic::Ordering::Relaxed,
@@ -1226,7 +1206,7 @@ impl Store {
 
     /// Every ticket, in number order.
     pub fn tickets(&self) -> impl Iterator<Item = Result<Ticket>> + '_ {
-        self.tickets.iter().map(|r| {
+        self.sled.tickets.iter().map(|r| {
             let (_, v) = r.map_err(self.io("read tickets"))?;
             from_packed("ticket", &v)
         })
@@ -1235,7 +1215,7 @@ impl Store {
     /// Every ticket counted, one by one: what a restore checks against its
     /// manifest. It reads the whole tree (0.86 s at 600,000 tickets).
     pub fn ticket_count(&self) -> usize {
-        self.tickets.len()
+        self.sled.tickets.len()
     }
 
     /// How many tickets the desk has, read from the highest ticket number
@@ -1244,13 +1224,14 @@ impl Store {
     /// as records) and numbers are handed out one after another from 1
     /// (the highest stored plus one), so the highest number is the count.
     pub fn ticket_total(&self) -> Result<u64> {
-        last_key(&self.tickets)
+        last_key(&self.sled.tickets)
     }
 
     /// The messages of a ticket, in arrival order, each with its original
     /// bytes. `text` is empty: it is derived from the bytes by the reader.
     pub fn messages(&self, ticket: u64) -> Result<Vec<(MessageRecord, Vec<u8>)>> {
-        self.messages
+        self.sled
+            .messages
             .scan_prefix(ticket.to_be_bytes())
             .map(|r| {
                 let (_, v) = r.map_err(self.io("read messages"))?;
@@ -1261,7 +1242,8 @@ impl Store {
 
     /// The original bytes of one message, as they arrived.
     pub fn raw_message(&self, ticket: u64, seq: u32) -> Result<Option<Vec<u8>>> {
-        self.messages
+        self.sled
+            .messages
             .get(message_key(ticket, seq))
             .map_err(self.io("read message"))?
             .map(|v| self.decode_message(&v).map(|(_, raw)| raw))
@@ -1272,7 +1254,8 @@ impl Store {
     pub fn tickets_of_customer(&self, email: &str) -> Result<Vec<u64>> {
         let mut prefix = email.to_ascii_lowercase().into_bytes();
         prefix.push(0);
-        self.customers
+        self.sled
+            .customers
             .scan_prefix(&prefix)
             .map(|r| {
                 let (k, _) = r.map_err(self.io("read customers"))?;
@@ -1299,7 +1282,7 @@ impl Store {
             None => Vec::new(),
         };
         let mut page: Vec<(String, Vec<u64>)> = Vec::new();
-        for r in self.customers.range(start..) {
+        for r in self.sled.customers.range(start..) {
             let (k, _) = r.map_err(self.io("read customers"))?;
             let Some(split) = k.iter().position(|b| *b == 0) else {
                 continue;
@@ -1322,6 +1305,7 @@ impl Store {
             return Ok(Some(v.clone()));
         }
         Ok(self
+            .sled
             .cursors
             .get(source.as_bytes())
             .map_err(self.io("read cursor"))?
@@ -1341,6 +1325,7 @@ impl Store {
     /// reply tokens and admins' notes still name their tickets.
     pub fn prefixes(&self, current: &str) -> Result<Vec<String>> {
         let mut known: Vec<String> = match self
+            .sled
             .meta
             .get("prefixes")
             .map_err(self.io("read ticket prefixes"))?
@@ -1350,7 +1335,8 @@ impl Store {
         };
         if !known.iter().any(|p| p.eq_ignore_ascii_case(current)) {
             known.push(current.to_string());
-            self.meta
+            self.sled
+                .meta
                 .insert("prefixes", json(&known))
                 .map_err(self.io("record ticket prefixes"))?;
         }
@@ -1367,6 +1353,7 @@ impl Store {
     fn load_codec(&self) -> Result<()> {
         let dicts = self.mail_dictionaries()?;
         let current = self
+            .sled
             .meta
             .get(KEY_DICT_CURRENT)
             .map_err(self.io("read mail dictionaries"))?
@@ -1439,14 +1426,14 @@ impl Store {
     /// The desk's first messages, as training samples (see
     /// [`training_samples`]).
     fn training_samples(&self) -> Result<Vec<Vec<u8>>> {
-        training_samples(self.messages.iter(), &self.codec()).map_err(self.io("read messages"))
+        training_samples(self.sled.messages.iter(), &self.codec()).map_err(self.io("read messages"))
     }
 
     /// The mail dictionaries the store holds (id, bytes): what erasure
     /// tests scan, since a dictionary is made of mail.
     pub fn mail_dictionaries(&self) -> Result<Vec<(u32, Vec<u8>)>> {
         let mut dicts = Vec::new();
-        for r in self.meta.scan_prefix(DICT_PREFIX) {
+        for r in self.sled.meta.scan_prefix(DICT_PREFIX) {
             let (k, v) = r.map_err(self.io("read mail dictionaries"))?;
             if let Some(id) = k.get(DICT_PREFIX.len()..).and_then(|b| b.try_into().ok()) {
                 dicts.push((u32::from_be_bytes(id), v.to_vec()));
@@ -1474,10 +1461,12 @@ impl Store {
         key.extend_from_slice(&id.to_be_bytes());
         {
             let _writing = self.writing();
-            self.meta
+            self.sled
+                .meta
                 .insert(key, dict)
                 .map_err(self.io("store a mail dictionary"))?;
-            self.meta
+            self.sled
+                .meta
                 .insert(KEY_DICT_CURRENT, &id.to_be_bytes())
                 .map_err(self.io("store a mail dictionary"))?;
         }
@@ -1496,12 +1485,12 @@ impl Store {
 
     /// The logical size of every tree (a full scan: for measurements).
     pub fn space(&self) -> Result<Vec<usage::Space>> {
-        usage::space(&self.db).map_err(self.io("measure the store"))
+        usage::space(&self.sled.db).map_err(self.io("measure the store"))
     }
 
     /// (reads, writes) of the store since it was opened; see [`usage`].
     pub fn usage(&self) -> (u64, u64) {
-        self.usage.counts()
+        self.sled.usage.counts()
     }
 
     pub fn path(&self) -> &Path {

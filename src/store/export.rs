@@ -12,8 +12,12 @@ impl Store {
         let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
         let mut counts = BTreeMap::new();
         out.write_all(EXPORT_MAGIC)?;
-        for name in self.db.tree_names() {
-            let tree = self.db.open_tree(&name).map_err(std::io::Error::other)?;
+        for name in self.sled.db.tree_names() {
+            let tree = self
+                .sled
+                .db
+                .open_tree(&name)
+                .map_err(std::io::Error::other)?;
             put(out, b'T', &name)?;
             let mut n = 0u64;
             for item in tree.iter() {
@@ -169,29 +173,29 @@ impl Store {
             }
             v.read.insert(name.to_string(), n);
         };
-        walk(&mut v, "tickets", &self.tickets, &|k, val| {
+        walk(&mut v, "tickets", &self.sled.tickets, &|k, val| {
             let t: Ticket = from_packed("ticket", val).map_err(|e| e.to_string())?;
             match be_u64(k) {
                 Some(n) if n == t.number => Ok(()),
                 _ => Err(format!("is filed under another number than #{}", t.number)),
             }
         });
-        walk(&mut v, "messages", &self.messages, &|_, val| {
+        walk(&mut v, "messages", &self.sled.messages, &|_, val| {
             self.decode_message(val)
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         });
-        walk(&mut v, "message ids", &self.msgids, &|_, val| {
+        walk(&mut v, "message ids", &self.sled.msgids, &|_, val| {
             IdEntry::decode(val)
                 .map(|_| ())
                 .ok_or_else(|| "is not an index entry".to_string())
         });
-        walk(&mut v, "outbox", &self.outbox, &|_, val| {
+        walk(&mut v, "outbox", &self.sled.outbox, &|_, val| {
             decode_with_blob::<crate::outbox::Entry>("outbox entry", &self.codec(), val)
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         });
-        walk(&mut v, "quarantine", &self.quarantine, &|_, val| {
+        walk(&mut v, "quarantine", &self.sled.quarantine, &|_, val| {
             // Plain JSON, not a record-and-blob value.
             from_packed::<QuarantineEntry>("quarantine entry", val)
                 .map(|_| ())

@@ -9,7 +9,8 @@ impl Store {
         if let Some(m) = staged.marks.get(&email.trim().to_ascii_lowercase()) {
             return Ok(m.clone());
         }
-        self.guard
+        self.sled
+            .guard
             .get(guard_key("mark", email))
             .map_err(self.io("read address marks"))?
             .map(|v| from_json("address mark", &v))
@@ -23,7 +24,8 @@ impl Store {
 
     /// Every marked address, in address order.
     pub fn marks(&self) -> Result<Vec<bounce::Mark>> {
-        self.guard
+        self.sled
+            .guard
             .scan_prefix(b"mark\0")
             .map(|r| {
                 let (_, v) = r.map_err(self.io("read address marks"))?;
@@ -39,6 +41,7 @@ impl Store {
             return Ok(t.clone());
         }
         let ms: Vec<i64> = self
+            .sled
             .guard
             .get(guard_key("sent", email))
             .map_err(self.io("read automatic-mail counts"))?

@@ -337,6 +337,7 @@ impl Store {
             })),
         };
         let mut scan = self
+            .sled
             .ticket_index
             .range::<Vec<u8>, _>((Bound::Included(low), high))
             .rev();
@@ -389,7 +390,8 @@ impl Store {
         };
         let low = bound(since.timestamp_millis().max(0) as u64, 0);
         let high = bound(u64::MAX, u64::MAX);
-        self.ticket_index
+        self.sled
+            .ticket_index
             .range::<Vec<u8>, _>((Bound::Included(low), Bound::Included(high)))
             .rev()
             .filter_map(move |item| {
@@ -411,7 +413,7 @@ impl Store {
     /// read (damaged, or of another version) is made from the ticket
     /// itself, so a report never fails or skips a ticket for it.
     pub fn for_each_summary(&self, mut f: impl FnMut(&Summary<'_>)) -> Result<()> {
-        for item in self.ticket_index.scan_prefix([TAG_UPDATED]) {
+        for item in self.sled.ticket_index.scan_prefix([TAG_UPDATED]) {
             let (k, v) = item.map_err(self.io("read ticket index"))?;
             match Summary::decode(&v) {
                 Ok(s) => f(&s),
@@ -433,7 +435,8 @@ impl Store {
     /// one pass over the tickets in batches, so memory does not grow with
     /// the desk. Starting again after a crash starts from empty.
     pub(super) fn build_ticket_index(&self) -> Result<()> {
-        self.ticket_index
+        self.sled
+            .ticket_index
             .clear()
             .map_err(self.io("clear the ticket index"))?;
         let mut batch = sled::Batch::default();
@@ -446,13 +449,15 @@ impl Store {
             batch.insert(&keys_key(r.ticket), r.record);
             pending += 1;
             if pending == 1000 {
-                self.ticket_index
+                self.sled
+                    .ticket_index
                     .apply_batch(std::mem::take(&mut batch))
                     .map_err(self.io("build the ticket index"))?;
                 pending = 0;
             }
         }
-        self.ticket_index
+        self.sled
+            .ticket_index
             .apply_batch(batch)
             .map_err(self.io("build the ticket index"))?;
         self.flush()
@@ -470,7 +475,7 @@ impl Store {
             };
             let r = Reindex::of(&t);
             expected += r.keys.len() as u64 + 1;
-            match self.ticket_index.get(keys_key(r.ticket)) {
+            match self.sled.ticket_index.get(keys_key(r.ticket)) {
                 Ok(Some(v)) if *v == *r.record => {}
                 Ok(_) => note(format!(
                     "ticket index: #{} is not indexed as it stands",
@@ -482,7 +487,7 @@ impl Store {
                 }
             }
             for k in &r.keys {
-                match self.ticket_index.get(k) {
+                match self.sled.ticket_index.get(k) {
                     Ok(Some(v)) if *v == *r.value_of(k) => {}
                     Ok(Some(_)) => note(format!(
                         "ticket index: #{}'s report summary is not the ticket's",
@@ -497,7 +502,7 @@ impl Store {
             }
         }
         let mut found = 0u64;
-        for item in self.ticket_index.iter() {
+        for item in self.sled.ticket_index.iter() {
             match item {
                 Ok(_) => found += 1,
                 Err(e) => {
@@ -631,9 +636,9 @@ mod tests {
             },
         ];
         for q in &queries {
-            let before = store.usage.records();
+            let before = store.sled.usage.records();
             let page = store.ticket_page(q, None, 50).unwrap();
-            let read = store.usage.records() - before;
+            let read = store.sled.usage.records() - before;
             // 50 index entries, one more to know there is more, 50 tickets.
             assert!(
                 read <= 2 * 50 + 2,
@@ -690,13 +695,18 @@ mod tests {
             assert!(store.verify().problems.is_empty());
             // A stale entry is found by verify.
             store
+                .sled
                 .ticket_index
                 .insert(b"squeue\0stale-entry-xx", &[])
                 .unwrap();
             assert!(store.verify().problems.iter().any(|p| p.contains("stale")));
             // As a version 1 store: no index.
-            store.ticket_index.clear().unwrap();
-            store.meta.insert(KEY_SCHEMA, &1u32.to_be_bytes()).unwrap();
+            store.sled.ticket_index.clear().unwrap();
+            store
+                .sled
+                .meta
+                .insert(KEY_SCHEMA, &1u32.to_be_bytes())
+                .unwrap();
             store.flush().unwrap();
         }
         // sled lets go of its lock when its flusher thread notices.
@@ -769,7 +779,11 @@ mod tests {
             // A damaged summary is found by verify, and a report reads the
             // ticket instead.
             let u = index_keys(&t).remove(0);
-            store.ticket_index.insert(&u, &b"\x01junk"[..]).unwrap();
+            store
+                .sled
+                .ticket_index
+                .insert(&u, &b"\x01junk"[..])
+                .unwrap();
             assert!(store
                 .verify()
                 .problems
@@ -779,9 +793,13 @@ mod tests {
             // As a version 2 store: the last-update keys hold nothing.
             for t in store.tickets() {
                 let u = index_keys(&t.unwrap()).remove(0);
-                store.ticket_index.insert(u, &[]).unwrap();
+                store.sled.ticket_index.insert(u, &[]).unwrap();
             }
-            store.meta.insert(KEY_SCHEMA, &2u32.to_be_bytes()).unwrap();
+            store
+                .sled
+                .meta
+                .insert(KEY_SCHEMA, &2u32.to_be_bytes())
+                .unwrap();
             store.flush().unwrap();
         }
         let mut tries = 0;
@@ -797,7 +815,7 @@ mod tests {
         let v = store.verify();
         assert!(v.problems.is_empty(), "{:?}", v.problems);
         assert_eq!(summaries(&store), expected_summaries(&store));
-        let schema = store.meta.get(KEY_SCHEMA).unwrap().unwrap();
+        let schema = store.sled.meta.get(KEY_SCHEMA).unwrap().unwrap();
         assert_eq!(*schema, SCHEMA_VERSION.to_be_bytes());
     }
 

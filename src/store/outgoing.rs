@@ -12,6 +12,7 @@ impl Store {
     /// names an old id finds that mail, not a newer one).
     pub fn next_outbox_id(&self, staged: &Staged) -> Result<u64> {
         let stored = self
+            .sled
             .outbox
             .last()
             .map_err(self.io("read outbox ids"))?
@@ -57,7 +58,7 @@ impl Store {
 
     /// Mail waiting to be sent.
     pub fn outbox_len(&self) -> usize {
-        self.outq.len()
+        self.sled.outq.len()
     }
 
     /// Queued mail whose next attempt is due at `now`, soonest first.
@@ -69,7 +70,7 @@ impl Store {
         let mut end = [0xffu8; 16];
         end[..8].copy_from_slice(&(now.timestamp_millis().max(0) as u64).to_be_bytes());
         let mut out = Vec::new();
-        for item in self.outq.range(..=end).take(limit) {
+        for item in self.sled.outq.range(..=end).take(limit) {
             let (k, _) = item.map_err(self.io("read outbox queue"))?;
             let Some(id) = k.get(8..).and_then(be_u64) else {
                 continue;
@@ -86,13 +87,14 @@ impl Store {
     /// forward when the transport is back), which read only the queue,
     /// never the sent history.
     pub fn queued_outbox(&self) -> Result<Vec<outbox::Entry>> {
-        let mut out = Vec::with_capacity(self.outq.len());
-        for item in self.outq.iter() {
+        let mut out = Vec::with_capacity(self.sled.outq.len());
+        for item in self.sled.outq.iter() {
             let (k, _) = item.map_err(self.io("read outbox queue"))?;
             let Some(id) = k.get(8..).and_then(be_u64) else {
                 continue;
             };
             if let Some(v) = self
+                .sled
                 .outbox
                 .get(id.to_be_bytes())
                 .map_err(self.io("read outbox"))?
@@ -104,7 +106,8 @@ impl Store {
     }
 
     pub fn outbox_entry(&self, id: u64) -> Result<Option<(outbox::Entry, Vec<u8>)>> {
-        self.outbox
+        self.sled
+            .outbox
             .get(id.to_be_bytes())
             .map_err(self.io("read outbox"))?
             .map(|v| decode_with_blob("outbox entry", &self.codec(), &v))
@@ -113,7 +116,8 @@ impl Store {
 
     /// Every outbox entry (without bytes), oldest first.
     pub fn outbox_entries(&self) -> Result<Vec<outbox::Entry>> {
-        self.outbox
+        self.sled
+            .outbox
             .iter()
             .map(|r| {
                 let (_, v) = r.map_err(self.io("read outbox"))?;
@@ -136,7 +140,8 @@ impl Store {
             .map(|(e, bytes)| (e, with_blob(&json(e), &codec.pack_mail(bytes))))
             .collect();
         let _writing = self.writing();
-        self.outbox
+        self.sled
+            .outbox
             .transaction(|t| {
                 let mut replaced = Vec::new();
                 for (e, value) in &values {
@@ -177,6 +182,7 @@ impl Store {
         let mut values = Vec::with_capacity(changes.len());
         for (old, new) in changes {
             let Some(current) = self
+                .sled
                 .outbox
                 .get(old.id.to_be_bytes())
                 .map_err(self.io("read outbox"))?
@@ -192,7 +198,7 @@ impl Store {
             values.push((old, new, with_blob(&json(new), blob)));
         }
         let _writing = self.writing();
-        (&*self.outbox, &*self.outq)
+        (&*self.sled.outbox, &*self.sled.outq)
             .transaction(|(ot, qt)| {
                 for (old, new, value) in &values {
                     ot.insert(&new.id.to_be_bytes(), value.as_slice())?;

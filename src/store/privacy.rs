@@ -103,6 +103,7 @@ impl Store {
             json(&e.mark),
         )];
         if let Some(v) = self
+            .sled
             .guard
             .get(guard_key("sent", &e.address))
             .map_err(self.io("read automatic-mail counts"))?
@@ -116,7 +117,7 @@ impl Store {
         // Notices given to them: `notice/NAME/ADDRESS`.
         let suffix = format!("/{}", e.address);
         let mut meta_moves: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = Vec::new();
-        for item in self.meta.scan_prefix(b"notice/") {
+        for item in self.sled.meta.scan_prefix(b"notice/") {
             let (k, v) = item.map_err(self.io("read notices"))?;
             if let Some(name) = k
                 .strip_suffix(suffix.as_bytes())
@@ -141,7 +142,7 @@ impl Store {
         // Outlook conversation keys name the subject: they go.
         let mut conversations: Vec<Vec<u8>> = Vec::new();
         if !e.conversations_of.is_empty() {
-            for item in self.msgids.iter() {
+            for item in self.sled.msgids.iter() {
                 let (k, v) = item.map_err(self.io("read message-id index"))?;
                 if let Some(entry) = IdEntry::decode(&v) {
                     if entry.kind == IdKind::Conversation
@@ -153,19 +154,19 @@ impl Store {
             }
         }
         let trees = (
-            &*self.tickets,
-            &*self.messages,
-            &*self.customers,
-            &*self.outbox,
-            &*self.outq,
-            &*self.guard,
-            &*self.quarantine,
-            &*self.qraw,
-            &*self.meta,
-            &*self.ticket_index,
-            &*self.msgids,
+            &*self.sled.tickets,
+            &*self.sled.messages,
+            &*self.sled.customers,
+            &*self.sled.outbox,
+            &*self.sled.outq,
+            &*self.sled.guard,
+            &*self.sled.quarantine,
+            &*self.sled.qraw,
+            &*self.sled.meta,
+            &*self.sled.ticket_index,
+            &*self.sled.msgids,
         );
-        self.usage.wrote(
+        self.sled.usage.wrote(
             (tickets.len() * 2
                 + messages.len()
                 + moved_customers.len() * 2
@@ -239,6 +240,7 @@ impl Store {
     /// Every erasure recorded, oldest first.
     pub fn erasures(&self) -> Result<Vec<ErasureRecord>> {
         let mut all: Vec<ErasureRecord> = self
+            .sled
             .meta
             .scan_prefix(ERASURE_PREFIX.as_bytes())
             .map(|r| {
@@ -253,7 +255,8 @@ impl Store {
     /// The latest erasure that gave this pseudonym, if one did.
     pub fn erasure(&self, pseudonym: &str) -> Result<Option<ErasureRecord>> {
         let prefix = format!("{ERASURE_PREFIX}{}/", pseudonym.trim().to_ascii_lowercase());
-        self.meta
+        self.sled
+            .meta
             .scan_prefix(prefix.as_bytes())
             .last()
             .transpose()
@@ -538,16 +541,17 @@ mod tests {
         let secret = b"a value that was removed before the rewrite".to_vec();
         {
             let store = Store::open(t.path()).unwrap();
-            store.meta.insert("keep", b"kept".to_vec()).unwrap();
+            store.sled.meta.insert("keep", b"kept".to_vec()).unwrap();
             for i in 0..50u32 {
                 store
+                    .sled
                     .meta
                     .insert(format!("gone{i}"), secret.clone())
                     .unwrap();
             }
             store.flush().unwrap();
             for i in 0..50u32 {
-                store.meta.remove(format!("gone{i}")).unwrap();
+                store.sled.meta.remove(format!("gone{i}")).unwrap();
             }
             store.flush().unwrap();
         }
@@ -574,9 +578,9 @@ mod tests {
         assert_eq!(holds(t.path()), Vec::<std::path::PathBuf>::new());
         let store = Store::open(t.path()).unwrap();
         assert_eq!(
-            store.meta.get("keep").unwrap().as_deref(),
+            store.sled.meta.get("keep").unwrap().as_deref(),
             Some(&b"kept"[..])
         );
-        assert!(store.meta.get("gone0").unwrap().is_none());
+        assert!(store.sled.meta.get("gone0").unwrap().is_none());
     }
 }

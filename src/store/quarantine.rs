@@ -17,6 +17,7 @@ impl Store {
         let digest = Sha256::digest(raw);
         let id: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
         let existing: Option<QuarantineEntry> = self
+            .sled
             .quarantine
             .get(id.as_bytes())
             .map_err(self.io("read quarantine"))?
@@ -39,7 +40,7 @@ impl Store {
         let val = json(&entry);
         let compressed = self.codec().pack_mail(raw);
         let _writing = self.writing();
-        (&*self.quarantine, &*self.qraw)
+        (&*self.sled.quarantine, &*self.sled.qraw)
             .transaction(|(q, qr)| {
                 q.insert(id.as_bytes(), val.as_slice())?;
                 qr.insert(id.as_bytes(), compressed.as_slice())?;
@@ -57,6 +58,7 @@ impl Store {
 
     pub fn quarantined(&self) -> Result<Vec<QuarantineEntry>> {
         let mut all: Vec<QuarantineEntry> = self
+            .sled
             .quarantine
             .iter()
             .map(|r| {
@@ -70,6 +72,7 @@ impl Store {
 
     pub fn quarantined_entry(&self, id: &str) -> Result<Option<(QuarantineEntry, Vec<u8>)>> {
         let Some(v) = self
+            .sled
             .quarantine
             .get(id.as_bytes())
             .map_err(self.io("read quarantine"))?
@@ -78,6 +81,7 @@ impl Store {
         };
         let entry: QuarantineEntry = from_json("quarantine entry", &v)?;
         let raw = self
+            .sled
             .qraw
             .get(id.as_bytes())
             .map_err(self.io("read quarantine"))?
@@ -90,6 +94,6 @@ impl Store {
 
     /// Messages kept in the quarantine.
     pub fn quarantine_len(&self) -> usize {
-        self.quarantine.len()
+        self.sled.quarantine.len()
     }
 }

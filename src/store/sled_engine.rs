@@ -1,0 +1,61 @@
+//! The sled engine: the trees of the layout in [`super`] (module docs) and
+//! the primitives of [`super::engine::Engine`] over them. Kept apart from
+//! the facade so that a second engine (PostgreSQL) can stand beside it;
+//! the name is not `sled` so that it does not shadow the crate.
+
+use super::*;
+
+/// One sled database and its trees, one per kind of record.
+pub(super) struct Sled {
+    pub db: sled::Db,
+    pub meta: usage::Tree,
+    pub tickets: usage::Tree,
+    pub messages: usage::Tree,
+    pub msgids: usage::Tree,
+    pub customers: usage::Tree,
+    pub quarantine: usage::Tree,
+    pub qraw: usage::Tree,
+    pub cursors: usage::Tree,
+    pub outbox: usage::Tree,
+    pub outq: usage::Tree,
+    pub notified: usage::Tree,
+    pub timers: usage::Tree,
+    pub ticket_timer: usage::Tree,
+    pub ticket_index: usage::Tree,
+    pub guard: usage::Tree,
+    pub usage: std::sync::Arc<usage::Usage>,
+    /// The first storage failure since opening; the daemon watches it.
+    pub fault: std::sync::Arc<fault::Fault>,
+}
+
+impl Sled {
+    /// Opens (creating) the trees of an opened database.
+    pub fn open_trees(db: sled::Db) -> Result<Sled> {
+        let usage = std::sync::Arc::new(usage::Usage::default());
+        let tree = |name: &str| {
+            db.open_tree(name)
+                .map(|t| usage::Tree::new(t, usage.clone()))
+                .map_err(StoreError::io("open tree"))
+        };
+        Ok(Sled {
+            meta: tree("meta")?,
+            tickets: tree("tickets")?,
+            messages: tree("messages")?,
+            msgids: tree("msgids")?,
+            customers: tree("customers")?,
+            quarantine: tree("quarantine")?,
+            qraw: tree("qraw")?,
+            cursors: tree("cursors")?,
+            outbox: tree("outbox")?,
+            outq: tree("outq")?,
+            notified: tree("notified")?,
+            timers: tree("timers")?,
+            ticket_timer: tree("ticket_timer")?,
+            ticket_index: tree("ticket_index")?,
+            guard: tree("guard")?,
+            usage,
+            fault: Default::default(),
+            db,
+        })
+    }
+}
