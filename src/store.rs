@@ -59,6 +59,7 @@ use crate::decide::Decision;
 use crate::mail::msgid;
 use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
+use engine::Engine as _;
 
 pub mod codec;
 pub mod engine;
@@ -764,10 +765,7 @@ impl Store {
     /// Like [`StoreError::io`], remembering a storage failure in the
     /// store's [`fault::Fault`] on the way.
     fn io(&self, what: &'static str) -> impl FnOnce(sled::Error) -> StoreError + '_ {
-        move |source| {
-            self.sled.fault.record(&source);
-            StoreError::Io { what, source }
-        }
+        self.sled.io(what)
     }
 
     /// Whether (and how) the storage has failed since the store was opened.
@@ -787,8 +785,7 @@ impl Store {
     }
 
     pub fn flush(&self) -> Result<()> {
-        self.sled.db.flush().map_err(self.io("flush"))?;
-        Ok(())
+        self.sled.flush()
     }
 
     /// What the index knows of a Message-ID, staged intakes first. Ids
@@ -801,17 +798,9 @@ impl Store {
         if let Some(e) = staged.ids.get(&key) {
             return Ok(Some(*e));
         }
-        let read = |k: &str| -> Result<Option<IdEntry>> {
-            Ok(self
-                .sled
-                .msgids
-                .get(k.as_bytes())
-                .map_err(self.io("read message-id index"))?
-                .and_then(|v| IdEntry::decode(&v)))
-        };
-        match read(&key)? {
+        match self.sled.id_entry(&key)? {
             Some(e) => Ok(Some(e)),
-            None if key != message_id => read(message_id),
+            None if key != message_id => self.sled.id_entry(message_id),
             None => Ok(None),
         }
     }
@@ -821,27 +810,17 @@ impl Store {
         if let Some(t) = staged.tickets.get(&number) {
             return Ok(Some(t.clone()));
         }
-        self.stored_ticket(number)
+        self.sled.ticket(number)
     }
 
+    /// A ticket as stored, without what is staged.
     fn stored_ticket(&self, number: u64) -> Result<Option<Ticket>> {
-        self.sled
-            .tickets
-            .get(number.to_be_bytes())
-            .map_err(self.io("read ticket"))?
-            .map(|v| from_packed("ticket", &v))
-            .transpose()
+        self.sled.ticket(number)
     }
 
     /// The number the next new ticket gets.
     pub fn next_ticket_number(&self, staged: &Staged) -> Result<u64> {
-        let stored = self
-            .sled
-            .tickets
-            .last()
-            .map_err(self.io("read ticket numbers"))?
-            .and_then(|(k, _)| be_u64(&k))
-            .unwrap_or(0);
+        let stored = self.sled.last_ticket()?;
         let staged = staged.tickets.keys().max().copied().unwrap_or(0);
         Ok(stored.max(staged) + 1)
     }
@@ -897,27 +876,12 @@ impl Store {
 
     /// Tickets whose next deadline is at or before `now`, soonest first.
     pub fn due_tickets(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<u64>> {
-        let end = timer_key(now.timestamp_millis().max(0) as u64, u64::MAX);
-        self.sled
-            .timers
-            .range(..=end)
-            .take(limit)
-            .map(|r| {
-                let (k, _) = r.map_err(self.io("read timers"))?;
-                Ok(k.get(8..).and_then(be_u64).unwrap_or(0))
-            })
-            .collect()
+        self.sled.due_tickets(now, limit)
     }
 
     /// The earliest deadline of any ticket.
     pub fn next_timer(&self) -> Result<Option<DateTime<Utc>>> {
-        Ok(self
-            .sled
-            .timers
-            .first()
-            .map_err(self.io("read timers"))?
-            .and_then(|(k, _)| be_u64(&k))
-            .and_then(|ms| DateTime::from_timestamp_millis(ms as i64)))
+        self.sled.next_timer()
     }
 
     /// The agent a notification with this Message-ID was sent to.
@@ -929,28 +893,11 @@ impl Store {
     /// (for mail queued since this was kept) the ticket and how many of
     /// its messages the notification had seen.
     pub fn notification(&self, staged: &Staged, message_id: &str) -> Result<Option<Notified>> {
-        let in_index = || -> Result<Option<String>> {
-            Ok(self
-                .sled
-                .msgids
-                .get(msgid::key(message_id).as_bytes())
-                .map_err(self.io("read message-id index"))?
-                .and_then(|v| notified_in_entry(&v).map(str::to_string)))
-        };
         let value = match staged.notified.get(message_id) {
             Some(v) => v.clone(),
-            None => match in_index()? {
+            None => match self.sled.notified(message_id)? {
                 Some(v) => v,
-                // Older stores, and notifications with no ticket.
-                None => match self
-                    .sled
-                    .notified
-                    .get(message_id.as_bytes())
-                    .map_err(self.io("read notifications"))?
-                {
-                    Some(v) => String::from_utf8_lossy(&v).into_owned(),
-                    None => return Ok(None),
-                },
+                None => return Ok(None),
             },
         };
         let mut words = value.split(' ');
@@ -995,13 +942,7 @@ impl Store {
         if let Some(v) = staged.counters.get(name) {
             return Ok(*v);
         }
-        Ok(self
-            .sled
-            .meta
-            .get(format!("counter/{name}"))
-            .map_err(self.io("read counter"))?
-            .and_then(|v| be_u64(&v))
-            .unwrap_or(0))
+        Ok(self.sled.counter(name)?.unwrap_or(0))
     }
 
     /// Sets a counter, written with the staged intakes.
@@ -1021,12 +962,7 @@ impl Store {
         if let Some((_, v)) = staged.notices.iter().find(|(k, _)| *k == key) {
             return from_json("notice", v).map(Some);
         }
-        self.sled
-            .meta
-            .get(key.as_bytes())
-            .map_err(self.io("read notices"))?
-            .map(|v| from_json("notice", &v))
-            .transpose()
+        self.sled.notice(notice, email)
     }
 
     /// Records that `email` was given notice `notice`, written in the same
@@ -1049,157 +985,11 @@ impl Store {
             return Ok(());
         }
         let _writing = self.writing();
-        let tickets: Vec<([u8; 8], Vec<u8>)> = staged
-            .tickets
-            .iter()
-            .map(|(n, t)| (n.to_be_bytes(), codec::pack_record(&json(t))))
-            .collect();
-        let reindex: Vec<listing::Reindex> =
-            staged.tickets.values().map(listing::Reindex::of).collect();
-        let trees = (
-            &*self.sled.tickets,
-            &*self.sled.messages,
-            &*self.sled.msgids,
-            &*self.sled.customers,
-            &*self.sled.outbox,
-            &*self.sled.outq,
-            &*self.sled.meta,
-            &*self.sled.cursors,
-            &*self.sled.notified,
-            &*self.sled.timers,
-            &*self.sled.guard,
-            &*self.sled.ticket_index,
-        );
-        let marks: Vec<(Vec<u8>, Option<Vec<u8>>)> = staged
-            .marks
-            .iter()
-            .map(|(email, m)| (guard_key("mark", email), m.as_ref().map(json)))
-            .collect();
-        let sent: Vec<(Vec<u8>, Vec<u8>)> = staged
-            .auto_sent
-            .iter()
-            .map(|(email, times)| {
-                let ms: Vec<i64> = times.iter().map(|t| t.timestamp_millis()).collect();
-                (guard_key("sent", email), json(&ms))
-            })
-            .collect();
-        // A notification's agent rides in its sent id's index entry (one
-        // write less per notification); one with no ticket, or whose
-        // normalized id another staged notification took, keeps its own.
-        let mut with_agent: std::collections::HashMap<String, &String> =
-            std::collections::HashMap::new();
-        let mut separate: Vec<(&String, &String)> = Vec::new();
-        for (id, agent) in &staged.notified {
-            let key = msgid::key(id);
-            let sent = staged.ids.get(&key).is_some_and(|e| e.kind == IdKind::Sent);
-            if sent && !with_agent.contains_key(&key) {
-                with_agent.insert(key, agent);
-            } else {
-                separate.push((id, agent));
-            }
-        }
-        let keys = staged.tickets.len()
-            + reindex.iter().map(|r| r.keys.len() + 1).sum::<usize>()
-            + staged.messages.len()
-            + staged.ids.len()
-            + staged.customers.len()
-            + staged.outbox.len() * 2
-            + staged.counters.len()
-            + staged.cursors.len()
-            + separate.len()
-            + staged.marks.len()
-            + staged.auto_sent.len()
-            + staged.notices.len();
-        self.sled.usage.wrote(keys as u64);
         self.train_due.fetch_add(
             training_units(staged.count, staged.mail_bytes),
             std::sync::atomic::Ordering::Relaxed,
         );
-        trees
-            .transaction(|(tt, mt, it, ct, ot, qt, meta, cur, nt, timers, gt, xt)| {
-                for (k, v) in &marks {
-                    match v {
-                        Some(v) => gt.insert(k.as_slice(), v.as_slice())?,
-                        None => gt.remove(k.as_slice())?,
-                    };
-                }
-                for (k, v) in &sent {
-                    gt.insert(k.as_slice(), v.as_slice())?;
-                }
-                // Each ticket is indexed under its next deadline; the old
-                // entry goes when the deadline moves. The old deadline is
-                // the stored ticket's (a new ticket has none).
-                for (n, t) in &staged.tickets {
-                    let new = t.timer_due.map(|d| d.timestamp_millis().max(0) as u64);
-                    let old = match tt.get(n.to_be_bytes())? {
-                        Some(v) => stored_due(&v),
-                        None => None,
-                    };
-                    if old != new {
-                        if let Some(o) = old {
-                            timers.remove(timer_key(o, *n).as_slice())?;
-                        }
-                        if let Some(d) = new {
-                            timers.insert(timer_key(d, *n).as_slice(), &[])?;
-                        }
-                    }
-                }
-                for (id, agent) in &separate {
-                    nt.insert(id.as_bytes(), agent.as_bytes())?;
-                }
-                for (name, value) in &staged.cursors {
-                    cur.insert(name.as_bytes(), value.as_slice())?;
-                }
-                for (key, value) in &staged.notices {
-                    meta.insert(key.as_bytes(), value.as_slice())?;
-                }
-                for (name, value) in &staged.counters {
-                    meta.insert(format!("counter/{name}").as_bytes(), &value.to_be_bytes())?;
-                }
-                for (entry, value) in &staged.outbox {
-                    ot.insert(&entry.id.to_be_bytes(), value.as_slice())?;
-                    qt.insert(queue_key(entry).as_slice(), &[])?;
-                }
-                for (k, v) in &staged.messages {
-                    mt.insert(k, v.as_slice())?;
-                }
-                for (id, entry) in &staged.ids {
-                    // A staged "referenced" never overwrites what the index
-                    // learned meanwhile.
-                    // A staged mention or conversation never overwrites
-                    // what the index learned meanwhile.
-                    let weak = matches!(entry.kind, IdKind::Referenced | IdKind::Conversation);
-                    if weak && it.get(id.as_bytes())?.is_some() {
-                        continue;
-                    }
-                    match with_agent.get(id) {
-                        Some(agent) => {
-                            let mut v = entry.encode().to_vec();
-                            v.extend_from_slice(agent.as_bytes());
-                            it.insert(id.as_bytes(), v)?
-                        }
-                        None => it.insert(id.as_bytes(), &entry.encode())?,
-                    };
-                }
-                for (k, v) in &tickets {
-                    tt.insert(k, v.as_slice())?;
-                }
-                // The listing indexes move with the ticket.
-                for r in &reindex {
-                    r.apply(xt)?;
-                }
-                for k in &staged.customers {
-                    ct.insert(k.as_slice(), &[])?;
-                }
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| match e {
-                TransactionError::Storage(source) => self.io("intake transaction")(source),
-                TransactionError::Abort(()) => StoreError::Corrupt {
-                    what: "intake transaction",
-                    detail: "aborted".into(),
-                },
-            })?;
+        self.sled.write(staged)?;
         *staged = Staged::default();
         Ok(())
     }
@@ -1304,12 +1094,7 @@ impl Store {
         if let Some(v) = staged.cursors.get(source) {
             return Ok(Some(v.clone()));
         }
-        Ok(self
-            .sled
-            .cursors
-            .get(source.as_bytes())
-            .map_err(self.io("read cursor"))?
-            .map(|v| v.to_vec()))
+        self.sled.cursor(source)
     }
 
     /// Moves a source's position, written in the same transaction as the

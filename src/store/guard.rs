@@ -9,12 +9,7 @@ impl Store {
         if let Some(m) = staged.marks.get(&email.trim().to_ascii_lowercase()) {
             return Ok(m.clone());
         }
-        self.sled
-            .guard
-            .get(guard_key("mark", email))
-            .map_err(self.io("read address marks"))?
-            .map(|v| from_json("address mark", &v))
-            .transpose()
+        self.sled.mark(email)
     }
 
     /// Marks (or with `None` unmarks) an address with the staged intakes.
@@ -40,18 +35,7 @@ impl Store {
         if let Some(t) = staged.auto_sent.get(&email.trim().to_ascii_lowercase()) {
             return Ok(t.clone());
         }
-        let ms: Vec<i64> = self
-            .sled
-            .guard
-            .get(guard_key("sent", email))
-            .map_err(self.io("read automatic-mail counts"))?
-            .map(|v| from_json("automatic-mail count", &v))
-            .transpose()?
-            .unwrap_or_default();
-        Ok(ms
-            .into_iter()
-            .filter_map(DateTime::from_timestamp_millis)
-            .collect())
+        self.sled.auto_sent(email)
     }
 
     /// Records automatic mail to an address, written in the same

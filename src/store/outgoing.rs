@@ -11,13 +11,7 @@ impl Store {
     /// are never deleted, so an id is never given twice (a bounce that
     /// names an old id finds that mail, not a newer one).
     pub fn next_outbox_id(&self, staged: &Staged) -> Result<u64> {
-        let stored = self
-            .sled
-            .outbox
-            .last()
-            .map_err(self.io("read outbox ids"))?
-            .and_then(|(k, _)| be_u64(&k))
-            .unwrap_or(0);
+        let stored = self.sled.last_outbox_id()?;
         let staged = staged.outbox.iter().map(|(e, _)| e.id).max().unwrap_or(0);
         Ok(stored.max(staged) + 1)
     }
