@@ -16,6 +16,7 @@ use std::sync::Arc;
 use crate::config::{PgTls, StoreConfig};
 
 pub mod copy;
+pub mod engine;
 pub mod rows;
 pub mod schema;
 

@@ -104,6 +104,8 @@ pub enum StoreError {
     Corrupt { what: &'static str, detail: String },
     #[error("the store has schema version {found}, this postdesk understands up to {supported}\n  hint: run the newer postdesk that wrote it, or restore a backup")]
     TooNew { found: u32, supported: u32 },
+    #[error("the PostgreSQL store failed to {what}: {detail}")]
+    Pg { what: &'static str, detail: String },
     #[error("the store {path} is damaged: {detail}\n  hint: nothing was changed; stop postdesk, move {path} aside and `postdesk restore BACKUP_DIR` (see README, \"Backup and restore\")")]
     Damaged { path: PathBuf, detail: String },
 }
@@ -192,7 +194,7 @@ pub struct NoticeRecord {
     pub ticket: String,
 }
 
-fn notice_key(notice: &str, email: &str) -> String {
+pub(crate) fn notice_key(notice: &str, email: &str) -> String {
     format!("notice/{notice}/{}", email.to_ascii_lowercase())
 }
 

@@ -1,0 +1,130 @@
+//! The PostgreSQL engine answers intake's reads as the sled store does
+//! (issue 20): a desk filled through the binary is moved into a fresh
+//! database (`postdesk migrate --from sled`), then every primitive the
+//! PostgreSQL engine has is asked the same question as the sled store.
+//! Needs the test cluster (tests/pg/start.sh, POSTDESK_TEST_PG).
+
+mod common;
+
+use common::{fresh_database, mail, test_pg, Options, TestDesk};
+use postdesk::pg::engine::PgEngine;
+use postdesk::store::engine::Engine;
+use postdesk::store::{Staged, Store};
+
+const URL_VAR: &str = "PDT_ENGINE_DATABASE_URL";
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn the_postgres_engine_reads_what_the_sled_store_holds() {
+    let url = fresh_database("engine_reads");
+    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
+    let store_keys = format!("url_env = \"{URL_VAR}\"\nca_file = \"{ca}\"\n");
+    let t = TestDesk::with(Options {
+        extra: format!("\n[store]\n{store_keys}\n[sla.high]\nfirst_response = \"1h\"\n"),
+        ..Options::default()
+    });
+    let ids = ["m1@customer.test", "m2@customer.test", "m3@customer.test"];
+    let mails = [
+        mail("Carol <carol@customer.test>", "Printer on fire", ids[0], "", "It burns. Urgent!"),
+        mail("dave@customer.test", "Invoice", ids[1], "", "Wrong total."),
+        mail(
+            "Carol <carol@customer.test>",
+            "Re: Printer on fire",
+            ids[2],
+            "In-Reply-To: <m1@customer.test>\r\nReferences: <m1@customer.test> <unseen@elsewhere.test>\r\n",
+            "Still burning.",
+        ),
+    ];
+    for m in &mails {
+        let out = t.pipe(m);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let state = t.state_dir();
+    let out = t
+        .cmd()
+        .args(["migrate", "--from", "sled"])
+        .arg(&state)
+        .args(["--to", "postgres"])
+        .env(URL_VAR, &url)
+        .output()
+        .expect("run migrate");
+    assert!(out.status.success(), "{}", text(&out));
+
+    std::env::set_var(URL_VAR, &url);
+    let config: postdesk::config::StoreConfig = toml::from_str(&store_keys).expect("[store]");
+    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
+    let pg = PgEngine::connect(&settings).expect("connect");
+    let sled = Store::open(&state).expect("open the sled store");
+    let none = Staged::default();
+
+    let last = pg.last_ticket().expect("last ticket");
+    assert_eq!(last, 2, "two tickets");
+    assert_eq!(sled.next_ticket_number(&none).unwrap(), last + 1);
+    for n in 1..=last + 1 {
+        let json =
+            |t: Option<postdesk::ticket::Ticket>| t.map(|t| serde_json::to_value(t).unwrap());
+        assert_eq!(
+            json(pg.ticket(n).unwrap()),
+            json(sled.ticket(&none, n).unwrap()),
+            "ticket {n}"
+        );
+    }
+    for id in ids
+        .iter()
+        .chain(&["unseen@elsewhere.test", "never@seen.test"])
+    {
+        let key = postdesk::mail::msgid::key(id);
+        assert_eq!(
+            pg.id_entry(&key).unwrap(),
+            sled.lookup_id(&none, id).unwrap(),
+            "{id}"
+        );
+    }
+    assert_eq!(
+        pg.id_entry("unseen@elsewhere.test")
+            .unwrap()
+            .map(|e| e.kind),
+        Some(postdesk::store::IdKind::Referenced)
+    );
+    assert_eq!(
+        pg.last_outbox_id().unwrap() + 1,
+        sled.next_outbox_id(&none).unwrap()
+    );
+    assert_eq!(pg.next_timer().unwrap(), sled.next_timer().unwrap());
+    assert!(pg.next_timer().unwrap().is_some(), "the SLA set a deadline");
+    let later = chrono::Utc::now() + chrono::Duration::days(30);
+    assert_eq!(
+        pg.due_tickets(later, 10).unwrap(),
+        sled.due_tickets(later, 10).unwrap()
+    );
+    for email in [
+        "carol@customer.test",
+        " Dave@Customer.test ",
+        "nobody@x.test",
+    ] {
+        assert_eq!(
+            pg.mark(email).unwrap(),
+            sled.mark(&none, email).unwrap(),
+            "{email}"
+        );
+        assert_eq!(
+            pg.auto_sent(email).unwrap(),
+            sled.auto_sent(&none, email).unwrap(),
+            "{email}"
+        );
+    }
+    assert_eq!(pg.counter("nope").unwrap(), None);
+    assert_eq!(
+        pg.cursor("nope").unwrap(),
+        sled.cursor(&none, "nope").unwrap()
+    );
+    // Writing is the next step; until then it refuses rather than pretends.
+    assert!(pg.write(&none).is_err());
+}
