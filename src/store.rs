@@ -210,13 +210,27 @@ pub struct QuarantineEntry {
     pub arrivals: u32,
 }
 
-/// Intakes decided but not yet written; see the module docs.
+/// A message staged for writing: its record as JSON and its mail as the
+/// engine takes it (for sled, packed by [`codec::Codec::pack_mail`]).
+#[derive(Debug)]
+pub struct StagedMessage {
+    pub ticket: u64,
+    pub seq: u32,
+    pub json: Vec<u8>,
+    pub mail: Vec<u8>,
+}
+
+/// Intakes decided but not yet written; see the module docs. It holds
+/// records, not any engine's encoding: each engine lays them out when it
+/// writes the set ([`engine::Engine::write`]).
 #[derive(Debug, Default)]
 pub struct Staged {
     tickets: std::collections::HashMap<u64, Ticket>,
     ids: std::collections::HashMap<String, IdEntry>,
-    messages: Vec<([u8; 12], Vec<u8>)>,
-    customers: Vec<Vec<u8>>,
+    messages: Vec<StagedMessage>,
+    /// New tickets by requester: the address as the ticket has it.
+    customers: Vec<(String, u64)>,
+    /// Queued mail: the entry and its mail, packed as for messages.
     outbox: Vec<(outbox::Entry, Vec<u8>)>,
     counters: std::collections::HashMap<String, u64>,
     cursors: std::collections::HashMap<String, Vec<u8>>,
@@ -226,7 +240,7 @@ pub struct Staged {
     /// Times of automatic mail by recipient, as they must be stored.
     auto_sent: std::collections::HashMap<String, Vec<DateTime<Utc>>>,
     extra_tickets: std::collections::HashSet<u64>,
-    /// Proactive notices given: meta key and record.
+    /// Proactive notices given: meta key and the record's JSON.
     notices: Vec<(String, Vec<u8>)>,
     count: usize,
     bytes: usize,
@@ -272,7 +286,8 @@ impl Staged {
         !self.outbox.is_empty()
     }
 
-    /// Bytes the staged messages will take in the store.
+    /// Bytes the staged messages and mail hold (records as plain JSON,
+    /// mail as staged): what bounds a batch's memory.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
@@ -835,12 +850,15 @@ impl Store {
             self.stage_ticket(staged, &d.ticket);
             return Ok(());
         };
-        let value = with_blob(&json(record), compressed);
-        staged.bytes += value.len();
+        let record_json = json(record);
+        staged.bytes += 4 + record_json.len() + compressed.len();
         staged.mail_bytes += record.size;
-        staged
-            .messages
-            .push((message_key(record.ticket, record.seq), value));
+        staged.messages.push(StagedMessage {
+            ticket: record.ticket,
+            seq: record.seq,
+            json: record_json,
+            mail: compressed.to_vec(),
+        });
         staged.ids.insert(
             msgid::key(&record.message_id),
             IdEntry {
@@ -869,7 +887,7 @@ impl Store {
         if d.created {
             staged
                 .customers
-                .push(customer_key(&d.ticket.requester.email, d.ticket.number));
+                .push((d.ticket.requester.email.clone(), d.ticket.number));
         }
         staged.tickets.insert(d.ticket.number, d.ticket.clone());
         staged.count += 1;

@@ -45,9 +45,9 @@ impl Store {
                 },
             );
         }
-        let value = with_blob(&json(&entry), &self.codec().pack_mail(bytes));
-        staged.bytes += value.len();
-        staged.outbox.push((entry, value));
+        let mail = self.codec().pack_mail(bytes);
+        staged.bytes += 4 + mail.len();
+        staged.outbox.push((entry, mail));
     }
 
     /// Mail waiting to be sent.

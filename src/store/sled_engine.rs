@@ -193,6 +193,21 @@ impl Engine for Sled {
     /// The staged values are encoded before sled's transaction, which may
     /// run its closure more than once.
     fn write(&self, staged: &Staged) -> Result<()> {
+        let messages: Vec<([u8; 12], Vec<u8>)> = staged
+            .messages
+            .iter()
+            .map(|m| (message_key(m.ticket, m.seq), with_blob(&m.json, &m.mail)))
+            .collect();
+        let outgoing: Vec<(&outbox::Entry, Vec<u8>)> = staged
+            .outbox
+            .iter()
+            .map(|(e, mail)| (e, with_blob(&json(e), mail)))
+            .collect();
+        let customers: Vec<Vec<u8>> = staged
+            .customers
+            .iter()
+            .map(|(email, ticket)| customer_key(email, *ticket))
+            .collect();
         let tickets: Vec<([u8; 8], Vec<u8>)> = staged
             .tickets
             .iter()
@@ -296,11 +311,11 @@ impl Engine for Sled {
                 for (name, value) in &staged.counters {
                     meta.insert(format!("counter/{name}").as_bytes(), &value.to_be_bytes())?;
                 }
-                for (entry, value) in &staged.outbox {
+                for (entry, value) in &outgoing {
                     ot.insert(&entry.id.to_be_bytes(), value.as_slice())?;
                     qt.insert(queue_key(entry).as_slice(), &[])?;
                 }
-                for (k, v) in &staged.messages {
+                for (k, v) in &messages {
                     mt.insert(k, v.as_slice())?;
                 }
                 for (id, entry) in &staged.ids {
@@ -328,7 +343,7 @@ impl Engine for Sled {
                 for r in &reindex {
                     r.apply(xt)?;
                 }
-                for k in &staged.customers {
+                for k in &customers {
                     ct.insert(k.as_slice(), &[])?;
                 }
                 Ok::<_, ConflictableTransactionError<()>>(())
