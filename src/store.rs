@@ -225,27 +225,27 @@ pub struct StagedMessage {
 /// writes the set ([`engine::Engine::write`]).
 #[derive(Debug, Default)]
 pub struct Staged {
-    tickets: std::collections::HashMap<u64, Ticket>,
-    ids: std::collections::HashMap<String, IdEntry>,
-    messages: Vec<StagedMessage>,
+    pub(crate) tickets: std::collections::HashMap<u64, Ticket>,
+    pub(crate) ids: std::collections::HashMap<String, IdEntry>,
+    pub(crate) messages: Vec<StagedMessage>,
     /// New tickets by requester: the address as the ticket has it.
-    customers: Vec<(String, u64)>,
+    pub(crate) customers: Vec<(String, u64)>,
     /// Queued mail: the entry and its mail, packed as for messages.
-    outbox: Vec<(outbox::Entry, Vec<u8>)>,
-    counters: std::collections::HashMap<String, u64>,
-    cursors: std::collections::HashMap<String, Vec<u8>>,
-    notified: std::collections::HashMap<String, String>,
+    pub(crate) outbox: Vec<(outbox::Entry, Vec<u8>)>,
+    pub(crate) counters: std::collections::HashMap<String, u64>,
+    pub(crate) cursors: std::collections::HashMap<String, Vec<u8>>,
+    pub(crate) notified: std::collections::HashMap<String, String>,
     /// Bounce marks by address; `None` clears one.
-    marks: std::collections::HashMap<String, Option<bounce::Mark>>,
+    pub(crate) marks: std::collections::HashMap<String, Option<bounce::Mark>>,
     /// Times of automatic mail by recipient, as they must be stored.
-    auto_sent: std::collections::HashMap<String, Vec<DateTime<Utc>>>,
-    extra_tickets: std::collections::HashSet<u64>,
+    pub(crate) auto_sent: std::collections::HashMap<String, Vec<DateTime<Utc>>>,
+    pub(crate) extra_tickets: std::collections::HashSet<u64>,
     /// Proactive notices given: meta key and the record's JSON.
-    notices: Vec<(String, Vec<u8>)>,
-    count: usize,
-    bytes: usize,
+    pub(crate) notices: Vec<(String, Vec<u8>)>,
+    pub(crate) count: usize,
+    pub(crate) bytes: usize,
     /// Bytes of the staged messages as they arrived.
-    mail_bytes: usize,
+    pub(crate) mail_bytes: usize,
 }
 
 impl Staged {

@@ -125,6 +125,81 @@ fn the_postgres_engine_reads_what_the_sled_store_holds() {
         pg.cursor("nope").unwrap(),
         sled.cursor(&none, "nope").unwrap()
     );
-    // Writing is the next step; until then it refuses rather than pretends.
-    assert!(pg.write(&none).is_err());
+
+    // The same decisions staged twice, written by each engine: each
+    // reads back what the other does.
+    let due = chrono::Utc::now() + chrono::Duration::hours(3);
+    let fill = |staged: &mut Staged| {
+        let mut t = sled.ticket(&none, 1).unwrap().expect("ticket 1");
+        t.queue = "billing".into();
+        t.assignee = Some("Ann@Desk.test".into());
+        t.timer_due = Some(due);
+        sled.stage_ticket(staged, &t);
+        sled.stage_cursor(staged, "imap:inbox", b"uid 42");
+        sled.stage_counter(staged, "round-robin/billing", 7);
+        sled.stage_mark(staged, "dave@customer.test", None);
+        sled.stage_auto_sent(staged, "Carol@customer.test", vec![due]);
+        let id = sled.next_outbox_id(staged).unwrap();
+        let entry: postdesk::outbox::Entry = serde_json::from_value(serde_json::json!({
+            "id": id, "ticket": "ACME-1", "kind": "notify",
+            "message_id": "<n1@desk.test>", "envelope_from": "support@desk.test",
+            "recipients": ["ann@desk.test"], "subject": "New message", "size": 9,
+            "created": due, "state": "queued", "attempts": 0, "next_attempt": due,
+        }))
+        .expect("entry");
+        sled.stage_outgoing(
+            staged,
+            entry,
+            Some(1),
+            Some(("Ann@Desk.test", 2)),
+            b"the mail\r\n",
+        );
+    };
+    let (mut a, mut b) = (Staged::default(), Staged::default());
+    fill(&mut a);
+    fill(&mut b);
+    pg.write(&a).expect("PostgreSQL write");
+    sled.commit(&mut b).expect("sled commit");
+    let json = |t: Option<postdesk::ticket::Ticket>| t.map(|t| serde_json::to_value(t).unwrap());
+    assert_eq!(
+        json(pg.ticket(1).unwrap()),
+        json(sled.ticket(&none, 1).unwrap())
+    );
+    assert_eq!(
+        pg.cursor("imap:inbox").unwrap().as_deref(),
+        Some(&b"uid 42"[..])
+    );
+    assert_eq!(
+        pg.cursor("imap:inbox").unwrap(),
+        sled.cursor(&none, "imap:inbox").unwrap()
+    );
+    assert_eq!(pg.counter("round-robin/billing").unwrap(), Some(7));
+    assert_eq!(sled.counter(&none, "round-robin/billing").unwrap(), 7);
+    assert_eq!(pg.mark("dave@customer.test").unwrap(), None);
+    assert_eq!(
+        pg.auto_sent("carol@customer.test").unwrap(),
+        sled.auto_sent(&none, "carol@customer.test").unwrap()
+    );
+    assert_eq!(
+        pg.id_entry(&postdesk::mail::msgid::key("<n1@desk.test>"))
+            .unwrap(),
+        sled.lookup_id(&none, "<n1@desk.test>").unwrap()
+    );
+    assert_eq!(
+        pg.notified("<n1@desk.test>").unwrap().as_deref(),
+        Some("ann@desk.test 1 2")
+    );
+    assert_eq!(
+        sled.notification(&none, "<n1@desk.test>").unwrap(),
+        Some(("ann@desk.test".to_string(), Some((1, 2))))
+    );
+    assert_eq!(
+        pg.last_outbox_id().unwrap() + 1,
+        sled.next_outbox_id(&none).unwrap()
+    );
+    assert_eq!(pg.next_timer().unwrap(), sled.next_timer().unwrap());
+    assert_eq!(
+        pg.due_tickets(later, 10).unwrap(),
+        sled.due_tickets(later, 10).unwrap()
+    );
 }
