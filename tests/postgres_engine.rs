@@ -202,4 +202,70 @@ fn the_postgres_engine_reads_what_the_sled_store_holds() {
         pg.due_tickets(later, 10).unwrap(),
         sled.due_tickets(later, 10).unwrap()
     );
+
+    // A new ticket with its first message, as intake stages it.
+    let raw = mail(
+        "Frank <frank@customer.test>",
+        "Fax",
+        "m9@customer.test",
+        "References: <gone@elsewhere.test>\r\n",
+        "The fax is silent.",
+    );
+    let stage_new = |staged: &mut Staged| {
+        let number = sled.next_ticket_number(staged).unwrap();
+        let mut ticket = sled.ticket(&none, 2).unwrap().expect("ticket 2");
+        ticket.number = number;
+        ticket.requester.email = "frank@customer.test".into();
+        let mut record = sled.message_records(2).unwrap().remove(0);
+        record.ticket = number;
+        record.seq = 1;
+        record.message_id = "m9@customer.test".into();
+        record.size = raw.len();
+        let d = postdesk::decide::Decision {
+            ticket,
+            created: true,
+            record: Some(record),
+            also: Vec::new(),
+            remember_references: vec!["gone@elsewhere.test".into()],
+            conversation: Some("conv:fax".into()),
+            notices: Vec::new(),
+            ack_suppressed: None,
+            quiet: None,
+            marks: Vec::new(),
+            sent: Vec::new(),
+            counters: Vec::new(),
+            refused: Vec::new(),
+            events: Vec::new(),
+        };
+        sled.stage(staged, &d, &sled.codec().pack_mail(&raw))
+            .unwrap();
+    };
+    let (mut a, mut b) = (Staged::default(), Staged::default());
+    stage_new(&mut a);
+    stage_new(&mut b);
+    pg.write(&a).expect("PostgreSQL write of a new ticket");
+    sled.commit(&mut b).expect("sled commit of a new ticket");
+    assert_eq!(pg.last_ticket().unwrap(), 3);
+    assert_eq!(
+        json(pg.ticket(3).unwrap()),
+        json(sled.ticket(&none, 3).unwrap())
+    );
+    for id in ["m9@customer.test", "gone@elsewhere.test", "conv:fax"] {
+        assert_eq!(
+            pg.id_entry(&postdesk::mail::msgid::key(id)).unwrap(),
+            sled.lookup_id(&none, id).unwrap(),
+            "{id}"
+        );
+    }
+    let db = url.rsplit('/').next().expect("db");
+    let stored = common::psql(
+        &test_pg(),
+        db,
+        "SELECT encode(raw, 'hex') || ' ' || (SELECT string_agg(convert_from(email, 'UTF8'), ',') \
+         FROM customers WHERE ticket = 3) FROM messages WHERE ticket = 3 AND seq = 1",
+    );
+    let stored = String::from_utf8_lossy(&stored.stdout).trim().to_string();
+    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(stored, format!("{hex} frank@customer.test"));
+    assert_eq!(sled.raw_message(3, 1).unwrap().as_deref(), Some(&raw[..]));
 }
