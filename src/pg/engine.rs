@@ -4,7 +4,7 @@
 //! ([`super::copy`]) fills in the same shapes.
 //!
 //! Started (issue 20): the reads intake needs. `write` (one SQL
-//! transaction per staged set) is next; see NOTES-engine.md.
+//! transaction per staged set) is next; see src/store/ENGINE.md.
 //!
 //! The trait is synchronous and the client async: the engine owns a
 //! small runtime and blocks on it inside each primitive. Callers are
@@ -284,7 +284,7 @@ impl Engine for PgEngine {
 
     /// One SQL transaction, all of the set or none of it. Commits of
     /// several nodes are serialized by a transaction-scoped advisory
-    /// lock (cheap next to the writes; see NOTES-engine.md).
+    /// lock (cheap next to the writes; see src/store/ENGINE.md).
     fn write(&self, staged: &Staged) -> Result<()> {
         let what = "write a decision";
         let rows = Rows::of(staged)?;

@@ -1,6 +1,6 @@
 //! The seam between the store's facade ([`super::Store`]) and where the
 //! records are kept (sled today, PostgreSQL next: issue 20). The design and
-//! what is still to move behind it: NOTES-engine.md at the repository root.
+//! what is still to move behind it: `src/store/ENGINE.md`.
 //!
 //! An engine answers from *stored* state only. What intake has decided but
 //! not yet written is the facade's [`Staged`] set, read first by the
