@@ -524,6 +524,21 @@ impl Store {
 mod tests {
     use super::*;
 
+    /// Opens a store a moment ago closed: sled lets go of its lock when
+    /// its flusher thread notices.
+    fn reopen(path: &std::path::Path) -> Store {
+        let mut tries = 0;
+        loop {
+            match Store::open(path) {
+                Err(StoreError::Locked { .. }) if tries < 200 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => break other.unwrap(),
+            }
+        }
+    }
+
     #[test]
     fn cursors_round_trip_as_text() {
         let c = Cursor {
@@ -709,17 +724,7 @@ mod tests {
                 .unwrap();
             store.flush().unwrap();
         }
-        // sled lets go of its lock when its flusher thread notices.
-        let mut tries = 0;
-        let store = loop {
-            match Store::open(dir.path()) {
-                Err(StoreError::Locked { .. }) if tries < 200 => {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                other => break other.unwrap(),
-            }
-        };
+        let store = reopen(dir.path());
         let v = store.verify();
         assert!(v.problems.is_empty(), "{:?}", v.problems);
         assert_eq!(
@@ -802,16 +807,7 @@ mod tests {
                 .unwrap();
             store.flush().unwrap();
         }
-        let mut tries = 0;
-        let store = loop {
-            match Store::open(dir.path()) {
-                Err(StoreError::Locked { .. }) if tries < 200 => {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                other => break other.unwrap(),
-            }
-        };
+        let store = reopen(dir.path());
         let v = store.verify();
         assert!(v.problems.is_empty(), "{:?}", v.problems);
         assert_eq!(summaries(&store), expected_summaries(&store));
