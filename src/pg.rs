@@ -17,6 +17,7 @@ use crate::config::{PgTls, StoreConfig};
 
 pub mod copy;
 pub mod engine;
+pub mod lease;
 pub mod rows;
 pub mod schema;
 

@@ -1,0 +1,393 @@
+//! Leases: which node reads which inbox when several `serve` processes
+//! share one database (issue 20).
+//!
+//! Two nodes reading one IMAP inbox would both fetch a message, both
+//! decide it and both acknowledge it: GitLab's mail_room did exactly that
+//! until it arbitrated through Redis. So each inbox has a lease row, held
+//! by one node at a time for `store.lease_ttl`, renewed well before it
+//! runs out, and taken by another node only once it has. Every taking
+//! raises the lease's *fence*; a node writes its inbox's position only in
+//! a transaction that finds its own fence still there ([`lost`], with the
+//! row share-locked, so a takeover cannot commit in between). A node that
+//! was paused past its lease (a long GC-like stall, a frozen VM) and wakes
+//! up still believing it reads the inbox therefore cannot move the
+//! position, and what it took is fetched again by the new holder; the
+//! Message-ID index makes that second fetch a no-op.
+//!
+//! Time is the database's: `expires` is set from the server's `now()`, so
+//! nodes with skewed clocks agree on when a lease ran out. A node's own
+//! belief about its lease ([`Tenure`]) is measured from when it *sent*
+//! the renewal, which is never later than when the server stamped it, so
+//! the node stops trusting a lease before the server lets anyone take it.
+
+use std::time::{Duration, Instant};
+
+use tokio_postgres::GenericClient;
+
+use super::PgError;
+
+/// One node's hold on a lease: what it writes under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    /// The lease, e.g. `inbox:support`.
+    pub name: String,
+    /// The holder's node id.
+    pub node: String,
+    /// Raised by every taking; a write under an older fence is refused.
+    pub fence: i64,
+}
+
+/// The lease that guards an inbox of this name.
+pub fn inbox_lease(inbox: &str) -> String {
+    format!("inbox:{inbox}")
+}
+
+/// A node: one `serve` process. The id is unique per process start, so a
+/// restarted daemon never mistakes an old holder for itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeInfo {
+    pub id: String,
+    pub host: String,
+    pub pid: u32,
+    pub version: String,
+}
+
+impl NodeInfo {
+    /// This process.
+    pub fn here() -> NodeInfo {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into());
+        let pid = std::process::id();
+        let mut nonce = [0u8; 4];
+        // Without randomness the pid and the start time still tell two
+        // processes on one host apart.
+        if getrandom::fill(&mut nonce).is_err() {
+            let t = chrono::Utc::now().timestamp_micros().to_be_bytes();
+            nonce.copy_from_slice(&t[4..]);
+        }
+        let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        NodeInfo {
+            id: format!("{host}/{pid}/{nonce}"),
+            host,
+            pid,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// A lease as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LeaseRow {
+    pub name: String,
+    pub holder: Option<String>,
+    pub fence: i64,
+    /// Milliseconds until it runs out (negative: ran out that long ago).
+    pub expires_in_ms: i64,
+}
+
+/// A node as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NodeRow {
+    pub id: String,
+    pub host: String,
+    pub pid: i32,
+    pub version: String,
+    /// Milliseconds since the node was last heard from.
+    pub seen_ms_ago: i64,
+}
+
+fn failed(at: &str, what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> PgError {
+    let at = at.to_string();
+    move |e| PgError::Query {
+        at,
+        what: what.to_string(),
+        detail: super::detail(&e),
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Says this node is alive (and who it is), at start and at each renewal.
+pub async fn register(
+    client: &impl GenericClient,
+    at: &str,
+    node: &NodeInfo,
+) -> Result<(), PgError> {
+    let pid = i32::try_from(node.pid).unwrap_or(i32::MAX);
+    client
+        .execute(
+            "INSERT INTO nodes (id, host, pid, version, started, seen) \
+             VALUES ($1, $2, $3, $4, now(), now()) \
+             ON CONFLICT (id) DO UPDATE SET seen = now()",
+            &[&node.id, &node.host, &pid, &node.version],
+        )
+        .await
+        .map_err(failed(at, "register this node"))?;
+    Ok(())
+}
+
+/// Takes lease `name` for `node` if nobody holds it or its holder let it
+/// run out; `None` while another node holds it.
+pub async fn take(
+    client: &impl GenericClient,
+    at: &str,
+    name: &str,
+    node: &str,
+    ttl: Duration,
+) -> Result<Option<Hold>, PgError> {
+    let row = client
+        .query_opt(
+            "INSERT INTO leases (name, holder, fence, expires) \
+             VALUES ($1, $2, 1, now() + $3::bigint * interval '1 millisecond') \
+             ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, \
+             fence = leases.fence + 1, expires = EXCLUDED.expires \
+             WHERE leases.holder IS NULL OR leases.expires <= now() \
+             RETURNING fence",
+            &[&name, &node, &millis(ttl)],
+        )
+        .await
+        .map_err(failed(at, "take a lease"))?;
+    match row {
+        Some(row) => Ok(Some(Hold {
+            name: name.to_string(),
+            node: node.to_string(),
+            fence: row.try_get(0).map_err(failed(at, "read a lease's fence"))?,
+        })),
+        None => Ok(None),
+    }
+}
+
+/// Extends a held lease by `ttl` from now; `false` when it is no longer
+/// this hold's (it ran out and another node took it).
+pub async fn renew(
+    client: &impl GenericClient,
+    at: &str,
+    hold: &Hold,
+    ttl: Duration,
+) -> Result<bool, PgError> {
+    let n = client
+        .execute(
+            "UPDATE leases SET expires = now() + $4::bigint * interval '1 millisecond' \
+             WHERE name = $1 AND holder = $2 AND fence = $3",
+            &[&hold.name, &hold.node, &hold.fence, &millis(ttl)],
+        )
+        .await
+        .map_err(failed(at, "renew a lease"))?;
+    if n == 1 {
+        client
+            .execute("UPDATE nodes SET seen = now() WHERE id = $1", &[&hold.node])
+            .await
+            .map_err(failed(at, "say this node is alive"))?;
+    }
+    Ok(n == 1)
+}
+
+/// Gives a lease up at once (a clean stop), so another node need not wait
+/// for it to run out. A hold already lost is left alone.
+pub async fn release(client: &impl GenericClient, at: &str, hold: &Hold) -> Result<(), PgError> {
+    client
+        .execute(
+            "UPDATE leases SET holder = NULL, expires = now() \
+             WHERE name = $1 AND holder = $2 AND fence = $3",
+            &[&hold.name, &hold.node, &hold.fence],
+        )
+        .await
+        .map_err(failed(at, "release a lease"))?;
+    Ok(())
+}
+
+/// The holds among `holds` that are no longer this node's, checked inside
+/// the caller's transaction with the rows share-locked: a takeover waits
+/// for that transaction, so a write that finds its fence here commits
+/// before any other node can read the inbox. An expired lease nobody took
+/// yet is still held: its fence has not moved, so no other node wrote.
+pub async fn lost<'h>(
+    tx: &impl GenericClient,
+    at: &str,
+    holds: &'h [Hold],
+) -> Result<Vec<&'h Hold>, PgError> {
+    if holds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: Vec<&str> = holds.iter().map(|h| h.name.as_str()).collect();
+    let rows = tx
+        .query(
+            "SELECT name, holder, fence FROM leases WHERE name = ANY($1) FOR SHARE",
+            &[&names],
+        )
+        .await
+        .map_err(failed(at, "check the inbox leases"))?;
+    let mut now = Vec::with_capacity(rows.len());
+    for row in rows {
+        let name: String = row.try_get(0).map_err(failed(at, "read a lease"))?;
+        let holder: Option<String> = row.try_get(1).map_err(failed(at, "read a lease"))?;
+        let fence: i64 = row.try_get(2).map_err(failed(at, "read a lease"))?;
+        now.push((name, holder, fence));
+    }
+    Ok(holds
+        .iter()
+        .filter(|h| {
+            !now.iter().any(|(n, holder, f)| {
+                *n == h.name && holder.as_deref() == Some(&h.node) && *f == h.fence
+            })
+        })
+        .collect())
+}
+
+/// Every lease, for `status`.
+pub async fn leases(client: &impl GenericClient, at: &str) -> Result<Vec<LeaseRow>, PgError> {
+    let rows = client
+        .query(
+            "SELECT name, holder, fence, \
+             (extract(epoch FROM (expires - now())) * 1000)::bigint \
+             FROM leases ORDER BY name",
+            &[],
+        )
+        .await
+        .map_err(failed(at, "list the leases"))?;
+    rows.iter()
+        .map(|r| {
+            Ok(LeaseRow {
+                name: r.try_get(0).map_err(failed(at, "read a lease"))?,
+                holder: r.try_get(1).map_err(failed(at, "read a lease"))?,
+                fence: r.try_get(2).map_err(failed(at, "read a lease"))?,
+                expires_in_ms: r.try_get(3).map_err(failed(at, "read a lease"))?,
+            })
+        })
+        .collect()
+}
+
+/// Every node heard from within `within`, for `status`; older ones are
+/// forgotten (their leases stay, held by nobody, until taken).
+pub async fn nodes(
+    client: &impl GenericClient,
+    at: &str,
+    within: Duration,
+) -> Result<Vec<NodeRow>, PgError> {
+    client
+        .execute(
+            "DELETE FROM nodes WHERE seen < now() - $1::bigint * interval '1 millisecond'",
+            &[&millis(within)],
+        )
+        .await
+        .map_err(failed(at, "forget old nodes"))?;
+    let rows = client
+        .query(
+            "SELECT id, host, pid, version, \
+             (extract(epoch FROM (now() - seen)) * 1000)::bigint \
+             FROM nodes ORDER BY started, id",
+            &[],
+        )
+        .await
+        .map_err(failed(at, "list the nodes"))?;
+    rows.iter()
+        .map(|r| {
+            Ok(NodeRow {
+                id: r.try_get(0).map_err(failed(at, "read a node"))?,
+                host: r.try_get(1).map_err(failed(at, "read a node"))?,
+                pid: r.try_get(2).map_err(failed(at, "read a node"))?,
+                version: r.try_get(3).map_err(failed(at, "read a node"))?,
+                seen_ms_ago: r.try_get(4).map_err(failed(at, "read a node"))?,
+            })
+        })
+        .collect()
+}
+
+/// What a node believes about its own lease, on its own monotonic clock:
+/// renew at a third of the TTL, and stop trusting the lease a fifth of the
+/// TTL before the server could let another node take it. Pure: the caller
+/// says when it sent each renewal that succeeded.
+#[derive(Debug, Clone, Copy)]
+pub struct Tenure {
+    ttl: Duration,
+    /// When the last successful taking or renewal was sent.
+    sent: Option<Instant>,
+}
+
+/// What to do about a lease now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Held and fresh: check again at this instant.
+    Wait(Instant),
+    /// Held, but renew now.
+    Renew,
+    /// Not to be trusted any more: stop reading the inbox before another
+    /// node may take it.
+    Stop,
+}
+
+impl Tenure {
+    pub fn new(ttl: Duration) -> Tenure {
+        Tenure { ttl, sent: None }
+    }
+
+    /// A taking or renewal sent at `sent` succeeded.
+    pub fn renewed(&mut self, sent: Instant) {
+        self.sent = Some(sent);
+    }
+
+    /// The lease was lost or released.
+    pub fn ended(&mut self) {
+        self.sent = None;
+    }
+
+    pub fn held(&self, now: Instant) -> bool {
+        self.sent.is_some_and(|s| now < s + self.trusted())
+    }
+
+    fn trusted(&self) -> Duration {
+        self.ttl - self.ttl / 5
+    }
+
+    pub fn next(&self, now: Instant) -> Next {
+        let Some(sent) = self.sent else {
+            return Next::Stop;
+        };
+        if now >= sent + self.trusted() {
+            Next::Stop
+        } else if now >= sent + self.ttl / 3 {
+            Next::Renew
+        } else {
+            Next::Wait(sent + self.ttl / 3)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenure_renews_at_a_third_and_stops_before_the_server_lets_go() {
+        let ttl = Duration::from_secs(15);
+        let t0 = Instant::now();
+        let mut t = Tenure::new(ttl);
+        assert_eq!(t.next(t0), Next::Stop, "nothing held yet");
+        assert!(!t.held(t0));
+        t.renewed(t0);
+        assert_eq!(t.next(t0), Next::Wait(t0 + Duration::from_secs(5)));
+        assert_eq!(t.next(t0 + Duration::from_secs(5)), Next::Renew);
+        // Renewals failing: still held until 12 s after the last one sent.
+        assert_eq!(t.next(t0 + Duration::from_secs(11)), Next::Renew);
+        assert!(t.held(t0 + Duration::from_millis(11_999)));
+        assert_eq!(t.next(t0 + Duration::from_secs(12)), Next::Stop);
+        assert!(!t.held(t0 + Duration::from_secs(12)));
+        t.renewed(t0 + Duration::from_secs(10));
+        assert!(t.held(t0 + Duration::from_secs(21)));
+        t.ended();
+        assert!(!t.held(t0 + Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn node_ids_differ_between_processes_and_starts() {
+        let (a, b) = (NodeInfo::here(), NodeInfo::here());
+        assert_ne!(a.id, b.id, "the nonce tells two starts apart");
+        assert!(a.id.contains(&format!("/{}/", std::process::id())));
+        assert_eq!(inbox_lease("support"), "inbox:support");
+    }
+}

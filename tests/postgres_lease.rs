@@ -1,0 +1,211 @@
+//! Inbox leases on the real test PostgreSQL (issue 20): one holder at a
+//! time, taken over only after it ran out, a fence that rises with every
+//! taking, and a write check that a takeover cannot slip past. Needs the
+//! test cluster (tests/pg/start.sh, POSTDESK_TEST_PG).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{fresh_database, test_pg};
+use postdesk::pg::lease::{self, Hold, NodeInfo};
+
+const URL_VAR: &str = "PDT_LEASE_DATABASE_URL";
+
+/// A pool on a fresh, migrated database of the test cluster.
+fn database(name: &str) -> (tokio::runtime::Runtime, deadpool_postgres::Pool, String) {
+    let url = fresh_database(name);
+    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
+    // Each test names its own variable: tests run in parallel threads.
+    let var = format!("{URL_VAR}_{}", name.to_uppercase());
+    std::env::set_var(&var, &url);
+    let keys = format!("url_env = \"{var}\"\nca_file = \"{ca}\"\npool = 8\n");
+    let config: postdesk::config::StoreConfig = toml::from_str(&keys).expect("[store]");
+    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let pool = rt.block_on(async { settings.pool() }).expect("pool");
+    rt.block_on(async {
+        let mut client = settings.connection(&pool).await.expect("connect");
+        postdesk::pg::schema::apply(&mut client, &settings.describe())
+            .await
+            .expect("migrate");
+    });
+    (rt, pool, settings.describe())
+}
+
+async fn node(pool: &deadpool_postgres::Pool, at: &str) -> NodeInfo {
+    let n = NodeInfo::here();
+    let c = pool.get().await.expect("connection");
+    lease::register(&**c, at, &n).await.expect("register");
+    n
+}
+
+#[test]
+fn one_node_holds_an_inbox_until_its_lease_runs_out_and_the_fence_rises_with_each_taking() {
+    let (rt, pool, at) = database("lease_takeover");
+    rt.block_on(async {
+        let (a, b) = (node(&pool, &at).await, node(&pool, &at).await);
+        let c = pool.get().await.expect("connection");
+        let name = lease::inbox_lease("support");
+        let long = Duration::from_secs(60);
+
+        let held = lease::take(&**c, &at, &name, &a.id, long).await.unwrap();
+        let held = held.expect("a free lease is taken");
+        assert_eq!(held.fence, 1);
+        assert_eq!(
+            lease::take(&**c, &at, &name, &b.id, long).await.unwrap(),
+            None,
+            "b cannot take what a holds"
+        );
+        assert!(lease::renew(&**c, &at, &held, long).await.unwrap());
+        assert_eq!(
+            lease::take(&**c, &at, &name, &b.id, long).await.unwrap(),
+            None
+        );
+
+        // a stops renewing: the lease runs out (made to, on the server's
+        // clock) and b takes it under a higher fence.
+        c.execute(
+            "UPDATE leases SET expires = now() - interval '1 second' WHERE name = $1",
+            &[&name],
+        )
+        .await
+        .unwrap();
+        let taken = lease::take(&**c, &at, &name, &b.id, long).await.unwrap();
+        let taken = taken.expect("an expired lease is taken");
+        assert_eq!(taken.fence, 2);
+        assert!(
+            !lease::renew(&**c, &at, &held, long).await.unwrap(),
+            "a's renewal fails once b took the lease"
+        );
+        let both = [held.clone(), taken.clone()];
+        let lost = lease::lost(&**c, &at, &both).await.unwrap();
+        assert_eq!(lost, vec![&held], "only a's hold is lost");
+
+        // A clean stop gives the lease up at once.
+        lease::release(&**c, &at, &taken).await.unwrap();
+        let again = lease::take(&**c, &at, &name, &a.id, long).await.unwrap();
+        assert_eq!(again.map(|h| h.fence), Some(3));
+
+        let rows = lease::leases(&**c, &at).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].holder.as_deref(), Some(a.id.as_str()));
+        let nodes = lease::nodes(&**c, &at, Duration::from_secs(3600))
+            .await
+            .unwrap();
+        let ids: Vec<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
+        assert_eq!(ids.len(), 2);
+        assert!(ids.contains(&a.id.as_str()) && ids.contains(&b.id.as_str()));
+    });
+}
+
+#[test]
+fn of_many_nodes_taking_a_free_lease_at_once_exactly_one_gets_it() {
+    let (rt, pool, at) = database("lease_race");
+    rt.block_on(async {
+        let name = lease::inbox_lease("sales");
+        for round in 0..10 {
+            let mut tasks = Vec::new();
+            for _ in 0..8 {
+                let (pool, at, name) = (pool.clone(), at.clone(), name.clone());
+                tasks.push(tokio::spawn(async move {
+                    let n = node(&pool, &at).await;
+                    let c = pool.get().await.expect("connection");
+                    lease::take(&**c, &at, &name, &n.id, Duration::from_secs(60))
+                        .await
+                        .expect("take")
+                }));
+            }
+            let mut won: Vec<Hold> = Vec::new();
+            for t in tasks {
+                if let Some(h) = t.await.expect("task") {
+                    won.push(h);
+                }
+            }
+            assert_eq!(
+                won.len(),
+                1,
+                "round {round}: exactly one taker, got {won:?}"
+            );
+            assert_eq!(won[0].fence, round + 1);
+            let c = pool.get().await.expect("connection");
+            lease::release(&**c, &at, &won[0]).await.expect("release");
+        }
+    });
+}
+
+/// The write check holds the lease row: a takeover that starts while a
+/// write under the old fence is open waits for it, so the old holder's
+/// last write lands before anyone else reads the inbox, never after.
+#[test]
+fn a_takeover_waits_for_the_old_holders_open_write() {
+    let (rt, pool, at) = database("lease_fence");
+    rt.block_on(async {
+        let (a, b) = (node(&pool, &at).await, node(&pool, &at).await);
+        let name = lease::inbox_lease("support");
+        let long = Duration::from_secs(60);
+        let mut ca = pool.get().await.expect("connection");
+        let held = lease::take(&**ca, &at, &name, &a.id, long)
+            .await
+            .unwrap()
+            .expect("taken");
+        ca.execute(
+            "UPDATE leases SET expires = now() - interval '1 second' WHERE name = $1",
+            &[&name],
+        )
+        .await
+        .unwrap();
+
+        // a, not yet knowing its lease ran out, writes: its fence is still
+        // the lease's (nobody took it), so the write may commit.
+        let tx = ca.transaction().await.unwrap();
+        let holds = [held.clone()];
+        assert!(lease::lost(&*tx, &at, &holds).await.unwrap().is_empty());
+        tx.execute(
+            "INSERT INTO cursors (source, value) VALUES ('support', '\\x01')",
+            &[],
+        )
+        .await
+        .unwrap();
+
+        let taker = {
+            let (pool, at, name, b) = (pool.clone(), at.clone(), name.clone(), b.id.clone());
+            tokio::spawn(async move {
+                let c = pool.get().await.expect("connection");
+                lease::take(&**c, &at, &name, &b, long).await.expect("take")
+            })
+        };
+        // The takeover is blocked on the row a's write holds.
+        let watcher = pool.get().await.expect("connection");
+        let mut blocked = false;
+        for _ in 0..600 {
+            let waiting: i64 = watcher
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if waiting > 0 {
+                blocked = true;
+                break;
+            }
+            assert!(
+                !taker.is_finished(),
+                "the takeover did not wait for a's write"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(blocked, "the takeover never reached the lease row");
+        tx.commit().await.unwrap();
+        let taken = taker.await.unwrap().expect("b takes it after a's write");
+        assert_eq!(taken.fence, held.fence + 1);
+
+        // Now a's next write finds its fence gone.
+        let tx = ca.transaction().await.unwrap();
+        assert_eq!(lease::lost(&*tx, &at, &holds).await.unwrap(), vec![&held]);
+        tx.rollback().await.unwrap();
+    });
+}
