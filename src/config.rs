@@ -894,6 +894,15 @@ pub struct StoreConfig {
     /// (a private CA, as most database servers have).
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    /// With several `serve` nodes on one database: how long a node holds
+    /// an inbox's lease without renewing it, so how long an inbox goes
+    /// unread after its node dies. Renewed at a third of it.
+    #[serde(default = "fifteen_seconds", deserialize_with = "de_duration")]
+    pub lease_ttl: std::time::Duration,
+}
+
+fn fifteen_seconds() -> std::time::Duration {
+    std::time::Duration::from_secs(15)
 }
 
 impl Default for StoreConfig {
@@ -906,6 +915,7 @@ impl Default for StoreConfig {
             pool: default_pool(),
             tls: PgTls::default(),
             ca_file: None,
+            lease_ttl: fifteen_seconds(),
         }
     }
 }
@@ -1119,6 +1129,12 @@ impl Config {
         let st = &self.store;
         if st.url_env.is_some() && st.url_file.is_some() {
             return bad("[store] has both url_env and url_file; keep one".into());
+        }
+        if st.lease_ttl < std::time::Duration::from_secs(3) {
+            return bad(format!(
+                "[store] lease_ttl = {} is too short: a node renews its leases every third of it, and a busy database or network must not cost it its inboxes (at least 3s; 15s is the default)",
+                humantime::format_duration(st.lease_ttl)
+            ));
         }
         if st.kind == StoreKind::Postgres && !st.has_postgres() {
             return bad("[store] kind = \"postgres\" needs url_env or url_file naming where the database URL is (never the URL itself: it holds the password)".into());

@@ -17,6 +17,7 @@ use crate::control::{self, ControlError};
 use crate::desk::{Desk, DeskError};
 use crate::source::maildir::Maildir;
 
+pub mod leasing;
 mod serving;
 pub use serving::Serving;
 

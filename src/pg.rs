@@ -177,6 +177,12 @@ impl Settings {
         out
     }
 
+    /// The same database with a pool of at most `n` connections.
+    pub fn with_pool(mut self, n: usize) -> Settings {
+        self.pool = n.max(1);
+        self
+    }
+
     /// A pool of at most `[store] pool` connections.
     pub fn pool(&self) -> Result<deadpool_postgres::Pool, PgError> {
         let mut pg = self.pg.clone();

@@ -497,6 +497,8 @@ fn check_knows_the_store_keys_and_desk_commands_refuse_postgres_for_now() {
             &format!("url_env = \"{URL_VAR}\"\nurl_file = \"/x\""),
             "both url_env and url_file",
         ),
+        ("lease_ttl = \"1s\"", "lease_ttl = 1s is too short"),
+        ("lease_ttl = \"soon\"", "soon"),
     ] {
         let t = TestDesk::with(Options {
             extra: format!("\n[store]\n{bad}\n"),

@@ -209,3 +209,108 @@ fn a_takeover_waits_for_the_old_holders_open_write() {
         tx.rollback().await.unwrap();
     });
 }
+
+/// Two nodes serve one inbox through the daemon's lease loop: one reads
+/// it at a time; when the reader dies without a word (its task aborted,
+/// its lease never released), the other takes over once the lease ran
+/// out; a clean stop hands over at once.
+#[test]
+fn two_nodes_read_one_inbox_in_turn_and_the_survivor_takes_over() {
+    use postdesk::daemon::leasing::{leased, Leasing};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let url = fresh_database("lease_loop");
+    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
+    let var = format!("{URL_VAR}_LOOP");
+    std::env::set_var(&var, &url);
+    let keys = format!("url_env = \"{var}\"\nca_file = \"{ca}\"\n");
+    let config: postdesk::config::StoreConfig = toml::from_str(&keys).expect("[store]");
+    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let pool = settings.pool().expect("pool");
+        let mut c = settings.connection(&pool).await.expect("connect");
+        postdesk::pg::schema::apply(&mut c, &settings.describe())
+            .await
+            .expect("migrate");
+        let ttl = Duration::from_millis(1500);
+        // Who reads now (a bit per node), and whether two ever did.
+        let reading = Arc::new(AtomicUsize::new(0));
+        let overlap = Arc::new(AtomicUsize::new(0));
+        let mut nodes = Vec::new();
+        for bit in [1usize, 2] {
+            let leasing = Leasing::start(&settings, ttl).await.expect("node");
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let (reading, overlap) = (reading.clone(), overlap.clone());
+            let task = tokio::spawn(leased(
+                leasing.clone(),
+                "support".into(),
+                stop_rx,
+                move |mut stop| {
+                    let (reading, overlap) = (reading.clone(), overlap.clone());
+                    async move {
+                        if reading.fetch_or(bit, Ordering::SeqCst) != 0 {
+                            overlap.fetch_add(1, Ordering::SeqCst);
+                        }
+                        // Read until told to stop, or until the loop that
+                        // started us is gone (the node died).
+                        while !*stop.borrow() {
+                            if stop.changed().await.is_err() {
+                                break;
+                            }
+                        }
+                        reading.fetch_and(!bit, Ordering::SeqCst);
+                    }
+                },
+            ));
+            nodes.push((bit, leasing, stop_tx, task));
+        }
+        let wait_for = |want: fn(usize) -> bool, what: &'static str| {
+            let reading = reading.clone();
+            async move {
+                for _ in 0..400 {
+                    let now = reading.load(Ordering::SeqCst);
+                    if want(now) {
+                        return now;
+                    }
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                panic!("{what}: still {}", reading.load(Ordering::SeqCst));
+            }
+        };
+        let first = wait_for(|r| r == 1 || r == 2, "one node reads").await;
+        let (dead, alive) = if first == 1 { (0, 1) } else { (1, 0) };
+        assert!(nodes[dead].1.holds().holds("support"));
+        assert!(!nodes[alive].1.holds().holds("support"));
+
+        // The reader dies: no release, its lease must run out.
+        nodes[dead].3.abort();
+        let survivor = nodes[alive].0;
+        let now = wait_for(
+            if survivor == 1 {
+                |r| r == 1
+            } else {
+                |r| r == 2
+            },
+            "the survivor takes over",
+        )
+        .await;
+        assert_eq!(now, survivor);
+        let c = pool.get().await.expect("connection");
+        let rows = lease::leases(&**c, &settings.describe()).await.unwrap();
+        assert_eq!(rows[0].fence, 2, "taken twice: {rows:?}");
+        assert_eq!(
+            rows[0].holder.as_deref(),
+            Some(nodes[alive].1.node().id.as_str())
+        );
+
+        // A clean stop releases the lease at once.
+        let _ = nodes[alive].2.send(true);
+        let (_, _, _, task) = nodes.remove(alive);
+        task.await.expect("the loop ends");
+        let rows = lease::leases(&**c, &settings.describe()).await.unwrap();
+        assert_eq!(rows[0].holder, None, "released: {rows:?}");
+        assert_eq!(overlap.load(Ordering::SeqCst), 0, "two nodes read at once");
+    });
+}

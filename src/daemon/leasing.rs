@@ -1,0 +1,214 @@
+//! Reading an inbox only while this node holds its lease (several `serve`
+//! processes on one PostgreSQL database; the lease itself is
+//! [`crate::pg::lease`]).
+//!
+//! Each inbox's source runs under [`leased`]: wait for the lease, start
+//! the source with a stop signal of its own, renew the lease at a third of
+//! its TTL, and stop the source as soon as the lease can no longer be
+//! trusted ([`lease::Tenure`]) or was taken, then wait for the lease
+//! again. The source stops the way it stops at shutdown: it finishes and
+//! flushes the batch in hand. A write that a stalled node makes after
+//! losing its lease is refused by the fence check in the store's
+//! transaction, so a late stop costs a refetch, never a double.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::pg::lease::{self, Hold, Next, NodeInfo, Tenure};
+use crate::pg::{PgError, Settings};
+
+/// The holds this node has now, by inbox name: what the store's write
+/// checks its fence against, and what `status` shows.
+#[derive(Debug, Default)]
+pub struct Holds(Mutex<HashMap<String, Hold>>);
+
+impl Holds {
+    fn set(&self, inbox: &str, hold: Option<Hold>) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match hold {
+            Some(h) => map.insert(inbox.to_string(), h),
+            None => map.remove(inbox),
+        };
+    }
+
+    /// This node's holds on the named inboxes (those it holds).
+    pub fn of<'a>(&self, inboxes: impl IntoIterator<Item = &'a str>) -> Vec<Hold> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        inboxes
+            .into_iter()
+            .filter_map(|i| map.get(i).cloned())
+            .collect()
+    }
+
+    /// Whether this node holds the inbox's lease now.
+    pub fn holds(&self, inbox: &str) -> bool {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.contains_key(inbox)
+    }
+}
+
+/// This node's side of the leases: who it is, where the database is, and
+/// what it holds.
+pub struct Leasing {
+    settings: Settings,
+    pool: deadpool_postgres::Pool,
+    node: NodeInfo,
+    ttl: Duration,
+    holds: Arc<Holds>,
+}
+
+impl Leasing {
+    /// Connects (a pool of two: the leases' traffic is a few small
+    /// statements a second) and registers this node.
+    pub async fn start(settings: &Settings, ttl: Duration) -> Result<Arc<Leasing>, PgError> {
+        let s = settings.clone().with_pool(2);
+        let pool = s.pool()?;
+        let node = NodeInfo::here();
+        let client = s.connection(&pool).await?;
+        lease::register(&**client, &s.describe(), &node).await?;
+        drop(client);
+        Ok(Arc::new(Leasing {
+            settings: s,
+            pool,
+            node,
+            ttl,
+            holds: Arc::new(Holds::default()),
+        }))
+    }
+
+    pub fn node(&self) -> &NodeInfo {
+        &self.node
+    }
+
+    pub fn holds(&self) -> Arc<Holds> {
+        self.holds.clone()
+    }
+
+    async fn take(&self, name: &str) -> Result<Option<Hold>, PgError> {
+        let c = self.settings.connection(&self.pool).await?;
+        let at = self.settings.describe();
+        // The node row may have been forgotten while this node was cut
+        // off (`status` prunes silent nodes): say it is alive first.
+        lease::register(&**c, &at, &self.node).await?;
+        lease::take(&**c, &at, name, &self.node.id, self.ttl).await
+    }
+
+    async fn renew(&self, hold: &Hold) -> Result<bool, PgError> {
+        let c = self.settings.connection(&self.pool).await?;
+        lease::renew(&**c, &self.settings.describe(), hold, self.ttl).await
+    }
+
+    async fn release(&self, hold: &Hold) {
+        let at = self.settings.describe();
+        let released = match self.settings.connection(&self.pool).await {
+            Ok(c) => lease::release(&**c, &at, hold).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = released {
+            // It runs out by itself within the TTL.
+            tracing::warn!(lease = %hold.name, error = %e, "cannot release the lease; it runs out by itself");
+        }
+    }
+}
+
+/// Runs the source that `start` makes, for inbox `inbox`, only while this
+/// node holds the inbox's lease, until `stop`.
+pub async fn leased<F, Fut>(
+    leasing: Arc<Leasing>,
+    inbox: String,
+    mut stop: watch::Receiver<bool>,
+    start: F,
+) where
+    F: Fn(watch::Receiver<bool>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let name = lease::inbox_lease(&inbox);
+    let mut tenure = Tenure::new(leasing.ttl);
+    // Waiting nodes try a little more often than the holder renews, so a
+    // lease that ran out is taken within about a third of the TTL.
+    let retry = leasing.ttl / 3;
+    let mut said_waiting = false;
+    while !*stop.borrow() {
+        let sent = Instant::now();
+        let hold = match leasing.take(&name).await {
+            Ok(Some(h)) => h,
+            Ok(None) => {
+                if !said_waiting {
+                    tracing::info!(inbox = %inbox, "another node reads this inbox; waiting for its lease");
+                    said_waiting = true;
+                }
+                if sleep_or_stop(&mut stop, retry).await {
+                    break;
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(inbox = %inbox, error = %e, "cannot take the inbox's lease; trying again");
+                if sleep_or_stop(&mut stop, retry).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        said_waiting = false;
+        tenure.renewed(sent);
+        tracing::info!(inbox = %inbox, fence = hold.fence, node = %leasing.node.id, "took the inbox's lease");
+        leasing.holds.set(&inbox, Some(hold.clone()));
+        let (source_stop, source_rx) = watch::channel(false);
+        let mut source = tokio::spawn(start(source_rx));
+        let why = loop {
+            let wait = match tenure.next(Instant::now()) {
+                Next::Wait(until) => until.saturating_duration_since(Instant::now()),
+                Next::Renew => {
+                    let sent = Instant::now();
+                    match leasing.renew(&hold).await {
+                        Ok(true) => tenure.renewed(sent),
+                        Ok(false) => break "another node took the lease",
+                        Err(e) => {
+                            tracing::warn!(inbox = %inbox, error = %e, "cannot renew the inbox's lease");
+                        }
+                    }
+                    // Retry a failed renewal soon; `Stop` ends it in time.
+                    (leasing.ttl / 15).max(Duration::from_millis(100))
+                }
+                Next::Stop => break "the lease could not be renewed in time",
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => break "stopping",
+                _ = &mut source => break "the source ended",
+            }
+        };
+        let _ = source_stop.send(true);
+        if !source.is_finished() {
+            let _ = (&mut source).await;
+        }
+        leasing.holds.set(&inbox, None);
+        tenure.ended();
+        if why == "stopping" || why == "the source ended" {
+            leasing.release(&hold).await;
+        } else {
+            tracing::warn!(inbox = %inbox, why, "stopped reading the inbox");
+        }
+        if why == "stopping" {
+            break;
+        }
+        // A source that ended by itself, or a lease lost, is not retaken
+        // in a tight loop.
+        if sleep_or_stop(&mut stop, retry).await {
+            break;
+        }
+    }
+}
+
+/// Sleeps `d`; `true` when told to stop meanwhile.
+async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => *stop.borrow(),
+        changed = stop.changed() => changed.is_err() || *stop.borrow(),
+    }
+}
