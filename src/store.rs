@@ -246,6 +246,9 @@ pub struct Staged {
     pub(crate) bytes: usize,
     /// Bytes of the staged messages as they arrived.
     pub(crate) mail_bytes: usize,
+    /// Whether this set's decisions hold the store's write turn
+    /// ([`Store::enter`]); kept across a commit in mid-decision.
+    pub(crate) entered: bool,
 }
 
 impl Staged {
@@ -1010,8 +1013,32 @@ impl Store {
             std::sync::atomic::Ordering::Relaxed,
         );
         self.sled.write(staged)?;
-        *staged = Staged::default();
+        *staged = Staged {
+            entered: staged.entered,
+            ..Staged::default()
+        };
         Ok(())
+    }
+
+    /// Takes the store's write turn for a decision, if `staged` does not
+    /// hold it yet. Several processes writing one store (PostgreSQL nodes)
+    /// decide one at a time, each from its first read to its commit, as
+    /// one process's intakes already do under the desk's lock: that is
+    /// what keeps ticket numbers, threading and timers exactly-once
+    /// across nodes. A single-process engine needs nothing here.
+    pub fn enter(&self, staged: &mut Staged) -> Result<()> {
+        if !staged.entered {
+            staged.entered = true;
+        }
+        Ok(())
+    }
+
+    /// Gives the write turn back once nothing is left staged (a decision
+    /// that wrote nothing, or after the commit).
+    pub fn leave(&self, staged: &mut Staged) {
+        if staged.entered && staged.is_empty() {
+            staged.entered = false;
+        }
     }
 
     /// Every ticket, in number order.

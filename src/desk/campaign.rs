@@ -33,7 +33,7 @@ impl Desk {
                 filter.template
             ));
         }
-        let mut staged = self.lock_staged();
+        let mut staged = self.lock_staged()?;
         self.store.commit(&mut staged)?;
         let tickets = self.store.tickets().collect::<Result<Vec<_>, _>>()?;
         let is_staff = |e: &str| decide::is_own(&self.own, e) || self.config.agent(e).is_some();

@@ -130,7 +130,7 @@ impl Desk {
             .unwrap_or_else(|| "default".to_string());
         let queue = self.config.queue_for_inbox(&inbox);
 
-        let mut staged = self.lock_staged();
+        let mut staged = self.lock_staged()?;
         let (facts, mut linked) = self.facts(&staged, &msg)?;
         let choice = thread::decide_links(&facts);
         let mut threading = choice.threading;

@@ -226,14 +226,15 @@ impl Desk {
 
     /// A source's position, as last staged or stored.
     pub fn cursor(&self, source: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.store.cursor(&self.lock_staged(), source)
+        self.store.cursor(&*self.lock_staged()?, source)
     }
 
     /// Moves a source's position with the intakes staged so far; it becomes
     /// durable with them at the next [`Desk::flush`].
-    pub fn stage_cursor(&self, source: &str, value: &[u8]) {
+    pub fn stage_cursor(&self, source: &str, value: &[u8]) -> Result<(), StoreError> {
         self.store
-            .stage_cursor(&mut self.lock_staged(), source, value);
+            .stage_cursor(&mut *self.lock_staged()?, source, value);
+        Ok(())
     }
 
     /// Where each source stands, for `postdesk status`.

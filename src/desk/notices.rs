@@ -199,7 +199,7 @@ impl Desk {
             return Ok(false);
         };
         let now = Utc::now();
-        let mut staged = self.lock_staged();
+        let mut staged = self.lock_staged()?;
         let id = self.store.next_outbox_id(&staged)?;
         let (entry, planned) = compose::plan_alert(
             &self.config,

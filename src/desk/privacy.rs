@@ -225,7 +225,7 @@ impl Desk {
         }
         let pseudonym = self.signer.pseudonym(&address);
         // Intake waits meanwhile: nothing of theirs can arrive half-erased.
-        let mut staged = self.lock_staged();
+        let mut staged = self.lock_staged()?;
         self.store.commit(&mut staged)?;
         let mut tickets = self.tickets_naming(&address)?;
         let requested: Vec<u64> = tickets

@@ -161,7 +161,7 @@ impl Desk {
                 Response::Addresses(self.store.marks()?)
             }
             Request::ClearAddress { address } => {
-                let mut staged = self.lock_staged();
+                let mut staged = self.lock_staged()?;
                 let Some(mark) = self.store.mark(&staged, &address)? else {
                     return Ok(Response::Error {
                         message: format!(
@@ -271,7 +271,7 @@ impl Desk {
                     let inbox = inbox
                         .or_else(|| self.config.inboxes.first().map(|i| i.name.clone()))
                         .unwrap_or_else(|| "default".into());
-                    let staged = self.lock_staged();
+                    let staged = self.lock_staged()?;
                     let (facts, _) = self.facts(&staged, &msg)?;
                     let is_reply = matches!(thread::choose(&facts), Threading::Existing(..));
                     let new_customer = self.store.tickets_of_customer(&msg.from.email)?.is_empty()
@@ -354,7 +354,7 @@ impl Desk {
         commands: Vec<crate::command::Command>,
     ) -> Result<Response, StoreError> {
         let now = Utc::now();
-        let mut staged = self.lock_staged();
+        let mut staged = self.lock_staged()?;
         let Some(t) = self.named_ticket(&staged, reference)? else {
             return Ok(not_found(reference));
         };

@@ -9,7 +9,7 @@ impl Desk {
     /// are written together; the flush at the end makes them durable before
     /// the outbox sends anything. Returns how many tickets were handled.
     pub fn run_timers(&self, now: chrono::DateTime<Utc>) -> Result<usize, StoreError> {
-        let mut staged = self.lock_staged();
+        let mut staged = self.lock_staged()?;
         self.store.commit(&mut staged)?;
         let due = self.store.due_tickets(now, 200)?;
         let labels = self.config.survey.labels().len() as u32;

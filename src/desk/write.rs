@@ -122,16 +122,25 @@ impl Desk {
         Ok(())
     }
 
-    pub(super) fn lock_staged(&self) -> std::sync::MutexGuard<'_, Staged> {
+    /// The staged set, held for one decision: the desk's own lock
+    /// serializes this process's intakes, and [`Store::enter`] those of
+    /// every node writing the same store, from the decision's first read
+    /// until what it staged is written.
+    pub(super) fn lock_staged(&self) -> Result<StagedGuard<'_>, StoreError> {
         // A panic while staging cannot leave a half-applied write behind
         // (nothing is written before commit), so a poisoned lock is usable.
-        self.staged.lock().unwrap_or_else(|p| p.into_inner())
+        let mut staged = self.staged.lock().unwrap_or_else(|p| p.into_inner());
+        self.store.enter(&mut staged)?;
+        Ok(StagedGuard {
+            staged,
+            store: &self.store,
+        })
     }
 
     /// Writes everything staged and makes it durable. Sources are marked
     /// done only after this returns.
     pub fn flush(&self) -> Result<(), StoreError> {
-        let mut staged = self.lock_staged();
+        let mut staged = self.lock_staged()?;
         let queued_mail = staged.has_outgoing();
         self.store.commit(&mut staged)?;
         drop(staged);
@@ -145,6 +154,33 @@ impl Desk {
     /// Writes everything staged (not necessarily durable yet), so that
     /// queries see every message acknowledged so far.
     pub(super) fn commit_staged(&self) -> Result<(), StoreError> {
-        self.store.commit(&mut self.lock_staged())
+        self.store.commit(&mut *self.lock_staged()?)
+    }
+}
+
+/// The desk's staged set while one decision holds it. Dropped with
+/// nothing left staged, it lets other nodes write again; with intakes
+/// staged, they wait until the batch is written.
+pub(super) struct StagedGuard<'a> {
+    staged: std::sync::MutexGuard<'a, Staged>,
+    store: &'a Store,
+}
+
+impl std::ops::Deref for StagedGuard<'_> {
+    type Target = Staged;
+    fn deref(&self) -> &Staged {
+        &self.staged
+    }
+}
+
+impl std::ops::DerefMut for StagedGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Staged {
+        &mut self.staged
+    }
+}
+
+impl Drop for StagedGuard<'_> {
+    fn drop(&mut self) {
+        self.store.leave(&mut self.staged);
     }
 }

@@ -149,8 +149,7 @@ impl Sink for ToDesk<'_> {
     }
 
     fn stage_cursor(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.desk.stage_cursor(key, value);
-        Ok(())
+        self.desk.stage_cursor(key, value)
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {

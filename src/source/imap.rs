@@ -438,6 +438,7 @@ async fn stage_cursor(desk: &Arc<Desk>, s: &Settings, cursor: Cursor) -> Result<
     let key = s.cursor_key();
     tokio::task::spawn_blocking(move || desk.stage_cursor(&key, &cursor.encode()))
         .await
+        .map_err(|e| ImapError::Store(format!("staging the cursor failed: {e}")))?
         .map_err(|e| ImapError::Store(format!("staging the cursor failed: {e}")))
 }
 
