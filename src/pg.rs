@@ -20,6 +20,7 @@ pub mod engine;
 pub mod lease;
 pub mod rows;
 pub mod schema;
+pub mod turn;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {

@@ -14,6 +14,18 @@ const URL_VAR: &str = "PDT_LEASE_DATABASE_URL";
 
 /// A pool on a fresh, migrated database of the test cluster.
 fn database(name: &str) -> (tokio::runtime::Runtime, deadpool_postgres::Pool, String) {
+    let (rt, pool, at, _) = database_with_settings(name);
+    (rt, pool, at)
+}
+
+fn database_with_settings(
+    name: &str,
+) -> (
+    tokio::runtime::Runtime,
+    deadpool_postgres::Pool,
+    String,
+    postdesk::pg::Settings,
+) {
     let url = fresh_database(name);
     let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
     // Each test names its own variable: tests run in parallel threads.
@@ -30,7 +42,8 @@ fn database(name: &str) -> (tokio::runtime::Runtime, deadpool_postgres::Pool, St
             .await
             .expect("migrate");
     });
-    (rt, pool, settings.describe())
+    let at = settings.describe();
+    (rt, pool, at, settings)
 }
 
 async fn node(pool: &deadpool_postgres::Pool, at: &str) -> NodeInfo {
@@ -312,5 +325,68 @@ fn two_nodes_read_one_inbox_in_turn_and_the_survivor_takes_over() {
         let rows = lease::leases(&**c, &settings.describe()).await.unwrap();
         assert_eq!(rows[0].holder, None, "released: {rows:?}");
         assert_eq!(overlap.load(Ordering::SeqCst), 0, "two nodes read at once");
+    });
+}
+
+/// The write turn: one node decides at a time; the next waits for it,
+/// and a node that dies holding it does not keep it.
+#[test]
+fn the_write_turn_is_held_by_one_node_and_freed_when_its_holder_dies() {
+    use postdesk::pg::turn::{self, Turn};
+    use std::sync::Arc;
+
+    let (rt, pool, at, settings) = database_with_settings("turn");
+    rt.block_on(async {
+        let (a, b) = (Arc::new(Turn::default()), Arc::new(Turn::default()));
+        a.take(&settings, &pool).await.expect("a takes the turn");
+        let watcher = pool.get().await.expect("connection");
+        assert!(turn::held_elsewhere(&**watcher, &at).await.unwrap());
+
+        let waiting = {
+            let (b, settings, pool) = (b.clone(), settings.clone(), pool.clone());
+            tokio::spawn(async move { b.take(&settings, &pool).await })
+        };
+        let mut blocked = false;
+        for _ in 0..600 {
+            let n: i64 = watcher
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if n > 0 {
+                blocked = true;
+                break;
+            }
+            assert!(!waiting.is_finished(), "b took the turn a holds");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(blocked, "b never waited for the turn");
+        // The batch runs on the connection holding the turn.
+        let one = a
+            .with(async |c| {
+                c.query_one("SELECT 1::int", &[])
+                    .await
+                    .map(|r| r.get::<_, i32>(0))
+            })
+            .await;
+        assert_eq!(one.map(|r| r.unwrap()), Some(1));
+        a.give_back().await;
+        waiting
+            .await
+            .unwrap()
+            .expect("b takes the turn once a gives it back");
+        assert!(b.is_held() && !a.is_held());
+
+        // b dies holding it: its connection closes, the server frees it.
+        drop(b);
+        a.take(&settings, &pool)
+            .await
+            .expect("a takes the turn of a dead holder");
+        a.give_back().await;
+        assert!(!turn::held_elsewhere(&**watcher, &at).await.unwrap());
     });
 }

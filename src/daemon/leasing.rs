@@ -11,45 +11,14 @@
 //! losing its lease is refused by the fence check in the store's
 //! transaction, so a late stop costs a refetch, never a double.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::pg::lease::{self, Hold, Next, NodeInfo, Tenure};
+use crate::pg::lease::{self, Hold, Holds, Next, NodeInfo, Tenure};
 use crate::pg::{PgError, Settings};
-
-/// The holds this node has now, by inbox name: what the store's write
-/// checks its fence against, and what `status` shows.
-#[derive(Debug, Default)]
-pub struct Holds(Mutex<HashMap<String, Hold>>);
-
-impl Holds {
-    fn set(&self, inbox: &str, hold: Option<Hold>) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        match hold {
-            Some(h) => map.insert(inbox.to_string(), h),
-            None => map.remove(inbox),
-        };
-    }
-
-    /// This node's holds on the named inboxes (those it holds).
-    pub fn of<'a>(&self, inboxes: impl IntoIterator<Item = &'a str>) -> Vec<Hold> {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        inboxes
-            .into_iter()
-            .filter_map(|i| map.get(i).cloned())
-            .collect()
-    }
-
-    /// Whether this node holds the inbox's lease now.
-    pub fn holds(&self, inbox: &str) -> bool {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.contains_key(inbox)
-    }
-}
 
 /// This node's side of the leases: who it is, where the database is, and
 /// what it holds.

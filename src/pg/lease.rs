@@ -20,6 +20,8 @@
 //! the renewal, which is never later than when the server stamped it, so
 //! the node stops trusting a lease before the server lets anyone take it.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio_postgres::GenericClient;
@@ -40,6 +42,37 @@ pub struct Hold {
 /// The lease that guards an inbox of this name.
 pub fn inbox_lease(inbox: &str) -> String {
     format!("inbox:{inbox}")
+}
+
+/// The holds this node has now, by inbox name: what the store's write
+/// checks its fence against ([`lost`]), and what `status` shows. Kept by
+/// the daemon's lease loop, read by the engine.
+#[derive(Debug, Default)]
+pub struct Holds(Mutex<HashMap<String, Hold>>);
+
+impl Holds {
+    pub fn set(&self, inbox: &str, hold: Option<Hold>) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match hold {
+            Some(h) => map.insert(inbox.to_string(), h),
+            None => map.remove(inbox),
+        };
+    }
+
+    /// This node's holds on the named inboxes (those it holds).
+    pub fn of<'a>(&self, inboxes: impl IntoIterator<Item = &'a str>) -> Vec<Hold> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        inboxes
+            .into_iter()
+            .filter_map(|i| map.get(i).cloned())
+            .collect()
+    }
+
+    /// Whether this node holds the inbox's lease now.
+    pub fn holds(&self, inbox: &str) -> bool {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.contains_key(inbox)
+    }
 }
 
 /// A node: one `serve` process. The id is unique per process start, so a
