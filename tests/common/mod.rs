@@ -12,6 +12,49 @@ use postdesk::config::Config;
 pub struct TestDesk {
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
+    /// The test cluster's database this desk keeps its records in, when
+    /// the suite runs on PostgreSQL ([`engine`]); dropped with the desk.
+    pub database: Option<String>,
+}
+
+/// The store engine the suite runs on: `POSTDESK_TEST_STORE=postgres`
+/// puts every test desk that does not choose its own `[store]` into a
+/// database of its own on the test cluster (tests/run.sh runs the suite
+/// once on each engine); unset or `sled`, the embedded default.
+pub fn engine() -> &'static str {
+    match std::env::var("POSTDESK_TEST_STORE").as_deref() {
+        Ok("postgres") => "postgres",
+        Ok("sled") | Err(_) => "sled",
+        Ok(other) => panic!("POSTDESK_TEST_STORE={other}: expected sled or postgres"),
+    }
+}
+
+/// A database for one test desk on the test cluster, migrated, with its
+/// URL in a file only the owner reads; returns the database's name and
+/// the `[store]` table naming it.
+fn desk_database(root: &Path) -> (String, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let pg = test_pg();
+    let tag = root
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("desk")
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let name = format!("desk_{tag}");
+    let url = fresh_database(&name);
+    let url_file = root.join("database.url");
+    std::fs::write(&url_file, &url).expect("write the database URL");
+    std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o600))
+        .expect("chmod the database URL");
+    let store = format!(
+        "\n[store]\nkind = \"postgres\"\nurl_file = \"{}\"\nca_file = \"{}\"\npool = 4\n",
+        url_file.display(),
+        pg["ca_file"].as_str().expect("ca_file")
+    );
+    (format!("pdt_{name}"), store)
 }
 
 /// How a test desk differs from the default one.
@@ -105,9 +148,28 @@ batch = 200
             rules = root.join("rules.toml").display(),
             extra = o.extra,
         );
+        let (database, text) = if engine() == "postgres" && !o.extra.contains("[store]") {
+            let (db, store) = desk_database(root);
+            (Some(db), text + &store)
+        } else {
+            (None, text)
+        };
         std::fs::write(&config_path, text).expect("write config");
         std::fs::write(root.join("rules.toml"), &o.rules).expect("write rules");
-        TestDesk { dir, config_path }
+        let desk = TestDesk {
+            dir,
+            config_path,
+            database,
+        };
+        if desk.database.is_some() {
+            let out = desk.run(&["migrate"]);
+            assert!(
+                out.status.success(),
+                "postdesk migrate: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        desk
     }
 
     pub fn rules_path(&self) -> PathBuf {
@@ -197,6 +259,19 @@ batch = 200
             .collect();
         tickets.sort_by_key(|t| t["number"].as_u64());
         serde_json::Value::Array(tickets)
+    }
+}
+
+impl Drop for TestDesk {
+    fn drop(&mut self) {
+        if let Some(db) = &self.database {
+            // Best effort: the next run drops it anyway (fresh_database).
+            let _ = psql(
+                &test_pg(),
+                "postdesk",
+                &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+            );
+        }
     }
 }
 
