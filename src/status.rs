@@ -37,6 +37,36 @@ pub struct Report {
     /// Why the daemon cannot take mail now (its storage fails), if so.
     #[serde(default)]
     pub stuck: Option<String>,
+    /// On a shared PostgreSQL store: every node and which inboxes each
+    /// holds, as the database says (not only the daemon on this machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Cluster>,
+}
+
+/// The nodes serving one database and their inbox leases.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cluster {
+    pub nodes: Vec<crate::pg::lease::NodeRow>,
+    pub leases: Vec<crate::pg::lease::LeaseRow>,
+    /// How long a node may stay silent before its leases may be taken.
+    pub lease_ttl_ms: u64,
+}
+
+impl Cluster {
+    /// Nodes heard from within the lease TTL: the ones serving now.
+    pub fn live_nodes(&self) -> impl Iterator<Item = &crate::pg::lease::NodeRow> {
+        let ttl = i64::try_from(self.lease_ttl_ms).unwrap_or(i64::MAX);
+        self.nodes.iter().filter(move |n| n.seen_ms_ago <= ttl)
+    }
+
+    /// The node holding an inbox's lease now, if one does.
+    pub fn holder(&self, inbox: &str) -> Option<&str> {
+        let name = crate::pg::lease::inbox_lease(inbox);
+        self.leases
+            .iter()
+            .find(|l| l.name == name && l.expires_in_ms > 0)
+            .and_then(|l| l.holder.as_deref())
+    }
 }
 
 /// Every source's state, by inbox name.

@@ -92,6 +92,41 @@ pub(super) fn print_notified(r: &crate::notify::Report, daemon: bool) {
     }
 }
 
+/// The nodes of a shared store and the inboxes each one reads.
+fn print_cluster(c: &crate::status::Cluster) {
+    let live = c.live_nodes().count();
+    println!("nodes        {live} serving ({} known)", c.nodes.len());
+    for n in &c.nodes {
+        let held: Vec<&str> = c
+            .leases
+            .iter()
+            .filter(|l| l.holder.as_deref() == Some(n.id.as_str()) && l.expires_in_ms > 0)
+            .map(|l| l.name.strip_prefix("inbox:").unwrap_or(&l.name))
+            .collect();
+        let ttl = i64::try_from(c.lease_ttl_ms).unwrap_or(i64::MAX);
+        println!(
+            "  {}  {}, version {}, seen {:.1}s ago{}; reads: {}",
+            safe::line(&n.id),
+            if n.seen_ms_ago <= ttl { "up" } else { "SILENT" },
+            safe::line(&n.version),
+            n.seen_ms_ago as f64 / 1000.0,
+            if n.seen_ms_ago > ttl {
+                " (its leases run out)"
+            } else {
+                ""
+            },
+            if held.is_empty() {
+                "nothing".to_string()
+            } else {
+                held.iter()
+                    .map(|h| safe::line(h))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        );
+    }
+}
+
 pub(super) fn print_status(r: &crate::status::Report) {
     if let (true, Some(why)) = (r.daemon, &r.stuck) {
         println!("daemon       STUCK (pid {}): {}", r.pid, safe::line(why));
@@ -108,13 +143,21 @@ pub(super) fn print_status(r: &crate::status::Report) {
             r.tickets, r.quarantined, r.outbox_queued
         );
     }
+    if let Some(c) = &r.cluster {
+        print_cluster(c);
+    }
     for i in &r.inboxes {
         println!();
+        let held = r.cluster.as_ref().map(|c| match c.holder(&i.name) {
+            Some(node) => format!(", read by node {}", safe::line(node)),
+            None => ", read by NO node (its lease is free)".to_string(),
+        });
         println!(
-            "inbox {} ({}): {}",
+            "inbox {} ({}): {}{}",
             safe::line(&i.name),
             safe::line(&i.kind),
-            if i.connected { "ok" } else { "NOT CONNECTED" }
+            if i.connected { "ok" } else { "NOT CONNECTED" },
+            held.unwrap_or_default()
         );
         println!("  processed    {}", i.processed);
         if let Some(t) = i.last_success {

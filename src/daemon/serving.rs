@@ -155,6 +155,7 @@ impl Serving {
                     quarantined: 0,
                     metrics: crate::metrics::get().listening(),
                     stuck: self.stuck(),
+                    cluster: None,
                 }),
                 _ => Response::Error {
                     message: format!(

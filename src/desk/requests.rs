@@ -265,6 +265,7 @@ impl Desk {
                 quarantined: self.store.quarantine_len(),
                 metrics: crate::metrics::get().listening(),
                 stuck: None,
+                cluster: None,
             }),
             Request::ExplainRules { inbox, live, raw } => match mail::parse_with(&raw, &self.config.intake.limits()) {
                 Ok(msg) => {

@@ -112,7 +112,7 @@ impl NodeInfo {
 }
 
 /// A lease as `status` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LeaseRow {
     pub name: String,
     pub holder: Option<String>,
@@ -122,7 +122,7 @@ pub struct LeaseRow {
 }
 
 /// A node as `status` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NodeRow {
     pub id: String,
     pub host: String,
@@ -329,6 +329,32 @@ pub async fn nodes(
             })
         })
         .collect()
+}
+
+/// Every node heard from in the last day and every lease, read from the
+/// database on a runtime of its own: what `postdesk status` shows on a
+/// shared store, from any machine, with or without a daemon on it.
+pub fn cluster(
+    settings: &super::Settings,
+    ttl: Duration,
+) -> Result<crate::status::Cluster, PgError> {
+    let at = settings.describe();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| PgError::Other {
+            at: at.clone(),
+            message: format!("cannot start the PostgreSQL client: {e}"),
+        })?;
+    rt.block_on(async {
+        let pool = settings.clone().with_pool(1).pool()?;
+        let client = settings.connection(&pool).await?;
+        Ok(crate::status::Cluster {
+            nodes: nodes(&**client, &at, Duration::from_secs(24 * 3600)).await?,
+            leases: leases(&**client, &at).await?,
+            lease_ttl_ms: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
+        })
+    })
 }
 
 /// What a node believes about its own lease, on its own monotonic clock:
