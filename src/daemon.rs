@@ -47,6 +47,8 @@ pub enum DaemonError {
     Metrics(#[from] crate::metrics::http::BindError),
     #[error("postdesk serve is already running for {state_dir}{pid}\n  hint: `postdesk status` shows it; `systemctl restart postdesk` restarts it")]
     Running { pid: String, state_dir: PathBuf },
+    #[error("cannot join the shared store's nodes: {0}")]
+    Shared(String),
 }
 
 impl DaemonError {
@@ -148,12 +150,26 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
             stop_rx.clone(),
         )));
     }
+    // A shared store: this node reads an inbox only while it holds the
+    // inbox's lease, and the store's writes check that it still does.
+    let leases = match config.store.kind {
+        crate::config::StoreKind::Postgres => {
+            let settings = crate::pg::Settings::from_config(&config.store)
+                .map_err(|e| DaemonError::Shared(e.to_string()))?;
+            let l = leasing::Leasing::start(&settings, config.store.lease_ttl)
+                .await
+                .map_err(|e| DaemonError::Shared(e.to_string()))?;
+            tracing::info!(node = %l.node().id, lease_ttl = ?config.store.lease_ttl, "serving a shared store as one of its nodes");
+            Some(l)
+        }
+        crate::config::StoreKind::Sled => None,
+    };
     let mut ready = false;
     let final_desk = loop {
         let Some(desk) = serving.desk() else {
             break None;
         };
-        let work = Work::start(&desk);
+        let work = Work::start(&desk, leases.as_ref());
         if !ready {
             ready = true;
             tracing::info!(
@@ -281,38 +297,27 @@ struct Work {
 }
 
 impl Work {
-    fn start(desk: &Arc<Desk>) -> Work {
+    /// `leasing` is this node's side of the inbox leases when the store
+    /// is shared (PostgreSQL): then each inbox is read only while this
+    /// node holds its lease.
+    fn start(desk: &Arc<Desk>, leasing: Option<&Arc<leasing::Leasing>>) -> Work {
         let config = desk.config();
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         for inbox in &config.inboxes {
-            match inbox.kind {
-                InboxKind::Maildir => {
-                    let path = inbox.path.clone().unwrap_or_default();
-                    match Maildir::open(&path) {
-                        Ok(md) => tasks.push(tokio::spawn(crate::source::maildir::watch(
-                            desk.clone(),
-                            md,
-                            inbox.name.clone(),
-                            inbox.poll,
-                            stop_rx.clone(),
-                        ))),
-                        // Checked at start; gone since (unmounted?): said,
-                        // and retried at the next opening.
-                        Err(e) => {
-                            tracing::error!(inbox = %inbox.name, path = %path.display(), error = %e, "cannot open the maildir")
-                        }
-                    }
-                }
-                // Each IMAP inbox connects on its own (and keeps
-                // retrying): a server that is down must not keep the
-                // daemon or the other inboxes from starting.
-                InboxKind::Imap => tasks.push(tokio::spawn(crate::source::imap::run(
-                    desk.clone(),
-                    inbox.clone(),
+            let source = {
+                let (desk, inbox) = (desk.clone(), inbox.clone());
+                move |stop: watch::Receiver<bool>| read_inbox(desk.clone(), inbox.clone(), stop)
+            };
+            tasks.push(match leasing {
+                Some(l) => tokio::spawn(leasing::leased(
+                    l.clone(),
+                    inbox.name.clone(),
                     stop_rx.clone(),
-                ))),
-            }
+                    source,
+                )),
+                None => tokio::spawn(source(stop_rx.clone())),
+            });
         }
         match crate::transport::Transport::from_config(&config.outgoing) {
             Ok(transport) => tasks.push(tokio::spawn(crate::outbox::run(
@@ -350,6 +355,30 @@ impl Work {
                 a.abort();
             }
         }
+    }
+}
+
+/// Reads one inbox until `stop`.
+async fn read_inbox(desk: Arc<Desk>, inbox: crate::config::Inbox, stop: watch::Receiver<bool>) {
+    match inbox.kind {
+        InboxKind::Maildir => {
+            let path = inbox.path.clone().unwrap_or_default();
+            match Maildir::open(&path) {
+                Ok(md) => {
+                    crate::source::maildir::watch(desk, md, inbox.name.clone(), inbox.poll, stop)
+                        .await
+                }
+                // Checked at start; gone since (unmounted?): said, and
+                // retried at the next opening.
+                Err(e) => {
+                    tracing::error!(inbox = %inbox.name, path = %path.display(), error = %e, "cannot open the maildir")
+                }
+            }
+        }
+        // Each IMAP inbox connects on its own (and keeps retrying): a
+        // server that is down must not keep the daemon or the other
+        // inboxes from starting.
+        InboxKind::Imap => crate::source::imap::run(desk, inbox, stop).await,
     }
 }
 

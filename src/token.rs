@@ -54,6 +54,21 @@ impl Signer {
         Signer { key }
     }
 
+    /// A new random secret, written as it is stored (64 hex digits).
+    pub fn new_secret() -> Result<String, TokenError> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| TokenError::Random(e.to_string()))?;
+        Ok(to_hex(&key))
+    }
+
+    /// The signer of a stored secret; `from` says where it was kept, for
+    /// the error if it is damaged. A shared store (PostgreSQL) keeps the
+    /// secret in the database, so that a reply address one node signed is
+    /// accepted by every other.
+    pub fn from_secret(text: &str, from: &str) -> Result<Signer, TokenError> {
+        parse_secret(text.trim(), from)
+    }
+
     /// Loads the secret from the state directory, creating it (mode 0600) on
     /// first run. Creation uses `create_new` so two processes starting at
     /// once cannot each write a different secret.
