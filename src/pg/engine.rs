@@ -14,6 +14,7 @@ use super::{PgError, Settings};
 use crate::store::StoreError;
 
 mod intake;
+mod outbox;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -78,16 +79,20 @@ impl PgEngine {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>> {
         self.rt.block_on(async {
-            let client =
-                self.settings
-                    .connection(&self.pool)
-                    .await
-                    .map_err(|e| StoreError::Pg {
-                        what,
-                        detail: e.to_string(),
-                    })?;
+            let client = self.client(what).await?;
             client.query(sql, params).await.map_err(failed(what))
         })
+    }
+
+    /// A pooled connection, its failure said as `what` failing.
+    async fn client(&self, what: &'static str) -> Result<deadpool_postgres::Object> {
+        self.settings
+            .connection(&self.pool)
+            .await
+            .map_err(|e| StoreError::Pg {
+                what,
+                detail: e.to_string(),
+            })
     }
 
     /// The first column of the first row, if any.

@@ -221,6 +221,13 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> Value {
     Value::Time(t.timestamp_micros())
 }
 
+/// A due time (an outbox entry's next attempt, a ticket's deadline), in
+/// whole milliseconds as sled's keys hold it (schema V2), so that both
+/// engines order due work alike.
+fn due(t: chrono::DateTime<chrono::Utc>) -> Value {
+    Value::Time(t.timestamp_millis().saturating_mul(1000))
+}
+
 fn json<T: serde::Serialize>(v: &T) -> Result<Value, RowError> {
     serde_json::to_vec(v)
         .map(Value::Json)
@@ -245,7 +252,7 @@ pub fn row_of(record: &Record) -> Result<(Table, Vec<Value>), RowError> {
                 text(&t.requester.email.trim().to_lowercase()),
                 time(t.created),
                 time(t.updated),
-                t.timer_due.map_or(Value::Null, time),
+                t.timer_due.map_or(Value::Null, due),
                 json(t)?,
             ],
         ),
@@ -300,7 +307,7 @@ pub fn row_of(record: &Record) -> Result<(Table, Vec<Value>), RowError> {
             vec![
                 int("outbox entry", entry.id)?,
                 Value::Text(entry.state.to_string()),
-                time(entry.next_attempt),
+                due(entry.next_attempt),
                 opt_text(entry.ticket.as_deref()),
                 json(entry)?,
                 Value::Bytes(body.clone()),

@@ -20,10 +20,12 @@
 //! read and grown together.
 
 mod intake;
+pub mod outbox;
 
 pub use intake::Intake;
+pub use outbox::Outbox;
 
 /// Every primitive a store needs, on one engine.
-pub trait Engine: Intake + Send + Sync {}
+pub trait Engine: Intake + Outbox + Send + Sync {}
 
-impl<T: Intake + Send + Sync> Engine for T {}
+impl<T: Intake + Outbox + Send + Sync> Engine for T {}

@@ -7,6 +7,7 @@
 use super::*;
 
 mod intake;
+mod outbox;
 
 /// One sled database and its trees, one per kind of record.
 pub(super) struct Sled {

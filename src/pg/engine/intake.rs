@@ -188,6 +188,11 @@ impl Intake for PgEngine {
     fn flush(&self) -> Result<()> {
         Ok(())
     }
+
+    /// Mail is `bytea` as received: TOAST compresses it.
+    fn packs_mail(&self) -> bool {
+        false
+    }
 }
 
 /// A staged set as the V1 tables take it, made before the transaction.
@@ -289,12 +294,13 @@ impl<'a> Rows<'a> {
             tx.execute(
                 "INSERT INTO tickets (number, status, queue, assignee, requester, created, \
                  updated, timer_due, record) VALUES ($1, $2, $3, $4, $5, $6::text::timestamptz, \
-                 $7::text::timestamptz, $8::text::timestamptz, $9::text::json) \
+                 $7::text::timestamptz, date_trunc('milliseconds', $8::text::timestamptz), \
+                 $9::text::json) \
                  ON CONFLICT (number) DO UPDATE SET status = EXCLUDED.status, \
                  queue = EXCLUDED.queue, assignee = EXCLUDED.assignee, \
                  requester = EXCLUDED.requester, created = EXCLUDED.created, \
                  updated = EXCLUDED.updated, timer_due = EXCLUDED.timer_due, \
-                 record = EXCLUDED.record",
+                 record = EXCLUDED.record, timer_claimed_by = NULL, timer_claim_until = NULL",
                 &[
                     &t.number,
                     &t.status,
@@ -345,7 +351,8 @@ impl<'a> Rows<'a> {
         for o in &self.outbox {
             tx.execute(
                 "INSERT INTO outbox (id, state, next_attempt, ticket, record, body) \
-                 VALUES ($1, $2, $3::text::timestamptz, $4, $5::text::json, $6)",
+                 VALUES ($1, $2, date_trunc('milliseconds', $3::text::timestamptz), $4, \
+                 $5::text::json, $6)",
                 &[
                     &o.id,
                     &o.state,
