@@ -59,7 +59,7 @@ use crate::decide::Decision;
 use crate::mail::msgid;
 use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
-use engine::Intake as _;
+use engine::{Health as _, Intake as _};
 
 pub mod codec;
 pub mod engine;
@@ -551,15 +551,6 @@ fn lock_holder(db: &Path) -> Option<String> {
     None
 }
 
-/// The last key of a tree keyed by big-endian numbers (tickets, outbox).
-fn last_key(tree: &usage::Tree) -> Result<u64> {
-    Ok(tree
-        .last()
-        .map_err(StoreError::io("read the last key"))?
-        .and_then(|(k, _)| be_u64(&k))
-        .unwrap_or(0))
-}
-
 /// What the store held durably at its last clean stop or at the daemon's
 /// last checkpoint (`store.mark` beside it; `closed` is when).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -671,18 +662,13 @@ impl Store {
                 detail,
             })
         };
-        let schema = self
-            .sled
-            .meta
-            .get(KEY_SCHEMA)
-            .map_err(self.io("read schema version"))?;
-        if schema.is_none() {
+        if self.sled.layout_version()?.is_none() {
             return damaged(format!(
                 "it was created {} but opens empty (its files were truncated or overwritten)",
                 mark.created
             ));
         }
-        let (tickets, outbox) = (last_key(&self.sled.tickets)?, last_key(&self.sled.outbox)?);
+        let (tickets, outbox) = (self.sled.last_ticket()?, self.sled.last_outbox_id()?);
         if tickets < mark.last_ticket || outbox < mark.last_outbox {
             return damaged(format!(
                 "it holds tickets up to #{tickets} and outgoing mail up to #{outbox}, but held #{} and #{} at {} (its last clean stop or checkpoint)",
@@ -696,8 +682,7 @@ impl Store {
     /// [`Store::check_against`]). Called at creation and after the last
     /// flush of a clean shutdown.
     pub fn write_mark(&self, dir: &Path) -> Result<()> {
-        let (last_ticket, last_outbox) =
-            (last_key(&self.sled.tickets)?, last_key(&self.sled.outbox)?);
+        let (last_ticket, last_outbox) = (self.sled.last_ticket()?, self.sled.last_outbox_id()?);
         self.put_mark(dir, last_ticket, last_outbox)
     }
 
@@ -706,8 +691,7 @@ impl Store {
     /// damage to what was written since the last clean stop is noticed
     /// too. The daemon does this every minute.
     pub fn checkpoint_mark(&self, dir: &Path) -> Result<()> {
-        let (last_ticket, last_outbox) =
-            (last_key(&self.sled.tickets)?, last_key(&self.sled.outbox)?);
+        let (last_ticket, last_outbox) = (self.sled.last_ticket()?, self.sled.last_outbox_id()?);
         self.flush()?;
         self.put_mark(dir, last_ticket, last_outbox)
     }
@@ -735,18 +719,9 @@ impl Store {
     /// the version is written only after it is durable, so a crash in the
     /// middle runs it again from the start.
     fn migrate(&self) -> Result<()> {
-        let found = self
-            .sled
-            .meta
-            .get(KEY_SCHEMA)
-            .map_err(self.io("read schema version"))?
-            .and_then(|v| Some(u32::from_be_bytes(v.get(..4)?.try_into().ok()?)));
-        match found {
+        match self.sled.layout_version()? {
             None => {
-                self.sled
-                    .meta
-                    .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())
-                    .map_err(self.io("write schema version"))?;
+                self.sled.set_layout_version(SCHEMA_VERSION)?;
                 self.flush()
             }
             Some(v) if v > SCHEMA_VERSION => Err(StoreError::TooNew {
@@ -757,20 +732,14 @@ impl Store {
                 if v < 3 {
                     // 3: deadlines are found from the stored tickets; the
                     // ticket-to-deadline index goes.
-                    self.sled
-                        .ticket_timer
-                        .clear()
-                        .map_err(self.io("clear the ticket-timer index"))?;
+                    self.sled.clear_legacy_timers()?;
                 }
                 tracing::info!(
-                    tickets = self.sled.tickets.len(),
+                    tickets = self.sled.ticket_count()?,
                     "building the ticket indexes and report summaries (schema {v} to {SCHEMA_VERSION})"
                 );
                 self.build_ticket_index()?;
-                self.sled
-                    .meta
-                    .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())
-                    .map_err(self.io("write schema version"))?;
+                self.sled.set_layout_version(SCHEMA_VERSION)?;
                 self.flush()
             }
             Some(_) => Ok(()),
@@ -787,18 +756,13 @@ impl Store {
 
     /// Whether (and how) the storage has failed since the store was opened.
     pub fn fault(&self) -> &fault::Fault {
-        &self.sled.fault
+        self.sled.fault()
     }
 
     /// Writes and flushes one small record: whether the storage takes
     /// writes now (after a failure, before intake resumes).
     pub fn probe(&self) -> Result<()> {
-        let now = chrono::Utc::now().timestamp().to_be_bytes();
-        self.sled
-            .meta
-            .insert("probe", &now[..])
-            .map_err(self.io("write a probe"))?;
-        self.flush()
+        self.sled.probe()
     }
 
     pub fn flush(&self) -> Result<()> {
@@ -1024,8 +988,12 @@ impl Store {
 
     /// Every ticket counted, one by one: what a restore checks against its
     /// manifest. It reads the whole tree (0.86 s at 600,000 tickets).
+    /// A storage error reads as none (and is logged).
     pub fn ticket_count(&self) -> usize {
-        self.sled.tickets.len()
+        self.sled.ticket_count().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot count the tickets");
+            0
+        })
     }
 
     /// How many tickets the desk has, read from the highest ticket number
@@ -1034,7 +1002,7 @@ impl Store {
     /// as records) and numbers are handed out one after another from 1
     /// (the highest stored plus one), so the highest number is the count.
     pub fn ticket_total(&self) -> Result<u64> {
-        last_key(&self.sled.tickets)
+        self.sled.last_ticket()
     }
 
     /// The messages of a ticket, in arrival order, each with its original
@@ -1290,12 +1258,12 @@ impl Store {
 
     /// The logical size of every tree (a full scan: for measurements).
     pub fn space(&self) -> Result<Vec<usage::Space>> {
-        usage::space(&self.sled.db).map_err(self.io("measure the store"))
+        self.sled.space()
     }
 
     /// (reads, writes) of the store since it was opened; see [`usage`].
     pub fn usage(&self) -> (u64, u64) {
-        self.sled.usage.counts()
+        self.sled.usage()
     }
 
     pub fn path(&self) -> &Path {

@@ -13,10 +13,19 @@
 use super::{PgError, Settings};
 use crate::store::StoreError;
 
+mod guard;
+mod health;
 mod intake;
 mod outbox;
+mod quarantine;
 
 type Result<T> = std::result::Result<T, StoreError>;
+
+/// Checked at build time: the engine has every primitive of the seam.
+const _: fn() = || {
+    fn engine<T: crate::store::engine::Engine>() {}
+    engine::<PgEngine>();
+};
 
 pub struct PgEngine {
     settings: Settings,

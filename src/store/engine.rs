@@ -19,13 +19,19 @@
 //! PostgreSQL implementations, in `sled_engine/` and `pg/engine/`) are
 //! read and grown together.
 
+mod guard;
+mod health;
 mod intake;
 pub mod outbox;
+mod quarantine;
 
+pub use guard::Guard;
+pub use health::Health;
 pub use intake::Intake;
 pub use outbox::Outbox;
+pub use quarantine::Quarantine;
 
 /// Every primitive a store needs, on one engine.
-pub trait Engine: Intake + Outbox + Send + Sync {}
+pub trait Engine: Intake + Outbox + Quarantine + Guard + Health + Send + Sync {}
 
-impl<T: Intake + Outbox + Send + Sync> Engine for T {}
+impl<T: Intake + Outbox + Quarantine + Guard + Health + Send + Sync> Engine for T {}

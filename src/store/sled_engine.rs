@@ -6,8 +6,17 @@
 
 use super::*;
 
+mod guard;
+mod health;
 mod intake;
 mod outbox;
+mod quarantine;
+
+/// Checked at build time: the engine has every primitive of the seam.
+const _: fn() = || {
+    fn engine<T: super::engine::Engine>() {}
+    engine::<Sled>();
+};
 
 /// One sled database and its trees, one per kind of record.
 pub(super) struct Sled {
