@@ -59,7 +59,7 @@ use crate::decide::Decision;
 use crate::mail::msgid;
 use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
-use engine::{Health as _, Intake as _};
+use engine::{Health as _, Intake as _, Timers as _};
 
 pub mod codec;
 pub mod engine;
@@ -861,6 +861,19 @@ impl Store {
     /// Tickets whose next deadline is at or before `now`, soonest first.
     pub fn due_tickets(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<u64>> {
         self.sled.due_tickets(now, limit)
+    }
+
+    /// Like [`Store::due_tickets`], claiming the tickets for `node` so
+    /// that no other node on the same database runs their timers until a
+    /// ticket is written again or the claim runs out. For several `serve`
+    /// nodes on one PostgreSQL database; on sled it is `due_tickets`.
+    pub fn claim_due_tickets(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        node: &str,
+    ) -> Result<Vec<u64>> {
+        self.sled.claim_due_tickets(now, limit, node)
     }
 
     /// The earliest deadline of any ticket.

@@ -18,6 +18,7 @@ mod health;
 mod intake;
 mod outbox;
 mod quarantine;
+mod timers;
 
 type Result<T> = std::result::Result<T, StoreError>;
 

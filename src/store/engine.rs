@@ -24,14 +24,16 @@ mod health;
 mod intake;
 pub mod outbox;
 mod quarantine;
+mod timers;
 
 pub use guard::Guard;
 pub use health::Health;
 pub use intake::Intake;
 pub use outbox::Outbox;
 pub use quarantine::Quarantine;
+pub use timers::Timers;
 
 /// Every primitive a store needs, on one engine.
-pub trait Engine: Intake + Outbox + Quarantine + Guard + Health + Send + Sync {}
+pub trait Engine: Intake + Outbox + Quarantine + Guard + Health + Timers + Send + Sync {}
 
-impl<T: Intake + Outbox + Quarantine + Guard + Health + Send + Sync> Engine for T {}
+impl<T: Intake + Outbox + Quarantine + Guard + Health + Timers + Send + Sync> Engine for T {}

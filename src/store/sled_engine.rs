@@ -11,6 +11,7 @@ mod health;
 mod intake;
 mod outbox;
 mod quarantine;
+mod timers;
 
 /// Checked at build time: the engine has every primitive of the seam.
 const _: fn() = || {
