@@ -77,8 +77,35 @@ impl Sled {
     /// [`Sled::fault`] on the way.
     pub fn io(&self, what: &'static str) -> impl FnOnce(sled::Error) -> StoreError + '_ {
         move |source| {
-            self.fault.record(&source);
+            if fails_storage(&source) {
+                self.fault.record(&source);
+            }
             StoreError::Io { what, source }
         }
+    }
+}
+
+/// Whether a sled error means the storage itself failed (sled keeps an
+/// I/O error for the life of the open database), not a missing tree or
+/// an unsupported call.
+fn fails_storage(error: &sled::Error) -> bool {
+    matches!(
+        error,
+        sled::Error::Io(_) | sled::Error::Corruption { .. } | sled::Error::ReportableBug(_)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_storage_errors_count() {
+        assert!(!fails_storage(&sled::Error::CollectionNotFound(
+            sled::IVec::from("x")
+        )));
+        assert!(fails_storage(&sled::Error::Io(std::io::Error::other(
+            "No space left on device",
+        ))));
     }
 }
