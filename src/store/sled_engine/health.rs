@@ -24,7 +24,7 @@ impl Health for Sled {
     }
 
     fn space(&self) -> Result<Vec<usage::Space>> {
-        usage::space(&self.db).map_err(self.io("measure the store"))
+        space(&self.db).map_err(self.io("measure the store"))
     }
 
     fn usage(&self) -> (u64, u64) {
@@ -58,4 +58,25 @@ impl Sled {
             .clear()
             .map_err(self.io("clear the ticket-timer index"))
     }
+}
+
+/// [`usage::Space`] of every tree of `db`, by name.
+fn space(db: &sled::Db) -> sled::Result<Vec<usage::Space>> {
+    let mut names = db.tree_names();
+    names.sort();
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let mut s = usage::Space {
+            tree: String::from_utf8_lossy(&name).into_owned(),
+            ..usage::Space::default()
+        };
+        for r in db.open_tree(&name)?.iter() {
+            let (k, v) = r?;
+            s.records += 1;
+            s.key_bytes += k.len() as u64;
+            s.value_bytes += v.len() as u64;
+        }
+        out.push(s);
+    }
+    Ok(out)
 }
