@@ -11,6 +11,10 @@
 //! blocking threads (the daemon reaches the store through
 //! `spawn_blocking`); blocking on a runtime's own worker would panic.
 
+mod customers;
+mod listing;
+mod messages;
+
 use chrono::{DateTime, Utc};
 
 use super::{PgError, Settings};
@@ -374,7 +378,7 @@ impl<'a> Rows<'a> {
                 assignee: t.assignee.as_deref().map(|a| a.trim().to_lowercase()),
                 requester: t.requester.email.trim().to_lowercase(),
                 created: t.created.to_rfc3339(),
-                updated: t.updated.to_rfc3339(),
+                updated: crate::pg::rows::updated_column(t.updated).to_rfc3339(),
                 timer_due: t.timer_due.map(|d| d.to_rfc3339()),
                 record: json_text("ticket", t)?,
             });

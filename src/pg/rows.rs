@@ -221,6 +221,12 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> Value {
     Value::Time(t.timestamp_micros())
 }
 
+/// A ticket's last update as the `updated` column holds it: whole
+/// milliseconds, floored, the listing's order and cursor (schema V3).
+pub fn updated_column(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}
+
 fn json<T: serde::Serialize>(v: &T) -> Result<Value, RowError> {
     serde_json::to_vec(v)
         .map(Value::Json)
@@ -244,7 +250,7 @@ pub fn row_of(record: &Record) -> Result<(Table, Vec<Value>), RowError> {
                 ),
                 text(&t.requester.email.trim().to_lowercase()),
                 time(t.created),
-                time(t.updated),
+                time(updated_column(t.updated)),
                 t.timer_due.map_or(Value::Null, time),
                 json(t)?,
             ],

@@ -14,6 +14,16 @@
 //! (the daemon reaches it through `spawn_blocking`), so an engine over an
 //! async client blocks on its runtime inside each primitive.
 
+mod customers;
+mod listing;
+mod messages;
+
+pub use customers::Customers;
+pub use listing::Listing;
+pub use messages::Messages;
+// Until the intake primitives move to a trait of their own (helper outq).
+pub use Engine as Intake;
+
 use chrono::{DateTime, Utc};
 
 use super::{IdEntry, NoticeRecord, Result, Staged};

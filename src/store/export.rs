@@ -202,7 +202,9 @@ impl Store {
                 .map_err(|e| e.to_string())
         });
         let mut index_problems = Vec::new();
-        let n = self.verify_ticket_index(&mut |p| index_problems.push(p));
+        let n = self
+            .sled
+            .verify_ticket_index(&mut |p| index_problems.push(p));
         for p in index_problems {
             note(&mut v, p);
         }

@@ -76,7 +76,11 @@ impl Store {
             .iter()
             .map(|t| (t.number.to_be_bytes(), json(t)))
             .collect();
-        let reindex: Vec<listing::Reindex> = e.tickets.iter().map(listing::Reindex::of).collect();
+        let reindex: Vec<sled_engine::listing::Reindex> = e
+            .tickets
+            .iter()
+            .map(sled_engine::listing::Reindex::of)
+            .collect();
         let codec = self.codec();
         let messages: Vec<([u8; 12], Vec<u8>)> = e
             .messages

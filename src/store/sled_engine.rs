@@ -6,6 +6,10 @@
 use super::engine::Engine;
 use super::*;
 
+mod customers;
+pub(super) mod listing;
+mod messages;
+
 /// One sled database and its trees, one per kind of record.
 pub(super) struct Sled {
     pub db: sled::Db,
@@ -27,6 +31,9 @@ pub(super) struct Sled {
     pub usage: std::sync::Arc<usage::Usage>,
     /// The first storage failure since opening; the daemon watches it.
     pub fault: std::sync::Arc<fault::Fault>,
+    /// The mail dictionaries (kept in `meta`); replaced whole when one is
+    /// trained. Sled-only: PostgreSQL compresses mail itself.
+    codec: std::sync::RwLock<std::sync::Arc<codec::Codec>>,
 }
 
 impl Sled {
@@ -56,8 +63,19 @@ impl Sled {
             guard: tree("guard")?,
             usage,
             fault: Default::default(),
+            codec: Default::default(),
             db,
         })
+    }
+
+    /// How mail is packed now.
+    pub fn codec(&self) -> std::sync::Arc<codec::Codec> {
+        self.codec.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Packs new mail with these dictionaries from now on.
+    pub fn set_codec(&self, codec: codec::Codec) {
+        *self.codec.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(codec);
     }
 
     /// Like [`StoreError::io`], remembering a storage failure in
