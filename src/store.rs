@@ -59,7 +59,7 @@ use crate::decide::Decision;
 use crate::mail::msgid;
 use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
-use engine::Engine as _;
+use engine::Intake as _;
 use engine::{Customers as _, Messages as _};
 
 pub mod codec;
@@ -223,7 +223,7 @@ pub struct StagedMessage {
 
 /// Intakes decided but not yet written; see the module docs. It holds
 /// records, not any engine's encoding: each engine lays them out when it
-/// writes the set ([`engine::Engine::write`]).
+/// writes the set ([`engine::Intake::write`]).
 #[derive(Debug, Default)]
 pub struct Staged {
     pub(crate) tickets: std::collections::HashMap<u64, Ticket>,
