@@ -1225,6 +1225,12 @@ impl Store {
         self.sled.usage.counts()
     }
 
+    /// The engine behind the facade: what parity tests ask the same
+    /// questions as another engine, primitive by primitive.
+    pub fn engine(&self) -> &dyn engine::Engine {
+        &self.sled
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

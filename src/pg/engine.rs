@@ -17,6 +17,7 @@ mod customers;
 mod intake;
 mod listing;
 mod messages;
+mod privacy;
 
 type Result<T> = std::result::Result<T, StoreError>;
 

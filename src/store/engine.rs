@@ -23,13 +23,15 @@ mod customers;
 mod intake;
 mod listing;
 mod messages;
+mod privacy;
 
 pub use customers::Customers;
 pub use intake::Intake;
 pub use listing::Listing;
 pub use messages::Messages;
+pub use privacy::Privacy;
 
 /// Every primitive a store needs, on one engine.
-pub trait Engine: Intake + Messages + Customers + Listing + Send + Sync {}
+pub trait Engine: Intake + Messages + Customers + Listing + Privacy + Send + Sync {}
 
-impl<T: Intake + Messages + Customers + Listing + Send + Sync> Engine for T {}
+impl<T: Intake + Messages + Customers + Listing + Privacy + Send + Sync> Engine for T {}

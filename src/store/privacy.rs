@@ -16,6 +16,7 @@
 //! the copy is durable, and only then are the directories renamed. Opening
 //! a store finishes a marked swap, or discards an unmarked copy.
 
+use super::engine::Privacy as _;
 use super::*;
 
 /// What the desk keeps of an erasure: never the erased address itself.
@@ -57,7 +58,7 @@ pub struct Erasure {
     pub record: ErasureRecord,
 }
 
-pub(super) const ERASURE_PREFIX: &str = "erasure/";
+pub(crate) const ERASURE_PREFIX: &str = "erasure/";
 const NEW_DIR: &str = "store.new";
 const OLD_DIR: &str = "store.old";
 const MARKER: &str = "store.rewritten";
@@ -66,207 +67,27 @@ impl Store {
     /// Writes an erasure in one transaction: tickets, message records and
     /// bytes, the customer and ticket indexes, the outbox and its queue,
     /// bounce marks and caps, notices given, quarantine entries, and the
-    /// record of it. Writers are paused meanwhile, as for a backup, so the
-    /// scans and the write see one moment of the store.
+    /// record of it ([`Privacy::apply_erasure`]). Writers are paused
+    /// meanwhile, as for a backup, so the reads and the write see one
+    /// moment of the store. A dictionary being trained is dropped: its
+    /// samples may hold what is erased.
     pub fn apply_erasure(&self, e: &Erasure) -> Result<()> {
         self.forget_training();
-        let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
-        let tickets: Vec<([u8; 8], Vec<u8>)> = e
-            .tickets
-            .iter()
-            .map(|t| (t.number.to_be_bytes(), json(t)))
-            .collect();
-        let reindex: Vec<sled_engine::listing::Reindex> = e
-            .tickets
-            .iter()
-            .map(sled_engine::listing::Reindex::of)
-            .collect();
-        let codec = self.codec();
-        let messages: Vec<([u8; 12], Vec<u8>)> = e
-            .messages
-            .iter()
-            .map(|(m, raw)| {
-                (
-                    message_key(m.ticket, m.seq),
-                    with_blob(&json(m), &codec.pack_mail(raw)),
-                )
-            })
-            .collect();
-        let no_mail = codec.pack_mail(b"");
-        let outgoing: Vec<&outbox::Entry> = e.outbox.iter().map(|(_, new)| new).collect();
-        // The customer index, under the pseudonym from now on.
-        let moved_customers: Vec<(Vec<u8>, Vec<u8>)> = self
-            .tickets_of_customer(&e.address)?
-            .into_iter()
-            .map(|n| (customer_key(&e.address, n), customer_key(&e.pseudonym, n)))
-            .collect();
-        // Bounce mark and caps: kept (the numbers), under the pseudonym.
-        let mut guard_moves: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = vec![(
-            guard_key("mark", &e.address),
-            guard_key("mark", &e.pseudonym),
-            json(&e.mark),
-        )];
-        if let Some(v) = self
-            .sled
-            .guard
-            .get(guard_key("sent", &e.address))
-            .map_err(self.io("read automatic-mail counts"))?
         {
-            guard_moves.push((
-                guard_key("sent", &e.address),
-                guard_key("sent", &e.pseudonym),
-                v.to_vec(),
-            ));
+            let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
+            self.sled.apply_erasure(e)?;
         }
-        // Notices given to them: `notice/NAME/ADDRESS`.
-        let suffix = format!("/{}", e.address);
-        let mut meta_moves: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = Vec::new();
-        for item in self.sled.meta.scan_prefix(b"notice/") {
-            let (k, v) = item.map_err(self.io("read notices"))?;
-            if let Some(name) = k
-                .strip_suffix(suffix.as_bytes())
-                .and_then(|n| n.strip_prefix(b"notice/"))
-            {
-                let name = String::from_utf8_lossy(name);
-                meta_moves.push((
-                    k.to_vec(),
-                    notice_key(&name, &e.pseudonym).into_bytes(),
-                    v.to_vec(),
-                ));
-            }
-        }
-        // One record per erasure: a person who wrote again after one and
-        // is erased again keeps both.
-        let record_key = format!(
-            "{ERASURE_PREFIX}{}/{:020}",
-            e.pseudonym,
-            e.record.at.timestamp_millis().max(0)
-        );
-        let record = json(&e.record);
-        // Outlook conversation keys name the subject: they go.
-        let mut conversations: Vec<Vec<u8>> = Vec::new();
-        if !e.conversations_of.is_empty() {
-            for item in self.sled.msgids.iter() {
-                let (k, v) = item.map_err(self.io("read message-id index"))?;
-                if let Some(entry) = IdEntry::decode(&v) {
-                    if entry.kind == IdKind::Conversation
-                        && e.conversations_of.contains(&entry.ticket)
-                    {
-                        conversations.push(k.to_vec());
-                    }
-                }
-            }
-        }
-        let trees = (
-            &*self.sled.tickets,
-            &*self.sled.messages,
-            &*self.sled.customers,
-            &*self.sled.outbox,
-            &*self.sled.outq,
-            &*self.sled.guard,
-            &*self.sled.quarantine,
-            &*self.sled.qraw,
-            &*self.sled.meta,
-            &*self.sled.ticket_index,
-            &*self.sled.msgids,
-        );
-        self.sled.usage.wrote(
-            (tickets.len() * 2
-                + messages.len()
-                + moved_customers.len() * 2
-                + outgoing.len() * 2
-                + guard_moves.len() * 2
-                + e.quarantine.len() * 2
-                + meta_moves.len() * 2
-                + conversations.len()
-                + 1) as u64,
-        );
-        trees
-            .transaction(|(tt, mt, ct, ot, qt, gt, quar, qraw, meta, xt, it)| {
-                for (k, v) in &tickets {
-                    tt.insert(k, v.as_slice())?;
-                }
-                for r in &reindex {
-                    r.apply(xt)?;
-                }
-                for (k, v) in &messages {
-                    mt.insert(k, v.as_slice())?;
-                }
-                for (old, new) in &moved_customers {
-                    ct.remove(old.as_slice())?;
-                    ct.insert(new.as_slice(), &[])?;
-                }
-                // The worker may have moved an entry since it was read:
-                // its queue key and state are taken as they stand now.
-                for planned in &outgoing {
-                    let key = planned.id.to_be_bytes();
-                    let entry = match ot.get(key)? {
-                        Some(v) => match record_of::<outbox::Entry>("outbox entry", &v) {
-                            Ok(mut current) => {
-                                qt.remove(&queue_key(&current))?;
-                                crate::privacy::scrub_entry(&mut current, &e.address, &e.pseudonym);
-                                current
-                            }
-                            Err(_) => (*planned).clone(),
-                        },
-                        None => (*planned).clone(),
-                    };
-                    ot.insert(&key, with_blob(&json(&entry), &no_mail))?;
-                }
-                for (old, new, v) in &guard_moves {
-                    gt.remove(old.as_slice())?;
-                    gt.insert(new.as_slice(), v.as_slice())?;
-                }
-                for id in &e.quarantine {
-                    quar.remove(id.as_bytes())?;
-                    qraw.remove(id.as_bytes())?;
-                }
-                for (old, new, v) in &meta_moves {
-                    meta.remove(old.as_slice())?;
-                    meta.insert(new.as_slice(), v.as_slice())?;
-                }
-                for k in &conversations {
-                    it.remove(k.as_slice())?;
-                }
-                meta.insert(record_key.as_bytes(), record.as_slice())?;
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(|err| match err {
-                TransactionError::Storage(source) => self.io("erasure transaction")(source),
-                TransactionError::Abort(()) => StoreError::Corrupt {
-                    what: "erasure transaction",
-                    detail: "aborted".into(),
-                },
-            })?;
         self.flush()
     }
 
     /// Every erasure recorded, oldest first.
     pub fn erasures(&self) -> Result<Vec<ErasureRecord>> {
-        let mut all: Vec<ErasureRecord> = self
-            .sled
-            .meta
-            .scan_prefix(ERASURE_PREFIX.as_bytes())
-            .map(|r| {
-                let (_, v) = r.map_err(self.io("read erasures"))?;
-                from_json("erasure record", &v)
-            })
-            .collect::<Result<_>>()?;
-        all.sort_by_key(|r| r.at);
-        Ok(all)
+        self.sled.erasures()
     }
 
     /// The latest erasure that gave this pseudonym, if one did.
     pub fn erasure(&self, pseudonym: &str) -> Result<Option<ErasureRecord>> {
-        let prefix = format!("{ERASURE_PREFIX}{}/", pseudonym.trim().to_ascii_lowercase());
-        self.sled
-            .meta
-            .scan_prefix(prefix.as_bytes())
-            .last()
-            .transpose()
-            .map_err(self.io("read erasures"))?
-            .map(|(_, v)| from_json("erasure record", &v))
-            .transpose()
+        self.sled.erasure(pseudonym)
     }
 
     /// Rewrites the (closed) store in `state_dir/store` so that it holds

@@ -10,6 +10,7 @@ mod customers;
 mod intake;
 pub(super) mod listing;
 mod messages;
+mod privacy;
 
 /// One sled database and its trees, one per kind of record.
 pub(super) struct Sled {
