@@ -8,15 +8,16 @@
 //! summaries), a ticket's messages and bytes, the customer pages. Then the
 //! same ticket changes are written by both engines (some within one
 //! millisecond, so the order within it is tested) and the answers are
-//! compared again. Needs the test cluster (tests/pg/start.sh,
+//! compared again. An erasure written by both engines leaves them alike
+//! too. Needs the test cluster (tests/pg/start.sh,
 //! POSTDESK_TEST_PG).
 
 mod common;
 
 use common::{fresh_database, test_pg, Options, TestDesk};
 use postdesk::pg::engine::PgEngine;
-use postdesk::store::engine::{Engine, Intake, Listing};
-use postdesk::store::{Cursor, Staged, Store, TicketQuery};
+use postdesk::store::engine::{Engine, Intake, Listing, Privacy};
+use postdesk::store::{Cursor, Erasure, ErasureRecord, NoticeRecord, Staged, Store, TicketQuery};
 use postdesk::ticket::{Status, Ticket};
 
 const URL_VAR: &str = "PDT_LISTING_DATABASE_URL";
@@ -202,7 +203,8 @@ fn same_answers(pg: &dyn Engine, sled: &dyn Engine, label: &str) {
     }
     for who in [
         "customer3@customer.test",
-        "CUSTOMER3@Customer.Test",
+        "CUSTOMER4@Customer.Test",
+        "erased-7f3a9c",
         "nobody@x.test",
     ] {
         assert_eq!(
@@ -212,7 +214,7 @@ fn same_answers(pg: &dyn Engine, sled: &dyn Engine, label: &str) {
         );
     }
     assert!(!sled
-        .tickets_of_customer("customer3@customer.test")
+        .tickets_of_customer("customer4@customer.test")
         .unwrap()
         .is_empty());
     for limit in [1, 4, 100] {
@@ -261,9 +263,10 @@ fn same_answers(pg: &dyn Engine, sled: &dyn Engine, label: &str) {
     assert_eq!(stats(pg), stats(sled), "{label}: stats");
 }
 
-#[test]
-fn the_postgres_engine_lists_and_reports_what_the_sled_store_does() {
-    let url = fresh_database("listing_reads");
+/// A desk filled through the binary and moved into a fresh database,
+/// opened with both engines.
+fn moved(db: &str) -> (TestDesk, String, PgEngine, Store) {
+    let url = fresh_database(db);
     let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
     let store_keys = format!("url_env = \"{URL_VAR}\"\nca_file = \"{ca}\"\n");
     let t = desk(&store_keys);
@@ -283,6 +286,12 @@ fn the_postgres_engine_lists_and_reports_what_the_sled_store_does() {
     let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
     let pg = PgEngine::connect(&settings).expect("connect");
     let sled = Store::open(&state).expect("open the sled store");
+    (t, url, pg, sled)
+}
+
+#[test]
+fn the_postgres_engine_lists_and_reports_what_the_sled_store_does() {
+    let (_t, _url, pg, sled) = moved("listing_reads");
     let sled_engine = sled.engine();
 
     let tickets = pg.last_ticket().unwrap();
@@ -323,4 +332,194 @@ fn the_postgres_engine_lists_and_reports_what_the_sled_store_does() {
         "one millisecond, by number"
     );
     same_answers(&pg, sled_engine, "after the same writes");
+}
+
+#[test]
+fn an_erasure_leaves_both_engines_alike() {
+    let (_t, url, pg, sled) = moved("listing_erasure");
+    let none = Staged::default();
+    let address = "customer3@customer.test";
+    let pseudonym = "erased-7f3a9c";
+    let at = chrono::DateTime::from_timestamp(1_795_100_000, 250_000_000).expect("at");
+
+    // What the person has beyond tickets: a notice given, a bounce mark
+    // and caps, queued mail, and a new ticket with an Outlook
+    // conversation key; written alike by both engines.
+    let raw =
+        b"From: customer3@customer.test\r\nSubject: Fax\r\nMessage-ID: <fax@c>\r\n\r\nFax.\r\n";
+    let fill = |staged: &mut Staged| {
+        let mark: postdesk::bounce::Mark = serde_json::from_value(serde_json::json!({
+            "address": address, "last": "soft", "last_at": at, "soft_bounces": 2,
+        }))
+        .expect("mark");
+        sled.stage_mark(staged, address, Some(mark));
+        sled.stage_auto_sent(staged, address, vec![at]);
+        let id = sled.next_outbox_id(staged).unwrap();
+        sled.stage_notice(
+            staged,
+            "outage",
+            address,
+            &NoticeRecord {
+                at,
+                outbox_id: id,
+                ticket: "ACME-4".into(),
+            },
+        );
+        let entry: postdesk::outbox::Entry = serde_json::from_value(serde_json::json!({
+            "id": id, "ticket": "ACME-4", "kind": "reply",
+            "message_id": "<r1@desk.test>", "envelope_from": "support@desk.test",
+            "recipients": [address], "subject": "About your case", "size": 9,
+            "created": at, "state": "queued", "attempts": 0, "next_attempt": at,
+        }))
+        .expect("entry");
+        sled.stage_outgoing(staged, entry, Some(4), None, b"the mail\r\n");
+        let number = sled.next_ticket_number(staged).unwrap();
+        let mut ticket = sled.ticket(&none, 4).unwrap().expect("ticket 4");
+        ticket.number = number;
+        ticket.reference = format!("ACME-{number}");
+        let mut record = sled.message_records(4).unwrap().remove(0);
+        record.ticket = number;
+        record.seq = 1;
+        record.message_id = "fax@c".into();
+        record.size = raw.len();
+        let d = postdesk::decide::Decision {
+            ticket,
+            created: true,
+            record: Some(record),
+            also: Vec::new(),
+            remember_references: Vec::new(),
+            conversation: Some("conv:fax".into()),
+            notices: Vec::new(),
+            ack_suppressed: None,
+            quiet: None,
+            marks: Vec::new(),
+            sent: Vec::new(),
+            counters: Vec::new(),
+            refused: Vec::new(),
+            events: Vec::new(),
+        };
+        sled.stage(staged, &d, &sled.codec().pack_mail(raw))
+            .unwrap();
+    };
+    let (mut a, mut b) = (Staged::default(), Staged::default());
+    fill(&mut a);
+    fill(&mut b);
+    pg.write(&a).expect("PostgreSQL write");
+    sled.commit(&mut b).expect("sled commit");
+    assert!(pg.id_entry("conv:fax").unwrap().is_some());
+
+    // The erasure, planned once from what the desk holds (as `customers
+    // erase` plans it), written by each engine.
+    let mine: Vec<u64> = sled.tickets_of_customer(address).unwrap();
+    assert!(mine.len() > 3, "{mine:?}");
+    let mut tickets = Vec::new();
+    let mut messages = Vec::new();
+    for n in &mine {
+        let mut t = sled.ticket(&none, *n).unwrap().expect("ticket");
+        t.requester.email = pseudonym.into();
+        t.requester.name = None;
+        t.subject = "[erased]".into();
+        tickets.push(t);
+        for (mut m, _) in sled.messages(*n).unwrap() {
+            m.subject = "[erased]".into();
+            messages.push((m, Vec::new()));
+        }
+    }
+    let outbox: Vec<_> = sled
+        .outbox_entries()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.recipients.iter().any(|r| r == address))
+        .map(|e| {
+            let mut new = e.clone();
+            postdesk::privacy::scrub_entry(&mut new, address, pseudonym);
+            (e, new)
+        })
+        .collect();
+    assert_eq!(outbox.len(), 1);
+    let mark: postdesk::bounce::Mark = serde_json::from_value(serde_json::json!({
+        "address": pseudonym, "last": "hard", "last_at": at, "status": "erased",
+        "soft_bounces": 2, "suppressed_until": "9999-12-31T00:00:00Z",
+    }))
+    .expect("mark");
+    let record = ErasureRecord {
+        pseudonym: pseudonym.into(),
+        at,
+        by: "test".into(),
+        tickets: tickets.len(),
+        messages: messages.len(),
+        outgoing: outbox.len(),
+        cancelled: 1,
+        quarantined: 0,
+    };
+    let erasure = Erasure {
+        address: address.into(),
+        pseudonym: pseudonym.into(),
+        tickets,
+        messages,
+        outbox,
+        conversations_of: mine.clone(),
+        quarantine: vec!["no-such-entry".into()],
+        mark,
+        record: record.clone(),
+    };
+    pg.apply_erasure(&erasure).expect("PostgreSQL erasure");
+    sled.apply_erasure(&erasure).expect("sled erasure");
+    assert!(sled.engine().rewrites_offline());
+    assert!(!pg.rewrites_offline(), "no offline step on PostgreSQL");
+
+    same_answers(&pg, sled.engine(), "after an erasure");
+    for e in [&pg as &dyn Engine, sled.engine()] {
+        assert_eq!(e.tickets_of_customer(address).unwrap(), Vec::<u64>::new());
+        assert_eq!(e.tickets_of_customer(pseudonym).unwrap(), mine);
+        assert_eq!(e.mark(address).unwrap(), None);
+        assert!(e.auto_sent(address).unwrap().is_empty());
+        assert_eq!(e.auto_sent(pseudonym).unwrap(), vec![at]);
+        assert_eq!(e.notice("outage", address).unwrap(), None);
+        assert_eq!(
+            e.id_entry("conv:fax").unwrap(),
+            None,
+            "the conversation key goes"
+        );
+        assert_eq!(e.erasures().unwrap(), vec![record.clone()]);
+        assert_eq!(e.erasure(" Erased-7F3A9C").unwrap(), Some(record.clone()));
+        assert_eq!(e.erasure("erased-other").unwrap(), None);
+    }
+    assert_eq!(
+        pg.mark(pseudonym).unwrap(),
+        sled.engine().mark(pseudonym).unwrap()
+    );
+    assert_eq!(
+        pg.mark(pseudonym).unwrap().map(|m| m.status),
+        Some(Some("erased".to_string()))
+    );
+    assert_eq!(
+        pg.notice("outage", pseudonym).unwrap(),
+        sled.engine().notice("outage", pseudonym).unwrap()
+    );
+    assert!(pg.notice("outage", pseudonym).unwrap().is_some());
+    // The outbox entry as it stood, scrubbed and cancelled, without its
+    // mail.
+    let db = url.rsplit('/').next().expect("db");
+    let out = common::psql(
+        &test_pg(),
+        db,
+        "SELECT record::text || '|' || length(body) FROM outbox ORDER BY id",
+    );
+    let rows: Vec<(serde_json::Value, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let (j, len) = l.rsplit_once('|').expect("row");
+            (serde_json::from_str(j).expect("JSON"), len.to_string())
+        })
+        .collect();
+    let sled_outbox: Vec<(serde_json::Value, String)> = sled
+        .outbox_entries()
+        .unwrap()
+        .iter()
+        .map(|e| (serde_json::to_value(e).expect("JSON"), "0".to_string()))
+        .collect();
+    assert_eq!(rows, sled_outbox);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0["state"], "failed");
 }
