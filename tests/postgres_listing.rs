@@ -16,7 +16,11 @@ mod common;
 
 use common::{fresh_database, test_pg, Options, TestDesk};
 use postdesk::pg::engine::PgEngine;
-use postdesk::store::engine::{Engine, Intake, Listing, Privacy};
+use std::collections::BTreeMap;
+
+use postdesk::pg::rows::{row_of, Digest};
+use postdesk::store::engine::{Backup, Engine, Intake, Listing, Privacy};
+use postdesk::store::portable::Record;
 use postdesk::store::{Cursor, Erasure, ErasureRecord, NoticeRecord, Staged, Store, TicketQuery};
 use postdesk::ticket::{Status, Ticket};
 
@@ -522,4 +526,161 @@ fn an_erasure_leaves_both_engines_alike() {
     assert_eq!(rows, sled_outbox);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].0["state"], "failed");
+}
+
+/// What an engine exports, as the rows the records make, one checksum
+/// per table (order does not matter: the engines read in their own
+/// orders). A notification is keyed by its normalized id: sled keeps a
+/// ticket's in the sent mail's index entry, under that key, where
+/// PostgreSQL keeps the id as the mail gave it; both find it either way.
+fn exported(e: &dyn Engine) -> (Vec<Record>, BTreeMap<&'static str, String>) {
+    let mut records = Vec::new();
+    e.export_records(&mut |r| {
+        records.push(r);
+        Ok(())
+    })
+    .expect("export");
+    let mut digests: BTreeMap<&'static str, Digest> = BTreeMap::new();
+    for r in &records {
+        let r = match r {
+            Record::Notified {
+                message_id,
+                agent,
+                seen,
+            } => Record::Notified {
+                message_id: postdesk::mail::msgid::key(&String::from_utf8_lossy(message_id))
+                    .into_bytes(),
+                agent: agent.clone(),
+                seen: *seen,
+            },
+            other => {
+                let (table, row) = row_of(other).expect("row");
+                digests.entry(table.name()).or_default().add(&row);
+                continue;
+            }
+        };
+        let (table, row) = row_of(&r).expect("row");
+        digests.entry(table.name()).or_default().add(&row);
+    }
+    let hex = digests
+        .into_iter()
+        .map(|(t, d)| (t, format!("{} {}", d.rows, d.hex())))
+        .collect();
+    (records, hex)
+}
+
+#[test]
+fn both_engines_export_the_same_records_and_import_each_others() {
+    let (t, _url, pg, sled) = moved("listing_backup");
+    // A notification to an agent, which sled keeps in the index entry of
+    // the sent mail, written alike by both.
+    let at = chrono::DateTime::from_timestamp(1_795_100_000, 0).expect("at");
+    let fill = |staged: &mut Staged| {
+        let id = sled.next_outbox_id(staged).unwrap();
+        let entry: postdesk::outbox::Entry = serde_json::from_value(serde_json::json!({
+            "id": id, "ticket": "ACME-2", "kind": "notify",
+            "message_id": "<N1@Desk.test>", "envelope_from": "support@desk.test",
+            "recipients": ["ann@desk.test"], "subject": "New message", "size": 9,
+            "created": at, "state": "queued", "attempts": 0, "next_attempt": at,
+        }))
+        .expect("entry");
+        sled.stage_outgoing(
+            staged,
+            entry,
+            Some(2),
+            Some(("Ann@Desk.test", 1)),
+            b"mail\r\n",
+        );
+        sled.stage_cursor(staged, "imap:inbox", b"uid 7");
+    };
+    let (mut a, mut b) = (Staged::default(), Staged::default());
+    fill(&mut a);
+    fill(&mut b);
+    pg.write(&a).expect("PostgreSQL write");
+    sled.commit(&mut b).expect("sled commit");
+
+    let (from_sled, sled_digests) = exported(sled.engine());
+    let (from_pg, pg_digests) = exported(&pg);
+    assert_eq!(pg_digests, sled_digests, "the same records from both");
+    for table in [
+        "tickets",
+        "messages",
+        "msgids",
+        "customers",
+        "outbox",
+        "notified",
+        "cursors",
+    ] {
+        assert!(
+            sled_digests.contains_key(table),
+            "{table}: {sled_digests:?}"
+        );
+    }
+
+    // PostgreSQL's records into a new sled store, and sled's into a new
+    // database: each answers as the engine they came from.
+    let dir = t.dir.path().join("imported");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut records = from_pg.into_iter();
+    let n = Store::import_records(&dir, || Ok(records.next())).expect("import into sled");
+    assert!(n > 200, "{n} records");
+    let imported = reopen(&dir);
+    let v = imported.verify();
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+    same_answers(&pg, imported.engine(), "sled from PostgreSQL's export");
+    assert_eq!(exported(imported.engine()).1, sled_digests);
+    assert_eq!(
+        imported
+            .notification(&Staged::default(), "<N1@Desk.test>")
+            .unwrap(),
+        Some(("ann@desk.test".to_string(), Some((2, 1))))
+    );
+    assert_eq!(imported.next_timer().unwrap(), sled.next_timer().unwrap());
+    assert_eq!(imported.outbox_len(), sled.outbox_len());
+
+    let url = fresh_database("listing_backup_into");
+    let schema = t
+        .cmd()
+        .arg("migrate")
+        .env(URL_VAR, &url)
+        .output()
+        .expect("migrate");
+    assert!(schema.status.success(), "{}", text(&schema));
+    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
+    std::env::set_var("PDT_LISTING_INTO_URL", &url);
+    let config: postdesk::config::StoreConfig = toml::from_str(&format!(
+        "url_env = \"PDT_LISTING_INTO_URL\"\nca_file = \"{ca}\"\n"
+    ))
+    .expect("[store]");
+    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
+    let into = PgEngine::connect(&settings).expect("connect");
+    let mut records = from_sled.into_iter();
+    let n = into
+        .import_records(&mut || Ok(records.next()))
+        .expect("import into PostgreSQL");
+    assert!(n > 200, "{n} records");
+    same_answers(&into, sled.engine(), "PostgreSQL from sled's export");
+    assert_eq!(exported(&into).1, sled_digests);
+    assert_eq!(
+        into.notified("<N1@Desk.test>").unwrap().as_deref(),
+        Some("ann@desk.test 2 1")
+    );
+    // Into a store that holds records: refused, nothing written.
+    let mut again = exported(sled.engine()).0.into_iter();
+    assert!(into.import_records(&mut || Ok(again.next())).is_err());
+    assert_eq!(exported(&into).1, sled_digests);
+}
+
+/// Opens a store a moment ago closed: sled lets go of its lock when its
+/// flusher thread notices.
+fn reopen(dir: &std::path::Path) -> Store {
+    for _ in 0..200 {
+        match Store::open(dir) {
+            Err(postdesk::store::StoreError::Locked { .. }) => {
+                std::thread::sleep(std::time::Duration::from_millis(50))
+            }
+            other => return other.expect("open"),
+        }
+    }
+    panic!("the store stays locked")
 }

@@ -13,6 +13,7 @@
 use super::{PgError, Settings};
 use crate::store::StoreError;
 
+mod backup;
 mod customers;
 mod intake;
 mod listing;

@@ -19,12 +19,14 @@
 //! PostgreSQL implementations, in `sled_engine/` and `pg/engine/`) are
 //! read and grown together.
 
+mod backup;
 mod customers;
 mod intake;
 mod listing;
 mod messages;
 mod privacy;
 
+pub use backup::Backup;
 pub use customers::Customers;
 pub use intake::Intake;
 pub use listing::Listing;
@@ -32,6 +34,6 @@ pub use messages::Messages;
 pub use privacy::Privacy;
 
 /// Every primitive a store needs, on one engine.
-pub trait Engine: Intake + Messages + Customers + Listing + Privacy + Send + Sync {}
+pub trait Engine: Intake + Messages + Customers + Listing + Privacy + Backup + Send + Sync {}
 
-impl<T: Intake + Messages + Customers + Listing + Privacy + Send + Sync> Engine for T {}
+impl<T: Intake + Messages + Customers + Listing + Privacy + Backup + Send + Sync> Engine for T {}

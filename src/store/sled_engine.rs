@@ -6,6 +6,7 @@
 
 use super::*;
 
+mod backup;
 mod customers;
 mod intake;
 pub(super) mod listing;
