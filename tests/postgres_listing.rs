@@ -19,7 +19,7 @@ use postdesk::pg::engine::PgEngine;
 use std::collections::BTreeMap;
 
 use postdesk::pg::rows::{row_of, Digest};
-use postdesk::store::engine::{Backup, Engine, Intake, Listing, Privacy};
+use postdesk::store::engine::{Backup, Engine, Intake, Listing, Messages, Privacy};
 use postdesk::store::portable::Record;
 use postdesk::store::{Cursor, Erasure, ErasureRecord, NoticeRecord, Staged, Store, TicketQuery};
 use postdesk::ticket::{Status, Ticket};
@@ -683,4 +683,74 @@ fn reopen(dir: &std::path::Path) -> Store {
         }
     }
     panic!("the store stays locked")
+}
+
+/// A measurement, not a check (run with `--ignored --nocapture`): the
+/// report summaries of 100,000 tickets computed from the PostgreSQL
+/// records, against sled's stored summaries of the same desk; and a page
+/// of each. Results go to benches/RESULTS.md.
+#[test]
+#[ignore]
+fn measure_summaries_and_pages_at_100k_tickets() {
+    const N: i64 = 100_000;
+    let (t, url, pg, _sled) = moved("listing_measure");
+    let db = url.rsplit('/').next().expect("db");
+    let out = common::psql(
+        &test_pg(),
+        db,
+        &format!(
+            "INSERT INTO tickets (number, status, queue, assignee, requester, created, updated, \
+             timer_due, record) SELECT g, status, queue, assignee, requester, created, \
+             updated + g * interval '1 millisecond', timer_due, \
+             jsonb_set(jsonb_set(record::jsonb, '{{number}}', to_jsonb(g)), '{{updated}}', \
+             to_jsonb(updated + g * interval '1 millisecond'))::json \
+             FROM tickets, generate_series(1000, {N}) AS g WHERE number = 1"
+        ),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tickets = pg.ticket_count().unwrap();
+    let time = |what: &str, f: &mut dyn FnMut() -> usize| {
+        let start = std::time::Instant::now();
+        let n = f();
+        println!("{what}: {n} in {:?}", start.elapsed());
+    };
+    time("PostgreSQL for_each_summary", &mut || {
+        let mut n = 0;
+        pg.for_each_summary(&mut |_| n += 1).unwrap();
+        n
+    });
+    time("PostgreSQL first page of 50", &mut || {
+        pg.ticket_page(&TicketQuery::default(), None, 50).unwrap().tickets.len()
+    });
+    time("PostgreSQL page of 50 by queue, --search", &mut || {
+        let q = TicketQuery {
+            queue: Some("general".into()),
+            search: Some("no such words".into()),
+            ..Default::default()
+        };
+        pg.ticket_page(&q, None, 50).unwrap().tickets.len()
+    });
+    let dir = t.dir.path().join("measured");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut records = Vec::new();
+    pg.export_records(&mut |r| {
+        records.push(r);
+        Ok(())
+    })
+    .unwrap();
+    let mut it = records.into_iter();
+    Store::import_records(&dir, || Ok(it.next())).expect("import");
+    let sled = reopen(&dir);
+    assert_eq!(sled.ticket_count().unwrap(), tickets);
+    time("sled for_each_summary (stored summaries)", &mut || {
+        let mut n = 0;
+        sled.for_each_summary(|_| n += 1).unwrap();
+        n
+    });
+    time("sled first page of 50", &mut || {
+        sled.ticket_page(&TicketQuery::default(), None, 50)
+            .unwrap()
+            .tickets
+            .len()
+    });
 }
