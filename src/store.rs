@@ -587,7 +587,7 @@ impl Store {
     pub fn open_with_cache(dir: &Path, cache: u64) -> Result<Store> {
         let path = dir.join("store");
         // A rewrite (after an erasure) that a crash cut short.
-        privacy::finish_rewrite(dir).map_err(|e| StoreError::Open {
+        sled_engine::rewrite::finish_rewrite(dir).map_err(|e| StoreError::Open {
             path: path.clone(),
             source: sled::Error::Io(e),
         })?;

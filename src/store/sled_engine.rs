@@ -12,6 +12,7 @@ mod intake;
 pub(super) mod listing;
 mod messages;
 mod privacy;
+pub(super) mod rewrite;
 
 /// One sled database and its trees, one per kind of record.
 pub(super) struct Sled {
