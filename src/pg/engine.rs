@@ -13,10 +13,15 @@
 use super::{PgError, Settings};
 use crate::store::StoreError;
 
+mod backup;
+mod customers;
 mod guard;
 mod health;
 mod intake;
+mod listing;
+mod messages;
 mod outbox;
+mod privacy;
 mod quarantine;
 mod timers;
 

@@ -66,11 +66,7 @@ impl Store {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(outbox::Entry, Vec<u8>)>> {
-        self.sled
-            .due_outbox(now, limit)?
-            .into_iter()
-            .map(|(e, mail)| Ok((e, self.unpack_outgoing(mail)?)))
-            .collect()
+        self.sled.due_outbox(now, limit)
     }
 
     /// Like [`Store::due_outbox`], claiming what it returns for `node`
@@ -85,11 +81,7 @@ impl Store {
         limit: usize,
         node: &str,
     ) -> Result<Vec<(outbox::Entry, Vec<u8>)>> {
-        self.sled
-            .claim_due(now, limit, node)?
-            .into_iter()
-            .map(|(e, mail)| Ok((e, self.unpack_outgoing(mail)?)))
-            .collect()
+        self.sled.claim_due(now, limit, node)
     }
 
     /// Every queued entry (without bytes), soonest due first: for the
@@ -101,10 +93,7 @@ impl Store {
     }
 
     pub fn outbox_entry(&self, id: u64) -> Result<Option<(outbox::Entry, Vec<u8>)>> {
-        self.sled
-            .outbox_entry(id)?
-            .map(|(e, mail)| Ok((e, self.unpack_outgoing(mail)?)))
-            .transpose()
+        self.sled.outbox_entry(id)
     }
 
     /// Every outbox entry (without bytes), oldest first.
@@ -120,17 +109,8 @@ impl Store {
         if built.is_empty() {
             return Ok(Vec::new());
         }
-        let packed: Vec<(outbox::Entry, Vec<u8>)> = if self.sled.packs_mail() {
-            let codec = self.codec();
-            built
-                .iter()
-                .map(|(e, bytes)| (e.clone(), codec.pack_mail(bytes)))
-                .collect()
-        } else {
-            built.to_vec()
-        };
         let _writing = self.writing();
-        self.sled.store_built(&packed)
+        self.sled.store_built(built)
     }
 
     /// Records attempts (or manual requeues), all in one transaction: each
@@ -142,18 +122,5 @@ impl Store {
         }
         let _writing = self.writing();
         self.sled.update_outbox(changes)
-    }
-
-    /// Mail as the engine gave it, unpacked if the engine packs it.
-    fn unpack_outgoing(&self, mail: Vec<u8>) -> Result<Vec<u8>> {
-        if !self.sled.packs_mail() {
-            return Ok(mail);
-        }
-        self.codec()
-            .unpack_mail(&mail)
-            .map_err(|e| StoreError::Corrupt {
-                what: "outbox entry",
-                detail: e.to_string(),
-            })
     }
 }

@@ -25,13 +25,8 @@ impl Store {
             size: raw.len(),
             arrivals: 1,
         };
-        let mail = if self.sled.packs_mail() {
-            self.codec().pack_mail(raw)
-        } else {
-            raw.to_vec()
-        };
         let _writing = self.writing();
-        self.sled.quarantine(&fresh, &mail)
+        self.sled.quarantine(&fresh, raw)
     }
 
     /// Every kept entry, oldest first.
@@ -42,17 +37,7 @@ impl Store {
     }
 
     pub fn quarantined_entry(&self, id: &str) -> Result<Option<(QuarantineEntry, Vec<u8>)>> {
-        let Some((entry, mail)) = self.sled.quarantined_entry(id)? else {
-            return Ok(None);
-        };
-        // As before the codec: bytes that do not unpack are shown as they
-        // are stored.
-        let raw = if self.sled.packs_mail() && !mail.is_empty() {
-            self.codec().unpack_mail(&mail).unwrap_or(mail)
-        } else {
-            mail
-        };
-        Ok(Some((entry, raw)))
+        self.sled.quarantined_entry(id)
     }
 
     /// Messages kept in the quarantine. A storage error reads as none (and

@@ -2,15 +2,22 @@
 //! the primitives of [`super::engine::Engine`] over them. Kept apart from
 //! the facade so that a second engine (PostgreSQL) can stand beside it;
 //! the name is not `sled` so that it does not shadow the crate. One file
-//! per concept trait under `sled_engine/`.
+//! per concept trait under `sled_engine/`; the outbox's is `outgoing` (as
+//! the facade's), since `outbox` would shadow the crate's module here.
 
 use super::*;
 
+mod backup;
+mod customers;
 mod guard;
 mod health;
 mod intake;
-mod outbox;
+pub(super) mod listing;
+mod messages;
+mod outgoing;
+mod privacy;
 mod quarantine;
+pub(super) mod rewrite;
 mod timers;
 
 /// Checked at build time: the engine has every primitive of the seam.
@@ -40,6 +47,9 @@ pub(super) struct Sled {
     pub usage: std::sync::Arc<usage::Usage>,
     /// The first storage failure since opening; the daemon watches it.
     pub fault: std::sync::Arc<fault::Fault>,
+    /// The mail dictionaries (kept in `meta`); replaced whole when one is
+    /// trained. Sled-only: PostgreSQL compresses mail itself.
+    codec: std::sync::RwLock<std::sync::Arc<codec::Codec>>,
 }
 
 impl Sled {
@@ -69,8 +79,19 @@ impl Sled {
             guard: tree("guard")?,
             usage,
             fault: Default::default(),
+            codec: Default::default(),
             db,
         })
+    }
+
+    /// How mail is packed now.
+    pub fn codec(&self) -> std::sync::Arc<codec::Codec> {
+        self.codec.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Packs new mail with these dictionaries from now on.
+    pub fn set_codec(&self, codec: codec::Codec) {
+        *self.codec.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(codec);
     }
 
     /// Like [`StoreError::io`], remembering a storage failure in

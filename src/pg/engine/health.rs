@@ -1,4 +1,4 @@
-//! Health over PostgreSQL: a probe row in `meta`, and counts. A failed
+//! Health over PostgreSQL: a probe row in `meta`. A failed
 //! statement is not sticky here (the server may come back), so the
 //! engine records no [`crate::store::fault::Fault`]; sizes are psql's.
 
@@ -17,10 +17,5 @@ impl Health for PgEngine {
             &[&&now[..]],
         )?;
         Ok(())
-    }
-
-    fn ticket_count(&self) -> Result<usize> {
-        let n: Option<i64> = self.one("count tickets", "SELECT count(*) FROM tickets", &[])?;
-        Ok(usize::try_from(n.unwrap_or(0)).unwrap_or(0))
     }
 }

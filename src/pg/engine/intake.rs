@@ -286,7 +286,9 @@ impl<'a> Rows<'a> {
                 .requester
                 .push(column(&t.requester.email.trim().to_lowercase()));
             tickets.created.push(t.created.to_rfc3339());
-            tickets.updated.push(t.updated.to_rfc3339());
+            tickets
+                .updated
+                .push(crate::pg::rows::updated_column(t.updated).to_rfc3339());
             tickets.timer_due.push(t.timer_due.map(|d| d.to_rfc3339()));
             tickets.record.push(json_text("ticket", t)?);
         }

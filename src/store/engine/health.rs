@@ -14,10 +14,6 @@ pub trait Health {
     /// takes writes now (after a failure, before intake resumes).
     fn probe(&self) -> Result<()>;
 
-    /// How many tickets are stored, counted one by one (what a restore
-    /// checks against its manifest; `last_ticket` is the cheap count).
-    fn ticket_count(&self) -> Result<usize>;
-
     /// The first storage failure since opening, which the daemon answers
     /// by reopening the store. sled keeps an I/O error for the life of
     /// the open database; an engine whose failures pass (a server that

@@ -55,10 +55,10 @@ pub trait Intake {
     /// Makes what was written durable; sources are marked done only after.
     fn flush(&self) -> Result<()>;
 
-    /// Whether mail crosses this engine's primitives packed by the
+    /// Whether the mail in a staged set is for this engine packed by the
     /// store's codec (sled: its trained dictionaries pay off there) or
-    /// raw (PostgreSQL compresses large values itself). The facade packs
-    /// and unpacks by it. Staged mail is still always packed (see
-    /// src/store/ENGINE.md).
+    /// raw (PostgreSQL compresses large values itself). Every other
+    /// primitive takes and gives mail raw. Today the facade always packs
+    /// and `PgEngine::write` unpacks (see src/store/ENGINE.md).
     fn packs_mail(&self) -> bool;
 }

@@ -2,9 +2,8 @@
 //! two outbox writes that are not intake's (built mail, attempts), and
 //! the claim that lets several senders share one queue.
 //!
-//! Mail crosses this seam as the engine keeps it: packed by the store's
-//! codec on sled, raw on PostgreSQL (see [`super::Intake::packs_mail`]);
-//! the facade packs and unpacks, so the dictionaries stay the facade's.
+//! Mail crosses this seam raw, as it is sent; how it is kept (packed by
+//! sled's codec, TOAST on PostgreSQL) is the engine's.
 
 use chrono::{DateTime, Utc};
 

@@ -1,7 +1,7 @@
 //! The quarantine's primitives: mail that could not become a ticket
 //! message, kept once per content with its arrival count.
 //!
-//! Mail crosses as the engine keeps it ([`super::Intake::packs_mail`]).
+//! Mail crosses this seam raw, as it arrived.
 
 use crate::store::{QuarantineEntry, Result};
 

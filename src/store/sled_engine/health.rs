@@ -15,10 +15,6 @@ impl Health for Sled {
         Ok(())
     }
 
-    fn ticket_count(&self) -> Result<usize> {
-        Ok(self.tickets.len())
-    }
-
     fn fault(&self) -> &fault::Fault {
         &self.fault
     }

@@ -1,5 +1,5 @@
 //! The quarantine over `quarantine` (JSON entries by content hash) and
-//! `qraw` (their mail, packed).
+//! `qraw` (their mail, packed by the engine's codec).
 
 use super::*;
 use crate::store::engine::Quarantine;
@@ -9,6 +9,7 @@ impl Quarantine for Sled {
     /// however the transaction is retried.
     fn quarantine(&self, fresh: &QuarantineEntry, mail: &[u8]) -> Result<QuarantineEntry> {
         let id = fresh.id.as_bytes();
+        let mail = self.codec().pack_mail(mail);
         (&*self.quarantine, &*self.qraw)
             .transaction(|(q, qr)| {
                 let entry = match q.get(id)? {
@@ -22,7 +23,7 @@ impl Quarantine for Sled {
                     None => fresh.clone(),
                 };
                 q.insert(id, json(&entry))?;
-                qr.insert(id, mail)?;
+                qr.insert(id, mail.as_slice())?;
                 Ok(entry)
             })
             .map_err(|e| match e {
@@ -57,7 +58,9 @@ impl Quarantine for Sled {
             .qraw
             .get(id.as_bytes())
             .map_err(self.io("read quarantine"))?
-            .map(|v| v.to_vec())
+            // As before the codec: bytes that do not unpack are shown as
+            // they are stored.
+            .map(|v| self.codec().unpack_mail(&v).unwrap_or_else(|_| v.to_vec()))
             .unwrap_or_default();
         Ok(Some((entry, mail)))
     }

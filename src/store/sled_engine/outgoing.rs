@@ -1,18 +1,10 @@
 //! The outbox primitives over the `outbox` tree (entries by id, with
-//! their packed mail) and `outq` (queued entries by due time). The
-//! module's name shadows the crate's `outbox` here: its types are named
-//! by path.
+//! their mail packed by the engine's codec) and `outq` (queued entries by
+//! due time).
 
 use super::*;
 use crate::outbox::{Entry, State};
 use crate::store::engine::outbox::{still_planned, Outbox};
-
-/// A stored outbox value ([`with_blob`]): the entry, and its mail as
-/// stored (packed).
-fn split(v: &[u8]) -> Result<(Entry, Vec<u8>)> {
-    let entry = record_of::<Entry>("outbox entry", v)?;
-    Ok((entry, blob(v).to_vec()))
-}
 
 /// The blob part of a [`with_blob`] value.
 fn blob(v: &[u8]) -> &[u8] {
@@ -41,6 +33,12 @@ impl Sled {
         Ok(ids)
     }
 
+    /// A stored outbox value ([`with_blob`]): the entry and its mail,
+    /// unpacked.
+    fn split(&self, v: &[u8]) -> Result<(Entry, Vec<u8>)> {
+        decode_with_blob("outbox entry", &self.codec(), v)
+    }
+
     fn outbox_value(&self, id: u64) -> Result<Option<sled::IVec>> {
         self.outbox
             .get(id.to_be_bytes())
@@ -59,7 +57,7 @@ impl Outbox for Sled {
         let mut out = Vec::new();
         for id in self.queued_ids(Some(end), limit)? {
             if let Some(v) = self.outbox_value(id)? {
-                out.push(split(&v)?);
+                out.push(self.split(&v)?);
             }
         }
         Ok(out)
@@ -87,7 +85,7 @@ impl Outbox for Sled {
     }
 
     fn outbox_entry(&self, id: u64) -> Result<Option<(Entry, Vec<u8>)>> {
-        self.outbox_value(id)?.map(|v| split(&v)).transpose()
+        self.outbox_value(id)?.map(|v| self.split(&v)).transpose()
     }
 
     fn outbox_entries(&self) -> Result<Vec<Entry>> {
@@ -104,9 +102,10 @@ impl Outbox for Sled {
         if built.is_empty() {
             return Ok(Vec::new());
         }
+        let codec = self.codec();
         let values: Vec<(&Entry, Vec<u8>)> = built
             .iter()
-            .map(|(e, mail)| (e, with_blob(&json(e), mail)))
+            .map(|(e, mail)| (e, with_blob(&json(e), &codec.pack_mail(mail))))
             .collect();
         self.outbox
             .transaction(|t| {
