@@ -287,7 +287,9 @@ pub fn restore(state_dir: &Path, dir: &Path, force: bool) -> Result<Manifest, Ba
     // The restored store opens and reads as this build expects.
     let store = Store::open(state_dir)
         .map_err(|e| BackupError::Invalid(store_dir.clone(), e.to_string()))?;
-    let tickets = store.ticket_count() as u64;
+    let tickets = store
+        .ticket_count()
+        .map_err(|e| BackupError::Invalid(store_dir.clone(), e.to_string()))?;
     if tickets != manifest.tickets {
         return Err(BackupError::Invalid(
             store_dir,

@@ -59,7 +59,7 @@ use crate::decide::Decision;
 use crate::mail::msgid;
 use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
-use engine::Engine as _;
+use engine::{Customers as _, Health as _, Intake as _, Messages as _, Timers as _};
 
 pub mod codec;
 pub mod engine;
@@ -222,7 +222,7 @@ pub struct StagedMessage {
 
 /// Intakes decided but not yet written; see the module docs. It holds
 /// records, not any engine's encoding: each engine lays them out when it
-/// writes the set ([`engine::Engine::write`]).
+/// writes the set ([`engine::Intake::write`]).
 #[derive(Debug, Default)]
 pub struct Staged {
     pub(crate) tickets: std::collections::HashMap<u64, Ticket>,
@@ -306,8 +306,6 @@ pub struct Store {
     /// Writers hold it shared; a backup holds it alone, so the copy is one
     /// moment of the store (no ticket without its messages or outbox).
     writers: std::sync::RwLock<()>,
-    /// The mail dictionaries; replaced whole when one is trained.
-    codec: std::sync::RwLock<std::sync::Arc<codec::Codec>>,
     /// What the store may hold to train a dictionary from, in
     /// [`training_units`]: what the last attempt found, and what was
     /// committed since. An attempt is made when it reaches
@@ -554,15 +552,6 @@ fn lock_holder(db: &Path) -> Option<String> {
     None
 }
 
-/// The last key of a tree keyed by big-endian numbers (tickets, outbox).
-fn last_key(tree: &usage::Tree) -> Result<u64> {
-    Ok(tree
-        .last()
-        .map_err(StoreError::io("read the last key"))?
-        .and_then(|(k, _)| be_u64(&k))
-        .unwrap_or(0))
-}
-
 /// What the store held durably at its last clean stop or at the daemon's
 /// last checkpoint (`store.mark` beside it; `closed` is when).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -591,7 +580,7 @@ impl Store {
     pub fn open_with_cache(dir: &Path, cache: u64) -> Result<Store> {
         let path = dir.join("store");
         // A rewrite (after an erasure) that a crash cut short.
-        privacy::finish_rewrite(dir).map_err(|e| StoreError::Open {
+        sled_engine::rewrite::finish_rewrite(dir).map_err(|e| StoreError::Open {
             path: path.clone(),
             source: sled::Error::Io(e),
         })?;
@@ -644,7 +633,6 @@ impl Store {
         let store = Store {
             sled: sled_engine::Sled::open_trees(db)?,
             writers: std::sync::RwLock::new(()),
-            codec: Default::default(),
             // The first chance tries at once: the store may hold enough.
             train_due: codec::TRAIN_SAMPLES.into(),
             training: Default::default(),
@@ -674,18 +662,13 @@ impl Store {
                 detail,
             })
         };
-        let schema = self
-            .sled
-            .meta
-            .get(KEY_SCHEMA)
-            .map_err(self.io("read schema version"))?;
-        if schema.is_none() {
+        if self.sled.layout_version()?.is_none() {
             return damaged(format!(
                 "it was created {} but opens empty (its files were truncated or overwritten)",
                 mark.created
             ));
         }
-        let (tickets, outbox) = (last_key(&self.sled.tickets)?, last_key(&self.sled.outbox)?);
+        let (tickets, outbox) = (self.sled.last_ticket()?, self.sled.last_outbox_id()?);
         if tickets < mark.last_ticket || outbox < mark.last_outbox {
             return damaged(format!(
                 "it holds tickets up to #{tickets} and outgoing mail up to #{outbox}, but held #{} and #{} at {} (its last clean stop or checkpoint)",
@@ -699,8 +682,7 @@ impl Store {
     /// [`Store::check_against`]). Called at creation and after the last
     /// flush of a clean shutdown.
     pub fn write_mark(&self, dir: &Path) -> Result<()> {
-        let (last_ticket, last_outbox) =
-            (last_key(&self.sled.tickets)?, last_key(&self.sled.outbox)?);
+        let (last_ticket, last_outbox) = (self.sled.last_ticket()?, self.sled.last_outbox_id()?);
         self.put_mark(dir, last_ticket, last_outbox)
     }
 
@@ -709,8 +691,7 @@ impl Store {
     /// damage to what was written since the last clean stop is noticed
     /// too. The daemon does this every minute.
     pub fn checkpoint_mark(&self, dir: &Path) -> Result<()> {
-        let (last_ticket, last_outbox) =
-            (last_key(&self.sled.tickets)?, last_key(&self.sled.outbox)?);
+        let (last_ticket, last_outbox) = (self.sled.last_ticket()?, self.sled.last_outbox_id()?);
         self.flush()?;
         self.put_mark(dir, last_ticket, last_outbox)
     }
@@ -738,18 +719,9 @@ impl Store {
     /// the version is written only after it is durable, so a crash in the
     /// middle runs it again from the start.
     fn migrate(&self) -> Result<()> {
-        let found = self
-            .sled
-            .meta
-            .get(KEY_SCHEMA)
-            .map_err(self.io("read schema version"))?
-            .and_then(|v| Some(u32::from_be_bytes(v.get(..4)?.try_into().ok()?)));
-        match found {
+        match self.sled.layout_version()? {
             None => {
-                self.sled
-                    .meta
-                    .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())
-                    .map_err(self.io("write schema version"))?;
+                self.sled.set_layout_version(SCHEMA_VERSION)?;
                 self.flush()
             }
             Some(v) if v > SCHEMA_VERSION => Err(StoreError::TooNew {
@@ -760,20 +732,14 @@ impl Store {
                 if v < 3 {
                     // 3: deadlines are found from the stored tickets; the
                     // ticket-to-deadline index goes.
-                    self.sled
-                        .ticket_timer
-                        .clear()
-                        .map_err(self.io("clear the ticket-timer index"))?;
+                    self.sled.clear_legacy_timers()?;
                 }
                 tracing::info!(
-                    tickets = self.sled.tickets.len(),
+                    tickets = self.sled.ticket_count()?,
                     "building the ticket indexes and report summaries (schema {v} to {SCHEMA_VERSION})"
                 );
-                self.build_ticket_index()?;
-                self.sled
-                    .meta
-                    .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())
-                    .map_err(self.io("write schema version"))?;
+                self.sled.build_ticket_index()?;
+                self.sled.set_layout_version(SCHEMA_VERSION)?;
                 self.flush()
             }
             Some(_) => Ok(()),
@@ -790,18 +756,13 @@ impl Store {
 
     /// Whether (and how) the storage has failed since the store was opened.
     pub fn fault(&self) -> &fault::Fault {
-        &self.sled.fault
+        self.sled.fault()
     }
 
     /// Writes and flushes one small record: whether the storage takes
     /// writes now (after a failure, before intake resumes).
     pub fn probe(&self) -> Result<()> {
-        let now = chrono::Utc::now().timestamp().to_be_bytes();
-        self.sled
-            .meta
-            .insert("probe", &now[..])
-            .map_err(self.io("write a probe"))?;
-        self.flush()
+        self.sled.probe()
     }
 
     pub fn flush(&self) -> Result<()> {
@@ -830,11 +791,6 @@ impl Store {
         if let Some(t) = staged.tickets.get(&number) {
             return Ok(Some(t.clone()));
         }
-        self.sled.ticket(number)
-    }
-
-    /// A ticket as stored, without what is staged.
-    fn stored_ticket(&self, number: u64) -> Result<Option<Ticket>> {
         self.sled.ticket(number)
     }
 
@@ -902,6 +858,19 @@ impl Store {
         self.sled.due_tickets(now, limit)
     }
 
+    /// Like [`Store::due_tickets`], claiming the tickets for `node` so
+    /// that no other node on the same database runs their timers until a
+    /// ticket is written again or the claim runs out. For several `serve`
+    /// nodes on one PostgreSQL database; on sled it is `due_tickets`.
+    pub fn claim_due_tickets(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        node: &str,
+    ) -> Result<Vec<u64>> {
+        self.sled.claim_due_tickets(now, limit, node)
+    }
+
     /// The earliest deadline of any ticket.
     pub fn next_timer(&self) -> Result<Option<DateTime<Utc>>> {
         self.sled.next_timer()
@@ -941,23 +910,7 @@ impl Store {
 
     /// The records of a ticket's messages, without their bytes.
     pub fn message_records(&self, ticket: u64) -> Result<Vec<MessageRecord>> {
-        self.sled
-            .messages
-            .scan_prefix(ticket.to_be_bytes())
-            .map(|r| {
-                let (_, v) = r.map_err(self.io("read messages"))?;
-                let len = v
-                    .get(..4)
-                    .and_then(|b| b.try_into().ok())
-                    .map(u32::from_be_bytes)
-                    .unwrap_or(0) as usize;
-                let json = v.get(4..4 + len).ok_or_else(|| StoreError::Corrupt {
-                    what: "message",
-                    detail: "record cut short".into(),
-                })?;
-                from_packed("message", json)
-            })
-            .collect()
+        self.sled.message_records(ticket)
     }
 
     /// A named counter (round-robin positions), staged value first.
@@ -1043,16 +996,13 @@ impl Store {
 
     /// Every ticket, in number order.
     pub fn tickets(&self) -> impl Iterator<Item = Result<Ticket>> + '_ {
-        self.sled.tickets.iter().map(|r| {
-            let (_, v) = r.map_err(self.io("read tickets"))?;
-            from_packed("ticket", &v)
-        })
+        self.sled.tickets()
     }
 
     /// Every ticket counted, one by one: what a restore checks against its
-    /// manifest. It reads the whole tree (0.86 s at 600,000 tickets).
-    pub fn ticket_count(&self) -> usize {
-        self.sled.tickets.len()
+    /// manifest. It reads every ticket (0.86 s at 600,000 on sled).
+    pub fn ticket_count(&self) -> Result<u64> {
+        self.sled.ticket_count()
     }
 
     /// How many tickets the desk has, read from the highest ticket number
@@ -1061,44 +1011,23 @@ impl Store {
     /// as records) and numbers are handed out one after another from 1
     /// (the highest stored plus one), so the highest number is the count.
     pub fn ticket_total(&self) -> Result<u64> {
-        last_key(&self.sled.tickets)
+        self.sled.last_ticket()
     }
 
     /// The messages of a ticket, in arrival order, each with its original
     /// bytes. `text` is empty: it is derived from the bytes by the reader.
     pub fn messages(&self, ticket: u64) -> Result<Vec<(MessageRecord, Vec<u8>)>> {
-        self.sled
-            .messages
-            .scan_prefix(ticket.to_be_bytes())
-            .map(|r| {
-                let (_, v) = r.map_err(self.io("read messages"))?;
-                self.decode_message(&v)
-            })
-            .collect()
+        self.sled.messages(ticket)
     }
 
     /// The original bytes of one message, as they arrived.
     pub fn raw_message(&self, ticket: u64, seq: u32) -> Result<Option<Vec<u8>>> {
-        self.sled
-            .messages
-            .get(message_key(ticket, seq))
-            .map_err(self.io("read message"))?
-            .map(|v| self.decode_message(&v).map(|(_, raw)| raw))
-            .transpose()
+        self.sled.raw_message(ticket, seq)
     }
 
     /// Tickets a customer has opened, newest last.
     pub fn tickets_of_customer(&self, email: &str) -> Result<Vec<u64>> {
-        let mut prefix = email.to_ascii_lowercase().into_bytes();
-        prefix.push(0);
-        self.sled
-            .customers
-            .scan_prefix(&prefix)
-            .map(|r| {
-                let (k, _) = r.map_err(self.io("read customers"))?;
-                Ok(k.get(prefix.len()..).and_then(be_u64).unwrap_or(0))
-            })
-            .collect()
+        self.sled.tickets_of_customer(email)
     }
 
     /// Customers in address order after `after`, at most `limit` of them,
@@ -1108,32 +1037,7 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(String, Vec<u64>)>> {
-        let start = match after {
-            // Every key of `after` is `after\0…`: the next address starts
-            // past `after\x01`.
-            Some(a) => {
-                let mut k = a.to_ascii_lowercase().into_bytes();
-                k.push(1);
-                k
-            }
-            None => Vec::new(),
-        };
-        let mut page: Vec<(String, Vec<u64>)> = Vec::new();
-        for r in self.sled.customers.range(start..) {
-            let (k, _) = r.map_err(self.io("read customers"))?;
-            let Some(split) = k.iter().position(|b| *b == 0) else {
-                continue;
-            };
-            let email = String::from_utf8_lossy(&k[..split]).into_owned();
-            let ticket = k.get(split + 1..).and_then(be_u64).unwrap_or(0);
-            let full = page.len() == limit;
-            match page.last_mut() {
-                Some((e, tickets)) if *e == email => tickets.push(ticket),
-                _ if full => break,
-                _ => page.push((email, vec![ticket])),
-            }
-        }
-        Ok(page)
+        self.sled.customers_page(after, limit)
     }
 
     /// A source's position (what it has handed over), staged value first.
@@ -1178,7 +1082,7 @@ impl Store {
     /// How mail is packed now: compress with it off the store thread
     /// (see [`Store::stage`]).
     pub fn codec(&self) -> std::sync::Arc<codec::Codec> {
-        self.codec.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.sled.codec()
     }
 
     /// Reads the mail dictionaries kept in `meta`.
@@ -1190,8 +1094,7 @@ impl Store {
             .get(KEY_DICT_CURRENT)
             .map_err(self.io("read mail dictionaries"))?
             .and_then(|v| Some(u32::from_be_bytes(v.get(..4)?.try_into().ok()?)));
-        *self.codec.write().unwrap_or_else(|p| p.into_inner()) =
-            std::sync::Arc::new(codec::Codec::new(&dicts, current));
+        self.sled.set_codec(codec::Codec::new(&dicts, current));
         Ok(())
     }
 
@@ -1317,12 +1220,18 @@ impl Store {
 
     /// The logical size of every tree (a full scan: for measurements).
     pub fn space(&self) -> Result<Vec<usage::Space>> {
-        usage::space(&self.sled.db).map_err(self.io("measure the store"))
+        self.sled.space()
     }
 
     /// (reads, writes) of the store since it was opened; see [`usage`].
     pub fn usage(&self) -> (u64, u64) {
-        self.sled.usage.counts()
+        self.sled.usage()
+    }
+
+    /// The engine behind the facade: what parity tests ask the same
+    /// questions as another engine, primitive by primitive.
+    pub fn engine(&self) -> &dyn engine::Engine {
+        &self.sled
     }
 
     pub fn path(&self) -> &Path {

@@ -8,7 +8,7 @@ mod common;
 
 use common::{fresh_database, mail, test_pg, Options, TestDesk};
 use postdesk::pg::engine::PgEngine;
-use postdesk::store::engine::Engine;
+use postdesk::store::engine::Intake;
 use postdesk::store::{Staged, Store};
 
 const URL_VAR: &str = "PDT_ENGINE_DATABASE_URL";

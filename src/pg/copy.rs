@@ -26,7 +26,7 @@ use super::rows::{row_of, Digest, Table, Value};
 use super::schema::{self, Version};
 use super::{PgError, Settings};
 use crate::store::codec::Codec;
-use crate::store::portable::{decode, Reader};
+use crate::store::portable::{decode_records, Reader};
 use crate::store::Store;
 
 /// Rows sent per batch (fewer when they are large).
@@ -265,19 +265,27 @@ fn decode_all(
             &mut batch,
         )?;
     }
+    let mut aside: Option<Batch> = None;
     let mut reader = Reader::new(input).map_err(|e| MoveError::Source(format!("export: {e}")))?;
     while let Some((tree, k, v)) = reader
         .next_record()
         .map_err(|e| MoveError::Source(format!("export: {e}")))?
     {
-        let record = decode(&tree, &k, &v, codec)
+        let records = decode_records(&tree, &k, &v, codec)
             .map_err(|e| MoveError::Source(format!("{tree} record {}: {e}", key_text(&k))))?;
-        let Some(record) = record else { continue };
-        let (table, row) = row_of(&record)
-            .map_err(|e| MoveError::Source(format!("{tree} record {}: {e}", key_text(&k))))?;
-        push(table, row, &mut batch)?;
+        for record in &records {
+            let (table, row) = row_of(record)
+                .map_err(|e| MoveError::Source(format!("{tree} record {}: {e}", key_text(&k))))?;
+            // Notifications riding in index entries come between those
+            // entries: batched aside, so each table stays one COPY run.
+            if table == Table::Notified && tree == "msgids" {
+                push(table, row, &mut aside)?;
+            } else {
+                push(table, row, &mut batch)?;
+            }
+        }
     }
-    if let Some(b) = batch.take() {
+    for b in [batch.take(), aside.take()].into_iter().flatten() {
         batches.blocking_send(b).map_err(|_| gone())?;
     }
     Ok(digests)

@@ -221,6 +221,19 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> Value {
     Value::Time(t.timestamp_micros())
 }
 
+/// A due time (an outbox entry's next attempt, a ticket's deadline), in
+/// whole milliseconds as sled's keys hold it (schema V2), so that both
+/// engines order due work alike.
+fn due(t: chrono::DateTime<chrono::Utc>) -> Value {
+    Value::Time(t.timestamp_millis().saturating_mul(1000))
+}
+
+/// A ticket's last update as the `updated` column holds it: whole
+/// milliseconds, floored, the listing's order and cursor (schema V3).
+pub fn updated_column(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}
+
 fn json<T: serde::Serialize>(v: &T) -> Result<Value, RowError> {
     serde_json::to_vec(v)
         .map(Value::Json)
@@ -244,8 +257,8 @@ pub fn row_of(record: &Record) -> Result<(Table, Vec<Value>), RowError> {
                 ),
                 text(&t.requester.email.trim().to_lowercase()),
                 time(t.created),
-                time(t.updated),
-                t.timer_due.map_or(Value::Null, time),
+                time(updated_column(t.updated)),
+                t.timer_due.map_or(Value::Null, due),
                 json(t)?,
             ],
         ),
@@ -300,7 +313,7 @@ pub fn row_of(record: &Record) -> Result<(Table, Vec<Value>), RowError> {
             vec![
                 int("outbox entry", entry.id)?,
                 Value::Text(entry.state.to_string()),
-                time(entry.next_attempt),
+                due(entry.next_attempt),
                 opt_text(entry.ticket.as_deref()),
                 json(entry)?,
                 Value::Bytes(body.clone()),
@@ -335,6 +348,136 @@ pub fn row_of(record: &Record) -> Result<(Table, Vec<Value>), RowError> {
             Table::Meta,
             vec![Value::Bytes(key.clone()), Value::Bytes(value.clone())],
         ),
+    })
+}
+
+/// The record a row of `table` holds: the inverse of [`row_of`], for
+/// reading a PostgreSQL desk back as portable records (an export). The
+/// columns beside a record are for finding it; the record is read from
+/// its JSON (and the key columns), so it comes back exactly as written.
+pub fn record_of(table: Table, row: Vec<Value>) -> Result<Record, RowError> {
+    let bad = |what: &str| RowError(format!("a {} row: {what}", table.name()));
+    let mut cols = row.into_iter();
+    let mut next = || cols.next().ok_or_else(|| bad("too few columns"));
+    let int = |v: Value| match v {
+        Value::Int(n) => Ok(n),
+        _ => Err(bad("not a number")),
+    };
+    let opt_int = |v: Value| match v {
+        Value::Null => Ok(None),
+        Value::Int(n) => Ok(Some(n)),
+        _ => Err(bad("not a number")),
+    };
+    let bytes = |v: Value| match v {
+        Value::Bytes(b) => Ok(b),
+        _ => Err(bad("not bytes")),
+    };
+    let text = |v: Value| match v {
+        Value::Text(s) => Ok(s),
+        _ => Err(bad("not text")),
+    };
+    fn record<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, RowError> {
+        match v {
+            Value::Json(j) => serde_json::from_slice(&j)
+                .map_err(|e| RowError(format!("a record does not read: {e}"))),
+            _ => Err(RowError("a record column is not JSON".into())),
+        }
+    }
+    let unsigned = |n: i64| u64::try_from(n).map_err(|_| bad("a negative number"));
+    Ok(match table {
+        Table::Meta => Record::Meta {
+            key: bytes(next()?)?,
+            value: bytes(next()?)?,
+        },
+        Table::Tickets => {
+            let _number = next()?;
+            for _ in 0..7 {
+                next()?;
+            }
+            Record::Ticket(Box::new(record(next()?)?))
+        }
+        Table::Messages => {
+            let ticket = unsigned(int(next()?)?)?;
+            let seq = u32::try_from(int(next()?)?).map_err(|_| bad("seq out of range"))?;
+            Record::Message {
+                ticket,
+                seq,
+                record: Box::new(record(next()?)?),
+                raw: bytes(next()?)?,
+            }
+        }
+        Table::Msgids => {
+            let key = bytes(next()?)?;
+            let kind = match text(next()?)?.as_str() {
+                "stored" => IdKind::Stored,
+                "sent" => IdKind::Sent,
+                "referenced" => IdKind::Referenced,
+                "conversation" => IdKind::Conversation,
+                _ => return Err(bad("an unknown kind")),
+            };
+            let ticket = unsigned(int(next()?)?)?;
+            Record::MessageId {
+                key,
+                entry: crate::store::IdEntry { kind, ticket },
+            }
+        }
+        Table::Customers => Record::Customer {
+            email: bytes(next()?)?,
+            ticket: unsigned(int(next()?)?)?,
+        },
+        Table::Quarantine => {
+            let id = bytes(next()?)?;
+            next()?;
+            Record::Quarantine {
+                id,
+                entry: record(next()?)?,
+            }
+        }
+        Table::QuarantineRaw => Record::QuarantineRaw {
+            id: bytes(next()?)?,
+            raw: bytes(next()?)?,
+        },
+        Table::Cursors => Record::Cursor {
+            source: text(next()?)?,
+            value: bytes(next()?)?,
+        },
+        Table::Outbox => {
+            for _ in 0..4 {
+                next()?;
+            }
+            Record::Outbox {
+                entry: Box::new(record(next()?)?),
+                body: bytes(next()?)?,
+            }
+        }
+        Table::Notified => {
+            let message_id = bytes(next()?)?;
+            let agent = text(next()?)?;
+            let ticket = opt_int(next()?)?;
+            let seen = opt_int(next()?)?;
+            let seen = match (ticket, seen) {
+                (Some(t), Some(n)) => Some((
+                    unsigned(t)?,
+                    u32::try_from(n).map_err(|_| bad("seen out of range"))?,
+                )),
+                _ => None,
+            };
+            Record::Notified {
+                message_id,
+                agent,
+                seen,
+            }
+        }
+        Table::Guard => Record::Guard {
+            kind: text(next()?)?,
+            email: bytes(next()?)?,
+            record: record(next()?)?,
+        },
+        Table::Erasures => {
+            next()?;
+            next()?;
+            Record::Erasure(record(next()?)?)
+        }
     })
 }
 

@@ -3,7 +3,7 @@
 //! what is still to move behind it: `src/store/ENGINE.md`.
 //!
 //! An engine answers from *stored* state only. What intake has decided but
-//! not yet written is the facade's [`Staged`] set, read first by the
+//! not yet written is the facade's [`super::Staged`] set, read first by the
 //! facade, so that rule is written once for every engine; the engine sees
 //! a staged set only when it writes it, whole, as one transaction. That
 //! one write is what keeps the invariants on every engine: a decision's
@@ -13,58 +13,67 @@
 //! The trait is synchronous: the store is called from blocking threads
 //! (the daemon reaches it through `spawn_blocking`), so an engine over an
 //! async client blocks on its runtime inside each primitive.
+//!
+//! The trait is the sum of one trait per concept, each in its own file
+//! under `engine/`, so that each concept's primitives (and their sled and
+//! PostgreSQL implementations, in `sled_engine/` and `pg/engine/`) are
+//! read and grown together.
 
-use chrono::{DateTime, Utc};
+mod backup;
+mod customers;
+mod guard;
+mod health;
+mod intake;
+mod listing;
+mod messages;
+pub mod outbox;
+mod privacy;
+mod quarantine;
+mod timers;
 
-use super::{IdEntry, NoticeRecord, Result, Staged};
-use crate::bounce;
-use crate::ticket::Ticket;
+pub use backup::Backup;
+pub use customers::Customers;
+pub use guard::Guard;
+pub use health::Health;
+pub use intake::Intake;
+pub use listing::Listing;
+pub use messages::Messages;
+pub use outbox::Outbox;
+pub use privacy::Privacy;
+pub use quarantine::Quarantine;
+pub use timers::Timers;
 
-/// Storage primitives of intake: keyed reads of what is stored, the
-/// deadlines index, and the one write of a decided set.
-pub trait Engine: Send + Sync {
-    /// What the Message-ID index holds under `key` (a [`crate::mail::msgid::key`],
-    /// or an id as an older index held it).
-    fn id_entry(&self, key: &str) -> Result<Option<IdEntry>>;
+/// Every primitive a store needs, on one engine.
+pub trait Engine:
+    Intake
+    + Messages
+    + Customers
+    + Listing
+    + Privacy
+    + Backup
+    + Outbox
+    + Quarantine
+    + Guard
+    + Health
+    + Timers
+    + Send
+    + Sync
+{
+}
 
-    /// The agent (`agent ticket seen` or `agent`) that the notification
-    /// sent with Message-ID `message_id` went to, if stored.
-    fn notified(&self, message_id: &str) -> Result<Option<String>>;
-
-    /// A stored ticket.
-    fn ticket(&self, number: u64) -> Result<Option<Ticket>>;
-
-    /// The highest stored ticket number (0: none). Numbers are dense.
-    fn last_ticket(&self) -> Result<u64>;
-
-    /// The highest stored outbox id (0: none). Ids are dense.
-    fn last_outbox_id(&self) -> Result<u64>;
-
-    /// A stored named counter.
-    fn counter(&self, name: &str) -> Result<Option<u64>>;
-
-    /// A source's stored position.
-    fn cursor(&self, source: &str) -> Result<Option<Vec<u8>>>;
-
-    /// The stored record of proactive notice `notice` given to `email`.
-    fn notice(&self, notice: &str, email: &str) -> Result<Option<NoticeRecord>>;
-
-    /// The stored bounce mark of an address (trimmed, lowercased).
-    fn mark(&self, email: &str) -> Result<Option<bounce::Mark>>;
-
-    /// The stored times of automatic mail to an address.
-    fn auto_sent(&self, email: &str) -> Result<Vec<DateTime<Utc>>>;
-
-    /// Tickets whose next deadline is at or before `now`, soonest first.
-    fn due_tickets(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<u64>>;
-
-    /// The earliest deadline of any ticket.
-    fn next_timer(&self) -> Result<Option<DateTime<Utc>>>;
-
-    /// Writes a whole staged set as one transaction: all of it or, on an
-    /// error, none of it.
-    fn write(&self, staged: &Staged) -> Result<()>;
-
-    /// Makes what was written durable; sources are marked done only after.
-    fn flush(&self) -> Result<()>;
+impl<T> Engine for T where
+    T: Intake
+        + Messages
+        + Customers
+        + Listing
+        + Privacy
+        + Backup
+        + Outbox
+        + Quarantine
+        + Guard
+        + Health
+        + Timers
+        + Send
+        + Sync
+{
 }

@@ -1,6 +1,7 @@
 //! Backup and restore: every tree written to a portable stream and read
 //! back into an empty store.
 
+use super::engine::Backup as _;
 use super::*;
 
 impl Store {
@@ -202,7 +203,9 @@ impl Store {
                 .map_err(|e| e.to_string())
         });
         let mut index_problems = Vec::new();
-        let n = self.verify_ticket_index(&mut |p| index_problems.push(p));
+        let n = self
+            .sled
+            .verify_ticket_index(&mut |p| index_problems.push(p));
         for p in index_problems {
             note(&mut v, p);
         }
@@ -219,5 +222,29 @@ fn key_text(k: &[u8]) -> String {
     match (k.len(), be_u64(k)) {
         (8, Some(n)) => format!("#{n}"),
         _ => String::from_utf8_lossy(k).into_owned(),
+    }
+}
+
+impl Store {
+    /// Every live record as a portable record ([`portable::Record`]), one
+    /// at a time, while writes are paused: the same records whichever
+    /// engine holds the desk ([`super::engine::Backup`]).
+    pub fn export_records(&self, mut f: impl FnMut(portable::Record) -> Result<()>) -> Result<()> {
+        let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
+        self.sled.export_records(&mut f)
+    }
+
+    /// Builds a store in `dir` (which must hold none) from portable
+    /// records, its indexes included, durably; returns the records
+    /// written.
+    pub fn import_records(
+        dir: &Path,
+        mut next: impl FnMut() -> Result<Option<portable::Record>>,
+    ) -> Result<u64> {
+        let store = Store::open(dir)?;
+        let written = store.sled.import_records(&mut next)?;
+        store.flush()?;
+        store.write_mark(dir)?;
+        Ok(written)
     }
 }

@@ -131,20 +131,7 @@ pub fn decode(tree: &str, k: &[u8], v: &[u8], codec: &codec::Codec) -> Result<Op
                 body,
             }
         }
-        "notified" => {
-            let value = String::from_utf8_lossy(v);
-            let mut words = value.split(' ');
-            let agent = words.next().unwrap_or_default().to_string();
-            let seen = match (words.next(), words.next()) {
-                (Some(t), Some(n)) => t.parse().ok().zip(n.parse().ok()),
-                _ => None,
-            };
-            Record::Notified {
-                message_id: k.to_vec(),
-                agent,
-                seen,
-            }
-        }
+        "notified" => notified_record(k, &String::from_utf8_lossy(v)),
         "guard" => {
             let i = k
                 .iter()
@@ -174,6 +161,35 @@ pub fn decode(tree: &str, k: &[u8], v: &[u8], codec: &codec::Codec) -> Result<Op
             })
         }
     }))
+}
+
+/// A notification's agent, as `agent` or `agent ticket seen`.
+fn notified_record(message_id: &[u8], value: &str) -> Record {
+    let mut words = value.split(' ');
+    let agent = words.next().unwrap_or_default().to_string();
+    let seen = match (words.next(), words.next()) {
+        (Some(t), Some(n)) => t.parse().ok().zip(n.parse().ok()),
+        _ => None,
+    };
+    Record::Notified {
+        message_id: message_id.to_vec(),
+        agent,
+        seen,
+    }
+}
+
+/// Every record one exported value holds: [`decode`]'s, and for an index
+/// entry of sent mail that carries the agent it notified (schema 3), that
+/// notification too, under the entry's key (the normalized id), so that
+/// no engine the records go to loses it.
+pub fn decode_records(tree: &str, k: &[u8], v: &[u8], codec: &codec::Codec) -> Result<Vec<Record>> {
+    let mut records: Vec<Record> = decode(tree, k, v, codec)?.into_iter().collect();
+    if tree == "msgids" {
+        if let Some(agent) = notified_in_entry(v) {
+            records.push(notified_record(k, agent));
+        }
+    }
+    Ok(records)
 }
 
 /// One exported record: its tree, key and value.

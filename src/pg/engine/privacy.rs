@@ -1,0 +1,309 @@
+//! [`Privacy`] over the tables: an erasure as one SQL transaction, the
+//! records in `erasures`.
+//!
+//! No offline rewrite: PostgreSQL keeps the old versions of updated and
+//! deleted rows (dead tuples, and their TOASTed mail) in the table files
+//! until VACUUM prunes them; a plain `VACUUM` (autovacuum does it) makes
+//! their space reusable, so they are overwritten in time but not at once,
+//! and `VACUUM FULL` (an exclusive lock while it copies the table)
+//! rewrites the tables with the live rows only: the counterpart of sled's
+//! rewrite, left to the operator's maintenance window. The WAL holds the
+//! old rows until its segments are recycled, and base backups and WAL
+//! archives hold them until they expire.
+
+use tokio_postgres::types::ToSql;
+
+use super::{corrupt, failed, PgEngine, Result};
+use crate::store::engine::Privacy;
+use crate::store::{Erasure, ErasureRecord, StoreError};
+
+/// The text columns cannot hold NUL; the record beside them does.
+fn column_text(s: &str) -> String {
+    s.replace('\0', "\u{FFFD}")
+}
+
+fn number(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_json<T: serde::Serialize>(what: &'static str, v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(corrupt(what))
+}
+
+/// The bytes after `notice/NAME/` when a `meta` key is a notice given to
+/// `address`: the notice's name.
+fn notice_name<'a>(key: &'a [u8], address: &str) -> Option<&'a [u8]> {
+    key.strip_prefix(b"notice/")?
+        .strip_suffix(format!("/{address}").as_bytes())
+}
+
+impl Privacy for PgEngine {
+    /// One SQL transaction, after intake's advisory lock (so no decision
+    /// commits in between), arrays through `unnest` rather than a
+    /// statement a row. The outbox rows are locked and read inside it:
+    /// the worker may have moved one since the erasure was planned.
+    fn apply_erasure(&self, e: &Erasure) -> Result<()> {
+        let what = "write an erasure";
+        // Tickets as their columns: number, status, queue, assignee,
+        // requester, created, updated (whole ms), deadline, record.
+        let mut t_number = Vec::new();
+        let mut t_status = Vec::new();
+        let mut t_queue = Vec::new();
+        let mut t_assignee: Vec<Option<String>> = Vec::new();
+        let mut t_requester = Vec::new();
+        let mut t_created = Vec::new();
+        let mut t_updated = Vec::new();
+        let mut t_due: Vec<Option<String>> = Vec::new();
+        let mut t_record = Vec::new();
+        for t in &e.tickets {
+            t_number.push(number(t.number));
+            t_status.push(t.status.as_str().to_string());
+            t_queue.push(column_text(&t.queue));
+            t_assignee.push(
+                t.assignee
+                    .as_deref()
+                    .map(|a| column_text(&a.trim().to_lowercase())),
+            );
+            t_requester.push(column_text(&t.requester.email.trim().to_lowercase()));
+            t_created.push(t.created.to_rfc3339());
+            t_updated.push(crate::pg::rows::updated_column(t.updated).to_rfc3339());
+            t_due.push(t.timer_due.map(|d| d.to_rfc3339()));
+            t_record.push(to_json("ticket", t)?);
+        }
+        let (mut m_ticket, mut m_seq, mut m_record, mut m_raw) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (m, raw) in &e.messages {
+            m_ticket.push(number(m.ticket));
+            m_seq.push(i64::from(m.seq));
+            m_record.push(to_json("message", m)?);
+            m_raw.push(raw.clone());
+        }
+        // As the guard and notice keys hold addresses (the customer index
+        // holds them as the erasure gives them).
+        let address = e.address.trim().to_ascii_lowercase();
+        let pseudonym = e.pseudonym.trim().to_ascii_lowercase();
+        let mark = to_json("address mark", &e.mark)?;
+        let record = to_json("erasure record", &e.record)?;
+        let conversations: Vec<i64> = e.conversations_of.iter().map(|n| number(*n)).collect();
+        let quarantine: Vec<Vec<u8>> = e
+            .quarantine
+            .iter()
+            .map(|id| id.as_bytes().to_vec())
+            .collect();
+        let outbox_ids: Vec<i64> = e.outbox.iter().map(|(_, new)| number(new.id)).collect();
+
+        self.rt.block_on(async {
+            let mut client =
+                self.settings
+                    .connection(&self.pool)
+                    .await
+                    .map_err(|err| StoreError::Pg {
+                        what,
+                        detail: err.to_string(),
+                    })?;
+            let tx = client.transaction().await.map_err(failed(what))?;
+            tx.execute("SELECT pg_advisory_xact_lock(20)", &[])
+                .await
+                .map_err(failed(what))?;
+            let tickets: [&(dyn ToSql + Sync); 9] = [
+                &t_number,
+                &t_status,
+                &t_queue,
+                &t_assignee,
+                &t_requester,
+                &t_created,
+                &t_updated,
+                &t_due,
+                &t_record,
+            ];
+            tx.execute(
+                "INSERT INTO tickets (number, status, queue, assignee, requester, created, \
+                     updated, timer_due, record) \
+                     SELECT n, s, q, a, r, c::timestamptz, u::timestamptz, d::timestamptz, j::json \
+                     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                     $6::text[], $7::text[], $8::text[], $9::text[]) AS x(n, s, q, a, r, c, u, d, j) \
+                     ON CONFLICT (number) DO UPDATE SET status = EXCLUDED.status, \
+                     queue = EXCLUDED.queue, assignee = EXCLUDED.assignee, \
+                     requester = EXCLUDED.requester, created = EXCLUDED.created, \
+                     updated = EXCLUDED.updated, timer_due = EXCLUDED.timer_due, \
+                     record = EXCLUDED.record",
+                &tickets,
+            )
+            .await
+            .map_err(failed(what))?;
+            tx.execute(
+                "INSERT INTO messages (ticket, seq, record, raw) \
+                 SELECT t, s, j::json, r FROM unnest($1::bigint[], $2::bigint[], $3::text[], \
+                 $4::bytea[]) AS x(t, s, j, r) \
+                 ON CONFLICT (ticket, seq) DO UPDATE SET record = EXCLUDED.record, raw = EXCLUDED.raw",
+                &[&m_ticket, &m_seq, &m_record, &m_raw],
+            )
+            .await
+            .map_err(failed(what))?;
+            // The customer index, under the pseudonym from now on.
+            tx.execute(
+                "INSERT INTO customers (email, ticket) SELECT $2, ticket FROM customers \
+                 WHERE email = $1 ON CONFLICT DO NOTHING",
+                &[&e.address.as_bytes(), &e.pseudonym.as_bytes()],
+            )
+            .await
+            .map_err(failed(what))?;
+            tx.execute(
+                "DELETE FROM customers WHERE email = $1",
+                &[&e.address.as_bytes()],
+            )
+            .await
+            .map_err(failed(what))?;
+            // Outbox entries as they stand now, scrubbed; their mail goes.
+            let current = tx
+                .query(
+                    "SELECT id, record::text FROM outbox WHERE id = ANY($1) FOR UPDATE",
+                    &[&outbox_ids],
+                )
+                .await
+                .map_err(failed(what))?;
+            let mut stood = std::collections::HashMap::new();
+            for row in &current {
+                let id: i64 = row.try_get(0).map_err(failed(what))?;
+                let json: String = row.try_get(1).map_err(failed(what))?;
+                if let Ok(entry) = serde_json::from_str::<crate::outbox::Entry>(&json) {
+                    stood.insert(id, entry);
+                }
+            }
+            let (mut o_id, mut o_state, mut o_next, mut o_ticket, mut o_record) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for (_, planned) in &e.outbox {
+                let id = number(planned.id);
+                let entry = match stood.remove(&id) {
+                    Some(mut current) => {
+                        crate::privacy::scrub_entry(&mut current, &e.address, &e.pseudonym);
+                        current
+                    }
+                    None => planned.clone(),
+                };
+                o_id.push(id);
+                o_state.push(entry.state.to_string());
+                o_next.push(entry.next_attempt.to_rfc3339());
+                o_ticket.push(entry.ticket.as_deref().map(column_text));
+                o_record.push(to_json("outbox entry", &entry)?);
+            }
+            tx.execute(
+                "INSERT INTO outbox (id, state, next_attempt, ticket, record, body) \
+                 SELECT i, s, n::timestamptz, t, j::json, '\\x'::bytea \
+                 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) \
+                 AS x(i, s, n, t, j) \
+                 ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, \
+                 next_attempt = EXCLUDED.next_attempt, ticket = EXCLUDED.ticket, \
+                 record = EXCLUDED.record, body = EXCLUDED.body",
+                &[&o_id, &o_state, &o_next, &o_ticket, &o_record],
+            )
+            .await
+            .map_err(failed(what))?;
+            // Bounce mark and caps: kept (the numbers), under the pseudonym.
+            tx.execute(
+                "DELETE FROM guard WHERE kind = 'mark' AND email = $1",
+                &[&address.as_bytes()],
+            )
+            .await
+            .map_err(failed(what))?;
+            tx.execute(
+                "INSERT INTO guard (kind, email, record) VALUES ('mark', $1, $2::text::json) \
+                 ON CONFLICT (kind, email) DO UPDATE SET record = EXCLUDED.record",
+                &[&pseudonym.as_bytes(), &mark],
+            )
+            .await
+            .map_err(failed(what))?;
+            tx.execute(
+                "INSERT INTO guard (kind, email, record) SELECT 'sent', $2, record FROM guard \
+                 WHERE kind = 'sent' AND email = $1 \
+                 ON CONFLICT (kind, email) DO UPDATE SET record = EXCLUDED.record",
+                &[&address.as_bytes(), &pseudonym.as_bytes()],
+            )
+            .await
+            .map_err(failed(what))?;
+            tx.execute(
+                "DELETE FROM guard WHERE kind = 'sent' AND email = $1",
+                &[&address.as_bytes()],
+            )
+            .await
+            .map_err(failed(what))?;
+            for table in ["quarantine", "quarantine_raw"] {
+                let sql = format!("DELETE FROM {table} WHERE id = ANY($1)");
+                tx.execute(&sql, &[&quarantine])
+                    .await
+                    .map_err(failed(what))?;
+            }
+            // Notices given to them (`notice/NAME/ADDRESS` in meta): a
+            // range of the key, the address matched here.
+            let notices = tx
+                .query(
+                    "SELECT key, value FROM meta WHERE key >= $1 AND key < $2",
+                    &[&&b"notice/"[..], &&b"notice0"[..]],
+                )
+                .await
+                .map_err(failed(what))?;
+            let (mut old_keys, mut new_keys, mut values) = (Vec::new(), Vec::new(), Vec::new());
+            for row in &notices {
+                let key: Vec<u8> = row.try_get(0).map_err(failed(what))?;
+                let value: Vec<u8> = row.try_get(1).map_err(failed(what))?;
+                if let Some(name) = notice_name(&key, &address) {
+                    let name = String::from_utf8_lossy(name);
+                    new_keys.push(crate::store::notice_key(&name, &pseudonym).into_bytes());
+                    values.push(value);
+                    old_keys.push(key);
+                }
+            }
+            tx.execute("DELETE FROM meta WHERE key = ANY($1)", &[&old_keys])
+                .await
+                .map_err(failed(what))?;
+            tx.execute(
+                "INSERT INTO meta (key, value) SELECT k, v FROM unnest($1::bytea[], $2::bytea[]) \
+                 AS x(k, v) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                &[&new_keys, &values],
+            )
+            .await
+            .map_err(failed(what))?;
+            // Outlook conversation keys name the subject: they go.
+            tx.execute(
+                "DELETE FROM msgids WHERE kind = 'conversation' AND ticket = ANY($1)",
+                &[&conversations],
+            )
+            .await
+            .map_err(failed(what))?;
+            tx.execute(
+                "INSERT INTO erasures (pseudonym, at, record) \
+                 VALUES ($1, $2::text::timestamptz, $3::text::json) \
+                 ON CONFLICT (pseudonym, at) DO UPDATE SET record = EXCLUDED.record",
+                &[&e.pseudonym, &e.record.at.to_rfc3339(), &record],
+            )
+            .await
+            .map_err(failed(what))?;
+            tx.commit().await.map_err(failed(what))
+        })
+    }
+
+    fn erasures(&self) -> Result<Vec<ErasureRecord>> {
+        self.rows(
+            "read erasures",
+            "SELECT record::text FROM erasures ORDER BY at, pseudonym COLLATE \"C\"",
+            &[],
+        )?
+        .iter()
+        .map(|row| {
+            let json: String = row.try_get(0).map_err(failed("read erasures"))?;
+            serde_json::from_str(&json).map_err(corrupt("erasure record"))
+        })
+        .collect()
+    }
+
+    fn erasure(&self, pseudonym: &str) -> Result<Option<ErasureRecord>> {
+        let pseudonym = pseudonym.trim().to_ascii_lowercase();
+        let json: Option<String> = self.one(
+            "read erasures",
+            "SELECT record::text FROM erasures WHERE pseudonym = $1 ORDER BY at DESC LIMIT 1",
+            &[&pseudonym],
+        )?;
+        json.map(|j| serde_json::from_str(&j).map_err(corrupt("erasure record")))
+            .transpose()
+    }
+}
