@@ -707,7 +707,11 @@ fn measure_summaries_and_pages_at_100k_tickets() {
              FROM tickets, generate_series(1000, {N}) AS g WHERE number = 1"
         ),
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let tickets = pg.ticket_count().unwrap();
     let time = |what: &str, f: &mut dyn FnMut() -> usize| {
         let start = std::time::Instant::now();
@@ -720,7 +724,10 @@ fn measure_summaries_and_pages_at_100k_tickets() {
         n
     });
     time("PostgreSQL first page of 50", &mut || {
-        pg.ticket_page(&TicketQuery::default(), None, 50).unwrap().tickets.len()
+        pg.ticket_page(&TicketQuery::default(), None, 50)
+            .unwrap()
+            .tickets
+            .len()
     });
     time("PostgreSQL page of 50 by queue, --search", &mut || {
         let q = TicketQuery {

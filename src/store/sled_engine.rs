@@ -6,7 +6,7 @@
 
 use super::*;
 
-mod backup;
+pub(super) mod backup;
 mod customers;
 mod intake;
 pub(super) mod listing;
