@@ -295,7 +295,7 @@ fn moved(db: &str) -> (TestDesk, String, PgEngine, Store) {
 
 #[test]
 fn the_postgres_engine_lists_and_reports_what_the_sled_store_does() {
-    let (_t, _url, pg, sled) = moved("listing_reads");
+    let (_t, url, pg, sled) = moved("listing_reads");
     let sled_engine = sled.engine();
 
     let tickets = pg.last_ticket().unwrap();
@@ -336,6 +336,42 @@ fn the_postgres_engine_lists_and_reports_what_the_sled_store_does() {
         "one millisecond, by number"
     );
     same_answers(&pg, sled_engine, "after the same writes");
+
+    // Every ticket's report summary is stored beside it (V3), with the
+    // hash of the record it was made from; a writer that changes a record
+    // without its summary leaves one that no longer matches, and the
+    // report computes that ticket's from the record: never a stale one.
+    let db = url.rsplit('/').next().expect("db");
+    let sql = |sql: &str| {
+        let out = common::psql(&test_pg(), db, sql);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let current = "SELECT count(*) FROM tickets \
+                   WHERE summary_of = sha256(convert_to(record::text, 'UTF8'))";
+    assert_eq!(sql(current), tickets.to_string());
+    sql(
+        "UPDATE tickets SET record = jsonb_set(record::jsonb, '{category}', '\"hardware\"')::json \
+         WHERE number = 5",
+    );
+    assert_eq!(sql(current), (tickets - 1).to_string());
+    let mut five = sled
+        .ticket(&Staged::default(), 5)
+        .unwrap()
+        .expect("ticket 5");
+    five.category = "hardware".into();
+    let mut staged = Staged::default();
+    sled.stage_ticket(&mut staged, &five);
+    sled.commit(&mut staged).expect("sled commit");
+    assert_eq!(
+        stats(&pg),
+        stats(sled_engine),
+        "a summary computed from the record"
+    );
 }
 
 #[test]

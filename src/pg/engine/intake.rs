@@ -222,6 +222,9 @@ struct TicketRow {
     updated: String,
     timer_due: Option<String>,
     record: String,
+    /// The report summary ([`crate::report::Summary::encode`], V3).
+    summary: Vec<u8>,
+    summary_of: Vec<u8>,
 }
 
 impl<'a> Rows<'a> {
@@ -237,6 +240,7 @@ impl<'a> Rows<'a> {
         };
         let mut tickets = Vec::with_capacity(staged.tickets.len());
         for t in staged.tickets.values() {
+            let record = json_text("ticket", t)?;
             tickets.push(TicketRow {
                 number: to_i64("ticket", t.number)?,
                 status: t.status.to_string(),
@@ -246,7 +250,9 @@ impl<'a> Rows<'a> {
                 created: t.created.to_rfc3339(),
                 updated: crate::pg::rows::updated_column(t.updated).to_rfc3339(),
                 timer_due: t.timer_due.map(|d| d.to_rfc3339()),
-                record: json_text("ticket", t)?,
+                summary: crate::report::Summary::of(t).encode(),
+                summary_of: crate::pg::rows::summary_of(record.as_bytes()),
+                record,
             });
         }
         let mut messages = Vec::with_capacity(staged.messages.len());
@@ -288,13 +294,15 @@ impl<'a> Rows<'a> {
         for t in &self.tickets {
             tx.execute(
                 "INSERT INTO tickets (number, status, queue, assignee, requester, created, \
-                 updated, timer_due, record) VALUES ($1, $2, $3, $4, $5, $6::text::timestamptz, \
-                 $7::text::timestamptz, $8::text::timestamptz, $9::text::json) \
+                 updated, timer_due, record, summary, summary_of) VALUES ($1, $2, $3, $4, $5, \
+                 $6::text::timestamptz, $7::text::timestamptz, $8::text::timestamptz, \
+                 $9::text::json, $10, $11) \
                  ON CONFLICT (number) DO UPDATE SET status = EXCLUDED.status, \
                  queue = EXCLUDED.queue, assignee = EXCLUDED.assignee, \
                  requester = EXCLUDED.requester, created = EXCLUDED.created, \
                  updated = EXCLUDED.updated, timer_due = EXCLUDED.timer_due, \
-                 record = EXCLUDED.record",
+                 record = EXCLUDED.record, summary = EXCLUDED.summary, \
+                 summary_of = EXCLUDED.summary_of",
                 &[
                     &t.number,
                     &t.status,
@@ -305,6 +313,8 @@ impl<'a> Rows<'a> {
                     &t.updated,
                     &t.timer_due,
                     &t.record,
+                    &t.summary,
+                    &t.summary_of,
                 ],
             )
             .await?;
