@@ -736,11 +736,13 @@ fn measure_summaries_and_pages_at_100k_tickets() {
         db,
         &format!(
             "INSERT INTO tickets (number, status, queue, assignee, requester, created, updated, \
-             timer_due, record) SELECT g, status, queue, assignee, requester, created, \
-             updated + g * interval '1 millisecond', timer_due, \
+             timer_due, record, summary, summary_of) SELECT n, status, queue, assignee, \
+             requester, created, u, timer_due, r, summary, sha256(convert_to(r::text, 'UTF8')) \
+             FROM (SELECT g AS n, status, queue, assignee, requester, created, \
+             updated + g * interval '1 millisecond' AS u, timer_due, summary, \
              jsonb_set(jsonb_set(record::jsonb, '{{number}}', to_jsonb(g)), '{{updated}}', \
-             to_jsonb(updated + g * interval '1 millisecond'))::json \
-             FROM tickets, generate_series(1000, {N}) AS g WHERE number = 1"
+             to_jsonb(updated + g * interval '1 millisecond'))::json AS r \
+             FROM tickets, generate_series(1000, {N}) AS g WHERE number = 1) AS c"
         ),
     );
     assert!(
