@@ -447,6 +447,43 @@ fn an_erasure_leaves_both_engines_alike() {
     pg.write(&a).expect("PostgreSQL write");
     sled.commit(&mut b).expect("sled commit");
     assert!(pg.id_entry("conv:fax").unwrap().is_some());
+    // Mail of theirs in the quarantine, in both (PostgreSQL's row as the
+    // move writes it).
+    let q = sled
+        .quarantine(
+            b"From: customer3@customer.test\r\n\r\nhalf",
+            "not mail",
+            "test",
+            at,
+        )
+        .expect("quarantine");
+    let db = url.rsplit('/').next().expect("db");
+    let record = serde_json::to_string(&q).expect("entry JSON");
+    let out = common::psql(
+        &test_pg(),
+        db,
+        &format!(
+            "INSERT INTO quarantine (id, received, record) VALUES (convert_to('{}', 'UTF8'), now(), '{}'); \
+             INSERT INTO quarantine_raw (id, raw) VALUES (convert_to('{}', 'UTF8'), '\\x00')",
+            q.id,
+            record.replace('\'', "''"),
+            q.id
+        ),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let quarantined = |db: &str| {
+        let out = common::psql(
+            &test_pg(),
+            db,
+            "SELECT (SELECT count(*) FROM quarantine) + (SELECT count(*) FROM quarantine_raw)",
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(quarantined(db), "2");
 
     // The erasure, planned once from what the desk holds (as `customers
     // erase` plans it), written by each engine.
@@ -499,13 +536,15 @@ fn an_erasure_leaves_both_engines_alike() {
         messages,
         outbox,
         conversations_of: mine.clone(),
-        quarantine: vec!["no-such-entry".into()],
+        quarantine: vec![q.id.clone(), "no-such-entry".into()],
         mark,
         record: record.clone(),
     };
     pg.apply_erasure(&erasure).expect("PostgreSQL erasure");
     sled.apply_erasure(&erasure).expect("sled erasure");
     assert!(sled.engine().rewrites_offline());
+    assert_eq!(quarantined(db), "0", "their quarantined mail goes");
+    assert!(sled.quarantined_entry(&q.id).unwrap().is_none());
     assert!(!pg.rewrites_offline(), "no offline step on PostgreSQL");
 
     same_answers(&pg, sled.engine(), "after an erasure");
