@@ -59,8 +59,7 @@ use crate::decide::Decision;
 use crate::mail::msgid;
 use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
-use engine::Intake as _;
-use engine::{Customers as _, Messages as _};
+use engine::{Customers as _, Health as _, Intake as _, Messages as _, Timers as _};
 
 pub mod codec;
 pub mod engine;
@@ -550,15 +549,6 @@ fn lock_holder(db: &Path) -> Option<String> {
     None
 }
 
-/// The last key of a tree keyed by big-endian numbers (tickets, outbox).
-fn last_key(tree: &usage::Tree) -> Result<u64> {
-    Ok(tree
-        .last()
-        .map_err(StoreError::io("read the last key"))?
-        .and_then(|(k, _)| be_u64(&k))
-        .unwrap_or(0))
-}
-
 /// What the store held durably at its last clean stop or at the daemon's
 /// last checkpoint (`store.mark` beside it; `closed` is when).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -669,18 +659,13 @@ impl Store {
                 detail,
             })
         };
-        let schema = self
-            .sled
-            .meta
-            .get(KEY_SCHEMA)
-            .map_err(self.io("read schema version"))?;
-        if schema.is_none() {
+        if self.sled.layout_version()?.is_none() {
             return damaged(format!(
                 "it was created {} but opens empty (its files were truncated or overwritten)",
                 mark.created
             ));
         }
-        let (tickets, outbox) = (last_key(&self.sled.tickets)?, last_key(&self.sled.outbox)?);
+        let (tickets, outbox) = (self.sled.last_ticket()?, self.sled.last_outbox_id()?);
         if tickets < mark.last_ticket || outbox < mark.last_outbox {
             return damaged(format!(
                 "it holds tickets up to #{tickets} and outgoing mail up to #{outbox}, but held #{} and #{} at {} (its last clean stop or checkpoint)",
@@ -694,8 +679,7 @@ impl Store {
     /// [`Store::check_against`]). Called at creation and after the last
     /// flush of a clean shutdown.
     pub fn write_mark(&self, dir: &Path) -> Result<()> {
-        let (last_ticket, last_outbox) =
-            (last_key(&self.sled.tickets)?, last_key(&self.sled.outbox)?);
+        let (last_ticket, last_outbox) = (self.sled.last_ticket()?, self.sled.last_outbox_id()?);
         self.put_mark(dir, last_ticket, last_outbox)
     }
 
@@ -704,8 +688,7 @@ impl Store {
     /// damage to what was written since the last clean stop is noticed
     /// too. The daemon does this every minute.
     pub fn checkpoint_mark(&self, dir: &Path) -> Result<()> {
-        let (last_ticket, last_outbox) =
-            (last_key(&self.sled.tickets)?, last_key(&self.sled.outbox)?);
+        let (last_ticket, last_outbox) = (self.sled.last_ticket()?, self.sled.last_outbox_id()?);
         self.flush()?;
         self.put_mark(dir, last_ticket, last_outbox)
     }
@@ -733,18 +716,9 @@ impl Store {
     /// the version is written only after it is durable, so a crash in the
     /// middle runs it again from the start.
     fn migrate(&self) -> Result<()> {
-        let found = self
-            .sled
-            .meta
-            .get(KEY_SCHEMA)
-            .map_err(self.io("read schema version"))?
-            .and_then(|v| Some(u32::from_be_bytes(v.get(..4)?.try_into().ok()?)));
-        match found {
+        match self.sled.layout_version()? {
             None => {
-                self.sled
-                    .meta
-                    .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())
-                    .map_err(self.io("write schema version"))?;
+                self.sled.set_layout_version(SCHEMA_VERSION)?;
                 self.flush()
             }
             Some(v) if v > SCHEMA_VERSION => Err(StoreError::TooNew {
@@ -755,20 +729,14 @@ impl Store {
                 if v < 3 {
                     // 3: deadlines are found from the stored tickets; the
                     // ticket-to-deadline index goes.
-                    self.sled
-                        .ticket_timer
-                        .clear()
-                        .map_err(self.io("clear the ticket-timer index"))?;
+                    self.sled.clear_legacy_timers()?;
                 }
                 tracing::info!(
-                    tickets = self.sled.tickets.len(),
+                    tickets = self.sled.ticket_count()?,
                     "building the ticket indexes and report summaries (schema {v} to {SCHEMA_VERSION})"
                 );
                 self.sled.build_ticket_index()?;
-                self.sled
-                    .meta
-                    .insert(KEY_SCHEMA, &SCHEMA_VERSION.to_be_bytes())
-                    .map_err(self.io("write schema version"))?;
+                self.sled.set_layout_version(SCHEMA_VERSION)?;
                 self.flush()
             }
             Some(_) => Ok(()),
@@ -785,18 +753,13 @@ impl Store {
 
     /// Whether (and how) the storage has failed since the store was opened.
     pub fn fault(&self) -> &fault::Fault {
-        &self.sled.fault
+        self.sled.fault()
     }
 
     /// Writes and flushes one small record: whether the storage takes
     /// writes now (after a failure, before intake resumes).
     pub fn probe(&self) -> Result<()> {
-        let now = chrono::Utc::now().timestamp().to_be_bytes();
-        self.sled
-            .meta
-            .insert("probe", &now[..])
-            .map_err(self.io("write a probe"))?;
-        self.flush()
+        self.sled.probe()
     }
 
     pub fn flush(&self) -> Result<()> {
@@ -890,6 +853,19 @@ impl Store {
     /// Tickets whose next deadline is at or before `now`, soonest first.
     pub fn due_tickets(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<u64>> {
         self.sled.due_tickets(now, limit)
+    }
+
+    /// Like [`Store::due_tickets`], claiming the tickets for `node` so
+    /// that no other node on the same database runs their timers until a
+    /// ticket is written again or the claim runs out. For several `serve`
+    /// nodes on one PostgreSQL database; on sled it is `due_tickets`.
+    pub fn claim_due_tickets(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        node: &str,
+    ) -> Result<Vec<u64>> {
+        self.sled.claim_due_tickets(now, limit, node)
     }
 
     /// The earliest deadline of any ticket.
@@ -1213,12 +1189,12 @@ impl Store {
 
     /// The logical size of every tree (a full scan: for measurements).
     pub fn space(&self) -> Result<Vec<usage::Space>> {
-        usage::space(&self.sled.db).map_err(self.io("measure the store"))
+        self.sled.space()
     }
 
     /// (reads, writes) of the store since it was opened; see [`usage`].
     pub fn usage(&self) -> (u64, u64) {
-        self.sled.usage.counts()
+        self.sled.usage()
     }
 
     /// The engine behind the facade: what parity tests ask the same

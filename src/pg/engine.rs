@@ -15,12 +15,23 @@ use crate::store::StoreError;
 
 mod backup;
 mod customers;
+mod guard;
+mod health;
 mod intake;
 mod listing;
 mod messages;
+mod outbox;
 mod privacy;
+mod quarantine;
+mod timers;
 
 type Result<T> = std::result::Result<T, StoreError>;
+
+/// Checked at build time: the engine has every primitive of the seam.
+const _: fn() = || {
+    fn engine<T: crate::store::engine::Engine>() {}
+    engine::<PgEngine>();
+};
 
 pub struct PgEngine {
     settings: Settings,
@@ -83,16 +94,20 @@ impl PgEngine {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>> {
         self.rt.block_on(async {
-            let client =
-                self.settings
-                    .connection(&self.pool)
-                    .await
-                    .map_err(|e| StoreError::Pg {
-                        what,
-                        detail: e.to_string(),
-                    })?;
+            let client = self.client(what).await?;
             client.query(sql, params).await.map_err(failed(what))
         })
+    }
+
+    /// A pooled connection, its failure said as `what` failing.
+    async fn client(&self, what: &'static str) -> Result<deadpool_postgres::Object> {
+        self.settings
+            .connection(&self.pool)
+            .await
+            .map_err(|e| StoreError::Pg {
+                what,
+                detail: e.to_string(),
+            })
     }
 
     /// The first column of the first row, if any.

@@ -229,6 +229,13 @@ pub fn summary_of(record_json: &[u8]) -> Vec<u8> {
     Sha256::digest(record_json).to_vec()
 }
 
+/// A due time (an outbox entry's next attempt, a ticket's deadline), in
+/// whole milliseconds as sled's keys hold it (schema V2), so that both
+/// engines order due work alike.
+fn due(t: chrono::DateTime<chrono::Utc>) -> Value {
+    Value::Time(t.timestamp_millis().saturating_mul(1000))
+}
+
 /// A ticket's last update as the `updated` column holds it: whole
 /// milliseconds, floored, the listing's order and cursor (schema V3).
 pub fn updated_column(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
@@ -259,7 +266,7 @@ pub fn row_of(record: &Record) -> Result<(Table, Vec<Value>), RowError> {
                 text(&t.requester.email.trim().to_lowercase()),
                 time(t.created),
                 time(updated_column(t.updated)),
-                t.timer_due.map_or(Value::Null, time),
+                t.timer_due.map_or(Value::Null, due),
                 json(t)?,
                 Value::Bytes(crate::report::Summary::of(t).encode()),
                 Value::Bytes(summary_of(&serde_json::to_vec(&**t).map_err(|e| {
@@ -318,7 +325,7 @@ pub fn row_of(record: &Record) -> Result<(Table, Vec<Value>), RowError> {
             vec![
                 int("outbox entry", entry.id)?,
                 Value::Text(entry.state.to_string()),
-                time(entry.next_attempt),
+                due(entry.next_attempt),
                 opt_text(entry.ticket.as_deref()),
                 json(entry)?,
                 Value::Bytes(body.clone()),

@@ -23,6 +23,13 @@
 //!   `text` cannot hold NUL and a hostile header can.
 //! - `nodes` and `leases` are for several daemons on one database: who is
 //!   alive, and who holds which inbox with a fencing token.
+//! - V2: due times (`outbox.next_attempt`, `tickets.timer_due`) are kept
+//!   in whole milliseconds, as sled's keys have them, so that both
+//!   engines order due work alike and the index serves that order; and
+//!   claims (`claimed_by`, `claim_until`; `timer_claimed_by`,
+//!   `timer_claim_until`), taken with `FOR UPDATE SKIP LOCKED`, so that
+//!   several nodes share the outbox and the timers without doing the same
+//!   entry twice. A claim runs by the database's clock, as leases do.
 //!
 //! A database with a newer schema than this build knows is refused, by
 //! [`apply`] and [`check`] alike: an older postdesk must not write records

@@ -21,19 +21,59 @@
 
 mod backup;
 mod customers;
+mod guard;
+mod health;
 mod intake;
 mod listing;
 mod messages;
+pub mod outbox;
 mod privacy;
+mod quarantine;
+mod timers;
 
 pub use backup::Backup;
 pub use customers::Customers;
+pub use guard::Guard;
+pub use health::Health;
 pub use intake::Intake;
 pub use listing::Listing;
 pub use messages::Messages;
+pub use outbox::Outbox;
 pub use privacy::Privacy;
+pub use quarantine::Quarantine;
+pub use timers::Timers;
 
 /// Every primitive a store needs, on one engine.
-pub trait Engine: Intake + Messages + Customers + Listing + Privacy + Backup + Send + Sync {}
+pub trait Engine:
+    Intake
+    + Messages
+    + Customers
+    + Listing
+    + Privacy
+    + Backup
+    + Outbox
+    + Quarantine
+    + Guard
+    + Health
+    + Timers
+    + Send
+    + Sync
+{
+}
 
-impl<T: Intake + Messages + Customers + Listing + Privacy + Backup + Send + Sync> Engine for T {}
+impl<T> Engine for T where
+    T: Intake
+        + Messages
+        + Customers
+        + Listing
+        + Privacy
+        + Backup
+        + Outbox
+        + Quarantine
+        + Guard
+        + Health
+        + Timers
+        + Send
+        + Sync
+{
+}

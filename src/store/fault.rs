@@ -21,15 +21,10 @@ pub struct Fault {
 }
 
 impl Fault {
-    /// Remembers `error` if it means the storage itself failed (not a
-    /// missing tree or an unsupported call), and wakes whoever waits.
-    pub fn record(&self, error: &sled::Error) {
-        if !matches!(
-            error,
-            sled::Error::Io(_) | sled::Error::Corruption { .. } | sled::Error::ReportableBug(_)
-        ) {
-            return;
-        }
+    /// Remembers `error`, a failure of the storage itself (the engine
+    /// decides which of its errors are: see `sled_engine::fails_storage`),
+    /// unless one is remembered already, and wakes whoever waits.
+    pub fn record(&self, error: &dyn std::fmt::Display) {
         if let Ok(mut first) = self.first.lock() {
             if first.is_none() {
                 *first = Some(Failure {
@@ -64,14 +59,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_storage_errors_count() {
+    fn the_first_failure_is_kept() {
         let f = Fault::default();
-        f.record(&sled::Error::CollectionNotFound(sled::IVec::from("x")));
         assert!(f.failure().is_none());
-        f.record(&sled::Error::Io(std::io::Error::other(
-            "No space left on device",
-        )));
-        f.record(&sled::Error::Io(std::io::Error::other("second")));
+        f.record(&"No space left on device");
+        f.record(&"second");
         let got = f.failure().map(|f| f.error).unwrap_or_default();
         assert!(got.contains("No space left"), "{got}");
     }

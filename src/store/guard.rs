@@ -1,6 +1,7 @@
 //! What the guards remember per address: bounce marks and the times
 //! automatic mail went to it lately (see `[guard]`).
 
+use super::engine::Guard as _;
 use super::*;
 
 impl Store {
@@ -19,14 +20,7 @@ impl Store {
 
     /// Every marked address, in address order.
     pub fn marks(&self) -> Result<Vec<bounce::Mark>> {
-        self.sled
-            .guard
-            .scan_prefix(b"mark\0")
-            .map(|r| {
-                let (_, v) = r.map_err(self.io("read address marks"))?;
-                from_json("address mark", &v)
-            })
-            .collect()
+        self.sled.marks()
     }
 
     /// When automatic mail last went to this address (what the caps still

@@ -1,6 +1,7 @@
 //! The outbox in the store: queued mail (built, or planned until the
 //! worker builds it), its queue by due time, and the attempts recorded.
 
+use super::engine::Outbox as _;
 use super::*;
 
 impl Store {
@@ -50,9 +51,13 @@ impl Store {
         staged.outbox.push((entry, mail));
     }
 
-    /// Mail waiting to be sent.
+    /// Mail waiting to be sent. A storage error reads as none (and is
+    /// logged): the callers are gauges and status lines.
     pub fn outbox_len(&self) -> usize {
-        self.sled.outq.len()
+        self.sled.outbox_len().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot count the outbox queue");
+            0
+        })
     }
 
     /// Queued mail whose next attempt is due at `now`, soonest first.
@@ -61,19 +66,22 @@ impl Store {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(outbox::Entry, Vec<u8>)>> {
-        let mut end = [0xffu8; 16];
-        end[..8].copy_from_slice(&(now.timestamp_millis().max(0) as u64).to_be_bytes());
-        let mut out = Vec::new();
-        for item in self.sled.outq.range(..=end).take(limit) {
-            let (k, _) = item.map_err(self.io("read outbox queue"))?;
-            let Some(id) = k.get(8..).and_then(be_u64) else {
-                continue;
-            };
-            if let Some(e) = self.outbox_entry(id)? {
-                out.push(e);
-            }
-        }
-        Ok(out)
+        self.sled.due_outbox(now, limit)
+    }
+
+    /// Like [`Store::due_outbox`], claiming what it returns for `node`
+    /// so that no other sender on the same database gets it until the
+    /// attempt is recorded ([`Store::update_outbox`] with the entry no
+    /// longer in flight) or the claim runs out
+    /// ([`engine::outbox::CLAIM_FOR`]). For several `serve` nodes on one
+    /// PostgreSQL database; on sled (one process) it is `due_outbox`.
+    pub fn claim_due_outbox(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        node: &str,
+    ) -> Result<Vec<(outbox::Entry, Vec<u8>)>> {
+        self.sled.claim_due(now, limit, node)
     }
 
     /// Every queued entry (without bytes), soonest due first: for the
@@ -81,43 +89,16 @@ impl Store {
     /// forward when the transport is back), which read only the queue,
     /// never the sent history.
     pub fn queued_outbox(&self) -> Result<Vec<outbox::Entry>> {
-        let mut out = Vec::with_capacity(self.sled.outq.len());
-        for item in self.sled.outq.iter() {
-            let (k, _) = item.map_err(self.io("read outbox queue"))?;
-            let Some(id) = k.get(8..).and_then(be_u64) else {
-                continue;
-            };
-            if let Some(v) = self
-                .sled
-                .outbox
-                .get(id.to_be_bytes())
-                .map_err(self.io("read outbox"))?
-            {
-                out.push(record_of::<outbox::Entry>("outbox entry", &v)?);
-            }
-        }
-        Ok(out)
+        self.sled.queued_outbox()
     }
 
     pub fn outbox_entry(&self, id: u64) -> Result<Option<(outbox::Entry, Vec<u8>)>> {
-        self.sled
-            .outbox
-            .get(id.to_be_bytes())
-            .map_err(self.io("read outbox"))?
-            .map(|v| decode_with_blob("outbox entry", &self.codec(), &v))
-            .transpose()
+        self.sled.outbox_entry(id)
     }
 
     /// Every outbox entry (without bytes), oldest first.
     pub fn outbox_entries(&self) -> Result<Vec<outbox::Entry>> {
-        self.sled
-            .outbox
-            .iter()
-            .map(|r| {
-                let (_, v) = r.map_err(self.io("read outbox"))?;
-                record_of::<outbox::Entry>("outbox entry", &v)
-            })
-            .collect()
+        self.sled.outbox_entries()
     }
 
     /// Replaces planned outbox entries by their built mails (entry and
@@ -128,42 +109,8 @@ impl Store {
         if built.is_empty() {
             return Ok(Vec::new());
         }
-        let codec = self.codec();
-        let values: Vec<(&outbox::Entry, Vec<u8>)> = built
-            .iter()
-            .map(|(e, bytes)| (e, with_blob(&json(e), &codec.pack_mail(bytes))))
-            .collect();
         let _writing = self.writing();
-        self.sled
-            .outbox
-            .transaction(|t| {
-                let mut replaced = Vec::new();
-                for (e, value) in &values {
-                    let key = e.id.to_be_bytes();
-                    let Some(current) = t.get(key)? else {
-                        continue;
-                    };
-                    let unchanged =
-                        record_of::<outbox::Entry>("outbox entry", &current).is_ok_and(|c| {
-                            c.planned
-                                && c.state == outbox::State::Queued
-                                && c.next_attempt == e.next_attempt
-                                && c.attempts == e.attempts
-                        });
-                    if unchanged {
-                        t.insert(&key, value.as_slice())?;
-                        replaced.push(e.id);
-                    }
-                }
-                Ok::<_, ConflictableTransactionError<()>>(replaced)
-            })
-            .map_err(|e| match e {
-                TransactionError::Storage(source) => self.io("store built mail")(source),
-                TransactionError::Abort(()) => StoreError::Corrupt {
-                    what: "store built mail",
-                    detail: "aborted".into(),
-                },
-            })
+        self.sled.store_built(built)
     }
 
     /// Records attempts (or manual requeues), all in one transaction: each
@@ -173,42 +120,7 @@ impl Store {
         if changes.is_empty() {
             return Ok(());
         }
-        let mut values = Vec::with_capacity(changes.len());
-        for (old, new) in changes {
-            let Some(current) = self
-                .sled
-                .outbox
-                .get(old.id.to_be_bytes())
-                .map_err(self.io("read outbox"))?
-            else {
-                continue;
-            };
-            let len = current
-                .get(..4)
-                .and_then(|b| b.try_into().ok())
-                .map(u32::from_be_bytes)
-                .unwrap_or(0) as usize;
-            let blob = current.get(4 + len..).unwrap_or_default();
-            values.push((old, new, with_blob(&json(new), blob)));
-        }
         let _writing = self.writing();
-        (&*self.sled.outbox, &*self.sled.outq)
-            .transaction(|(ot, qt)| {
-                for (old, new, value) in &values {
-                    ot.insert(&new.id.to_be_bytes(), value.as_slice())?;
-                    qt.remove(&queue_key(old))?;
-                    if new.state == outbox::State::Queued {
-                        qt.insert(&queue_key(new), &[])?;
-                    }
-                }
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| match e {
-                TransactionError::Storage(source) => self.io("outbox update")(source),
-                TransactionError::Abort(()) => StoreError::Corrupt {
-                    what: "outbox update",
-                    detail: "aborted".into(),
-                },
-            })
+        self.sled.update_outbox(changes)
     }
 }

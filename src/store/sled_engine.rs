@@ -2,17 +2,29 @@
 //! the primitives of [`super::engine::Engine`] over them. Kept apart from
 //! the facade so that a second engine (PostgreSQL) can stand beside it;
 //! the name is not `sled` so that it does not shadow the crate. One file
-//! per concept trait under `sled_engine/`.
+//! per concept trait under `sled_engine/`; the outbox's is `outgoing` (as
+//! the facade's), since `outbox` would shadow the crate's module here.
 
 use super::*;
 
 pub(super) mod backup;
 mod customers;
+mod guard;
+mod health;
 mod intake;
 pub(super) mod listing;
 mod messages;
+mod outgoing;
 mod privacy;
+mod quarantine;
 pub(super) mod rewrite;
+mod timers;
+
+/// Checked at build time: the engine has every primitive of the seam.
+const _: fn() = || {
+    fn engine<T: super::engine::Engine>() {}
+    engine::<Sled>();
+};
 
 /// One sled database and its trees, one per kind of record.
 pub(super) struct Sled {
@@ -86,8 +98,35 @@ impl Sled {
     /// [`Sled::fault`] on the way.
     pub fn io(&self, what: &'static str) -> impl FnOnce(sled::Error) -> StoreError + '_ {
         move |source| {
-            self.fault.record(&source);
+            if fails_storage(&source) {
+                self.fault.record(&source);
+            }
             StoreError::Io { what, source }
         }
+    }
+}
+
+/// Whether a sled error means the storage itself failed (sled keeps an
+/// I/O error for the life of the open database), not a missing tree or
+/// an unsupported call.
+fn fails_storage(error: &sled::Error) -> bool {
+    matches!(
+        error,
+        sled::Error::Io(_) | sled::Error::Corruption { .. } | sled::Error::ReportableBug(_)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_storage_errors_count() {
+        assert!(!fails_storage(&sled::Error::CollectionNotFound(
+            sled::IVec::from("x")
+        )));
+        assert!(fails_storage(&sled::Error::Io(std::io::Error::other(
+            "No space left on device",
+        ))));
     }
 }

@@ -142,24 +142,3 @@ pub struct Space {
     pub key_bytes: u64,
     pub value_bytes: u64,
 }
-
-/// [`Space`] of every tree of `db`, by name.
-pub fn space(db: &sled::Db) -> sled::Result<Vec<Space>> {
-    let mut names = db.tree_names();
-    names.sort();
-    let mut out = Vec::with_capacity(names.len());
-    for name in names {
-        let mut s = Space {
-            tree: String::from_utf8_lossy(&name).into_owned(),
-            ..Space::default()
-        };
-        for r in db.open_tree(&name)?.iter() {
-            let (k, v) = r?;
-            s.records += 1;
-            s.key_bytes += k.len() as u64;
-            s.value_bytes += v.len() as u64;
-        }
-        out.push(s);
-    }
-    Ok(out)
-}

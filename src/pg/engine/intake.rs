@@ -188,43 +188,81 @@ impl Intake for PgEngine {
     fn flush(&self) -> Result<()> {
         Ok(())
     }
+
+    /// Mail is `bytea` as received: TOAST compresses it.
+    fn packs_mail(&self) -> bool {
+        false
+    }
 }
 
-/// A staged set as the V1 tables take it, made before the transaction.
+/// A staged set as the V1 tables take it, made before the transaction:
+/// one array per column of the tables a batch writes many rows to, so
+/// that each is one `INSERT … SELECT … FROM unnest(…)` (one round trip
+/// for the batch, not one a row).
 struct Rows<'a> {
     staged: &'a Staged,
-    /// Tickets: number, status, queue, assignee, requester, created,
-    /// updated, deadline (RFC 3339) and the record's JSON.
-    tickets: Vec<TicketRow>,
+    tickets: TicketColumns,
     /// Messages with their mail unpacked: PostgreSQL compresses itself.
-    messages: Vec<(i64, i64, String, Vec<u8>)>,
-    outbox: Vec<OutboxRow>,
+    messages: MessageColumns,
+    /// Message-ID index entries that overwrite (stored, sent) and those
+    /// that never do (a mention, a conversation).
+    strong_ids: IdColumns,
+    weak_ids: IdColumns,
+    customers: (Vec<Vec<u8>>, Vec<i64>),
+    outbox: OutboxColumns,
 }
 
-/// An outbox row: id, state, next attempt (RFC 3339), ticket reference,
-/// the entry's JSON and its mail.
-struct OutboxRow {
-    id: i64,
-    state: String,
-    next_attempt: String,
-    ticket: Option<String>,
-    record: String,
-    body: Vec<u8>,
+/// Tickets: number, status, queue, assignee, requester (both lowercased),
+/// created, updated, deadline (RFC 3339) and the record's JSON.
+#[derive(Default)]
+struct TicketColumns {
+    number: Vec<i64>,
+    status: Vec<String>,
+    queue: Vec<String>,
+    assignee: Vec<Option<String>>,
+    requester: Vec<String>,
+    created: Vec<String>,
+    updated: Vec<String>,
+    timer_due: Vec<Option<String>>,
+    record: Vec<String>,
+    /// The report summaries ([`crate::report::Summary::encode`]) and the
+    /// hashes of the records they were made from (V3).
+    summary: Vec<Vec<u8>>,
+    summary_of: Vec<Vec<u8>>,
 }
 
-struct TicketRow {
-    number: i64,
-    status: String,
-    queue: String,
-    assignee: Option<String>,
-    requester: String,
-    created: String,
-    updated: String,
-    timer_due: Option<String>,
-    record: String,
-    /// The report summary ([`crate::report::Summary::encode`], V3).
-    summary: Vec<u8>,
-    summary_of: Vec<u8>,
+#[derive(Default)]
+struct MessageColumns {
+    ticket: Vec<i64>,
+    seq: Vec<i64>,
+    record: Vec<String>,
+    raw: Vec<Vec<u8>>,
+}
+
+#[derive(Default)]
+struct IdColumns {
+    key: Vec<Vec<u8>>,
+    kind: Vec<&'static str>,
+    ticket: Vec<i64>,
+}
+
+/// Outbox rows: id, state, next attempt (RFC 3339), ticket reference, the
+/// entry's JSON and its mail.
+#[derive(Default)]
+struct OutboxColumns {
+    id: Vec<i64>,
+    state: Vec<String>,
+    next_attempt: Vec<String>,
+    ticket: Vec<Option<String>>,
+    record: Vec<String>,
+    body: Vec<Vec<u8>>,
+}
+
+/// Text beside a record is for finding it: PostgreSQL's text cannot hold
+/// NUL, which a hostile header can, so one becomes U+FFFD there (the
+/// record keeps it), as the move from sled does ([`crate::pg::rows`]).
+fn column(s: &str) -> String {
+    s.replace('\0', "\u{FFFD}")
 }
 
 impl<'a> Rows<'a> {
@@ -238,71 +276,108 @@ impl<'a> Rows<'a> {
                 detail: e.to_string(),
             })
         };
-        let mut tickets = Vec::with_capacity(staged.tickets.len());
+        let mut tickets = TicketColumns::default();
         for t in staged.tickets.values() {
+            tickets.number.push(to_i64("ticket", t.number)?);
+            tickets.status.push(t.status.to_string());
+            tickets.queue.push(column(&t.queue));
+            tickets.assignee.push(
+                t.assignee
+                    .as_deref()
+                    .map(|a| column(&a.trim().to_lowercase())),
+            );
+            tickets
+                .requester
+                .push(column(&t.requester.email.trim().to_lowercase()));
+            tickets.created.push(t.created.to_rfc3339());
+            tickets
+                .updated
+                .push(crate::pg::rows::updated_column(t.updated).to_rfc3339());
+            tickets.timer_due.push(t.timer_due.map(|d| d.to_rfc3339()));
             let record = json_text("ticket", t)?;
-            tickets.push(TicketRow {
-                number: to_i64("ticket", t.number)?,
-                status: t.status.to_string(),
-                queue: t.queue.clone(),
-                assignee: t.assignee.as_deref().map(|a| a.trim().to_lowercase()),
-                requester: t.requester.email.trim().to_lowercase(),
-                created: t.created.to_rfc3339(),
-                updated: crate::pg::rows::updated_column(t.updated).to_rfc3339(),
-                timer_due: t.timer_due.map(|d| d.to_rfc3339()),
-                summary: crate::report::Summary::of(t).encode(),
-                summary_of: crate::pg::rows::summary_of(record.as_bytes()),
-                record,
-            });
+            tickets.summary.push(crate::report::Summary::of(t).encode());
+            tickets
+                .summary_of
+                .push(crate::pg::rows::summary_of(record.as_bytes()));
+            tickets.record.push(record);
         }
-        let mut messages = Vec::with_capacity(staged.messages.len());
+        let mut messages = MessageColumns::default();
         for m in &staged.messages {
-            messages.push((
-                to_i64("message", m.ticket)?,
-                i64::from(m.seq),
-                String::from_utf8_lossy(&m.json).into_owned(),
-                unpack("message", &m.mail)?,
-            ));
+            messages.ticket.push(to_i64("message", m.ticket)?);
+            messages.seq.push(i64::from(m.seq));
+            messages
+                .record
+                .push(String::from_utf8_lossy(&m.json).into_owned());
+            messages.raw.push(unpack("message", &m.mail)?);
         }
-        let mut outbox = Vec::with_capacity(staged.outbox.len());
+        let (mut strong_ids, mut weak_ids) = (IdColumns::default(), IdColumns::default());
+        for (key, entry) in &staged.ids {
+            let (ids, kind) = match entry.kind {
+                IdKind::Stored => (&mut strong_ids, "stored"),
+                IdKind::Sent => (&mut strong_ids, "sent"),
+                IdKind::Referenced => (&mut weak_ids, "referenced"),
+                IdKind::Conversation => (&mut weak_ids, "conversation"),
+            };
+            ids.key.push(key.as_bytes().to_vec());
+            ids.kind.push(kind);
+            ids.ticket
+                .push(to_i64("message-id index entry", entry.ticket)?);
+        }
+        let mut customers = (Vec::new(), Vec::new());
+        for (email, ticket) in &staged.customers {
+            customers.0.push(email.as_bytes().to_vec());
+            customers.1.push(to_i64("customer", *ticket)?);
+        }
+        let mut outbox = OutboxColumns::default();
         for (e, mail) in &staged.outbox {
-            outbox.push(OutboxRow {
-                id: to_i64("outbox entry", e.id)?,
-                state: e.state.to_string(),
-                next_attempt: e.next_attempt.to_rfc3339(),
-                ticket: e.ticket.clone(),
-                record: json_text("outbox entry", e)?,
-                body: unpack("outbox entry", mail)?,
-            });
+            outbox.id.push(to_i64("outbox entry", e.id)?);
+            outbox.state.push(e.state.to_string());
+            outbox.next_attempt.push(e.next_attempt.to_rfc3339());
+            outbox.ticket.push(e.ticket.as_deref().map(column));
+            outbox.record.push(json_text("outbox entry", e)?);
+            outbox.body.push(unpack("outbox entry", mail)?);
         }
         Ok(Rows {
             staged,
             tickets,
             messages,
+            strong_ids,
+            weak_ids,
+            customers,
             outbox,
         })
     }
 
-    /// The statements, in the transaction. One statement a row for now;
-    /// batching with `unnest` is for when it is measured.
+    /// The statements, in the transaction: one per table for the tables a
+    /// batch fills (tickets, messages, ids, customers, outbox), one a row
+    /// for the few small values.
     async fn write(
         &self,
         tx: &tokio_postgres::Transaction<'_>,
     ) -> std::result::Result<(), tokio_postgres::Error> {
         let s = self.staged;
         tx.execute("SELECT pg_advisory_xact_lock(20)", &[]).await?;
-        for t in &self.tickets {
+        let t = &self.tickets;
+        if !t.number.is_empty() {
+            // Writing a ticket ends any node's claim on its timers (V2).
             tx.execute(
                 "INSERT INTO tickets (number, status, queue, assignee, requester, created, \
-                 updated, timer_due, record, summary, summary_of) VALUES ($1, $2, $3, $4, $5, \
-                 $6::text::timestamptz, $7::text::timestamptz, $8::text::timestamptz, \
-                 $9::text::json, $10, $11) \
+                 updated, timer_due, record, summary, summary_of) \
+                 SELECT u.number, u.status, u.queue, u.assignee, u.requester, \
+                 u.created::timestamptz, u.updated::timestamptz, \
+                 date_trunc('milliseconds', u.timer_due::timestamptz), u.record::json, \
+                 u.summary, u.summary_of \
+                 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::text[], $7::text[], $8::text[], $9::text[], $10::bytea[], $11::bytea[]) \
+                 AS u(number, status, queue, assignee, requester, created, updated, timer_due, \
+                 record, summary, summary_of) \
                  ON CONFLICT (number) DO UPDATE SET status = EXCLUDED.status, \
                  queue = EXCLUDED.queue, assignee = EXCLUDED.assignee, \
                  requester = EXCLUDED.requester, created = EXCLUDED.created, \
                  updated = EXCLUDED.updated, timer_due = EXCLUDED.timer_due, \
                  record = EXCLUDED.record, summary = EXCLUDED.summary, \
-                 summary_of = EXCLUDED.summary_of",
+                 summary_of = EXCLUDED.summary_of, timer_claimed_by = NULL, \
+                 timer_claim_until = NULL",
                 &[
                     &t.number,
                     &t.status,
@@ -319,43 +394,54 @@ impl<'a> Rows<'a> {
             )
             .await?;
         }
-        for (ticket, seq, record, raw) in &self.messages {
+        let m = &self.messages;
+        if !m.ticket.is_empty() {
             tx.execute(
-                "INSERT INTO messages (ticket, seq, record, raw) VALUES ($1, $2, $3::text::json, $4)",
-                &[ticket, seq, record, raw],
+                "INSERT INTO messages (ticket, seq, record, raw) \
+                 SELECT u.ticket, u.seq, u.record::json, u.raw \
+                 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bytea[]) \
+                 AS u(ticket, seq, record, raw)",
+                &[&m.ticket, &m.seq, &m.record, &m.raw],
             )
             .await?;
         }
-        for (key, entry) in &s.ids {
-            let kind = match entry.kind {
-                IdKind::Stored => "stored",
-                IdKind::Sent => "sent",
-                IdKind::Referenced => "referenced",
-                IdKind::Conversation => "conversation",
-            };
-            // A staged mention or conversation never overwrites what the
-            // index learned meanwhile; a stored or sent id does.
-            let sql = if matches!(entry.kind, IdKind::Referenced | IdKind::Conversation) {
-                "INSERT INTO msgids (key, kind, ticket) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
-            } else {
-                "INSERT INTO msgids (key, kind, ticket) VALUES ($1, $2, $3) \
-                 ON CONFLICT (key) DO UPDATE SET kind = EXCLUDED.kind, ticket = EXCLUDED.ticket"
-            };
-            let ticket = i64::try_from(entry.ticket).unwrap_or(i64::MAX);
-            tx.execute(sql, &[&key.as_bytes(), &kind, &ticket]).await?;
-        }
-        for (email, ticket) in &s.customers {
-            let ticket = i64::try_from(*ticket).unwrap_or(i64::MAX);
+        // A staged mention or conversation never overwrites what the index
+        // learned meanwhile; a stored or sent id does.
+        for (ids, on_conflict) in [
+            (
+                &self.strong_ids,
+                "ON CONFLICT (key) DO UPDATE SET kind = EXCLUDED.kind, ticket = EXCLUDED.ticket",
+            ),
+            (&self.weak_ids, "ON CONFLICT DO NOTHING"),
+        ] {
+            if ids.key.is_empty() {
+                continue;
+            }
             tx.execute(
-                "INSERT INTO customers (email, ticket) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&email.as_bytes(), &ticket],
+                &format!(
+                    "INSERT INTO msgids (key, kind, ticket) \
+                     SELECT * FROM unnest($1::bytea[], $2::text[], $3::bigint[]) {on_conflict}"
+                ),
+                &[&ids.key, &ids.kind, &ids.ticket],
             )
             .await?;
         }
-        for o in &self.outbox {
+        if !self.customers.0.is_empty() {
+            tx.execute(
+                "INSERT INTO customers (email, ticket) \
+                 SELECT * FROM unnest($1::bytea[], $2::bigint[]) ON CONFLICT DO NOTHING",
+                &[&self.customers.0, &self.customers.1],
+            )
+            .await?;
+        }
+        let o = &self.outbox;
+        if !o.id.is_empty() {
             tx.execute(
                 "INSERT INTO outbox (id, state, next_attempt, ticket, record, body) \
-                 VALUES ($1, $2, $3::text::timestamptz, $4, $5::text::json, $6)",
+                 SELECT u.id, u.state, date_trunc('milliseconds', u.next_attempt::timestamptz), \
+                 u.ticket, u.record::json, u.body \
+                 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::bytea[]) AS u(id, state, next_attempt, ticket, record, body)",
                 &[
                     &o.id,
                     &o.state,

@@ -126,7 +126,8 @@ impl Privacy for PgEngine {
             tx.execute(
                 "INSERT INTO tickets (number, status, queue, assignee, requester, created, \
                      updated, timer_due, record, summary, summary_of) \
-                     SELECT n, s, q, a, r, c::timestamptz, u::timestamptz, d::timestamptz, j::json, m, o \
+                     SELECT n, s, q, a, r, c::timestamptz, u::timestamptz, \
+                     date_trunc('milliseconds', d::timestamptz), j::json, m, o \
                      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
                      $6::text[], $7::text[], $8::text[], $9::text[], $10::bytea[], \
                      $11::bytea[]) AS x(n, s, q, a, r, c, u, d, j, m, o) \

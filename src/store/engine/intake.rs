@@ -54,4 +54,11 @@ pub trait Intake {
 
     /// Makes what was written durable; sources are marked done only after.
     fn flush(&self) -> Result<()>;
+
+    /// Whether the mail in a staged set is for this engine packed by the
+    /// store's codec (sled: its trained dictionaries pay off there) or
+    /// raw (PostgreSQL compresses large values itself). Every other
+    /// primitive takes and gives mail raw. Today the facade always packs
+    /// and `PgEngine::write` unpacks (see src/store/ENGINE.md).
+    fn packs_mail(&self) -> bool;
 }

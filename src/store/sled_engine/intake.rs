@@ -131,7 +131,7 @@ impl Intake for Sled {
             .iter()
             .map(|m| (message_key(m.ticket, m.seq), with_blob(&m.json, &m.mail)))
             .collect();
-        let outgoing: Vec<(&outbox::Entry, Vec<u8>)> = staged
+        let outgoing: Vec<(&crate::outbox::Entry, Vec<u8>)> = staged
             .outbox
             .iter()
             .map(|(e, mail)| (e, with_blob(&json(e), mail)))
@@ -294,5 +294,9 @@ impl Intake for Sled {
     fn flush(&self) -> Result<()> {
         self.db.flush().map_err(self.io("flush"))?;
         Ok(())
+    }
+
+    fn packs_mail(&self) -> bool {
+        true
     }
 }
