@@ -1214,10 +1214,6 @@ impl Store {
         Ok(())
     }
 
-    fn decode_message(&self, v: &[u8]) -> Result<(MessageRecord, Vec<u8>)> {
-        decode_with_blob("message", &self.codec(), v)
-    }
-
     /// The logical size of every tree (a full scan: for measurements).
     pub fn space(&self) -> Result<Vec<usage::Space>> {
         self.sled.space()

@@ -295,7 +295,7 @@ fn moved(db: &str) -> (TestDesk, String, PgEngine, Store) {
 
 #[test]
 fn the_postgres_engine_lists_and_reports_what_the_sled_store_does() {
-    let (_t, _url, pg, sled) = moved("listing_reads");
+    let (_t, url, pg, sled) = moved("listing_reads");
     let sled_engine = sled.engine();
 
     let tickets = pg.last_ticket().unwrap();
@@ -336,6 +336,42 @@ fn the_postgres_engine_lists_and_reports_what_the_sled_store_does() {
         "one millisecond, by number"
     );
     same_answers(&pg, sled_engine, "after the same writes");
+
+    // Every ticket's report summary is stored beside it (V3), with the
+    // hash of the record it was made from; a writer that changes a record
+    // without its summary leaves one that no longer matches, and the
+    // report computes that ticket's from the record: never a stale one.
+    let db = url.rsplit('/').next().expect("db");
+    let sql = |sql: &str| {
+        let out = common::psql(&test_pg(), db, sql);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let current = "SELECT count(*) FROM tickets \
+                   WHERE summary_of = sha256(convert_to(record::text, 'UTF8'))";
+    assert_eq!(sql(current), tickets.to_string());
+    sql(
+        "UPDATE tickets SET record = jsonb_set(record::jsonb, '{category}', '\"hardware\"')::json \
+         WHERE number = 5",
+    );
+    assert_eq!(sql(current), (tickets - 1).to_string());
+    let mut five = sled
+        .ticket(&Staged::default(), 5)
+        .unwrap()
+        .expect("ticket 5");
+    five.category = "hardware".into();
+    let mut staged = Staged::default();
+    sled.stage_ticket(&mut staged, &five);
+    sled.commit(&mut staged).expect("sled commit");
+    assert_eq!(
+        stats(&pg),
+        stats(sled_engine),
+        "a summary computed from the record"
+    );
 }
 
 #[test]
@@ -411,6 +447,43 @@ fn an_erasure_leaves_both_engines_alike() {
     pg.write(&a).expect("PostgreSQL write");
     sled.commit(&mut b).expect("sled commit");
     assert!(pg.id_entry("conv:fax").unwrap().is_some());
+    // Mail of theirs in the quarantine, in both (PostgreSQL's row as the
+    // move writes it).
+    let q = sled
+        .quarantine(
+            b"From: customer3@customer.test\r\n\r\nhalf",
+            "not mail",
+            "test",
+            at,
+        )
+        .expect("quarantine");
+    let db = url.rsplit('/').next().expect("db");
+    let record = serde_json::to_string(&q).expect("entry JSON");
+    let out = common::psql(
+        &test_pg(),
+        db,
+        &format!(
+            "INSERT INTO quarantine (id, received, record) VALUES (convert_to('{}', 'UTF8'), now(), '{}'); \
+             INSERT INTO quarantine_raw (id, raw) VALUES (convert_to('{}', 'UTF8'), '\\x00')",
+            q.id,
+            record.replace('\'', "''"),
+            q.id
+        ),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let quarantined = |db: &str| {
+        let out = common::psql(
+            &test_pg(),
+            db,
+            "SELECT (SELECT count(*) FROM quarantine) + (SELECT count(*) FROM quarantine_raw)",
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(quarantined(db), "2");
 
     // The erasure, planned once from what the desk holds (as `customers
     // erase` plans it), written by each engine.
@@ -463,13 +536,15 @@ fn an_erasure_leaves_both_engines_alike() {
         messages,
         outbox,
         conversations_of: mine.clone(),
-        quarantine: vec!["no-such-entry".into()],
+        quarantine: vec![q.id.clone(), "no-such-entry".into()],
         mark,
         record: record.clone(),
     };
     pg.apply_erasure(&erasure).expect("PostgreSQL erasure");
     sled.apply_erasure(&erasure).expect("sled erasure");
     assert!(sled.engine().rewrites_offline());
+    assert_eq!(quarantined(db), "0", "their quarantined mail goes");
+    assert!(sled.quarantined_entry(&q.id).unwrap().is_none());
     assert!(!pg.rewrites_offline(), "no offline step on PostgreSQL");
 
     same_answers(&pg, sled.engine(), "after an erasure");
@@ -700,11 +775,13 @@ fn measure_summaries_and_pages_at_100k_tickets() {
         db,
         &format!(
             "INSERT INTO tickets (number, status, queue, assignee, requester, created, updated, \
-             timer_due, record) SELECT g, status, queue, assignee, requester, created, \
-             updated + g * interval '1 millisecond', timer_due, \
+             timer_due, record, summary, summary_of) SELECT n, status, queue, assignee, \
+             requester, created, u, timer_due, r, summary, sha256(convert_to(r::text, 'UTF8')) \
+             FROM (SELECT g AS n, status, queue, assignee, requester, created, \
+             updated + g * interval '1 millisecond' AS u, timer_due, summary, \
              jsonb_set(jsonb_set(record::jsonb, '{{number}}', to_jsonb(g)), '{{updated}}', \
-             to_jsonb(updated + g * interval '1 millisecond'))::json \
-             FROM tickets, generate_series(1000, {N}) AS g WHERE number = 1"
+             to_jsonb(updated + g * interval '1 millisecond'))::json AS r \
+             FROM tickets, generate_series(1000, {N}) AS g WHERE number = 1) AS c"
         ),
     );
     assert!(

@@ -148,6 +148,8 @@ impl Table {
                 ("updated", T::TIMESTAMPTZ),
                 ("timer_due", T::TIMESTAMPTZ),
                 ("record", T::JSON),
+                ("summary", T::BYTEA),
+                ("summary_of", T::BYTEA),
             ],
             Table::Messages => &[
                 ("ticket", T::INT8),
@@ -221,6 +223,12 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> Value {
     Value::Time(t.timestamp_micros())
 }
 
+/// What a ticket's `summary_of` column holds: the SHA-256 of the record
+/// text its summary was made from (schema V3; see the migration).
+pub fn summary_of(record_json: &[u8]) -> Vec<u8> {
+    Sha256::digest(record_json).to_vec()
+}
+
 /// A due time (an outbox entry's next attempt, a ticket's deadline), in
 /// whole milliseconds as sled's keys hold it (schema V2), so that both
 /// engines order due work alike.
@@ -260,6 +268,10 @@ pub fn row_of(record: &Record) -> Result<(Table, Vec<Value>), RowError> {
                 time(updated_column(t.updated)),
                 t.timer_due.map_or(Value::Null, due),
                 json(t)?,
+                Value::Bytes(crate::report::Summary::of(t).encode()),
+                Value::Bytes(summary_of(&serde_json::to_vec(&**t).map_err(|e| {
+                    RowError(format!("cannot write a record as JSON: {e}"))
+                })?)),
             ],
         ),
         Record::Message {

@@ -7,7 +7,7 @@
 
 use super::*;
 
-mod backup;
+pub(super) mod backup;
 mod customers;
 mod guard;
 mod health;

@@ -225,6 +225,10 @@ struct TicketColumns {
     updated: Vec<String>,
     timer_due: Vec<Option<String>>,
     record: Vec<String>,
+    /// The report summaries ([`crate::report::Summary::encode`]) and the
+    /// hashes of the records they were made from (V3).
+    summary: Vec<Vec<u8>>,
+    summary_of: Vec<Vec<u8>>,
 }
 
 #[derive(Default)]
@@ -290,7 +294,12 @@ impl<'a> Rows<'a> {
                 .updated
                 .push(crate::pg::rows::updated_column(t.updated).to_rfc3339());
             tickets.timer_due.push(t.timer_due.map(|d| d.to_rfc3339()));
-            tickets.record.push(json_text("ticket", t)?);
+            let record = json_text("ticket", t)?;
+            tickets.summary.push(crate::report::Summary::of(t).encode());
+            tickets
+                .summary_of
+                .push(crate::pg::rows::summary_of(record.as_bytes()));
+            tickets.record.push(record);
         }
         let mut messages = MessageColumns::default();
         for m in &staged.messages {
@@ -353,19 +362,22 @@ impl<'a> Rows<'a> {
             // Writing a ticket ends any node's claim on its timers (V2).
             tx.execute(
                 "INSERT INTO tickets (number, status, queue, assignee, requester, created, \
-                 updated, timer_due, record) \
+                 updated, timer_due, record, summary, summary_of) \
                  SELECT u.number, u.status, u.queue, u.assignee, u.requester, \
                  u.created::timestamptz, u.updated::timestamptz, \
-                 date_trunc('milliseconds', u.timer_due::timestamptz), u.record::json \
+                 date_trunc('milliseconds', u.timer_due::timestamptz), u.record::json, \
+                 u.summary, u.summary_of \
                  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                 $6::text[], $7::text[], $8::text[], $9::text[]) \
+                 $6::text[], $7::text[], $8::text[], $9::text[], $10::bytea[], $11::bytea[]) \
                  AS u(number, status, queue, assignee, requester, created, updated, timer_due, \
-                 record) \
+                 record, summary, summary_of) \
                  ON CONFLICT (number) DO UPDATE SET status = EXCLUDED.status, \
                  queue = EXCLUDED.queue, assignee = EXCLUDED.assignee, \
                  requester = EXCLUDED.requester, created = EXCLUDED.created, \
                  updated = EXCLUDED.updated, timer_due = EXCLUDED.timer_due, \
-                 record = EXCLUDED.record, timer_claimed_by = NULL, timer_claim_until = NULL",
+                 record = EXCLUDED.record, summary = EXCLUDED.summary, \
+                 summary_of = EXCLUDED.summary_of, timer_claimed_by = NULL, \
+                 timer_claim_until = NULL",
                 &[
                     &t.number,
                     &t.status,
@@ -376,6 +388,8 @@ impl<'a> Rows<'a> {
                     &t.updated,
                     &t.timer_due,
                     &t.record,
+                    &t.summary,
+                    &t.summary_of,
                 ],
             )
             .await?;

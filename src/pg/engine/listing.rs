@@ -190,11 +190,15 @@ impl Listing for PgEngine {
         })
     }
 
-    /// Computed from the stored tickets, read through a server-side
-    /// cursor (a portal in a read-only transaction) [`BATCH`] rows at a
-    /// time: memory stays bounded by a batch whatever the desk's size,
-    /// and the rows are one snapshot. Oldest update first, as sled's
-    /// index hands them.
+    /// The stored summaries (the `summary` column, V3), read through a
+    /// server-side cursor (a portal in a read-only transaction) [`BATCH`]
+    /// rows at a time: memory stays bounded by a batch whatever the
+    /// desk's size, and the rows are one snapshot. Oldest update first,
+    /// as sled's index hands them. A summary that is not the record's
+    /// (`summary_of` is not the record's hash: a writer that did not give
+    /// one, a row from before V3) or that this build cannot read is
+    /// computed from the record, so a report never fails, skips a ticket
+    /// or reads a stale summary.
     fn for_each_summary(&self, f: &mut dyn FnMut(&Summary<'_>)) -> Result<()> {
         let what = "read report summaries";
         self.rt.block_on(async {
@@ -213,7 +217,13 @@ impl Listing for PgEngine {
                 .await
                 .map_err(failed(what))?;
             let statement = tx
-                .prepare("SELECT record::text FROM tickets ORDER BY updated, number")
+                .prepare(
+                    "SELECT number, CASE WHEN c.current THEN summary END, \
+                     CASE WHEN c.current THEN NULL ELSE record::text END \
+                     FROM tickets, LATERAL (SELECT summary IS NOT NULL AND \
+                     summary_of = sha256(convert_to(record::text, 'UTF8')) AS current) AS c \
+                     ORDER BY updated, number",
+                )
                 .await
                 .map_err(failed(what))?;
             let portal = tx.bind(&statement, &[]).await.map_err(failed(what))?;
@@ -226,9 +236,30 @@ impl Listing for PgEngine {
                     break;
                 }
                 for row in &rows {
-                    let json: &str = row.try_get(0).map_err(failed(what))?;
-                    let t: Ticket = serde_json::from_str(json).map_err(corrupt("ticket"))?;
-                    f(&Summary::of(&t));
+                    let stored: Option<&[u8]> = row.try_get(1).map_err(failed(what))?;
+                    if let Some(Ok(s)) = stored.map(Summary::decode) {
+                        f(&s);
+                        continue;
+                    }
+                    let record: Option<String> = match row.try_get(2).map_err(failed(what))? {
+                        Some(r) => Some(r),
+                        None => {
+                            let number: i64 = row.try_get(0).map_err(failed(what))?;
+                            tx.query_opt(
+                                "SELECT record::text FROM tickets WHERE number = $1",
+                                &[&number],
+                            )
+                            .await
+                            .map_err(failed(what))?
+                            .map(|r| r.try_get(0))
+                            .transpose()
+                            .map_err(failed(what))?
+                        }
+                    };
+                    if let Some(json) = record {
+                        let t: Ticket = serde_json::from_str(&json).map_err(corrupt("ticket"))?;
+                        f(&Summary::of(&t));
+                    }
                 }
             }
             tx.commit().await.map_err(failed(what))

@@ -55,6 +55,8 @@ impl Privacy for PgEngine {
         let mut t_updated = Vec::new();
         let mut t_due: Vec<Option<String>> = Vec::new();
         let mut t_record = Vec::new();
+        let mut t_summary = Vec::new();
+        let mut t_summary_of = Vec::new();
         for t in &e.tickets {
             t_number.push(number(t.number));
             t_status.push(t.status.as_str().to_string());
@@ -68,7 +70,10 @@ impl Privacy for PgEngine {
             t_created.push(t.created.to_rfc3339());
             t_updated.push(crate::pg::rows::updated_column(t.updated).to_rfc3339());
             t_due.push(t.timer_due.map(|d| d.to_rfc3339()));
-            t_record.push(to_json("ticket", t)?);
+            let record = to_json("ticket", t)?;
+            t_summary_of.push(crate::pg::rows::summary_of(record.as_bytes()));
+            t_record.push(record);
+            t_summary.push(crate::report::Summary::of(t).encode());
         }
         let (mut m_ticket, mut m_seq, mut m_record, mut m_raw) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -105,7 +110,7 @@ impl Privacy for PgEngine {
             tx.execute("SELECT pg_advisory_xact_lock(20)", &[])
                 .await
                 .map_err(failed(what))?;
-            let tickets: [&(dyn ToSql + Sync); 9] = [
+            let tickets: [&(dyn ToSql + Sync); 11] = [
                 &t_number,
                 &t_status,
                 &t_queue,
@@ -115,18 +120,23 @@ impl Privacy for PgEngine {
                 &t_updated,
                 &t_due,
                 &t_record,
+                &t_summary,
+                &t_summary_of,
             ];
             tx.execute(
                 "INSERT INTO tickets (number, status, queue, assignee, requester, created, \
-                     updated, timer_due, record) \
-                     SELECT n, s, q, a, r, c::timestamptz, u::timestamptz, d::timestamptz, j::json \
+                     updated, timer_due, record, summary, summary_of) \
+                     SELECT n, s, q, a, r, c::timestamptz, u::timestamptz, \
+                     date_trunc('milliseconds', d::timestamptz), j::json, m, o \
                      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                     $6::text[], $7::text[], $8::text[], $9::text[]) AS x(n, s, q, a, r, c, u, d, j) \
+                     $6::text[], $7::text[], $8::text[], $9::text[], $10::bytea[], \
+                     $11::bytea[]) AS x(n, s, q, a, r, c, u, d, j, m, o) \
                      ON CONFLICT (number) DO UPDATE SET status = EXCLUDED.status, \
                      queue = EXCLUDED.queue, assignee = EXCLUDED.assignee, \
                      requester = EXCLUDED.requester, created = EXCLUDED.created, \
                      updated = EXCLUDED.updated, timer_due = EXCLUDED.timer_due, \
-                     record = EXCLUDED.record",
+                     record = EXCLUDED.record, summary = EXCLUDED.summary, \
+                     summary_of = EXCLUDED.summary_of",
                 &tickets,
             )
             .await
