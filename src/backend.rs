@@ -29,6 +29,11 @@ impl BackendError {
             BackendError::Busy | BackendError::Control(_) => true,
             BackendError::Desk(DeskError::Store(StoreError::Locked { .. })) => true,
             BackendError::Desk(DeskError::Store(StoreError::Io { .. })) => true,
+            // The database is down, restarting or failing over, or this
+            // node just lost an inbox's lease: later, it takes the mail.
+            BackendError::Desk(DeskError::Store(
+                StoreError::Unreachable(_) | StoreError::Pg { .. } | StoreError::LeaseLost(_),
+            )) => true,
             BackendError::Desk(_) => false,
         }
     }

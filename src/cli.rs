@@ -169,15 +169,14 @@ fn dispatch(args: Args) -> Result<u8> {
     })?;
     let config = load_config(&path)?;
     if config.store.kind == config::StoreKind::Postgres {
-        match &args.command {
-            Command::Check { store: false, .. } | Command::Migrate { .. } => {}
-            other => {
-                return Err(Exit {
-                    code: EX_CONFIG,
-                    message: crate::pg::not_yet(&command_name(other)),
-                }
-                .into())
+        // Backups of a shared store are the database's (pg_dump) until
+        // `backup` writes portable records.
+        if let other @ (Command::Backup { .. } | Command::Restore { .. }) = &args.command {
+            return Err(Exit {
+                code: EX_CONFIG,
+                message: crate::pg::not_yet(&command_name(other)),
             }
+            .into());
         }
     }
     match args.command {

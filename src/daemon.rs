@@ -71,7 +71,14 @@ impl DaemonError {
 async fn open_waiting(config: Config) -> Result<Desk, DaemonError> {
     let deadline = std::time::Instant::now() + config.daemon.lock_wait;
     loop {
-        match Desk::open(config.clone()) {
+        // On a blocking thread: opening a PostgreSQL store starts (and a
+        // failed one drops) the engine's own runtime, which must not
+        // happen on this runtime's workers.
+        let cfg = config.clone();
+        let opened = tokio::task::spawn_blocking(move || Desk::open(cfg))
+            .await
+            .map_err(|e| DaemonError::Shared(format!("opening the desk panicked: {e}")))?;
+        match opened {
             Err(DeskError::Store(crate::store::StoreError::Locked { .. }))
                 if std::time::Instant::now() < deadline =>
             {
@@ -304,6 +311,9 @@ impl Work {
         let config = desk.config();
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
+        if let Some(l) = leasing {
+            desk.store().set_leases(l.holds());
+        }
         for inbox in &config.inboxes {
             let source = {
                 let (desk, inbox) = (desk.clone(), inbox.clone());

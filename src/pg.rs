@@ -1,10 +1,11 @@
 //! PostgreSQL, the shared store for desks that outgrow one machine
 //! (issue 20). Built so far: connecting (the URL from `[store] url_env` or
 //! `url_file`, TLS through rustls, a pool), the schema and its migrations
-//! (`postdesk migrate`), and moving a sled desk into a database
-//! (`postdesk migrate --from sled DIR --to postgres`). The engine that
-//! serves a desk from the database comes next; until then `serve` and the
-//! desk commands refuse `kind = "postgres"` (see [`not_yet`]).
+//! (`postdesk migrate`), moving a sled desk into a database
+//! (`postdesk migrate --from sled DIR --to postgres`), the engine that
+//! serves a desk from it ([`engine`]), and what lets several `serve`
+//! nodes share it: the write turn ([`turn`]) and the inbox leases
+//! ([`lease`]). `backup` and `restore` still refuse it ([`not_yet`]).
 //!
 //! The URL holds the password: it never appears in the config file, a log
 //! line or an error message. Errors name the database as
@@ -79,11 +80,11 @@ pub fn detail(e: &tokio_postgres::Error) -> String {
     text
 }
 
-/// What `serve` and the desk commands say on `kind = "postgres"` until
-/// the engine is wired: the one thing that works with it now.
+/// What `backup` and `restore` say on `kind = "postgres"`: their format
+/// is sled's trees.
 pub fn not_yet(command: &str) -> String {
     format!(
-        "`postdesk {command}` cannot run on [store] kind = \"postgres\" yet: this postdesk can only prepare a database (`postdesk migrate`) and move a desk into it (`postdesk migrate --from sled DIR --to postgres`)\n  hint: keep kind = \"sled\" (url_env/url_file may stay: migrate uses them) until a postdesk that serves from PostgreSQL"
+        "`postdesk {command}` cannot run on [store] kind = \"postgres\" yet: its format holds sled's trees\n  hint: back a PostgreSQL desk up with the database's own tools (pg_dump, or a replica); move a sled desk in with `postdesk migrate --from sled DIR --to postgres`"
     )
 }
 

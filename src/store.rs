@@ -59,7 +59,6 @@ use crate::decide::Decision;
 use crate::mail::msgid;
 use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
-use engine::{Customers as _, Health as _, Intake as _, Messages as _, Timers as _};
 
 pub mod codec;
 pub mod engine;
@@ -106,6 +105,10 @@ pub enum StoreError {
     TooNew { found: u32, supported: u32 },
     #[error("the PostgreSQL store failed to {what}: {detail}")]
     Pg { what: &'static str, detail: String },
+    #[error("{0}\n  hint: the database may be down or restarting; try again in a moment")]
+    Unreachable(String),
+    #[error("this node no longer holds the lease of {0} (another node reads that inbox now); nothing was written\n  hint: the message is fetched again by the node that holds it")]
+    LeaseLost(String),
     #[error("the store {path} is damaged: {detail}\n  hint: nothing was changed; stop postdesk, move {path} aside and `postdesk restore BACKUP_DIR` (see README, \"Backup and restore\")")]
     Damaged { path: PathBuf, detail: String },
 }
@@ -249,6 +252,9 @@ pub struct Staged {
     /// Whether this set's decisions hold the store's write turn
     /// ([`Store::enter`]); kept across a commit in mid-decision.
     pub(crate) entered: bool,
+    /// The inboxes whose mail it holds: a shared store writes it only
+    /// while this node still holds their leases.
+    pub(crate) inboxes: std::collections::BTreeSet<String>,
 }
 
 impl Staged {
@@ -299,9 +305,20 @@ impl Staged {
 /// A mail dictionary being trained: its id and bytes, if there was enough.
 type Training = std::thread::JoinHandle<Option<(u32, Vec<u8>)>>;
 
+/// The engine a store keeps its records in: see [`engine`] for the seam.
+/// An enum rather than a boxed trait object, so that what only sled has
+/// (its layout version, mail dictionaries, damage mark) stays inherent to
+/// it instead of growing the shared trait.
+// One per open store, made once: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+enum Kept {
+    Sled(sled_engine::Sled),
+    Postgres(crate::pg::engine::PgEngine),
+}
+
 pub struct Store {
-    /// Where the records are kept: see [`engine`] for the seam.
-    sled: sled_engine::Sled,
+    /// Where the records are kept.
+    kept: Kept,
     path: PathBuf,
     /// Writers hold it shared; a backup holds it alone, so the copy is one
     /// moment of the store (no ticket without its messages or outbox).
@@ -569,7 +586,101 @@ impl Mark {
     }
 }
 
+/// sled reads a truncated or garbled log up to the damage and opens
+/// what it found, silently: a store cut to nothing opens empty. The mark
+/// beside the store (written at creation and at each clean close) says
+/// what it held, so such a store is refused instead of being taken for a
+/// new one and written over.
+fn check_against(s: &sled_engine::Sled, path: &Path, mark: &Option<Mark>) -> Result<()> {
+    use engine::Intake as _;
+    let Some(mark) = mark else {
+        return Ok(());
+    };
+    let damaged = |detail: String| {
+        Err(StoreError::Damaged {
+            path: path.to_path_buf(),
+            detail,
+        })
+    };
+    if s.layout_version()?.is_none() {
+        return damaged(format!(
+            "it was created {} but opens empty (its files were truncated or overwritten)",
+            mark.created
+        ));
+    }
+    let (tickets, outbox) = (s.last_ticket()?, s.last_outbox_id()?);
+    if tickets < mark.last_ticket || outbox < mark.last_outbox {
+        return damaged(format!(
+            "it holds tickets up to #{tickets} and outgoing mail up to #{outbox}, but held #{} and #{} at {} (its last clean stop or checkpoint)",
+            mark.last_ticket, mark.last_outbox, mark.closed
+        ));
+    }
+    Ok(())
+}
+
+/// Brings an older layout up to [`SCHEMA_VERSION`]. Version 1 is the
+/// first; later versions add their steps here. A step is repeatable:
+/// the version is written only after it is durable, so a crash in the
+/// middle runs it again from the start.
+fn migrate(s: &sled_engine::Sled) -> Result<()> {
+    use engine::{Intake as _, Messages as _};
+    match s.layout_version()? {
+        None => {
+            s.set_layout_version(SCHEMA_VERSION)?;
+            s.flush()
+        }
+        Some(v) if v > SCHEMA_VERSION => Err(StoreError::TooNew {
+            found: v,
+            supported: SCHEMA_VERSION,
+        }),
+        Some(v) if v < SCHEMA_VERSION => {
+            if v < 3 {
+                // 3: deadlines are found from the stored tickets; the
+                // ticket-to-deadline index goes.
+                s.clear_legacy_timers()?;
+            }
+            tracing::info!(
+                tickets = s.ticket_count()?,
+                "building the ticket indexes and report summaries (schema {v} to {SCHEMA_VERSION})"
+            );
+            s.build_ticket_index()?;
+            s.set_layout_version(SCHEMA_VERSION)?;
+            s.flush()
+        }
+        Some(_) => Ok(()),
+    }
+}
+
 impl Store {
+    /// Opens the store `[store]` names: sled in `state_dir/store`, or the
+    /// PostgreSQL database (migrated with `postdesk migrate`).
+    pub fn open_config(config: &crate::config::Config) -> Result<Store> {
+        match config.store.kind {
+            crate::config::StoreKind::Sled => {
+                Self::open_with_cache(config.state_dir(), config.store.cache)
+            }
+            crate::config::StoreKind::Postgres => {
+                let settings = crate::pg::Settings::from_config(&config.store)
+                    .map_err(|e| StoreError::Unreachable(e.to_string()))?;
+                Self::open_postgres(&settings, config.state_dir())
+            }
+        }
+    }
+
+    /// Opens a desk's store in PostgreSQL; `dir` is the node's own state
+    /// directory (its control socket), not where records are.
+    pub fn open_postgres(settings: &crate::pg::Settings, dir: &Path) -> Result<Store> {
+        let engine = crate::pg::engine::PgEngine::connect(settings)
+            .map_err(|e| StoreError::Unreachable(e.to_string()))?;
+        Ok(Store {
+            kept: Kept::Postgres(engine),
+            path: dir.to_path_buf(),
+            writers: std::sync::RwLock::new(()),
+            train_due: 0.into(),
+            training: Default::default(),
+        })
+    }
+
     /// Opens (creating if needed) the store in `dir/store`, with the
     /// default cache (`[store] cache`).
     pub fn open(dir: &Path) -> Result<Store> {
@@ -630,16 +741,17 @@ impl Store {
                 source,
             },
         })?;
+        let sled = sled_engine::Sled::open_trees(db)?;
+        check_against(&sled, &path, &mark)?;
+        migrate(&sled)?;
         let store = Store {
-            sled: sled_engine::Sled::open_trees(db)?,
+            kept: Kept::Sled(sled),
             writers: std::sync::RwLock::new(()),
             // The first chance tries at once: the store may hold enough.
             train_due: codec::TRAIN_SAMPLES.into(),
             training: Default::default(),
             path,
         };
-        store.check_against(&mark)?;
-        store.migrate()?;
         store.load_codec()?;
         if mark.is_none() {
             store.write_mark(dir)?;
@@ -647,42 +759,18 @@ impl Store {
         Ok(store)
     }
 
-    /// sled reads a truncated or garbled log up to the damage and opens
-    /// what it found, silently: a store cut to nothing opens empty. The
-    /// mark beside the store (written at creation and at each clean
-    /// close) says what it held, so such a store is refused instead of
-    /// being taken for a new one and written over.
-    fn check_against(&self, mark: &Option<Mark>) -> Result<()> {
-        let Some(mark) = mark else {
-            return Ok(());
-        };
-        let damaged = |detail: String| {
-            Err(StoreError::Damaged {
-                path: self.path.clone(),
-                detail,
-            })
-        };
-        if self.sled.layout_version()?.is_none() {
-            return damaged(format!(
-                "it was created {} but opens empty (its files were truncated or overwritten)",
-                mark.created
-            ));
-        }
-        let (tickets, outbox) = (self.sled.last_ticket()?, self.sled.last_outbox_id()?);
-        if tickets < mark.last_ticket || outbox < mark.last_outbox {
-            return damaged(format!(
-                "it holds tickets up to #{tickets} and outgoing mail up to #{outbox}, but held #{} and #{} at {} (its last clean stop or checkpoint)",
-                mark.last_ticket, mark.last_outbox, mark.closed
-            ));
-        }
-        Ok(())
-    }
-
     /// Records what the store holds now, beside it (see
     /// [`Store::check_against`]). Called at creation and after the last
     /// flush of a clean shutdown.
     pub fn write_mark(&self, dir: &Path) -> Result<()> {
-        let (last_ticket, last_outbox) = (self.sled.last_ticket()?, self.sled.last_outbox_id()?);
+        if self.sled().is_none() {
+            // A database server guards its own files.
+            return Ok(());
+        }
+        let (last_ticket, last_outbox) = (
+            self.engine().last_ticket()?,
+            self.engine().last_outbox_id()?,
+        );
         self.put_mark(dir, last_ticket, last_outbox)
     }
 
@@ -691,7 +779,13 @@ impl Store {
     /// damage to what was written since the last clean stop is noticed
     /// too. The daemon does this every minute.
     pub fn checkpoint_mark(&self, dir: &Path) -> Result<()> {
-        let (last_ticket, last_outbox) = (self.sled.last_ticket()?, self.sled.last_outbox_id()?);
+        if self.sled().is_none() {
+            return Ok(());
+        }
+        let (last_ticket, last_outbox) = (
+            self.engine().last_ticket()?,
+            self.engine().last_outbox_id()?,
+        );
         self.flush()?;
         self.put_mark(dir, last_ticket, last_outbox)
     }
@@ -714,59 +808,29 @@ impl Store {
         Ok(())
     }
 
-    /// Brings an older layout up to [`SCHEMA_VERSION`]. Version 1 is the
-    /// first; later versions add their steps here. A step is repeatable:
-    /// the version is written only after it is durable, so a crash in the
-    /// middle runs it again from the start.
-    fn migrate(&self) -> Result<()> {
-        match self.sled.layout_version()? {
-            None => {
-                self.sled.set_layout_version(SCHEMA_VERSION)?;
-                self.flush()
-            }
-            Some(v) if v > SCHEMA_VERSION => Err(StoreError::TooNew {
-                found: v,
-                supported: SCHEMA_VERSION,
-            }),
-            Some(v) if v < SCHEMA_VERSION => {
-                if v < 3 {
-                    // 3: deadlines are found from the stored tickets; the
-                    // ticket-to-deadline index goes.
-                    self.sled.clear_legacy_timers()?;
-                }
-                tracing::info!(
-                    tickets = self.sled.ticket_count()?,
-                    "building the ticket indexes and report summaries (schema {v} to {SCHEMA_VERSION})"
-                );
-                self.sled.build_ticket_index()?;
-                self.sled.set_layout_version(SCHEMA_VERSION)?;
-                self.flush()
-            }
-            Some(_) => Ok(()),
-        }
-    }
-
-    /// Makes everything written so far durable. Sources are marked done only
-    /// after this returns.
     /// Like [`StoreError::io`], remembering a storage failure in the
-    /// store's [`fault::Fault`] on the way.
+    /// store's [`fault::Fault`] on the way (sled's errors: only the sled
+    /// parts of the facade meet them).
     fn io(&self, what: &'static str) -> impl FnOnce(sled::Error) -> StoreError + '_ {
-        self.sled.io(what)
+        move |e| match self.sled() {
+            Some(s) => s.io(what)(e),
+            None => StoreError::io(what)(e),
+        }
     }
 
     /// Whether (and how) the storage has failed since the store was opened.
     pub fn fault(&self) -> &fault::Fault {
-        self.sled.fault()
+        self.engine().fault()
     }
 
     /// Writes and flushes one small record: whether the storage takes
     /// writes now (after a failure, before intake resumes).
     pub fn probe(&self) -> Result<()> {
-        self.sled.probe()
+        self.engine().probe()
     }
 
     pub fn flush(&self) -> Result<()> {
-        self.sled.flush()
+        self.engine().flush()
     }
 
     /// What the index knows of a Message-ID, staged intakes first. Ids
@@ -779,9 +843,9 @@ impl Store {
         if let Some(e) = staged.ids.get(&key) {
             return Ok(Some(*e));
         }
-        match self.sled.id_entry(&key)? {
+        match self.engine().id_entry(&key)? {
             Some(e) => Ok(Some(e)),
-            None if key != message_id => self.sled.id_entry(message_id),
+            None if key != message_id => self.engine().id_entry(message_id),
             None => Ok(None),
         }
     }
@@ -791,12 +855,12 @@ impl Store {
         if let Some(t) = staged.tickets.get(&number) {
             return Ok(Some(t.clone()));
         }
-        self.sled.ticket(number)
+        self.engine().ticket(number)
     }
 
     /// The number the next new ticket gets.
     pub fn next_ticket_number(&self, staged: &Staged) -> Result<u64> {
-        let stored = self.sled.last_ticket()?;
+        let stored = self.engine().last_ticket()?;
         let staged = staged.tickets.keys().max().copied().unwrap_or(0);
         Ok(stored.max(staged) + 1)
     }
@@ -855,7 +919,7 @@ impl Store {
 
     /// Tickets whose next deadline is at or before `now`, soonest first.
     pub fn due_tickets(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<u64>> {
-        self.sled.due_tickets(now, limit)
+        self.engine().due_tickets(now, limit)
     }
 
     /// Like [`Store::due_tickets`], claiming the tickets for `node` so
@@ -868,12 +932,12 @@ impl Store {
         limit: usize,
         node: &str,
     ) -> Result<Vec<u64>> {
-        self.sled.claim_due_tickets(now, limit, node)
+        self.engine().claim_due_tickets(now, limit, node)
     }
 
     /// The earliest deadline of any ticket.
     pub fn next_timer(&self) -> Result<Option<DateTime<Utc>>> {
-        self.sled.next_timer()
+        self.engine().next_timer()
     }
 
     /// The agent a notification with this Message-ID was sent to.
@@ -887,7 +951,7 @@ impl Store {
     pub fn notification(&self, staged: &Staged, message_id: &str) -> Result<Option<Notified>> {
         let value = match staged.notified.get(message_id) {
             Some(v) => v.clone(),
-            None => match self.sled.notified(message_id)? {
+            None => match self.engine().notified(message_id)? {
                 Some(v) => v,
                 None => return Ok(None),
             },
@@ -910,7 +974,7 @@ impl Store {
 
     /// The records of a ticket's messages, without their bytes.
     pub fn message_records(&self, ticket: u64) -> Result<Vec<MessageRecord>> {
-        self.sled.message_records(ticket)
+        self.engine().message_records(ticket)
     }
 
     /// A named counter (round-robin positions), staged value first.
@@ -918,7 +982,7 @@ impl Store {
         if let Some(v) = staged.counters.get(name) {
             return Ok(*v);
         }
-        Ok(self.sled.counter(name)?.unwrap_or(0))
+        Ok(self.engine().counter(name)?.unwrap_or(0))
     }
 
     /// Sets a counter, written with the staged intakes.
@@ -938,7 +1002,7 @@ impl Store {
         if let Some((_, v)) = staged.notices.iter().find(|(k, _)| *k == key) {
             return from_json("notice", v).map(Some);
         }
-        self.sled.notice(notice, email)
+        self.engine().notice(notice, email)
     }
 
     /// Records that `email` was given notice `notice`, written in the same
@@ -965,7 +1029,7 @@ impl Store {
             training_units(staged.count, staged.mail_bytes),
             std::sync::atomic::Ordering::Relaxed,
         );
-        self.sled.write(staged)?;
+        self.engine().write(staged)?;
         *staged = Staged {
             entered: staged.entered,
             ..Staged::default()
@@ -981,28 +1045,48 @@ impl Store {
     /// across nodes. A single-process engine needs nothing here.
     pub fn enter(&self, staged: &mut Staged) -> Result<()> {
         if !staged.entered {
+            if let Kept::Postgres(p) = &self.kept {
+                p.enter()?;
+            }
             staged.entered = true;
         }
         Ok(())
+    }
+
+    /// The inbox leases this node holds (a shared store's daemon).
+    pub fn set_leases(&self, holds: std::sync::Arc<crate::pg::lease::Holds>) {
+        if let Kept::Postgres(p) = &self.kept {
+            p.set_holds(holds);
+        }
+    }
+
+    /// Notes that `staged` holds mail from `inbox` (see [`Staged`]).
+    pub fn stage_inbox(&self, staged: &mut Staged, inbox: &str) {
+        if !staged.inboxes.contains(inbox) {
+            staged.inboxes.insert(inbox.to_string());
+        }
     }
 
     /// Gives the write turn back once nothing is left staged (a decision
     /// that wrote nothing, or after the commit).
     pub fn leave(&self, staged: &mut Staged) {
         if staged.entered && staged.is_empty() {
+            if let Kept::Postgres(p) = &self.kept {
+                p.leave();
+            }
             staged.entered = false;
         }
     }
 
     /// Every ticket, in number order.
     pub fn tickets(&self) -> impl Iterator<Item = Result<Ticket>> + '_ {
-        self.sled.tickets()
+        self.engine().tickets()
     }
 
     /// Every ticket counted, one by one: what a restore checks against its
     /// manifest. It reads every ticket (0.86 s at 600,000 on sled).
     pub fn ticket_count(&self) -> Result<u64> {
-        self.sled.ticket_count()
+        self.engine().ticket_count()
     }
 
     /// How many tickets the desk has, read from the highest ticket number
@@ -1011,23 +1095,23 @@ impl Store {
     /// as records) and numbers are handed out one after another from 1
     /// (the highest stored plus one), so the highest number is the count.
     pub fn ticket_total(&self) -> Result<u64> {
-        self.sled.last_ticket()
+        self.engine().last_ticket()
     }
 
     /// The messages of a ticket, in arrival order, each with its original
     /// bytes. `text` is empty: it is derived from the bytes by the reader.
     pub fn messages(&self, ticket: u64) -> Result<Vec<(MessageRecord, Vec<u8>)>> {
-        self.sled.messages(ticket)
+        self.engine().messages(ticket)
     }
 
     /// The original bytes of one message, as they arrived.
     pub fn raw_message(&self, ticket: u64, seq: u32) -> Result<Option<Vec<u8>>> {
-        self.sled.raw_message(ticket, seq)
+        self.engine().raw_message(ticket, seq)
     }
 
     /// Tickets a customer has opened, newest last.
     pub fn tickets_of_customer(&self, email: &str) -> Result<Vec<u64>> {
-        self.sled.tickets_of_customer(email)
+        self.engine().tickets_of_customer(email)
     }
 
     /// Customers in address order after `after`, at most `limit` of them,
@@ -1037,7 +1121,7 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(String, Vec<u64>)>> {
-        self.sled.customers_page(after, limit)
+        self.engine().customers_page(after, limit)
     }
 
     /// A source's position (what it has handed over), staged value first.
@@ -1045,7 +1129,7 @@ impl Store {
         if let Some(v) = staged.cursors.get(source) {
             return Ok(Some(v.clone()));
         }
-        self.sled.cursor(source)
+        self.engine().cursor(source)
     }
 
     /// Moves a source's position, written in the same transaction as the
@@ -1060,41 +1144,50 @@ impl Store {
     /// `desk.ticket_prefix`, references with an old prefix in subjects,
     /// reply tokens and admins' notes still name their tickets.
     pub fn prefixes(&self, current: &str) -> Result<Vec<String>> {
-        let mut known: Vec<String> = match self
-            .sled
-            .meta
-            .get("prefixes")
-            .map_err(self.io("read ticket prefixes"))?
-        {
+        let mut known: Vec<String> = match self.engine().shared("prefixes")? {
             Some(v) => from_json("ticket prefixes", &v)?,
             None => Vec::new(),
         };
         if !known.iter().any(|p| p.eq_ignore_ascii_case(current)) {
             known.push(current.to_string());
-            self.sled
-                .meta
-                .insert("prefixes", json(&known))
-                .map_err(self.io("record ticket prefixes"))?;
+            self.engine().set_shared("prefixes", &json(&known))?;
         }
         Ok(known)
+    }
+
+    /// A desk-wide value, stored as `value` first if there is none: what
+    /// every node of a shared store must agree on (the token secret).
+    pub fn shared_or_insert(&self, key: &str, value: &[u8]) -> Result<Vec<u8>> {
+        self.engine().shared_or_insert(key, value)
     }
 
     /// How mail is packed now: compress with it off the store thread
     /// (see [`Store::stage`]).
     pub fn codec(&self) -> std::sync::Arc<codec::Codec> {
-        self.sled.codec()
+        match self.sled() {
+            Some(s) => s.codec(),
+            // PostgreSQL keeps mail as received; its engine unpacks what
+            // this plain codec packed.
+            None => {
+                static PLAIN: std::sync::OnceLock<std::sync::Arc<codec::Codec>> =
+                    std::sync::OnceLock::new();
+                PLAIN.get_or_init(Default::default).clone()
+            }
+        }
     }
 
     /// Reads the mail dictionaries kept in `meta`.
     fn load_codec(&self) -> Result<()> {
+        let Some(s) = self.sled() else {
+            return Ok(());
+        };
         let dicts = self.mail_dictionaries()?;
-        let current = self
-            .sled
+        let current = s
             .meta
             .get(KEY_DICT_CURRENT)
             .map_err(self.io("read mail dictionaries"))?
             .and_then(|v| Some(u32::from_be_bytes(v.get(..4)?.try_into().ok()?)));
-        self.sled.set_codec(codec::Codec::new(&dicts, current));
+        s.set_codec(codec::Codec::new(&dicts, current));
         Ok(())
     }
 
@@ -1106,7 +1199,7 @@ impl Store {
     /// dictionary.
     pub fn maybe_train_dictionary(&self) {
         use std::sync::atomic::Ordering;
-        if self.codec().has_dictionary() {
+        if self.sled().is_none() || self.codec().has_dictionary() {
             return;
         }
         let mut training = self.training.lock().unwrap_or_else(|p| p.into_inner());
@@ -1144,7 +1237,7 @@ impl Store {
     /// Trains and stores the mail dictionary now, if there is enough mail
     /// and none was trained yet; returns whether it did.
     pub fn train_dictionary(&self) -> Result<bool> {
-        if self.codec().has_dictionary() {
+        if self.sled().is_none() || self.codec().has_dictionary() {
             return Ok(false);
         }
         let samples = self.training_samples()?;
@@ -1161,14 +1254,20 @@ impl Store {
     /// The desk's first messages, as training samples (see
     /// [`training_samples`]).
     fn training_samples(&self) -> Result<Vec<Vec<u8>>> {
-        training_samples(self.sled.messages.iter(), &self.codec()).map_err(self.io("read messages"))
+        let Some(s) = self.sled() else {
+            return Ok(Vec::new());
+        };
+        training_samples(s.messages.iter(), &self.codec()).map_err(self.io("read messages"))
     }
 
     /// The mail dictionaries the store holds (id, bytes): what erasure
     /// tests scan, since a dictionary is made of mail.
     pub fn mail_dictionaries(&self) -> Result<Vec<(u32, Vec<u8>)>> {
         let mut dicts = Vec::new();
-        for r in self.sled.meta.scan_prefix(DICT_PREFIX) {
+        let Some(s) = self.sled() else {
+            return Ok(dicts);
+        };
+        for r in s.meta.scan_prefix(DICT_PREFIX) {
             let (k, v) = r.map_err(self.io("read mail dictionaries"))?;
             if let Some(id) = k.get(DICT_PREFIX.len()..).and_then(|b| b.try_into().ok()) {
                 dicts.push((u32::from_be_bytes(id), v.to_vec()));
@@ -1195,13 +1294,14 @@ impl Store {
         let mut key = DICT_PREFIX.to_vec();
         key.extend_from_slice(&id.to_be_bytes());
         {
+            let Some(s) = self.sled() else {
+                return Ok(());
+            };
             let _writing = self.writing();
-            self.sled
-                .meta
+            s.meta
                 .insert(key, dict)
                 .map_err(self.io("store a mail dictionary"))?;
-            self.sled
-                .meta
+            s.meta
                 .insert(KEY_DICT_CURRENT, &id.to_be_bytes())
                 .map_err(self.io("store a mail dictionary"))?;
         }
@@ -1216,18 +1316,31 @@ impl Store {
 
     /// The logical size of every tree (a full scan: for measurements).
     pub fn space(&self) -> Result<Vec<usage::Space>> {
-        self.sled.space()
+        self.engine().space()
     }
 
     /// (reads, writes) of the store since it was opened; see [`usage`].
     pub fn usage(&self) -> (u64, u64) {
-        self.sled.usage()
+        self.engine().usage()
     }
 
     /// The engine behind the facade: what parity tests ask the same
     /// questions as another engine, primitive by primitive.
     pub fn engine(&self) -> &dyn engine::Engine {
-        &self.sled
+        match &self.kept {
+            Kept::Sled(s) => s,
+            Kept::Postgres(p) => p,
+        }
+    }
+
+    /// The sled engine, when the store is one: for what only sled has
+    /// (its layout version, the mail dictionaries, the damage mark, the
+    /// offline rewrite).
+    fn sled(&self) -> Option<&sled_engine::Sled> {
+        match &self.kept {
+            Kept::Sled(s) => Some(s),
+            Kept::Postgres(_) => None,
+        }
     }
 
     pub fn path(&self) -> &Path {

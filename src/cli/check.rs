@@ -150,7 +150,7 @@ pub(super) fn check(
         }
     }
     if config.store.kind == crate::config::StoreKind::Postgres {
-        warnings.push(crate::pg::not_yet("serve"));
+        warnings.push(crate::pg::not_yet("backup"));
     }
     // Like ssh with a private key: a secret others can read is no secret.
     let secrets = config

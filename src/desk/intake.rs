@@ -131,6 +131,7 @@ impl Desk {
         let queue = self.config.queue_for_inbox(&inbox);
 
         let mut staged = self.lock_staged()?;
+        self.store.stage_inbox(&mut staged, &inbox);
         let (facts, mut linked) = self.facts(&staged, &msg)?;
         let choice = thread::decide_links(&facts);
         let mut threading = choice.threading;

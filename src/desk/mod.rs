@@ -166,8 +166,21 @@ impl Desk {
                 .map_err(|e| DeskError::Templates(e.to_string()))?;
             calendars.insert(name.clone(), cal);
         }
-        let store = Store::open_with_cache(&dir, config.store.cache)?;
-        let signer = Signer::load_or_create(&dir)?;
+        let store = Store::open_config(&config)?;
+        let signer = match config.store.kind {
+            crate::config::StoreKind::Sled => Signer::load_or_create(&dir)?,
+            // Every node signs and checks reply addresses with the one
+            // secret the database holds (a move from sled brings the
+            // desk's own; the first node of a new desk makes it).
+            crate::config::StoreKind::Postgres => {
+                let fresh = Signer::new_secret()?;
+                let kept = store.shared_or_insert(crate::pg::copy::SECRET_KEY, fresh.as_bytes())?;
+                Signer::from_secret(
+                    &String::from_utf8_lossy(&kept),
+                    "the database's token secret",
+                )?
+            }
+        };
         // The current prefix first: it is tried first everywhere.
         let mut prefixes = store.prefixes(&config.desk.ticket_prefix)?;
         prefixes.reverse();

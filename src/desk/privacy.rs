@@ -257,7 +257,7 @@ impl Desk {
             if let Some(record) = self.store.erasure(&pseudonym)? {
                 return Ok(Response::Erased {
                     record,
-                    rewritten: None,
+                    rewritten: self.rewritten(),
                 });
             }
             return refuse(format!("the desk holds nothing about {address}"));
@@ -360,8 +360,16 @@ impl Desk {
         tracing::info!(pseudonym = %record.pseudonym, by = %record.by, "a customer was erased; the store is rewritten next");
         Ok(Response::Erased {
             record,
-            rewritten: None,
+            rewritten: self.rewritten(),
         })
+    }
+
+    /// `None`: the erasure is written, and the store still holds old
+    /// copies until it is rewritten offline (sled, whose log keeps them);
+    /// `Some(0)`: nothing to rewrite (PostgreSQL reclaims dead rows with
+    /// VACUUM, see [`crate::store::engine::Privacy::rewrites_offline`]).
+    fn rewritten(&self) -> Option<u64> {
+        (!self.store.engine().rewrites_offline()).then_some(0)
     }
 }
 

@@ -35,7 +35,7 @@ const BATCH_BYTES: usize = 8 << 20;
 /// Batches in flight between the decoding thread and the database.
 const IN_FLIGHT: usize = 4;
 /// The `meta` key the token secret is kept under in the database.
-pub const SECRET_KEY: &[u8] = b"token_secret";
+pub const SECRET_KEY: &str = "token_secret";
 
 #[derive(Debug, thiserror::Error)]
 pub enum MoveError {
@@ -261,7 +261,10 @@ fn decode_all(
     if let Some(s) = secret {
         push(
             Table::Meta,
-            vec![Value::Bytes(SECRET_KEY.to_vec()), Value::Bytes(s)],
+            vec![
+                Value::Bytes(SECRET_KEY.as_bytes().to_vec()),
+                Value::Bytes(s),
+            ],
             &mut batch,
         )?;
     }

@@ -23,6 +23,7 @@ mod messages;
 mod outbox;
 mod privacy;
 mod quarantine;
+mod shared;
 mod timers;
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -37,7 +38,12 @@ pub struct PgEngine {
     settings: Settings,
     pool: deadpool_postgres::Pool,
     /// Drives the connections; one worker, as the callers block anyway.
-    rt: tokio::runtime::Runtime,
+    rt: Background,
+    /// This node's write turn, while a decision holds it.
+    turn: super::turn::Turn,
+    /// The inbox leases this node holds (its daemon's lease loop keeps
+    /// them): a write of mail from a leased inbox checks its fence.
+    holds: std::sync::RwLock<Option<std::sync::Arc<super::lease::Holds>>>,
 }
 
 impl std::fmt::Debug for PgEngine {
@@ -60,6 +66,29 @@ fn corrupt(what: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
     }
 }
 
+/// The engine's runtime, shut down without waiting when the engine is
+/// dropped: that may happen on an async thread (the daemon drops its last
+/// desk there at exit), where a runtime's usual drop, which blocks, panics.
+struct Background(Option<tokio::runtime::Runtime>);
+
+impl std::ops::Deref for Background {
+    type Target = tokio::runtime::Runtime;
+    fn deref(&self) -> &tokio::runtime::Runtime {
+        match &self.0 {
+            Some(rt) => rt,
+            None => unreachable!("the runtime is taken only when the engine is dropped"),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 impl PgEngine {
     /// Connects and checks that the database has a schema this build
     /// knows (`postdesk migrate` makes it).
@@ -77,13 +106,40 @@ impl PgEngine {
         let engine = PgEngine {
             settings: settings.clone(),
             pool,
-            rt,
+            rt: Background(Some(rt)),
+            turn: Default::default(),
+            holds: Default::default(),
         };
         engine.rt.block_on(async {
             let client = engine.settings.connection(&engine.pool).await?;
             super::schema::check(&client, &engine.settings.describe()).await
         })?;
         Ok(engine)
+    }
+
+    /// Takes this node's write turn for a decision (see [`super::turn`]).
+    pub fn enter(&self) -> Result<()> {
+        self.rt
+            .block_on(self.turn.take(&self.settings, &self.pool))
+            .map_err(|e| StoreError::Unreachable(e.to_string()))
+    }
+
+    /// Gives the write turn back.
+    pub fn leave(&self) {
+        self.rt.block_on(self.turn.give_back());
+    }
+
+    /// The leases this node's daemon holds, for the fence check of writes.
+    pub fn set_holds(&self, holds: std::sync::Arc<super::lease::Holds>) {
+        *self.holds.write().unwrap_or_else(|p| p.into_inner()) = Some(holds);
+    }
+
+    /// This node's holds on the inboxes a staged set took mail from.
+    fn holds_of(&self, staged: &crate::store::Staged) -> Vec<super::lease::Hold> {
+        match &*self.holds.read().unwrap_or_else(|p| p.into_inner()) {
+            Some(h) => h.of(staged.inboxes.iter().map(String::as_str)),
+            None => Vec::new(),
+        }
     }
 
     /// Runs one query on a pooled connection and returns its rows.

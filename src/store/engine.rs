@@ -29,6 +29,7 @@ mod messages;
 pub mod outbox;
 mod privacy;
 mod quarantine;
+mod shared;
 mod timers;
 
 pub use backup::Backup;
@@ -41,6 +42,7 @@ pub use messages::Messages;
 pub use outbox::Outbox;
 pub use privacy::Privacy;
 pub use quarantine::Quarantine;
+pub use shared::Shared;
 pub use timers::Timers;
 
 /// Every primitive a store needs, on one engine.
@@ -56,6 +58,7 @@ pub trait Engine:
     + Guard
     + Health
     + Timers
+    + Shared
     + Send
     + Sync
 {
@@ -73,6 +76,7 @@ impl<T> Engine for T where
         + Guard
         + Health
         + Timers
+        + Shared
         + Send
         + Sync
 {

@@ -3,7 +3,6 @@
 //! same whichever engine holds the desk ([`super::engine::Backup`]); and
 //! the check of every record (`postdesk check --store`).
 
-use super::engine::Backup as _;
 use super::*;
 
 impl Store {
@@ -12,7 +11,12 @@ impl Store {
     /// of records per tree (sled's own layout: `sled_engine::backup`).
     pub fn export(&self, out: &mut dyn std::io::Write) -> std::io::Result<BTreeMap<String, u64>> {
         let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
-        self.sled.export_trees(out)
+        match self.sled() {
+            Some(s) => s.export_trees(out),
+            None => Err(std::io::Error::other(
+                "this backup format holds sled's trees; a PostgreSQL desk is backed up with its records (or pg_dump)",
+            )),
+        }
     }
 
     /// Builds a store in `dir` (which must not hold one) from an export,
@@ -69,7 +73,12 @@ impl Store {
     /// cannot be read; checks that the ticket indexes agree with the
     /// tickets. Changes nothing. (sled: `sled_engine::backup`.)
     pub fn verify(&self) -> Verified {
-        self.sled.verify()
+        match self.sled() {
+            Some(s) => s.verify(),
+            // PostgreSQL checks its own pages; what is read back is
+            // checked by the move and the restore.
+            None => Verified::default(),
+        }
     }
 }
 
@@ -79,7 +88,7 @@ impl Store {
     /// engine holds the desk ([`super::engine::Backup`]).
     pub fn export_records(&self, mut f: impl FnMut(portable::Record) -> Result<()>) -> Result<()> {
         let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
-        self.sled.export_records(&mut f)
+        self.engine().export_records(&mut f)
     }
 
     /// Builds a store in `dir` (which must hold none) from portable
@@ -90,7 +99,7 @@ impl Store {
         mut next: impl FnMut() -> Result<Option<portable::Record>>,
     ) -> Result<u64> {
         let store = Store::open(dir)?;
-        let written = store.sled.import_records(&mut next)?;
+        let written = store.engine().import_records(&mut next)?;
         store.flush()?;
         store.write_mark(dir)?;
         Ok(written)

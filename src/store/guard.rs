@@ -1,7 +1,6 @@
 //! What the guards remember per address: bounce marks and the times
 //! automatic mail went to it lately (see `[guard]`).
 
-use super::engine::Guard as _;
 use super::*;
 
 impl Store {
@@ -10,7 +9,7 @@ impl Store {
         if let Some(m) = staged.marks.get(&email.trim().to_ascii_lowercase()) {
             return Ok(m.clone());
         }
-        self.sled.mark(email)
+        self.engine().mark(email)
     }
 
     /// Marks (or with `None` unmarks) an address with the staged intakes.
@@ -20,7 +19,7 @@ impl Store {
 
     /// Every marked address, in address order.
     pub fn marks(&self) -> Result<Vec<bounce::Mark>> {
-        self.sled.marks()
+        self.engine().marks()
     }
 
     /// When automatic mail last went to this address (what the caps still
@@ -29,7 +28,7 @@ impl Store {
         if let Some(t) = staged.auto_sent.get(&email.trim().to_ascii_lowercase()) {
             return Ok(t.clone());
         }
-        self.sled.auto_sent(email)
+        self.engine().auto_sent(email)
     }
 
     /// Records automatic mail to an address, written in the same

@@ -12,7 +12,6 @@
 //! them); a scan stops after [`SCAN_BUDGET`] candidates and hands back a
 //! cursor, so no request reads the whole desk in one go.
 
-use super::engine::Listing as _;
 use super::*;
 use crate::report::Summary;
 use crate::ticket::Status;
@@ -134,7 +133,7 @@ impl Store {
         after: Option<Cursor>,
         limit: usize,
     ) -> Result<Page> {
-        self.sled
+        self.engine()
             .ticket_page(query, after, limit.clamp(1, MAX_PAGE))
     }
 
@@ -147,7 +146,7 @@ impl Store {
         &self,
         since: DateTime<Utc>,
     ) -> impl Iterator<Item = Result<Ticket>> + '_ {
-        self.sled.tickets_updated_since(since)
+        self.engine().tickets_updated_since(since)
     }
 
     /// Calls `f` with the report summary of every ticket, in last-update
@@ -155,7 +154,7 @@ impl Store {
     /// reports (`stats`), the least-open recount and the metrics' gauges
     /// read instead of full tickets.
     pub fn for_each_summary(&self, mut f: impl FnMut(&Summary<'_>)) -> Result<()> {
-        self.sled.for_each_summary(&mut f)
+        self.engine().for_each_summary(&mut f)
     }
 }
 

@@ -1,7 +1,6 @@
 //! The outbox in the store: queued mail (built, or planned until the
 //! worker builds it), its queue by due time, and the attempts recorded.
 
-use super::engine::Outbox as _;
 use super::*;
 
 impl Store {
@@ -12,7 +11,7 @@ impl Store {
     /// are never deleted, so an id is never given twice (a bounce that
     /// names an old id finds that mail, not a newer one).
     pub fn next_outbox_id(&self, staged: &Staged) -> Result<u64> {
-        let stored = self.sled.last_outbox_id()?;
+        let stored = self.engine().last_outbox_id()?;
         let staged = staged.outbox.iter().map(|(e, _)| e.id).max().unwrap_or(0);
         Ok(stored.max(staged) + 1)
     }
@@ -54,7 +53,7 @@ impl Store {
     /// Mail waiting to be sent. A storage error reads as none (and is
     /// logged): the callers are gauges and status lines.
     pub fn outbox_len(&self) -> usize {
-        self.sled.outbox_len().unwrap_or_else(|e| {
+        self.engine().outbox_len().unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot count the outbox queue");
             0
         })
@@ -66,7 +65,7 @@ impl Store {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(outbox::Entry, Vec<u8>)>> {
-        self.sled.due_outbox(now, limit)
+        self.engine().due_outbox(now, limit)
     }
 
     /// Like [`Store::due_outbox`], claiming what it returns for `node`
@@ -81,7 +80,7 @@ impl Store {
         limit: usize,
         node: &str,
     ) -> Result<Vec<(outbox::Entry, Vec<u8>)>> {
-        self.sled.claim_due(now, limit, node)
+        self.engine().claim_due(now, limit, node)
     }
 
     /// Every queued entry (without bytes), soonest due first: for the
@@ -89,16 +88,16 @@ impl Store {
     /// forward when the transport is back), which read only the queue,
     /// never the sent history.
     pub fn queued_outbox(&self) -> Result<Vec<outbox::Entry>> {
-        self.sled.queued_outbox()
+        self.engine().queued_outbox()
     }
 
     pub fn outbox_entry(&self, id: u64) -> Result<Option<(outbox::Entry, Vec<u8>)>> {
-        self.sled.outbox_entry(id)
+        self.engine().outbox_entry(id)
     }
 
     /// Every outbox entry (without bytes), oldest first.
     pub fn outbox_entries(&self) -> Result<Vec<outbox::Entry>> {
-        self.sled.outbox_entries()
+        self.engine().outbox_entries()
     }
 
     /// Replaces planned outbox entries by their built mails (entry and
@@ -110,7 +109,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let _writing = self.writing();
-        self.sled.store_built(built)
+        self.engine().store_built(built)
     }
 
     /// Records attempts (or manual requeues), all in one transaction: each
@@ -121,6 +120,6 @@ impl Store {
             return Ok(());
         }
         let _writing = self.writing();
-        self.sled.update_outbox(changes)
+        self.engine().update_outbox(changes)
     }
 }

@@ -3,7 +3,6 @@
 //! on engines that need it, the offline rewrite that leaves no old copy
 //! of the erased bytes on disk (sled: `sled_engine::rewrite`).
 
-use super::engine::Privacy as _;
 use super::*;
 
 /// What the desk keeps of an erasure: never the erased address itself.
@@ -59,19 +58,19 @@ impl Store {
         self.forget_training();
         {
             let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
-            self.sled.apply_erasure(e)?;
+            self.engine().apply_erasure(e)?;
         }
         self.flush()
     }
 
     /// Every erasure recorded, oldest first.
     pub fn erasures(&self) -> Result<Vec<ErasureRecord>> {
-        self.sled.erasures()
+        self.engine().erasures()
     }
 
     /// The latest erasure that gave this pseudonym, if one did.
     pub fn erasure(&self, pseudonym: &str) -> Result<Option<ErasureRecord>> {
-        self.sled.erasure(pseudonym)
+        self.engine().erasure(pseudonym)
     }
 
     /// Rewrites the (closed) store in `state_dir/store` so that it holds

@@ -1,7 +1,6 @@
 //! The quarantine: mail that could not be made into a ticket message, kept
 //! whole with the reason, once per content.
 
-use super::engine::Quarantine as _;
 use super::*;
 
 impl Store {
@@ -26,24 +25,24 @@ impl Store {
             arrivals: 1,
         };
         let _writing = self.writing();
-        self.sled.quarantine(&fresh, raw)
+        self.engine().quarantine(&fresh, raw)
     }
 
     /// Every kept entry, oldest first.
     pub fn quarantined(&self) -> Result<Vec<QuarantineEntry>> {
-        let mut all = self.sled.quarantined()?;
+        let mut all = self.engine().quarantined()?;
         all.sort_by(|a, b| a.received.cmp(&b.received).then(a.id.cmp(&b.id)));
         Ok(all)
     }
 
     pub fn quarantined_entry(&self, id: &str) -> Result<Option<(QuarantineEntry, Vec<u8>)>> {
-        self.sled.quarantined_entry(id)
+        self.engine().quarantined_entry(id)
     }
 
     /// Messages kept in the quarantine. A storage error reads as none (and
     /// is logged): the callers are gauges and status lines.
     pub fn quarantine_len(&self) -> usize {
-        self.sled.quarantine_len().unwrap_or_else(|e| {
+        self.engine().quarantine_len().unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot count the quarantine");
             0
         })

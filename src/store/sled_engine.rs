@@ -18,6 +18,7 @@ mod outgoing;
 mod privacy;
 mod quarantine;
 pub(super) mod rewrite;
+mod shared;
 mod timers;
 
 /// Checked at build time: the engine has every primitive of the seam.

@@ -115,11 +115,13 @@ fn verify_names_the_records_it_cannot_read_and_changes_nothing() {
     let clean = s.verify();
     assert!(clean.problems.is_empty(), "{:?}", clean.problems);
     assert_eq!(clean.read.get("tickets"), Some(&0));
-    s.sled
+    s.sled()
+        .expect("a sled store")
         .tickets
         .insert(5u64.to_be_bytes(), &b"not json"[..])
         .unwrap();
-    s.sled
+    s.sled()
+        .expect("a sled store")
         .messages
         .insert(message_key(5, 0), &[0u8, 0, 0, 9, b'{'][..])
         .unwrap();
@@ -129,7 +131,12 @@ fn verify_names_the_records_it_cannot_read_and_changes_nothing() {
     assert!(v.problems[1].starts_with("messages "), "{:?}", v.problems);
     assert_eq!(v.read.get("tickets"), Some(&1));
     assert!(
-        s.sled.tickets.get(5u64.to_be_bytes()).unwrap().is_some(),
+        s.sled()
+            .expect("a sled store")
+            .tickets
+            .get(5u64.to_be_bytes())
+            .unwrap()
+            .is_some(),
         "left as it was"
     );
 }
@@ -219,31 +226,40 @@ fn values_of_schema_2_still_read_and_the_timer_index_goes() {
         value.extend_from_slice(&json_rec);
         value.extend_from_slice(&lz4);
         store
-            .sled
+            .sled()
+            .expect("a sled store")
             .messages
             .insert(message_key(1, 1), value)
             .unwrap();
         store
-            .sled
+            .sled()
+            .expect("a sled store")
             .tickets
             .insert(1u64.to_be_bytes(), json(&t))
             .unwrap();
         let ms = due.timestamp_millis() as u64;
-        store.sled.timers.insert(timer_key(ms, 1), &[]).unwrap();
         store
-            .sled
+            .sled()
+            .expect("a sled store")
+            .timers
+            .insert(timer_key(ms, 1), &[])
+            .unwrap();
+        store
+            .sled()
+            .expect("a sled store")
             .ticket_timer
             .insert(1u64.to_be_bytes(), &ms.to_be_bytes())
             .unwrap();
         store
-            .sled
+            .sled()
+            .expect("a sled store")
             .meta
             .insert(KEY_SCHEMA, &2u32.to_be_bytes())
             .unwrap();
         store.flush().unwrap();
     }
     let store = Store::open(dir.path()).unwrap();
-    assert!(store.sled.ticket_timer.is_empty());
+    assert!(store.sled().expect("a sled store").ticket_timer.is_empty());
     assert_eq!(
         store.ticket(&Staged::default(), 1).unwrap().unwrap().number,
         1
@@ -278,14 +294,20 @@ fn deadlines_follow_packed_tickets() {
     stage(Some(t0));
     assert_eq!(store.due_tickets(t0, 10).unwrap(), vec![3]);
     assert_eq!(
-        store.sled.tickets.get(3u64.to_be_bytes()).unwrap().unwrap()[0],
+        store
+            .sled()
+            .expect("a sled store")
+            .tickets
+            .get(3u64.to_be_bytes())
+            .unwrap()
+            .unwrap()[0],
         codec::RECORD_V1
     );
     stage(Some(t0 + chrono::Duration::minutes(5)));
     assert!(store.due_tickets(t0, 10).unwrap().is_empty());
     stage(None);
     assert!(store.next_timer().unwrap().is_none());
-    assert_eq!(store.sled.timers.len(), 0);
+    assert_eq!(store.sled().expect("a sled store").timers.len(), 0);
 }
 
 /// A notification's agent is found after commit from its index entry, and
@@ -299,7 +321,10 @@ fn notifications_are_found_in_the_index_and_the_old_tree() {
     e.message_id = "N1@Desk.Test".into();
     store.stage_outgoing(&mut staged, e, Some(7), Some(("Alice@desk.test", 3)), b"x");
     store.commit(&mut staged).unwrap();
-    assert!(store.sled.notified.is_empty(), "no separate record");
+    assert!(
+        store.sled().expect("a sled store").notified.is_empty(),
+        "no separate record"
+    );
     let found = store
         .notification(&Staged::default(), "<n1@desk.test>")
         .unwrap();
@@ -312,7 +337,8 @@ fn notifications_are_found_in_the_index_and_the_old_tree() {
         })
     );
     store
-        .sled
+        .sled()
+        .expect("a sled store")
         .notified
         .insert("old@desk.test", "bob@desk.test 8 1")
         .unwrap();
@@ -366,7 +392,8 @@ fn put_message(store: &Store, ticket: u64, raw: &[u8]) {
     .unwrap();
     let value = with_blob(&json(&record), &store.codec().pack_mail(raw));
     store
-        .sled
+        .sled()
+        .expect("a sled store")
         .messages
         .insert(message_key(ticket, 1), value)
         .unwrap();
@@ -385,7 +412,12 @@ fn a_rewrite_retrains_the_mail_dictionary_from_live_mail_only() {
         // Before there is a dictionary: zstd without one, and LZ4.
         put_message(&store, 1, &long_mail(1, None));
         let lz4 = lz4_flex::compress_prepend_size(b"held in quarantine");
-        store.sled.qraw.insert("q1", lz4).unwrap();
+        store
+            .sled()
+            .expect("a sled store")
+            .qraw
+            .insert("q1", lz4)
+            .unwrap();
         for n in 2..=300 {
             put_message(&store, n, &long_mail(n, (n <= 40).then_some(secret)));
         }
@@ -423,7 +455,13 @@ fn a_rewrite_retrains_the_mail_dictionary_from_live_mail_only() {
             long_mail(n, None),
             "message {n}"
         );
-        let v = store.sled.messages.get(message_key(n, 1)).unwrap().unwrap();
+        let v = store
+            .sled()
+            .expect("a sled store")
+            .messages
+            .get(message_key(n, 1))
+            .unwrap()
+            .unwrap();
         let len = u32::from_be_bytes(v[..4].try_into().unwrap()) as usize;
         assert_eq!(
             zstd::zstd_safe::get_dict_id_from_frame(&v[4 + len..]).map(|i| i.get()),
@@ -442,7 +480,15 @@ fn a_rewrite_retrains_the_mail_dictionary_from_live_mail_only() {
     assert_eq!(
         store
             .codec()
-            .unpack_mail(&store.sled.qraw.get("q1").unwrap().unwrap())
+            .unpack_mail(
+                &store
+                    .sled()
+                    .expect("a sled store")
+                    .qraw
+                    .get("q1")
+                    .unwrap()
+                    .unwrap()
+            )
             .unwrap(),
         b"held in quarantine"
     );
@@ -470,7 +516,12 @@ fn a_rewrite_with_too_little_mail_drops_the_dictionary() {
         }
         assert!(store.train_dictionary().unwrap());
         for n in 1..=250 {
-            store.sled.messages.remove(message_key(n, 1)).unwrap();
+            store
+                .sled()
+                .expect("a sled store")
+                .messages
+                .remove(message_key(n, 1))
+                .unwrap();
         }
         store.flush().unwrap();
     }

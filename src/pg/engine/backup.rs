@@ -92,7 +92,7 @@ impl Backup for PgEngine {
                             values.push(row.try_get::<_, Value>(i).map_err(failed(what))?);
                         }
                         let secret = table == Table::Meta
-                            && matches!(values.first(), Some(Value::Bytes(k)) if k == SECRET_KEY);
+                            && matches!(values.first(), Some(Value::Bytes(k)) if k == SECRET_KEY.as_bytes());
                         if !secret {
                             f(rows::record_of(table, values).map_err(bad_row)?)?;
                         }

@@ -163,24 +163,38 @@ impl Intake for PgEngine {
         Ok(ms.and_then(DateTime::from_timestamp_millis))
     }
 
-    /// One SQL transaction, all of the set or none of it. Commits of
-    /// several nodes are serialized by a transaction-scoped advisory
-    /// lock (cheap next to the writes; see src/store/ENGINE.md).
+    /// One SQL transaction, all of the set or none of it, on the
+    /// connection that holds this node's write turn (taken here if the
+    /// caller did not: a write outside a decision). Mail from an inbox
+    /// this node reads under a lease is written only while the lease's
+    /// fence is still this node's.
     fn write(&self, staged: &Staged) -> Result<()> {
         let what = "write a decision";
         let rows = Rows::of(staged)?;
-        self.rt.block_on(async {
-            let mut client =
-                self.settings
-                    .connection(&self.pool)
-                    .await
-                    .map_err(|e| StoreError::Pg {
-                        what,
-                        detail: e.to_string(),
-                    })?;
+        let holds = self.holds_of(staged);
+        let entered = !self.turn.is_held();
+        if entered {
+            self.enter()?;
+        }
+        let at = self.settings.describe();
+        let written = self.rt.block_on(self.turn.with(async |client| {
             let tx = client.transaction().await.map_err(failed(what))?;
+            let lost = crate::pg::lease::lost(&*tx, &at, &holds)
+                .await
+                .map_err(|e| StoreError::Unreachable(e.to_string()))?;
+            if let Some(h) = lost.first() {
+                return Err(StoreError::LeaseLost(h.name.clone()));
+            }
             rows.write(&tx).await.map_err(failed(what))?;
             tx.commit().await.map_err(failed(what))
+        }));
+        if entered {
+            self.leave();
+        }
+        written.unwrap_or_else(|| {
+            Err(StoreError::Unreachable(
+                "the write turn was lost before the write".into(),
+            ))
         })
     }
 

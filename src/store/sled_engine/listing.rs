@@ -532,9 +532,9 @@ mod tests {
             },
         ];
         for q in &queries {
-            let before = store.sled.usage.records();
+            let before = store.sled().expect("a sled store").usage.records();
             let page = store.ticket_page(q, None, 50).unwrap();
-            let read = store.sled.usage.records() - before;
+            let read = store.sled().expect("a sled store").usage.records() - before;
             // 50 index entries, one more to know there is more, 50 tickets.
             assert!(
                 read <= 2 * 50 + 2,
@@ -559,7 +559,12 @@ mod tests {
             let store = Store::open(dir.path()).unwrap();
             fill(&store, 300);
             // A ticket changes status, queue and update time.
-            let mut t = store.sled.ticket(10).unwrap().unwrap();
+            let mut t = store
+                .sled()
+                .expect("a sled store")
+                .ticket(10)
+                .unwrap()
+                .unwrap();
             t.status = Status::Resolved;
             t.queue = "general".into();
             t.updated += chrono::Duration::days(1);
@@ -591,15 +596,22 @@ mod tests {
             assert!(store.verify().problems.is_empty());
             // A stale entry is found by verify.
             store
-                .sled
+                .sled()
+                .expect("a sled store")
                 .ticket_index
                 .insert(b"squeue\0stale-entry-xx", &[])
                 .unwrap();
             assert!(store.verify().problems.iter().any(|p| p.contains("stale")));
             // As a version 1 store: no index.
-            store.sled.ticket_index.clear().unwrap();
             store
-                .sled
+                .sled()
+                .expect("a sled store")
+                .ticket_index
+                .clear()
+                .unwrap();
+            store
+                .sled()
+                .expect("a sled store")
                 .meta
                 .insert(KEY_SCHEMA, &1u32.to_be_bytes())
                 .unwrap();
@@ -643,7 +655,12 @@ mod tests {
             assert_eq!(summaries(&store), expected_summaries(&store));
             // A change that keeps the keys (same update time, status,
             // queue, people) still moves the summary.
-            let mut t = store.sled.ticket(5).unwrap().unwrap();
+            let mut t = store
+                .sled()
+                .expect("a sled store")
+                .ticket(5)
+                .unwrap()
+                .unwrap();
             t.agent_replies = 3;
             t.category = "billing".into();
             let mut staged = Staged::default();
@@ -666,7 +683,8 @@ mod tests {
             // ticket instead.
             let u = index_keys(&t).remove(0);
             store
-                .sled
+                .sled()
+                .expect("a sled store")
                 .ticket_index
                 .insert(&u, &b"\x01junk"[..])
                 .unwrap();
@@ -679,10 +697,16 @@ mod tests {
             // As a version 2 store: the last-update keys hold nothing.
             for t in store.tickets() {
                 let u = index_keys(&t.unwrap()).remove(0);
-                store.sled.ticket_index.insert(u, &[]).unwrap();
+                store
+                    .sled()
+                    .expect("a sled store")
+                    .ticket_index
+                    .insert(u, &[])
+                    .unwrap();
             }
             store
-                .sled
+                .sled()
+                .expect("a sled store")
                 .meta
                 .insert(KEY_SCHEMA, &2u32.to_be_bytes())
                 .unwrap();
@@ -692,7 +716,13 @@ mod tests {
         let v = store.verify();
         assert!(v.problems.is_empty(), "{:?}", v.problems);
         assert_eq!(summaries(&store), expected_summaries(&store));
-        let schema = store.sled.meta.get(KEY_SCHEMA).unwrap().unwrap();
+        let schema = store
+            .sled()
+            .expect("a sled store")
+            .meta
+            .get(KEY_SCHEMA)
+            .unwrap()
+            .unwrap();
         assert_eq!(*schema, SCHEMA_VERSION.to_be_bytes());
     }
 

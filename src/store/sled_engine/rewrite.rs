@@ -295,17 +295,28 @@ mod tests {
         let secret = b"a value that was removed before the rewrite".to_vec();
         {
             let store = Store::open(t.path()).unwrap();
-            store.sled.meta.insert("keep", b"kept".to_vec()).unwrap();
+            store
+                .sled()
+                .expect("a sled store")
+                .meta
+                .insert("keep", b"kept".to_vec())
+                .unwrap();
             for i in 0..50u32 {
                 store
-                    .sled
+                    .sled()
+                    .expect("a sled store")
                     .meta
                     .insert(format!("gone{i}"), secret.clone())
                     .unwrap();
             }
             store.flush().unwrap();
             for i in 0..50u32 {
-                store.sled.meta.remove(format!("gone{i}")).unwrap();
+                store
+                    .sled()
+                    .expect("a sled store")
+                    .meta
+                    .remove(format!("gone{i}"))
+                    .unwrap();
             }
             store.flush().unwrap();
         }
@@ -332,9 +343,21 @@ mod tests {
         assert_eq!(holds(t.path()), Vec::<std::path::PathBuf>::new());
         let store = Store::open(t.path()).unwrap();
         assert_eq!(
-            store.sled.meta.get("keep").unwrap().as_deref(),
+            store
+                .sled()
+                .expect("a sled store")
+                .meta
+                .get("keep")
+                .unwrap()
+                .as_deref(),
             Some(&b"kept"[..])
         );
-        assert!(store.sled.meta.get("gone0").unwrap().is_none());
+        assert!(store
+            .sled()
+            .expect("a sled store")
+            .meta
+            .get("gone0")
+            .unwrap()
+            .is_none());
     }
 }
