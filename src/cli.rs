@@ -338,14 +338,23 @@ fn dispatch(args: Args) -> Result<u8> {
             Ok(0)
         }
         Command::Status { json } => {
+            let shared = (config.store.kind == config::StoreKind::Postgres)
+                .then(|| (config.store.clone(), config.store.lease_ttl));
             let mut backend = Backend::connect(config)?;
             let remote = backend.is_remote();
             let mut report = match call(&mut backend, Request::Status)? {
                 Response::Status(r) => r,
                 other => bail!("unexpected answer: {other:?}"),
             };
-            // Answered by this process: nothing is reading the inboxes.
+            // Answered by this process: nothing here reads the inboxes.
             report.daemon = remote;
+            // A shared store: the nodes serving it, wherever they run.
+            if let Some((store, ttl)) = shared {
+                let settings = crate::pg::Settings::from_config(&store)?;
+                let cluster = crate::pg::lease::cluster(&settings, ttl)?;
+                report.daemon = remote || cluster.live_nodes().next().is_some();
+                report.cluster = Some(cluster);
+            }
             if json {
                 println!("{}", safe::json(serde_json::to_string_pretty(&report)?));
             } else {

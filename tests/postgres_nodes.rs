@@ -1,0 +1,159 @@
+//! Several `serve` nodes on one PostgreSQL database (issue 20), through
+//! the binary: two daemons share one Maildir inbox and one outgoing spool;
+//! the node reading the inbox is killed with -9 while mail arrives, and
+//! the other takes the inbox over once the lease runs out. Every message
+//! becomes one ticket, and every acknowledgement is sent once.
+//! Needs the test cluster (tests/pg/start.sh, POSTDESK_TEST_PG).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{deliver, fresh_database, mail, test_pg, wait_until, Options, TestDesk};
+
+/// A second node of the same desk: the same configuration but its own
+/// state directory (its control socket).
+fn node_config(t: &TestDesk, name: &str) -> PathBuf {
+    let text = std::fs::read_to_string(&t.config_path).expect("config");
+    let state = t.state_dir();
+    let own = t.dir.path().join(name);
+    let path = t.dir.path().join(format!("{name}.toml"));
+    std::fs::write(
+        &path,
+        text.replace(
+            &format!("state_dir = \"{}\"", state.display()),
+            &format!("state_dir = \"{}\"", own.display()),
+        ),
+    )
+    .expect("write node config");
+    path
+}
+
+fn serve(config: &Path, log: &Path) -> Child {
+    let log = std::fs::File::create(log).expect("log");
+    Command::new(env!("CARGO_BIN_EXE_postdesk"))
+        .arg("--config")
+        .arg(config)
+        .arg("serve")
+        .env_remove("POSTDESK_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("spawn serve")
+}
+
+/// Which node holds the inbox's lease now, by the pid in its node id.
+fn holder(t: &TestDesk, db: &str) -> Option<u32> {
+    let out = common::psql(
+        &test_pg(),
+        db,
+        "SELECT holder FROM leases WHERE name = 'inbox:main' AND expires > now()",
+    );
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let _ = t;
+    text.split('/').nth(1).and_then(|p| p.parse().ok())
+}
+
+fn acks(t: &TestDesk) -> Vec<String> {
+    let mut to = Vec::new();
+    for m in common::spool(t) {
+        if m.subject.contains("Order") {
+            to.push(m.to.first().map(|a| a.email.clone()).unwrap_or_default());
+        }
+    }
+    to.sort();
+    to
+}
+
+#[test]
+fn two_nodes_share_an_inbox_and_the_survivor_of_a_kill_takes_it_without_loss_or_double() {
+    let url = fresh_database("nodes");
+    let url_file_dir = tempfile::tempdir().expect("temp dir");
+    let url_file = url_file_dir.path().join("db.url");
+    std::fs::write(&url_file, &url).expect("url");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
+    let t = TestDesk::with(Options {
+        extra: format!(
+            "\n[store]\nkind = \"postgres\"\nurl_file = \"{}\"\nca_file = \"{ca}\"\npool = 4\nlease_ttl = \"3s\"\n",
+            url_file.display()
+        ),
+        ..Options::default()
+    });
+    let out = t.run(&["migrate"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let db = url.rsplit('/').next().expect("database").to_string();
+
+    let configs = [node_config(&t, "node-a"), node_config(&t, "node-b")];
+    let logs = [t.dir.path().join("a.log"), t.dir.path().join("b.log")];
+    let mut nodes: Vec<Child> = configs
+        .iter()
+        .zip(&logs)
+        .map(|(c, l)| serve(c, l))
+        .collect();
+    let pids: Vec<u32> = nodes.iter().map(Child::id).collect();
+    wait_until(30, "one node takes the inbox", || holder(&t, &db).is_some());
+
+    let total = 60;
+    let mut sent = 0;
+    let send = |from: usize, to: usize| {
+        for i in from..to {
+            let who = format!("customer{i:03}@example.test");
+            deliver(
+                &t.inbox(),
+                &format!("{i}.msg"),
+                &mail(&who, &format!("Order {i}"), &format!("order{i}@example.test"), "", "Where is it?"),
+            );
+        }
+    };
+    send(0, 20);
+    sent += 20;
+    wait_until(30, "the first mail is taken", || {
+        std::fs::read_dir(t.inbox().join("new")).map(|d| d.count()).unwrap_or(1) < 20
+    });
+
+    // Kill the reader mid-stream, with mail still arriving.
+    let reader = holder(&t, &db).expect("a holder");
+    let (dead, alive) = if reader == pids[0] { (0, 1) } else { (1, 0) };
+    send(sent, 40);
+    sent = 40;
+    let _ = Command::new("kill").args(["-9", &pids[dead].to_string()]).status();
+    let _ = nodes[dead].wait();
+    send(sent, total);
+
+    wait_until(60, "the survivor takes the inbox and reads it all", || {
+        holder(&t, &db) == Some(pids[alive])
+            && std::fs::read_dir(t.inbox().join("new")).map(|d| d.count()).unwrap_or(1) == 0
+    });
+    wait_until(60, "every acknowledgement is sent", || acks(&t).len() >= total);
+    // A moment for a late double to show.
+    std::thread::sleep(Duration::from_secs(2));
+
+    let tickets = t.run(&["tickets", "list", "--all", "--json"]);
+    assert!(tickets.status.success(), "{}", String::from_utf8_lossy(&tickets.stderr));
+    let n = String::from_utf8_lossy(&tickets.stdout).lines().count();
+    assert_eq!(n, total, "one ticket per message");
+    let got = acks(&t);
+    let mut want: Vec<String> = (0..total).map(|i| format!("customer{i:03}@example.test")).collect();
+    want.sort();
+    assert_eq!(got, want, "every acknowledgement once");
+
+    let status = t.run(&["status"]);
+    let text = String::from_utf8_lossy(&status.stdout).to_string();
+    assert!(text.contains("nodes"), "{text}");
+    assert!(text.contains(&format!("/{}/", pids[alive])), "{text}");
+
+    let _ = Command::new("kill").args(["-TERM", &pids[alive].to_string()]).status();
+    let stopped = nodes[alive].wait().expect("wait");
+    assert!(
+        stopped.success(),
+        "{}",
+        std::fs::read_to_string(&logs[alive]).unwrap_or_default()
+    );
+}
