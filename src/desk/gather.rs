@@ -47,10 +47,10 @@ impl Desk {
         staged: &Staged,
         msg: &Inbound,
         raw: &[u8],
-        early_guard: Option<Option<crate::guard::Automatic>>,
+        guard: &mut Option<Option<crate::guard::Automatic>>,
     ) -> Result<Option<(u64, decide::Bounced)>, StoreError> {
-        // The guard's verdict, read in the parallel stage when there was one.
-        let mut guard = early_guard;
+        // The guard's verdict, read in the parallel stage when there was
+        // one; what is read here is kept for the decision.
         let mut automatic = || {
             guard
                 .get_or_insert_with(|| crate::guard::automatic(msg))

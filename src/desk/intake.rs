@@ -64,7 +64,7 @@ impl Desk {
                 stripped,
                 scan,
                 mood,
-                guard: crate::guard::automatic(msg),
+                guard: Some(crate::guard::automatic(msg)),
                 language,
             });
         }
@@ -114,7 +114,7 @@ impl Desk {
 
     pub(super) fn ingest_prepared_at(
         &self,
-        prepared: Prepared,
+        mut prepared: Prepared,
         inbox: Option<&str>,
         mode: Mode,
         now: chrono::DateTime<Utc>,
@@ -155,13 +155,11 @@ impl Desk {
         // the tickets they have.
         let mut bounced = None;
         let mut flood = None;
+        // The guard's verdict, read in the parallel stage when there was
+        // one; the bounce check and the decision both ask.
+        let mut guard = prepared.live.as_mut().and_then(|e| e.guard.take());
         if mode == Mode::Live {
-            if let Some((n, b)) = self.trace_bounce(
-                &staged,
-                &msg,
-                &prepared.raw,
-                prepared.live.as_ref().map(|e| e.guard.clone()),
-            )? {
+            if let Some((n, b)) = self.trace_bounce(&staged, &msg, &prepared.raw, &mut guard)? {
                 threading = Threading::Existing(
                     n,
                     ticket::ThreadReason::Guard {
@@ -332,6 +330,7 @@ impl Desk {
             languages: &languages,
             remembered_language,
             detected_language: early_language,
+            automatic: guard.map(|g| g.map(|a| a.reason)),
         };
         let assigned_before = existing.as_ref().and_then(|t| t.assignee.clone());
         let decision = decide::decide(

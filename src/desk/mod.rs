@@ -89,8 +89,9 @@ struct Early {
     stripped: String,
     scan: Option<crate::rules::Prescan>,
     mood: Option<crate::mail::sentiment::Sentiment>,
-    /// What the guard says of the message (the bounce check asks).
-    guard: Option<crate::guard::Automatic>,
+    /// What the guard says of the message (the bounce check and the
+    /// decision ask); taken by the store half.
+    guard: Option<Option<crate::guard::Automatic>>,
     /// The language detected in it, for the same mail as `mood` and when
     /// the desk writes more than one language.
     language: Option<Option<&'static str>>,
