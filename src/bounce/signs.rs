@@ -189,7 +189,11 @@ fn push_collapsed(out: &mut String, line: &str) {
     }
     // ASCII's White_Space: space, and tab through carriage return.
     let space = |b: u8| b == b' ' || (b'\t'..=b'\r').contains(&b);
-    for word in line.as_bytes().split(|&b| space(b)).filter(|w| !w.is_empty()) {
+    for word in line
+        .as_bytes()
+        .split(|&b| space(b))
+        .filter(|w| !w.is_empty())
+    {
         if !out.is_empty() {
             out.push(' ');
         }
