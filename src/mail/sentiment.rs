@@ -672,6 +672,15 @@ fn fold_into(word: &str, out: &mut String) {
 /// [`fold`] appended to `out`.
 fn fold_append(word: &str, out: &mut String) {
     if word.is_ascii() {
+        if !word.contains('`') {
+            // Copied whole and lower-cased in place: most words of a mail.
+            let from = out.len();
+            out.push_str(word);
+            if let Some(added) = out.get_mut(from..) {
+                added.make_ascii_lowercase();
+            }
+            return;
+        }
         out.extend(word.bytes().map(|b| {
             let b = b.to_ascii_lowercase();
             char::from(if b == b'`' { b'\'' } else { b })
