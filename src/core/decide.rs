@@ -201,6 +201,11 @@ pub struct Context<'a> {
     /// this message and `stripped`, when the shell ran detection already;
     /// `None` leaves it to the decision.
     pub detected_language: Option<Option<&'static str>>,
+    /// What the guard says of the message ([`crate::guard::automatic`]'s
+    /// reason), when the shell asked already (off the serial store path,
+    /// or for a delivery report); `None` leaves it to the decision. It
+    /// depends on the message alone, so either way the answer is the same.
+    pub automatic: Option<Option<String>>,
 }
 
 /// A delivery report traced to the desk's own mail.

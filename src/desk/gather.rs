@@ -10,7 +10,7 @@ impl Desk {
     /// and whether it continues a ticket; `own_text` is what its author
     /// wrote, reply-stripped (the `sentiment` condition reads it). What the
     /// parallel stage read already comes along: the rules' pattern scan and
-    /// the mood read as a first message.
+    /// the mood (as a first message or as a reply).
     pub(super) fn classify(
         &self,
         staged: &Staged,
@@ -18,15 +18,17 @@ impl Desk {
         inbox: &str,
         own_text: &str,
         is_reply: bool,
-        (scan, first_mood): (
+        (scan, mood): (
             Option<crate::rules::Prescan>,
-            Option<crate::mail::sentiment::Sentiment>,
+            Option<crate::rules::EarlyMood>,
         ),
     ) -> Result<Classification, StoreError> {
         let rules = self.rules();
         if rules.rule_count() == 0 {
             return Ok(Classification {
-                first_mood: crate::rules::Aside(first_mood.filter(|_| !is_reply)),
+                first_mood: crate::rules::Aside(
+                    mood.and_then(|m| m.as_read(false)).filter(|_| !is_reply),
+                ),
                 ..Classification::default()
             });
         }
@@ -34,7 +36,7 @@ impl Desk {
             && !staged.has_ticket_of(&msg.from.email);
         let lists = ViewLists::of(msg);
         let view = MessageView::from_inbound(msg, &lists, inbox, own_text, new_customer, is_reply);
-        Ok(rules.classify_prescanned(&view, scan, first_mood))
+        Ok(rules.classify_prescanned(&view, scan, mood))
     }
 
     /// A delivery report traced to mail the desk sent: through the signed
@@ -47,10 +49,10 @@ impl Desk {
         staged: &Staged,
         msg: &Inbound,
         raw: &[u8],
-        early_guard: Option<Option<crate::guard::Automatic>>,
+        guard: &mut Option<Option<crate::guard::Automatic>>,
     ) -> Result<Option<(u64, decide::Bounced)>, StoreError> {
-        // The guard's verdict, read in the parallel stage when there was one.
-        let mut guard = early_guard;
+        // The guard's verdict, read in the parallel stage when there was
+        // one; what is read here is kept for the decision.
         let mut automatic = || {
             guard
                 .get_or_insert_with(|| crate::guard::automatic(msg))

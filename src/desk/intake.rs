@@ -54,21 +54,51 @@ impl Desk {
                 ))
             });
             let stripped = author_text(msg, &p.raw, self.config.mail.signatures);
+            // Mail that names no earlier message most likely opens a
+            // ticket; the rest most likely answers one. The serial half
+            // uses a mood only if it was read as what the message turns out
+            // to be, and reads it again otherwise.
             let first = msg.in_reply_to.is_empty() && msg.references.is_empty();
-            let mood =
-                first.then(|| crate::mail::sentiment::of_message(&msg.subject, &stripped, false));
-            let language = (first && self.templates().languages().len() > 1).then(|| {
-                crate::language::detect(&crate::language::detection_text(&msg.subject, &stripped))
+            let mood = (first || rules.reads_own_text()).then(|| crate::rules::EarlyMood {
+                mood: crate::mail::sentiment::of_message(&msg.subject, &stripped, !first),
+                as_reply: !first,
             });
+            let languages = self.templates().languages();
+            let language = (first && languages.len() > 1 && !self.language_given(msg, &languages))
+                .then(|| {
+                    crate::language::detect(&crate::language::detection_text(
+                        &msg.subject,
+                        &stripped,
+                    ))
+                });
             p.live = Some(Early {
                 stripped,
                 scan,
                 mood,
-                guard: crate::guard::automatic(msg),
+                guard: Some(crate::guard::automatic(msg)),
                 language,
             });
         }
         p
+    }
+
+    /// Whether a new ticket from `msg` will most likely get its language
+    /// from elsewhere than its text: its `Content-Language` names one the
+    /// desk writes, or its sender has tickets already (the language of
+    /// those is remembered for them). Detection, the dearest reading of a
+    /// message (whatlang scores some 40 languages), is then left to the
+    /// decision, which runs it only if it still needs it: the outcome is
+    /// the same either way.
+    fn language_given(&self, msg: &Inbound, languages: &[String]) -> bool {
+        let header = msg
+            .header("content-language")
+            .and_then(crate::language::content_language);
+        if header.is_some_and(|c| languages.contains(&c)) {
+            return true;
+        }
+        self.store
+            .tickets_of_customer(&msg.from.email)
+            .is_ok_and(|t| !t.is_empty())
     }
 
     /// The store half of intake, for a message from [`Desk::prepare`].
@@ -114,7 +144,7 @@ impl Desk {
 
     pub(super) fn ingest_prepared_at(
         &self,
-        prepared: Prepared,
+        mut prepared: Prepared,
         inbox: Option<&str>,
         mode: Mode,
         now: chrono::DateTime<Utc>,
@@ -156,13 +186,11 @@ impl Desk {
         // the tickets they have.
         let mut bounced = None;
         let mut flood = None;
+        // The guard's verdict, read in the parallel stage when there was
+        // one; the bounce check and the decision both ask.
+        let mut guard = prepared.live.as_mut().and_then(|e| e.guard.take());
         if mode == Mode::Live {
-            if let Some((n, b)) = self.trace_bounce(
-                &staged,
-                &msg,
-                &prepared.raw,
-                prepared.live.as_ref().map(|e| e.guard.clone()),
-            )? {
+            if let Some((n, b)) = self.trace_bounce(&staged, &msg, &prepared.raw, &mut guard)? {
                 threading = Threading::Existing(
                     n,
                     ticket::ThreadReason::Guard {
@@ -333,6 +361,7 @@ impl Desk {
             languages: &languages,
             remembered_language,
             detected_language: early_language,
+            automatic: guard.map(|g| g.map(|a| a.reason)),
         };
         let assigned_before = existing.as_ref().and_then(|t| t.assignee.clone());
         let decision = decide::decide(

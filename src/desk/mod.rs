@@ -82,17 +82,20 @@ pub struct Prepared {
 
 /// The parts of live intake that depend only on the message, done with
 /// the parsing, off the serial store path: what the author wrote (quotes
-/// and signature stripped), the rules' pattern scan, and the mood of mail
-/// that answers nothing (the first message of a ticket, most likely: a new
-/// ticket keeps it, and the rules may ask for it).
+/// and signature stripped), the rules' pattern scan, and the mood: of
+/// mail that answers nothing read as a first message (a new ticket keeps
+/// it, and the rules may ask for it), of mail that answers something read
+/// as a reply when a rule asks for the mood.
 struct Early {
     stripped: String,
     scan: Option<crate::rules::Prescan>,
-    mood: Option<crate::mail::sentiment::Sentiment>,
-    /// What the guard says of the message (the bounce check asks).
-    guard: Option<crate::guard::Automatic>,
-    /// The language detected in it, for the same mail as `mood` and when
-    /// the desk writes more than one language.
+    mood: Option<crate::rules::EarlyMood>,
+    /// What the guard says of the message (the bounce check and the
+    /// decision ask); taken by the store half.
+    guard: Option<Option<crate::guard::Automatic>>,
+    /// The language detected in it, for mail that answers nothing when
+    /// the desk writes more than one language and the language may be
+    /// chosen from the text (see [`Desk::prepare_live`]).
     language: Option<Option<&'static str>>,
 }
 

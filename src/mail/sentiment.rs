@@ -452,23 +452,82 @@ type Map<V> = HashMap<String, V, BuildHasherDefault<WordHash>>;
 /// Prefix entries are matched by their first characters.
 const HEAD_CHARS: usize = 4;
 
+/// The word lists as read: what each word, prefix and phrase is.
 #[derive(Debug, Default)]
-struct Lexicon {
+struct Lists {
     /// Single words, exact.
     words: Map<Kind>,
     /// Single-word prefixes ("enttausch").
     prefixes: Map<Kind>,
-    /// The prefixes by their first four characters, longest first: most
-    /// words miss here with one lookup.
-    by_head: Map<Vec<(String, Kind)>>,
     /// Phrases by their first word, longest first.
     phrases: Map<Vec<Phrase>>,
 }
 
-static LEXICON: LazyLock<Lexicon> = LazyLock::new(build);
+/// Everything the lists say about words that begin with the same (up to)
+/// four characters: a word of a mail costs one hash lookup of at most
+/// four characters, and most words (which are in no list) stop there.
+/// Looking the word up in three maps (phrases, words, prefixes) was a
+/// fifth of the mood's time (`benches/imap.sh`).
+#[derive(Debug, Default)]
+struct Bucket {
+    /// Words listed exactly: what the word alone is, and the phrases it
+    /// begins (longest first).
+    words: Vec<(String, Option<Kind>, Vec<Phrase>)>,
+    /// Prefixes with these four characters, longest first.
+    prefixes: Vec<(String, Kind)>,
+}
 
-fn build() -> Lexicon {
-    let mut lx = Lexicon::default();
+#[derive(Debug, Default)]
+struct Lexicon {
+    /// By a word's first [`HEAD_CHARS`] characters (the whole word when
+    /// shorter).
+    heads: Map<Bucket>,
+}
+
+impl Lexicon {
+    fn bucket(&self, w: &str) -> Option<&Bucket> {
+        self.heads.get(head(w))
+    }
+
+    /// The exact entry for `w`: its kind alone and the phrases it begins.
+    fn exact(&self, w: &str) -> Option<(Option<Kind>, &[Phrase])> {
+        self.bucket(w)?
+            .words
+            .iter()
+            .find(|(e, _, _)| e == w)
+            .map(|(_, k, p)| (*k, p.as_slice()))
+    }
+
+    /// What `w` is as a single word: listed exactly, else by its longest
+    /// listed prefix (only words of [`HEAD_CHARS`] characters or more have
+    /// one).
+    fn single(&self, w: &str) -> Option<Kind> {
+        let b = self.bucket(w)?;
+        if let Some(k) = b.words.iter().find(|(e, _, _)| e == w).and_then(|e| e.1) {
+            return Some(k);
+        }
+        b.prefixes
+            .iter()
+            .find(|(p, _)| w.starts_with(p.as_str()))
+            .map(|(_, k)| *k)
+    }
+}
+
+/// The first [`HEAD_CHARS`] characters of `w`, or all of it.
+fn head(w: &str) -> &str {
+    if w.len() <= HEAD_CHARS {
+        return w;
+    }
+    match w.char_indices().nth(HEAD_CHARS) {
+        Some((b, _)) => &w[..b],
+        None => w,
+    }
+}
+
+static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| index(lists()));
+
+fn lists() -> Lists {
+    let mut lx = Lists::default();
     for list in [ENGLISH, GERMAN, FRENCH] {
         for (w, entries) in list {
             for e in entries.split(',') {
@@ -484,23 +543,53 @@ fn build() -> Lexicon {
             add(&mut lx, e, Kind::Booster(*f));
         }
     }
-    let mut by_head: Map<Vec<(String, Kind)>> = Map::default();
-    for (p, k) in &lx.prefixes {
-        let head: String = p.chars().take(HEAD_CHARS).collect();
-        by_head.entry(head).or_default().push((p.clone(), *k));
-    }
-    for list in by_head.values_mut() {
-        list.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
-    }
-    lx.by_head = by_head;
     for phrases in lx.phrases.values_mut() {
         phrases.sort_by_key(|p| std::cmp::Reverse(p.rest.len()));
     }
     lx
 }
 
+/// The lists by head. A prefix shorter than [`HEAD_CHARS`] characters
+/// would match no word (none is listed; a test keeps it so).
+fn index(lists: Lists) -> Lexicon {
+    let mut heads: Map<Bucket> = Map::default();
+    let Lists {
+        words,
+        prefixes,
+        mut phrases,
+    } = lists;
+    for (w, k) in words {
+        let p = phrases.remove(&w).unwrap_or_default();
+        heads
+            .entry(head(&w).to_string())
+            .or_default()
+            .words
+            .push((w, Some(k), p));
+    }
+    for (w, p) in phrases {
+        heads
+            .entry(head(&w).to_string())
+            .or_default()
+            .words
+            .push((w, None, p));
+    }
+    for (p, k) in prefixes {
+        if p.chars().count() >= HEAD_CHARS {
+            heads
+                .entry(head(&p).to_string())
+                .or_default()
+                .prefixes
+                .push((p, k));
+        }
+    }
+    for b in heads.values_mut() {
+        b.prefixes.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    }
+    Lexicon { heads }
+}
+
 /// Adds an entry, and its spelling without umlauts when it has any.
-fn add(lx: &mut Lexicon, entry: &str, kind: Kind) {
+fn add(lx: &mut Lists, entry: &str, kind: Kind) {
     let entry = entry.trim();
     if entry.is_empty() {
         return;
@@ -583,6 +672,15 @@ fn fold_into(word: &str, out: &mut String) {
 /// [`fold`] appended to `out`.
 fn fold_append(word: &str, out: &mut String) {
     if word.is_ascii() {
+        if !word.contains('`') {
+            // Copied whole and lower-cased in place: most words of a mail.
+            let from = out.len();
+            out.push_str(word);
+            if let Some(added) = out.get_mut(from..) {
+                added.make_ascii_lowercase();
+            }
+            return;
+        }
         out.extend(word.bytes().map(|b| {
             let b = b.to_ascii_lowercase();
             char::from(if b == b'`' { b'\'' } else { b })
@@ -682,10 +780,24 @@ fn tokenize(
                     }
                 }
                 let raw = &line[start..end];
-                let letters = raw.chars().filter(|c| c.is_alphabetic()).count();
-                let caps = letters >= 2 && !raw.chars().any(char::is_lowercase);
+                // Most words are ASCII: counted by byte, the same answer.
+                let (letters, lower, chars) = if raw.is_ascii() {
+                    let b = raw.as_bytes();
+                    (
+                        b.iter().filter(|c| c.is_ascii_alphabetic()).count(),
+                        b.iter().any(u8::is_ascii_lowercase),
+                        b.len(),
+                    )
+                } else {
+                    (
+                        raw.chars().filter(|c| c.is_alphabetic()).count(),
+                        raw.chars().any(char::is_lowercase),
+                        raw.chars().count(),
+                    )
+                };
+                let caps = letters >= 2 && !lower;
                 let from = buf.len();
-                if raw.chars().count() <= MAX_WORD_CHARS {
+                if chars <= MAX_WORD_CHARS {
                     fold_append(raw, buf);
                 }
                 let folded = (from, buf.len());
@@ -786,30 +898,35 @@ fn lookup(lx: &Lexicon, words: &[Word], buf: &str, i: usize) -> Option<(Kind, us
     if w.is_empty() {
         return None;
     }
-    if let Some(phrases) = lx.phrases.get(w) {
-        for p in phrases {
-            let n = p.rest.len();
-            // A phrase stays within its clause: "thanks, so much" is two.
-            let fits = words.len() > i + n
-                && p.rest
-                    .iter()
-                    .enumerate()
-                    .all(|(k, s)| !words[i + k].clause_end && s.matches(folded(&words[i + 1 + k])));
-            if fits {
-                return Some((p.kind, n + 1));
+    if let Some(b) = lx.bucket(w) {
+        let exact = b.words.iter().find(|(e, _, _)| e == w);
+        if let Some((_, _, phrases)) = exact {
+            for p in phrases {
+                let n = p.rest.len();
+                // A phrase stays within its clause: "thanks, so much" is two.
+                let fits = words.len() > i + n
+                    && p.rest.iter().enumerate().all(|(k, s)| {
+                        !words[i + k].clause_end && s.matches(folded(&words[i + 1 + k]))
+                    });
+                if fits {
+                    return Some((p.kind, n + 1));
+                }
             }
         }
-    }
-    if let Some(k) = lx.words.get(w) {
-        return Some((*k, 1));
-    }
-    if let Some(k) = prefix(lx, w) {
-        return Some((k, 1));
+        if let Some(k) = exact.and_then(|e| e.1) {
+            return Some((k, 1));
+        }
+        if let Some((_, k)) = b.prefixes.iter().find(|(p, _)| w.starts_with(p.as_str())) {
+            return Some((*k, 1));
+        }
     }
     // French elision: "l'arnaque", "d'accord"; "n'" negates ("n'aime").
+    if !w.contains('\'') {
+        return None;
+    }
     if let Some((head, rest)) = w.split_once('\'') {
         if matches!(head, "l" | "d" | "j" | "m" | "t" | "s" | "c" | "qu") && !rest.is_empty() {
-            if let Some(k) = lx.words.get(rest).copied().or_else(|| prefix(lx, rest)) {
+            if let Some(k) = lx.single(rest) {
                 return Some((k, 1));
             }
         }
@@ -821,19 +938,6 @@ fn lookup(lx: &Lexicon, words: &[Word], buf: &str, i: usize) -> Option<(Kind, us
         }
     }
     None
-}
-
-fn prefix(lx: &Lexicon, w: &str) -> Option<Kind> {
-    let head_end = match w.char_indices().nth(HEAD_CHARS) {
-        Some((b, _)) => b,
-        None if w.chars().count() == HEAD_CHARS => w.len(),
-        None => return None,
-    };
-    lx.by_head
-        .get(&w[..head_end])?
-        .iter()
-        .find(|(p, _)| w.starts_with(p.as_str()))
-        .map(|(_, k)| *k)
 }
 
 /// A word of feeling found, before the sentence's ending is known.
@@ -857,7 +961,8 @@ fn score(parts: &[&str], collect: bool) -> (i32, Vec<Evidence>) {
     let mut endings: Vec<Ending> = Vec::new();
     let mut sentence_base = 0;
     for (part, text) in parts.iter().enumerate() {
-        let mut words = Vec::new();
+        // About one word in six bytes of text.
+        let mut words = Vec::with_capacity(text.len().min(MAX_BYTES) / 6);
         let mut buf = String::with_capacity(text.len().min(MAX_BYTES));
         tokenize(text, sentence_base, &mut words, &mut buf, &mut endings);
         sentence_base = endings.len();
@@ -986,9 +1091,9 @@ fn read_words(
                     // reply", "no answer") is not turned again.
                     let own_no = n > 1
                         && lx
-                            .words
-                            .get(buf.get(words[i].folded.0..words[i].folded.1).unwrap_or(""))
-                            == Some(&Kind::Negator);
+                            .exact(buf.get(words[i].folded.0..words[i].folded.1).unwrap_or(""))
+                            .and_then(|(k, _)| k)
+                            == Some(Kind::Negator);
                     let negation = if own_no { None } else { negation };
                     items.push(feeling(part, words, i, n, w, negation, boost, raw));
                     boost = None;

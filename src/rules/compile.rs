@@ -486,13 +486,14 @@ impl Compiled {
     }
 
     /// Like [`Compiled::classify`], starting from hits a [`Prescan`] of
-    /// this same compiled set found, and from the message's mood read as a
-    /// first message (`first_mood`), when that was read already.
+    /// this same compiled set found, and from the message's mood
+    /// (`mood`, read as what `view` is: a first message or a reply), when
+    /// that was read already.
     pub(crate) fn classify_with(
         &self,
         view: &MessageView<'_>,
         pre: Option<Prescan>,
-        first_mood: Option<Sentiment>,
+        mood: Option<Sentiment>,
     ) -> Classification {
         let mut out = Classification::default();
         let mut hits = match pre {
@@ -509,9 +510,7 @@ impl Compiled {
             }
             _ => Hits::new(&self.patterns),
         };
-        if !view.is_reply {
-            hits.mood = first_mood;
-        }
+        hits.mood = mood;
         for rule in &self.rules {
             if !rule.on.applies(view.is_reply) {
                 continue;

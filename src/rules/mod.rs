@@ -215,6 +215,23 @@ pub struct Classification {
     pub first_mood: Aside<crate::mail::sentiment::Sentiment>,
 }
 
+/// A message's mood read before it is classified (in intake's parallel
+/// stage), with how it was read: as a first message (its subject counts)
+/// or as a reply (it does not). Used only when the message is classified
+/// as what it was read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EarlyMood {
+    pub mood: crate::mail::sentiment::Sentiment,
+    pub as_reply: bool,
+}
+
+impl EarlyMood {
+    /// The mood, if it was read the way a message that `is_reply` is.
+    pub fn as_read(self, is_reply: bool) -> Option<crate::mail::sentiment::Sentiment> {
+        (self.as_reply == is_reply).then_some(self.mood)
+    }
+}
+
 /// A value worked out on the way and handed on with a result it is not
 /// part of: results that differ only in it are equal (the explaining path
 /// and the fast path agree on what the rules decided, whichever of them
@@ -396,18 +413,19 @@ impl RuleSet {
     /// [`RuleSet::classify`] using a [`Prescan`]; one taken with another
     /// rule set (the file was reloaded in between) is ignored and the
     /// message scanned again, so the result is always this set's.
-    /// `first_mood` is the message's mood read as a first message, when
-    /// the caller read it already (it is used only if `view` is no reply).
+    /// `mood` is the message's mood when the caller read it already (it
+    /// is used only if it was read as what `view` is: a reply or not).
     pub fn classify_prescanned(
         &self,
         view: &MessageView<'_>,
         pre: Option<Prescan>,
-        first_mood: Option<crate::mail::sentiment::Sentiment>,
+        mood: Option<EarlyMood>,
     ) -> Classification {
         let hits = pre
             .filter(|p| Arc::ptr_eq(&p.of, &self.inner))
             .map(|p| p.hits);
-        self.inner.classify_with(view, hits, first_mood)
+        let mood = mood.and_then(|m| m.as_read(view.is_reply));
+        self.inner.classify_with(view, hits, mood)
     }
 
     /// Runs the rules and records why each did or did not match, for

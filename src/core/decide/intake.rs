@@ -63,9 +63,12 @@ pub fn intake(
     // Addresses the desk received this very message at are the desk's too.
     let own_here = own_for(desk.own, msg);
 
-    // What the guard says of the message, read once: the acknowledgement
-    // asks again.
-    let automatic = crate::guard::automatic_reason(msg);
+    // What the guard says of the message, read once (by the shell when it
+    // asked already): the acknowledgement asks again.
+    let automatic = match &ctx.automatic {
+        Some(a) => a.clone(),
+        None => crate::guard::automatic_reason(msg),
+    };
     // The guards first: what they catch is stored and flagged, and answers
     // nothing. Order: the most specific reason wins the record.
     let quiet = if let Some(b) = &ctx.bounced {

@@ -91,6 +91,7 @@ fn ctx<'a>(tags: &'a TagMatcher, _own: &'a [String], mode: Mode) -> Context<'a> 
         languages: &[],
         remembered_language: None,
         detected_language: None,
+        automatic: None,
     }
 }
 

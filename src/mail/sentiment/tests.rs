@@ -248,15 +248,30 @@ fn every_list_entry_is_well_formed() {
             }
         }
     }
-    for p in lx.prefixes.keys() {
+    let lists = lists();
+    for p in lists.prefixes.keys() {
         // Shorter prefixes would match too much (and are not found).
         assert!(p.chars().count() >= HEAD_CHARS, "prefix {p:?} is too short");
     }
     assert_eq!(mood("shit."), Sentiment::Negative);
     assert_eq!(mood("Shitty service."), Sentiment::Negative);
-    assert!(lx.words.contains_key("unacceptable"));
-    assert!(lx.prefixes.contains_key("enttausch"));
-    assert!(lx.words.contains_key("unverschaemtheit"));
+    assert!(lists.words.contains_key("unacceptable"));
+    assert!(lists.prefixes.contains_key("enttausch"));
+    assert!(lists.words.contains_key("unverschaemtheit"));
+    // The index by head says what the lists say, word by word.
+    assert_eq!(lx.single("unacceptable"), Some(Kind::Feeling(-3.0)));
+    assert_eq!(
+        lx.single("enttauschend"),
+        lists.prefixes.get("enttausch").copied()
+    );
+    for (w, k) in &lists.words {
+        assert_eq!(lx.single(w), Some(*k), "{w}");
+        let phrases = lists.phrases.get(w).map_or(0, Vec::len);
+        assert_eq!(lx.exact(w).map(|(_, p)| p.len()), Some(phrases), "{w}");
+    }
+    for (w, p) in &lists.phrases {
+        assert_eq!(lx.exact(w).map(|(_, p)| p.len()), Some(p.len()), "{w}");
+    }
 }
 
 #[test]
