@@ -343,7 +343,7 @@ fn old_references_keep_working_after_the_prefix_changes() {
         "",
         "Broken",
     ));
-    let signer = postdesk::token::Signer::load_or_create(&t.state_dir()).expect("secret");
+    let signer = t.signer();
     let token = signer.agent_address("support@desk.test", "ACME-1", "alice@desk.test", false);
     let text = std::fs::read_to_string(&t.config_path).expect("config");
     std::fs::write(

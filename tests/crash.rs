@@ -42,6 +42,26 @@ fn corpus(path: &std::path::Path) {
     std::fs::write(path, data).unwrap();
 }
 
+/// How far an import has come: the sled store's bytes, or on PostgreSQL
+/// the messages committed.
+fn progress(t: &TestDesk, store_dir: &std::path::Path) -> u64 {
+    match &t.database {
+        None => store_bytes(store_dir),
+        Some(db) => {
+            let out = common::psql(&common::test_pg(), db, "SELECT count(*) FROM messages");
+            String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+        }
+    }
+}
+
+/// How much further each round goes before its kill.
+fn step() -> u64 {
+    match common::engine() {
+        "postgres" => (COUNT / 8) as u64,
+        _ => 400_000,
+    }
+}
+
 fn store_bytes(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|rd| {
@@ -74,13 +94,13 @@ fn kill_9_during_import_loses_and_doubles_nothing() {
             .unwrap();
         // Kill at a different depth each round: once the store has grown
         // by a further slice since the last round.
-        let target = store_bytes(&store_dir) + 400_000 * (round + 1);
+        let target = progress(&t, &store_dir) + step() * (round + 1);
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             if child.try_wait().unwrap().is_some() {
                 break;
             }
-            if store_bytes(&store_dir) >= target || Instant::now() > deadline {
+            if progress(&t, &store_dir) >= target || Instant::now() > deadline {
                 child.kill().unwrap(); // SIGKILL
                 kills += 1;
                 break;
@@ -107,7 +127,7 @@ fn kill_9_during_import_loses_and_doubles_nothing() {
         "earlier rounds stored something"
     );
 
-    let store = Store::open(&t.state_dir()).unwrap();
+    let store = Store::open_config(&t.config()).unwrap();
     let mut ids = HashSet::new();
     let mut total = 0;
     let mut tickets = 0;

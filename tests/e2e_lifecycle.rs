@@ -33,7 +33,7 @@ fn show(t: &TestDesk) -> serde_json::Value {
 }
 
 fn agent_command(t: &TestDesk, smtp: u64, desk_address: &str, command: &str, id: &str) {
-    let signer = postdesk::token::Signer::load_or_create(&t.state_dir()).unwrap();
+    let signer = t.signer();
     let token = signer.agent_address(desk_address, "ACME-1", "bob@desk.test", false);
     swaks_send(
         smtp,

@@ -62,7 +62,7 @@ fn customer_mail_through_postfix_and_dovecot_becomes_a_ticket() {
     );
     // A colleague writes to the signed reply address only: Postfix and
     // Dovecot keep the plus address in Delivered-To, which threads it.
-    let signer = postdesk::token::Signer::load_or_create(&t.state_dir()).unwrap();
+    let signer = t.signer();
     let reply_to = signer.reply_address("support@desk.test", &reference);
     swaks_send(
         smtp,

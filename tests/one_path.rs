@@ -74,7 +74,7 @@ fn customer_writes(t: &TestDesk, id: &str, subject: &str) {
 /// An agent's answer to their notification: to the agent's signed
 /// address of the ticket, as the notification's Reply-To gives it.
 fn agent_writes(t: &TestDesk, agent: &str, reference: &str, id: &str, body: &str) {
-    let signer = postdesk::token::Signer::load_or_create(&t.state_dir()).expect("secret");
+    let signer = t.signer();
     let to = signer.agent_address("support@desk.test", reference, agent, false);
     let raw = format!(
         "From: {agent}\r\nTo: {to}\r\nSubject: Re: [{reference}] help\r\nMessage-ID: <{id}>\r\nDate: Sun, 22 Nov 2026 11:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
@@ -378,7 +378,7 @@ fn the_address_the_desk_got_the_mail_at_is_never_a_participant() {
         show(&t, "ACME-2")["ticket"]["participants"],
         serde_json::json!(["erin@customer.test", "frank@customer.test"])
     );
-    let signer = postdesk::token::Signer::load_or_create(&t.state_dir()).expect("secret");
+    let signer = t.signer();
     let to = signer.agent_address("help@desk.test", "ACME-1", "alice@desk.test", false);
     ok(t.pipe(format!(
         "From: alice@desk.test\r\nTo: {to}\r\nSubject: Re: [ACME-1]\r\nMessage-ID: <a1@desk.test>\r\n\r\nIt is fixed.\r\n"

@@ -172,6 +172,26 @@ batch = 200
         desk
     }
 
+    /// The desk's token signer, as the desk itself has it: the secret in
+    /// the state directory, or on PostgreSQL the one in the database.
+    pub fn signer(&self) -> postdesk::token::Signer {
+        match &self.database {
+            None => postdesk::token::Signer::load_or_create(&self.state_dir()).expect("secret"),
+            Some(db) => {
+                // The desk makes it at its first opening.
+                let _ = self.run(&["status"]);
+                let out = psql(
+                    &test_pg(),
+                    db,
+                    "SELECT convert_from(value, 'UTF8') FROM meta WHERE key = 'token_secret'::bytea",
+                );
+                let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+                postdesk::token::Signer::from_secret(&text, "the test database")
+                    .expect("the database holds the token secret")
+            }
+        }
+    }
+
     pub fn rules_path(&self) -> PathBuf {
         self.dir.path().join("rules.toml")
     }
