@@ -61,6 +61,7 @@ use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
 use engine::{Customers as _, Health as _, Intake as _, Messages as _, Timers as _};
 
+mod claims;
 pub mod codec;
 pub mod engine;
 mod export;

@@ -20,6 +20,7 @@
 //! read and grown together.
 
 mod backup;
+mod claims;
 mod customers;
 mod guard;
 mod health;
@@ -32,6 +33,7 @@ mod quarantine;
 mod timers;
 
 pub use backup::Backup;
+pub use claims::Claims;
 pub use customers::Customers;
 pub use guard::Guard;
 pub use health::Health;
@@ -52,6 +54,7 @@ pub trait Engine:
     + Privacy
     + Backup
     + Outbox
+    + Claims
     + Quarantine
     + Guard
     + Health
@@ -69,6 +72,7 @@ impl<T> Engine for T where
         + Privacy
         + Backup
         + Outbox
+        + Claims
         + Quarantine
         + Guard
         + Health
