@@ -351,3 +351,101 @@ pub fn tally(
     result.map_err(bad)?;
     Ok(tallies)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::IdKind;
+
+    fn records() -> Vec<Record> {
+        vec![
+            Record::MessageId {
+                key: b"a@b".to_vec(),
+                entry: IdEntry {
+                    kind: IdKind::Sent,
+                    ticket: 7,
+                },
+            },
+            Record::Customer {
+                email: b"ann@c.test".to_vec(),
+                ticket: 7,
+            },
+            Record::QuarantineRaw {
+                id: b"q1".to_vec(),
+                raw: b"junk\0\xffbytes".to_vec(),
+            },
+            Record::Cursor {
+                source: "main".into(),
+                value: b"uid 42".to_vec(),
+            },
+            Record::Notified {
+                message_id: b"n@d".to_vec(),
+                agent: "bob@desk.test".into(),
+                seen: Some((7, 2)),
+            },
+            Record::Guard {
+                kind: "mark".into(),
+                email: b"x@y".to_vec(),
+                record: serde_json::json!({"b": 1, "a": [2]}),
+            },
+            Record::Meta {
+                key: b"counter/rr".to_vec(),
+                value: b"3".to_vec(),
+            },
+        ]
+    }
+
+    fn stream_of(records: &[Record]) -> (Vec<u8>, Tallies) {
+        let mut w = Writer::new(Vec::new()).expect("writer");
+        for r in records {
+            w.write(r).expect("write");
+        }
+        w.finish().expect("finish")
+    }
+
+    #[test]
+    fn records_read_back_as_written_and_tallies_ignore_order() {
+        let rs = records();
+        let (bytes, written) = stream_of(&rs);
+        let mut reader = Reader::new(bytes.as_slice()).expect("magic");
+        let mut back = Vec::new();
+        while let Some(r) = reader.next_record().expect("record") {
+            back.push(r);
+        }
+        assert_eq!(format!("{back:?}"), format!("{rs:?}"));
+        assert_eq!(reader.tallies(), &written);
+        assert_eq!(written.counts().get("msgids"), Some(&1));
+
+        let mut reversed = records();
+        reversed.reverse();
+        assert_eq!(stream_of(&reversed).1, written, "order does not matter");
+        let mut changed = records();
+        changed.pop();
+        changed.push(Record::Meta {
+            key: b"counter/rr".to_vec(),
+            value: b"4".to_vec(),
+        });
+        assert_ne!(
+            stream_of(&changed).1.digests().get("meta"),
+            written.digests().get("meta"),
+            "a changed record changes its kind's digest"
+        );
+    }
+
+    #[test]
+    fn cut_or_foreign_streams_are_refused() {
+        let (bytes, _) = stream_of(&records());
+        let cut = &bytes[..bytes.len() - 6];
+        let mut reader = Reader::new(cut).expect("magic");
+        let mut result = Ok(Some(()));
+        while let Ok(Some(())) = result {
+            result = reader.next_record().map(|r| r.map(|_| ()));
+        }
+        assert!(result.is_err(), "a stream without its end frame");
+        assert!(Reader::new(&b"postdesk-store-export 1\n"[..]).is_err());
+        let mut unknown = MAGIC.to_vec();
+        unknown.extend_from_slice(&[b'?', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let mut reader = Reader::new(unknown.as_slice()).expect("magic");
+        assert!(reader.next_record().is_err(), "an unknown kind");
+    }
+}
