@@ -278,7 +278,9 @@ async fn pull_forward(mailer: &Mailer) -> usize {
             .filter(|e| e.next_attempt > now)
             .map(|e| (e.clone(), pulled_forward(e, now)))
             .collect();
-        store.update_outbox(&changes)?;
+        // Another node may be sending or have recorded some of these
+        // since they were read: those keep what is stored.
+        store.update_unchanged_outbox(&changes)?;
         store.flush()?;
         Ok::<_, crate::store::StoreError>(store.outbox_len())
     })

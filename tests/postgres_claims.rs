@@ -181,6 +181,39 @@ fn a_node_records_only_under_its_own_claim_and_recovers_what_a_dead_node_left() 
         "d's recovery claim keeps others off it"
     );
 
+    // A pass no claim covers (bringing mail forward) writes only what is
+    // stored as it read it and no node holds now.
+    let e3 = stored(&pg, 3);
+    let mut forward = e3.clone();
+    forward.next_attempt = now - Duration::seconds(5);
+    let e2 = stored(&pg, 2);
+    let mut forward2 = e2.clone();
+    forward2.next_attempt = now - Duration::seconds(5);
+    assert!(
+        pg.update_unchanged(&[(e3.clone(), forward.clone()), (e2, forward2)])
+            .unwrap()
+            .is_empty(),
+        "3 is claimed by c, 2 by d: neither is written"
+    );
+    psql(
+        &test_pg(),
+        &db,
+        "UPDATE outbox SET claim_until = now() - interval '1 second'",
+    );
+    let mut stale = e3.clone();
+    stale.attempts = 9;
+    assert!(
+        pg.update_unchanged(&[(stale, forward.clone())])
+            .unwrap()
+            .is_empty(),
+        "a record changed since it was read is not overwritten"
+    );
+    assert_eq!(pg.update_unchanged(&[(e3, forward)]).unwrap(), vec![3]);
+    assert_eq!(
+        stored(&pg, 3).next_attempt.timestamp_millis(),
+        (now - Duration::seconds(5)).timestamp_millis()
+    );
+
     // On sled (one process) every entry is this sender's.
     let mut staged = Staged::default();
     stager.stage_outgoing(&mut staged, entry(9, due), None, None, &mail_of(9));

@@ -32,4 +32,18 @@ impl Store {
         let _writing = self.writing();
         self.sled.update_claimed(changes, node)
     }
+
+    /// [`Store::update_outbox`] for the entries still stored as read and
+    /// not claimed by any node now: for passes over the queue that hold no
+    /// claim. Returns the ids written.
+    pub fn update_unchanged_outbox(
+        &self,
+        changes: &[(outbox::Entry, outbox::Entry)],
+    ) -> Result<Vec<u64>> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _writing = self.writing();
+        self.sled.update_unchanged(changes)
+    }
 }

@@ -46,10 +46,40 @@ impl Claims for PgEngine {
     /// `update_outbox`'s one statement, on the rows `node` still holds:
     /// a row another node claimed since is not written.
     fn update_claimed(&self, changes: &[(Entry, Entry)], node: &str) -> Result<Vec<u64>> {
-        let what = "outbox update under a claim";
-        let mut last: std::collections::BTreeMap<u64, &Entry> = Default::default();
-        for (_, new) in changes {
-            last.insert(new.id, new);
+        self.update_where(
+            "outbox update under a claim",
+            changes,
+            "outbox.claimed_by = $7",
+            Some(node),
+        )
+    }
+
+    /// `update_outbox`'s one statement, on the rows whose record is still
+    /// the one read (compared as `jsonb`) and that no live claim holds.
+    fn update_unchanged(&self, changes: &[(Entry, Entry)]) -> Result<Vec<u64>> {
+        self.update_where(
+            "outbox update of unchanged mail",
+            changes,
+            "outbox.record::jsonb = u.old::jsonb \
+             AND (outbox.claim_until IS NULL OR outbox.claim_until <= now())",
+            None,
+        )
+    }
+}
+
+impl PgEngine {
+    /// `update_outbox`'s statement with a further condition on each row
+    /// (`$7` is `node`, when given; `u.old` the record as read).
+    fn update_where(
+        &self,
+        what: &'static str,
+        changes: &[(Entry, Entry)],
+        condition: &str,
+        node: Option<&str>,
+    ) -> Result<Vec<u64>> {
+        let mut last: std::collections::BTreeMap<u64, (&Entry, &Entry)> = Default::default();
+        for (old, new) in changes {
+            last.insert(new.id, (old, new));
         }
         if last.is_empty() {
             return Ok(Vec::new());
@@ -60,27 +90,46 @@ impl Claims for PgEngine {
         let mut tickets = Vec::with_capacity(last.len());
         let mut records = Vec::with_capacity(last.len());
         let mut in_flight = Vec::with_capacity(last.len());
-        for e in last.values() {
+        let mut olds = Vec::with_capacity(last.len());
+        for (old, e) in last.values() {
             ids.push(to_i64("outbox entry", e.id)?);
             states.push(e.state.to_string());
             due.push(e.next_attempt.timestamp_millis());
             tickets.push(e.ticket.as_deref().map(column_text));
             records.push(json_text("outbox entry", e)?);
             in_flight.push(e.in_flight);
+            olds.push(json_text("outbox entry", old)?);
         }
-        let rows = self.rows(
-            what,
+        let sql = format!(
             "UPDATE outbox SET state = u.state, \
                next_attempt = to_timestamp(0) + u.due * interval '1 millisecond', \
                ticket = u.ticket, record = u.record::json, \
                claimed_by = CASE WHEN u.in_flight THEN outbox.claimed_by END, \
                claim_until = CASE WHEN u.in_flight THEN outbox.claim_until END \
              FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], \
-               $6::bool[]) AS u(id, state, due, ticket, record, in_flight) \
-             WHERE outbox.id = u.id AND outbox.claimed_by = $7 \
+               $6::bool[], {old}) AS u(id, state, due, ticket, record, in_flight, old) \
+             WHERE outbox.id = u.id AND {condition} \
              RETURNING outbox.id",
-            &[&ids, &states, &due, &tickets, &records, &in_flight, &node],
-        )?;
+            old = if node.is_some() {
+                "$8::text[]"
+            } else {
+                "$7::text[]"
+            },
+        );
+        let rows = match node {
+            Some(node) => self.rows(
+                what,
+                &sql,
+                &[
+                    &ids, &states, &due, &tickets, &records, &in_flight, &node, &olds,
+                ],
+            )?,
+            None => self.rows(
+                what,
+                &sql,
+                &[&ids, &states, &due, &tickets, &records, &in_flight, &olds],
+            )?,
+        };
         let mut written = rows
             .iter()
             .map(|r| {

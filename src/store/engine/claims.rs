@@ -28,4 +28,12 @@ pub trait Claims {
     /// the others are left as they are. Returns the ids written. On an
     /// engine only one process opens, `update_outbox` of all.
     fn update_claimed(&self, changes: &[(Entry, Entry)], node: &str) -> Result<Vec<u64>>;
+
+    /// [`super::Outbox::update_outbox`] for the entries still stored as
+    /// `old` that no node holds a live claim on: a pass over the queue
+    /// that no claim covers (bringing every mail forward when the
+    /// transport is back) must not undo what a sender recorded after it
+    /// read. Returns the ids written. On an engine only one process opens,
+    /// `update_outbox` of all.
+    fn update_unchanged(&self, changes: &[(Entry, Entry)]) -> Result<Vec<u64>>;
 }

@@ -15,6 +15,10 @@ impl Claims for Sled {
     }
 
     fn update_claimed(&self, changes: &[(Entry, Entry)], _node: &str) -> Result<Vec<u64>> {
+        self.update_unchanged(changes)
+    }
+
+    fn update_unchanged(&self, changes: &[(Entry, Entry)]) -> Result<Vec<u64>> {
         let mut ids = Vec::with_capacity(changes.len());
         for (old, _) in changes {
             if self
