@@ -320,7 +320,7 @@ async fn prebuild(mailer: &Mailer) {
     .await;
     if let Ok(Ok(planned)) = planned {
         if !planned.is_empty() {
-            build_due(mailer, planned).await;
+            build_due(mailer, planned, false).await;
         }
     }
 }
@@ -334,8 +334,14 @@ fn human(d: Duration) -> String {
 /// them built (one transaction, one flush) before any is sent, so a resend
 /// after a crash is the same bytes. Returns what may be sent now: mail
 /// that fails to build is marked failed with the reason (`postdesk outbox
-/// retry` builds it again, with the templates of then).
-async fn build_due(mailer: &Mailer, due: Vec<(Entry, Vec<u8>)>) -> Vec<(Entry, Vec<u8>)> {
+/// retry` builds it again, with the templates of then). `claimed`: the
+/// entries are this node's claims (else, read from the queue unclaimed, a
+/// failure is recorded only on an entry unchanged and unclaimed since).
+async fn build_due(
+    mailer: &Mailer,
+    due: Vec<(Entry, Vec<u8>)>,
+    claimed: bool,
+) -> Vec<(Entry, Vec<u8>)> {
     if due.iter().all(|(e, _)| !e.planned) {
         return due;
     }
@@ -367,7 +373,11 @@ async fn build_due(mailer: &Mailer, due: Vec<(Entry, Vec<u8>)>) -> Vec<(Entry, V
             }
         }
         let replaced = store.store_built(&built)?;
-        store.update_outbox(&failed)?;
+        if claimed {
+            store.update_claimed_outbox(&failed, node())?;
+        } else {
+            store.update_unchanged_outbox(&failed)?;
+        }
         store.flush()?;
         ready.extend(built.into_iter().filter(|(e, _)| replaced.contains(&e.id)));
         ready.sort_by_key(|(e, _)| (e.next_attempt, e.id));
@@ -532,7 +542,7 @@ pub async fn run(
                     Vec::new()
                 }
             };
-            let due = build_due(&mailer, due).await;
+            let due = build_due(&mailer, due, true).await;
             if due.is_empty() {
                 // Nothing to probe with: whether the transport is back is
                 // learnt with the next mail.
