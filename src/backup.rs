@@ -1,21 +1,25 @@
 //! `postdesk backup DIR` and `postdesk restore DIR`.
 //!
 //! A backup is a directory of three files:
-//! - `store.pdx`: every store tree, record by record (the format is
-//!   [`crate::store::Store::export`]'s), written while the store pauses its
-//!   writes, so it is one moment of the desk even while `serve` takes mail;
+//! - `store.pdx`: every record of the desk as a record stream
+//!   ([`crate::store::portable::stream`], format 2), the same from either
+//!   engine, so a desk kept in PostgreSQL restores into sled and the other
+//!   way round; written while the store pauses its writes, so it is one
+//!   moment of the desk even while `serve` takes mail. Format 1 backups
+//!   (sled's trees, [`crate::store::Store::export`]) still restore;
 //! - `secret`: the key that signs reply tokens. Without it, replies to mail
 //!   sent before the restore no longer thread by token;
-//! - `manifest.json`: what is in it (schema version, records per tree,
-//!   tickets, size, SHA-256 of `store.pdx`), written last: a directory
-//!   without a manifest is an unfinished backup.
+//! - `manifest.json`: what is in it (schema version, records and a digest
+//!   per kind, tickets, size, SHA-256 of `store.pdx`), written last: a
+//!   directory without a manifest is an unfinished backup.
 //!
 //! With a daemon running, the daemon writes the backup (it holds the store);
 //! without one, the command does. Restore is offline only: it refuses while
 //! a daemon runs, refuses to replace a store without `--force` (and then
 //! moves the old one aside rather than deleting it), checks the checksum
 //! before touching anything, builds the new store beside the old and checks
-//! its record counts against the manifest before moving it into place.
+//! its record counts (and, format 2, each kind's digest, read back from
+//! the new store) against the manifest before moving it into place.
 
 use std::collections::BTreeMap;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -26,13 +30,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::store::{Store, SCHEMA_VERSION};
+use crate::store::engine::Backup;
+use crate::store::portable::stream::{self, StreamError, Tallies};
+use crate::store::portable::Record;
+use crate::store::{Store, StoreError, SCHEMA_VERSION};
 use crate::token::SECRET_FILE;
 
 pub const MANIFEST: &str = "manifest.json";
 pub const EXPORT: &str = "store.pdx";
-/// The backup layout this build writes and reads.
-pub const FORMAT: u32 = 1;
+/// The backup layout this build writes (and the newest it reads): 2 is
+/// the record stream; 1, sled's trees, is still read.
+pub const FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -41,8 +49,14 @@ pub struct Manifest {
     pub postdesk_version: String,
     pub created: DateTime<Utc>,
     pub tickets: u64,
-    /// Records per store tree.
+    /// Records per kind (format 2; kinds are named after the sled trees
+    /// that hold them) or per store tree (format 1).
     pub trees: BTreeMap<String, u64>,
+    /// Format 2: each kind's order-free digest
+    /// ([`stream::Tallies::digests`]), checked on restore against what the
+    /// restored store holds.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub digests: BTreeMap<String, String>,
     pub bytes: u64,
     pub sha256: String,
     /// Whether the token secret is in the backup.
@@ -100,6 +114,16 @@ fn hex(bytes: &[u8]) -> String {
 /// Writes a backup of `store` (and the secret in `state_dir`) into `dir`,
 /// which must be new or empty. The store must be flushed by the caller.
 pub fn write(store: &Store, state_dir: &Path, dir: &Path) -> Result<Manifest, BackupError> {
+    write_from(state_dir, dir, |f| store.export_records(f))
+}
+
+/// Writes a backup of what `export` hands out (every record of one desk,
+/// as [`Backup::export_records`] does on either engine) into `dir`.
+pub fn write_from(
+    state_dir: &Path,
+    dir: &Path,
+    export: impl FnOnce(&mut dyn FnMut(Record) -> Result<(), StoreError>) -> Result<(), StoreError>,
+) -> Result<Manifest, BackupError> {
     if dir.exists() {
         let mut entries = std::fs::read_dir(dir).map_err(io(dir))?;
         if entries.next().is_some() {
@@ -107,28 +131,53 @@ pub fn write(store: &Store, state_dir: &Path, dir: &Path) -> Result<Manifest, Ba
         }
     }
     crate::desk::create_private_dir(dir).map_err(io(dir))?;
-    let export = dir.join(EXPORT);
+    let export_path = dir.join(EXPORT);
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(&export)
-        .map_err(io(&export))?;
-    let mut out = Hashing {
+        .open(&export_path)
+        .map_err(io(&export_path))?;
+    let out = Hashing {
         inner: BufWriter::new(file),
         hash: Sha256::new(),
         bytes: 0,
     };
-    let trees = store.export(&mut out).map_err(io(&export))?;
-    out.flush().map_err(io(&export))?;
+    let invalid =
+        |e: &dyn std::fmt::Display| BackupError::Invalid(export_path.clone(), e.to_string());
+    let mut writer = stream::Writer::new(out).map_err(|e| invalid(&e))?;
+    let mut failed: Option<StreamError> = None;
+    export(&mut |r| match writer.write(&r) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let detail = e.to_string();
+            failed = Some(e);
+            // Ends the export: the backup cannot be whole.
+            Err(StoreError::Corrupt {
+                what: "backup stream",
+                detail,
+            })
+        }
+    })
+    .map_err(|e| match failed.take() {
+        Some(StreamError::Io(source)) => BackupError::Io {
+            path: export_path.clone(),
+            source,
+        },
+        _ => invalid(&e),
+    })?;
+    let (mut out, tallies) = writer.finish().map_err(|e| invalid(&e))?;
+    out.flush().map_err(io(&export_path))?;
     let Hashing {
         inner, hash, bytes, ..
     } = out;
     let file = inner.into_inner().map_err(|e| BackupError::Io {
-        path: export.clone(),
+        path: export_path.clone(),
         source: e.into_error(),
     })?;
-    file.sync_all().map_err(io(&export))?;
+    file.sync_all().map_err(io(&export_path))?;
+    let trees = tallies.counts();
+    let digests = tallies.digests();
 
     let secret_src = state_dir.join(SECRET_FILE);
     let secret = match std::fs::read(&secret_src) {
@@ -146,6 +195,7 @@ pub fn write(store: &Store, state_dir: &Path, dir: &Path) -> Result<Manifest, Ba
         created: Utc::now(),
         tickets: trees.get("tickets").copied().unwrap_or(0),
         trees,
+        digests,
         bytes,
         sha256: hex(&hash.finalize()),
         secret,
@@ -250,16 +300,24 @@ pub fn restore(state_dir: &Path, dir: &Path, force: bool) -> Result<Manifest, Ba
     }
     let export = dir.join(EXPORT);
     let mut input = BufReader::new(std::fs::File::open(&export).map_err(io(&export))?);
-    let counts = Store::import(&building, &mut input).map_err(io(&export))?;
-    for (tree, n) in &manifest.trees {
-        let got = counts.get(tree).copied().unwrap_or(0);
-        if got != *n {
-            return Err(BackupError::Invalid(
-                export,
-                format!("tree `{tree}` holds {got} records after the restore, the backup says {n}; the old store was left in place"),
-            ));
+    // Format 2 builds a state directory (`building/store`), format 1 the
+    // store itself.
+    let built = if manifest.format >= 2 {
+        build_from_records(&building, &mut input, &manifest, &export)?;
+        building.join("store")
+    } else {
+        let counts = Store::import(&building, &mut input).map_err(io(&export))?;
+        for (tree, n) in &manifest.trees {
+            let got = counts.get(tree).copied().unwrap_or(0);
+            if got != *n {
+                return Err(BackupError::Invalid(
+                    export,
+                    format!("tree `{tree}` holds {got} records after the restore, the backup says {n}; the old store was left in place"),
+                ));
+            }
         }
-    }
+        building.clone()
+    };
     if occupied {
         let aside = state_dir.join(format!(
             "before-restore-{}",
@@ -273,7 +331,10 @@ pub fn restore(state_dir: &Path, dir: &Path, force: bool) -> Result<Manifest, Ba
             }
         }
     }
-    std::fs::rename(&building, &store_dir).map_err(io(&building))?;
+    std::fs::rename(&built, &store_dir).map_err(io(&built))?;
+    if building.exists() {
+        std::fs::remove_dir_all(&building).map_err(io(&building))?;
+    }
     // The mark described the store that was replaced; the restored one
     // gets its own when it is opened below.
     let mark = state_dir.join("store.mark");
@@ -299,5 +360,105 @@ pub fn restore(state_dir: &Path, dir: &Path, force: bool) -> Result<Manifest, Ba
             ),
         ));
     }
+    Ok(manifest)
+}
+
+fn store_invalid(path: &Path) -> impl Fn(StoreError) -> BackupError + '_ {
+    move |e| BackupError::Invalid(path.to_path_buf(), e.to_string())
+}
+
+fn stream_invalid(path: &Path) -> impl Fn(StreamError) -> BackupError + '_ {
+    move |e| BackupError::Invalid(path.to_path_buf(), e.to_string())
+}
+
+/// Whether `got` (read from the stream, or from the restored store) is
+/// what the manifest says: the same records per kind and, when the
+/// manifest has them, the same digests.
+fn check_tallies(
+    manifest: &Manifest,
+    got: &Tallies,
+    when: &str,
+    path: &Path,
+) -> Result<(), BackupError> {
+    let counts = got.counts();
+    let kinds: std::collections::BTreeSet<&String> =
+        manifest.trees.keys().chain(counts.keys()).collect();
+    for kind in kinds {
+        let (want, have) = (
+            manifest.trees.get(kind).copied().unwrap_or(0),
+            counts.get(kind).copied().unwrap_or(0),
+        );
+        if want != have {
+            return Err(BackupError::Invalid(
+                path.to_path_buf(),
+                format!("{have} `{kind}` records {when}, the backup says {want}; the old store was left in place"),
+            ));
+        }
+    }
+    if !manifest.digests.is_empty() {
+        let digests = got.digests();
+        for (kind, want) in &manifest.digests {
+            if digests.get(kind) != Some(want) {
+                return Err(BackupError::Invalid(
+                    path.to_path_buf(),
+                    format!("the `{kind}` records {when} differ from the backup's (digest); the old store was left in place"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds a sled store in the state directory `building` from a record
+/// stream and checks it: the stream against the manifest, then every
+/// record the new store holds, read back.
+fn build_from_records(
+    building: &Path,
+    input: &mut dyn Read,
+    manifest: &Manifest,
+    export: &Path,
+) -> Result<(), BackupError> {
+    let mut reader = stream::Reader::new(input).map_err(stream_invalid(export))?;
+    Store::import_records(building, || {
+        reader.next_record().map_err(|e| StoreError::Corrupt {
+            what: "backup record",
+            detail: e.to_string(),
+        })
+    })
+    .map_err(store_invalid(export))?;
+    check_tallies(manifest, reader.tallies(), "in the backup", export)?;
+    let store = Store::open(building).map_err(store_invalid(building))?;
+    let held = stream::tally(|f| store.export_records(f)).map_err(stream_invalid(building))?;
+    check_tallies(manifest, &held, "after the restore", building)
+}
+
+/// Restores the records of the backup in `dir` into `engine`, which must
+/// hold none (a fresh PostgreSQL database, say: `postdesk migrate` makes
+/// its schema), and checks them as [`restore`] does: the stream against
+/// the manifest, then what the engine holds, read back. The token secret
+/// is not the engine's: copy `dir/secret` into each node's state
+/// directory. Format 1 backups (sled's trees) restore into sled only.
+pub fn restore_into(engine: &dyn Backup, dir: &Path) -> Result<Manifest, BackupError> {
+    let manifest = verify(dir)?;
+    let export = dir.join(EXPORT);
+    if manifest.format < 2 {
+        return Err(BackupError::Invalid(
+            dir.to_path_buf(),
+            "a format 1 backup holds sled's trees: restore it into a sled desk, then move that with `postdesk migrate --from sled`".into(),
+        ));
+    }
+    let input = BufReader::new(std::fs::File::open(&export).map_err(io(&export))?);
+    let mut reader = stream::Reader::new(input).map_err(stream_invalid(&export))?;
+    engine
+        .import_records(&mut || {
+            reader.next_record().map_err(|e| StoreError::Corrupt {
+                what: "backup record",
+                detail: e.to_string(),
+            })
+        })
+        .map_err(store_invalid(&export))?;
+    check_tallies(&manifest, reader.tallies(), "in the backup", &export)?;
+    let held = stream::tally(|f| engine.export_records(f)).map_err(stream_invalid(&export))?;
+    check_tallies(&manifest, &held, "after the restore", &export)?;
     Ok(manifest)
 }

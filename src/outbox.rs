@@ -13,6 +13,14 @@
 //! is back; then every queued mail is due at once. It works with the
 //! store, the templates in use and the configuration, not with the desk:
 //! it decides nothing.
+//!
+//! Several `serve` nodes on one PostgreSQL database each run a worker:
+//! each takes due mail by claiming it for its node
+//! ([`Store::claim_due_outbox`]), and records marks and results only while
+//! the claim is still its own ([`Store::update_claimed_outbox`]). A claim
+//! that runs out (its node died mid-send) lets another node take the mail,
+//! found in flight: that node counts it as a possible send first, as
+//! start-up does, so [`MAX_UNCONFIRMED`] bounds the sends across nodes.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -115,48 +123,74 @@ fn jitter() -> f64 {
         .unwrap_or(0.5)
 }
 
-/// Writes outbox changes durably (one transaction, one flush). A failure
-/// is logged and returned as `false`: a batch not marked in flight must
-/// not be sent, and results not recorded mean those mails may be sent
-/// again, never lost.
-async fn write(mailer: &Mailer, changes: Vec<(Entry, Entry)>, what: &'static str) -> bool {
+/// The node this worker claims mail for: one id per process, the one its
+/// leases use too.
+fn node() -> &'static str {
+    &crate::pg::lease::this_node().id
+}
+
+/// Writes the changes of entries this node has claimed, durably (one
+/// transaction, one flush), and returns the ids written: an entry whose
+/// claim another node took over (this one's ran out) is not written, and
+/// must not be sent by this node. A failure is logged and returns `None`.
+async fn write_claimed(
+    mailer: &Mailer,
+    changes: Vec<(Entry, Entry)>,
+    what: &'static str,
+) -> Option<Vec<u64>> {
     if changes.is_empty() {
-        return true;
+        return Some(Vec::new());
     }
     let store = mailer.store.clone();
     let written = tokio::task::spawn_blocking(move || {
-        store.update_outbox(&changes)?;
-        store.flush()
+        let ids = store.update_claimed_outbox(&changes, node())?;
+        store.flush()?;
+        let lost: Vec<u64> = changes
+            .iter()
+            .map(|(e, _)| e.id)
+            .filter(|id| ids.binary_search(id).is_err())
+            .collect();
+        if !lost.is_empty() {
+            tracing::warn!(ids = ?lost, "outbox: another node took over these mails (this node's claim ran out); leaving them to it");
+        }
+        Ok::<_, crate::store::StoreError>(ids)
     })
     .await;
     match written {
-        Ok(Ok(())) => true,
+        Ok(Ok(ids)) => Some(ids),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "outbox: cannot record {what}");
-            false
+            None
         }
         Err(e) => {
             tracing::error!(error = %e, "outbox: cannot record {what}");
-            false
+            None
         }
     }
 }
 
 /// Start-up: the entries a previous run left in flight may have been sent.
 /// Each counts as a possible send ([`recover`]); those at the bound are
-/// held (failed) with a reason that says how to send them again.
+/// held (failed) with a reason that says how to send them again. With
+/// several nodes, only entries no other node is sending now are taken
+/// (claimed); the rest are recovered by whoever claims them when their
+/// claim runs out ([`recover_claimed`]).
 async fn recover_in_flight(mailer: &Mailer) {
     let store = mailer.store.clone();
     let recovered = tokio::task::spawn_blocking(move || {
         let changes: Vec<(Entry, Entry)> = store
-            .queued_outbox()?
+            .claim_in_flight_outbox(Utc::now(), node())?
             .into_iter()
-            .filter(|e| e.in_flight)
             .map(|e| (e.clone(), recover(e)))
             .collect();
-        store.update_outbox(&changes)?;
+        let written = store.update_claimed_outbox(&changes, node())?;
         store.flush()?;
-        Ok::<_, crate::store::StoreError>(changes)
+        Ok::<_, crate::store::StoreError>(
+            changes
+                .into_iter()
+                .filter(|(e, _)| written.binary_search(&e.id).is_ok())
+                .collect::<Vec<_>>(),
+        )
     })
     .await;
     let changes = match recovered {
@@ -170,6 +204,11 @@ async fn recover_in_flight(mailer: &Mailer) {
             return;
         }
     };
+    report_recovered(&changes, "when postdesk stopped");
+}
+
+/// Logs recovered entries: how many are sent again, and which are held.
+fn report_recovered(changes: &[(Entry, Entry)], when: &str) {
     let held: Vec<u64> = changes
         .iter()
         .filter(|(_, e)| e.state == State::Failed)
@@ -178,7 +217,7 @@ async fn recover_in_flight(mailer: &Mailer) {
     let again = changes.len() - held.len();
     if again > 0 {
         tracing::warn!(
-            "outbox: {again} mails were being sent when postdesk stopped; sending them again (they may arrive twice)"
+            "outbox: {again} mails were being sent {when}; sending them again (they may arrive twice)"
         );
     }
     if !held.is_empty() {
@@ -189,6 +228,42 @@ async fn recover_in_flight(mailer: &Mailer) {
             held.len()
         );
     }
+}
+
+/// Claims due mail for this node. An entry claimed while in flight was
+/// being sent by a sender that stopped without recording the result (a
+/// node that died, its claim run out; or this worker, when recording
+/// failed): it is recovered ([`recover`], as at start-up) and not sent in
+/// this pass; the next claim takes it again, counted. Runs on a blocking
+/// thread.
+fn claim_due(
+    store: &Store,
+    limit: usize,
+) -> Result<Vec<(Entry, Vec<u8>)>, crate::store::StoreError> {
+    // Only what a flush made durable may leave the machine (mail still
+    // staged with intake is not in the store yet).
+    store.flush()?;
+    let (stuck, due): (Vec<_>, Vec<_>) = store
+        .claim_due_outbox(Utc::now(), limit, node())?
+        .into_iter()
+        .partition(|(e, _)| e.in_flight);
+    if !stuck.is_empty() {
+        recover_claimed(store, stuck.into_iter().map(|(e, _)| e).collect())?;
+    }
+    Ok(due)
+}
+
+/// Records claimed in-flight entries as possible sends ([`recover`]).
+fn recover_claimed(store: &Store, stuck: Vec<Entry>) -> Result<(), crate::store::StoreError> {
+    let changes: Vec<(Entry, Entry)> = stuck.into_iter().map(|e| (e.clone(), recover(e))).collect();
+    let written = store.update_claimed_outbox(&changes, node())?;
+    store.flush()?;
+    let changes: Vec<(Entry, Entry)> = changes
+        .into_iter()
+        .filter(|(e, _)| written.binary_search(&e.id).is_ok())
+        .collect();
+    report_recovered(&changes, "by a sender that stopped");
+    Ok(())
 }
 
 /// The transport is back: every queued mail is due now (one store pass),
@@ -203,7 +278,9 @@ async fn pull_forward(mailer: &Mailer) -> usize {
             .filter(|e| e.next_attempt > now)
             .map(|e| (e.clone(), pulled_forward(e, now)))
             .collect();
-        store.update_outbox(&changes)?;
+        // Another node may be sending or have recorded some of these
+        // since they were read: those keep what is stored.
+        store.update_unchanged_outbox(&changes)?;
         store.flush()?;
         Ok::<_, crate::store::StoreError>(store.outbox_len())
     })
@@ -243,7 +320,7 @@ async fn prebuild(mailer: &Mailer) {
     .await;
     if let Ok(Ok(planned)) = planned {
         if !planned.is_empty() {
-            build_due(mailer, planned).await;
+            build_due(mailer, planned, false).await;
         }
     }
 }
@@ -257,8 +334,14 @@ fn human(d: Duration) -> String {
 /// them built (one transaction, one flush) before any is sent, so a resend
 /// after a crash is the same bytes. Returns what may be sent now: mail
 /// that fails to build is marked failed with the reason (`postdesk outbox
-/// retry` builds it again, with the templates of then).
-async fn build_due(mailer: &Mailer, due: Vec<(Entry, Vec<u8>)>) -> Vec<(Entry, Vec<u8>)> {
+/// retry` builds it again, with the templates of then). `claimed`: the
+/// entries are this node's claims (else, read from the queue unclaimed, a
+/// failure is recorded only on an entry unchanged and unclaimed since).
+async fn build_due(
+    mailer: &Mailer,
+    due: Vec<(Entry, Vec<u8>)>,
+    claimed: bool,
+) -> Vec<(Entry, Vec<u8>)> {
     if due.iter().all(|(e, _)| !e.planned) {
         return due;
     }
@@ -290,7 +373,11 @@ async fn build_due(mailer: &Mailer, due: Vec<(Entry, Vec<u8>)>) -> Vec<(Entry, V
             }
         }
         let replaced = store.store_built(&built)?;
-        store.update_outbox(&failed)?;
+        if claimed {
+            store.update_claimed_outbox(&failed, node())?;
+        } else {
+            store.update_unchanged_outbox(&failed)?;
+        }
         store.flush()?;
         ready.extend(built.into_iter().filter(|(e, _)| replaced.contains(&e.id)));
         ready.sort_by_key(|(e, _)| (e.next_attempt, e.id));
@@ -322,15 +409,19 @@ async fn send_batch(
     policy: &Policy,
     stop: &watch::Receiver<bool>,
 ) -> (Link, bool) {
-    let (entries, bytes): (Vec<Entry>, Vec<Vec<u8>>) =
-        batch.into_iter().map(|(e, b)| (start_send(e), b)).unzip();
-    let marked = entries
+    let marked: Vec<(Entry, Entry)> = batch
         .iter()
-        .map(|e| (not_sent(e.clone()), e.clone()))
+        .map(|(e, _)| (not_sent(e.clone()), start_send(e.clone())))
         .collect();
-    if !write(mailer, marked, "the mails about to be sent").await {
+    let Some(mine) = write_claimed(mailer, marked, "the mails about to be sent").await else {
         return (link, *stop.borrow());
-    }
+    };
+    // Only what this node marked under its claim leaves from here.
+    let (entries, bytes): (Vec<Entry>, Vec<Vec<u8>>) = batch
+        .into_iter()
+        .filter(|(e, _)| mine.binary_search(&e.id).is_ok())
+        .map(|(e, b)| (start_send(e), b))
+        .unzip();
     let mut changes = Vec::with_capacity(entries.len());
     let mut came_back = None;
     let mut stopping = false;
@@ -386,7 +477,7 @@ async fn send_batch(
         });
         changes.push((entry, updated));
     }
-    write(
+    write_claimed(
         mailer,
         changes,
         "outbox attempts; those mails may be sent again",
@@ -437,12 +528,7 @@ pub async fn run(
         if limit > 0 {
             let due = tokio::task::spawn_blocking({
                 let store = mailer.store.clone();
-                move || -> Result<_, crate::store::StoreError> {
-                    // Only what a flush made durable may leave the machine
-                    // (mail still staged with intake is not in the store yet).
-                    store.flush()?;
-                    store.due_outbox(Utc::now(), limit)
-                }
+                move || claim_due(&store, limit)
             })
             .await;
             let due = match due {
@@ -456,7 +542,7 @@ pub async fn run(
                     Vec::new()
                 }
             };
-            let due = build_due(&mailer, due).await;
+            let due = build_due(&mailer, due, true).await;
             if due.is_empty() {
                 // Nothing to probe with: whether the transport is back is
                 // learnt with the next mail.

@@ -60,6 +60,7 @@ use crate::mail::msgid;
 use crate::outbox;
 use crate::ticket::{MessageRecord, Ticket};
 
+mod claims;
 pub mod codec;
 pub mod engine;
 mod export;

@@ -36,7 +36,7 @@ impl Leasing {
     pub async fn start(settings: &Settings, ttl: Duration) -> Result<Arc<Leasing>, PgError> {
         let s = settings.clone().with_pool(2);
         let pool = s.pool()?;
-        let node = NodeInfo::here();
+        let node = lease::this_node().clone();
         let client = s.connection(&pool).await?;
         lease::register(&**client, &s.describe(), &node).await?;
         drop(client);

@@ -14,6 +14,7 @@ use super::{PgError, Settings};
 use crate::store::StoreError;
 
 mod backup;
+mod claims;
 mod customers;
 mod guard;
 mod health;

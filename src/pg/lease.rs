@@ -111,6 +111,14 @@ impl NodeInfo {
     }
 }
 
+/// This process's node, made once: every part of one `serve` (the
+/// leases, the outbox sender's claims) speaks as the same node, and a
+/// restarted process as a new one.
+pub fn this_node() -> &'static NodeInfo {
+    static NODE: std::sync::OnceLock<NodeInfo> = std::sync::OnceLock::new();
+    NODE.get_or_init(NodeInfo::here)
+}
+
 /// A lease as `status` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LeaseRow {

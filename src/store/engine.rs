@@ -20,6 +20,7 @@
 //! read and grown together.
 
 mod backup;
+mod claims;
 mod customers;
 mod guard;
 mod health;
@@ -33,6 +34,7 @@ mod shared;
 mod timers;
 
 pub use backup::Backup;
+pub use claims::Claims;
 pub use customers::Customers;
 pub use guard::Guard;
 pub use health::Health;
@@ -54,6 +56,7 @@ pub trait Engine:
     + Privacy
     + Backup
     + Outbox
+    + Claims
     + Quarantine
     + Guard
     + Health
@@ -72,6 +75,7 @@ impl<T> Engine for T where
         + Privacy
         + Backup
         + Outbox
+        + Claims
         + Quarantine
         + Guard
         + Health

@@ -6,6 +6,8 @@
 
 use super::*;
 
+pub mod stream;
+
 /// One live record of the store. Trees that only index other trees
 /// (`ticket_index`, `outq`, `timers`, `ticket_timer`) and the sled
 /// layout's own version yield none: a new engine builds its own indexes.

@@ -8,6 +8,7 @@
 use super::*;
 
 pub(super) mod backup;
+mod claims;
 mod customers;
 mod guard;
 mod health;
