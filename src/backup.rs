@@ -114,7 +114,13 @@ fn hex(bytes: &[u8]) -> String {
 /// Writes a backup of `store` (and the secret in `state_dir`) into `dir`,
 /// which must be new or empty. The store must be flushed by the caller.
 pub fn write(store: &Store, state_dir: &Path, dir: &Path) -> Result<Manifest, BackupError> {
-    write_from(state_dir, dir, |f| store.export_records(f))
+    // A shared store keeps the secret in the database, not in a node's
+    // state directory.
+    let kept = store
+        .engine()
+        .shared(crate::pg::copy::SECRET_KEY)
+        .map_err(|e| BackupError::Invalid(dir.to_path_buf(), e.to_string()))?;
+    write_with(state_dir, dir, kept, |f| store.export_records(f))
 }
 
 /// Writes a backup of what `export` hands out (every record of one desk,
@@ -124,6 +130,18 @@ pub fn write_from(
     dir: &Path,
     export: impl FnOnce(&mut dyn FnMut(Record) -> Result<(), StoreError>) -> Result<(), StoreError>,
 ) -> Result<Manifest, BackupError> {
+    write_with(state_dir, dir, None, export)
+}
+
+/// [`write_from`], with the token secret given (a shared store's) or
+/// else read from `state_dir`.
+fn write_with(
+    state_dir: &Path,
+    dir: &Path,
+    secret: Option<Vec<u8>>,
+    export: impl FnOnce(&mut dyn FnMut(Record) -> Result<(), StoreError>) -> Result<(), StoreError>,
+) -> Result<Manifest, BackupError> {
+    let kept_secret = secret;
     if dir.exists() {
         let mut entries = std::fs::read_dir(dir).map_err(io(dir))?;
         if entries.next().is_some() {
@@ -180,7 +198,11 @@ pub fn write_from(
     let digests = tallies.digests();
 
     let secret_src = state_dir.join(SECRET_FILE);
-    let secret = match std::fs::read(&secret_src) {
+    let read = match kept_secret {
+        Some(bytes) => Ok(bytes),
+        None => std::fs::read(&secret_src),
+    };
+    let secret = match read {
         Ok(bytes) => {
             write_private(&dir.join(SECRET_FILE), &bytes)?;
             true

@@ -78,20 +78,6 @@ struct Exit {
     message: String,
 }
 
-/// The subcommand's name as typed, for messages (`Tickets { .. }` is
-/// `tickets`; multi-word names do not occur among commands that open
-/// the store).
-fn command_name(c: &Command) -> String {
-    if matches!(c, Command::Check { .. }) {
-        return "check --store".into();
-    }
-    format!("{c:?}")
-        .split(|ch: char| !ch.is_alphanumeric())
-        .next()
-        .unwrap_or_default()
-        .to_lowercase()
-}
-
 /// EX_USAGE (sysexits.h): the command was used wrongly; the message says
 /// what would be right.
 pub const EX_USAGE: u8 = 64;
@@ -168,17 +154,6 @@ fn dispatch(args: Args) -> Result<u8> {
         message: e.to_string(),
     })?;
     let config = load_config(&path)?;
-    if config.store.kind == config::StoreKind::Postgres {
-        // Backups of a shared store are the database's (pg_dump) until
-        // `backup` writes portable records.
-        if let other @ (Command::Backup { .. } | Command::Restore { .. }) = &args.command {
-            return Err(Exit {
-                code: EX_CONFIG,
-                message: crate::pg::not_yet(&command_name(other)),
-            }
-            .into());
-        }
-    }
     match args.command {
         Command::Strip {
             file,
@@ -250,7 +225,22 @@ fn dispatch(args: Args) -> Result<u8> {
             if crate::control::Client::connect(&state)?.is_some() {
                 return Err(crate::backup::BackupError::DaemonRunning(state).into());
             }
-            let m = crate::backup::restore(&state, &dir, force)?;
+            let m = match config.store.kind {
+                config::StoreKind::Sled => crate::backup::restore(&state, &dir, force)?,
+                // Into the (empty) database: a shared store is restored
+                // once, for every node.
+                config::StoreKind::Postgres => {
+                    let store = crate::store::Store::open_config(&config)?;
+                    let m = crate::backup::restore_into(store.engine(), &dir)?;
+                    // The secret goes where every node reads it.
+                    if let Ok(secret) = std::fs::read(dir.join(crate::token::SECRET_FILE)) {
+                        store
+                            .engine()
+                            .set_shared(crate::pg::copy::SECRET_KEY, &secret)?;
+                    }
+                    m
+                }
+            };
             println!(
                 "restored {} tickets ({} messages) from {} (taken {}) into {}",
                 m.tickets,

@@ -171,6 +171,9 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
         }
         crate::config::StoreKind::Sled => None,
     };
+    if let Some(l) = &leases {
+        lasting.push(tokio::spawn(leasing::heartbeat(l.clone(), stop_rx.clone())));
+    }
     let mut ready = false;
     let final_desk = loop {
         let Some(desk) = serving.desk() else {

@@ -5,7 +5,7 @@
 //! (`postdesk migrate --from sled DIR --to postgres`), the engine that
 //! serves a desk from it ([`engine`]), and what lets several `serve`
 //! nodes share it: the write turn ([`turn`]) and the inbox leases
-//! ([`lease`]). `backup` and `restore` still refuse it ([`not_yet`]).
+//! ([`lease`]).
 //!
 //! The URL holds the password: it never appears in the config file, a log
 //! line or an error message. Errors name the database as
@@ -78,14 +78,6 @@ pub fn detail(e: &tokio_postgres::Error) -> String {
         next = cause.source();
     }
     text
-}
-
-/// What `backup` and `restore` say on `kind = "postgres"`: their format
-/// is sled's trees.
-pub fn not_yet(command: &str) -> String {
-    format!(
-        "`postdesk {command}` cannot run on [store] kind = \"postgres\" yet: its format holds sled's trees\n  hint: back a PostgreSQL desk up with the database's own tools (pg_dump, or a replica); move a sled desk in with `postdesk migrate --from sled DIR --to postgres`"
-    )
 }
 
 /// The connection, checked: URL read and parsed, TLS chosen.

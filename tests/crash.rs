@@ -49,7 +49,10 @@ fn progress(t: &TestDesk, store_dir: &std::path::Path) -> u64 {
         None => store_bytes(store_dir),
         Some(db) => {
             let out = common::psql(&common::test_pg(), db, "SELECT count(*) FROM messages");
-            String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .unwrap_or(0)
         }
     }
 }

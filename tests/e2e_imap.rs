@@ -275,7 +275,7 @@ fn inbox_state(t: &TestDesk, name: &str) -> Value {
 /// Opens the store once the daemon is gone and checks that every stored
 /// message is there once; returns the Message-IDs.
 fn stored_once(t: &TestDesk) -> HashSet<String> {
-    let store = Store::open(&t.state_dir()).expect("store opens once serve has exited");
+    let store = Store::open_config(&t.config()).expect("store opens once serve has exited");
     let mut ids = HashSet::new();
     for ticket in store.tickets() {
         let ticket = ticket.expect("ticket");

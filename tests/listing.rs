@@ -242,7 +242,7 @@ fn the_ticket_indexes_survive_kill_9_during_intake() {
         t.run(&["check", "--store"]).status.success()
     });
     let listed = lines(&t, &[]);
-    let store = postdesk::store::Store::open(&t.state_dir()).expect("store opens");
+    let store = postdesk::store::Store::open_config(&t.config()).expect("store opens");
     let mut scanned: Vec<postdesk::ticket::Ticket> =
         store.tickets().map(|t| t.expect("a ticket")).collect();
     drop(store);

@@ -487,14 +487,6 @@ fn check_knows_the_store_keys_and_desk_commands_say_where_the_database_is() {
         );
         assert!(!text(&out).contains("pw@"), "{args:?}: {}", text(&out));
     }
-    let out = t
-        .cmd()
-        .args(["backup", "/tmp/nowhere"])
-        .env(URL_VAR, "postgres://desk:pw@127.0.0.1:9/postdesk")
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(78), "{}", text(&out));
-    assert!(text(&out).contains("pg_dump"), "{}", text(&out));
 
     let t = TestDesk::with(Options {
         extra: format!("\n[store]\nurl_env = \"{URL_VAR}\"\ntls = \"prefer\"\n"),

@@ -87,7 +87,11 @@ fn two_nodes_share_an_inbox_and_the_survivor_of_a_kill_takes_it_without_loss_or_
         ..Options::default()
     });
     let out = t.run(&["migrate"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let db = url.rsplit('/').next().expect("database").to_string();
 
     let configs = [node_config(&t, "node-a"), node_config(&t, "node-b")];
@@ -108,14 +112,23 @@ fn two_nodes_share_an_inbox_and_the_survivor_of_a_kill_takes_it_without_loss_or_
             deliver(
                 &t.inbox(),
                 &format!("{i}.msg"),
-                &mail(&who, &format!("Order {i}"), &format!("order{i}@example.test"), "", "Where is it?"),
+                &mail(
+                    &who,
+                    &format!("Order {i}"),
+                    &format!("order{i}@example.test"),
+                    "",
+                    "Where is it?",
+                ),
             );
         }
     };
     send(0, 20);
     sent += 20;
     wait_until(30, "the first mail is taken", || {
-        std::fs::read_dir(t.inbox().join("new")).map(|d| d.count()).unwrap_or(1) < 20
+        std::fs::read_dir(t.inbox().join("new"))
+            .map(|d| d.count())
+            .unwrap_or(1)
+            < 20
     });
 
     // Kill the reader mid-stream, with mail still arriving.
@@ -123,24 +136,37 @@ fn two_nodes_share_an_inbox_and_the_survivor_of_a_kill_takes_it_without_loss_or_
     let (dead, alive) = if reader == pids[0] { (0, 1) } else { (1, 0) };
     send(sent, 40);
     sent = 40;
-    let _ = Command::new("kill").args(["-9", &pids[dead].to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-9", &pids[dead].to_string()])
+        .status();
     let _ = nodes[dead].wait();
     send(sent, total);
 
     wait_until(60, "the survivor takes the inbox and reads it all", || {
         holder(&t, &db) == Some(pids[alive])
-            && std::fs::read_dir(t.inbox().join("new")).map(|d| d.count()).unwrap_or(1) == 0
+            && std::fs::read_dir(t.inbox().join("new"))
+                .map(|d| d.count())
+                .unwrap_or(1)
+                == 0
     });
-    wait_until(60, "every acknowledgement is sent", || acks(&t).len() >= total);
+    wait_until(60, "every acknowledgement is sent", || {
+        acks(&t).len() >= total
+    });
     // A moment for a late double to show.
     std::thread::sleep(Duration::from_secs(2));
 
     let tickets = t.run(&["tickets", "list", "--all", "--json"]);
-    assert!(tickets.status.success(), "{}", String::from_utf8_lossy(&tickets.stderr));
+    assert!(
+        tickets.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tickets.stderr)
+    );
     let n = String::from_utf8_lossy(&tickets.stdout).lines().count();
     assert_eq!(n, total, "one ticket per message");
     let got = acks(&t);
-    let mut want: Vec<String> = (0..total).map(|i| format!("customer{i:03}@example.test")).collect();
+    let mut want: Vec<String> = (0..total)
+        .map(|i| format!("customer{i:03}@example.test"))
+        .collect();
     want.sort();
     assert_eq!(got, want, "every acknowledgement once");
 
@@ -149,7 +175,9 @@ fn two_nodes_share_an_inbox_and_the_survivor_of_a_kill_takes_it_without_loss_or_
     assert!(text.contains("nodes"), "{text}");
     assert!(text.contains(&format!("/{}/", pids[alive])), "{text}");
 
-    let _ = Command::new("kill").args(["-TERM", &pids[alive].to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pids[alive].to_string()])
+        .status();
     let stopped = nodes[alive].wait().expect("wait");
     assert!(
         stopped.success(),

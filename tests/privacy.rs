@@ -468,7 +468,7 @@ fn long_mails(who: &str, subject: &str, first: usize, count: usize, words: &str)
 
 /// The store's mail dictionaries (the store must be closed).
 fn dictionaries(t: &TestDesk) -> Vec<(u32, Vec<u8>)> {
-    let store = postdesk::store::Store::open(&t.state_dir()).expect("open the store");
+    let store = postdesk::store::Store::open_config(&t.config()).expect("open the store");
     store.mail_dictionaries().expect("dictionaries")
 }
 

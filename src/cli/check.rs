@@ -149,9 +149,6 @@ pub(super) fn check(
             Err(e) => problems.push(format!("{}: {e}", path.display())),
         }
     }
-    if config.store.kind == crate::config::StoreKind::Postgres {
-        warnings.push(crate::pg::not_yet("backup"));
-    }
     // Like ssh with a private key: a secret others can read is no secret.
     let secrets = config
         .inboxes

@@ -84,6 +84,25 @@ impl Leasing {
     }
 }
 
+/// Says this node is alive every third of the lease TTL until `stop`:
+/// a node that reads no inbox must not look dead to the others, which
+/// take over the outgoing mail a silent node had claimed.
+pub async fn heartbeat(leasing: Arc<Leasing>, mut stop: watch::Receiver<bool>) {
+    loop {
+        if sleep_or_stop(&mut stop, leasing.ttl / 3).await {
+            return;
+        }
+        let at = leasing.settings.describe();
+        let said = match leasing.settings.connection(&leasing.pool).await {
+            Ok(c) => lease::register(&**c, &at, &leasing.node).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = said {
+            tracing::warn!(error = %e, "cannot tell the database this node is alive");
+        }
+    }
+}
+
 /// Runs the source that `start` makes, for inbox `inbox`, only while this
 /// node holds the inbox's lease, until `stop`.
 pub async fn leased<F, Fut>(

@@ -2,7 +2,6 @@
 //! worker ([`crate::outbox`]): recovering what a node left in flight, and
 //! recording attempts only while the claim is still this node's.
 
-use super::engine::Claims as _;
 use super::*;
 
 impl Store {
@@ -15,7 +14,7 @@ impl Store {
         now: DateTime<Utc>,
         node: &str,
     ) -> Result<Vec<outbox::Entry>> {
-        self.sled.claim_in_flight(now, node)
+        self.engine().claim_in_flight(now, node)
     }
 
     /// [`Store::update_outbox`] for the entries whose claim is still
@@ -30,7 +29,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let _writing = self.writing();
-        self.sled.update_claimed(changes, node)
+        self.engine().update_claimed(changes, node)
     }
 
     /// [`Store::update_outbox`] for the entries still stored as read and
@@ -44,6 +43,6 @@ impl Store {
             return Ok(Vec::new());
         }
         let _writing = self.writing();
-        self.sled.update_unchanged(changes)
+        self.engine().update_unchanged(changes)
     }
 }

@@ -24,7 +24,9 @@ impl Claims for PgEngine {
             what,
             "WITH stuck AS (SELECT id FROM outbox WHERE state = 'queued' \
                AND coalesce((record->>'in_flight')::bool, false) \
-               AND (claim_until IS NULL OR claim_until <= now() OR claimed_by = $1) \
+               AND (claim_until IS NULL OR claim_until <= now() OR claimed_by = $1 \
+               OR EXISTS (SELECT 1 FROM nodes n WHERE n.id = outbox.claimed_by \
+               AND n.seen < now() - interval '30 seconds')) \
                FOR UPDATE SKIP LOCKED) \
              UPDATE outbox o SET claimed_by = $1, \
                claim_until = now() + $2::bigint * interval '1 millisecond' \
