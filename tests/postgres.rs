@@ -464,11 +464,6 @@ fn check_knows_the_store_keys_and_desk_commands_say_where_the_database_is() {
         .output()
         .expect("check");
     assert!(check.status.success(), "{}", text(&check));
-    assert!(
-        text(&check).contains("cannot run on [store] kind = \"postgres\" yet"),
-        "{}",
-        text(&check)
-    );
     // The desk commands run on PostgreSQL; a database that cannot be
     // reached is said with where it is (never the password), and `ingest`
     // asks the MTA to try again (75).
