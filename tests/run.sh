@@ -34,10 +34,11 @@ cargo test --locked --all-targets --no-fail-fast "$@"
 # a database of its own on the test cluster. These files pass on both
 # engines; the others still read sled's files or locks directly, and move
 # here as they are made engine-neutral (src/store/ENGINE.md says which).
+# The scored fixture files (threading_fixtures) judge pure logic that no
+# engine changes, and run once.
 pg_tests=(admin agent_desk agents automatic calendar cli crash customers
   e2e_agents e2e_guards e2e_lifecycle e2e_maildir guards hostile
   language_fixtures languages lifecycle notify one_path parse_fixtures rules
-  rules_reload sentiment strip systemd templates terminal threading
-  threading_fixtures)
+  rules_reload sentiment strip systemd templates terminal threading)
 POSTDESK_TEST_STORE=postgres cargo test --locked --no-fail-fast \
   $(printf -- '--test %s ' "${pg_tests[@]}") "$@"
