@@ -114,6 +114,7 @@ pub enum StoreError {
     Damaged { path: PathBuf, detail: String },
 }
 
+
 impl StoreError {
     fn io(what: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
         move |source| StoreError::Io { what, source }
@@ -215,7 +216,8 @@ pub struct QuarantineEntry {
 }
 
 /// A message staged for writing: its record as JSON and its mail as the
-/// engine takes it (for sled, packed by [`codec::Codec::pack_mail`]).
+/// engine takes it: packed by [`codec::Codec::pack_mail`] when
+/// [`Store::packs_mail`] (sled), raw otherwise (PostgreSQL).
 #[derive(Debug)]
 pub struct StagedMessage {
     pub ticket: u64,
@@ -234,7 +236,8 @@ pub struct Staged {
     pub(crate) messages: Vec<StagedMessage>,
     /// New tickets by requester: the address as the ticket has it.
     pub(crate) customers: Vec<(String, u64)>,
-    /// Queued mail: the entry and its mail, packed as for messages.
+    /// Queued mail: the entry and its mail (or plan), raw; the engine
+    /// packs it if it keeps mail packed.
     pub(crate) outbox: Vec<(outbox::Entry, Vec<u8>)>,
     pub(crate) counters: std::collections::HashMap<String, u64>,
     pub(crate) cursors: std::collections::HashMap<String, Vec<u8>>,
@@ -866,9 +869,9 @@ impl Store {
         Ok(stored.max(staged) + 1)
     }
 
-    /// Adds one intake decision to the staged set, with the message's raw
-    /// bytes as [`codec::Codec::pack_mail`] made them. Nothing is written
-    /// yet.
+    /// Adds one intake decision to the staged set, with the message's
+    /// bytes as the engine takes them (packed by [`codec::Codec::pack_mail`]
+    /// when [`Store::packs_mail`], raw otherwise). Nothing is written yet.
     pub fn stage(&self, staged: &mut Staged, d: &Decision, compressed: &[u8]) -> Result<()> {
         let Some(record) = &d.record else {
             self.stage_ticket(staged, &d.ticket);
@@ -1162,13 +1165,20 @@ impl Store {
         self.engine().shared_or_insert(key, value)
     }
 
+    /// Whether staged mail goes to the engine packed by [`Store::codec`]
+    /// (sled) or raw (PostgreSQL): packing for an engine that would only
+    /// unpack again is intake CPU for nothing.
+    pub fn packs_mail(&self) -> bool {
+        self.engine().packs_mail()
+    }
+
     /// How mail is packed now: compress with it off the store thread
-    /// (see [`Store::stage`]).
+    /// (see [`Store::stage`]), when [`Store::packs_mail`].
     pub fn codec(&self) -> std::sync::Arc<codec::Codec> {
         match self.sled() {
             Some(s) => s.codec(),
-            // PostgreSQL keeps mail as received; its engine unpacks what
-            // this plain codec packed.
+            // PostgreSQL keeps mail as received (a sled store moved there
+            // is read through this plain codec).
             None => {
                 static PLAIN: std::sync::OnceLock<std::sync::Arc<codec::Codec>> =
                     std::sync::OnceLock::new();

@@ -216,14 +216,14 @@ impl Intake for PgEngine {
 struct Rows<'a> {
     staged: &'a Staged,
     tickets: TicketColumns,
-    /// Messages with their mail unpacked: PostgreSQL compresses itself.
-    messages: MessageColumns,
+    /// Messages with their mail raw: PostgreSQL compresses itself.
+    messages: MessageColumns<'a>,
     /// Message-ID index entries that overwrite (stored, sent) and those
     /// that never do (a mention, a conversation).
     strong_ids: IdColumns,
     weak_ids: IdColumns,
     customers: (Vec<Vec<u8>>, Vec<i64>),
-    outbox: OutboxColumns,
+    outbox: OutboxColumns<'a>,
 }
 
 /// Tickets: number, status, queue, assignee, requester (both lowercased),
@@ -246,11 +246,11 @@ struct TicketColumns {
 }
 
 #[derive(Default)]
-struct MessageColumns {
+struct MessageColumns<'a> {
     ticket: Vec<i64>,
     seq: Vec<i64>,
     record: Vec<String>,
-    raw: Vec<Vec<u8>>,
+    raw: Vec<&'a [u8]>,
 }
 
 #[derive(Default)]
@@ -263,13 +263,13 @@ struct IdColumns {
 /// Outbox rows: id, state, next attempt (RFC 3339), ticket reference, the
 /// entry's JSON and its mail.
 #[derive(Default)]
-struct OutboxColumns {
+struct OutboxColumns<'a> {
     id: Vec<i64>,
     state: Vec<String>,
     next_attempt: Vec<String>,
     ticket: Vec<Option<String>>,
     record: Vec<String>,
-    body: Vec<Vec<u8>>,
+    body: Vec<&'a [u8]>,
 }
 
 /// Text beside a record is for finding it: PostgreSQL's text cannot hold
@@ -281,15 +281,6 @@ fn column(s: &str) -> String {
 
 impl<'a> Rows<'a> {
     fn of(staged: &'a Staged) -> Result<Rows<'a>> {
-        // The facade packs mail with the store's codec; a PostgreSQL
-        // store has no trained dictionary, so a plain codec unpacks it.
-        let codec = crate::store::codec::Codec::default();
-        let unpack = |what: &'static str, mail: &[u8]| {
-            codec.unpack_mail(mail).map_err(|e| StoreError::Corrupt {
-                what,
-                detail: e.to_string(),
-            })
-        };
         let mut tickets = TicketColumns::default();
         for t in staged.tickets.values() {
             tickets.number.push(to_i64("ticket", t.number)?);
@@ -322,7 +313,7 @@ impl<'a> Rows<'a> {
             messages
                 .record
                 .push(String::from_utf8_lossy(&m.json).into_owned());
-            messages.raw.push(unpack("message", &m.mail)?);
+            messages.raw.push(&m.mail);
         }
         let (mut strong_ids, mut weak_ids) = (IdColumns::default(), IdColumns::default());
         for (key, entry) in &staged.ids {
@@ -349,7 +340,7 @@ impl<'a> Rows<'a> {
             outbox.next_attempt.push(e.next_attempt.to_rfc3339());
             outbox.ticket.push(e.ticket.as_deref().map(column));
             outbox.record.push(json_text("outbox entry", e)?);
-            outbox.body.push(unpack("outbox entry", mail)?);
+            outbox.body.push(mail);
         }
         Ok(Rows {
             staged,
