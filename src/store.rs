@@ -106,7 +106,7 @@ pub enum StoreError {
     TooNew { found: u32, supported: u32 },
     #[error("the PostgreSQL store failed to {what}: {detail}")]
     Pg { what: &'static str, detail: String },
-    #[error("{0}\n  hint: the database may be down or restarting; try again in a moment")]
+    #[error("{}", with_retry_hint(.0))]
     Unreachable(String),
     #[error("this node no longer holds the lease of {0} (another node reads that inbox now); nothing was written\n  hint: the message is fetched again by the node that holds it")]
     LeaseLost(String),
@@ -114,6 +114,16 @@ pub enum StoreError {
     Damaged { path: PathBuf, detail: String },
 }
 
+/// An unreachable database's error, with the hint to retry unless the
+/// cause already says what to do (a connection error names the URL's
+/// parts or the certificate to check): one hint, not two.
+fn with_retry_hint(detail: &str) -> String {
+    if detail.contains("\n  hint:") {
+        detail.to_string()
+    } else {
+        format!("{detail}\n  hint: the database may be down or restarting; try again in a moment")
+    }
+}
 
 impl StoreError {
     fn io(what: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
