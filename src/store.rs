@@ -269,6 +269,18 @@ pub struct Staged {
     /// The inboxes whose mail it holds: a shared store writes it only
     /// while this node still holds their leases.
     pub(crate) inboxes: std::collections::BTreeSet<String>,
+    /// What the coming batch's decisions will read, asked of the engine
+    /// at once when the write turn is next taken ([`Store::read_ahead`]).
+    /// A hint only: it changes no answer.
+    pub(crate) ahead: Option<ReadAhead>,
+}
+
+/// The Message-ID keys and the senders (lowercased) of a batch about to
+/// be decided.
+#[derive(Debug, Default)]
+pub struct ReadAhead {
+    pub ids: Vec<String>,
+    pub addresses: Vec<String>,
 }
 
 impl Staged {
@@ -1065,6 +1077,27 @@ impl Store {
             staged.entered = true;
         }
         Ok(())
+    }
+
+    /// Asks the engine at once for what `staged`'s hint names (see
+    /// [`Staged::ahead`]), while the turn is held. Only PostgreSQL gains:
+    /// its reads are round trips; sled's are in memory. A failed read
+    /// ahead costs nothing but speed, so it is logged, not returned.
+    pub fn read_ahead(&self, staged: &mut Staged) {
+        let Some(ahead) = staged.ahead.take() else {
+            return;
+        };
+        if let (Kept::Postgres(p), true) = (&self.kept, staged.entered) {
+            if let Err(e) = p.prefetch(&ahead.ids, &ahead.addresses) {
+                tracing::debug!(error = %e, "cannot read ahead for a batch; reading one by one");
+            }
+        }
+    }
+
+    /// Whether [`Store::read_ahead`] does anything here: a batch's hint is
+    /// worth making only for an engine that reads over the network.
+    pub fn reads_ahead(&self) -> bool {
+        matches!(self.kept, Kept::Postgres(_))
     }
 
     /// The inbox leases this node holds (a shared store's daemon).

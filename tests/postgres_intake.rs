@@ -9,7 +9,7 @@ mod common;
 
 use common::{fresh_database, mail, psql, test_pg, Options, TestDesk};
 use postdesk::pg::engine::PgEngine;
-use postdesk::store::engine::Intake;
+use postdesk::store::engine::{Customers, Intake};
 use postdesk::store::{Staged, Store};
 
 const URL_VAR: &str = "PDT_INTAKE_DATABASE_URL";
@@ -116,6 +116,23 @@ fn a_large_batch_is_written_alike_by_both_engines() {
     let (mut a, mut b) = (Staged::default(), Staged::default());
     stage(&mut a, false);
     stage(&mut b, true);
+    // Within one write turn, reads are remembered (and read ahead for a
+    // batch); a write forgets them: the checks below run in the same turn
+    // and must read the batch.
+    pg.enter().expect("take the write turn");
+    let keys: Vec<String> = (0..N)
+        .map(|i| postdesk::mail::msgid::key(&format!("b{i}@customer.test")))
+        .chain(["m0@customer.test".to_string()])
+        .collect();
+    pg.prefetch(&keys, &["carol@customer.test".to_string()])
+        .expect("read ahead");
+    assert_eq!(pg.id_entry(&keys[0]).unwrap(), None);
+    assert!(pg.id_entry("m0@customer.test").unwrap().is_some());
+    assert_eq!(pg.last_ticket().unwrap(), 1);
+    assert_eq!(
+        pg.tickets_of_customer("carol@customer.test").unwrap(),
+        vec![1]
+    );
     pg.write(&a).expect("PostgreSQL write of the batch");
     sled.commit(&mut b).expect("sled commit of the batch");
 
@@ -160,4 +177,5 @@ fn a_large_batch_is_written_alike_by_both_engines() {
         "{}",
         text(&counts)
     );
+    pg.leave();
 }

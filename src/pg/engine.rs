@@ -14,6 +14,7 @@ use super::{PgError, Settings};
 use crate::store::StoreError;
 
 mod backup;
+mod cache;
 mod claims;
 mod customers;
 mod guard;
@@ -45,6 +46,8 @@ pub struct PgEngine {
     /// The inbox leases this node holds (its daemon's lease loop keeps
     /// them): a write of mail from a leased inbox checks its fence.
     holds: std::sync::RwLock<Option<std::sync::Arc<super::lease::Holds>>>,
+    /// What decisions read while this node holds the turn ([`cache`]).
+    cache: std::sync::Mutex<cache::Slot>,
 }
 
 impl std::fmt::Debug for PgEngine {
@@ -110,6 +113,7 @@ impl PgEngine {
             rt: Background(Some(rt)),
             turn: Default::default(),
             holds: Default::default(),
+            cache: Default::default(),
         };
         engine.rt.block_on(async {
             let client = engine.settings.connection(&engine.pool).await?;
@@ -119,14 +123,18 @@ impl PgEngine {
     }
 
     /// Takes this node's write turn for a decision (see [`super::turn`]).
+    /// While it is held, what decisions read is remembered ([`cache`]).
     pub fn enter(&self) -> Result<()> {
         self.rt
             .block_on(self.turn.take(&self.settings, &self.pool))
-            .map_err(|e| StoreError::Unreachable(e.to_string()))
+            .map_err(|e| StoreError::Unreachable(e.to_string()))?;
+        self.set_caching(true);
+        Ok(())
     }
 
     /// Gives the write turn back.
     pub fn leave(&self) {
+        self.set_caching(false);
         self.rt.block_on(self.turn.give_back());
     }
 
@@ -191,13 +199,22 @@ impl PgEngine {
         )
     }
 
-    fn guard(&self, kind: &str, email: &str) -> Result<Option<String>> {
+    fn guard(&self, kind: &'static str, email: &str) -> Result<Option<String>> {
         let email = email.trim().to_ascii_lowercase();
-        self.one(
+        let key = (kind, email);
+        let generation = match self.recall(|c| c.guards.get(&key).cloned()) {
+            Ok(hit) => return Ok(hit),
+            Err(g) => g,
+        };
+        let found: Option<String> = self.one(
             "read address guards",
             "SELECT record::text FROM guard WHERE kind = $1 AND email = $2",
-            &[&kind, &email.as_bytes()],
-        )
+            &[&kind, &key.1.as_bytes()],
+        )?;
+        self.remember(generation, |c| {
+            c.guards.insert(key, found.clone());
+        });
+        Ok(found)
     }
 }
 

@@ -9,7 +9,7 @@ use crate::store::engine::Intake;
 use crate::store::{IdEntry, IdKind, NoticeRecord, Staged, StoreError};
 use crate::ticket::Ticket;
 
-fn kind_of(s: &str) -> Option<IdKind> {
+pub(super) fn kind_of(s: &str) -> Option<IdKind> {
     Some(match s {
         "stored" => IdKind::Stored,
         "sent" => IdKind::Sent,
@@ -21,24 +21,34 @@ fn kind_of(s: &str) -> Option<IdKind> {
 
 impl Intake for PgEngine {
     fn id_entry(&self, key: &str) -> Result<Option<IdEntry>> {
+        let generation = match self.recall(|c| c.ids.get(key).copied()) {
+            Ok(hit) => return Ok(hit),
+            Err(g) => g,
+        };
         let rows = self.rows(
             "read the message-id index",
             "SELECT kind, ticket FROM msgids WHERE key = $1",
             &[&key.as_bytes()],
         )?;
-        let Some(row) = rows.first() else {
-            return Ok(None);
+        let found = match rows.first() {
+            None => None,
+            Some(row) => {
+                let kind: String = row
+                    .try_get(0)
+                    .map_err(failed("read the message-id index"))?;
+                let ticket: i64 = row
+                    .try_get(1)
+                    .map_err(failed("read the message-id index"))?;
+                kind_of(&kind).map(|kind| IdEntry {
+                    kind,
+                    ticket: ticket.max(0) as u64,
+                })
+            }
         };
-        let kind: String = row
-            .try_get(0)
-            .map_err(failed("read the message-id index"))?;
-        let ticket: i64 = row
-            .try_get(1)
-            .map_err(failed("read the message-id index"))?;
-        Ok(kind_of(&kind).map(|kind| IdEntry {
-            kind,
-            ticket: ticket.max(0) as u64,
-        }))
+        self.remember(generation, |c| {
+            c.ids.insert(key.to_string(), found);
+        });
+        Ok(found)
     }
 
     /// Sled keeps a ticket's notification agent in the sent id's index
@@ -68,23 +78,37 @@ impl Intake for PgEngine {
         let Ok(n) = i64::try_from(number) else {
             return Ok(None);
         };
+        let generation = match self.recall(|c| c.tickets.get(&number).cloned()) {
+            Ok(hit) => return Ok(hit),
+            Err(g) => g,
+        };
         let record: Option<String> = self.one(
             "read a ticket",
             "SELECT record::text FROM tickets WHERE number = $1",
             &[&n],
         )?;
-        record
+        let found: Option<Ticket> = record
             .map(|r| serde_json::from_str(&r).map_err(corrupt("ticket")))
-            .transpose()
+            .transpose()?;
+        self.remember(generation, |c| {
+            c.tickets.insert(number, found.clone());
+        });
+        Ok(found)
     }
 
     fn last_ticket(&self) -> Result<u64> {
+        let generation = match self.recall(|c| c.last_ticket) {
+            Ok(hit) => return Ok(hit),
+            Err(g) => g,
+        };
         let n: Option<i64> = self.one(
             "read ticket numbers",
             "SELECT COALESCE(MAX(number), 0) FROM tickets",
             &[],
         )?;
-        Ok(n.unwrap_or(0).max(0) as u64)
+        let last = n.unwrap_or(0).max(0) as u64;
+        self.remember(generation, |c| c.last_ticket = Some(last));
+        Ok(last)
     }
 
     fn last_outbox_id(&self) -> Result<u64> {
@@ -188,6 +212,8 @@ impl Intake for PgEngine {
             rows.write(&tx).await.map_err(failed(what))?;
             tx.commit().await.map_err(failed(what))
         }));
+        // Whether it committed or not, what was read may be old now.
+        self.forget_reads();
         if entered {
             self.leave();
         }
