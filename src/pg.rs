@@ -13,6 +13,10 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// tokio-postgres's keepalive idle time when the URL sets none.
+const DEFAULT_KEEPALIVES_IDLE: Duration = Duration::from_secs(2 * 60 * 60);
 
 use crate::config::{PgTls, StoreConfig};
 
@@ -193,6 +197,23 @@ impl Settings {
     /// A pool of at most `[store] pool` connections.
     pub fn pool(&self) -> Result<deadpool_postgres::Pool, PgError> {
         let mut pg = self.pg.clone();
+        // A server that vanished without closing its connections (a
+        // network partition, a failover to another machine) is noticed
+        // here too, not only by the server: otherwise a statement would
+        // wait out TCP's retransmissions (about 15 minutes) while holding
+        // the write turn's connection. What the URL sets is kept.
+        pg.keepalives(true);
+        if pg.get_connect_timeout().is_none() {
+            pg.connect_timeout(Duration::from_secs(10));
+        }
+        if pg.get_tcp_user_timeout().is_none() {
+            pg.tcp_user_timeout(Duration::from_secs(30));
+        }
+        if pg.get_keepalives_idle() == DEFAULT_KEEPALIVES_IDLE {
+            pg.keepalives_idle(Duration::from_secs(10));
+            pg.keepalives_interval(Duration::from_secs(5));
+            pg.keepalives_retries(3);
+        }
         pg.ssl_mode(match self.tls {
             PgTls::Disable => tokio_postgres::config::SslMode::Disable,
             PgTls::Prefer => tokio_postgres::config::SslMode::Prefer,
