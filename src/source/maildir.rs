@@ -153,6 +153,14 @@ pub fn scan_once(desk: &Desk, md: &Maildir, inbox: &str) -> Result<usize, ScanEr
             root: md.root().to_path_buf(),
             source,
         })?;
+    let mut sink = ToDesk {
+        desk,
+        inbox: Some(inbox),
+        mode: Mode::Live,
+    };
+    if desk.store().reads_ahead() {
+        return scan_ahead(desk, md, inbox, &files, &mut sink);
+    }
     // Read lazily, one file ahead of the store at most: a refused message
     // leaves the files after it unread.
     let messages = files.iter().filter_map(|path| {
@@ -168,16 +176,54 @@ pub fn scan_once(desk: &Desk, md: &Maildir, inbox: &str) -> Result<usize, ScanEr
             }
         }
     });
-    let mut sink = ToDesk {
-        desk,
-        inbox: Some(inbox),
-        mode: Mode::Live,
-    };
     let stored =
         batch::run(&mut sink, &mut Scan { md, inbox }, messages).map_err(ScanError::Flush)?;
     match stored.refused {
         Some(((path, _), source)) => Err(ScanError::Store { path, source }),
         None => Ok(files.len()),
+    }
+}
+
+/// At most this much mail is read ahead of the store in one scan.
+const AHEAD_BYTES: usize = 32 << 20;
+
+/// [`scan_once`] for a store that reads over the network (PostgreSQL):
+/// the batch is read and parsed whole first, up to [`AHEAD_BYTES`] of
+/// mail, so the store can ask for what deciding it needs in a few
+/// statements ([`Desk::read_ahead`]) instead of a few round trips per
+/// message. Files past the bound wait for the next scan.
+fn scan_ahead(
+    desk: &Desk,
+    md: &Maildir,
+    inbox: &str,
+    files: &[PathBuf],
+    sink: &mut ToDesk<'_>,
+) -> Result<usize, ScanError> {
+    let mut messages = Vec::new();
+    let mut bytes = 0;
+    let mut considered = 0;
+    for path in files {
+        if bytes >= AHEAD_BYTES {
+            break;
+        }
+        considered += 1;
+        let taken = Instant::now();
+        match fs::read(path) {
+            Ok(raw) => {
+                bytes += raw.len();
+                let origin = format!("maildir:{inbox}:{}", path.display());
+                messages.push(((path.clone(), taken), desk.prepare(raw, origin)));
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot read message; left in place");
+            }
+        }
+    }
+    batch::Sink::read_ahead(sink, &messages.iter().map(|(_, m)| m).collect::<Vec<_>>());
+    let stored = batch::run(sink, &mut Scan { md, inbox }, messages).map_err(ScanError::Flush)?;
+    match stored.refused {
+        Some(((path, _), source)) => Err(ScanError::Store { path, source }),
+        None => Ok(considered),
     }
 }
 

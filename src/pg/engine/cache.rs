@@ -28,6 +28,8 @@ use crate::ticket::Ticket;
 #[derive(Default)]
 pub(super) struct TurnCache {
     pub last_ticket: Option<u64>,
+    /// Outgoing mail is queued only by decisions (under the turn).
+    pub last_outbox: Option<u64>,
     pub ids: HashMap<String, Option<IdEntry>>,
     pub tickets: HashMap<u64, Option<Ticket>>,
     /// By (kind, lowercased address): the guard's JSON record.

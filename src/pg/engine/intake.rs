@@ -112,12 +112,18 @@ impl Intake for PgEngine {
     }
 
     fn last_outbox_id(&self) -> Result<u64> {
+        let generation = match self.recall(|c| c.last_outbox) {
+            Ok(hit) => return Ok(hit),
+            Err(g) => g,
+        };
         let n: Option<i64> = self.one(
             "read outbox ids",
             "SELECT COALESCE(MAX(id), 0) FROM outbox",
             &[],
         )?;
-        Ok(n.unwrap_or(0).max(0) as u64)
+        let last = n.unwrap_or(0).max(0) as u64;
+        self.remember(generation, |c| c.last_outbox = Some(last));
+        Ok(last)
     }
 
     fn counter(&self, name: &str) -> Result<Option<u64>> {
@@ -502,19 +508,33 @@ impl<'a> Rows<'a> {
             )
             .await?;
         }
-        for (message_id, value) in &s.notified {
-            // `agent`, or `agent ticket seen` (see Store::stage_outgoing).
-            let mut words = value.split(' ');
-            let agent = words.next().unwrap_or_default();
-            let (ticket, seen): (Option<i64>, Option<i64>) = match (words.next(), words.next()) {
-                (Some(t), Some(n)) => (t.parse().ok(), n.parse().ok()),
-                _ => (None, None),
-            };
+        // One statement for all of a batch's notifications and one for its
+        // automatic-mail times: a batch of acknowledgements has hundreds.
+        if !s.notified.is_empty() {
+            let mut ids: Vec<&[u8]> = Vec::with_capacity(s.notified.len());
+            let mut agents: Vec<&str> = Vec::with_capacity(s.notified.len());
+            let mut tickets: Vec<Option<i64>> = Vec::with_capacity(s.notified.len());
+            let mut seens: Vec<Option<i64>> = Vec::with_capacity(s.notified.len());
+            for (message_id, value) in &s.notified {
+                // `agent`, or `agent ticket seen` (see Store::stage_outgoing).
+                let mut words = value.split(' ');
+                let agent = words.next().unwrap_or_default();
+                let (ticket, seen): (Option<i64>, Option<i64>) = match (words.next(), words.next())
+                {
+                    (Some(t), Some(n)) => (t.parse().ok(), n.parse().ok()),
+                    _ => (None, None),
+                };
+                ids.push(message_id.as_bytes());
+                agents.push(agent);
+                tickets.push(ticket);
+                seens.push(seen);
+            }
             tx.execute(
-                "INSERT INTO notified (message_id, agent, ticket, seen) VALUES ($1, $2, $3, $4) \
+                "INSERT INTO notified (message_id, agent, ticket, seen) \
+                 SELECT * FROM unnest($1::bytea[], $2::text[], $3::bigint[], $4::bigint[]) \
                  ON CONFLICT (message_id) DO UPDATE SET agent = EXCLUDED.agent, \
                  ticket = EXCLUDED.ticket, seen = EXCLUDED.seen",
-                &[&message_id.as_bytes(), &agent, &ticket, &seen],
+                &[&ids, &agents, &tickets, &seens],
             )
             .await?;
         }
@@ -539,13 +559,20 @@ impl<'a> Rows<'a> {
                 }
             }
         }
-        for (email, times) in &s.auto_sent {
-            let ms: Vec<i64> = times.iter().map(|t| t.timestamp_millis()).collect();
-            let record = serde_json::to_string(&ms).unwrap_or_else(|_| "[]".into());
+        if !s.auto_sent.is_empty() {
+            let mut emails: Vec<&[u8]> = Vec::with_capacity(s.auto_sent.len());
+            let mut records: Vec<String> = Vec::with_capacity(s.auto_sent.len());
+            for (email, times) in &s.auto_sent {
+                let ms: Vec<i64> = times.iter().map(|t| t.timestamp_millis()).collect();
+                emails.push(email.as_bytes());
+                records.push(serde_json::to_string(&ms).unwrap_or_else(|_| "[]".into()));
+            }
             tx.execute(
-                "INSERT INTO guard (kind, email, record) VALUES ('sent', $1, $2::text::json) \
+                "INSERT INTO guard (kind, email, record) \
+                 SELECT 'sent', u.email, u.record::json \
+                 FROM unnest($1::bytea[], $2::text[]) AS u(email, record) \
                  ON CONFLICT (kind, email) DO UPDATE SET record = EXCLUDED.record",
-                &[&email.as_bytes(), &record],
+                &[&emails, &records],
             )
             .await?;
         }
