@@ -249,3 +249,18 @@ async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
         changed = stop.changed() => changed.is_err() || *stop.borrow(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Why;
+
+    #[test]
+    fn only_a_lease_given_up_of_its_own_accord_is_released() {
+        assert!(Why::Stopping.releases());
+        assert!(Why::SourceEnded.releases());
+        // Lost or stale: maybe another node's by now.
+        assert!(!Why::Lost.releases());
+        assert!(!Why::Stale.releases());
+        assert_ne!(Why::Lost.say(), Why::Stale.say());
+    }
+}
