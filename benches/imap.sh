@@ -16,6 +16,8 @@
 #
 #   benches/imap.sh [COUNT] [LATENCY_COUNT]      # default 10000 200
 #   ROUNDS=3 (default): throughput rounds, mbsync and postdesk alternating
+#   POSTDESK_BENCH_STORE=postgres: postdesk keeps its desk in PostgreSQL
+#     (a fresh database each round on a throw-away cluster; see lib.sh)
 #
 # Needs root and the stack's packages (tests/mailstack/install.sh installs
 # dovecot, postfix, isync). Uses /tmp/pdbench-imap and ports 31000+ (the tests use 24000-30000).
@@ -34,6 +36,7 @@ daemon_pid=
 cleanup() {
   if [[ -n "$daemon_pid" ]]; then kill "$daemon_pid" 2>/dev/null || true; wait "$daemon_pid" 2>/dev/null || true; fi
   tests/mailstack/stop.sh "$stack" >/dev/null 2>&1 || true
+  stop_store
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -135,6 +138,7 @@ password_file = "$dir/imap.pw"
 after = "seen"
 poll = "60s"
 EOF
+  use_store "$dir" "$bin"
 }
 
 # Runs serve until COUNT messages are stored; prints seconds from process

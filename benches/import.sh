@@ -5,6 +5,7 @@
 # per intake.batch messages and at the end). Prints messages/s and peak RSS.
 #
 #   benches/import.sh [COUNT]        # default 10000
+#   POSTDESK_BENCH_STORE=postgres benches/import.sh [COUNT]   # on PostgreSQL
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=benches/lib.sh
@@ -12,11 +13,12 @@ source benches/lib.sh
 
 count=${1:-10000}
 work=$(mktemp -d /tmp/pdbench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap 'stop_store; rm -rf "$work"' EXIT
 
 cargo build --release --locked -q
 python3 benches/gen_corpus.py mbox "$work/corpus.mbox" --count "$count" >/dev/null
 write_config "$work"
+use_store "$work" target/release/postdesk
 bytes=$(stat -c %s "$work/corpus.mbox")
 
 # GNU time: %e wall seconds, %M peak RSS in KB.
@@ -32,4 +34,5 @@ print(f"import: {s['messages']} messages ({size/1e6:.1f} MB) in {wall:.2f} s wal
       f"= {s['messages']/wall:.0f} messages/s (import loop alone {s['per_second']:.0f}/s); "
       f"{s['new_tickets']} tickets; peak RSS {rss/1024:.0f} MiB")
 PY
+echo "store: $bench_store, $(store_mb "$work") MiB"
 echo "machine: $(machine)"

@@ -52,3 +52,71 @@ machine() {
   printf '%s, %s cores, %s RAM, %s\n' "$cpu" "$(nproc)" \
     "$(free -h | awk '/^Mem:/{print $2}')" "$(uname -sr)"
 }
+
+# The store a bench desk keeps its records in: sled (the default), or
+# PostgreSQL with POSTDESK_BENCH_STORE=postgres (issue 20), on a
+# throw-away cluster this script starts (tests/pg/start.sh, fsync on, in
+# /tmp/pdpg-bench on port 25499) unless POSTDESK_BENCH_PG names the
+# pg.json of one already running. Each desk gets a fresh database.
+bench_store=${POSTDESK_BENCH_STORE:-sled}
+bench_pg_started=
+
+# use_store DIR BIN: points the desk in DIR at its store and prepares it
+# (`postdesk migrate` on PostgreSQL). Call after write_config.
+use_store() {
+  local dir=$1 bin=$2 pg db
+  [ "$bench_store" = postgres ] || return 0
+  pg=${POSTDESK_BENCH_PG:-}
+  if [ -z "$pg" ]; then
+    pg=/tmp/pdpg-bench/pg.json
+    if [ -z "$bench_pg_started" ]; then
+      tests/pg/install.sh >/dev/null
+      tests/pg/start.sh /tmp/pdpg-bench 25499 >/dev/null
+      bench_pg_started=1
+    fi
+  fi
+  db="pdbench_$(basename "$dir" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9\n' '_')"
+  python3 - "$pg" "$db" "$dir" <<'PY'
+import json, os, subprocess, sys
+pg, db, d = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+env = dict(os.environ, PGPASSWORD=pg["password"])
+for sql in (f"DROP DATABASE IF EXISTS {db} WITH (FORCE)", f"CREATE DATABASE {db}"):
+    subprocess.run([os.path.join(pg["bin"], "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                    "-h", pg["host"], "-p", str(pg["port"]), "-U", pg["user"],
+                    "-d", "postdesk", "-c", sql], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+url = f"postgres://{pg['user']}:{pg['password']}@{pg['host']}:{pg['port']}/{db}"
+fd = os.open(os.path.join(d, "db.url"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, url.encode())
+os.close(fd)
+with open(os.path.join(d, "postdesk.toml"), "a") as f:
+    f.write(f'\n[store]\nkind = "postgres"\nurl_file = "{d}/db.url"\n'
+            f'ca_file = "{pg["ca_file"]}"\npool = 8\n')
+PY
+  "$bin" --config "$dir/postdesk.toml" migrate >/dev/null
+}
+
+# store_mb DIR: MiB the desk's records take: sled's directory, or the
+# PostgreSQL database (tables, indexes and TOAST).
+store_mb() {
+  local dir=$1
+  if [ "$bench_store" = postgres ]; then
+    python3 - "$dir" <<'PY'
+import subprocess, sys, urllib.parse
+url = open(sys.argv[1] + "/db.url").read().strip()
+u = urllib.parse.urlparse(url)
+out = subprocess.run(["psql", "-X", "-A", "-t", "-h", u.hostname, "-p", str(u.port), "-U", u.username,
+                      "-d", u.path.lstrip("/"), "-c", "SELECT pg_database_size(current_database())"],
+                     env={"PGPASSWORD": u.password, "PATH": "/usr/bin:/bin"},
+                     capture_output=True, text=True, check=True).stdout
+print(int(out.strip()) // 1048576)
+PY
+  else
+    du -sm "$dir/state/store" | cut -f1
+  fi
+}
+
+# stop_store: stops the cluster use_store started (call from the EXIT trap).
+stop_store() {
+  [ -z "$bench_pg_started" ] || tests/pg/stop.sh /tmp/pdpg-bench >/dev/null 2>&1 || true
+}

@@ -9,6 +9,7 @@
 #
 #   benches/scale.sh [N]            # default 10000
 #   POSTDESK_BIN=path benches/scale.sh N   # skip the build
+#   POSTDESK_BENCH_STORE=postgres benches/scale.sh N   # on PostgreSQL (lib.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=benches/lib.sh
@@ -18,10 +19,11 @@ n=${1:-10000}
 bin=${POSTDESK_BIN:-target/release/postdesk}
 work=$(mktemp -d "${TMPDIR:-/tmp}/pdscale.XXXXXX")
 # (`kill 0` would signal this script's whole process group.)
-trap '[ -z "${serve_pid:-}" ] || kill "$serve_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap '[ -z "${serve_pid:-}" ] || kill "$serve_pid" 2>/dev/null || true; stop_store; rm -rf "$work"' EXIT
 
 [ -n "${POSTDESK_BIN:-}" ] || cargo build --release --locked -q
 write_config "$work"
+use_store "$work" "$bin"
 cfg=("--config" "$work/postdesk.toml")
 
 python3 - "$work/corpus.mbox" "$n" <<'PY'
@@ -66,8 +68,8 @@ mail_mb=$(awk "BEGIN{printf \"%.1f\", $(stat -c %s "$work/corpus.mbox") / 104857
   "$bin" "${cfg[@]}" import mbox "$work/corpus.mbox" --json >"$work/import.json"
 read -r iwall irss <"$work/time"
 tickets=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["new_tickets"])' "$work/import.json")
-store_mb=$(du -sm "$work/state/store" | cut -f1)
-echo "N=$n messages ($mail_mb MiB of mail), $tickets tickets"
+store_mb=$(store_mb "$work")
+echo "N=$n messages ($mail_mb MiB of mail), $tickets tickets, store: $bench_store"
 echo "  import: ${iwall} s = $(awk "BEGIN{printf \"%.0f\", $n / $iwall}") msg/s, peak RSS $((irss / 1024)) MiB"
 echo "  store: $store_mb MiB = $(awk "BEGIN{printf \"%.2f\", $store_mb / $mail_mb}")x the mail, $(awk "BEGIN{printf \"%.0f\", $store_mb * 1048576 / $n}") B/message"
 

@@ -120,20 +120,33 @@ impl Settings {
         })
     }
 
-    /// `user@host:port/dbname`: where, never with the password.
+    /// `user@host:port/dbname`: where, never with the password. A URL
+    /// that lists several hosts (a primary and its standbys, tried in
+    /// order) is said with all of them, `host1:port1,host2:port2`.
     pub fn describe(&self) -> String {
-        let host = self
+        let ports = self.pg.get_ports();
+        let hosts: Vec<String> = self
             .pg
             .get_hosts()
-            .first()
-            .map(|h| match h {
-                tokio_postgres::config::Host::Tcp(name) => name.clone(),
-                tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let name = match h {
+                    tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                    tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+                };
+                // One port stands for every host; otherwise one each.
+                let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+                format!("{name}:{port}")
             })
-            .unwrap_or_else(|| "localhost".into());
-        let port = self.pg.get_ports().first().copied().unwrap_or(5432);
+            .collect();
+        let hosts = if hosts.is_empty() {
+            "localhost:5432".to_string()
+        } else {
+            hosts.join(",")
+        };
         format!(
-            "{}@{host}:{port}/{}",
+            "{}@{hosts}/{}",
             self.pg.get_user().unwrap_or("?"),
             self.pg.get_dbname().unwrap_or("?")
         )
@@ -321,6 +334,20 @@ mod tests {
         let e = parse_url("postgres://desk:hunter2@db.example/x?bogus=1").unwrap_err();
         assert!(!e.contains("hunter2"), "{e}");
         assert!(parse_url("postgres://db.example/").is_err());
+    }
+
+    #[test]
+    fn a_url_with_standbys_names_every_host() {
+        let url =
+            "postgres://desk:hunter2@db1:5432,db2:5433/postdesk?target_session_attrs=read-write";
+        let s = Settings {
+            pg: parse_url(url).expect("parses"),
+            tls: PgTls::Require,
+            ca_file: None,
+            pool: 4,
+        };
+        assert_eq!(s.describe(), "desk@db1:5432,db2:5433/postdesk");
+        assert!(!format!("{s:?}").contains("hunter2"));
     }
 
     #[test]

@@ -106,12 +106,23 @@ pub enum StoreError {
     TooNew { found: u32, supported: u32 },
     #[error("the PostgreSQL store failed to {what}: {detail}")]
     Pg { what: &'static str, detail: String },
-    #[error("{0}\n  hint: the database may be down or restarting; try again in a moment")]
+    #[error("{}", with_retry_hint(.0))]
     Unreachable(String),
     #[error("this node no longer holds the lease of {0} (another node reads that inbox now); nothing was written\n  hint: the message is fetched again by the node that holds it")]
     LeaseLost(String),
     #[error("the store {path} is damaged: {detail}\n  hint: nothing was changed; stop postdesk, move {path} aside and `postdesk restore BACKUP_DIR` (see README, \"Backup and restore\")")]
     Damaged { path: PathBuf, detail: String },
+}
+
+/// An unreachable database's error, with the hint to retry unless the
+/// cause already says what to do (a connection error names the URL's
+/// parts or the certificate to check): one hint, not two.
+fn with_retry_hint(detail: &str) -> String {
+    if detail.contains("\n  hint:") {
+        detail.to_string()
+    } else {
+        format!("{detail}\n  hint: the database may be down or restarting; try again in a moment")
+    }
 }
 
 impl StoreError {
@@ -215,7 +226,8 @@ pub struct QuarantineEntry {
 }
 
 /// A message staged for writing: its record as JSON and its mail as the
-/// engine takes it (for sled, packed by [`codec::Codec::pack_mail`]).
+/// engine takes it: packed by [`codec::Codec::pack_mail`] when
+/// [`Store::packs_mail`] (sled), raw otherwise (PostgreSQL).
 #[derive(Debug)]
 pub struct StagedMessage {
     pub ticket: u64,
@@ -234,7 +246,8 @@ pub struct Staged {
     pub(crate) messages: Vec<StagedMessage>,
     /// New tickets by requester: the address as the ticket has it.
     pub(crate) customers: Vec<(String, u64)>,
-    /// Queued mail: the entry and its mail, packed as for messages.
+    /// Queued mail: the entry and its mail (or plan), raw; the engine
+    /// packs it if it keeps mail packed.
     pub(crate) outbox: Vec<(outbox::Entry, Vec<u8>)>,
     pub(crate) counters: std::collections::HashMap<String, u64>,
     pub(crate) cursors: std::collections::HashMap<String, Vec<u8>>,
@@ -262,6 +275,18 @@ pub struct Staged {
     /// written, not even once the node has taken the lease again (the
     /// other node may have stored the same mail meanwhile).
     pub(crate) fences: Vec<crate::pg::lease::Hold>,
+    /// What the coming batch's decisions will read, asked of the engine
+    /// at once when the write turn is next taken ([`Store::read_ahead`]).
+    /// A hint only: it changes no answer.
+    pub(crate) ahead: Option<ReadAhead>,
+}
+
+/// The Message-ID keys and the senders (lowercased) of a batch about to
+/// be decided.
+#[derive(Debug, Default)]
+pub struct ReadAhead {
+    pub ids: Vec<String>,
+    pub addresses: Vec<String>,
 }
 
 impl Staged {
@@ -872,9 +897,9 @@ impl Store {
         Ok(stored.max(staged) + 1)
     }
 
-    /// Adds one intake decision to the staged set, with the message's raw
-    /// bytes as [`codec::Codec::pack_mail`] made them. Nothing is written
-    /// yet.
+    /// Adds one intake decision to the staged set, with the message's
+    /// bytes as the engine takes them (packed by [`codec::Codec::pack_mail`]
+    /// when [`Store::packs_mail`], raw otherwise). Nothing is written yet.
     pub fn stage(&self, staged: &mut Staged, d: &Decision, compressed: &[u8]) -> Result<()> {
         let Some(record) = &d.record else {
             self.stage_ticket(staged, &d.ticket);
@@ -1060,6 +1085,27 @@ impl Store {
         Ok(())
     }
 
+    /// Asks the engine at once for what `staged`'s hint names (see
+    /// [`Staged::ahead`]), while the turn is held. Only PostgreSQL gains:
+    /// its reads are round trips; sled's are in memory. A failed read
+    /// ahead costs nothing but speed, so it is logged, not returned.
+    pub fn read_ahead(&self, staged: &mut Staged) {
+        let Some(ahead) = staged.ahead.take() else {
+            return;
+        };
+        if let (Kept::Postgres(p), true) = (&self.kept, staged.entered) {
+            if let Err(e) = p.prefetch(&ahead.ids, &ahead.addresses) {
+                tracing::debug!(error = %e, "cannot read ahead for a batch; reading one by one");
+            }
+        }
+    }
+
+    /// Whether [`Store::read_ahead`] does anything here: a batch's hint is
+    /// worth making only for an engine that reads over the network.
+    pub fn reads_ahead(&self) -> bool {
+        matches!(self.kept, Kept::Postgres(_))
+    }
+
     /// The inbox leases this node holds (a shared store's daemon).
     pub fn set_leases(&self, holds: std::sync::Arc<crate::pg::lease::Holds>) {
         if let Kept::Postgres(p) = &self.kept {
@@ -1171,13 +1217,20 @@ impl Store {
         self.engine().shared_or_insert(key, value)
     }
 
+    /// Whether staged mail goes to the engine packed by [`Store::codec`]
+    /// (sled) or raw (PostgreSQL): packing for an engine that would only
+    /// unpack again is intake CPU for nothing.
+    pub fn packs_mail(&self) -> bool {
+        self.engine().packs_mail()
+    }
+
     /// How mail is packed now: compress with it off the store thread
-    /// (see [`Store::stage`]).
+    /// (see [`Store::stage`]), when [`Store::packs_mail`].
     pub fn codec(&self) -> std::sync::Arc<codec::Codec> {
         match self.sled() {
             Some(s) => s.codec(),
-            // PostgreSQL keeps mail as received; its engine unpacks what
-            // this plain codec packed.
+            // PostgreSQL keeps mail as received (a sled store moved there
+            // is read through this plain codec).
             None => {
                 static PLAIN: std::sync::OnceLock<std::sync::Arc<codec::Codec>> =
                     std::sync::OnceLock::new();

@@ -235,3 +235,71 @@ fn a_node_records_only_under_its_own_claim_and_recovers_what_a_dead_node_left() 
         vec![9]
     );
 }
+
+#[test]
+fn outbox_retry_leaves_mail_a_node_is_sending_alone() {
+    let var = "PDT_RETRY_DATABASE_URL";
+    let url = fresh_database("retry_claims");
+    let db = url.rsplit('/').next().expect("db").to_string();
+    let t = TestDesk::with(Options {
+        extra: format!("\n[store]\nkind = \"postgres\"\n{}", store_keys(var)),
+        ..Options::default()
+    });
+    let run = |args: &[&str]| {
+        let out = t.cmd().args(args).env(var, &url).output().expect("run");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, _, err) = run(&["migrate"]);
+    assert_eq!(code, Some(0), "{err}");
+    let pg = connect(var, &url);
+    let stager = Store::open(&t.state_dir()).expect("a store to stage with");
+    let now = Utc::now();
+    let due = now - Duration::minutes(1);
+    let mut staged = Staged::default();
+    for id in 1..=2 {
+        stager.stage_outgoing(&mut staged, entry(id, due), None, None, &mail_of(id));
+    }
+    pg.write(&staged).expect("queue mail");
+    // The stager is a sled store in the desk's state directory: the CLI
+    // below would find the directory busy.
+    drop(stager);
+    // 2 failed for good; node a is sending 1 right now.
+    let failed2 = {
+        let mut f = entry(2, due);
+        f.state = State::Failed;
+        f
+    };
+    pg.update_outbox(&[(entry(2, due), failed2)]).unwrap();
+    let claimed = pg.claim_due(now, 1, "a").unwrap();
+    assert_eq!(claimed.len(), 1);
+    let flying = start_send(claimed[0].0.clone());
+    pg.update_claimed(&[(claimed[0].0.clone(), flying.clone())], "a")
+        .unwrap();
+
+    let (code, _, err) = run(&["outbox", "retry", "1"]);
+    assert_ne!(code, Some(0));
+    assert!(err.contains("being sent right now"), "{err}");
+    let (code, out, err) = run(&["outbox", "retry", "--all", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("\"requeued\":[2]"),
+        "only the failed one: {out}"
+    );
+    assert!(stored(&pg, 1).in_flight, "a's send is left as it is");
+    assert_eq!(stored(&pg, 2).state, State::Queued);
+
+    // Once a's claim has run out (a died), the admin may send it again.
+    psql(
+        &test_pg(),
+        &db,
+        "UPDATE outbox SET claim_until = now() - interval '1 second'",
+    );
+    let (code, out, err) = run(&["outbox", "retry", "1"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("requeued 1"), "{out}");
+    assert!(!stored(&pg, 1).in_flight);
+}

@@ -211,7 +211,7 @@ fn the_postgres_engine_reads_what_the_sled_store_holds() {
         "References: <gone@elsewhere.test>\r\n",
         "The fax is silent.",
     );
-    let stage_new = |staged: &mut Staged| {
+    let stage_new = |staged: &mut Staged, packed: bool| {
         let number = sled.next_ticket_number(staged).unwrap();
         let mut ticket = sled.ticket(&none, 2).unwrap().expect("ticket 2");
         ticket.number = number;
@@ -237,12 +237,17 @@ fn the_postgres_engine_reads_what_the_sled_store_holds() {
             refused: Vec::new(),
             events: Vec::new(),
         };
-        sled.stage(staged, &d, &sled.codec().pack_mail(&raw))
-            .unwrap();
+        // sled keeps mail packed; PostgreSQL takes it raw.
+        let mail = if packed {
+            sled.codec().pack_mail(&raw)
+        } else {
+            raw.to_vec()
+        };
+        sled.stage(staged, &d, &mail).unwrap();
     };
     let (mut a, mut b) = (Staged::default(), Staged::default());
-    stage_new(&mut a);
-    stage_new(&mut b);
+    stage_new(&mut a, false);
+    stage_new(&mut b, true);
     pg.write(&a).expect("PostgreSQL write of a new ticket");
     sled.commit(&mut b).expect("sled commit of a new ticket");
     assert_eq!(pg.last_ticket().unwrap(), 3);

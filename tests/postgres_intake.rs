@@ -9,7 +9,7 @@ mod common;
 
 use common::{fresh_database, mail, psql, test_pg, Options, TestDesk};
 use postdesk::pg::engine::PgEngine;
-use postdesk::store::engine::Intake;
+use postdesk::store::engine::{Customers, Intake};
 use postdesk::store::{Staged, Store};
 
 const URL_VAR: &str = "PDT_INTAKE_DATABASE_URL";
@@ -59,7 +59,7 @@ fn a_large_batch_is_written_alike_by_both_engines() {
     let record = sled.message_records(1).unwrap().remove(0);
 
     const N: u64 = 120;
-    let stage = |staged: &mut Staged| {
+    let stage = |staged: &mut Staged, packed: bool| {
         for i in 0..N {
             let number = sled.next_ticket_number(staged).unwrap();
             let id = format!("b{i}@customer.test");
@@ -104,13 +104,35 @@ fn a_large_batch_is_written_alike_by_both_engines() {
                 refused: Vec::new(),
                 events: Vec::new(),
             };
-            sled.stage(staged, &d, &sled.codec().pack_mail(&raw))
-                .unwrap();
+            // sled keeps mail packed; PostgreSQL takes it raw.
+            let mail = if packed {
+                sled.codec().pack_mail(&raw)
+            } else {
+                raw.to_vec()
+            };
+            sled.stage(staged, &d, &mail).unwrap();
         }
     };
     let (mut a, mut b) = (Staged::default(), Staged::default());
-    stage(&mut a);
-    stage(&mut b);
+    stage(&mut a, false);
+    stage(&mut b, true);
+    // Within one write turn, reads are remembered (and read ahead for a
+    // batch); a write forgets them: the checks below run in the same turn
+    // and must read the batch.
+    pg.enter().expect("take the write turn");
+    let keys: Vec<String> = (0..N)
+        .map(|i| postdesk::mail::msgid::key(&format!("b{i}@customer.test")))
+        .chain(["m0@customer.test".to_string()])
+        .collect();
+    pg.prefetch(&keys, &["carol@customer.test".to_string()])
+        .expect("read ahead");
+    assert_eq!(pg.id_entry(&keys[0]).unwrap(), None);
+    assert!(pg.id_entry("m0@customer.test").unwrap().is_some());
+    assert_eq!(pg.last_ticket().unwrap(), 1);
+    assert_eq!(
+        pg.tickets_of_customer("carol@customer.test").unwrap(),
+        vec![1]
+    );
     pg.write(&a).expect("PostgreSQL write of the batch");
     sled.commit(&mut b).expect("sled commit of the batch");
 
@@ -155,4 +177,5 @@ fn a_large_batch_is_written_alike_by_both_engines() {
         "{}",
         text(&counts)
     );
+    pg.leave();
 }

@@ -27,8 +27,8 @@ impl Desk {
             not_mail: e.is_not_mail(),
         });
         let compressed = match parsed {
-            Ok(_) => self.store.codec().pack_mail(&raw),
-            Err(_) => Vec::new(),
+            Ok(_) if self.store.packs_mail() => Some(self.store.codec().pack_mail(&raw)),
+            _ => None,
         };
         Prepared {
             raw,
@@ -392,7 +392,7 @@ impl Desk {
         self.write(
             &mut staged,
             &decision,
-            Some(&prepared.compressed),
+            Some(prepared.compressed.as_deref().unwrap_or(&prepared.raw)),
             Some(&msg),
             now,
         )?;

@@ -73,7 +73,11 @@ pub enum DeskError {
 /// A message parsed and compressed, ready for the store.
 pub struct Prepared {
     raw: Vec<u8>,
-    compressed: Vec<u8>,
+    /// The mail packed by the store's codec, when the engine keeps it
+    /// packed (sled); `None` when the engine takes it raw (PostgreSQL
+    /// compresses large values itself: the store keeps `raw`) or the mail
+    /// was rejected.
+    compressed: Option<Vec<u8>>,
     parsed: Result<Inbound, Rejected>,
     origin: String,
     /// Live mail's extra early work, when [`Desk::prepare_live`] did it.

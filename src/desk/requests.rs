@@ -120,15 +120,26 @@ impl Desk {
                         changes.push((e.clone(), outbox::requeued(e, now)));
                     }
                 }
-                self.store.update_outbox(&changes)?;
+                // Mail a sender holds a claim on is being sent this moment
+                // (by this node or, on a shared store, another one):
+                // requeuing it could send it twice, so it is left alone.
+                let requeued = self.store.update_unchanged_outbox(&changes)?;
                 self.store.flush()?;
-                let requeued: Vec<u64> = changes.iter().map(|(e, _)| e.id).collect();
                 self.outbox_wake.notify_one();
-                if let (Some(i), true) = (id, requeued.is_empty()) {
-                    return Ok(Response::Error {
-                        message: format!("no unsent outbox entry {i}\n  hint: `postdesk outbox list` shows them"),
-                        retry: false,
-                    });
+                match (id, requeued.is_empty(), changes.is_empty()) {
+                    (Some(i), true, true) => {
+                        return Ok(Response::Error {
+                            message: format!("no unsent outbox entry {i}\n  hint: `postdesk outbox list` shows them"),
+                            retry: false,
+                        })
+                    }
+                    (Some(i), true, false) => {
+                        return Ok(Response::Error {
+                            message: format!("outbox entry {i} is being sent right now\n  hint: wait for this attempt to end (`postdesk outbox list` shows it), then retry if it failed"),
+                            retry: true,
+                        })
+                    }
+                    _ => {}
                 }
                 Response::Requeued(requeued)
             }

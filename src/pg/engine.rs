@@ -14,6 +14,7 @@ use super::{PgError, Settings};
 use crate::store::StoreError;
 
 mod backup;
+mod cache;
 mod claims;
 mod customers;
 mod guard;
@@ -51,6 +52,8 @@ pub struct PgEngine {
     /// write is refused, so that no source marks mail done that was not
     /// written. Nothing is lost: sources fetch unwritten mail again.
     fault: crate::store::fault::Fault,
+    /// What decisions read while this node holds the turn ([`cache`]).
+    cache: std::sync::Mutex<cache::Slot>,
 }
 
 impl std::fmt::Debug for PgEngine {
@@ -117,6 +120,7 @@ impl PgEngine {
             turn: Default::default(),
             holds: Default::default(),
             fault: Default::default(),
+            cache: Default::default(),
         };
         engine.rt.block_on(async {
             let client = engine.settings.connection(&engine.pool).await?;
@@ -126,10 +130,13 @@ impl PgEngine {
     }
 
     /// Takes this node's write turn for a decision (see [`super::turn`]).
+    /// While it is held, what decisions read is remembered ([`cache`]).
     pub fn enter(&self) -> Result<()> {
         self.rt
             .block_on(self.turn.take(&self.settings, &self.pool))
-            .map_err(|e| StoreError::Unreachable(e.to_string()))
+            .map_err(|e| StoreError::Unreachable(e.to_string()))?;
+        self.set_caching(true);
+        Ok(())
     }
 
     /// Records that the staged set can never be written (see the `fault`
@@ -143,6 +150,7 @@ impl PgEngine {
 
     /// Gives the write turn back.
     pub fn leave(&self) {
+        self.set_caching(false);
         self.rt.block_on(self.turn.give_back());
     }
 
@@ -208,13 +216,22 @@ impl PgEngine {
         )
     }
 
-    fn guard(&self, kind: &str, email: &str) -> Result<Option<String>> {
+    fn guard(&self, kind: &'static str, email: &str) -> Result<Option<String>> {
         let email = email.trim().to_ascii_lowercase();
-        self.one(
+        let key = (kind, email);
+        let generation = match self.recall(|c| c.guards.get(&key).cloned()) {
+            Ok(hit) => return Ok(hit),
+            Err(g) => g,
+        };
+        let found: Option<String> = self.one(
             "read address guards",
             "SELECT record::text FROM guard WHERE kind = $1 AND email = $2",
-            &[&kind, &email.as_bytes()],
-        )
+            &[&kind, &key.1.as_bytes()],
+        )?;
+        self.remember(generation, |c| {
+            c.guards.insert(key, found.clone());
+        });
+        Ok(found)
     }
 }
 

@@ -38,6 +38,11 @@ pub trait Sink {
     type Error;
     /// Stores one message; durable only after [`Sink::flush`].
     fn store(&mut self, message: Self::Message) -> Result<Outcome, Self::Error>;
+    /// Told a whole batch before its first message is stored, by a
+    /// source that holds the batch in memory anyway (IMAP, imports; a
+    /// Maildir reads its files one at a time): a sink may read ahead what
+    /// deciding it needs. A hint only; no answer changes.
+    fn read_ahead(&mut self, _batch: &[&Self::Message]) {}
     /// Stages a source's position with the messages stored so far.
     fn stage_cursor(&mut self, key: &str, value: &[u8]) -> Result<(), Self::Error>;
     /// Makes everything stored and staged so far durable.
@@ -146,6 +151,10 @@ impl Sink for ToDesk<'_> {
 
     fn store(&mut self, message: Prepared) -> Result<Outcome, StoreError> {
         self.desk.ingest_prepared(message, self.inbox, self.mode)
+    }
+
+    fn read_ahead(&mut self, batch: &[&Prepared]) {
+        self.desk.read_ahead(batch);
     }
 
     fn stage_cursor(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {

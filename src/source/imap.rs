@@ -701,6 +701,10 @@ fn store_batch(
         cursor: base,
         marked: Vec::new(),
     };
+    batch::Sink::read_ahead(
+        &mut sink,
+        &messages.iter().map(|(_, m)| m).collect::<Vec<_>>(),
+    );
     match batch::run(&mut sink, &mut handover, messages) {
         Ok(stored) => Batch {
             marked: handover.marked,

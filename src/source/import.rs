@@ -165,8 +165,9 @@ where
     // threads, whatever its size.
     const CHUNK: usize = 32;
     const CHUNK_BYTES: usize = 1 << 20;
+    const BATCH_BYTES: usize = 32 << 20;
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(u64, S::Message)>>(8);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(u64, usize, S::Message)>>(8);
         let prepare = &prepare;
         let reader = scope.spawn(move || {
             let mut chunk = Vec::with_capacity(CHUNK);
@@ -176,7 +177,8 @@ where
             let closed = |index| stopped(path, index, "the store side stopped".into());
             read_messages(format, path, bar, |index, origin, raw| {
                 chunk_bytes += raw.len();
-                chunk.push((index, prepare(raw, origin)));
+                let size = raw.len();
+                chunk.push((index, size, prepare(raw, origin)));
                 if chunk.len() == CHUNK || chunk_bytes >= CHUNK_BYTES {
                     let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
                     chunk_bytes = 0;
@@ -193,7 +195,19 @@ where
         let mut counted = Counted { summary, last: 0 };
         let mut store_result = Ok(());
         while messages.peek().is_some() {
-            let taken = messages.by_ref().take(batch.max(1));
+            // A batch is held whole, so that the store can read ahead for
+            // it: at most `batch` messages and `BATCH_BYTES` of mail (plus
+            // one message larger than that).
+            let mut taken = Vec::new();
+            let mut bytes = 0;
+            while taken.len() < batch.max(1) && bytes < BATCH_BYTES {
+                let Some((index, size, message)) = messages.next() else {
+                    break;
+                };
+                bytes += size;
+                taken.push((index, message));
+            }
+            sink.read_ahead(&taken.iter().map(|(_, m)| m).collect::<Vec<_>>());
             match batch::run(&mut sink, &mut counted, taken) {
                 Ok(Stored {
                     refused: Some((index, e)),

@@ -45,7 +45,7 @@ impl Store {
                 },
             );
         }
-        let mail = self.codec().pack_mail(bytes);
+        let mail = bytes.to_vec();
         staged.bytes += 4 + mail.len();
         staged.outbox.push((entry, mail));
     }

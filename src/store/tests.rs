@@ -540,3 +540,17 @@ fn a_rewrite_with_too_little_mail_drops_the_dictionary() {
 fn find(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
+
+#[test]
+fn an_unreachable_database_shows_one_hint() {
+    let plain = StoreError::Unreachable("connection reset".into()).to_string();
+    assert_eq!(plain.matches("hint:").count(), 1, "{plain}");
+    assert!(plain.contains("try again"), "{plain}");
+    let told = StoreError::Unreachable(
+        "cannot connect to PostgreSQL at u@h:5432/d: refused\n  hint: check that the server runs"
+            .into(),
+    )
+    .to_string();
+    assert_eq!(told.matches("hint:").count(), 1, "{told}");
+    assert!(told.contains("server runs"), "{told}");
+}

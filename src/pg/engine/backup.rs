@@ -109,7 +109,7 @@ impl Backup for PgEngine {
     /// few COPY runs, and memory is bounded by the gathers.
     fn import_records(&self, next: &mut dyn FnMut() -> Result<Option<Record>>) -> Result<u64> {
         let what = "import";
-        self.rt.block_on(async {
+        let done = self.rt.block_on(async {
             let mut client =
                 self.settings
                     .connection(&self.pool)
@@ -163,7 +163,10 @@ impl Backup for PgEngine {
             }
             tx.commit().await.map_err(failed(what))?;
             Ok(written)
-        })
+        });
+        // What this node's turn had read may be old now.
+        self.forget_reads();
+        done
     }
 }
 

@@ -7,18 +7,27 @@ use crate::store::engine::Customers;
 impl Customers for PgEngine {
     fn tickets_of_customer(&self, email: &str) -> Result<Vec<u64>> {
         let email = email.to_ascii_lowercase();
-        self.rows(
-            "read customers",
-            "SELECT ticket FROM customers WHERE email = $1 ORDER BY ticket",
-            &[&email.as_bytes()],
-        )?
-        .iter()
-        .map(|r| {
-            r.try_get::<_, i64>(0)
-                .map(|n| n.max(0) as u64)
-                .map_err(failed("read customers"))
-        })
-        .collect()
+        let generation = match self.recall(|c| c.customers.get(&email).cloned()) {
+            Ok(hit) => return Ok(hit),
+            Err(g) => g,
+        };
+        let found = self
+            .rows(
+                "read customers",
+                "SELECT ticket FROM customers WHERE email = $1 ORDER BY ticket",
+                &[&email.as_bytes()],
+            )?
+            .iter()
+            .map(|r| {
+                r.try_get::<_, i64>(0)
+                    .map(|n| n.max(0) as u64)
+                    .map_err(failed("read customers"))
+            })
+            .collect::<Result<Vec<u64>>>()?;
+        self.remember(generation, |c| {
+            c.customers.insert(email, found.clone());
+        });
+        Ok(found)
     }
 
     /// Keyset paging on the address: `bytea` compares bytewise, as sled's

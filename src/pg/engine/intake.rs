@@ -9,7 +9,7 @@ use crate::store::engine::Intake;
 use crate::store::{IdEntry, IdKind, NoticeRecord, Staged, StoreError};
 use crate::ticket::Ticket;
 
-fn kind_of(s: &str) -> Option<IdKind> {
+pub(super) fn kind_of(s: &str) -> Option<IdKind> {
     Some(match s {
         "stored" => IdKind::Stored,
         "sent" => IdKind::Sent,
@@ -21,24 +21,34 @@ fn kind_of(s: &str) -> Option<IdKind> {
 
 impl Intake for PgEngine {
     fn id_entry(&self, key: &str) -> Result<Option<IdEntry>> {
+        let generation = match self.recall(|c| c.ids.get(key).copied()) {
+            Ok(hit) => return Ok(hit),
+            Err(g) => g,
+        };
         let rows = self.rows(
             "read the message-id index",
             "SELECT kind, ticket FROM msgids WHERE key = $1",
             &[&key.as_bytes()],
         )?;
-        let Some(row) = rows.first() else {
-            return Ok(None);
+        let found = match rows.first() {
+            None => None,
+            Some(row) => {
+                let kind: String = row
+                    .try_get(0)
+                    .map_err(failed("read the message-id index"))?;
+                let ticket: i64 = row
+                    .try_get(1)
+                    .map_err(failed("read the message-id index"))?;
+                kind_of(&kind).map(|kind| IdEntry {
+                    kind,
+                    ticket: ticket.max(0) as u64,
+                })
+            }
         };
-        let kind: String = row
-            .try_get(0)
-            .map_err(failed("read the message-id index"))?;
-        let ticket: i64 = row
-            .try_get(1)
-            .map_err(failed("read the message-id index"))?;
-        Ok(kind_of(&kind).map(|kind| IdEntry {
-            kind,
-            ticket: ticket.max(0) as u64,
-        }))
+        self.remember(generation, |c| {
+            c.ids.insert(key.to_string(), found);
+        });
+        Ok(found)
     }
 
     /// Sled keeps a ticket's notification agent in the sent id's index
@@ -68,23 +78,37 @@ impl Intake for PgEngine {
         let Ok(n) = i64::try_from(number) else {
             return Ok(None);
         };
+        let generation = match self.recall(|c| c.tickets.get(&number).cloned()) {
+            Ok(hit) => return Ok(hit),
+            Err(g) => g,
+        };
         let record: Option<String> = self.one(
             "read a ticket",
             "SELECT record::text FROM tickets WHERE number = $1",
             &[&n],
         )?;
-        record
+        let found: Option<Ticket> = record
             .map(|r| serde_json::from_str(&r).map_err(corrupt("ticket")))
-            .transpose()
+            .transpose()?;
+        self.remember(generation, |c| {
+            c.tickets.insert(number, found.clone());
+        });
+        Ok(found)
     }
 
     fn last_ticket(&self) -> Result<u64> {
+        let generation = match self.recall(|c| c.last_ticket) {
+            Ok(hit) => return Ok(hit),
+            Err(g) => g,
+        };
         let n: Option<i64> = self.one(
             "read ticket numbers",
             "SELECT COALESCE(MAX(number), 0) FROM tickets",
             &[],
         )?;
-        Ok(n.unwrap_or(0).max(0) as u64)
+        let last = n.unwrap_or(0).max(0) as u64;
+        self.remember(generation, |c| c.last_ticket = Some(last));
+        Ok(last)
     }
 
     fn last_outbox_id(&self) -> Result<u64> {
@@ -200,6 +224,8 @@ impl Intake for PgEngine {
             rows.write(&tx).await.map_err(failed(what))?;
             tx.commit().await.map_err(failed(what))
         }));
+        // Whether it committed or not, what was read may be old now.
+        self.forget_reads();
         if entered {
             self.leave();
         }
@@ -240,14 +266,14 @@ impl Intake for PgEngine {
 struct Rows<'a> {
     staged: &'a Staged,
     tickets: TicketColumns,
-    /// Messages with their mail unpacked: PostgreSQL compresses itself.
-    messages: MessageColumns,
+    /// Messages with their mail raw: PostgreSQL compresses itself.
+    messages: MessageColumns<'a>,
     /// Message-ID index entries that overwrite (stored, sent) and those
     /// that never do (a mention, a conversation).
     strong_ids: IdColumns,
     weak_ids: IdColumns,
     customers: (Vec<Vec<u8>>, Vec<i64>),
-    outbox: OutboxColumns,
+    outbox: OutboxColumns<'a>,
 }
 
 /// Tickets: number, status, queue, assignee, requester (both lowercased),
@@ -270,11 +296,11 @@ struct TicketColumns {
 }
 
 #[derive(Default)]
-struct MessageColumns {
+struct MessageColumns<'a> {
     ticket: Vec<i64>,
     seq: Vec<i64>,
     record: Vec<String>,
-    raw: Vec<Vec<u8>>,
+    raw: Vec<&'a [u8]>,
 }
 
 #[derive(Default)]
@@ -287,13 +313,13 @@ struct IdColumns {
 /// Outbox rows: id, state, next attempt (RFC 3339), ticket reference, the
 /// entry's JSON and its mail.
 #[derive(Default)]
-struct OutboxColumns {
+struct OutboxColumns<'a> {
     id: Vec<i64>,
     state: Vec<String>,
     next_attempt: Vec<String>,
     ticket: Vec<Option<String>>,
     record: Vec<String>,
-    body: Vec<Vec<u8>>,
+    body: Vec<&'a [u8]>,
 }
 
 /// Text beside a record is for finding it: PostgreSQL's text cannot hold
@@ -305,15 +331,6 @@ fn column(s: &str) -> String {
 
 impl<'a> Rows<'a> {
     fn of(staged: &'a Staged) -> Result<Rows<'a>> {
-        // The facade packs mail with the store's codec; a PostgreSQL
-        // store has no trained dictionary, so a plain codec unpacks it.
-        let codec = crate::store::codec::Codec::default();
-        let unpack = |what: &'static str, mail: &[u8]| {
-            codec.unpack_mail(mail).map_err(|e| StoreError::Corrupt {
-                what,
-                detail: e.to_string(),
-            })
-        };
         let mut tickets = TicketColumns::default();
         for t in staged.tickets.values() {
             tickets.number.push(to_i64("ticket", t.number)?);
@@ -346,7 +363,7 @@ impl<'a> Rows<'a> {
             messages
                 .record
                 .push(String::from_utf8_lossy(&m.json).into_owned());
-            messages.raw.push(unpack("message", &m.mail)?);
+            messages.raw.push(&m.mail);
         }
         let (mut strong_ids, mut weak_ids) = (IdColumns::default(), IdColumns::default());
         for (key, entry) in &staged.ids {
@@ -373,7 +390,7 @@ impl<'a> Rows<'a> {
             outbox.next_attempt.push(e.next_attempt.to_rfc3339());
             outbox.ticket.push(e.ticket.as_deref().map(column));
             outbox.record.push(json_text("outbox entry", e)?);
-            outbox.body.push(unpack("outbox entry", mail)?);
+            outbox.body.push(mail);
         }
         Ok(Rows {
             staged,

@@ -97,7 +97,7 @@ impl Privacy for PgEngine {
             .collect();
         let outbox_ids: Vec<i64> = e.outbox.iter().map(|(_, new)| number(new.id)).collect();
 
-        self.rt.block_on(async {
+        let done = self.rt.block_on(async {
             let mut client =
                 self.settings
                     .connection(&self.pool)
@@ -289,7 +289,10 @@ impl Privacy for PgEngine {
             .await
             .map_err(failed(what))?;
             tx.commit().await.map_err(failed(what))
-        })
+        });
+        // What this node's turn had read may be old now.
+        self.forget_reads();
+        done
     }
 
     fn erasures(&self) -> Result<Vec<ErasureRecord>> {

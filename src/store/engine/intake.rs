@@ -58,7 +58,7 @@ pub trait Intake {
     /// Whether the mail in a staged set is for this engine packed by the
     /// store's codec (sled: its trained dictionaries pay off there) or
     /// raw (PostgreSQL compresses large values itself). Every other
-    /// primitive takes and gives mail raw. Today the facade always packs
-    /// and `PgEngine::write` unpacks (see src/store/ENGINE.md).
+    /// primitive takes and gives mail raw. The facade packs staged mail
+    /// only for an engine that says so.
     fn packs_mail(&self) -> bool;
 }

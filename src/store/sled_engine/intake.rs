@@ -131,10 +131,13 @@ impl Intake for Sled {
             .iter()
             .map(|m| (message_key(m.ticket, m.seq), with_blob(&m.json, &m.mail)))
             .collect();
+        // Outgoing mail is staged raw (it is small, and built on the
+        // serial path anyway); only intake's messages come packed.
+        let codec = self.codec();
         let outgoing: Vec<(&crate::outbox::Entry, Vec<u8>)> = staged
             .outbox
             .iter()
-            .map(|(e, mail)| (e, with_blob(&json(e), mail)))
+            .map(|(e, mail)| (e, with_blob(&json(e), &codec.pack_mail(mail))))
             .collect();
         let customers: Vec<Vec<u8>> = staged
             .customers

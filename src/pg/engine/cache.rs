@@ -1,0 +1,237 @@
+//! What a decision read, remembered while this node holds the write turn.
+//!
+//! Intake on PostgreSQL is bound by round trips, not CPU: a message costs
+//! about five small reads (its Message-IDs, the sender's guard records,
+//! the sender's tickets, the highest ticket number, a ticket), each a
+//! round trip of a few hundred microseconds, where sled answers from
+//! memory. While this node holds the turn, no other node can change what
+//! those reads answer: every write of tickets, Message-IDs, customers and
+//! guard records is made by a decision holding the turn (or, for an
+//! erasure and a restore, under the same transaction lock as this node's
+//! writes, which clear the cache). So what was read once stays true until
+//! this node writes, and the batch's reads can be asked in a few
+//! statements for all of its messages at once ([`PgEngine::prefetch`]).
+//!
+//! The cache exists only while the turn is held ([`PgEngine::enter`] to
+//! [`PgEngine::leave`]) and is emptied by every write this node makes, so
+//! it never answers from before a commit.
+
+use std::collections::HashMap;
+
+use super::{corrupt, failed, PgEngine, Result};
+use crate::store::IdEntry;
+use crate::ticket::Ticket;
+
+/// One turn's reads. Absent keys are remembered too (`None`, or an
+/// empty list): "no ticket answers this Message-ID" is the answer intake
+/// asks for most.
+#[derive(Default)]
+pub(super) struct TurnCache {
+    pub last_ticket: Option<u64>,
+    pub ids: HashMap<String, Option<IdEntry>>,
+    pub tickets: HashMap<u64, Option<Ticket>>,
+    /// By (kind, lowercased address): the guard's JSON record.
+    pub guards: HashMap<(&'static str, String), Option<String>>,
+    /// By lowercased address: the tickets they asked, in number order.
+    pub customers: HashMap<String, Vec<u64>>,
+}
+
+/// How many keys one prefetch statement takes at most; a batch asks for
+/// a few hundred.
+const PREFETCH_MAX: usize = 4096;
+
+/// The cache and its generation: every start, stop and forget bumps the
+/// generation, and an answer read from the database is remembered only
+/// if the generation is still the one seen before the read. A read that
+/// another thread began before this node's commit therefore cannot put
+/// its answer, older than the commit, into the cache after it.
+#[derive(Default)]
+pub(super) struct Slot {
+    generation: u64,
+    turn: Option<TurnCache>,
+}
+
+impl PgEngine {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The remembered answer, or (on a miss) the generation to remember
+    /// the database's answer under ([`PgEngine::remember`]).
+    pub(super) fn recall<T>(
+        &self,
+        f: impl FnOnce(&TurnCache) -> Option<T>,
+    ) -> std::result::Result<T, Option<u64>> {
+        let slot = self.slot();
+        match &slot.turn {
+            Some(c) => f(c).ok_or(Some(slot.generation)),
+            None => Err(None),
+        }
+    }
+
+    /// Keeps what was read under `generation`, if nothing changed since.
+    pub(super) fn remember(&self, generation: Option<u64>, f: impl FnOnce(&mut TurnCache)) {
+        let mut slot = self.slot();
+        if Some(slot.generation) != generation {
+            return;
+        }
+        if let Some(c) = slot.turn.as_mut() {
+            f(c);
+        }
+    }
+
+    /// Starts remembering (the turn was taken) or stops (given back).
+    pub(super) fn set_caching(&self, on: bool) {
+        let mut slot = self.slot();
+        slot.generation += 1;
+        slot.turn = on.then(TurnCache::default);
+    }
+
+    /// Forgets what was read, keeping the cache on: this node wrote.
+    pub(super) fn forget_reads(&self) {
+        let mut slot = self.slot();
+        slot.generation += 1;
+        if let Some(c) = slot.turn.as_mut() {
+            *c = TurnCache::default();
+        }
+    }
+
+    /// Reads what deciding the coming messages will ask, in four
+    /// statements instead of a few per message: the index entries of
+    /// `ids` (Message-ID keys), the guard records and tickets of
+    /// `addresses` (lowercased), and the tickets those entries name.
+    /// Only while this node holds the turn; otherwise nothing is kept.
+    pub fn prefetch(&self, ids: &[String], addresses: &[String]) -> Result<()> {
+        let what = "read ahead for a batch";
+        let (generation, ids, addresses) = {
+            let slot = self.slot();
+            let Some(c) = &slot.turn else {
+                return Ok(());
+            };
+            let ids: Vec<String> = ids
+                .iter()
+                .filter(|k| !c.ids.contains_key(*k))
+                .take(PREFETCH_MAX)
+                .cloned()
+                .collect();
+            let addresses: Vec<String> = addresses
+                .iter()
+                .filter(|a| !c.customers.contains_key(*a))
+                .take(PREFETCH_MAX)
+                .cloned()
+                .collect();
+            (Some(slot.generation), ids, addresses)
+        };
+        if ids.is_empty() && addresses.is_empty() {
+            return Ok(());
+        }
+        let id_keys: Vec<&[u8]> = ids.iter().map(|k| k.as_bytes()).collect();
+        let emails: Vec<&[u8]> = addresses.iter().map(|a| a.as_bytes()).collect();
+        let (id_rows, guard_rows, customer_rows) = self.rt.block_on(async {
+            let client = self.client(what).await?;
+            // Pipelined: the three go out before the first answer is in.
+            let (by_key, by_email): (
+                [&(dyn tokio_postgres::types::ToSql + Sync); 1],
+                [&(dyn tokio_postgres::types::ToSql + Sync); 1],
+            ) = ([&id_keys], [&emails]);
+            let (i, g, c) = tokio::join!(
+                client.query(
+                    "SELECT key, kind, ticket FROM msgids WHERE key = ANY($1)",
+                    &by_key,
+                ),
+                client.query(
+                    "SELECT kind, email, record::text FROM guard WHERE email = ANY($1)",
+                    &by_email,
+                ),
+                client.query(
+                    "SELECT email, ticket FROM customers WHERE email = ANY($1) \
+                     ORDER BY email, ticket",
+                    &by_email,
+                ),
+            );
+            Ok::<_, crate::store::StoreError>((
+                i.map_err(failed(what))?,
+                g.map_err(failed(what))?,
+                c.map_err(failed(what))?,
+            ))
+        })?;
+
+        let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+        let mut found_ids: HashMap<String, Option<IdEntry>> =
+            ids.iter().map(|k| (k.clone(), None)).collect();
+        let mut named: Vec<i64> = Vec::new();
+        for row in &id_rows {
+            let key: Vec<u8> = row.try_get(0).map_err(failed(what))?;
+            let kind: String = row.try_get(1).map_err(failed(what))?;
+            let ticket: i64 = row.try_get(2).map_err(failed(what))?;
+            if let Some(kind) = super::intake::kind_of(&kind) {
+                named.push(ticket);
+                found_ids.insert(
+                    text(key),
+                    Some(IdEntry {
+                        kind,
+                        ticket: ticket.max(0) as u64,
+                    }),
+                );
+            }
+        }
+        let mut guards: HashMap<(&'static str, String), Option<String>> = HashMap::new();
+        for a in &addresses {
+            for kind in GUARD_KINDS {
+                guards.insert((kind, a.clone()), None);
+            }
+        }
+        for row in &guard_rows {
+            let kind: String = row.try_get(0).map_err(failed(what))?;
+            let email: Vec<u8> = row.try_get(1).map_err(failed(what))?;
+            let record: String = row.try_get(2).map_err(failed(what))?;
+            if let Some(kind) = GUARD_KINDS.iter().find(|k| **k == kind) {
+                guards.insert((kind, text(email)), Some(record));
+            }
+        }
+        let mut customers: HashMap<String, Vec<u64>> =
+            addresses.iter().map(|a| (a.clone(), Vec::new())).collect();
+        for row in &customer_rows {
+            let email: Vec<u8> = row.try_get(0).map_err(failed(what))?;
+            let ticket: i64 = row.try_get(1).map_err(failed(what))?;
+            customers
+                .entry(text(email))
+                .or_default()
+                .push(ticket.max(0) as u64);
+        }
+
+        // The tickets the Message-IDs name: a reply's ticket is read next.
+        named.sort_unstable();
+        named.dedup();
+        let mut tickets: HashMap<u64, Option<Ticket>> = HashMap::new();
+        if !named.is_empty() {
+            let rows = self.rows(
+                what,
+                "SELECT number, record::text FROM tickets WHERE number = ANY($1)",
+                &[&named],
+            )?;
+            for n in &named {
+                tickets.insert(n.max(&0).unsigned_abs(), None);
+            }
+            for row in &rows {
+                let n: i64 = row.try_get(0).map_err(failed(what))?;
+                let record: String = row.try_get(1).map_err(failed(what))?;
+                let t: Ticket = serde_json::from_str(&record).map_err(corrupt("ticket"))?;
+                tickets.insert(n.max(0).unsigned_abs(), Some(t));
+            }
+        }
+
+        self.remember(generation, |c| {
+            c.ids.extend(found_ids);
+            c.guards.extend(guards);
+            c.customers.extend(customers);
+            for (n, t) in tickets {
+                c.tickets.entry(n).or_insert(t);
+            }
+        });
+        Ok(())
+    }
+}
+
+/// The guard record kinds intake reads per sender.
+const GUARD_KINDS: [&str; 2] = ["mark", "sent"];
