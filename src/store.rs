@@ -269,6 +269,12 @@ pub struct Staged {
     /// The inboxes whose mail it holds: a shared store writes it only
     /// while this node still holds their leases.
     pub(crate) inboxes: std::collections::BTreeSet<String>,
+    /// This node's holds on those inboxes' leases when their mail was
+    /// staged: the write checks these fences, not whatever this node holds
+    /// by then. A batch staged under a lease since lost must never be
+    /// written, not even once the node has taken the lease again (the
+    /// other node may have stored the same mail meanwhile).
+    pub(crate) fences: Vec<crate::pg::lease::Hold>,
     /// What the coming batch's decisions will read, asked of the engine
     /// at once when the write turn is next taken ([`Store::read_ahead`]).
     /// A hint only: it changes no answer.
@@ -1110,6 +1116,9 @@ impl Store {
     /// Notes that `staged` holds mail from `inbox` (see [`Staged`]).
     pub fn stage_inbox(&self, staged: &mut Staged, inbox: &str) {
         if !staged.inboxes.contains(inbox) {
+            if let Kept::Postgres(p) = &self.kept {
+                staged.fences.extend(p.hold(inbox));
+            }
             staged.inboxes.insert(inbox.to_string());
         }
     }

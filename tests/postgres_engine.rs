@@ -274,3 +274,59 @@ fn the_postgres_engine_reads_what_the_sled_store_holds() {
     assert_eq!(stored, format!("{hex} frank@customer.test"));
     assert_eq!(sled.raw_message(3, 1).unwrap().as_deref(), Some(&raw[..]));
 }
+
+/// Nodes starting at once on a fresh database each offer a desk-wide
+/// value (the token secret) and must all come away with the one stored.
+/// An insert that waited for another node's and then did nothing used to
+/// find no row in its own statement's snapshot, and the node refused to
+/// start ("neither stored nor found").
+#[test]
+fn nodes_offering_a_desk_wide_value_at_once_all_read_the_one_stored() {
+    use postdesk::store::engine::Shared;
+    let url = fresh_database("engine_shared_race");
+    let var = "PDT_ENGINE_SHARED_RACE_URL";
+    std::env::set_var(var, &url);
+    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
+    let keys = format!("url_env = \"{var}\"\nca_file = \"{ca}\"\npool = 2\n");
+    let config: postdesk::config::StoreConfig = toml::from_str(&keys).expect("[store]");
+    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
+    {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let pool = rt.block_on(async { settings.pool() }).expect("pool");
+        rt.block_on(async {
+            let mut client = settings.connection(&pool).await.expect("connect");
+            postdesk::pg::schema::apply(&mut client, &settings.describe())
+                .await
+                .expect("migrate");
+        });
+    }
+    let nodes = 6;
+    let engines: Vec<PgEngine> = (0..nodes)
+        .map(|_| PgEngine::connect(&settings).expect("connect"))
+        .collect();
+    for round in 0..30 {
+        let key = format!("race_{round}");
+        let gate = std::sync::Barrier::new(nodes);
+        let got: Vec<Vec<u8>> = std::thread::scope(|s| {
+            let handles: Vec<_> = engines
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let (gate, key) = (&gate, &key);
+                    s.spawn(move || {
+                        gate.wait();
+                        e.shared_or_insert(key, format!("node {i}").as_bytes())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread").expect("every node reads a value"))
+                .collect()
+        });
+        assert!(
+            got.iter().all(|v| *v == got[0]),
+            "round {round}: the nodes disagree: {got:?}"
+        );
+    }
+}

@@ -390,3 +390,100 @@ fn the_write_turn_is_held_by_one_node_and_freed_when_its_holder_dies() {
         assert!(!turn::held_elsewhere(&**watcher, &at).await.unwrap());
     });
 }
+
+/// A batch staged while this node held an inbox's lease at one fence must
+/// not be written once the fence has moved, not even after this node has
+/// taken the lease again (the other node may have stored the same mail in
+/// between). The write used to check whatever this node held at write
+/// time, so the re-taken lease let the stale batch through; and a lost
+/// lease, no longer held at all, was not checked. Now the fence is taken
+/// when the mail is staged, and a batch that can never be written makes
+/// the store fail over to a reopening (its mail is fetched again).
+#[test]
+fn a_batch_staged_under_a_lost_lease_is_not_written_after_the_lease_is_taken_again() {
+    use postdesk::pg::lease::Holds;
+    use postdesk::store::{Staged, Store};
+    use std::sync::Arc;
+
+    let url = fresh_database("lease_staged");
+    let db = url.rsplit('/').next().expect("database").to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url_file = dir.path().join("db.url");
+    std::fs::write(&url_file, &url).expect("url");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
+    let t = common::TestDesk::with(common::Options {
+        extra: format!(
+            "\n[store]\nkind = \"postgres\"\nurl_file = \"{}\"\nca_file = \"{ca}\"\n",
+            url_file.display()
+        ),
+        ..common::Options::default()
+    });
+    let out = t.run(&["migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sql = |q: &str| {
+        let out = common::psql(&test_pg(), &db, q);
+        assert!(
+            out.status.success(),
+            "{q}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    sql("INSERT INTO nodes (id, host, pid, version, started, seen) \
+         VALUES ('here', 'h', 1, 't', now(), now())");
+    sql("INSERT INTO leases (name, holder, fence, expires) \
+         VALUES ('inbox:main', 'here', 1, now() + interval '1 hour')");
+    let hold = |fence| Hold {
+        name: "inbox:main".into(),
+        node: "here".into(),
+        fence,
+    };
+
+    let store = Store::open_config(&t.config()).expect("open the store");
+    let holds = Arc::new(Holds::default());
+    store.set_leases(holds.clone());
+    holds.set("main", Some(hold(1)));
+    let none = Staged::default();
+
+    // Held: written.
+    let mut staged = Staged::default();
+    store.stage_inbox(&mut staged, "main");
+    store.stage_cursor(&mut staged, "main", b"1");
+    store
+        .commit(&mut staged)
+        .expect("written under its own fence");
+    assert_eq!(
+        store.cursor(&none, "main").unwrap().as_deref(),
+        Some(&b"1"[..])
+    );
+
+    // Staged at fence 1; meanwhile another node took the lease (2) and
+    // this one took it back (3).
+    let mut staged = Staged::default();
+    store.stage_inbox(&mut staged, "main");
+    store.stage_cursor(&mut staged, "main", b"2");
+    sql("UPDATE leases SET fence = 3");
+    holds.set("main", Some(hold(3)));
+    let err = store
+        .commit(&mut staged)
+        .expect_err("a stale batch is refused");
+    assert!(err.to_string().contains("inbox:main"), "{err}");
+    assert!(
+        store.fault().failure().is_some(),
+        "the store asks to be reopened, which drops the batch"
+    );
+    assert_eq!(
+        store.cursor(&none, "main").unwrap().as_deref(),
+        Some(&b"1"[..]),
+        "nothing of the stale batch was written"
+    );
+    // And it stays refused, however often it is tried.
+    assert!(store.commit(&mut staged).is_err());
+}

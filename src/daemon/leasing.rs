@@ -66,6 +66,20 @@ impl Leasing {
         lease::take(&**c, &at, name, &self.node.id, self.ttl).await
     }
 
+    /// How long to wait before trying to take `name` again after it was
+    /// found held: until the server says it runs out (plus a few
+    /// milliseconds), at most `retry`; `retry` when that cannot be read.
+    async fn wait_for(&self, name: &str, retry: Duration) -> Duration {
+        let left = match self.settings.connection(&self.pool).await {
+            Ok(c) => lease::expires_in(&**c, &self.settings.describe(), name).await,
+            Err(e) => Err(e),
+        };
+        match left {
+            Ok(Some(left)) => (left + Duration::from_millis(5)).min(retry),
+            Ok(None) | Err(_) => retry,
+        }
+    }
+
     async fn renew(&self, hold: &Hold) -> Result<bool, PgError> {
         let c = self.settings.connection(&self.pool).await?;
         lease::renew(&**c, &self.settings.describe(), hold, self.ttl).await
@@ -103,6 +117,37 @@ pub async fn heartbeat(leasing: Arc<Leasing>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// Why a node stopped reading an inbox it held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    /// The daemon is stopping.
+    Stopping,
+    /// The source ended by itself (e.g. its settings are unusable).
+    SourceEnded,
+    /// A renewal found the lease taken by another node.
+    Lost,
+    /// Renewals failed until the lease could no longer be trusted.
+    Stale,
+}
+
+impl Why {
+    /// Whether the lease is still this node's to give back: only when it
+    /// stopped of its own accord. A lost or stale lease may be another
+    /// node's by now (and `release` leaves such a hold alone anyway).
+    fn releases(self) -> bool {
+        matches!(self, Why::Stopping | Why::SourceEnded)
+    }
+
+    fn say(self) -> &'static str {
+        match self {
+            Why::Stopping => "stopping",
+            Why::SourceEnded => "the source ended",
+            Why::Lost => "another node took the lease",
+            Why::Stale => "the lease could not be renewed in time",
+        }
+    }
+}
+
 /// Runs the source that `start` makes, for inbox `inbox`, only while this
 /// node holds the inbox's lease, until `stop`.
 pub async fn leased<F, Fut>(
@@ -129,7 +174,11 @@ pub async fn leased<F, Fut>(
                     tracing::info!(inbox = %inbox, "another node reads this inbox; waiting for its lease");
                     said_waiting = true;
                 }
-                if sleep_or_stop(&mut stop, retry).await {
+                // Right when it runs out, so a dead holder's inbox is
+                // taken over within its TTL and a round trip, not a whole
+                // retry later.
+                let wait = leasing.wait_for(&name, retry).await;
+                if sleep_or_stop(&mut stop, wait).await {
                     break;
                 }
                 continue;
@@ -155,7 +204,7 @@ pub async fn leased<F, Fut>(
                     let sent = Instant::now();
                     match leasing.renew(&hold).await {
                         Ok(true) => tenure.renewed(sent),
-                        Ok(false) => break "another node took the lease",
+                        Ok(false) => break Why::Lost,
                         Err(e) => {
                             tracing::warn!(inbox = %inbox, error = %e, "cannot renew the inbox's lease");
                         }
@@ -163,12 +212,12 @@ pub async fn leased<F, Fut>(
                     // Retry a failed renewal soon; `Stop` ends it in time.
                     (leasing.ttl / 15).max(Duration::from_millis(100))
                 }
-                Next::Stop => break "the lease could not be renewed in time",
+                Next::Stop => break Why::Stale,
             };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => break "stopping",
-                _ = &mut source => break "the source ended",
+                _ = stop.changed() => break Why::Stopping,
+                _ = &mut source => break Why::SourceEnded,
             }
         };
         let _ = source_stop.send(true);
@@ -177,12 +226,12 @@ pub async fn leased<F, Fut>(
         }
         leasing.holds.set(&inbox, None);
         tenure.ended();
-        if why == "stopping" || why == "the source ended" {
+        if why.releases() {
             leasing.release(&hold).await;
         } else {
-            tracing::warn!(inbox = %inbox, why, "stopped reading the inbox");
+            tracing::warn!(inbox = %inbox, why = why.say(), "stopped reading the inbox");
         }
-        if why == "stopping" {
+        if why == Why::Stopping {
             break;
         }
         // A source that ended by itself, or a lease lost, is not retaken
@@ -198,5 +247,20 @@ async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
     tokio::select! {
         _ = tokio::time::sleep(d) => *stop.borrow(),
         changed = stop.changed() => changed.is_err() || *stop.borrow(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Why;
+
+    #[test]
+    fn only_a_lease_given_up_of_its_own_accord_is_released() {
+        assert!(Why::Stopping.releases());
+        assert!(Why::SourceEnded.releases());
+        // Lost or stale: maybe another node's by now.
+        assert!(!Why::Lost.releases());
+        assert!(!Why::Stale.releases());
+        assert_ne!(Why::Lost.say(), Why::Stale.say());
     }
 }

@@ -46,6 +46,12 @@ pub struct PgEngine {
     /// The inbox leases this node holds (its daemon's lease loop keeps
     /// them): a write of mail from a leased inbox checks its fence.
     holds: std::sync::RwLock<Option<std::sync::Arc<super::lease::Holds>>>,
+    /// Set when a staged set can never be written (its decision's write
+    /// turn or an inbox's lease was lost under it): the daemon then closes
+    /// the store, dropping the set, and opens it again; until then every
+    /// write is refused, so that no source marks mail done that was not
+    /// written. Nothing is lost: sources fetch unwritten mail again.
+    fault: crate::store::fault::Fault,
     /// What decisions read while this node holds the turn ([`cache`]).
     cache: std::sync::Mutex<cache::Slot>,
 }
@@ -113,6 +119,7 @@ impl PgEngine {
             rt: Background(Some(rt)),
             turn: Default::default(),
             holds: Default::default(),
+            fault: Default::default(),
             cache: Default::default(),
         };
         engine.rt.block_on(async {
@@ -132,6 +139,15 @@ impl PgEngine {
         Ok(())
     }
 
+    /// Records that the staged set can never be written (see the `fault`
+    /// field): the daemon reopens the store, which drops it.
+    fn unwritable(&self, why: &str) -> StoreError {
+        let error = format!("{why}: the staged batch is dropped and its mail fetched again");
+        tracing::warn!(at = %self.settings.describe(), "{error}");
+        self.fault.record(&error);
+        StoreError::Unreachable(error)
+    }
+
     /// Gives the write turn back.
     pub fn leave(&self) {
         self.set_caching(false);
@@ -143,11 +159,12 @@ impl PgEngine {
         *self.holds.write().unwrap_or_else(|p| p.into_inner()) = Some(holds);
     }
 
-    /// This node's holds on the inboxes a staged set took mail from.
-    fn holds_of(&self, staged: &crate::store::Staged) -> Vec<super::lease::Hold> {
+    /// This node's hold on an inbox's lease now, if it has one: what mail
+    /// staged from that inbox is written under.
+    pub fn hold(&self, inbox: &str) -> Option<super::lease::Hold> {
         match &*self.holds.read().unwrap_or_else(|p| p.into_inner()) {
-            Some(h) => h.of(staged.inboxes.iter().map(String::as_str)),
-            None => Vec::new(),
+            Some(h) => h.of([inbox]).pop(),
+            None => None,
         }
     }
 

@@ -172,8 +172,14 @@ pub async fn register(
     Ok(())
 }
 
+/// Takings of one lease kept in `lease_takings` (the newest ones): enough
+/// to read back a day of failovers, bounded however often nodes restart.
+const TAKINGS_KEPT: i64 = 1000;
+
 /// Takes lease `name` for `node` if nobody holds it or its holder let it
-/// run out; `None` while another node holds it.
+/// run out; `None` while another node holds it. The taking is logged in
+/// `lease_takings` with the holding it replaced, all stamped by the
+/// server's clock in the same statement (see the V4 migration).
 pub async fn take(
     client: &impl GenericClient,
     at: &str,
@@ -183,13 +189,23 @@ pub async fn take(
 ) -> Result<Option<Hold>, PgError> {
     let row = client
         .query_opt(
-            "INSERT INTO leases (name, holder, fence, expires) \
-             VALUES ($1, $2, 1, now() + $3::bigint * interval '1 millisecond') \
-             ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, \
-             fence = leases.fence + 1, expires = EXCLUDED.expires \
-             WHERE leases.holder IS NULL OR leases.expires <= now() \
-             RETURNING fence",
-            &[&name, &node, &millis(ttl)],
+            "WITH up AS ( \
+               INSERT INTO leases (name, holder, fence, expires, taken) \
+               VALUES ($1, $2, 1, now() + $3::bigint * interval '1 millisecond', now()) \
+               ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, \
+               fence = leases.fence + 1, expires = EXCLUDED.expires, taken = now(), \
+               previous_holder = leases.holder, previous_expires = leases.expires \
+               WHERE leases.holder IS NULL OR leases.expires <= now() \
+               RETURNING fence, previous_holder, previous_expires), \
+             logged AS ( \
+               INSERT INTO lease_takings \
+               (name, fence, holder, taken, previous_holder, previous_expires) \
+               SELECT $1, fence, $2, now(), previous_holder, previous_expires FROM up), \
+             pruned AS ( \
+               DELETE FROM lease_takings WHERE name = $1 \
+               AND fence <= (SELECT fence FROM up) - $4::bigint) \
+             SELECT fence FROM up",
+            &[&name, &node, &millis(ttl), &TAKINGS_KEPT],
         )
         .await
         .map_err(failed(at, "take a lease"))?;
@@ -201,6 +217,75 @@ pub async fn take(
         })),
         None => Ok(None),
     }
+}
+
+/// How long until lease `name` runs out, by the server's clock (zero if it
+/// has or is held by nobody; `None` if it was never taken): a node waiting
+/// for the lease tries again right then rather than a whole retry later.
+pub async fn expires_in(
+    client: &impl GenericClient,
+    at: &str,
+    name: &str,
+) -> Result<Option<Duration>, PgError> {
+    let row = client
+        .query_opt(
+            "SELECT CASE WHEN holder IS NULL THEN 0 ELSE greatest(0, \
+             ceil(extract(epoch FROM (expires - now())) * 1000))::bigint END \
+             FROM leases WHERE name = $1",
+            &[&name],
+        )
+        .await
+        .map_err(failed(at, "read a lease's expiry"))?;
+    match row {
+        Some(row) => {
+            let ms: i64 = row
+                .try_get(0)
+                .map_err(failed(at, "read a lease's expiry"))?;
+            Ok(Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))))
+        }
+        None => Ok(None),
+    }
+}
+
+/// One taking of a lease, as `lease_takings` logged it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Taking {
+    pub name: String,
+    pub fence: i64,
+    pub holder: String,
+    pub previous_holder: Option<String>,
+    /// Milliseconds from when the previous holding ran out (or was
+    /// released) to this taking, by the server's clock; `None` for the
+    /// first taking. Negative would mean a lease was taken while held.
+    pub delay_ms: Option<i64>,
+}
+
+/// The logged takings of lease `name`, oldest first.
+pub async fn takings(
+    client: &impl GenericClient,
+    at: &str,
+    name: &str,
+) -> Result<Vec<Taking>, PgError> {
+    let rows = client
+        .query(
+            "SELECT name, fence, holder, previous_holder, \
+             (extract(epoch FROM (taken - previous_expires)) * 1000)::bigint \
+             FROM lease_takings WHERE name = $1 ORDER BY fence",
+            &[&name],
+        )
+        .await
+        .map_err(failed(at, "list a lease's takings"))?;
+    rows.iter()
+        .map(|r| {
+            Ok(Taking {
+                name: r.try_get(0).map_err(failed(at, "read a taking"))?,
+                fence: r.try_get(1).map_err(failed(at, "read a taking"))?,
+                holder: r.try_get(2).map_err(failed(at, "read a taking"))?,
+                previous_holder: r.try_get(3).map_err(failed(at, "read a taking"))?,
+                delay_ms: r.try_get(4).map_err(failed(at, "read a taking"))?,
+            })
+        })
+        .collect()
 }
 
 /// Extends a held lease by `ttl` from now; `false` when it is no longer

@@ -116,7 +116,15 @@ impl Turn {
         // holds the turn, so nobody else looks meanwhile.
         let mut client = self.slot().take()?;
         let out = f(&mut client).await;
-        *self.slot() = Some(client);
+        if client.is_closed() {
+            // The server dropped the session, and the lock with it: the
+            // turn is no longer held, and a dead connection kept here
+            // would fail every later write of this node (and a pool
+            // must not get it back either).
+            drop(deadpool_postgres::Object::take(client));
+        } else {
+            *self.slot() = Some(client);
+        }
         Some(out)
     }
 

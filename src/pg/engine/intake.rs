@@ -200,8 +200,20 @@ impl Intake for PgEngine {
     /// fence is still this node's.
     fn write(&self, staged: &Staged) -> Result<()> {
         let what = "write a decision";
+        if let Some(f) = self.fault.failure() {
+            return Err(StoreError::Unreachable(format!(
+                "{}; the store is being reopened",
+                f.error
+            )));
+        }
+        // A decision made under the turn whose connection has since gone
+        // (the server dropped it, and with it the lock): another node may
+        // have decided meanwhile, so what it read is stale.
+        if staged.entered && !self.turn.is_held() {
+            return Err(self.unwritable("the write turn was lost in mid-decision"));
+        }
         let rows = Rows::of(staged)?;
-        let holds = self.holds_of(staged);
+        let holds = &staged.fences;
         let entered = !self.turn.is_held();
         if entered {
             self.enter()?;
@@ -209,7 +221,7 @@ impl Intake for PgEngine {
         let at = self.settings.describe();
         let written = self.rt.block_on(self.turn.with(async |client| {
             let tx = client.transaction().await.map_err(failed(what))?;
-            let lost = crate::pg::lease::lost(&*tx, &at, &holds)
+            let lost = crate::pg::lease::lost(&*tx, &at, holds)
                 .await
                 .map_err(|e| StoreError::Unreachable(e.to_string()))?;
             if let Some(h) = lost.first() {
@@ -223,11 +235,23 @@ impl Intake for PgEngine {
         if entered {
             self.leave();
         }
-        written.unwrap_or_else(|| {
+        let written = written.unwrap_or_else(|| {
             Err(StoreError::Unreachable(
                 "the write turn was lost before the write".into(),
             ))
-        })
+        });
+        match written {
+            Err(StoreError::LeaseLost(inbox)) => {
+                self.unwritable(&format!(
+                    "the lease of {inbox} was lost under a staged batch"
+                ));
+                Err(StoreError::LeaseLost(inbox))
+            }
+            Err(e) if staged.entered && !self.turn.is_held() => {
+                Err(self.unwritable(&format!("the write turn was lost in mid-decision ({e})")))
+            }
+            other => other,
+        }
     }
 
     /// A committed transaction is durable (`synchronous_commit` on).

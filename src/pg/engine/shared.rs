@@ -29,8 +29,15 @@ impl Shared for PgEngine {
              SELECT value FROM ins UNION ALL SELECT value FROM meta WHERE key = $1",
             &[&key.as_bytes(), &value],
         )?;
-        match rows.first() {
-            Some(r) => r.try_get(0).map_err(failed(what)),
+        if let Some(r) = rows.first() {
+            return r.try_get(0).map_err(failed(what));
+        }
+        // Two nodes starting at once on a fresh database: this insert
+        // waited for the other's, then did nothing, and the statement's
+        // snapshot (taken before the other committed) does not show the
+        // other's row either. A new statement sees it.
+        match self.meta(key)? {
+            Some(v) => Ok(v),
             None => Err(StoreError::Corrupt {
                 what: "a desk-wide value",
                 detail: format!("`{key}` was neither stored nor found"),
