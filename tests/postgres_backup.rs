@@ -153,7 +153,8 @@ fn a_postgres_desk_restores_into_sled_and_a_sled_backup_into_postgres() {
         .expect("migrate");
     assert!(out.status.success(), "{}", text(&out));
     let into = connect(var2, &url2);
-    let m = postdesk::backup::restore_into(&into, &from_sled).expect("restore into PostgreSQL");
+    let m =
+        postdesk::backup::restore_into(&into, &from_sled, false).expect("restore into PostgreSQL");
     assert_eq!(m.trees, counts);
     let back = of_engine(&into);
     assert_eq!(back.counts(), in_pg.counts(), "counts, sled -> PostgreSQL");
@@ -165,7 +166,7 @@ fn a_postgres_desk_restores_into_sled_and_a_sled_backup_into_postgres() {
 
     // A database that holds records already is not a restore target
     // the check lets pass unnoticed.
-    let again = postdesk::backup::restore_into(&into, &from_sled);
+    let again = postdesk::backup::restore_into(&into, &from_sled, false);
     assert!(
         again.is_err(),
         "restoring twice into one database is refused"

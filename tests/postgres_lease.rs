@@ -252,8 +252,15 @@ fn two_nodes_read_one_inbox_in_turn_and_the_survivor_takes_over() {
         let reading = Arc::new(AtomicUsize::new(0));
         let overlap = Arc::new(AtomicUsize::new(0));
         let mut nodes = Vec::new();
-        for bit in [1usize, 2] {
-            let leasing = Leasing::start(&settings, ttl).await.expect("node");
+        // Each node serves from a state directory of its own.
+        let states = [
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        ];
+        for (bit, state) in [1usize, 2].into_iter().zip(&states) {
+            let leasing = Leasing::start(&settings, ttl, state.path())
+                .await
+                .expect("node");
             let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
             let (reading, overlap) = (reading.clone(), overlap.clone());
             let task = tokio::spawn(leased(
