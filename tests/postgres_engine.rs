@@ -6,30 +6,13 @@
 
 mod common;
 
-use common::{fresh_database, mail, test_pg, Options, TestDesk};
-use postdesk::pg::engine::PgEngine;
+use common::moved::{pipe_all, MovedDesk};
+use common::{mail, test_pg};
 use postdesk::store::engine::Intake;
-use postdesk::store::{Staged, Store};
-
-const URL_VAR: &str = "PDT_ENGINE_DATABASE_URL";
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use postdesk::store::Staged;
 
 #[test]
 fn the_postgres_engine_reads_what_the_sled_store_holds() {
-    let url = fresh_database("engine_reads");
-    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
-    let store_keys = format!("url_env = \"{URL_VAR}\"\nca_file = \"{ca}\"\n");
-    let t = TestDesk::with(Options {
-        extra: format!("\n[store]\n{store_keys}\n[sla.high]\nfirst_response = \"1h\"\n"),
-        ..Options::default()
-    });
     let ids = ["m1@customer.test", "m2@customer.test", "m3@customer.test"];
     let mails = [
         mail("Carol <carol@customer.test>", "Printer on fire", ids[0], "", "It burns. Urgent!"),
@@ -42,26 +25,16 @@ fn the_postgres_engine_reads_what_the_sled_store_holds() {
             "Still burning.",
         ),
     ];
-    for m in &mails {
-        let out = t.pipe(m);
-        assert!(out.status.success(), "{}", text(&out));
-    }
-    let state = t.state_dir();
-    let out = t
-        .cmd()
-        .args(["migrate", "--from", "sled"])
-        .arg(&state)
-        .args(["--to", "postgres"])
-        .env(URL_VAR, &url)
-        .output()
-        .expect("run migrate");
-    assert!(out.status.success(), "{}", text(&out));
-
-    std::env::set_var(URL_VAR, &url);
-    let config: postdesk::config::StoreConfig = toml::from_str(&store_keys).expect("[store]");
-    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
-    let pg = PgEngine::connect(&settings).expect("connect");
-    let sled = Store::open(&state).expect("open the sled store");
+    let MovedDesk {
+        desk: _desk,
+        db,
+        engine: pg,
+        store: sled,
+    } = common::moved::moved_desk(
+        "engine_reads",
+        "\n[sla.high]\nfirst_response = \"1h\"\n",
+        |t| pipe_all(t, &mails),
+    );
     let none = Staged::default();
 
     let last = pg.last_ticket().expect("last ticket");
@@ -257,10 +230,9 @@ fn the_postgres_engine_reads_what_the_sled_store_holds() {
             "{id}"
         );
     }
-    let db = url.rsplit('/').next().expect("db");
     let stored = common::psql(
         &test_pg(),
-        db,
+        &db.name,
         "SELECT encode(raw, 'hex') || ' ' || (SELECT string_agg(convert_from(email, 'UTF8'), ',') \
          FROM customers WHERE ticket = 3) FROM messages WHERE ticket = 3 AND seq = 1",
     );

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use postdesk::config::Config;
 
+pub mod moved;
+
 pub struct TestDesk {
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
