@@ -19,7 +19,7 @@ use common::{test_pg, TestDesk};
 use std::collections::BTreeMap;
 
 use postdesk::pg::rows::{row_of, Digest};
-use postdesk::store::engine::{Backup, Engine, Intake, Listing, Messages, Privacy};
+use postdesk::store::engine::{Backup, Engine, Intake, Listing, Privacy};
 use postdesk::store::portable::Record;
 use postdesk::store::{Cursor, Erasure, ErasureRecord, NoticeRecord, Staged, Store, TicketQuery};
 use postdesk::ticket::{Status, Ticket};
@@ -719,88 +719,4 @@ fn both_engines_export_the_same_records_and_import_each_others() {
     let mut again = exported(sled.engine()).0.into_iter();
     assert!(into.import_records(&mut || Ok(again.next())).is_err());
     assert_eq!(exported(&into).1, sled_digests);
-}
-
-/// A measurement, not a check (run with `--ignored --nocapture`): the
-/// report summaries of 100,000 tickets computed from the PostgreSQL
-/// records, against sled's stored summaries of the same desk; and a page
-/// of each. Results go to benches/RESULTS.md.
-#[test]
-#[ignore]
-fn measure_summaries_and_pages_at_100k_tickets() {
-    const N: i64 = 100_000;
-    let MovedDesk {
-        desk: t,
-        db: database,
-        engine: pg,
-        store: _sled,
-    } = moved("listing_measure");
-    let db = database.name.as_str();
-    let out = common::psql(
-        &test_pg(),
-        db,
-        &format!(
-            "INSERT INTO tickets (number, status, queue, assignee, requester, created, updated, \
-             timer_due, record, summary, summary_of) SELECT n, status, queue, assignee, \
-             requester, created, u, timer_due, r, summary, sha256(convert_to(r::text, 'UTF8')) \
-             FROM (SELECT g AS n, status, queue, assignee, requester, created, \
-             updated + g * interval '1 millisecond' AS u, timer_due, summary, \
-             jsonb_set(jsonb_set(record::jsonb, '{{number}}', to_jsonb(g)), '{{updated}}', \
-             to_jsonb(updated + g * interval '1 millisecond'))::json AS r \
-             FROM tickets, generate_series(1000, {N}) AS g WHERE number = 1) AS c"
-        ),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tickets = pg.ticket_count().unwrap();
-    let time = |what: &str, f: &mut dyn FnMut() -> usize| {
-        let start = std::time::Instant::now();
-        let n = f();
-        println!("{what}: {n} in {:?}", start.elapsed());
-    };
-    time("PostgreSQL for_each_summary", &mut || {
-        let mut n = 0;
-        pg.for_each_summary(&mut |_| n += 1).unwrap();
-        n
-    });
-    time("PostgreSQL first page of 50", &mut || {
-        pg.ticket_page(&TicketQuery::default(), None, 50)
-            .unwrap()
-            .tickets
-            .len()
-    });
-    time("PostgreSQL page of 50 by queue, --search", &mut || {
-        let q = TicketQuery {
-            queue: Some("general".into()),
-            search: Some("no such words".into()),
-            ..Default::default()
-        };
-        pg.ticket_page(&q, None, 50).unwrap().tickets.len()
-    });
-    let dir = t.dir.path().join("measured");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let mut records = Vec::new();
-    pg.export_records(&mut |r| {
-        records.push(r);
-        Ok(())
-    })
-    .unwrap();
-    let mut it = records.into_iter();
-    Store::import_records(&dir, || Ok(it.next())).expect("import");
-    let sled = common::moved::reopen(&dir);
-    assert_eq!(sled.ticket_count().unwrap(), tickets);
-    time("sled for_each_summary (stored summaries)", &mut || {
-        let mut n = 0;
-        sled.for_each_summary(|_| n += 1).unwrap();
-        n
-    });
-    time("sled first page of 50", &mut || {
-        sled.ticket_page(&TicketQuery::default(), None, 50)
-            .unwrap()
-            .tickets
-            .len()
-    });
 }
