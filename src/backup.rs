@@ -454,13 +454,60 @@ fn build_from_records(
     check_tallies(manifest, &held, "after the restore", building)
 }
 
+/// Restores the backup in `dir` into the database `store` keeps (a shared
+/// store), the token secret included, checked as [`restore_into`] does.
+/// A database that holds records is replaced only with `force`, and what
+/// it held is first written as a backup into
+/// `state_dir/before-restore-TIME`, as [`restore`] keeps a sled store
+/// aside; that copy is dropped when the restore is refused (the import
+/// is one transaction: the records stay) or there was nothing to keep.
+pub fn restore_database(
+    store: &Store,
+    state_dir: &Path,
+    dir: &Path,
+    force: bool,
+) -> Result<Manifest, BackupError> {
+    // A damaged backup is refused before anything is touched.
+    verify(dir)?;
+    let aside = state_dir.join(format!(
+        "before-restore-{}",
+        Utc::now().format("%Y%m%dT%H%M%S")
+    ));
+    let kept = force
+        && write(store, state_dir, &aside)?
+            .trees
+            .values()
+            .any(|n| *n > 0);
+    let restored = restore_into(store.engine(), dir, force);
+    if force && (restored.is_err() || !kept) {
+        std::fs::remove_dir_all(&aside).map_err(io(&aside))?;
+    }
+    let manifest = restored?;
+    // The secret goes where every node reads it.
+    if let Ok(secret) = std::fs::read(dir.join(SECRET_FILE)) {
+        store
+            .engine()
+            .set_shared(crate::pg::copy::SECRET_KEY, &secret)
+            .map_err(store_invalid(dir))?;
+    }
+    Ok(manifest)
+}
+
 /// Restores the records of the backup in `dir` into `engine`, which must
 /// hold none (a fresh PostgreSQL database, say: `postdesk migrate` makes
 /// its schema), and checks them as [`restore`] does: the stream against
 /// the manifest, then what the engine holds, read back. The token secret
 /// is not the engine's: copy `dir/secret` into each node's state
 /// directory. Format 1 backups (sled's trees) restore into sled only.
-pub fn restore_into(engine: &dyn Backup, dir: &Path) -> Result<Manifest, BackupError> {
+///
+/// With `replace`, the records the engine holds are replaced, in the
+/// import's one transaction ([`Backup::replace_records`]): a refused
+/// backup leaves them.
+pub fn restore_into(
+    engine: &dyn Backup,
+    dir: &Path,
+    replace: bool,
+) -> Result<Manifest, BackupError> {
     let manifest = verify(dir)?;
     let export = dir.join(EXPORT);
     if manifest.format < 2 {
@@ -471,15 +518,37 @@ pub fn restore_into(engine: &dyn Backup, dir: &Path) -> Result<Manifest, BackupE
     }
     let input = BufReader::new(std::fs::File::open(&export).map_err(io(&export))?);
     let mut reader = stream::Reader::new(input).map_err(stream_invalid(&export))?;
-    engine
-        .import_records(&mut || {
-            reader.next_record().map_err(|e| StoreError::Corrupt {
-                what: "backup record",
-                detail: e.to_string(),
-            })
-        })
-        .map_err(store_invalid(&export))?;
-    check_tallies(&manifest, reader.tallies(), "in the backup", &export)?;
+    // The stream is checked against the manifest at its end, before the
+    // import commits: a refused backup leaves the database as it was
+    // (the import is one transaction), as a refused sled restore leaves
+    // the old store in place.
+    let mut refused = None;
+    let mut next = || {
+        let next = reader.next_record().map_err(|e| StoreError::Corrupt {
+            what: "backup record",
+            detail: e.to_string(),
+        })?;
+        if next.is_none() {
+            if let Err(e) = check_tallies(&manifest, reader.tallies(), "in the backup", &export) {
+                let detail = e.to_string();
+                refused = Some(e);
+                return Err(StoreError::Corrupt {
+                    what: "backup",
+                    detail,
+                });
+            }
+        }
+        Ok(next)
+    };
+    let imported = if replace {
+        engine.replace_records(&mut next)
+    } else {
+        engine.import_records(&mut next)
+    };
+    if let Some(e) = refused {
+        return Err(e);
+    }
+    imported.map_err(store_invalid(&export))?;
     let held = stream::tally(|f| engine.export_records(f)).map_err(stream_invalid(&export))?;
     check_tallies(&manifest, &held, "after the restore", &export)?;
     Ok(manifest)

@@ -227,18 +227,11 @@ fn dispatch(args: Args) -> Result<u8> {
             }
             let m = match config.store.kind {
                 config::StoreKind::Sled => crate::backup::restore(&state, &dir, force)?,
-                // Into the (empty) database: a shared store is restored
-                // once, for every node.
+                // Into the database: a shared store is restored once,
+                // for every node.
                 config::StoreKind::Postgres => {
                     let store = crate::store::Store::open_config(&config)?;
-                    let m = crate::backup::restore_into(store.engine(), &dir)?;
-                    // The secret goes where every node reads it.
-                    if let Ok(secret) = std::fs::read(dir.join(crate::token::SECRET_FILE)) {
-                        store
-                            .engine()
-                            .set_shared(crate::pg::copy::SECRET_KEY, &secret)?;
-                    }
-                    m
+                    crate::backup::restore_database(&store, &state, &dir, force)?
                 }
             };
             println!(

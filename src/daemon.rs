@@ -163,7 +163,7 @@ async fn serve(config: Config) -> Result<(), DaemonError> {
         crate::config::StoreKind::Postgres => {
             let settings = crate::pg::Settings::from_config(&config.store)
                 .map_err(|e| DaemonError::Shared(e.to_string()))?;
-            let l = leasing::Leasing::start(&settings, config.store.lease_ttl)
+            let l = leasing::Leasing::start(&settings, config.store.lease_ttl, config.state_dir())
                 .await
                 .map_err(|e| DaemonError::Shared(e.to_string()))?;
             tracing::info!(node = %l.node().id, lease_ttl = ?config.store.lease_ttl, "serving a shared store as one of its nodes");
@@ -593,7 +593,14 @@ async fn run_timers(desk: Arc<Desk>, mut stop: watch::Receiver<bool>) {
         }
         crate::metrics::get().beat();
         crate::systemd::watchdog();
-        status.update(&desk);
+        if crate::systemd::Status::wanted() {
+            let d = desk.clone();
+            if let Ok(line) =
+                tokio::task::spawn_blocking(move || crate::systemd::status_line(&d)).await
+            {
+                status.update(line);
+            }
+        }
         let d = desk.clone();
         match tokio::task::spawn_blocking(move || d.run_timers(chrono::Utc::now())).await {
             Ok(Ok(_)) => {}

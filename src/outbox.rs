@@ -453,7 +453,12 @@ async fn send_batch(
         match change {
             Some(LinkChange::WentDown) => {
                 went_down = true;
-                let waiting = mailer.store.outbox_len();
+                // The store is read off the async threads (a PostgreSQL
+                // store blocks on a runtime of its own).
+                let store = mailer.store.clone();
+                let waiting = tokio::task::spawn_blocking(move || store.outbox_len())
+                    .await
+                    .unwrap_or(0);
                 let error = result
                     .as_ref()
                     .err()

@@ -91,6 +91,9 @@ pub struct Settings {
     tls: PgTls,
     ca_file: Option<PathBuf>,
     pool: usize,
+    /// `[store] lease_ttl`: how often a node says it is alive (a third of
+    /// it) and so how long a silent node is taken for dead.
+    lease_ttl: std::time::Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -121,7 +124,17 @@ impl Settings {
             tls: store.tls,
             ca_file: store.ca_file.clone(),
             pool: store.pool,
+            lease_ttl: store.lease_ttl,
         })
+    }
+
+    /// How long a node may be silent before other nodes take it for dead
+    /// and take over the outgoing mail it had claimed, in milliseconds:
+    /// two lease TTLs, six of its heartbeats (each node says it is alive
+    /// every third of the TTL), so a busy moment is not a death. Nodes of
+    /// one desk share `[store]`, so they agree on it; 30 s by default.
+    pub fn silent_ms(&self) -> i64 {
+        i64::try_from(self.lease_ttl.as_millis().saturating_mul(2)).unwrap_or(i64::MAX)
     }
 
     /// `user@host:port/dbname`: where, never with the password. A URL
@@ -348,6 +361,7 @@ mod tests {
             tls: PgTls::Prefer,
             ca_file: None,
             pool: 4,
+            lease_ttl: std::time::Duration::from_secs(15),
         };
         assert_eq!(s.describe(), "desk@db.example:6432/postdesk");
         assert!(!format!("{s:?}").contains("hunter2"));
@@ -366,6 +380,7 @@ mod tests {
             tls: PgTls::Require,
             ca_file: None,
             pool: 4,
+            lease_ttl: std::time::Duration::from_secs(15),
         };
         assert_eq!(s.describe(), "desk@db1:5432,db2:5433/postdesk");
         assert!(!format!("{s:?}").contains("hunter2"));

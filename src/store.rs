@@ -112,6 +112,10 @@ pub enum StoreError {
     LeaseLost(String),
     #[error("the store {path} is damaged: {detail}\n  hint: nothing was changed; stop postdesk, move {path} aside and `postdesk restore BACKUP_DIR` (see README, \"Backup and restore\")")]
     Damaged { path: PathBuf, detail: String },
+    /// An import (a restore, a move) goes into an empty store only, so
+    /// that what it leaves is exactly the backup's records.
+    #[error("the database already holds a desk's records (in {0})\n  hint: add --force to replace them (a backup of them is written into the state directory's before-restore-* first), or restore into a new database (`postdesk migrate` makes its schema)")]
+    NotEmpty(&'static str),
 }
 
 /// An unreachable database's error, with the hint to retry unless the

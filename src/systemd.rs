@@ -55,11 +55,18 @@ pub struct Status {
 }
 
 impl Status {
-    pub fn update(&mut self, desk: &Desk) {
-        if std::env::var_os("NOTIFY_SOCKET").is_none() {
+    /// Whether a STATUS line is wanted at all (the unit is
+    /// `Type=notify`): [`status_line`] reads the store, so a caller on an
+    /// async thread makes it on a blocking one only when this says so.
+    pub fn wanted() -> bool {
+        std::env::var_os("NOTIFY_SOCKET").is_some()
+    }
+
+    /// Sends `line` ([`status_line`]) if it differs from the last one.
+    pub fn update(&mut self, line: String) {
+        if !Self::wanted() {
             return;
         }
-        let line = status_line(desk);
         if line != self.last {
             send(&[NotifyState::Status(&line)]);
             self.last = line;
@@ -68,6 +75,8 @@ impl Status {
 }
 
 /// "2/2 inboxes connected, 3 mail queued" — or which inbox is down.
+/// Reads the store (the queue's length): call it off the async threads,
+/// where a PostgreSQL store blocks on its own runtime.
 pub fn status_line(desk: &Desk) -> String {
     let sources = desk.sources().snapshot();
     let total = desk.config().inboxes.len();

@@ -5,6 +5,11 @@
 //! `status`), take nothing it cannot store, and resume by itself, in the
 //! same process, once space is freed: every message stored once, every
 //! customer acknowledged once.
+//!
+//! Sled only, on either pass of the suite ([`common::SLED_ONLY`]): the
+//! disk that fills is the one under sled's state directory. A PostgreSQL
+//! desk's full disk is the database server's (it refuses writes; the
+//! desk then meets an unreachable or failing store: tests/postgres.rs).
 
 mod common;
 
@@ -141,7 +146,8 @@ fn a_full_disk_pauses_intake_and_it_resumes_by_itself_when_space_returns() {
     let port = free_port();
     let t = TestDesk::with(Options {
         extra: format!(
-            "[metrics]\nlisten = \"127.0.0.1:{port}\"\n[daemon]\nstuck_after = \"1s\"\n"
+            "[metrics]\nlisten = \"127.0.0.1:{port}\"\n[daemon]\nstuck_after = \"1s\"\n{}",
+            common::SLED_ONLY
         ),
         ..Options::default()
     });

@@ -256,7 +256,12 @@ fn the_ticket_indexes_survive_kill_9_during_intake() {
     let o = t.run(&["check", "--store", "--json"]);
     let v: Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(v["store"]["problems"], serde_json::json!([]), "{v}");
-    assert!(v["store"]["read"]["ticket index"].as_u64().unwrap() > 0);
+    assert!(v["store"]["read"]["tickets"].as_u64().unwrap() > 0, "{v}");
+    if common::engine() == "sled" {
+        // Sled's own listing index, read entry by entry (PostgreSQL's
+        // are SQL indexes it keeps itself).
+        assert!(v["store"]["read"]["ticket index"].as_u64().unwrap() > 0);
+    }
 
     // Intake goes on where it stopped; the indexes still agree.
     let _daemon = t.serve();

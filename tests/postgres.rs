@@ -556,3 +556,33 @@ fn tls_require_verifies_the_server_against_ca_file() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["tls"], false, "{v}");
 }
+
+/// The PostgreSQL counterpart of sled's faults (tests/faults.rs, sled
+/// only): a database that cannot be reached while the MTA pipes mail in.
+/// `ingest` exits 75 (EX_TEMPFAIL), so the MTA keeps the mail and tries
+/// again; once the database answers, the same mail is stored, once.
+#[test]
+fn ingest_defers_mail_with_75_while_the_database_is_unreachable() {
+    let url = fresh_database("ingest_down");
+    let t = desk("kind = \"postgres\"\n");
+    assert!(migrate(&t, &url, &[]).status.success());
+    let ingest = |url: &str, raw: &[u8]| t.pipe_with(raw, &[(URL_VAR, url)]);
+    let first = mail("carol@customer.test", "Printer", "down-1@c", "", "Broken.");
+    let out = ingest(&url, &first);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let second = mail("dave@customer.test", "Invoice", "down-2@c", "", "Wrong.");
+    let down = "postgres://postdesk:hunter2@127.0.0.1:1/postdesk";
+    let out = ingest(down, &second);
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out));
+    assert!(!text(&out).contains("hunter2"), "{}", text(&out));
+    assert_eq!(sql(&url, "SELECT count(*) FROM tickets"), "1");
+
+    // The MTA's retry, with the database back.
+    let out = ingest(&url, &second);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = ingest(&url, &second);
+    assert!(out.status.success(), "a second delivery: {}", text(&out));
+    assert_eq!(sql(&url, "SELECT count(*) FROM tickets"), "2");
+    assert_eq!(sql(&url, "SELECT count(*) FROM messages"), "2");
+}

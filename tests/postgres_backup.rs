@@ -8,8 +8,8 @@
 
 mod common;
 
-use common::{fresh_database, test_pg, Options, TestDesk};
-use postdesk::pg::engine::PgEngine;
+use common::moved::MovedDesk;
+use common::TestDesk;
 use postdesk::store::engine::Backup;
 use postdesk::store::portable::stream::{tally, Tallies};
 use postdesk::store::Store;
@@ -22,25 +22,9 @@ fn text(out: &std::process::Output) -> String {
     )
 }
 
-fn store_keys(var: &str) -> String {
-    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
-    format!("url_env = \"{var}\"\nca_file = \"{ca}\"\n")
-}
-
-fn connect(var: &str, url: &str) -> PgEngine {
-    std::env::set_var(var, url);
-    let config: postdesk::config::StoreConfig = toml::from_str(&store_keys(var)).expect("[store]");
-    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
-    PgEngine::connect(&settings).expect("connect")
-}
-
 /// A sled desk filled through the binary: tickets, replies threading into
 /// them, customers, acknowledgements queued in the outbox.
-fn desk(var: &str) -> TestDesk {
-    let t = TestDesk::with(Options {
-        extra: format!("\n[store]\n{}", store_keys(var)),
-        ..Options::default()
-    });
+fn fill(t: &TestDesk) {
     let mut mbox = Vec::new();
     for i in 0..24 {
         let reply = if i % 4 == 3 {
@@ -70,7 +54,6 @@ fn desk(var: &str) -> TestDesk {
         let o = t.pipe(raw.as_bytes());
         assert!(o.status.success(), "{}", text(&o));
     }
-    t
 }
 
 fn of_engine(e: &dyn Backup) -> Tallies {
@@ -90,19 +73,14 @@ fn ticket_json(t: &TestDesk, id: &str) -> serde_json::Value {
 
 #[test]
 fn a_postgres_desk_restores_into_sled_and_a_sled_backup_into_postgres() {
-    let var = "PDT_BACKUP_FROM_URL";
-    let url = fresh_database("sender_backup_from");
-    let t = desk(var);
-    let out = t
-        .cmd()
-        .args(["migrate", "--from", "sled"])
-        .arg(t.state_dir())
-        .args(["--to", "postgres"])
-        .env(var, &url)
-        .output()
-        .expect("run migrate");
-    assert!(out.status.success(), "{}", text(&out));
-    let pg = connect(var, &url);
+    let MovedDesk {
+        desk: t,
+        db: _db,
+        engine: pg,
+        store,
+    } = common::moved::moved_desk("sender_backup_from", "", fill);
+    // The binary reads the desk it came from below: sled's lock is free.
+    drop(store);
     let in_pg = of_engine(&pg);
     let counts = in_pg.counts();
     assert_eq!(counts.get("tickets"), Some(&20), "{counts:?}");
@@ -143,17 +121,11 @@ fn a_postgres_desk_restores_into_sled_and_a_sled_backup_into_postgres() {
     assert!(out.status.success(), "{}", text(&out));
     let m: serde_json::Value = serde_json::from_slice(&out.stdout).expect("manifest");
     assert_eq!(m["format"], 2);
-    let var2 = "PDT_BACKUP_INTO_URL";
-    let url2 = fresh_database("sender_backup_into");
-    let out = t
-        .cmd()
-        .arg("migrate")
-        .env(var, &url2)
-        .output()
-        .expect("migrate");
-    assert!(out.status.success(), "{}", text(&out));
-    let into = connect(var2, &url2);
-    let m = postdesk::backup::restore_into(&into, &from_sled).expect("restore into PostgreSQL");
+    let into_db = common::moved::database("sender_backup_into");
+    into_db.migrate();
+    let into = into_db.connect();
+    let m =
+        postdesk::backup::restore_into(&into, &from_sled, false).expect("restore into PostgreSQL");
     assert_eq!(m.trees, counts);
     let back = of_engine(&into);
     assert_eq!(back.counts(), in_pg.counts(), "counts, sled -> PostgreSQL");
@@ -165,7 +137,7 @@ fn a_postgres_desk_restores_into_sled_and_a_sled_backup_into_postgres() {
 
     // A database that holds records already is not a restore target
     // the check lets pass unnoticed.
-    let again = postdesk::backup::restore_into(&into, &from_sled);
+    let again = postdesk::backup::restore_into(&into, &from_sled, false);
     assert!(
         again.is_err(),
         "restoring twice into one database is refused"

@@ -8,23 +8,12 @@
 mod common;
 
 use chrono::{DateTime, Duration, Utc};
-use common::{fresh_database, psql, test_pg, Options, TestDesk};
+use common::moved::MovedDesk;
+use common::{psql, test_pg};
 use postdesk::outbox::{recover, start_send, Entry, State};
 use postdesk::pg::engine::PgEngine;
 use postdesk::store::engine::{Claims, Intake, Outbox};
-use postdesk::store::{Staged, Store};
-
-fn store_keys(var: &str) -> String {
-    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
-    format!("url_env = \"{var}\"\nca_file = \"{ca}\"\n")
-}
-
-fn connect(var: &str, url: &str) -> PgEngine {
-    std::env::set_var(var, url);
-    let config: postdesk::config::StoreConfig = toml::from_str(&store_keys(var)).expect("[store]");
-    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
-    PgEngine::connect(&settings).expect("connect")
-}
+use postdesk::store::Staged;
 
 fn entry(id: u64, due: DateTime<Utc>) -> Entry {
     serde_json::from_value(serde_json::json!({
@@ -55,26 +44,13 @@ fn stored(pg: &PgEngine, id: u64) -> Entry {
 
 #[test]
 fn a_node_records_only_under_its_own_claim_and_recovers_what_a_dead_node_left() {
-    let var = "PDT_CLAIMS_DATABASE_URL";
-    let url = fresh_database("sender_claims");
-    let db = url.rsplit('/').next().expect("db").to_string();
-    let t = TestDesk::with(Options {
-        extra: format!("\n[store]\n{}", store_keys(var)),
-        ..Options::default()
-    });
-    let out = t
-        .cmd()
-        .arg("migrate")
-        .env(var, &url)
-        .output()
-        .expect("run migrate");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pg = connect(var, &url);
-    let stager = Store::open(&t.state_dir()).expect("a store to stage with");
+    let MovedDesk {
+        desk: _desk,
+        db,
+        engine: pg,
+        store: stager,
+    } = common::moved::migrated_desk("sender_claims");
+    let db = &db.name;
     let now = Utc::now();
     let due = now - Duration::minutes(1);
     let mut staged = Staged::default();
@@ -114,7 +90,7 @@ fn a_node_records_only_under_its_own_claim_and_recovers_what_a_dead_node_left() 
     // flight: it recovers them (one possible send each) before anything.
     psql(
         &test_pg(),
-        &db,
+        db,
         "UPDATE outbox SET claim_until = now() - interval '1 second'",
     );
     let taken = pg.claim_due(now, 10, "b").unwrap();
@@ -168,7 +144,7 @@ fn a_node_records_only_under_its_own_claim_and_recovers_what_a_dead_node_left() 
     );
     psql(
         &test_pg(),
-        &db,
+        db,
         "UPDATE outbox SET claim_until = now() - interval '1 second' WHERE id = 2",
     );
     let stuck = pg.claim_in_flight(now, "d").unwrap();
@@ -197,7 +173,7 @@ fn a_node_records_only_under_its_own_claim_and_recovers_what_a_dead_node_left() 
     );
     psql(
         &test_pg(),
-        &db,
+        db,
         "UPDATE outbox SET claim_until = now() - interval '1 second'",
     );
     let mut stale = e3.clone();
@@ -238,25 +214,20 @@ fn a_node_records_only_under_its_own_claim_and_recovers_what_a_dead_node_left() 
 
 #[test]
 fn outbox_retry_leaves_mail_a_node_is_sending_alone() {
-    let var = "PDT_RETRY_DATABASE_URL";
-    let url = fresh_database("retry_claims");
-    let db = url.rsplit('/').next().expect("db").to_string();
-    let t = TestDesk::with(Options {
-        extra: format!("\n[store]\nkind = \"postgres\"\n{}", store_keys(var)),
-        ..Options::default()
-    });
+    let db = common::moved::database("retry_claims");
+    let t = db.desk("kind = \"postgres\"\n");
+    common::moved::migrate(&t, &[]);
+    let db_name = db.name.clone();
     let run = |args: &[&str]| {
-        let out = t.cmd().args(args).env(var, &url).output().expect("run");
+        let out = t.run(args);
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).to_string(),
             String::from_utf8_lossy(&out.stderr).to_string(),
         )
     };
-    let (code, _, err) = run(&["migrate"]);
-    assert_eq!(code, Some(0), "{err}");
-    let pg = connect(var, &url);
-    let stager = Store::open(&t.state_dir()).expect("a store to stage with");
+    let pg = db.connect();
+    let stager = postdesk::store::Store::open(&t.state_dir()).expect("a store to stage with");
     let now = Utc::now();
     let due = now - Duration::minutes(1);
     let mut staged = Staged::default();
@@ -295,7 +266,7 @@ fn outbox_retry_leaves_mail_a_node_is_sending_alone() {
     // Once a's claim has run out (a died), the admin may send it again.
     psql(
         &test_pg(),
-        &db,
+        &db_name,
         "UPDATE outbox SET claim_until = now() - interval '1 second'",
     );
     let (code, out, err) = run(&["outbox", "retry", "1"]);

@@ -6,30 +6,13 @@
 
 mod common;
 
-use common::{fresh_database, mail, test_pg, Options, TestDesk};
-use postdesk::pg::engine::PgEngine;
+use common::moved::{pipe_all, MovedDesk};
+use common::{mail, test_pg};
 use postdesk::store::engine::Intake;
-use postdesk::store::{Staged, Store};
-
-const URL_VAR: &str = "PDT_ENGINE_DATABASE_URL";
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use postdesk::store::Staged;
 
 #[test]
 fn the_postgres_engine_reads_what_the_sled_store_holds() {
-    let url = fresh_database("engine_reads");
-    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
-    let store_keys = format!("url_env = \"{URL_VAR}\"\nca_file = \"{ca}\"\n");
-    let t = TestDesk::with(Options {
-        extra: format!("\n[store]\n{store_keys}\n[sla.high]\nfirst_response = \"1h\"\n"),
-        ..Options::default()
-    });
     let ids = ["m1@customer.test", "m2@customer.test", "m3@customer.test"];
     let mails = [
         mail("Carol <carol@customer.test>", "Printer on fire", ids[0], "", "It burns. Urgent!"),
@@ -42,26 +25,16 @@ fn the_postgres_engine_reads_what_the_sled_store_holds() {
             "Still burning.",
         ),
     ];
-    for m in &mails {
-        let out = t.pipe(m);
-        assert!(out.status.success(), "{}", text(&out));
-    }
-    let state = t.state_dir();
-    let out = t
-        .cmd()
-        .args(["migrate", "--from", "sled"])
-        .arg(&state)
-        .args(["--to", "postgres"])
-        .env(URL_VAR, &url)
-        .output()
-        .expect("run migrate");
-    assert!(out.status.success(), "{}", text(&out));
-
-    std::env::set_var(URL_VAR, &url);
-    let config: postdesk::config::StoreConfig = toml::from_str(&store_keys).expect("[store]");
-    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
-    let pg = PgEngine::connect(&settings).expect("connect");
-    let sled = Store::open(&state).expect("open the sled store");
+    let MovedDesk {
+        desk: _desk,
+        db,
+        engine: pg,
+        store: sled,
+    } = common::moved::moved_desk(
+        "engine_reads",
+        "\n[sla.high]\nfirst_response = \"1h\"\n",
+        |t| pipe_all(t, &mails),
+    );
     let none = Staged::default();
 
     let last = pg.last_ticket().expect("last ticket");
@@ -262,10 +235,9 @@ fn the_postgres_engine_reads_what_the_sled_store_holds() {
             "{id}"
         );
     }
-    let db = url.rsplit('/').next().expect("db");
     let stored = common::psql(
         &test_pg(),
-        db,
+        &db.name,
         "SELECT encode(raw, 'hex') || ' ' || (SELECT string_agg(convert_from(email, 'UTF8'), ',') \
          FROM customers WHERE ticket = 3) FROM messages WHERE ticket = 3 AND seq = 1",
     );
@@ -283,26 +255,12 @@ fn the_postgres_engine_reads_what_the_sled_store_holds() {
 #[test]
 fn nodes_offering_a_desk_wide_value_at_once_all_read_the_one_stored() {
     use postdesk::store::engine::Shared;
-    let url = fresh_database("engine_shared_race");
-    let var = "PDT_ENGINE_SHARED_RACE_URL";
-    std::env::set_var(var, &url);
-    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
-    let keys = format!("url_env = \"{var}\"\nca_file = \"{ca}\"\npool = 2\n");
-    let config: postdesk::config::StoreConfig = toml::from_str(&keys).expect("[store]");
-    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
-    {
-        let rt = tokio::runtime::Runtime::new().expect("runtime");
-        let pool = rt.block_on(async { settings.pool() }).expect("pool");
-        rt.block_on(async {
-            let mut client = settings.connection(&pool).await.expect("connect");
-            postdesk::pg::schema::apply(&mut client, &settings.describe())
-                .await
-                .expect("migrate");
-        });
-    }
+    let db = common::moved::database("engine_shared_race");
+    db.migrate();
+    let settings = db.settings("pool = 2\n");
     let nodes = 6;
-    let engines: Vec<PgEngine> = (0..nodes)
-        .map(|_| PgEngine::connect(&settings).expect("connect"))
+    let engines: Vec<postdesk::pg::engine::PgEngine> = (0..nodes)
+        .map(|_| postdesk::pg::engine::PgEngine::connect(&settings).expect("connect"))
         .collect();
     for round in 0..30 {
         let key = format!("race_{round}");

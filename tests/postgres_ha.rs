@@ -485,8 +485,8 @@ fn twenty_kills_of_the_node_reading_an_imap_inbox_lose_and_double_nothing() {
     );
 
     // Each takeover, by the database's clock: the taking right after a
-    // killed holding replaced that holding, no earlier than it ran out
-    // and no later than one retry after.
+    // killed holding replaced that holding (or its release), no earlier
+    // than it ran out and no later than one retry after.
     let takings = rows(
         &pg,
         &db,
@@ -503,7 +503,15 @@ fn twenty_kills_of_the_node_reading_an_imap_inbox_lose_and_double_nothing() {
             .find(|r| r.split('|').next() == Some(&(fence + 1).to_string()))
             .unwrap_or_else(|| panic!("no taking after fence {fence}: {takings:?}"));
         let cols: Vec<&str> = row.split('|').collect();
-        assert_eq!(cols[1], node_id, "the taking replaced the killed holder");
+        // Replaced the killed holding once it ran out, or sooner: the
+        // killed node's restart on the same state directory frees the
+        // leases of the process it replaces at once (previous holder
+        // empty, expiry the moment it was freed).
+        assert!(
+            cols[1] == node_id || cols[1].is_empty(),
+            "the taking replaced the killed holder {node_id}, not {}",
+            cols[1]
+        );
         let delay: i64 = cols[2].parse().expect("a delay");
         delays.push(delay);
     }

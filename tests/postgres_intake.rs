@@ -7,12 +7,10 @@
 
 mod common;
 
-use common::{fresh_database, mail, psql, test_pg, Options, TestDesk};
-use postdesk::pg::engine::PgEngine;
+use common::moved::{pipe_all, MovedDesk};
+use common::{mail, psql, test_pg};
 use postdesk::store::engine::{Customers, Intake};
-use postdesk::store::{Staged, Store};
-
-const URL_VAR: &str = "PDT_INTAKE_DATABASE_URL";
+use postdesk::store::Staged;
 
 fn text(out: &std::process::Output) -> String {
     format!(
@@ -24,36 +22,23 @@ fn text(out: &std::process::Output) -> String {
 
 #[test]
 fn a_large_batch_is_written_alike_by_both_engines() {
-    let url = fresh_database("intake_batch");
-    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
-    let store_keys = format!("url_env = \"{URL_VAR}\"\nca_file = \"{ca}\"\n");
-    let t = TestDesk::with(Options {
-        extra: format!("\n[store]\n{store_keys}"),
-        ..Options::default()
+    let MovedDesk {
+        desk: _desk,
+        db,
+        engine: pg,
+        store: sled,
+    } = common::moved::moved_desk("intake_batch", "", |t| {
+        pipe_all(
+            t,
+            &[mail(
+                "Carol <carol@customer.test>",
+                "Help",
+                "m0@customer.test",
+                "",
+                "Please.",
+            )],
+        )
     });
-    let out = t.pipe(&mail(
-        "Carol <carol@customer.test>",
-        "Help",
-        "m0@customer.test",
-        "",
-        "Please.",
-    ));
-    assert!(out.status.success(), "{}", text(&out));
-    let state = t.state_dir();
-    let out = t
-        .cmd()
-        .args(["migrate", "--from", "sled"])
-        .arg(&state)
-        .args(["--to", "postgres"])
-        .env(URL_VAR, &url)
-        .output()
-        .expect("run migrate");
-    assert!(out.status.success(), "{}", text(&out));
-    std::env::set_var(URL_VAR, &url);
-    let config: postdesk::config::StoreConfig = toml::from_str(&store_keys).expect("[store]");
-    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
-    let pg = PgEngine::connect(&settings).expect("connect");
-    let sled = Store::open(&state).expect("open the sled store");
     let none = Staged::default();
     let template = sled.ticket(&none, 1).unwrap().expect("ticket 1");
     let record = sled.message_records(1).unwrap().remove(0);
@@ -163,7 +148,7 @@ fn a_large_batch_is_written_alike_by_both_engines() {
         sled.lookup_id(&none, "m0@customer.test").unwrap(),
         "a mention never overwrites a stored id"
     );
-    let db = url.rsplit('/').next().expect("db");
+    let db = &db.name;
     let counts = psql(
         &test_pg(),
         db,

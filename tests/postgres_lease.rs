@@ -7,10 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{fresh_database, test_pg};
 use postdesk::pg::lease::{self, Hold, NodeInfo};
-
-const URL_VAR: &str = "PDT_LEASE_DATABASE_URL";
 
 /// A pool on a fresh, migrated database of the test cluster.
 fn database(name: &str) -> (tokio::runtime::Runtime, deadpool_postgres::Pool, String) {
@@ -26,22 +23,11 @@ fn database_with_settings(
     String,
     postdesk::pg::Settings,
 ) {
-    let url = fresh_database(name);
-    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
-    // Each test names its own variable: tests run in parallel threads.
-    let var = format!("{URL_VAR}_{}", name.to_uppercase());
-    std::env::set_var(&var, &url);
-    let keys = format!("url_env = \"{var}\"\nca_file = \"{ca}\"\npool = 8\n");
-    let config: postdesk::config::StoreConfig = toml::from_str(&keys).expect("[store]");
-    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
+    let db = common::moved::database(name);
+    db.migrate();
+    let settings = db.settings("pool = 8\n");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let pool = rt.block_on(async { settings.pool() }).expect("pool");
-    rt.block_on(async {
-        let mut client = settings.connection(&pool).await.expect("connect");
-        postdesk::pg::schema::apply(&mut client, &settings.describe())
-            .await
-            .expect("migrate");
-    });
     let at = settings.describe();
     (rt, pool, at, settings)
 }
@@ -233,27 +219,26 @@ fn two_nodes_read_one_inbox_in_turn_and_the_survivor_takes_over() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    let url = fresh_database("lease_loop");
-    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
-    let var = format!("{URL_VAR}_LOOP");
-    std::env::set_var(&var, &url);
-    let keys = format!("url_env = \"{var}\"\nca_file = \"{ca}\"\n");
-    let config: postdesk::config::StoreConfig = toml::from_str(&keys).expect("[store]");
-    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
+    let db = common::moved::database("lease_loop");
+    db.migrate();
+    let settings = db.settings("");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let pool = settings.pool().expect("pool");
-        let mut c = settings.connection(&pool).await.expect("connect");
-        postdesk::pg::schema::apply(&mut c, &settings.describe())
-            .await
-            .expect("migrate");
         let ttl = Duration::from_millis(1500);
         // Who reads now (a bit per node), and whether two ever did.
         let reading = Arc::new(AtomicUsize::new(0));
         let overlap = Arc::new(AtomicUsize::new(0));
         let mut nodes = Vec::new();
-        for bit in [1usize, 2] {
-            let leasing = Leasing::start(&settings, ttl).await.expect("node");
+        // Each node serves from a state directory of its own.
+        let states = [
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        ];
+        for (bit, state) in [1usize, 2].into_iter().zip(&states) {
+            let leasing = Leasing::start(&settings, ttl, state.path())
+                .await
+                .expect("node");
             let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
             let (reading, overlap) = (reading.clone(), overlap.clone());
             let task = tokio::spawn(leased(
@@ -405,7 +390,7 @@ fn a_batch_staged_under_a_lost_lease_is_not_written_after_the_lease_is_taken_aga
     use postdesk::store::{Staged, Store};
     use std::sync::Arc;
 
-    let url = fresh_database("lease_staged");
+    let url = common::fresh_database("lease_staged");
     let db = url.rsplit('/').next().expect("database").to_string();
     let dir = tempfile::tempdir().expect("temp dir");
     let url_file = dir.path().join("db.url");
@@ -414,7 +399,10 @@ fn a_batch_staged_under_a_lost_lease_is_not_written_after_the_lease_is_taken_aga
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     }
-    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
+    let ca = common::test_pg()["ca_file"]
+        .as_str()
+        .expect("ca_file")
+        .to_string();
     let t = common::TestDesk::with(common::Options {
         extra: format!(
             "\n[store]\nkind = \"postgres\"\nurl_file = \"{}\"\nca_file = \"{ca}\"\n",
@@ -429,7 +417,7 @@ fn a_batch_staged_under_a_lost_lease_is_not_written_after_the_lease_is_taken_aga
         String::from_utf8_lossy(&out.stderr)
     );
     let sql = |q: &str| {
-        let out = common::psql(&test_pg(), &db, q);
+        let out = common::psql(&common::test_pg(), &db, q);
         assert!(
             out.status.success(),
             "{q}: {}",

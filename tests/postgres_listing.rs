@@ -14,17 +14,15 @@
 
 mod common;
 
-use common::{fresh_database, test_pg, Options, TestDesk};
-use postdesk::pg::engine::PgEngine;
+use common::moved::MovedDesk;
+use common::{test_pg, TestDesk};
 use std::collections::BTreeMap;
 
 use postdesk::pg::rows::{row_of, Digest};
-use postdesk::store::engine::{Backup, Engine, Intake, Listing, Messages, Privacy};
+use postdesk::store::engine::{Backup, Engine, Intake, Listing, Privacy};
 use postdesk::store::portable::Record;
 use postdesk::store::{Cursor, Erasure, ErasureRecord, NoticeRecord, Staged, Store, TicketQuery};
 use postdesk::ticket::{Status, Ticket};
-
-const URL_VAR: &str = "PDT_LISTING_DATABASE_URL";
 const MESSAGES: usize = 90;
 
 fn text(out: &std::process::Output) -> String {
@@ -53,11 +51,7 @@ fn message(i: usize, from: &str, subject: &str, minute: i64) -> Vec<u8> {
     .into_bytes()
 }
 
-fn desk(store_keys: &str) -> TestDesk {
-    let t = TestDesk::with(Options {
-        extra: format!("\n[store]\n{store_keys}"),
-        ..Options::default()
-    });
+fn fill(t: &TestDesk) {
     let mut mbox = Vec::new();
     for i in 0..MESSAGES {
         let subject = match i % 5 {
@@ -74,7 +68,6 @@ fn desk(store_keys: &str) -> TestDesk {
     std::fs::write(&path, mbox).expect("mbox");
     let o = t.run(&["import", "mbox", path.to_str().expect("utf-8 path")]);
     assert!(o.status.success(), "{}", text(&o));
-    t
 }
 
 /// Every page of `q`, cursor by cursor: the tickets of each page and the
@@ -267,35 +260,20 @@ fn same_answers(pg: &dyn Engine, sled: &dyn Engine, label: &str) {
     assert_eq!(stats(pg), stats(sled), "{label}: stats");
 }
 
-/// A desk filled through the binary and moved into a fresh database,
-/// opened with both engines.
-fn moved(db: &str) -> (TestDesk, String, PgEngine, Store) {
-    let url = fresh_database(db);
-    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
-    let store_keys = format!("url_env = \"{URL_VAR}\"\nca_file = \"{ca}\"\n");
-    let t = desk(&store_keys);
-    let state = t.state_dir();
-    let out = t
-        .cmd()
-        .args(["migrate", "--from", "sled"])
-        .arg(&state)
-        .args(["--to", "postgres"])
-        .env(URL_VAR, &url)
-        .output()
-        .expect("run migrate");
-    assert!(out.status.success(), "{}", text(&out));
-
-    std::env::set_var(URL_VAR, &url);
-    let config: postdesk::config::StoreConfig = toml::from_str(&store_keys).expect("[store]");
-    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
-    let pg = PgEngine::connect(&settings).expect("connect");
-    let sled = Store::open(&state).expect("open the sled store");
-    (t, url, pg, sled)
+/// A desk filled through the binary ([`fill`]) and moved into a fresh
+/// database, opened with both engines.
+fn moved(db: &str) -> MovedDesk {
+    common::moved::moved_desk(db, "", fill)
 }
 
 #[test]
 fn the_postgres_engine_lists_and_reports_what_the_sled_store_does() {
-    let (_t, url, pg, sled) = moved("listing_reads");
+    let MovedDesk {
+        desk: _t,
+        db: database,
+        engine: pg,
+        store: sled,
+    } = moved("listing_reads");
     let sled_engine = sled.engine();
 
     let tickets = pg.last_ticket().unwrap();
@@ -341,7 +319,7 @@ fn the_postgres_engine_lists_and_reports_what_the_sled_store_does() {
     // hash of the record it was made from; a writer that changes a record
     // without its summary leaves one that no longer matches, and the
     // report computes that ticket's from the record: never a stale one.
-    let db = url.rsplit('/').next().expect("db");
+    let db = database.name.as_str();
     let sql = |sql: &str| {
         let out = common::psql(&test_pg(), db, sql);
         assert!(
@@ -376,7 +354,12 @@ fn the_postgres_engine_lists_and_reports_what_the_sled_store_does() {
 
 #[test]
 fn an_erasure_leaves_both_engines_alike() {
-    let (_t, url, pg, sled) = moved("listing_erasure");
+    let MovedDesk {
+        desk: _t,
+        db: database,
+        engine: pg,
+        store: sled,
+    } = moved("listing_erasure");
     let none = Staged::default();
     let address = "customer3@customer.test";
     let pseudonym = "erased-7f3a9c";
@@ -462,7 +445,7 @@ fn an_erasure_leaves_both_engines_alike() {
             at,
         )
         .expect("quarantine");
-    let db = url.rsplit('/').next().expect("db");
+    let db = database.name.as_str();
     let record = serde_json::to_string(&q).expect("entry JSON");
     let out = common::psql(
         &test_pg(),
@@ -584,7 +567,7 @@ fn an_erasure_leaves_both_engines_alike() {
     assert!(pg.notice("outage", pseudonym).unwrap().is_some());
     // The outbox entry as it stood, scrubbed and cancelled, without its
     // mail.
-    let db = url.rsplit('/').next().expect("db");
+    let db = database.name.as_str();
     let out = common::psql(
         &test_pg(),
         db,
@@ -651,7 +634,12 @@ fn exported(e: &dyn Engine) -> (Vec<Record>, BTreeMap<&'static str, String>) {
 
 #[test]
 fn both_engines_export_the_same_records_and_import_each_others() {
-    let (t, _url, pg, sled) = moved("listing_backup");
+    let MovedDesk {
+        desk: t,
+        db: _database,
+        engine: pg,
+        store: sled,
+    } = moved("listing_backup");
     // A notification to an agent, which sled keeps in the index entry of
     // the sent mail, written alike by both.
     let at = chrono::DateTime::from_timestamp(1_795_100_000, 0).expect("at");
@@ -704,7 +692,7 @@ fn both_engines_export_the_same_records_and_import_each_others() {
     let mut records = from_pg.into_iter();
     let n = Store::import_records(&dir, || Ok(records.next())).expect("import into sled");
     assert!(n > 200, "{n} records");
-    let imported = reopen(&dir);
+    let imported = common::moved::reopen(&dir);
     let v = imported.verify();
     assert!(v.problems.is_empty(), "{:?}", v.problems);
     same_answers(&pg, imported.engine(), "sled from PostgreSQL's export");
@@ -718,22 +706,9 @@ fn both_engines_export_the_same_records_and_import_each_others() {
     assert_eq!(imported.next_timer().unwrap(), sled.next_timer().unwrap());
     assert_eq!(imported.outbox_len(), sled.outbox_len());
 
-    let url = fresh_database("listing_backup_into");
-    let schema = t
-        .cmd()
-        .arg("migrate")
-        .env(URL_VAR, &url)
-        .output()
-        .expect("migrate");
-    assert!(schema.status.success(), "{}", text(&schema));
-    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
-    std::env::set_var("PDT_LISTING_INTO_URL", &url);
-    let config: postdesk::config::StoreConfig = toml::from_str(&format!(
-        "url_env = \"PDT_LISTING_INTO_URL\"\nca_file = \"{ca}\"\n"
-    ))
-    .expect("[store]");
-    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
-    let into = PgEngine::connect(&settings).expect("connect");
+    let into_database = common::moved::database("listing_backup_into");
+    into_database.migrate();
+    let into = into_database.connect();
     let mut records = from_sled.into_iter();
     let n = into
         .import_records(&mut || Ok(records.next()))
@@ -749,97 +724,4 @@ fn both_engines_export_the_same_records_and_import_each_others() {
     let mut again = exported(sled.engine()).0.into_iter();
     assert!(into.import_records(&mut || Ok(again.next())).is_err());
     assert_eq!(exported(&into).1, sled_digests);
-}
-
-/// Opens a store a moment ago closed: sled lets go of its lock when its
-/// flusher thread notices.
-fn reopen(dir: &std::path::Path) -> Store {
-    for _ in 0..200 {
-        match Store::open(dir) {
-            Err(postdesk::store::StoreError::Locked { .. }) => {
-                std::thread::sleep(std::time::Duration::from_millis(50))
-            }
-            other => return other.expect("open"),
-        }
-    }
-    panic!("the store stays locked")
-}
-
-/// A measurement, not a check (run with `--ignored --nocapture`): the
-/// report summaries of 100,000 tickets computed from the PostgreSQL
-/// records, against sled's stored summaries of the same desk; and a page
-/// of each. Results go to benches/RESULTS.md.
-#[test]
-#[ignore]
-fn measure_summaries_and_pages_at_100k_tickets() {
-    const N: i64 = 100_000;
-    let (t, url, pg, _sled) = moved("listing_measure");
-    let db = url.rsplit('/').next().expect("db");
-    let out = common::psql(
-        &test_pg(),
-        db,
-        &format!(
-            "INSERT INTO tickets (number, status, queue, assignee, requester, created, updated, \
-             timer_due, record, summary, summary_of) SELECT n, status, queue, assignee, \
-             requester, created, u, timer_due, r, summary, sha256(convert_to(r::text, 'UTF8')) \
-             FROM (SELECT g AS n, status, queue, assignee, requester, created, \
-             updated + g * interval '1 millisecond' AS u, timer_due, summary, \
-             jsonb_set(jsonb_set(record::jsonb, '{{number}}', to_jsonb(g)), '{{updated}}', \
-             to_jsonb(updated + g * interval '1 millisecond'))::json AS r \
-             FROM tickets, generate_series(1000, {N}) AS g WHERE number = 1) AS c"
-        ),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tickets = pg.ticket_count().unwrap();
-    let time = |what: &str, f: &mut dyn FnMut() -> usize| {
-        let start = std::time::Instant::now();
-        let n = f();
-        println!("{what}: {n} in {:?}", start.elapsed());
-    };
-    time("PostgreSQL for_each_summary", &mut || {
-        let mut n = 0;
-        pg.for_each_summary(&mut |_| n += 1).unwrap();
-        n
-    });
-    time("PostgreSQL first page of 50", &mut || {
-        pg.ticket_page(&TicketQuery::default(), None, 50)
-            .unwrap()
-            .tickets
-            .len()
-    });
-    time("PostgreSQL page of 50 by queue, --search", &mut || {
-        let q = TicketQuery {
-            queue: Some("general".into()),
-            search: Some("no such words".into()),
-            ..Default::default()
-        };
-        pg.ticket_page(&q, None, 50).unwrap().tickets.len()
-    });
-    let dir = t.dir.path().join("measured");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let mut records = Vec::new();
-    pg.export_records(&mut |r| {
-        records.push(r);
-        Ok(())
-    })
-    .unwrap();
-    let mut it = records.into_iter();
-    Store::import_records(&dir, || Ok(it.next())).expect("import");
-    let sled = reopen(&dir);
-    assert_eq!(sled.ticket_count().unwrap(), tickets);
-    time("sled for_each_summary (stored summaries)", &mut || {
-        let mut n = 0;
-        sled.for_each_summary(|_| n += 1).unwrap();
-        n
-    });
-    time("sled first page of 50", &mut || {
-        sled.ticket_page(&TicketQuery::default(), None, 50)
-            .unwrap()
-            .tickets
-            .len()
-    });
 }

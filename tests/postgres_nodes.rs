@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{deliver, fresh_database, mail, test_pg, wait_until, Options, TestDesk};
+use common::{deliver, mail, test_pg, wait_until, TestDesk};
 
 /// A second node of the same desk: the same configuration but its own
 /// state directory (its control socket).
@@ -46,14 +46,13 @@ fn serve(config: &Path, log: &Path) -> Child {
 }
 
 /// Which node holds the inbox's lease now, by the pid in its node id.
-fn holder(t: &TestDesk, db: &str) -> Option<u32> {
+fn holder(db: &str) -> Option<u32> {
     let out = common::psql(
         &test_pg(),
         db,
         "SELECT holder FROM leases WHERE name = 'inbox:main' AND expires > now()",
     );
     let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let _ = t;
     text.split('/').nth(1).and_then(|p| p.parse().ok())
 }
 
@@ -70,29 +69,10 @@ fn acks(t: &TestDesk) -> Vec<String> {
 
 #[test]
 fn two_nodes_share_an_inbox_and_the_survivor_of_a_kill_takes_it_without_loss_or_double() {
-    let url = fresh_database("nodes");
-    let url_file_dir = tempfile::tempdir().expect("temp dir");
-    let url_file = url_file_dir.path().join("db.url");
-    std::fs::write(&url_file, &url).expect("url");
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
-    let t = TestDesk::with(Options {
-        extra: format!(
-            "\n[store]\nkind = \"postgres\"\nurl_file = \"{}\"\nca_file = \"{ca}\"\npool = 4\nlease_ttl = \"3s\"\n",
-            url_file.display()
-        ),
-        ..Options::default()
-    });
-    let out = t.run(&["migrate"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let db = url.rsplit('/').next().expect("database").to_string();
+    let database = common::moved::database("nodes");
+    let t = database.desk("kind = \"postgres\"\npool = 4\nlease_ttl = \"3s\"\n");
+    common::moved::migrate(&t, &[]);
+    let db = database.name.as_str();
 
     let configs = [node_config(&t, "node-a"), node_config(&t, "node-b")];
     let logs = [t.dir.path().join("a.log"), t.dir.path().join("b.log")];
@@ -102,7 +82,7 @@ fn two_nodes_share_an_inbox_and_the_survivor_of_a_kill_takes_it_without_loss_or_
         .map(|(c, l)| serve(c, l))
         .collect();
     let pids: Vec<u32> = nodes.iter().map(Child::id).collect();
-    wait_until(30, "one node takes the inbox", || holder(&t, &db).is_some());
+    wait_until(30, "one node takes the inbox", || holder(db).is_some());
 
     let total = 60;
     let mut sent = 0;
@@ -132,7 +112,7 @@ fn two_nodes_share_an_inbox_and_the_survivor_of_a_kill_takes_it_without_loss_or_
     });
 
     // Kill the reader mid-stream, with mail still arriving.
-    let reader = holder(&t, &db).expect("a holder");
+    let reader = holder(db).expect("a holder");
     let (dead, alive) = if reader == pids[0] { (0, 1) } else { (1, 0) };
     send(sent, 40);
     sent = 40;
@@ -143,7 +123,7 @@ fn two_nodes_share_an_inbox_and_the_survivor_of_a_kill_takes_it_without_loss_or_
     send(sent, total);
 
     wait_until(60, "the survivor takes the inbox and reads it all", || {
-        holder(&t, &db) == Some(pids[alive])
+        holder(db) == Some(pids[alive])
             && std::fs::read_dir(t.inbox().join("new"))
                 .map(|d| d.count())
                 .unwrap_or(1)

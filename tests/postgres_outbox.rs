@@ -10,33 +10,12 @@ mod common;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
-use common::{fresh_database, mail, psql, test_pg, Options, TestDesk};
+use common::moved::{pipe_all, MovedDesk};
+use common::{mail, psql, test_pg};
 use postdesk::outbox::{Entry, State};
 use postdesk::pg::engine::PgEngine;
 use postdesk::store::engine::{Intake, Outbox};
 use postdesk::store::{Staged, Store};
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// The `[store]` keys of a database whose URL is in `var`.
-fn store_keys(var: &str) -> String {
-    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
-    format!("url_env = \"{var}\"\nca_file = \"{ca}\"\n")
-}
-
-fn connect(var: &str, url: &str) -> PgEngine {
-    // Each test names its own variable: tests run in parallel threads.
-    std::env::set_var(var, url);
-    let config: postdesk::config::StoreConfig = toml::from_str(&store_keys(var)).expect("[store]");
-    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
-    PgEngine::connect(&settings).expect("connect")
-}
 
 fn entry(id: u64, due: DateTime<Utc>) -> Entry {
     serde_json::from_value(serde_json::json!({
@@ -107,37 +86,32 @@ fn same_answers(pg: &PgEngine, sled: &Store, instants: &[DateTime<Utc>], what: &
 
 #[test]
 fn the_postgres_outbox_answers_and_writes_as_the_sled_store_does() {
-    let var = "PDT_OUTBOX_DATABASE_URL";
-    let url = fresh_database("outbox_parity");
-    let t = TestDesk::with(Options {
-        extra: format!("\n[store]\n{}", store_keys(var)),
-        ..Options::default()
+    let MovedDesk {
+        desk: _desk,
+        db,
+        engine: pg,
+        store: sled,
+    } = common::moved::moved_desk("outbox_parity", "", |t| {
+        pipe_all(
+            t,
+            &[
+                mail(
+                    "carol@customer.test",
+                    "Help",
+                    "m0@customer.test",
+                    "",
+                    "Please.",
+                ),
+                mail(
+                    "dave@customer.test",
+                    "Help",
+                    "m1@customer.test",
+                    "",
+                    "Please.",
+                ),
+            ],
+        )
     });
-    for (i, from) in ["carol@customer.test", "dave@customer.test"]
-        .iter()
-        .enumerate()
-    {
-        let out = t.pipe(&mail(
-            from,
-            "Help",
-            &format!("m{i}@customer.test"),
-            "",
-            "Please.",
-        ));
-        assert!(out.status.success(), "{}", text(&out));
-    }
-    let state = t.state_dir();
-    let out = t
-        .cmd()
-        .args(["migrate", "--from", "sled"])
-        .arg(&state)
-        .args(["--to", "postgres"])
-        .env(var, &url)
-        .output()
-        .expect("run migrate");
-    assert!(out.status.success(), "{}", text(&out));
-    let pg = connect(var, &url);
-    let sled = Store::open(&state).expect("open the sled store");
     let none = Staged::default();
 
     let acks = sled.outbox_entries().unwrap();
@@ -235,7 +209,7 @@ fn the_postgres_outbox_answers_and_writes_as_the_sled_store_does() {
     sled.update_outbox(&changes).unwrap();
     same_answers(&pg, &sled, &instants, "attempts recorded");
     assert!(pg.outbox_entry(first + 90).unwrap().is_none());
-    let db = url.rsplit('/').next().expect("db");
+    let db = &db.name;
     let states = psql(
         &test_pg(),
         db,
@@ -269,21 +243,12 @@ fn queue(pg: &PgEngine, stager: &Store, first: u64, n: u64, due: DateTime<Utc>) 
 
 #[test]
 fn senders_on_one_database_never_claim_the_same_mail() {
-    let var = "PDT_OUTBOX_CLAIMS_DATABASE_URL";
-    let url = fresh_database("outbox_claims");
-    let t = TestDesk::with(Options {
-        extra: format!("\n[store]\n{}", store_keys(var)),
-        ..Options::default()
-    });
-    let out = t
-        .cmd()
-        .arg("migrate")
-        .env(var, &url)
-        .output()
-        .expect("run migrate");
-    assert!(out.status.success(), "{}", text(&out));
-    let pg = connect(var, &url);
-    let stager = Store::open(&t.state_dir()).expect("a store to stage with");
+    let MovedDesk {
+        desk: _desk,
+        db,
+        engine: pg,
+        store: stager,
+    } = common::moved::migrated_desk("outbox_claims");
     let now = Utc::now();
     queue(&pg, &stager, 1, 60, now - Duration::minutes(1));
     queue(&pg, &stager, 61, 5, now + Duration::hours(1));
@@ -318,7 +283,7 @@ fn senders_on_one_database_never_claim_the_same_mail() {
     // the claim and the queueing), claim again until nothing is due.
     psql(
         &test_pg(),
-        url.rsplit('/').next().expect("db"),
+        &db.name,
         "UPDATE outbox SET claim_until = now() - interval '1 second'",
     );
     let barrier = std::sync::Barrier::new(8);
@@ -393,7 +358,7 @@ fn senders_on_one_database_never_claim_the_same_mail() {
     );
     psql(
         &test_pg(),
-        url.rsplit('/').next().expect("db"),
+        &db.name,
         "UPDATE outbox SET claim_until = now() - interval '1 second' WHERE id = 67",
     );
     assert_eq!(

@@ -7,13 +7,11 @@
 mod common;
 
 use chrono::{DateTime, Duration, Utc};
-use common::{fresh_database, test_pg, Options, TestDesk};
+use common::moved::{pipe_all, MovedDesk};
 use postdesk::bounce::{Mark, Severity};
 use postdesk::pg::engine::PgEngine;
 use postdesk::store::engine::{Guard, Health, Intake, Quarantine};
 use postdesk::store::{QuarantineEntry, Staged, Store};
-
-const URL_VAR: &str = "PDT_QUARANTINE_DATABASE_URL";
 
 fn text(out: &std::process::Output) -> String {
     format!(
@@ -74,44 +72,28 @@ fn same_quarantine(pg: &PgEngine, sled: &Store, what: &str) {
 
 #[test]
 fn the_postgres_quarantine_guards_and_health_answer_as_the_sled_store_does() {
-    let url = fresh_database("quarantine_parity");
-    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
-    let store_keys = format!("url_env = \"{URL_VAR}\"\nca_file = \"{ca}\"\n");
-    let t = TestDesk::with(Options {
-        extra: format!("\n[store]\n{store_keys}"),
-        ..Options::default()
-    });
-    // Not mail (no sender): quarantined; the same bytes twice are one
-    // entry that arrived twice.
     let junk = b"Subject: who sent this\r\n\r\nno sender at all\r\n";
-    for raw in [&junk[..], &junk[..], b"\x00\x01 not even headers\r\n"] {
-        let out = t.pipe(raw);
-        assert!(text(&out).contains("quarantined as"), "{}", text(&out));
-    }
-    let out = t.pipe(&common::mail(
-        "carol@customer.test",
-        "Help",
-        "m1@customer.test",
-        "",
-        "Please.",
-    ));
-    assert!(out.status.success(), "{}", text(&out));
-    let state = t.state_dir();
-    let out = t
-        .cmd()
-        .args(["migrate", "--from", "sled"])
-        .arg(&state)
-        .args(["--to", "postgres"])
-        .env(URL_VAR, &url)
-        .output()
-        .expect("run migrate");
-    assert!(out.status.success(), "{}", text(&out));
-
-    std::env::set_var(URL_VAR, &url);
-    let config: postdesk::config::StoreConfig = toml::from_str(&store_keys).expect("[store]");
-    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
-    let pg = PgEngine::connect(&settings).expect("connect");
-    let sled = Store::open(&state).expect("open the sled store");
+    let MovedDesk {
+        desk: _desk,
+        db: _db,
+        engine: pg,
+        store: sled,
+    } = common::moved::moved_desk("quarantine_parity", "", |t| {
+        // Not mail (no sender): quarantined; the same bytes twice are one
+        // entry that arrived twice.
+        for raw in [&junk[..], &junk[..], b"\x00\x01 not even headers\r\n"] {
+            let out = t.pipe(raw);
+            assert!(text(&out).contains("quarantined as"), "{}", text(&out));
+        }
+        let carol = common::mail(
+            "carol@customer.test",
+            "Help",
+            "m1@customer.test",
+            "",
+            "Please.",
+        );
+        pipe_all(t, &[carol]);
+    });
 
     let kept = sled.quarantined().unwrap();
     assert_eq!(kept.len(), 2, "{kept:?}");

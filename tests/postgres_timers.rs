@@ -9,21 +9,12 @@ mod common;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
-use common::{fresh_database, mail, psql, test_pg, Options, TestDesk};
+use common::moved::{pipe_all, MovedDesk};
+use common::{mail, psql, test_pg};
 use postdesk::pg::engine::PgEngine;
 use postdesk::store::engine::{Intake, Timers};
 use postdesk::store::{Staged, Store};
 use postdesk::ticket::Ticket;
-
-const URL_VAR: &str = "PDT_TIMERS_DATABASE_URL";
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// Writes tickets `numbers`, copies of `template` due at `due`, with both
 /// engines.
@@ -51,41 +42,28 @@ fn write_due(
 
 #[test]
 fn nodes_on_one_database_never_claim_the_same_tickets_timers() {
-    let url = fresh_database("timer_claims");
-    let ca = test_pg()["ca_file"].as_str().expect("ca_file").to_string();
-    let store_keys = format!("url_env = \"{URL_VAR}\"\nca_file = \"{ca}\"\n");
-    let t = TestDesk::with(Options {
-        extra: format!("\n[store]\n{store_keys}"),
-        ..Options::default()
+    let MovedDesk {
+        desk: _desk,
+        db,
+        engine: pg,
+        store: sled,
+    } = common::moved::moved_desk("timer_claims", "", |t| {
+        pipe_all(
+            t,
+            &[mail(
+                "carol@customer.test",
+                "Help",
+                "m1@customer.test",
+                "",
+                "Please.",
+            )],
+        )
     });
-    let out = t.pipe(&mail(
-        "carol@customer.test",
-        "Help",
-        "m1@customer.test",
-        "",
-        "Please.",
-    ));
-    assert!(out.status.success(), "{}", text(&out));
-    let state = t.state_dir();
-    let out = t
-        .cmd()
-        .args(["migrate", "--from", "sled"])
-        .arg(&state)
-        .args(["--to", "postgres"])
-        .env(URL_VAR, &url)
-        .output()
-        .expect("run migrate");
-    assert!(out.status.success(), "{}", text(&out));
-    std::env::set_var(URL_VAR, &url);
-    let config: postdesk::config::StoreConfig = toml::from_str(&store_keys).expect("[store]");
-    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
-    let pg = PgEngine::connect(&settings).expect("connect");
-    let sled = Store::open(&state).expect("open the sled store");
     let template = sled
         .ticket(&Staged::default(), 1)
         .unwrap()
         .expect("ticket 1");
-    let db = url.rsplit('/').next().expect("db").to_string();
+    let db = &db.name;
 
     let now = Utc::now();
     // Deadlines within one millisecond, to the microsecond: both engines
@@ -130,7 +108,7 @@ fn nodes_on_one_database_never_claim_the_same_tickets_timers() {
     );
     psql(
         &test_pg(),
-        &db,
+        db,
         "UPDATE tickets SET timer_claim_until = now() - interval '1 second'",
     );
 
@@ -164,7 +142,7 @@ fn nodes_on_one_database_never_claim_the_same_tickets_timers() {
     // the claim), until nothing is due.
     psql(
         &test_pg(),
-        &db,
+        db,
         "UPDATE tickets SET timer_claim_until = now() - interval '1 second'",
     );
     let barrier = std::sync::Barrier::new(8);
@@ -214,7 +192,7 @@ fn nodes_on_one_database_never_claim_the_same_tickets_timers() {
     assert_eq!(pg.claim_due_tickets(now, 10, "z").unwrap(), vec![2]);
     psql(
         &test_pg(),
-        &db,
+        db,
         "UPDATE tickets SET timer_claim_until = now() - interval '1 second' WHERE number = 3",
     );
     assert_eq!(pg.claim_due_tickets(now, 10, "z").unwrap(), vec![2, 3]);

@@ -127,6 +127,21 @@ fn scan_files(dir: &Path) -> Vec<String> {
     found
 }
 
+/// Every needle found in the desk's store at rest: on sled its files
+/// under the state directory; on PostgreSQL every live row of its
+/// database. (The old versions of rows an erasure changed stay in the
+/// table files until VACUUM, as src/pg/engine/privacy.rs says: the
+/// operator's `VACUUM FULL` is the counterpart of sled's rewrite.)
+fn scan_store(t: &TestDesk) -> Vec<String> {
+    match &t.database {
+        None => scan_files(&t.state_dir()),
+        Some(db) => holds(&common::dump_database(db))
+            .into_iter()
+            .map(|n| format!("database {db} holds {n}"))
+            .collect(),
+    }
+}
+
 /// The backup restored into a fresh state directory and every record read
 /// back decompressed: messages, outbox mail, quarantine.
 fn scan_backup_decompressed(backup: &Path) -> Vec<String> {
@@ -248,7 +263,7 @@ fn erase_checks(t: &TestDesk, queued_before: bool) {
     let before = counts(t);
     // The scans below can see her: before, the store's files name her,
     // and a backup's records, decompressed, hold her text in every form.
-    assert!(!scan_files(&t.state_dir()).is_empty());
+    assert!(!scan_store(t).is_empty());
     let early = t.dir.path().join(format!("before-erasure-{queued_before}"));
     ok(t.run(&["backup", early.to_str().unwrap()]));
     let seen = scan_backup_decompressed(&early).join("\n");
@@ -282,10 +297,14 @@ fn erase_checks(t: &TestDesk, queued_before: bool) {
         .expect("pseudonym")
         .to_string();
     assert!(pseudonym.ends_with("@erased.invalid"), "{pseudonym}");
-    assert!(
-        erased["rewritten_records"].as_u64().unwrap_or(0) > 0,
-        "{erased}"
-    );
+    // Sled rewrites the store (its old log segments hold the removed
+    // values); PostgreSQL has no such rewrite: its dead rows go with
+    // VACUUM (see `scan_store`).
+    let rewritten = erased["rewritten_records"].as_u64().unwrap_or(0);
+    match t.database {
+        None => assert!(rewritten > 0, "{erased}"),
+        Some(_) => assert_eq!(rewritten, 0, "{erased}"),
+    }
 
     let gone = t.run(&["customers", "show", CAROL]);
     assert!(!gone.status.success());
@@ -331,7 +350,7 @@ fn erase_checks(t: &TestDesk, queued_before: bool) {
     assert!(checked.contains("no damage found"), "{checked}");
 
     // No byte left: not in the store's files ...
-    let residue = scan_files(&t.state_dir());
+    let residue = scan_store(t);
     assert!(residue.is_empty(), "{residue:#?}");
     // ... nor in a backup taken now, raw or decompressed.
     let backup = t.dir.path().join("after-erasure");
@@ -370,7 +389,7 @@ fn export_then_erase_without_a_daemon_leaves_no_byte_of_the_person() {
     let list = list.as_array().expect("an array");
     assert_eq!(list.len(), 2, "{list:?}");
     assert_eq!(list[0]["pseudonym"], list[1]["pseudonym"]);
-    assert!(scan_files(&t.state_dir()).is_empty());
+    assert!(scan_store(&t).is_empty());
     // The store opens and serves after its rewrite.
     let _daemon = t.serve();
     wait_until(10, "the daemon", || t.run(&["status"]).status.success());
@@ -476,9 +495,16 @@ fn dictionaries(t: &TestDesk) -> Vec<(u32, Vec<u8>)> {
 /// messages, Carol's among them: the dictionary learns her words, so her
 /// erasure must not leave it behind. After it the desk has a dictionary
 /// trained from the others' mail, and every message reads.
+///
+/// Sled only, on either pass of the suite: the mail dictionaries are
+/// sled's (a PostgreSQL desk never trains one; its mail is stored
+/// unpacked), so the desk chooses sled itself.
 #[test]
 fn erasure_leaves_a_mail_dictionary_trained_without_her() {
-    let t = TestDesk::new();
+    let t = TestDesk::with(common::Options {
+        extra: common::SLED_ONLY.into(),
+        ..common::Options::default()
+    });
     let carol = format!("{CAROL_NAME} <{CAROL}>");
     let mut mbox = long_mails(
         &carol,
@@ -509,7 +535,7 @@ fn erasure_leaves_a_mail_dictionary_trained_without_her() {
     assert_eq!(after.len(), 1, "a new dictionary, and only it");
     assert_ne!(after[0].0, before[0].0);
     assert_eq!(holds(&after[0].1), Vec::<String>::new());
-    let residue = scan_files(&t.state_dir());
+    let residue = scan_store(&t);
     assert!(residue.is_empty(), "{residue:#?}");
     // Every message reads with the new dictionary.
     let checked = ok(t.run(&["check", "--store"]));

@@ -31,14 +31,20 @@ cargo test --locked --all-targets --no-fail-fast "$@"
 
 # The same tests again on PostgreSQL (issue 20, parametrized, not copied):
 # every test desk that does not choose its own [store] keeps its records in
-# a database of its own on the test cluster. These files pass on both
-# engines; the others still read sled's files or locks directly, and move
-# here as they are made engine-neutral (src/store/ENGINE.md says which).
-# The scored fixture files (threading_fixtures) judge pure logic that no
-# engine changes, and run once.
-pg_tests=(admin agent_desk agents automatic calendar cli crash customers
-  e2e_agents e2e_guards e2e_lifecycle e2e_maildir guards hostile
-  language_fixtures languages lifecycle notify one_path parse_fixtures rules
-  rules_reload sentiment strip systemd templates terminal threading)
+# a database of its own on the test cluster. Only files whose tests open a
+# desk's store are here: those with no store (calendar, language_fixtures,
+# parse_fixtures, rules, strip, templates, threading_fixtures: pure logic;
+# systemd: the unit file) and
+# package (it installs the .deb, whose config is sled's) would run the same
+# code twice. Not here, and sled's own: faults and full_disk (sled's lock
+# and files, a full disk under its state directory; each desk there chooses
+# sled, and tests/postgres.rs has the PostgreSQL counterparts), and the
+# postgres* files, which run once, against the cluster, on the first pass.
+# src/store/ENGINE.md says what runs where.
+pg_tests=(admin agent_desk agents automatic backup_formats cli crash
+  customers e2e_agents e2e_guards e2e_imap e2e_lifecycle e2e_maildir
+  e2e_outbox_faults e2e_outgoing guards hostile languages lifecycle listing
+  notify one_path ops ops_secrets privacy rules_reload sentiment stats
+  terminal threading)
 POSTDESK_TEST_STORE=postgres cargo test --locked --no-fail-fast \
   $(printf -- '--test %s ' "${pg_tests[@]}") "$@"

@@ -12,6 +12,7 @@
 //! transaction, so a late stop costs a refetch, never a double.
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,17 +29,77 @@ pub struct Leasing {
     node: NodeInfo,
     ttl: Duration,
     holds: Arc<Holds>,
+    /// The state directory's `node` file, locked while this node lives.
+    _succession: std::fs::File,
+}
+
+/// The file in a node's state directory naming the node that serves
+/// from it.
+const NODE_FILE: &str = "node";
+
+/// Takes over `state_dir` for node `me`: locks its [`NODE_FILE`] (held
+/// until this process ends, so no other `serve` of the directory runs
+/// meanwhile), reads which node served from it before, and writes `me`.
+/// That node is gone: it held the lock while it lived.
+fn succeed(
+    state_dir: &Path,
+    me: &str,
+    at: &str,
+) -> Result<(std::fs::File, Option<String>), PgError> {
+    use std::io::{Read, Seek, Write};
+    let path = state_dir.join(NODE_FILE);
+    let fail = |e: std::io::Error| PgError::Other {
+        at: at.to_string(),
+        message: format!("{}: {e}", path.display()),
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(fail)?;
+    file.try_lock().map_err(|_| PgError::Other {
+        at: at.to_string(),
+        message: format!(
+            "another postdesk serve holds {}: one node per state directory",
+            path.display()
+        ),
+    })?;
+    let mut before = String::new();
+    file.read_to_string(&mut before).map_err(fail)?;
+    file.set_len(0).map_err(fail)?;
+    file.rewind().map_err(fail)?;
+    file.write_all(me.as_bytes()).map_err(fail)?;
+    file.sync_all().map_err(fail)?;
+    let before = before.trim();
+    let gone = (!before.is_empty() && before != me).then(|| before.to_string());
+    Ok((file, gone))
 }
 
 impl Leasing {
     /// Connects (a pool of two: the leases' traffic is a few small
-    /// statements a second) and registers this node.
-    pub async fn start(settings: &Settings, ttl: Duration) -> Result<Arc<Leasing>, PgError> {
+    /// statements a second) and registers this node. What the node that
+    /// served from `state_dir` before held (it is gone: killed, or
+    /// stopped) is freed at once, so a restarted node reads its inboxes
+    /// and recovers its mail without waiting for the leases and claims to
+    /// run out.
+    pub async fn start(
+        settings: &Settings,
+        ttl: Duration,
+        state_dir: &Path,
+    ) -> Result<Arc<Leasing>, PgError> {
         let s = settings.clone().with_pool(2);
+        let at = s.describe();
         let pool = s.pool()?;
         let node = lease::this_node().clone();
+        let (succession, gone) = succeed(state_dir, &node.id, &at)?;
         let client = s.connection(&pool).await?;
-        lease::register(&**client, &s.describe(), &node).await?;
+        lease::register(&**client, &at, &node).await?;
+        if let Some(gone) = gone {
+            lease::forget(&**client, &at, &gone).await?;
+            tracing::info!(node = %gone, "freed the leases and claims of this state directory's previous node");
+        }
         drop(client);
         Ok(Arc::new(Leasing {
             settings: s,
@@ -46,6 +107,7 @@ impl Leasing {
             node,
             ttl,
             holds: Arc::new(Holds::default()),
+            _succession: succession,
         }))
     }
 

@@ -327,6 +327,26 @@ pub async fn release(client: &impl GenericClient, at: &str, hold: &Hold) -> Resu
     Ok(())
 }
 
+/// Frees at once what node `gone` held, instead of after it runs out: its
+/// leases (as if released: the next taker raises the fence) and its
+/// claims on outgoing mail (run out now: the next claimer recovers the
+/// mail it left in flight); and forgets the node. Only for a node known
+/// to be dead: the previous `serve` of the state directory this process
+/// now holds (`daemon::leasing`).
+pub async fn forget(client: &impl GenericClient, at: &str, gone: &str) -> Result<(), PgError> {
+    for sql in [
+        "UPDATE leases SET holder = NULL, expires = now() WHERE holder = $1",
+        "UPDATE outbox SET claim_until = now() WHERE claimed_by = $1 AND claim_until > now()",
+        "DELETE FROM nodes WHERE id = $1",
+    ] {
+        client
+            .execute(sql, &[&gone])
+            .await
+            .map_err(failed(at, "free what a gone node held"))?;
+    }
+    Ok(())
+}
+
 /// The holds among `holds` that are no longer this node's, checked inside
 /// the caller's transaction with the rows share-locked: a takeover waits
 /// for that transaction, so a write that finds its fence here commits

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use postdesk::config::Config;
 
+pub mod moved;
+
 pub struct TestDesk {
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
@@ -33,8 +35,6 @@ pub fn engine() -> &'static str {
 /// URL in a file only the owner reads; returns the database's name and
 /// the `[store]` table naming it.
 fn desk_database(root: &Path) -> (String, String) {
-    use std::os::unix::fs::PermissionsExt;
-    let pg = test_pg();
     let tag = root
         .file_name()
         .and_then(|n| n.to_str())
@@ -45,17 +45,57 @@ fn desk_database(root: &Path) -> (String, String) {
         .to_ascii_lowercase();
     let name = format!("desk_{tag}");
     let url = fresh_database(&name);
-    let url_file = root.join("database.url");
-    std::fs::write(&url_file, &url).expect("write the database URL");
-    std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o600))
-        .expect("chmod the database URL");
-    let store = format!(
-        "\n[store]\nkind = \"postgres\"\nurl_file = \"{}\"\nca_file = \"{}\"\npool = 4\n",
-        url_file.display(),
-        pg["ca_file"].as_str().expect("ca_file")
-    );
+    let keys = store_keys(&root.join("database.url"), &url);
+    let store = format!("\n[store]\nkind = \"postgres\"\n{keys}pool = 4\n");
     (format!("pdt_{name}"), store)
 }
+
+/// Writes `url` into `url_file`, which only the owner may read (the URL
+/// holds the password), and returns the `[store]` keys that name the
+/// database by it and trust the test cluster's CA.
+pub fn store_keys(url_file: &Path, url: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(url_file, url).expect("write the database URL");
+    std::fs::set_permissions(url_file, std::fs::Permissions::from_mode(0o600))
+        .expect("chmod the database URL");
+    format!(
+        "url_file = \"{}\"\nca_file = \"{}\"\n",
+        url_file.display(),
+        test_pg()["ca_file"].as_str().expect("ca_file")
+    )
+}
+
+/// The `[store]` table of the config at `path`, as TOML text.
+fn text_store(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).expect("read config");
+    let table: toml::Table = toml::from_str(&text).expect("config is TOML");
+    toml::to_string(&table["store"]).expect("[store] as TOML")
+}
+
+/// Gives the database that the `[store]` keys name its schema, as
+/// `postdesk migrate` does.
+pub fn migrate_database(keys: &str) {
+    let config: postdesk::config::StoreConfig = toml::from_str(keys).expect("[store]");
+    let settings = postdesk::pg::Settings::from_config(&config).expect("settings");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let pool = settings.pool().expect("pool");
+        let mut client = settings.connection(&pool).await.expect("connect");
+        postdesk::pg::schema::apply(&mut client, &settings.describe())
+            .await
+            .expect("migrate");
+    });
+}
+
+/// `Options::extra` (appended) for a desk that tests what only sled has:
+/// its lock file, its files under the state directory, its layout
+/// version, the mail dictionaries, the offline rewrite. Such a desk keeps
+/// sled on either pass of the suite (tests/run.sh), where
+/// `POSTDESK_TEST_STORE=postgres` would give it a database.
+pub const SLED_ONLY: &str = "\n[store]\nkind = \"sled\"\n";
 
 /// How a test desk differs from the default one.
 #[derive(Debug, Clone)]
@@ -162,12 +202,9 @@ batch = 200
             database,
         };
         if desk.database.is_some() {
-            let out = desk.run(&["migrate"]);
-            assert!(
-                out.status.success(),
-                "postdesk migrate: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            // As `postdesk migrate` does, but without the desk's config:
+            // some tests give a desk one the binary refuses.
+            migrate_database(&text_store(&desk.config_path));
         }
         desk
     }
@@ -222,10 +259,17 @@ batch = 200
 
     /// Runs `postdesk ingest` with the message on stdin, as an MTA does.
     pub fn pipe(&self, raw: &[u8]) -> Output {
+        self.pipe_with(raw, &[])
+    }
+
+    /// [`TestDesk::pipe`] with environment variables set (`[store]
+    /// url_env`, say).
+    pub fn pipe_with(&self, raw: &[u8], env: &[(&str, &str)]) -> Output {
         use std::io::Write;
         let mut child = self
             .cmd()
             .arg("ingest")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -412,13 +456,53 @@ pub fn fresh_database(name: &str) -> String {
     )
 }
 
+/// Every live row of database `db` of the test cluster, as `pg_dump
+/// --data-only` writes it, with each bytea value (`\\x` and hex digits)
+/// also decoded: what a scan for a person's bytes must look through on
+/// PostgreSQL, where the desk's records are rows, not files.
+pub fn dump_database(db: &str) -> Vec<u8> {
+    let out = pg_tool(&test_pg(), "pg_dump", db)
+        .args(["--data-only", "--no-owner"])
+        .output()
+        .expect("run pg_dump");
+    assert!(
+        out.status.success(),
+        "pg_dump {db}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = out.stdout;
+    let mut decoded = Vec::new();
+    let mut i = 0;
+    while let Some(at) = text[i..].windows(3).position(|w| w == b"\\\\x") {
+        let start = i + at + 3;
+        let end = text[start..]
+            .iter()
+            .position(|b| !b.is_ascii_hexdigit())
+            .map_or(text.len(), |n| start + n);
+        for pair in text[start..end].chunks_exact(2) {
+            let hex = std::str::from_utf8(pair).expect("hex digits");
+            decoded.push(u8::from_str_radix(hex, 16).expect("a hex byte"));
+        }
+        decoded.push(b'\n');
+        i = end;
+    }
+    [text, decoded].concat()
+}
+
 /// Runs one SQL statement with psql in database `db` of the test cluster;
 /// unaligned, tuples only: the output is the values, `|` between columns.
 pub fn psql(pg: &serde_json::Value, db: &str, sql: &str) -> Output {
-    let bin = Path::new(pg["bin"].as_str().expect("bin")).join("psql");
-    Command::new(bin)
-        .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
-        .arg("-h")
+    pg_tool(pg, "psql", db)
+        .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("run psql")
+}
+
+/// PostgreSQL's client `tool` (psql, pg_dump) of the test cluster, on
+/// database `db`, as the cluster's user.
+fn pg_tool(pg: &serde_json::Value, tool: &str, db: &str) -> Command {
+    let mut cmd = Command::new(Path::new(pg["bin"].as_str().expect("bin")).join(tool));
+    cmd.arg("-h")
         .arg(pg["host"].as_str().expect("host"))
         .arg("-p")
         .arg(pg["port"].to_string())
@@ -426,12 +510,9 @@ pub fn psql(pg: &serde_json::Value, db: &str, sql: &str) -> Output {
         .arg(pg["user"].as_str().expect("user"))
         .arg("-d")
         .arg(db)
-        .arg("-c")
-        .arg(sql)
         .env("PGPASSWORD", pg["password"].as_str().expect("password"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run psql")
+        .stdin(Stdio::null());
+    cmd
 }
 
 /// Delivers into a Maildir the way MTAs do: write to tmp/, rename into new/.

@@ -108,6 +108,25 @@ impl Backup for PgEngine {
     /// interleaved records (an index entry, its notification) still make
     /// few COPY runs, and memory is bounded by the gathers.
     fn import_records(&self, next: &mut dyn FnMut() -> Result<Option<Record>>) -> Result<u64> {
+        self.import(next, false)
+    }
+
+    /// The tables are emptied (`TRUNCATE`) in the import's transaction:
+    /// an import that fails, or that `next` refuses at its end, leaves
+    /// the records that were there.
+    fn replace_records(&self, next: &mut dyn FnMut() -> Result<Option<Record>>) -> Result<u64> {
+        self.import(next, true)
+    }
+}
+
+impl PgEngine {
+    /// [`Backup::import_records`], into empty tables or, with `replace`,
+    /// into tables emptied first in the same transaction.
+    fn import(
+        &self,
+        next: &mut dyn FnMut() -> Result<Option<Record>>,
+        replace: bool,
+    ) -> Result<u64> {
         let what = "import";
         let done = self.rt.block_on(async {
             let mut client =
@@ -122,18 +141,36 @@ impl Backup for PgEngine {
             tx.execute("SELECT pg_advisory_xact_lock(20)", &[])
                 .await
                 .map_err(failed(what))?;
-            for t in Table::ALL {
-                let full: bool = tx
-                    .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {})", t.name()), &[])
+            if replace {
+                let tables: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
+                tx.execute(&format!("TRUNCATE {}", tables.join(", ")), &[])
                     .await
+                    .map_err(failed(what))?;
+            }
+            for t in Table::ALL {
+                // The token secret is no record (see `export_records`):
+                // any command that opened the desk made one, and a
+                // restore overwrites it with the backup's.
+                let secret = SECRET_KEY.as_bytes();
+                let row = match t {
+                    Table::Meta => {
+                        tx.query_one(
+                            "SELECT EXISTS (SELECT 1 FROM meta WHERE key <> $1::bytea)",
+                            &[&secret],
+                        )
+                        .await
+                    }
+                    _ => {
+                        let query = format!("SELECT EXISTS (SELECT 1 FROM {})", t.name());
+                        tx.query_one(&query, &[]).await
+                    }
+                };
+                let full: bool = row
                     .map_err(failed(what))?
                     .try_get(0)
                     .map_err(failed(what))?;
                 if full {
-                    return Err(StoreError::Corrupt {
-                        what: "import",
-                        detail: format!("the database already holds records (in {})", t.name()),
-                    });
+                    return Err(StoreError::NotEmpty(t.name()));
                 }
             }
             let mut gathered: BTreeMap<Table, (Vec<Vec<Value>>, usize)> = BTreeMap::new();

@@ -16,7 +16,8 @@ fn column_text(s: &str) -> String {
 
 impl Claims for PgEngine {
     /// One statement, as `claim_due`: in-flight queued rows with no live
-    /// claim of another node are locked (skipping rows a claimer holds
+    /// claim of another node (a node silent for two lease TTLs holds none,
+    /// [`crate::pg::Settings::silent_ms`]) are locked (skipping rows a claimer holds
     /// this instant) and claimed for `node`.
     fn claim_in_flight(&self, _now: DateTime<Utc>, node: &str) -> Result<Vec<Entry>> {
         let what = "claim outgoing mail left in flight";
@@ -26,13 +27,17 @@ impl Claims for PgEngine {
                AND coalesce((record->>'in_flight')::bool, false) \
                AND (claim_until IS NULL OR claim_until <= now() OR claimed_by = $1 \
                OR EXISTS (SELECT 1 FROM nodes n WHERE n.id = outbox.claimed_by \
-               AND n.seen < now() - interval '30 seconds')) \
+               AND n.seen < now() - $3::bigint * interval '1 millisecond')) \
                FOR UPDATE SKIP LOCKED) \
              UPDATE outbox o SET claimed_by = $1, \
                claim_until = now() + $2::bigint * interval '1 millisecond' \
              FROM stuck WHERE o.id = stuck.id \
              RETURNING o.record::text",
-            &[&node, &CLAIM_FOR.num_milliseconds()],
+            &[
+                &node,
+                &CLAIM_FOR.num_milliseconds(),
+                &self.settings.silent_ms(),
+            ],
         )?;
         let mut out = rows
             .iter()

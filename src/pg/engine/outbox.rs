@@ -61,8 +61,9 @@ impl Outbox for PgEngine {
     /// transaction. A claimer that finds a row already locked skips it; one
     /// that gets it after the other committed sees the new claim and drops
     /// it. A node may take its own claims again (a batch it did not send),
-    /// and those of a node silent for 30 s (dead: a live node says so at
-    /// least every third of its lease TTL), so a dead node's mail waits
+    /// and those of a node silent for two lease TTLs (dead: a live node
+    /// says so every third of its lease TTL; 30 s by default,
+    /// [`crate::pg::Settings::silent_ms`]), so a dead node's mail waits
     /// seconds, not its claim's 15 minutes.
     fn claim_due(
         &self,
@@ -75,7 +76,7 @@ impl Outbox for PgEngine {
             "WITH due AS (SELECT id FROM outbox WHERE {DUE} \
                AND (claim_until IS NULL OR claim_until <= now() OR claimed_by = $3 \
                OR EXISTS (SELECT 1 FROM nodes n WHERE n.id = outbox.claimed_by \
-               AND n.seen < now() - interval '30 seconds')) \
+               AND n.seen < now() - $5::bigint * interval '1 millisecond')) \
                ORDER BY next_attempt, id LIMIT $2 FOR UPDATE SKIP LOCKED) \
              UPDATE outbox o SET claimed_by = $3, \
                claim_until = now() + $4::bigint * interval '1 millisecond' \
@@ -91,6 +92,7 @@ impl Outbox for PgEngine {
                     &limit_of(limit),
                     &node,
                     &CLAIM_FOR.num_milliseconds(),
+                    &self.settings.silent_ms(),
                 ],
             )?
             .iter()

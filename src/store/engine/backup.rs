@@ -19,4 +19,15 @@ pub trait Backup {
     /// Returns the records written. Notifications whose agent an engine
     /// keeps in the index entry of the sent mail come after that entry.
     fn import_records(&self, next: &mut dyn FnMut() -> Result<Option<Record>>) -> Result<u64>;
+
+    /// Like [`Backup::import_records`], but into a store that may hold
+    /// records: they are replaced, atomically, so an import that fails
+    /// (or that `next` refuses, say at the end of a stream that does not
+    /// match its manifest) leaves them as they were. An engine that cannot
+    /// (sled, whose restore builds a new store beside the old one and
+    /// moves the old aside: `backup::restore`) imports into an empty
+    /// store only.
+    fn replace_records(&self, next: &mut dyn FnMut() -> Result<Option<Record>>) -> Result<u64> {
+        self.import_records(next)
+    }
 }
