@@ -27,7 +27,17 @@ trap 'tests/mailstack/stop.sh "$stack_dir" >/dev/null 2>&1 || true
       tests/pg/stop.sh "$pg_dir" >/dev/null 2>&1 || true' EXIT
 export POSTDESK_TEST_PG="$pg_dir/pg.json"
 
-cargo test --locked --all-targets --no-fail-fast "$@"
+# Both passes run side by side once everything is built (most of their
+# time is daemons and mail servers waiting, not CPU): the PostgreSQL pass
+# gets a mail stack of its own, and its tests' private stacks other ports
+# (POSTDESK_STACK_PORT_OFFSET), so the two never share a mailbox. Its
+# output is kept and printed after the sled pass's.
+cargo test --locked --all-targets --no-run "$@"
+pg_stack_dir="$stack_dir-pg"
+tests/mailstack/start.sh "$pg_stack_dir" $((port_base + 20000)) >/dev/null
+trap 'tests/mailstack/stop.sh "$stack_dir" >/dev/null 2>&1 || true
+      tests/mailstack/stop.sh "$pg_stack_dir" >/dev/null 2>&1 || true
+      tests/pg/stop.sh "$pg_dir" >/dev/null 2>&1 || true' EXIT
 
 # The same tests again on PostgreSQL (issue 20, parametrized, not copied):
 # every test desk that does not choose its own [store] keeps its records in
@@ -46,5 +56,19 @@ pg_tests=(admin agent_desk agents automatic backup_formats cli crash
   e2e_outbox_faults e2e_outgoing guards hostile languages lifecycle listing
   notify one_path ops ops_secrets privacy rules_reload sentiment stats
   terminal threading)
-POSTDESK_TEST_STORE=postgres cargo test --locked --no-fail-fast \
-  $(printf -- '--test %s ' "${pg_tests[@]}") "$@"
+pg_log=$(mktemp "${TMPDIR:-/tmp}/postdesk-pg-pass.XXXXXX")
+POSTDESK_TEST_STORE=postgres POSTDESK_MAILSTACK="$pg_stack_dir/stack.json" \
+  POSTDESK_STACK_PORT_OFFSET=20000 cargo test --locked --no-fail-fast \
+  $(printf -- '--test %s ' "${pg_tests[@]}") "$@" >"$pg_log" 2>&1 &
+pg_pass=$!
+
+sled_status=0
+cargo test --locked --all-targets --no-fail-fast "$@" || sled_status=$?
+pg_status=0
+wait "$pg_pass" || pg_status=$?
+echo
+echo "=== the same tests on PostgreSQL (POSTDESK_TEST_STORE=postgres) ==="
+cat "$pg_log"
+rm -f "$pg_log"
+echo "sled pass: exit $sled_status; PostgreSQL pass: exit $pg_status"
+[ "$sled_status" -eq 0 ] && [ "$pg_status" -eq 0 ]

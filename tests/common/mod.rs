@@ -534,7 +534,17 @@ impl Stack {
         // Fails loudly when the stack's packages are missing: the message
         // of start.sh says what to install, and tests/run.sh installs them.
         mailstack();
-        let dir = PathBuf::from(format!("/tmp/pd-{name}"));
+        // tests/run.sh runs the PostgreSQL pass beside the sled one: its
+        // private stacks get ports and directories of their own.
+        let offset: u16 = std::env::var("POSTDESK_STACK_PORT_OFFSET")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let port_base = port_base + offset;
+        let dir = match offset {
+            0 => PathBuf::from(format!("/tmp/pd-{name}")),
+            _ => PathBuf::from(format!("/tmp/pd-{name}-{offset}")),
+        };
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mailstack/start.sh");
         let out = Command::new(script)
             .arg(&dir)
