@@ -316,6 +316,7 @@ impl Work {
         let mut tasks = Vec::new();
         if let Some(l) = leasing {
             desk.store().set_leases(l.holds());
+            l.set_inboxes(config.inboxes.len());
         }
         for inbox in &config.inboxes {
             let source = {

@@ -165,3 +165,96 @@ fn two_nodes_share_an_inbox_and_the_survivor_of_a_kill_takes_it_without_loss_or_
         std::fs::read_to_string(&logs[alive]).unwrap_or_default()
     );
 }
+
+/// Who holds each inbox's lease now, by the pid in the node id.
+fn holders(db: &str) -> Vec<(String, u32)> {
+    let out = common::psql(
+        &test_pg(),
+        db,
+        "SELECT name || '|' || holder FROM leases WHERE holder IS NOT NULL \
+         AND expires > now() ORDER BY name",
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (name, holder) = l.split_once('|')?;
+            Some((name.to_string(), holder.split('/').nth(1)?.parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn a_second_node_takes_over_half_of_the_inboxes_and_both_read_theirs() {
+    let database = common::moved::database("nodes_share");
+    let second = tempfile::tempdir().expect("second inbox");
+    for d in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(second.path().join(d)).expect("maildir");
+    }
+    let t = database.desk(&format!(
+        "kind = \"postgres\"\npool = 4\nlease_ttl = \"3s\"\n\n[[inbox]]\nname = \"second\"\n\
+         kind = \"maildir\"\npath = \"{}\"\n",
+        second.path().display()
+    ));
+    common::moved::migrate(&t, &[]);
+    let db = database.name.as_str();
+    let configs = [node_config(&t, "node-a"), node_config(&t, "node-b")];
+    let logs = [t.dir.path().join("a.log"), t.dir.path().join("b.log")];
+
+    // Alone, the first node reads both inboxes.
+    let mut a = serve(&configs[0], &logs[0]);
+    wait_until(30, "the first node reads both inboxes", || {
+        let h = holders(db);
+        h.len() == 2 && h.iter().all(|(_, pid)| *pid == a.id())
+    });
+    // A second node comes: the first hands one inbox over.
+    let mut b = serve(&configs[1], &logs[1]);
+    wait_until(60, "each node reads one inbox", || {
+        let h = holders(db);
+        h.len() == 2 && h.iter().any(|(_, p)| *p == a.id()) && h.iter().any(|(_, p)| *p == b.id())
+    });
+    let inboxes = [t.inbox(), second.path().to_path_buf()];
+    for (n, inbox) in inboxes.iter().enumerate() {
+        for i in 0..10 {
+            let who = format!("c{n}x{i}@example.test");
+            deliver(
+                inbox,
+                &format!("{n}-{i}.msg"),
+                &mail(
+                    &who,
+                    &format!("Order {n}-{i}"),
+                    &format!("o{n}x{i}@example.test"),
+                    "",
+                    "Hi",
+                ),
+            );
+        }
+    }
+    wait_until(60, "both inboxes are read", || {
+        inboxes.iter().all(|i| {
+            std::fs::read_dir(i.join("new"))
+                .map(|d| d.count())
+                .unwrap_or(1)
+                == 0
+        })
+    });
+    let tickets = t.run(&["tickets", "list", "--all", "--json"]);
+    assert_eq!(
+        String::from_utf8_lossy(&tickets.stdout).lines().count(),
+        20,
+        "one ticket per message"
+    );
+    // The balance holds: nobody took the other's inbox back meanwhile.
+    let h = holders(db);
+    assert!(
+        h.iter().any(|(_, p)| *p == a.id()) && h.iter().any(|(_, p)| *p == b.id()),
+        "{h:?}\n{}",
+        std::fs::read_to_string(&logs[0]).unwrap_or_default()
+    );
+    for node in [&mut a, &mut b] {
+        let _ = Command::new("kill")
+            .args(["-TERM", &node.id().to_string()])
+            .status();
+        let stopped = node.wait().expect("wait");
+        assert!(stopped.success());
+    }
+}

@@ -13,6 +13,7 @@
 
 use std::future::Future;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,13 @@ pub struct Leasing {
     node: NodeInfo,
     ttl: Duration,
     holds: Arc<Holds>,
+    /// How many inboxes the desk reads under leases (every node of a desk
+    /// has the same config), to share them among the live nodes.
+    inboxes: AtomicUsize,
+    /// Set while one of this node's inboxes is being handed over to a
+    /// node with fewer: one at a time, so a node gives up one inbox too
+    /// many at most for a moment, never all of them.
+    yielding: AtomicBool,
     /// The state directory's `node` file, locked while this node lives.
     _succession: std::fs::File,
 }
@@ -107,6 +115,8 @@ impl Leasing {
             node,
             ttl,
             holds: Arc::new(Holds::default()),
+            inboxes: AtomicUsize::new(0),
+            yielding: AtomicBool::new(false),
             _succession: succession,
         }))
     }
@@ -117,6 +127,61 @@ impl Leasing {
 
     pub fn holds(&self) -> Arc<Holds> {
         self.holds.clone()
+    }
+
+    /// Says how many inboxes the desk reads under leases.
+    pub fn set_inboxes(&self, n: usize) {
+        self.inboxes.store(n, Ordering::Relaxed);
+    }
+
+    /// The most inboxes this node should read now
+    /// ([`lease::fair_share`] among the nodes heard from within the time
+    /// after which a silent node counts as dead); `None` when the nodes
+    /// cannot be counted, and then nothing is handed over or held back.
+    async fn share(&self) -> Option<usize> {
+        let c = self.settings.connection(&self.pool).await.ok()?;
+        let within = Duration::from_millis(u64::try_from(self.settings.silent_ms()).unwrap_or(0));
+        let nodes = lease::live_nodes(&**c, &self.settings.describe(), within)
+            .await
+            .ok()?;
+        Some(lease::fair_share(
+            self.inboxes.load(Ordering::Relaxed),
+            nodes,
+        ))
+    }
+
+    /// Whether this node reads more than its share, and so should hand
+    /// one inbox over; `true` for one caller at a time, until
+    /// [`Leasing::yielded`].
+    async fn should_yield(&self) -> bool {
+        match self.share().await {
+            Some(share) if self.holds.count() > share => self
+                .yielding
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok(),
+            _ => false,
+        }
+    }
+
+    fn yielded(&self) {
+        self.yielding.store(false, Ordering::Release);
+    }
+
+    /// Whether to let inbox lease `name` wait for a node with fewer: it
+    /// was given back (a handover, or never taken) and this node already
+    /// reads its share. A lease whose holder died is taken over at once.
+    async fn hold_back(&self, name: &str) -> bool {
+        match self.share().await {
+            Some(share) if self.holds.count() >= share => {
+                match self.settings.connection(&self.pool).await {
+                    Ok(c) => lease::given_back(&**c, &self.settings.describe(), name)
+                        .await
+                        .unwrap_or(false),
+                    Err(_) => false,
+                }
+            }
+            _ => false,
+        }
     }
 
     async fn take(&self, name: &str) -> Result<Option<Hold>, PgError> {
@@ -190,6 +255,9 @@ enum Why {
     Lost,
     /// Renewals failed until the lease could no longer be trusted.
     Stale,
+    /// This node read more than its share of the inboxes, and handed this
+    /// one over to a node with fewer.
+    Handover,
 }
 
 impl Why {
@@ -197,7 +265,7 @@ impl Why {
     /// stopped of its own accord. A lost or stale lease may be another
     /// node's by now (and `release` leaves such a hold alone anyway).
     fn releases(self) -> bool {
-        matches!(self, Why::Stopping | Why::SourceEnded)
+        matches!(self, Why::Stopping | Why::SourceEnded | Why::Handover)
     }
 
     fn say(self) -> &'static str {
@@ -206,6 +274,7 @@ impl Why {
             Why::SourceEnded => "the source ended",
             Why::Lost => "another node took the lease",
             Why::Stale => "the lease could not be renewed in time",
+            Why::Handover => "handed over to a node that reads fewer inboxes",
         }
     }
 }
@@ -227,7 +296,20 @@ pub async fn leased<F, Fut>(
     // lease that ran out is taken within about a third of the TTL.
     let retry = leasing.ttl / 3;
     let mut said_waiting = false;
+    // A node that already reads its share lets an inbox given back wait
+    // once, for two retries, so that a node reading fewer takes it; then
+    // it takes it itself, so every inbox has a reader whatever the others
+    // do. An inbox whose reader died is taken over at once.
+    let mut held_back = false;
     while !*stop.borrow() {
+        if !held_back && leasing.hold_back(&name).await {
+            held_back = true;
+            if sleep_or_stop(&mut stop, retry * 2).await {
+                break;
+            }
+            continue;
+        }
+        held_back = false;
         let sent = Instant::now();
         let hold = match leasing.take(&name).await {
             Ok(Some(h)) => h,
@@ -263,6 +345,9 @@ pub async fn leased<F, Fut>(
             let wait = match tenure.next(Instant::now()) {
                 Next::Wait(until) => until.saturating_duration_since(Instant::now()),
                 Next::Renew => {
+                    if leasing.should_yield().await {
+                        break Why::Handover;
+                    }
                     let sent = Instant::now();
                     match leasing.renew(&hold).await {
                         Ok(true) => tenure.renewed(sent),
@@ -290,6 +375,10 @@ pub async fn leased<F, Fut>(
         tenure.ended();
         if why.releases() {
             leasing.release(&hold).await;
+            if why == Why::Handover {
+                tracing::info!(inbox = %inbox, "handed the inbox over to a node that reads fewer");
+                leasing.yielded();
+            }
         } else {
             tracing::warn!(inbox = %inbox, why = why.say(), "stopped reading the inbox");
         }

@@ -68,6 +68,11 @@ impl Holds {
             .collect()
     }
 
+    /// How many inboxes this node reads now.
+    pub fn count(&self) -> usize {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// Whether this node holds the inbox's lease now.
     pub fn holds(&self, inbox: &str) -> bool {
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
@@ -408,6 +413,54 @@ pub async fn leases(client: &impl GenericClient, at: &str) -> Result<Vec<LeaseRo
         .collect()
 }
 
+/// Whether lease `name` was given back (released, or freed after its
+/// holder's restart) or was never taken: free for whichever node should
+/// read it. A lease that ran out while still naming its holder (the
+/// holder died) is not: it is taken over at once, by any node.
+pub async fn given_back(
+    client: &impl GenericClient,
+    at: &str,
+    name: &str,
+) -> Result<bool, PgError> {
+    let row = client
+        .query_opt("SELECT holder FROM leases WHERE name = $1", &[&name])
+        .await
+        .map_err(failed(at, "read a lease"))?;
+    Ok(match row {
+        None => true,
+        Some(r) => r
+            .try_get::<_, Option<String>>(0)
+            .map_err(failed(at, "read a lease"))?
+            .is_none(),
+    })
+}
+
+/// How many nodes were heard from within `within`: the nodes the inboxes
+/// are shared among.
+pub async fn live_nodes(
+    client: &impl GenericClient,
+    at: &str,
+    within: Duration,
+) -> Result<usize, PgError> {
+    let n: i64 = client
+        .query_one(
+            "SELECT count(*) FROM nodes WHERE seen >= now() - $1::bigint * interval '1 millisecond'",
+            &[&millis(within)],
+        )
+        .await
+        .map_err(failed(at, "count the nodes"))?
+        .try_get(0)
+        .map_err(failed(at, "count the nodes"))?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// The most inboxes one of `nodes` live nodes should read: an even share,
+/// rounded up, so that every inbox has a reader and none reads more than
+/// one beyond another.
+pub fn fair_share(inboxes: usize, nodes: usize) -> usize {
+    inboxes.div_ceil(nodes.max(1)).max(1)
+}
+
 /// Every node heard from within `within`, for `status`; older ones are
 /// forgotten (their leases stay, held by nobody, until taken).
 pub async fn nodes(
@@ -532,6 +585,17 @@ impl Tenure {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn inboxes_are_shared_evenly_and_each_has_a_reader() {
+        assert_eq!(fair_share(2, 1), 2);
+        assert_eq!(fair_share(2, 2), 1);
+        assert_eq!(fair_share(3, 2), 2);
+        assert_eq!(fair_share(1, 3), 1);
+        assert_eq!(fair_share(5, 0), 5);
+        assert_eq!(fair_share(0, 2), 1);
+    }
+
     use super::*;
 
     #[test]
