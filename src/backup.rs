@@ -367,8 +367,9 @@ pub fn restore(state_dir: &Path, dir: &Path, force: bool) -> Result<Manifest, Ba
         let bytes = std::fs::read(dir.join(SECRET_FILE)).map_err(io(dir))?;
         write_private(&secret, &bytes)?;
     }
-    // The restored store opens and reads as this build expects.
-    let store = Store::open(state_dir)
+    // The restored store opens and reads as this build expects (this
+    // process has just closed it).
+    let store = Store::reopen(state_dir)
         .map_err(|e| BackupError::Invalid(store_dir.clone(), e.to_string()))?;
     let tickets = store
         .ticket_count()
@@ -449,7 +450,8 @@ fn build_from_records(
     })
     .map_err(store_invalid(export))?;
     check_tallies(manifest, reader.tallies(), "in the backup", export)?;
-    let store = Store::open(building).map_err(store_invalid(building))?;
+    // Just written and closed by this process.
+    let store = Store::reopen(building).map_err(store_invalid(building))?;
     let held = stream::tally(|f| store.export_records(f)).map_err(stream_invalid(building))?;
     check_tallies(manifest, &held, "after the restore", building)
 }

@@ -118,12 +118,13 @@ pub enum StoreError {
     NotEmpty(&'static str),
 }
 
-/// An unreachable database's error, with the hint to retry unless the
-/// cause already says what to do (a connection error names the URL's
-/// parts or the certificate to check): one hint, not two.
+/// An unreachable database's error, with the hint to retry: as a hint
+/// of its own, or, when the cause has one already (a connection error
+/// names the URL's parts or the certificate to check), added to it, so
+/// the message has one hint line, not two.
 fn with_retry_hint(detail: &str) -> String {
     if detail.contains("\n  hint:") {
-        detail.to_string()
+        format!("{detail}; or the database is down or restarting: try again in a moment")
     } else {
         format!("{detail}\n  hint: the database may be down or restarting; try again in a moment")
     }
@@ -721,6 +722,23 @@ impl Store {
     /// default cache (`[store] cache`).
     pub fn open(dir: &Path) -> Result<Store> {
         Self::open_with_cache(dir, crate::config::StoreConfig::default().cache)
+    }
+
+    /// [`Store::open`] of a store this process has just closed: sled lets
+    /// go of its lock only when its flusher thread next wakes, so an
+    /// immediate reopen can find the store "in use" by its own closed
+    /// handle. Waits for that, up to 10 s; a lock still held then is
+    /// another process's, and is reported as such.
+    pub fn reopen(dir: &Path) -> Result<Store> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match Self::open(dir) {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Opens the store with a page cache of at most `cache` bytes.

@@ -62,13 +62,25 @@ POSTDESK_TEST_STORE=postgres POSTDESK_MAILSTACK="$pg_stack_dir/stack.json" \
   $(printf -- '--test %s ' "${pg_tests[@]}") "$@" >"$pg_log" 2>&1 &
 pg_pass=$!
 
+# The .deb test (tests/package.rs) spends minutes on a release build: it
+# runs beside the passes too, not on the sled pass's path.
+deb_log=$(mktemp "${TMPDIR:-/tmp}/postdesk-deb.XXXXXX")
+cargo test --locked --test package deb_installs_checks_and_purges "$@" >"$deb_log" 2>&1 &
+deb_test=$!
+
 sled_status=0
-cargo test --locked --all-targets --no-fail-fast "$@" || sled_status=$?
+cargo test --locked --all-targets --no-fail-fast "$@" -- --skip deb_installs_checks_and_purges ||
+  sled_status=$?
+deb_status=0
+wait "$deb_test" || deb_status=$?
 pg_status=0
 wait "$pg_pass" || pg_status=$?
 echo
+echo "=== the Debian package (tests/package.rs: deb_installs_checks_and_purges) ==="
+cat "$deb_log"
+echo
 echo "=== the same tests on PostgreSQL (POSTDESK_TEST_STORE=postgres) ==="
 cat "$pg_log"
-rm -f "$pg_log"
-echo "sled pass: exit $sled_status; PostgreSQL pass: exit $pg_status"
-[ "$sled_status" -eq 0 ] && [ "$pg_status" -eq 0 ]
+rm -f "$pg_log" "$deb_log"
+echo "sled pass: exit $sled_status; Debian package: exit $deb_status; PostgreSQL pass: exit $pg_status"
+[ "$sled_status" -eq 0 ] && [ "$deb_status" -eq 0 ] && [ "$pg_status" -eq 0 ]

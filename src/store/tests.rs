@@ -553,4 +553,5 @@ fn an_unreachable_database_shows_one_hint() {
     .to_string();
     assert_eq!(told.matches("hint:").count(), 1, "{told}");
     assert!(told.contains("server runs"), "{told}");
+    assert!(told.contains("try again"), "{told}");
 }
