@@ -150,6 +150,8 @@ fn stats(e: &dyn Engine) -> serde_json::Value {
         fold.add(s);
     })
     .expect("summaries");
+    // Each ticket once; the order is the engine's own.
+    order.sort_unstable();
     let stats = fold.finish(|n| {
         let t = e.ticket(n).ok().flatten()?;
         Some(postdesk::report::Shown {

@@ -30,6 +30,9 @@
 //!   `timer_claim_until`), taken with `FOR UPDATE SKIP LOCKED`, so that
 //!   several nodes share the outbox and the timers without doing the same
 //!   entry twice. A claim runs by the database's clock, as leases do.
+//! - V5: a ticket's report summary (V3) is checked against its record when
+//!   the row is written, by a trigger, instead of on every read, so that
+//!   `stats` reads the summaries without hashing every record.
 //!
 //! A database with a newer schema than this build knows is refused, by
 //! [`apply`] and [`check`] alike: an older postdesk must not write records

@@ -31,7 +31,9 @@ pub trait Listing {
         since: DateTime<Utc>,
     ) -> Box<dyn Iterator<Item = Result<Ticket>> + '_>;
 
-    /// Calls `f` with the report summary of every ticket, oldest update
-    /// first, one at a time, in bounded memory.
+    /// Calls `f` with the report summary of every ticket, one at a time,
+    /// in bounded memory, in no order a caller may rely on (sled hands them
+    /// oldest update first, PostgreSQL in its table's order): every reader
+    /// is a fold that any order gives the same answer.
     fn for_each_summary(&self, f: &mut dyn FnMut(&Summary<'_>)) -> Result<()>;
 }
