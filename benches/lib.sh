@@ -116,6 +116,30 @@ PY
   fi
 }
 
+# store_parts DIR: on PostgreSQL, what each table takes with its indexes
+# and TOAST, largest first, in MiB (sled's directory is one log: nothing).
+store_parts() {
+  [ "$bench_store" = postgres ] || return 0
+  python3 - "$1" <<'PY'
+import subprocess, sys, urllib.parse
+url = open(sys.argv[1] + "/db.url").read().strip()
+u = urllib.parse.urlparse(url)
+sql = ("SELECT relname, round(pg_total_relation_size(oid) / 1048576.0, 1), "
+       "round(pg_relation_size(oid) / 1048576.0, 1), "
+       "round(pg_indexes_size(oid) / 1048576.0, 1) FROM pg_class "
+       "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace "
+       "ORDER BY pg_total_relation_size(oid) DESC LIMIT 6")
+out = subprocess.run(["psql", "-X", "-A", "-t", "-F", " ", "-h", u.hostname, "-p", str(u.port),
+                      "-U", u.username, "-d", u.path.lstrip("/"), "-c", sql],
+                     env={"PGPASSWORD": u.password, "PATH": "/usr/bin:/bin"},
+                     capture_output=True, text=True, check=True).stdout
+for line in out.split("\n"):
+    if line.strip():
+        name, total, heap, idx = line.split()
+        print(f"    {name}: {total} MiB (table {heap}, indexes {idx})")
+PY
+}
+
 # stop_store: stops the cluster use_store started (call from the EXIT trap).
 stop_store() {
   [ -z "$bench_pg_started" ] || tests/pg/stop.sh /tmp/pdpg-bench >/dev/null 2>&1 || true

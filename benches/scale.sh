@@ -72,6 +72,7 @@ store_mb=$(store_mb "$work")
 echo "N=$n messages ($mail_mb MiB of mail), $tickets tickets, store: $bench_store"
 echo "  import: ${iwall} s = $(awk "BEGIN{printf \"%.0f\", $n / $iwall}") msg/s, peak RSS $((irss / 1024)) MiB"
 echo "  store: $store_mb MiB = $(awk "BEGIN{printf \"%.2f\", $store_mb / $mail_mb}")x the mail, $(awk "BEGIN{printf \"%.0f\", $store_mb * 1048576 / $n}") B/message"
+store_parts "$work"
 
 # best ARGS...: the best wall time of 3 runs and that run's peak RSS.
 best() {
