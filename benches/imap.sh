@@ -50,28 +50,10 @@ tests/mailstack/start.sh "$stack" "$port_base" >/dev/null
 source "$stack/stack.env"
 user=desk5@desk.test
 latency_user=desk6@desk.test
-maildir=$PDSTACK_MAILDIR_ROOT/desk.test/desk5/Maildir
 
 # --- seed: files straight into Maildir/new, then let Dovecot index them ---
-python3 benches/gen_corpus.py maildir "$work/corpus" --count "$count" --crlf >/dev/null
-bytes=$(du -sb "$work/corpus/new" | cut -f1)
-chown -R "$PDSTACK_MAIL_UID:$PDSTACK_MAIL_GID" "$work/corpus"
-# Same file system: a rename per file, as an MTA delivers.
-find "$work/corpus/new" -type f -exec mv -t "$maildir/new/" {} +
-python3 - "$PDSTACK_IMAPS_PORT" "$PDSTACK_CA_FILE" "$user" "$count" <<'PY'
-import imaplib, ssl, sys
-port, ca, user, count = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ssl.create_default_context(cafile=ca))
-m.login(user, "secret")
-typ, data = m.select("INBOX", readonly=True)
-assert int(data[0]) == count, data
-# Dovecot caches what it has parsed, and reading every body once puts the
-# files in the page cache: the first round then finds what the later ones
-# do (without it, round 1's mbsync ran 3-4 times slower than the rest).
-m.uid("fetch", "1:*", "(UID RFC822.SIZE FLAGS)")
-m.uid("fetch", "1:*", "(BODY.PEEK[])")
-m.logout()
-PY
+seed_imap "$user" "$count" "$work/corpus"
+bytes=$seed_bytes
 
 # --- mbsync ------------------------------------------------------------------
 # run_mbsync DIR FSYNC: FSync no is the bare cost of moving the bytes;

@@ -144,3 +144,31 @@ PY
 stop_store() {
   [ -z "$bench_pg_started" ] || tests/pg/stop.sh /tmp/pdpg-bench >/dev/null 2>&1 || true
 }
+
+# seed_imap USER COUNT CORPUS: COUNT generated support messages (2-20 KB)
+# straight into USER's Maildir/new on the mail stack whose stack.env the
+# script sourced, then indexed by Dovecot. CORPUS is a scratch Maildir to
+# generate them in (on the stack's file system: a rename per file, as an
+# MTA delivers). Sets seed_bytes to their size. Every body is read once:
+# Dovecot caches what it has parsed and the files land in the page cache,
+# so a benchmark's first round finds what the later ones do (without it,
+# imap.sh's round 1 mbsync ran 3-4 times slower than the rest).
+seed_bytes=
+seed_imap() {
+  local user=$1 count=$2 corpus=$3 local_part=${1%@*}
+  python3 benches/gen_corpus.py maildir "$corpus" --count "$count" --crlf >/dev/null
+  seed_bytes=$(du -sb "$corpus/new" | cut -f1)
+  chown -R "$PDSTACK_MAIL_UID:$PDSTACK_MAIL_GID" "$corpus"
+  find "$corpus/new" -type f -exec mv -t "$PDSTACK_MAILDIR_ROOT/desk.test/$local_part/Maildir/new/" {} +
+  python3 - "$PDSTACK_IMAPS_PORT" "$PDSTACK_CA_FILE" "$user" "$count" <<'PY'
+import imaplib, ssl, sys
+port, ca, user, count = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ssl.create_default_context(cafile=ca))
+m.login(user, "secret")
+typ, data = m.select("INBOX", readonly=True)
+assert int(data[0]) == count, data
+m.uid("fetch", "1:*", "(UID RFC822.SIZE FLAGS)")
+m.uid("fetch", "1:*", "(BODY.PEEK[])")
+m.logout()
+PY
+}

@@ -36,25 +36,6 @@ tests/mailstack/start.sh "$stack" 37000 >/dev/null
 # shellcheck disable=SC1091
 source "$stack/stack.env"
 
-# seed USER: COUNT messages straight into the user's Maildir/new, indexed.
-seed() {
-  local user=$1 local_part=${1%@*}
-  local dir=$work/corpus-$local_part
-  python3 benches/gen_corpus.py maildir "$dir" --count "$count" --crlf >/dev/null
-  chown -R "$PDSTACK_MAIL_UID:$PDSTACK_MAIL_GID" "$dir"
-  find "$dir/new" -type f -exec mv -t "$PDSTACK_MAILDIR_ROOT/desk.test/$local_part/Maildir/new/" {} +
-  python3 - "$PDSTACK_IMAPS_PORT" "$PDSTACK_CA_FILE" "$user" "$count" <<'PY'
-import imaplib, ssl, sys
-port, ca, user, count = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ssl.create_default_context(cafile=ca))
-m.login(user, "secret")
-typ, data = m.select("INBOX", readonly=True)
-assert int(data[0]) == count, data
-m.uid("fetch", "1:*", "(BODY.PEEK[])")
-m.logout()
-PY
-}
-
 # desk DIR USER1 USER2: a PostgreSQL desk reading both users' inboxes.
 desk() {
   local dir=$1
@@ -126,8 +107,8 @@ stop_nodes() {
 
 total=$((2 * count))
 # One node reading both inboxes.
-seed desk11@desk.test
-seed desk12@desk.test
+seed_imap desk11@desk.test "$count" "$work/corpus-desk11"
+seed_imap desk12@desk.test "$count" "$work/corpus-desk12"
 desk "$work/one" desk11@desk.test desk12@desk.test
 t0=$(date +%s.%N)
 node "$work/one" a
@@ -135,8 +116,8 @@ one=$(until_stored "$t0" "$total" "$work/one/a.log")
 stop_nodes
 
 # Two nodes: the second starts with the first; the leases share the inboxes.
-seed desk13@desk.test
-seed desk14@desk.test
+seed_imap desk13@desk.test "$count" "$work/corpus-desk13"
+seed_imap desk14@desk.test "$count" "$work/corpus-desk14"
 desk "$work/two" desk13@desk.test desk14@desk.test
 t0=$(date +%s.%N)
 node "$work/two" a

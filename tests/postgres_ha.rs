@@ -19,9 +19,10 @@ mod common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::nodes::{pid_of, tail, Node};
 use common::{mailstack, psql, test_pg, wait_until, Options, TestDesk};
 use serde_json::Value;
 
@@ -29,103 +30,6 @@ use serde_json::Value;
 /// (a waiting node tries at least every third of it).
 const TTL_MS: i64 = 3000;
 const RETRY_MS: i64 = TTL_MS / 3;
-
-/// A second node of the same desk: the same configuration but its own
-/// state directory (its control socket).
-fn node_config(t: &TestDesk, name: &str) -> PathBuf {
-    let text = std::fs::read_to_string(&t.config_path).expect("config");
-    let state = t.state_dir();
-    let own = t.dir.path().join(name);
-    let path = t.dir.path().join(format!("{name}.toml"));
-    std::fs::write(
-        &path,
-        text.replace(
-            &format!("state_dir = \"{}\"", state.display()),
-            &format!("state_dir = \"{}\"", own.display()),
-        ),
-    )
-    .expect("write node config");
-    path
-}
-
-/// One `serve` node, restartable; its log is appended to across starts.
-struct Node {
-    config: PathBuf,
-    log: PathBuf,
-    child: Child,
-}
-
-impl Node {
-    fn start(config: PathBuf, log: PathBuf) -> Node {
-        let child = spawn(&config, &log);
-        Node { config, log, child }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn kill9(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-9", &self.pid().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-
-    fn restart(&mut self) {
-        self.child = spawn(&self.config, &self.log);
-    }
-
-    fn alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// SIGTERM; the node must stop cleanly.
-    fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status();
-        let status = self.child.wait().expect("wait");
-        assert!(
-            status.success(),
-            "a node did not stop cleanly: {status}\n{}",
-            tail(&self.log)
-        );
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn spawn(config: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("log");
-    Command::new(env!("CARGO_BIN_EXE_postdesk"))
-        .arg("--config")
-        .arg(config)
-        .arg("serve")
-        .env_remove("POSTDESK_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("spawn serve")
-}
-
-fn tail(log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
 
 /// A deterministic generator for the kill moments (xorshift64*): the
 /// seed is printed, and POSTDESK_HA_SEED replays a run.
@@ -153,51 +57,15 @@ impl Rng {
     }
 }
 
-/// A database on the cluster `pg` describes, made afresh; its URL in a
-/// file only the owner reads. Returns (database name, url file).
-fn database_on(pg: &Value, name: &str, dir: &Path) -> (String, PathBuf) {
-    use std::os::unix::fs::PermissionsExt;
-    let db = format!("pdt_{name}");
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-        format!("CREATE DATABASE {db}"),
-    ] {
-        let out = psql(pg, "postdesk", &sql);
-        assert!(
-            out.status.success(),
-            "psql {sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let url = format!(
-        "postgres://{}:{}@{}:{}/{db}",
-        pg["user"].as_str().expect("user"),
-        pg["password"].as_str().expect("password"),
-        pg["host"].as_str().expect("host"),
-        pg["port"]
-    );
-    let file = dir.join(format!("{name}.url"));
-    std::fs::write(&file, url).expect("url");
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    (db, file)
-}
-
-fn store_section(pg: &Value, url_file: &Path) -> String {
-    format!(
-        "\n[store]\nkind = \"postgres\"\nurl_file = \"{}\"\nca_file = \"{}\"\npool = 4\nlease_ttl = \"{}ms\"\n",
-        url_file.display(),
-        pg["ca_file"].as_str().expect("ca_file"),
-        TTL_MS
-    )
-}
-
-fn migrate(t: &TestDesk) {
-    let out = t.run(&["migrate"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// A database `pdt_NAME` on the cluster `pg` describes, made afresh, its
+/// URL in a file in `dir` only the owner reads. Returns the database's
+/// name and the `[store]` table that names it, with the nodes' lease TTL.
+fn database_on(pg: &Value, name: &str, dir: &Path) -> (String, String) {
+    let url = common::fresh_database_on(pg, name);
+    let keys = common::store_keys_on(pg, &dir.join(format!("{name}.url")), &url);
+    let store =
+        format!("\n[store]\nkind = \"postgres\"\n{keys}pool = 4\nlease_ttl = \"{TTL_MS}ms\"\n");
+    (format!("pdt_{name}"), store)
 }
 
 /// One SQL query's rows (unaligned, `|` between columns).
@@ -231,11 +99,6 @@ fn holder(pg: &Value, db: &str, lease: &str) -> Option<(String, i64)> {
     Some((h.to_string(), f.parse().ok()?))
 }
 
-/// The pid in a node id (`host/pid/nonce`).
-fn pid_of(node: &str) -> Option<u32> {
-    node.split('/').nth(1)?.parse().ok()
-}
-
 /// Every mail in the spool to a customer whose address starts with
 /// `tag` (the acknowledgements), by recipient: how many each got.
 fn acks(t: &TestDesk, tag: &str) -> BTreeMap<String, usize> {
@@ -248,6 +111,17 @@ fn acks(t: &TestDesk, tag: &str) -> BTreeMap<String, usize> {
         }
     }
     to
+}
+
+/// [`acks`], insisting that nobody was acknowledged more than once.
+fn acknowledged_once(t: &TestDesk, tag: &str) -> BTreeMap<String, usize> {
+    let sent = acks(t, tag);
+    let doubled: Vec<_> = sent.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(
+        doubled.is_empty(),
+        "acknowledged more than once: {doubled:?}"
+    );
+    sent
 }
 
 /// Checks the tickets through the CLI: `want` tickets, one message each,
@@ -379,7 +253,7 @@ fn twenty_kills_of_the_node_reading_an_imap_inbox_lose_and_double_nothing() {
     let tag = "ha";
 
     let secrets = tempfile::tempdir().expect("temp dir");
-    let (db, url_file) = database_on(&pg, "ha_imap", secrets.path());
+    let (db, store) = database_on(&pg, "ha_imap", secrets.path());
     let pw = secrets.path().join("imap.pw");
     std::fs::write(&pw, "secret\n").expect("password file");
     // Logs in once, which also makes the Maildir, and starts empty.
@@ -389,24 +263,16 @@ fn twenty_kills_of_the_node_reading_an_imap_inbox_lose_and_double_nothing() {
             "{}\n[[inbox]]\nname = \"imap\"\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {}\n\
              tls = \"implicit\"\nca_file = \"{}\"\nusername = \"{IMAP_USER}\"\n\
              password_file = \"{}\"\nafter = \"seen\"\npoll = \"5s\"\n",
-            store_section(&pg, &url_file),
+            store,
             stack["imaps_port"],
             stack["ca_file"].as_str().expect("ca_file"),
             pw.display()
         ),
         ..Options::default()
     });
-    migrate(&t);
+    common::moved::migrate(&t, &[]);
 
-    let mut nodes: Vec<Node> = ["a", "b"]
-        .iter()
-        .map(|n| {
-            Node::start(
-                node_config(&t, &format!("node-{n}")),
-                t.dir.path().join(format!("{n}.log")),
-            )
-        })
-        .collect();
+    let mut nodes = Node::pair(&t);
     let lease = "inbox:imap";
     wait_until(60, "one node takes the IMAP inbox", || {
         holder(&pg, &db, lease).is_some()
@@ -472,12 +338,7 @@ fn twenty_kills_of_the_node_reading_an_imap_inbox_lose_and_double_nothing() {
         .map(|i| format!("{tag}{i}@customer.test"))
         .collect();
     assert_eq!(requesters, want, "every customer's mail is a ticket");
-    let sent = acks(&t, tag);
-    let doubled: Vec<_> = sent.iter().filter(|(_, n)| **n != 1).collect();
-    assert!(
-        doubled.is_empty(),
-        "acknowledged more than once: {doubled:?}"
-    );
+    let sent = acknowledged_once(&t, tag);
     assert_eq!(
         sent.keys().cloned().collect::<HashSet<_>>(),
         want,
@@ -633,21 +494,13 @@ fn both_nodes_come_back_by_themselves_after_the_database_restarts_mid_intake() {
     let cluster = Cluster::start("/tmp/pdpg-ha-restart", 25791);
     let pg = cluster.info.clone();
     let secrets = tempfile::tempdir().expect("temp dir");
-    let (db, url_file) = database_on(&pg, "ha_restart", secrets.path());
+    let (db, store) = database_on(&pg, "ha_restart", secrets.path());
     let t = TestDesk::with(Options {
-        extra: store_section(&pg, &url_file),
+        extra: store,
         ..Options::default()
     });
-    migrate(&t);
-    let mut nodes: Vec<Node> = ["a", "b"]
-        .iter()
-        .map(|n| {
-            Node::start(
-                node_config(&t, &format!("node-{n}")),
-                t.dir.path().join(format!("{n}.log")),
-            )
-        })
-        .collect();
+    common::moved::migrate(&t, &[]);
+    let mut nodes = Node::pair(&t);
     let lease = "inbox:main";
     wait_until(60, "one node takes the inbox", || {
         holder(&pg, &db, lease).is_some()
@@ -721,12 +574,7 @@ fn both_nodes_come_back_by_themselves_after_the_database_restarts_mid_intake() {
     let requesters = one_ticket_per_mail(&t, total);
     let want: HashSet<String> = (0..total).map(|i| format!("rs{i}@customer.test")).collect();
     assert_eq!(requesters, want, "every mail is a ticket");
-    let sent = acks(&t, "rs");
-    let doubled: Vec<_> = sent.iter().filter(|(_, n)| **n != 1).collect();
-    assert!(
-        doubled.is_empty(),
-        "acknowledged more than once: {doubled:?}"
-    );
+    let sent = acknowledged_once(&t, "rs");
     assert_eq!(sent.len(), total, "every customer acknowledged");
     for n in nodes.iter_mut() {
         assert!(n.alive(), "a node died:\n{}", tail(&n.log));

@@ -7,43 +7,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::nodes::{pid_of, Node};
 use common::{deliver, mail, test_pg, wait_until, TestDesk};
-
-/// A second node of the same desk: the same configuration but its own
-/// state directory (its control socket).
-fn node_config(t: &TestDesk, name: &str) -> PathBuf {
-    let text = std::fs::read_to_string(&t.config_path).expect("config");
-    let state = t.state_dir();
-    let own = t.dir.path().join(name);
-    let path = t.dir.path().join(format!("{name}.toml"));
-    std::fs::write(
-        &path,
-        text.replace(
-            &format!("state_dir = \"{}\"", state.display()),
-            &format!("state_dir = \"{}\"", own.display()),
-        ),
-    )
-    .expect("write node config");
-    path
-}
-
-fn serve(config: &Path, log: &Path) -> Child {
-    let log = std::fs::File::create(log).expect("log");
-    Command::new(env!("CARGO_BIN_EXE_postdesk"))
-        .arg("--config")
-        .arg(config)
-        .arg("serve")
-        .env_remove("POSTDESK_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("spawn serve")
-}
 
 /// Which node holds the inbox's lease now, by the pid in its node id.
 fn holder(db: &str) -> Option<u32> {
@@ -52,8 +19,7 @@ fn holder(db: &str) -> Option<u32> {
         db,
         "SELECT holder FROM leases WHERE name = 'inbox:main' AND expires > now()",
     );
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    text.split('/').nth(1).and_then(|p| p.parse().ok())
+    pid_of(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 fn acks(t: &TestDesk) -> Vec<String> {
@@ -74,14 +40,8 @@ fn two_nodes_share_an_inbox_and_the_survivor_of_a_kill_takes_it_without_loss_or_
     common::moved::migrate(&t, &[]);
     let db = database.name.as_str();
 
-    let configs = [node_config(&t, "node-a"), node_config(&t, "node-b")];
-    let logs = [t.dir.path().join("a.log"), t.dir.path().join("b.log")];
-    let mut nodes: Vec<Child> = configs
-        .iter()
-        .zip(&logs)
-        .map(|(c, l)| serve(c, l))
-        .collect();
-    let pids: Vec<u32> = nodes.iter().map(Child::id).collect();
+    let mut nodes = Node::pair(&t);
+    let pids = nodes.each_ref().map(Node::pid);
     wait_until(30, "one node takes the inbox", || holder(db).is_some());
 
     let total = 60;
@@ -116,10 +76,7 @@ fn two_nodes_share_an_inbox_and_the_survivor_of_a_kill_takes_it_without_loss_or_
     let (dead, alive) = if reader == pids[0] { (0, 1) } else { (1, 0) };
     send(sent, 40);
     sent = 40;
-    let _ = Command::new("kill")
-        .args(["-9", &pids[dead].to_string()])
-        .status();
-    let _ = nodes[dead].wait();
+    nodes[dead].kill9();
     send(sent, total);
 
     wait_until(60, "the survivor takes the inbox and reads it all", || {
@@ -155,15 +112,7 @@ fn two_nodes_share_an_inbox_and_the_survivor_of_a_kill_takes_it_without_loss_or_
     assert!(text.contains("nodes"), "{text}");
     assert!(text.contains(&format!("/{}/", pids[alive])), "{text}");
 
-    let _ = Command::new("kill")
-        .args(["-TERM", &pids[alive].to_string()])
-        .status();
-    let stopped = nodes[alive].wait().expect("wait");
-    assert!(
-        stopped.success(),
-        "{}",
-        std::fs::read_to_string(&logs[alive]).unwrap_or_default()
-    );
+    nodes[alive].stop();
 }
 
 /// Who holds each inbox's lease now, by the pid in the node id.
@@ -178,7 +127,7 @@ fn holders(db: &str) -> Vec<(String, u32)> {
         .lines()
         .filter_map(|l| {
             let (name, holder) = l.split_once('|')?;
-            Some((name.to_string(), holder.split('/').nth(1)?.parse().ok()?))
+            Some((name.to_string(), pid_of(holder)?))
         })
         .collect()
 }
@@ -197,20 +146,18 @@ fn a_second_node_takes_over_half_of_the_inboxes_and_both_read_theirs() {
     ));
     common::moved::migrate(&t, &[]);
     let db = database.name.as_str();
-    let configs = [node_config(&t, "node-a"), node_config(&t, "node-b")];
-    let logs = [t.dir.path().join("a.log"), t.dir.path().join("b.log")];
 
     // Alone, the first node reads both inboxes.
-    let mut a = serve(&configs[0], &logs[0]);
+    let mut a = Node::of(&t, "a");
     wait_until(30, "the first node reads both inboxes", || {
         let h = holders(db);
-        h.len() == 2 && h.iter().all(|(_, pid)| *pid == a.id())
+        h.len() == 2 && h.iter().all(|(_, pid)| *pid == a.pid())
     });
     // A second node comes: the first hands one inbox over.
-    let mut b = serve(&configs[1], &logs[1]);
+    let mut b = Node::of(&t, "b");
     wait_until(60, "each node reads one inbox", || {
         let h = holders(db);
-        h.len() == 2 && h.iter().any(|(_, p)| *p == a.id()) && h.iter().any(|(_, p)| *p == b.id())
+        h.len() == 2 && h.iter().any(|(_, p)| *p == a.pid()) && h.iter().any(|(_, p)| *p == b.pid())
     });
     let inboxes = [t.inbox(), second.path().to_path_buf()];
     for (n, inbox) in inboxes.iter().enumerate() {
@@ -246,15 +193,10 @@ fn a_second_node_takes_over_half_of_the_inboxes_and_both_read_theirs() {
     // The balance holds: nobody took the other's inbox back meanwhile.
     let h = holders(db);
     assert!(
-        h.iter().any(|(_, p)| *p == a.id()) && h.iter().any(|(_, p)| *p == b.id()),
+        h.iter().any(|(_, p)| *p == a.pid()) && h.iter().any(|(_, p)| *p == b.pid()),
         "{h:?}\n{}",
-        std::fs::read_to_string(&logs[0]).unwrap_or_default()
+        std::fs::read_to_string(&a.log).unwrap_or_default()
     );
-    for node in [&mut a, &mut b] {
-        let _ = Command::new("kill")
-            .args(["-TERM", &node.id().to_string()])
-            .status();
-        let stopped = node.wait().expect("wait");
-        assert!(stopped.success());
-    }
+    a.stop();
+    b.stop();
 }

@@ -37,6 +37,9 @@ pub struct Leasing {
     /// node with fewer: one at a time, so a node gives up one inbox too
     /// many at most for a moment, never all of them.
     yielding: AtomicBool,
+    /// The live nodes as last counted, shared by every inbox of this node
+    /// (see [`Leasing::live_nodes`]).
+    counted: tokio::sync::Mutex<Option<Counted>>,
     /// The state directory's `node` file, locked while this node lives.
     _succession: std::fs::File,
 }
@@ -117,6 +120,7 @@ impl Leasing {
             holds: Arc::new(Holds::default()),
             inboxes: AtomicUsize::new(0),
             yielding: AtomicBool::new(false),
+            counted: tokio::sync::Mutex::new(None),
             _succession: succession,
         }))
     }
@@ -139,15 +143,39 @@ impl Leasing {
     /// after which a silent node counts as dead); `None` when the nodes
     /// cannot be counted, and then nothing is handed over or held back.
     async fn share(&self) -> Option<usize> {
+        let nodes = self.live_nodes().await?;
+        Some(lease::fair_share(
+            self.inboxes.load(Ordering::Relaxed),
+            nodes,
+        ))
+    }
+
+    /// How many nodes were heard from within the time after which a silent
+    /// node counts as dead. Counted once per renewal period (a third of
+    /// the TTL, the node's tick): the inboxes renewing within it reuse the
+    /// number, so a node reading many inboxes asks the database once a
+    /// tick, not once per inbox. An inbox alone renews a little over a
+    /// tick after the last count, so it still counts afresh each time.
+    /// `None` when the nodes cannot be counted; that is not kept, so the
+    /// next caller tries again.
+    async fn live_nodes(&self) -> Option<usize> {
+        // Held across the count, so inboxes renewing together wait for
+        // one count instead of each sending their own.
+        let mut counted = self.counted.lock().await;
+        let tick = self.ttl / 3;
+        if let Some(nodes) = counted.and_then(|c| c.within(Instant::now(), tick)) {
+            return Some(nodes);
+        }
         let c = self.settings.connection(&self.pool).await.ok()?;
         let within = Duration::from_millis(u64::try_from(self.settings.silent_ms()).unwrap_or(0));
         let nodes = lease::live_nodes(&**c, &self.settings.describe(), within)
             .await
             .ok()?;
-        Some(lease::fair_share(
-            self.inboxes.load(Ordering::Relaxed),
+        *counted = Some(Counted {
+            at: Instant::now(),
             nodes,
-        ))
+        });
+        Some(nodes)
     }
 
     /// Whether this node reads more than its share, and so should hand
@@ -222,6 +250,20 @@ impl Leasing {
             // It runs out by itself within the TTL.
             tracing::warn!(lease = %hold.name, error = %e, "cannot release the lease; it runs out by itself");
         }
+    }
+}
+
+/// A count of the live nodes, and when it was made.
+#[derive(Debug, Clone, Copy)]
+struct Counted {
+    at: Instant,
+    nodes: usize,
+}
+
+impl Counted {
+    /// The count, if it was made less than `tick` before `now`.
+    fn within(self, now: Instant, tick: Duration) -> Option<usize> {
+        (now.saturating_duration_since(self.at) < tick).then_some(self.nodes)
     }
 }
 
@@ -403,7 +445,19 @@ async fn sleep_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::Why;
+    use super::{Counted, Why};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_count_of_the_nodes_is_reused_within_one_tick_only() {
+        let at = Instant::now();
+        let tick = Duration::from_secs(10);
+        let counted = Counted { at, nodes: 3 };
+        assert_eq!(counted.within(at, tick), Some(3));
+        assert_eq!(counted.within(at + tick / 2, tick), Some(3));
+        assert_eq!(counted.within(at + tick, tick), None);
+        assert_eq!(counted.within(at + tick * 2, tick), None);
+    }
 
     #[test]
     fn only_a_lease_given_up_of_its_own_accord_is_released() {

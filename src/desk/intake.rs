@@ -101,6 +101,38 @@ impl Desk {
             .is_ok_and(|t| !t.is_empty())
     }
 
+    /// Notes what deciding `batch` will read, so that a store that reads
+    /// over the network asks for it in a few statements when the turn is
+    /// next taken, rather than a few round trips per message.
+    pub fn read_ahead(&self, batch: &[&Prepared]) {
+        if !self.store.reads_ahead() {
+            return;
+        }
+        let mut ahead = crate::store::ReadAhead::default();
+        for p in batch {
+            let Ok(msg) = &p.parsed else { continue };
+            let given = std::iter::once(&msg.message_id)
+                .chain(&msg.in_reply_to)
+                .chain(&msg.references);
+            for id in given {
+                let key = crate::mail::msgid::key(id);
+                if key != *id {
+                    ahead.ids.push(id.clone());
+                }
+                ahead.ids.push(key);
+            }
+            ahead
+                .addresses
+                .push(msg.from.email.trim().to_ascii_lowercase());
+        }
+        ahead.ids.sort_unstable();
+        ahead.ids.dedup();
+        ahead.addresses.sort_unstable();
+        ahead.addresses.dedup();
+        let mut staged = self.staged.lock().unwrap_or_else(|p| p.into_inner());
+        staged.ahead = Some(ahead);
+    }
+
     /// The store half of intake, for a message from [`Desk::prepare`].
     pub fn ingest_prepared(
         &self,

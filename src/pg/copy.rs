@@ -22,6 +22,7 @@ use std::path::Path;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::ToSql;
 
+use super::portal::for_each_row;
 use super::rows::{row_of, Digest, Table, Value};
 use super::schema::{self, Version};
 use super::{PgError, Settings};
@@ -364,29 +365,13 @@ pub async fn read_back(
         ))
         .await
         .map_err(PgError::query(at, "read back"))?;
-    let portal = tx
-        .bind(&stmt, &[])
-        .await
-        .map_err(PgError::query(at, "read back"))?;
+    let what = format!("read back {}", table.name());
     let mut digest = Digest::default();
-    loop {
-        let rows = tx
-            .query_portal(&portal, 500)
-            .await
-            .map_err(PgError::query(at, &format!("read back {}", table.name())))?;
-        if rows.is_empty() {
-            break;
-        }
-        for row in rows {
-            let mut values = Vec::with_capacity(row.len());
-            for i in 0..row.len() {
-                values.push(
-                    row.try_get::<_, Value>(i)
-                        .map_err(PgError::query(at, &format!("read back {}", table.name())))?,
-                );
-            }
-            digest.add(&values);
-        }
-    }
+    let each = |row: tokio_postgres::Row| {
+        let values = super::rows::values(&row).map_err(PgError::query(at, &what))?;
+        digest.add(&values);
+        Ok(())
+    };
+    for_each_row(tx, &stmt, &[], 500, |e| PgError::query(at, &what)(e), each).await?;
     Ok(digest)
 }

@@ -363,6 +363,12 @@ pub fn row_of(record: &Record) -> Result<(Table, Vec<Value>), RowError> {
     })
 }
 
+/// Every column of a row read with a table's [`Table::column_list`], as
+/// [`row_of`] gives them: what [`record_of`] and [`Digest::add`] take.
+pub fn values(row: &tokio_postgres::Row) -> Result<Vec<Value>, tokio_postgres::Error> {
+    (0..row.len()).map(|i| row.try_get(i)).collect()
+}
+
 /// The record a row of `table` holds: the inverse of [`row_of`], for
 /// reading a PostgreSQL desk back as portable records (an export). The
 /// columns beside a record are for finding it; the record is read from

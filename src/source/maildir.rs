@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use super::batch::{self, ToDesk};
 use crate::api::Outcome;
 use crate::decide::Mode;
-use crate::desk::Desk;
+use crate::desk::{Desk, Prepared};
 use crate::store::StoreError;
 
 /// The kind shown by `postdesk status`.
@@ -163,19 +163,9 @@ pub fn scan_once(desk: &Desk, md: &Maildir, inbox: &str) -> Result<usize, ScanEr
     }
     // Read lazily, one file ahead of the store at most: a refused message
     // leaves the files after it unread.
-    let messages = files.iter().filter_map(|path| {
-        let taken = Instant::now();
-        match fs::read(path) {
-            Ok(raw) => {
-                let origin = format!("maildir:{inbox}:{}", path.display());
-                Some(((path.clone(), taken), desk.prepare(raw, origin)))
-            }
-            Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "cannot read message; left in place");
-                None
-            }
-        }
-    });
+    let messages = files
+        .iter()
+        .filter_map(|path| read_prepared(desk, inbox, path).map(|(_, message)| message));
     let stored =
         batch::run(&mut sink, &mut Scan { md, inbox }, messages).map_err(ScanError::Flush)?;
     match stored.refused {
@@ -207,16 +197,9 @@ fn scan_ahead(
             break;
         }
         considered += 1;
-        let taken = Instant::now();
-        match fs::read(path) {
-            Ok(raw) => {
-                bytes += raw.len();
-                let origin = format!("maildir:{inbox}:{}", path.display());
-                messages.push(((path.clone(), taken), desk.prepare(raw, origin)));
-            }
-            Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "cannot read message; left in place");
-            }
+        if let Some((size, message)) = read_prepared(desk, inbox, path) {
+            bytes += size;
+            messages.push(message);
         }
     }
     batch::Sink::read_ahead(sink, &messages.iter().map(|(_, m)| m).collect::<Vec<_>>());
@@ -227,6 +210,32 @@ fn scan_ahead(
     }
 }
 
+/// Reads one file from `new/` and prepares it, keyed by its path and when
+/// it was taken (for the latency metric), with its size in bytes (for
+/// [`AHEAD_BYTES`]). A file that cannot be read is reported and left in
+/// place for the next scan: `None`. Shared by both scans so they name and
+/// prepare a message the same way.
+fn read_prepared(desk: &Desk, inbox: &str, path: &Path) -> Option<(usize, (Taken, Prepared))> {
+    let taken = Instant::now();
+    match fs::read(path) {
+        Ok(raw) => {
+            let size = raw.len();
+            let origin = format!("maildir:{inbox}:{}", path.display());
+            Some((
+                size,
+                ((path.to_path_buf(), taken), desk.prepare(raw, origin)),
+            ))
+        }
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot read message; left in place");
+            None
+        }
+    }
+}
+
+/// A message's file, and when it was taken (for the latency metric).
+type Taken = (PathBuf, Instant);
+
 /// One scan's side of the batch rule.
 struct Scan<'a> {
     md: &'a Maildir,
@@ -234,8 +243,7 @@ struct Scan<'a> {
 }
 
 impl batch::Source for Scan<'_> {
-    /// The file, and when it was taken (for the latency metric).
-    type Key = (PathBuf, Instant);
+    type Key = Taken;
 
     fn stored(&mut self, _key: &Self::Key, outcome: &Outcome) {
         tracing::info!(inbox = %self.inbox, ?outcome, "ingested");

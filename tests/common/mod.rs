@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use postdesk::config::Config;
 
 pub mod moved;
+pub mod nodes;
 
 pub struct TestDesk {
     pub dir: tempfile::TempDir,
@@ -54,6 +55,12 @@ fn desk_database(root: &Path) -> (String, String) {
 /// holds the password), and returns the `[store]` keys that name the
 /// database by it and trust the test cluster's CA.
 pub fn store_keys(url_file: &Path, url: &str) -> String {
+    store_keys_on(&test_pg(), url_file, url)
+}
+
+/// [`store_keys`] for a database of the cluster `pg` describes (a
+/// private one, started by the test), trusting that cluster's CA.
+pub fn store_keys_on(pg: &serde_json::Value, url_file: &Path, url: &str) -> String {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(url_file, url).expect("write the database URL");
     std::fs::set_permissions(url_file, std::fs::Permissions::from_mode(0o600))
@@ -61,7 +68,7 @@ pub fn store_keys(url_file: &Path, url: &str) -> String {
     format!(
         "url_file = \"{}\"\nca_file = \"{}\"\n",
         url_file.display(),
-        test_pg()["ca_file"].as_str().expect("ca_file")
+        pg["ca_file"].as_str().expect("ca_file")
     )
 }
 
@@ -434,13 +441,18 @@ pub fn test_pg() -> serde_json::Value {
 /// parallel and each migrates and fills its database. Dropped first if a
 /// previous run left it. Returns its URL.
 pub fn fresh_database(name: &str) -> String {
-    let pg = test_pg();
+    fresh_database_on(&test_pg(), name)
+}
+
+/// [`fresh_database`] on the cluster `pg` describes (a private one,
+/// started by the test).
+pub fn fresh_database_on(pg: &serde_json::Value, name: &str) -> String {
     let db = format!("pdt_{name}");
     for sql in [
         format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
         format!("CREATE DATABASE {db}"),
     ] {
-        let out = psql(&pg, "postdesk", &sql);
+        let out = psql(pg, "postdesk", &sql);
         assert!(
             out.status.success(),
             "psql {sql}: {}",

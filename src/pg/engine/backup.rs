@@ -12,6 +12,7 @@ use tokio_postgres::IsolationLevel;
 
 use super::{failed, PgEngine, Result};
 use crate::pg::copy::SECRET_KEY;
+use crate::pg::portal::for_each_row;
 use crate::pg::rows::{self, Table, Value};
 use crate::store::engine::Backup;
 use crate::store::portable::Record;
@@ -77,27 +78,16 @@ impl Backup for PgEngine {
                     ))
                     .await
                     .map_err(failed(what))?;
-                let portal = tx.bind(&statement, &[]).await.map_err(failed(what))?;
-                loop {
-                    let batch = tx
-                        .query_portal(&portal, BATCH_ROWS as i32)
-                        .await
-                        .map_err(failed(what))?;
-                    if batch.is_empty() {
-                        break;
+                let each = |row: tokio_postgres::Row| {
+                    let values = rows::values(&row).map_err(failed(what))?;
+                    let secret = table == Table::Meta
+                        && matches!(values.first(), Some(Value::Bytes(k)) if k == SECRET_KEY.as_bytes());
+                    if !secret {
+                        f(rows::record_of(table, values).map_err(bad_row)?)?;
                     }
-                    for row in batch {
-                        let mut values = Vec::with_capacity(row.len());
-                        for i in 0..row.len() {
-                            values.push(row.try_get::<_, Value>(i).map_err(failed(what))?);
-                        }
-                        let secret = table == Table::Meta
-                            && matches!(values.first(), Some(Value::Bytes(k)) if k == SECRET_KEY.as_bytes());
-                        if !secret {
-                            f(rows::record_of(table, values).map_err(bad_row)?)?;
-                        }
-                    }
-                }
+                    Ok(())
+                };
+                for_each_row(&tx, &statement, &[], BATCH_ROWS, |e| failed(what)(e), each).await?;
             }
             tx.commit().await.map_err(failed(what))
         })
