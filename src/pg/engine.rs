@@ -62,7 +62,7 @@ impl std::fmt::Debug for PgEngine {
     }
 }
 
-fn failed(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
+fn failed(what: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError + Copy {
     move |e| StoreError::Pg {
         what,
         detail: super::detail(&e),

@@ -87,7 +87,7 @@ impl Backup for PgEngine {
                     }
                     Ok(())
                 };
-                for_each_row(&tx, &statement, &[], BATCH_ROWS, |e| failed(what)(e), each).await?;
+                for_each_row(&tx, &statement, &[], BATCH_ROWS, failed(what), each).await?;
             }
             tx.commit().await.map_err(failed(what))
         })
