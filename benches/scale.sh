@@ -3,8 +3,8 @@
 # conversations, 40% replies to one of the last 5,000; 20,000 customers;
 # dates spread over the year before now), imports them, starts `serve`, and
 # records wall time and peak RSS for the admin's everyday commands, the
-# daemon's RSS idle and after them, one new mail through `ingest`, and the
-# store's size against the mail's. Release build; each query is the best of
+# daemon's RSS idle and after them, one new mail through `ingest`, the first
+# page and `stats` without a daemon, and the store's size against the mail's. Release build; each query is the best of
 # 3 runs (wall time from bash's clock, peak RSS from GNU time).
 #
 #   benches/scale.sh [N]            # default 10000
@@ -123,4 +123,9 @@ echo "  daemon after the queries: $(rss) MiB (highest seen between them: $peak M
 sleep 12
 echo "  daemon 12 s later: $(rss) MiB"
 kill "$serve_pid"; wait "$serve_pid" || true; serve_pid=
+# The same commands without a daemon: each opens the store itself.
+for q in "tickets list" "stats"; do
+  # shellcheck disable=SC2086
+  echo "  $(printf '%-40s' "$q (no daemon)") $(best $q)"
+done
 echo "machine: $(machine)"
