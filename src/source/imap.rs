@@ -27,7 +27,6 @@
 //! storing the previous one, so the network and the disk work at once.
 
 mod auth;
-mod backoff;
 mod commands;
 mod conn;
 mod cursor;
@@ -46,11 +45,11 @@ pub use cursor::Cursor;
 pub use folder::utf7;
 pub use settings::{After, Auth, Settings, SettingsError, Tls};
 
+use super::backoff::Backoff;
 use super::batch::{self, ToDesk};
 use crate::config::Inbox;
 use crate::decide::Mode;
 use crate::desk::{Desk, Prepared};
-use backoff::Backoff;
 use commands::{Imap, Wake};
 
 /// The kind shown by `postdesk status`.

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use super::backoff::Backoff;
 use super::batch::{self, ToDesk};
 use crate::api::Outcome;
 use crate::decide::Mode;
@@ -102,7 +103,14 @@ fn list_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Scans `new/` every `poll`, or at once again while there is more.
+/// Scans that keep failing (the store unreachable, the directory gone)
+/// are retried at most this far apart: a database back after a restart is
+/// noticed within a minute, and the log gets one line a minute, not one a
+/// poll.
+const FAILING_CAP: Duration = Duration::from_secs(60);
+
+/// Scans `new/` every `poll`, or at once again while there is more; after
+/// a failed scan, at growing intervals from `poll` up to [`FAILING_CAP`].
 pub async fn watch(
     desk: Arc<Desk>,
     md: Maildir,
@@ -110,6 +118,7 @@ pub async fn watch(
     poll: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut backoff = Backoff::new(poll, FAILING_CAP.max(poll));
     loop {
         if *stop.borrow() {
             return;
@@ -119,24 +128,30 @@ pub async fn watch(
             move || scan_once(&desk, &md, &inbox)
         })
         .await;
-        let more = match scan {
+        let wait = match scan {
             Ok(Ok(n)) => {
                 desk.sources().success(&inbox, KIND, n as u64);
-                n >= desk.config().intake.batch
+                if backoff.failures() > 0 {
+                    tracing::info!(%inbox, failures = backoff.failures(), "maildir scan works again");
+                    backoff.reset();
+                }
+                (n < desk.config().intake.batch).then_some(poll)
             }
             Ok(Err(e)) => {
-                tracing::error!(%inbox, error = %e, "maildir scan failed; will retry");
+                let wait = backoff.next();
+                tracing::error!(%inbox, error = %e, failures = backoff.failures(), retry_in = ?wait, "maildir scan failed; will retry");
                 desk.sources().failure(&inbox, KIND, &e.to_string());
-                false
+                Some(wait)
             }
             Err(e) => {
-                tracing::error!(%inbox, error = %e, "maildir scan task failed; will retry");
-                false
+                let wait = backoff.next();
+                tracing::error!(%inbox, error = %e, failures = backoff.failures(), retry_in = ?wait, "maildir scan task failed; will retry");
+                Some(wait)
             }
         };
-        if !more {
+        if let Some(wait) = wait {
             tokio::select! {
-                _ = tokio::time::sleep(poll) => {},
+                _ = tokio::time::sleep(wait) => {},
                 _ = stop.changed() => return,
             }
         }

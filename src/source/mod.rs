@@ -12,6 +12,7 @@
 //! [`batch`]; a source only says what storing, its cursor and marking done
 //! mean for it.
 
+mod backoff;
 pub mod batch;
 pub mod imap;
 pub mod import;
