@@ -48,6 +48,10 @@ pub struct Report {
 pub struct Cluster {
     pub nodes: Vec<crate::pg::lease::NodeRow>,
     pub leases: Vec<crate::pg::lease::LeaseRow>,
+    /// The day's last takeovers of an inbox from a node whose lease ran
+    /// out, newest first.
+    #[serde(default)]
+    pub takeovers: Vec<crate::pg::lease::Takeover>,
     /// How long a node may stay silent before its leases may be taken.
     pub lease_ttl_ms: u64,
 }

@@ -111,6 +111,16 @@ fn two_nodes_share_an_inbox_and_the_survivor_of_a_kill_takes_it_without_loss_or_
     let text = String::from_utf8_lossy(&status.stdout).to_string();
     assert!(text.contains("nodes"), "{text}");
     assert!(text.contains(&format!("/{}/", pids[alive])), "{text}");
+    // The takeover is listed: which inbox, by whom, from the dead node.
+    let takeover = text
+        .lines()
+        .find(|l| l.contains("main taken over by"))
+        .unwrap_or_else(|| panic!("no takeover listed:\n{text}"));
+    assert!(
+        takeover.contains(&format!("/{}/", pids[alive]))
+            && takeover.contains(&format!("/{}/", pids[dead])),
+        "{takeover}"
+    );
 
     nodes[alive].stop();
 }

@@ -125,6 +125,29 @@ fn print_cluster(c: &crate::status::Cluster) {
             }
         );
     }
+    if !c.takeovers.is_empty() {
+        println!("takeovers    the last {} of the day:", c.takeovers.len());
+    }
+    for t in &c.takeovers {
+        println!(
+            "  {} taken over by {} from {}, {:.1}s after its lease ran out, {} ago",
+            safe::line(t.name.strip_prefix("inbox:").unwrap_or(&t.name)),
+            safe::line(&t.holder),
+            safe::line(&t.previous_holder),
+            t.delay_ms as f64 / 1000.0,
+            ago(t.ago_ms)
+        );
+    }
+}
+
+/// A time span for a human: seconds, minutes or hours.
+fn ago(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=7199 => format!("{}m", s / 60),
+        _ => format!("{}h", s / 3600),
+    }
 }
 
 pub(super) fn print_status(r: &crate::status::Report) {

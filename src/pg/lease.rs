@@ -177,6 +177,10 @@ pub async fn register(
     Ok(())
 }
 
+/// Takeovers `status` lists: the last few, enough to see a failover and
+/// whether it repeats.
+const TAKEOVERS_SHOWN: i64 = 5;
+
 /// Takings of one lease kept in `lease_takings` (the newest ones): enough
 /// to read back a day of failovers, bounded however often nodes restart.
 const TAKINGS_KEPT: i64 = 1000;
@@ -288,6 +292,49 @@ pub async fn takings(
                 holder: r.try_get(2).map_err(failed(at, "read a taking"))?,
                 previous_holder: r.try_get(3).map_err(failed(at, "read a taking"))?,
                 delay_ms: r.try_get(4).map_err(failed(at, "read a taking"))?,
+            })
+        })
+        .collect()
+}
+
+/// A lease taken from a holder whose lease had run out (a node that died or
+/// was cut off), as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Takeover {
+    pub name: String,
+    pub holder: String,
+    pub previous_holder: String,
+    /// Milliseconds from when the previous holding ran out to the taking.
+    pub delay_ms: i64,
+    /// Milliseconds since the taking, by the server's clock.
+    pub ago_ms: i64,
+}
+
+/// The `limit` newest takeovers of the last `within`, newest first: an
+/// admin sees from any machine that (and how fast) a node's inboxes were
+/// taken over. A lease given back (a clean stop, a handover between live
+/// nodes) names no previous holder and is not one.
+pub async fn takeovers(
+    client: &impl GenericClient,
+    at: &str,
+    within: Duration,
+    limit: i64,
+) -> Result<Vec<Takeover>, PgError> {
+    let rows = client
+        .query(
+            "SELECT name, holder, previous_holder,              (extract(epoch FROM (taken - previous_expires)) * 1000)::bigint,              (extract(epoch FROM (now() - taken)) * 1000)::bigint              FROM lease_takings WHERE previous_holder IS NOT NULL              AND previous_expires IS NOT NULL              AND taken > now() - $1::bigint * interval '1 millisecond'              ORDER BY taken DESC LIMIT $2",
+            &[&millis(within), &limit],
+        )
+        .await
+        .map_err(failed(at, "list the takeovers"))?;
+    rows.iter()
+        .map(|r| {
+            Ok(Takeover {
+                name: r.try_get(0).map_err(failed(at, "read a takeover"))?,
+                holder: r.try_get(1).map_err(failed(at, "read a takeover"))?,
+                previous_holder: r.try_get(2).map_err(failed(at, "read a takeover"))?,
+                delay_ms: r.try_get(3).map_err(failed(at, "read a takeover"))?,
+                ago_ms: r.try_get(4).map_err(failed(at, "read a takeover"))?,
             })
         })
         .collect()
@@ -497,8 +544,8 @@ pub async fn nodes(
         .collect()
 }
 
-/// Every node heard from in the last day and every lease, read from the
-/// database on a runtime of its own: what `postdesk status` shows on a
+/// Every node heard from in the last day, every lease and the day's last
+/// takeovers, read from the database on a runtime of its own: what `postdesk status` shows on a
 /// shared store, from any machine, with or without a daemon on it.
 pub fn cluster(
     settings: &super::Settings,
@@ -515,9 +562,11 @@ pub fn cluster(
     rt.block_on(async {
         let pool = settings.clone().with_pool(1).pool()?;
         let client = settings.connection(&pool).await?;
+        let day = Duration::from_secs(24 * 3600);
         Ok(crate::status::Cluster {
-            nodes: nodes(&**client, &at, Duration::from_secs(24 * 3600)).await?,
+            nodes: nodes(&**client, &at, day).await?,
             leases: leases(&**client, &at).await?,
+            takeovers: takeovers(&**client, &at, day, TAKEOVERS_SHOWN).await?,
             lease_ttl_ms: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
         })
     })
