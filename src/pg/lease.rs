@@ -322,7 +322,13 @@ pub async fn takeovers(
 ) -> Result<Vec<Takeover>, PgError> {
     let rows = client
         .query(
-            "SELECT name, holder, previous_holder,              (extract(epoch FROM (taken - previous_expires)) * 1000)::bigint,              (extract(epoch FROM (now() - taken)) * 1000)::bigint              FROM lease_takings WHERE previous_holder IS NOT NULL              AND previous_expires IS NOT NULL              AND taken > now() - $1::bigint * interval '1 millisecond'              ORDER BY taken DESC LIMIT $2",
+            "SELECT name, holder, previous_holder, \
+             (extract(epoch FROM (taken - previous_expires)) * 1000)::bigint, \
+             (extract(epoch FROM (now() - taken)) * 1000)::bigint \
+             FROM lease_takings WHERE previous_holder IS NOT NULL \
+             AND previous_expires IS NOT NULL \
+             AND taken > now() - $1::bigint * interval '1 millisecond' \
+             ORDER BY taken DESC LIMIT $2",
             &[&millis(within), &limit],
         )
         .await
@@ -545,8 +551,9 @@ pub async fn nodes(
 }
 
 /// Every node heard from in the last day, every lease and the day's last
-/// takeovers, read from the database on a runtime of its own: what `postdesk status` shows on a
-/// shared store, from any machine, with or without a daemon on it.
+/// takeovers, read from the database on a runtime of its own: what
+/// `postdesk status` shows on a shared store, from any machine, with or
+/// without a daemon on it.
 pub fn cluster(
     settings: &super::Settings,
     ttl: Duration,
