@@ -254,13 +254,20 @@ fn a_desk_moves_into_postgres_with_every_record_and_verified_counts() {
         })
         .collect();
     assert_eq!(listed, expected.join(";"));
-    let hex: String = first.iter().map(|b| format!("{b:02x}")).collect();
+    // The mail moves packed (schema V6), and unpacks byte for byte.
+    let stored = sql(
+        &url,
+        "SELECT packed || ' ' || encode(raw, 'hex') FROM messages WHERE ticket = 1 AND seq = 0",
+    );
+    let (packed, hex) = stored.split_once(' ').expect("two columns");
+    assert_eq!(packed, "true");
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect();
     assert_eq!(
-        sql(
-            &url,
-            "SELECT encode(raw, 'hex') FROM messages WHERE ticket = 1 AND seq = 0"
-        ),
-        hex,
+        postdesk::pg::mail::unpack(bytes, true).expect("unpacks"),
+        first,
         "the raw mail byte for byte"
     );
     assert_eq!(
