@@ -23,6 +23,7 @@ use crate::config::{PgTls, StoreConfig};
 pub mod copy;
 pub mod engine;
 pub mod lease;
+pub mod mail;
 pub mod portal;
 pub mod rows;
 pub mod schema;

@@ -232,7 +232,8 @@ pub struct QuarantineEntry {
 
 /// A message staged for writing: its record as JSON and its mail as the
 /// engine takes it: packed by [`codec::Codec::pack_mail`] when
-/// [`Store::packs_mail`] (sled), raw otherwise (PostgreSQL).
+/// [`Store::packs_mail`] (sled with its dictionary, PostgreSQL with none),
+/// raw otherwise.
 #[derive(Debug)]
 pub struct StagedMessage {
     pub ticket: u64,
@@ -1240,8 +1241,8 @@ impl Store {
     }
 
     /// Whether staged mail goes to the engine packed by [`Store::codec`]
-    /// (sled) or raw (PostgreSQL): packing for an engine that would only
-    /// unpack again is intake CPU for nothing.
+    /// or raw. Both engines pack today (PostgreSQL with the plain codec,
+    /// schema V6): in the parse stage, off the serial store path.
     pub fn packs_mail(&self) -> bool {
         self.engine().packs_mail()
     }
@@ -1251,13 +1252,9 @@ impl Store {
     pub fn codec(&self) -> std::sync::Arc<codec::Codec> {
         match self.sled() {
             Some(s) => s.codec(),
-            // PostgreSQL keeps mail as received (a sled store moved there
-            // is read through this plain codec).
-            None => {
-                static PLAIN: std::sync::OnceLock<std::sync::Arc<codec::Codec>> =
-                    std::sync::OnceLock::new();
-                PLAIN.get_or_init(Default::default).clone()
-            }
+            // PostgreSQL packs mail without a dictionary (schema V6; a
+            // sled store moved there is read through this plain codec).
+            None => codec::plain(),
         }
     }
 

@@ -89,11 +89,12 @@ fn a_large_batch_is_written_alike_by_both_engines() {
                 refused: Vec::new(),
                 events: Vec::new(),
             };
-            // sled keeps mail packed; PostgreSQL takes it raw.
+            // Each engine's staged mail is packed by its own codec: sled's,
+            // PostgreSQL's plain one (schema V6).
             let mail = if packed {
                 sled.codec().pack_mail(&raw)
             } else {
-                raw.to_vec()
+                postdesk::store::codec::plain().pack_mail(&raw)
             };
             sled.stage(staged, &d, &mail).unwrap();
         }

@@ -74,9 +74,9 @@ pub enum DeskError {
 pub struct Prepared {
     raw: Vec<u8>,
     /// The mail packed by the store's codec, when the engine keeps it
-    /// packed (sled); `None` when the engine takes it raw (PostgreSQL
-    /// compresses large values itself: the store keeps `raw`) or the mail
-    /// was rejected.
+    /// packed (both do: sled with its dictionary, PostgreSQL with none);
+    /// `None` when the engine takes it raw (the store keeps `raw`) or the
+    /// mail was rejected.
     compressed: Option<Vec<u8>>,
     parsed: Result<Inbound, Rejected>,
     origin: String,

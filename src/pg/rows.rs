@@ -24,6 +24,7 @@ pub enum Value {
     /// JSON text, stored verbatim in a `json` column.
     Json(Vec<u8>),
     Time(i64),
+    Bool(bool),
 }
 
 /// Microseconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
@@ -46,6 +47,7 @@ impl ToSql for Value {
                 Ok(IsNull::No)
             }
             Value::Time(us) => (us - PG_EPOCH_US).to_sql(&Type::INT8, out),
+            Value::Bool(b) => b.to_sql(ty, out),
         }
     }
 
@@ -56,6 +58,7 @@ impl ToSql for Value {
             Type::BYTEA,
             Type::JSON,
             Type::TIMESTAMPTZ,
+            Type::BOOL,
         ]
         .contains(ty)
     }
@@ -71,6 +74,7 @@ impl<'a> FromSql<'a> for Value {
             Type::BYTEA => Value::Bytes(raw.to_vec()),
             Type::JSON => Value::Json(raw.to_vec()),
             Type::TIMESTAMPTZ => Value::Time(i64::from_sql(&Type::INT8, raw)? + PG_EPOCH_US),
+            Type::BOOL => Value::Bool(bool::from_sql(ty, raw)?),
             _ => return Err(format!("unexpected column type {ty}").into()),
         })
     }
@@ -151,11 +155,13 @@ impl Table {
                 ("summary", T::BYTEA),
                 ("summary_of", T::BYTEA),
             ],
+            // `raw` as `packed` says (schema V6, [`crate::pg::mail`]).
             Table::Messages => &[
                 ("ticket", T::INT8),
                 ("seq", T::INT8),
                 ("record", T::JSON),
                 ("raw", T::BYTEA),
+                ("packed", T::BOOL),
             ],
             Table::Msgids => &[("key", T::BYTEA), ("kind", T::TEXT), ("ticket", T::INT8)],
             Table::Customers => &[("email", T::BYTEA), ("ticket", T::INT8)],
@@ -285,7 +291,10 @@ pub fn row_of(record: &Record) -> Result<(Table, Vec<Value>), RowError> {
                 int("ticket", *ticket)?,
                 Value::Int(i64::from(*seq)),
                 json(record)?,
-                Value::Bytes(raw.clone()),
+                // Packed as intake packs: a moved or restored desk is
+                // stored as small as one that took its mail here.
+                Value::Bytes(crate::pg::mail::pack(raw)),
+                Value::Bool(true),
             ],
         ),
         Record::MessageId { key, entry } => (
@@ -417,11 +426,20 @@ pub fn record_of(table: Table, row: Vec<Value>) -> Result<Record, RowError> {
         Table::Messages => {
             let ticket = unsigned(int(next()?)?)?;
             let seq = u32::try_from(int(next()?)?).map_err(|_| bad("seq out of range"))?;
+            let record = Box::new(record(next()?)?);
+            let raw = bytes(next()?)?;
+            let packed = match next()? {
+                Value::Bool(b) => b,
+                _ => return Err(bad("packed is not a boolean")),
+            };
+            // Records carry mail as received, whatever the row holds.
+            let raw = crate::pg::mail::unpack(raw, packed)
+                .map_err(|e| bad(&format!("its mail does not unpack: {e}")))?;
             Record::Message {
                 ticket,
                 seq,
-                record: Box::new(record(next()?)?),
-                raw: bytes(next()?)?,
+                record,
+                raw,
             }
         }
         Table::Msgids => {
@@ -520,6 +538,7 @@ impl Digest {
                 Value::Bytes(b) => (3, b.as_slice().into()),
                 Value::Json(b) => (4, b.as_slice().into()),
                 Value::Time(t) => (5, t.to_be_bytes().to_vec().into()),
+                Value::Bool(b) => (6, vec![u8::from(*b)].into()),
             };
             h.update([tag]);
             h.update((bytes.len() as u64).to_be_bytes());

@@ -16,9 +16,11 @@
 //!   `timer_due`); the outbox by next attempt among queued entries. The
 //!   secondary sled trees (`ticket_index`, `outq`, `timers`,
 //!   `ticket_timer`) are these indexes and have no table.
-//! - Raw mail is `bytea`, uncompressed: PostgreSQL compresses large values
-//!   itself (TOAST; `default_toast_compression = lz4` where the server has
-//!   it), and a value stays readable with psql.
+//! - A message's mail is `bytea`. Until V5 it was stored as received and
+//!   PostgreSQL compressed large values itself (TOAST); since V6 postdesk
+//!   packs it (zstd, no dictionary; [`crate::pg::mail`]) and `packed`
+//!   says which a row holds. Quarantined mail and the outbox's mail stay
+//!   as received.
 //! - Keys that come from mail (Message-IDs, addresses) are `bytea`, since
 //!   `text` cannot hold NUL and a hostile header can.
 //! - `nodes` and `leases` are for several daemons on one database: who is
@@ -33,6 +35,8 @@
 //! - V5: a ticket's report summary (V3) is checked against its record when
 //!   the row is written, by a trigger, instead of on every read, so that
 //!   `stats` reads the summaries without hashing every record.
+//! - V6: `messages.packed`, and `raw` stored `EXTERNAL` (out of line, not
+//!   compressed again by the server): see the migration for why.
 //!
 //! A database with a newer schema than this build knows is refused, by
 //! [`apply`] and [`check`] alike: an older postdesk must not write records

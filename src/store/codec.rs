@@ -222,6 +222,15 @@ impl Codec {
     }
 }
 
+/// The codec without a dictionary, shared: what PostgreSQL packs and
+/// unpacks mail with (schema V6). Several nodes read each other's rows
+/// and an erasure must leave no customer's text behind, so PostgreSQL
+/// never trains or needs a dictionary.
+pub fn plain() -> std::sync::Arc<Codec> {
+    static PLAIN: std::sync::OnceLock<std::sync::Arc<Codec>> = std::sync::OnceLock::new();
+    PLAIN.get_or_init(Default::default).clone()
+}
+
 /// A mail dictionary trained from `samples` (raw messages), with its id;
 /// `None` when there is too little to learn from.
 pub fn train(samples: &[Vec<u8>]) -> Option<(u32, Vec<u8>)> {

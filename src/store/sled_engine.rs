@@ -50,7 +50,7 @@ pub(super) struct Sled {
     /// The first storage failure since opening; the daemon watches it.
     pub fault: std::sync::Arc<fault::Fault>,
     /// The mail dictionaries (kept in `meta`); replaced whole when one is
-    /// trained. Sled-only: PostgreSQL compresses mail itself.
+    /// trained. Sled-only: PostgreSQL packs without a dictionary.
     codec: std::sync::RwLock<std::sync::Arc<codec::Codec>>,
 }
 

@@ -472,6 +472,8 @@ pub fn fresh_database_on(pg: &serde_json::Value, name: &str) -> String {
 /// --data-only` writes it, with each bytea value (`\\x` and hex digits)
 /// also decoded: what a scan for a person's bytes must look through on
 /// PostgreSQL, where the desk's records are rows, not files.
+/// Packed mail (`messages.packed`, schema V6) is also unpacked: a scan
+/// must see the text compression hides.
 pub fn dump_database(db: &str) -> Vec<u8> {
     let out = pg_tool(&test_pg(), "pg_dump", db)
         .args(["--data-only", "--no-owner"])
@@ -498,7 +500,29 @@ pub fn dump_database(db: &str) -> Vec<u8> {
         decoded.push(b'\n');
         i = end;
     }
+    let packed = psql(
+        &test_pg(),
+        db,
+        "SELECT encode(raw, 'hex') FROM messages WHERE packed",
+    );
+    assert!(
+        packed.status.success(),
+        "read packed mail of {db}: {}",
+        String::from_utf8_lossy(&packed.stderr)
+    );
+    for line in String::from_utf8_lossy(&packed.stdout).lines() {
+        let mail = postdesk::pg::mail::unpack(unhex(line.trim()), true).expect("packed mail");
+        decoded.extend_from_slice(&mail);
+        decoded.push(b'\n');
+    }
     [text, decoded].concat()
+}
+
+/// Bytes from hex digits (as psql's `encode(…, 'hex')` writes them).
+pub fn unhex(hex: &str) -> Vec<u8> {
+    (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("a hex byte"))
+        .collect()
 }
 
 /// Runs one SQL statement with psql in database `db` of the test cluster;

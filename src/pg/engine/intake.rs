@@ -259,9 +259,11 @@ impl Intake for PgEngine {
         Ok(())
     }
 
-    /// Mail is `bytea` as received: TOAST compresses it.
+    /// Mail is packed in the parse stage, with the plain codec
+    /// ([`crate::pg::mail`], schema V6): the server writes about a
+    /// quarter of the bytes and compresses nothing itself.
     fn packs_mail(&self) -> bool {
-        false
+        true
     }
 }
 
@@ -272,7 +274,7 @@ impl Intake for PgEngine {
 struct Rows<'a> {
     staged: &'a Staged,
     tickets: TicketColumns,
-    /// Messages with their mail raw: PostgreSQL compresses itself.
+    /// Messages with their mail packed ([`crate::pg::mail`]).
     messages: MessageColumns<'a>,
     /// Message-ID index entries that overwrite (stored, sent) and those
     /// that never do (a mention, a conversation).
@@ -458,8 +460,8 @@ impl<'a> Rows<'a> {
         let m = &self.messages;
         if !m.ticket.is_empty() {
             tx.execute(
-                "INSERT INTO messages (ticket, seq, record, raw) \
-                 SELECT u.ticket, u.seq, u.record::json, u.raw \
+                "INSERT INTO messages (ticket, seq, record, raw, packed) \
+                 SELECT u.ticket, u.seq, u.record::json, u.raw, true \
                  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bytea[]) \
                  AS u(ticket, seq, record, raw)",
                 &[&m.ticket, &m.seq, &m.record, &m.raw],

@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 
 use super::{corrupt, failed, PgEngine, Result};
 use crate::store::engine::Messages;
+use crate::store::StoreError;
 use crate::ticket::{MessageRecord, Ticket};
 
 /// Tickets read per round trip when iterating over all of them.
@@ -16,12 +17,22 @@ impl PgEngine {
             return Ok(Vec::new());
         };
         let sql = if with_raw {
-            "SELECT record::text, raw FROM messages WHERE ticket = $1 ORDER BY seq"
+            "SELECT record::text, raw, packed FROM messages WHERE ticket = $1 ORDER BY seq"
         } else {
             "SELECT record::text FROM messages WHERE ticket = $1 ORDER BY seq"
         };
         self.rows("read messages", sql, &[&n])
     }
+}
+
+/// The mail of a row read as `raw, packed` from column `at` on.
+fn mail(row: &tokio_postgres::Row, at: usize) -> Result<Vec<u8>> {
+    let raw: Vec<u8> = row.try_get(at).map_err(failed("read messages"))?;
+    let packed: bool = row.try_get(at + 1).map_err(failed("read messages"))?;
+    crate::pg::mail::unpack(raw, packed).map_err(|e| StoreError::Corrupt {
+        what: "message mail",
+        detail: e.to_string(),
+    })
 }
 
 fn record(row: &tokio_postgres::Row) -> Result<MessageRecord> {
@@ -33,10 +44,7 @@ impl Messages for PgEngine {
     fn messages(&self, ticket: u64) -> Result<Vec<(MessageRecord, Vec<u8>)>> {
         self.message_rows(ticket, true)?
             .iter()
-            .map(|row| {
-                let raw: Vec<u8> = row.try_get(1).map_err(failed("read messages"))?;
-                Ok((record(row)?, raw))
-            })
+            .map(|row| Ok((record(row)?, mail(row, 1)?)))
             .collect()
     }
 
@@ -51,11 +59,14 @@ impl Messages for PgEngine {
         let Ok(n) = i64::try_from(ticket) else {
             return Ok(None);
         };
-        self.one(
+        self.rows(
             "read a message",
-            "SELECT raw FROM messages WHERE ticket = $1 AND seq = $2",
+            "SELECT raw, packed FROM messages WHERE ticket = $1 AND seq = $2",
             &[&n, &i64::from(seq)],
-        )
+        )?
+        .first()
+        .map(|row| mail(row, 0))
+        .transpose()
     }
 
     /// Keyset pages by number, [`TICKET_BATCH`] at a time: one round trip

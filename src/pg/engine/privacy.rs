@@ -81,7 +81,8 @@ impl Privacy for PgEngine {
             m_ticket.push(number(m.ticket));
             m_seq.push(i64::from(m.seq));
             m_record.push(to_json("message", m)?);
-            m_raw.push(raw.clone());
+            // Packed as intake packs (schema V6).
+            m_raw.push(crate::pg::mail::pack(raw));
         }
         // As the guard and notice keys hold addresses (the customer index
         // holds them as the erasure gives them).
@@ -142,10 +143,11 @@ impl Privacy for PgEngine {
             .await
             .map_err(failed(what))?;
             tx.execute(
-                "INSERT INTO messages (ticket, seq, record, raw) \
-                 SELECT t, s, j::json, r FROM unnest($1::bigint[], $2::bigint[], $3::text[], \
-                 $4::bytea[]) AS x(t, s, j, r) \
-                 ON CONFLICT (ticket, seq) DO UPDATE SET record = EXCLUDED.record, raw = EXCLUDED.raw",
+                "INSERT INTO messages (ticket, seq, record, raw, packed) \
+                 SELECT t, s, j::json, r, true FROM unnest($1::bigint[], $2::bigint[], \
+                 $3::text[], $4::bytea[]) AS x(t, s, j, r) \
+                 ON CONFLICT (ticket, seq) DO UPDATE SET record = EXCLUDED.record, \
+                 raw = EXCLUDED.raw, packed = EXCLUDED.packed",
                 &[&m_ticket, &m_seq, &m_record, &m_raw],
             )
             .await

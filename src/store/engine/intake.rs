@@ -56,9 +56,10 @@ pub trait Intake {
     fn flush(&self) -> Result<()>;
 
     /// Whether the mail in a staged set is for this engine packed by the
-    /// store's codec (sled: its trained dictionaries pay off there) or
-    /// raw (PostgreSQL compresses large values itself). Every other
-    /// primitive takes and gives mail raw. The facade packs staged mail
-    /// only for an engine that says so.
+    /// store's codec ([`crate::store::Store::codec`]: sled's trained
+    /// dictionary, PostgreSQL's plain codec) or raw. Packing in the parse
+    /// stage keeps it off the serial write. Every other primitive takes
+    /// and gives mail raw. The facade packs staged mail only for an engine
+    /// that says so.
     fn packs_mail(&self) -> bool;
 }
