@@ -110,15 +110,19 @@ impl PgEngine {
             let Some(c) = &slot.turn else {
                 return Ok(());
             };
+            // Each key once: the lookups below join on these lists, so a
+            // repeated address would repeat its tickets.
+            let mut seen = std::collections::HashSet::new();
             let ids: Vec<String> = ids
                 .iter()
-                .filter(|k| !c.ids.contains_key(*k))
+                .filter(|k| !c.ids.contains_key(*k) && seen.insert(k.as_str()))
                 .take(PREFETCH_MAX)
                 .cloned()
                 .collect();
+            let mut seen = std::collections::HashSet::new();
             let addresses: Vec<String> = addresses
                 .iter()
-                .filter(|a| !c.customers.contains_key(*a))
+                .filter(|a| !c.customers.contains_key(*a) && seen.insert(a.as_str()))
                 .take(PREFETCH_MAX)
                 .cloned()
                 .collect();
@@ -132,13 +136,25 @@ impl PgEngine {
         let (id_rows, guard_rows, customer_rows) = self.rt.block_on(async {
             let client = self.client(what).await?;
             // Pipelined: the three go out before the first answer is in.
+            //
+            // The Message-ID and customer lookups are one index probe per
+            // key, written so that the planner cannot choose otherwise
+            // (`LIMIT 1` and `OFFSET 0` keep each lateral subquery from
+            // being flattened into a join). With `key = ANY($1)` it
+            // scanned the whole table for every batch until the table
+            // held some 150,000 keys: the planner prices the few hundred
+            // probes as uncached random reads. Those scans were a third
+            // of the server's time in a 100k import (benches/RESULTS.md,
+            // "session 11").
             let (by_key, by_email): (
                 [&(dyn tokio_postgres::types::ToSql + Sync); 1],
                 [&(dyn tokio_postgres::types::ToSql + Sync); 1],
             ) = ([&id_keys], [&emails]);
             let (i, g, c) = tokio::join!(
                 client.query(
-                    "SELECT key, kind, ticket FROM msgids WHERE key = ANY($1)",
+                    "SELECT m.key, m.kind, m.ticket FROM unnest($1::bytea[]) AS k(key) \
+                     CROSS JOIN LATERAL (SELECT key, kind, ticket FROM msgids \
+                     WHERE msgids.key = k.key LIMIT 1) AS m",
                     &by_key,
                 ),
                 client.query(
@@ -146,8 +162,10 @@ impl PgEngine {
                     &by_email,
                 ),
                 client.query(
-                    "SELECT email, ticket FROM customers WHERE email = ANY($1) \
-                     ORDER BY email, ticket",
+                    "SELECT c.email, c.ticket FROM unnest($1::bytea[]) AS k(email) \
+                     CROSS JOIN LATERAL (SELECT email, ticket FROM customers \
+                     WHERE customers.email = k.email OFFSET 0) AS c \
+                     ORDER BY c.email, c.ticket",
                     &by_email,
                 ),
             );
