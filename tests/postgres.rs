@@ -254,6 +254,11 @@ fn a_desk_moves_into_postgres_with_every_record_and_verified_counts() {
         })
         .collect();
     assert_eq!(listed, expected.join(";"));
+    // The outbox's mail moves packed too (schema V7).
+    assert_eq!(
+        sql(&url, "SELECT count(*) FROM outbox WHERE NOT packed"),
+        "0"
+    );
     // The mail moves packed (schema V6), and unpacks byte for byte.
     let stored = sql(
         &url,
@@ -591,7 +596,8 @@ fn ingest_defers_mail_with_75_while_the_database_is_unreachable() {
 }
 
 /// Schema V6: a desk's mail is stored packed by postdesk (`packed`,
-/// smaller than the mail), reads back byte for byte through the binary
+/// smaller than the mail; since V7 the outbox's too), reads back byte
+/// for byte through the binary
 /// (`customers export` writes each message as stored), and a row written
 /// the V5 way (the mail as received, `packed` false) still reads.
 #[test]
@@ -651,6 +657,23 @@ fn mail_is_stored_packed_and_rows_written_before_v6_still_read() {
         long.len(),
         rows[0].1
     );
+
+    // Schema V7: the acknowledgements wait in the outbox packed too, and
+    // each unpacks to its whole plan (JSON, smaller packed).
+    let plans = sql(
+        &url,
+        "SELECT string_agg(packed || ' ' || encode(body, 'hex'), ',' ORDER BY id) FROM outbox",
+    );
+    let plans: Vec<&str> = plans.split(',').collect();
+    assert_eq!(plans.len(), 2, "an acknowledgement per new ticket");
+    for plan in plans {
+        let (packed, hex) = plan.split_once(' ').expect("two columns");
+        assert_eq!(packed, "true");
+        let body = common::unhex(hex);
+        let whole = postdesk::pg::mail::unpack(body.clone(), true).expect("unpacks");
+        assert!(body.len() < whole.len(), "{} < {}", body.len(), whole.len());
+        let _: serde_json::Value = serde_json::from_slice(&whole).expect("a plan is JSON");
+    }
 
     // The second message as a V5 build wrote it: the mail as received.
     let hex: String = short.iter().map(|b| format!("{b:02x}")).collect();

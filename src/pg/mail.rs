@@ -1,6 +1,7 @@
-//! How `messages.raw` holds a message's mail (schema V6): packed by
-//! postdesk ([`pack`], the column `packed` true) or as received (rows
-//! written before V6, `packed` false). Every writer of `messages` packs;
+//! How `messages.raw` holds a message's mail (schema V6), and
+//! `outbox.body` an outgoing mail or its plan (schema V7): packed by
+//! postdesk ([`pack`], the row's `packed` true) or as it came (rows
+//! written before, `packed` false). Every writer of those columns packs;
 //! every reader goes through [`unpack`] with the row's flag, never by
 //! looking at the bytes (hostile mail may start with zstd's magic number).
 //!

@@ -178,7 +178,9 @@ impl Table {
                 ("next_attempt", T::TIMESTAMPTZ),
                 ("ticket", T::TEXT),
                 ("record", T::JSON),
+                // `body` as `packed` says (schema V7).
                 ("body", T::BYTEA),
+                ("packed", T::BOOL),
             ],
             Table::Notified => &[
                 ("message_id", T::BYTEA),
@@ -337,7 +339,9 @@ pub fn row_of(record: &Record) -> Result<(Table, Vec<Value>), RowError> {
                 due(entry.next_attempt),
                 opt_text(entry.ticket.as_deref()),
                 json(entry)?,
-                Value::Bytes(body.clone()),
+                // Packed as intake packs it.
+                Value::Bytes(crate::pg::mail::pack(body)),
+                Value::Bool(true),
             ],
         ),
         Record::Notified {
@@ -481,10 +485,15 @@ pub fn record_of(table: Table, row: Vec<Value>) -> Result<Record, RowError> {
             for _ in 0..4 {
                 next()?;
             }
-            Record::Outbox {
-                entry: Box::new(record(next()?)?),
-                body: bytes(next()?)?,
-            }
+            let entry = Box::new(record(next()?)?);
+            let body = bytes(next()?)?;
+            let packed = match next()? {
+                Value::Bool(b) => b,
+                _ => return Err(bad("packed is not a boolean")),
+            };
+            let body = crate::pg::mail::unpack(body, packed)
+                .map_err(|e| bad(&format!("its mail does not unpack: {e}")))?;
+            Record::Outbox { entry, body }
         }
         Table::Notified => {
             let message_id = bytes(next()?)?;

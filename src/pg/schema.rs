@@ -19,8 +19,8 @@
 //! - A message's mail is `bytea`. Until V5 it was stored as received and
 //!   PostgreSQL compressed large values itself (TOAST); since V6 postdesk
 //!   packs it (zstd, no dictionary; [`crate::pg::mail`]) and `packed`
-//!   says which a row holds. Quarantined mail and the outbox's mail stay
-//!   as received.
+//!   says which a row holds; since V7 the outbox's mail too. Quarantined
+//!   mail stays as received.
 //! - Keys that come from mail (Message-IDs, addresses) are `bytea`, since
 //!   `text` cannot hold NUL and a hostile header can.
 //! - `nodes` and `leases` are for several daemons on one database: who is
@@ -37,6 +37,9 @@
 //!   `stats` reads the summaries without hashing every record.
 //! - V6: `messages.packed`, and `raw` stored `EXTERNAL` (out of line, not
 //!   compressed again by the server): see the migration for why.
+//! - V7: the same for `outbox.body` (a plan, then the built mail): the
+//!   server's compression of it was the costliest statement of IMAP
+//!   intake.
 //!
 //! A database with a newer schema than this build knows is refused, by
 //! [`apply`] and [`check`] alike: an older postdesk must not write records

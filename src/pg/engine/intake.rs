@@ -281,7 +281,7 @@ struct Rows<'a> {
     strong_ids: IdColumns,
     weak_ids: IdColumns,
     customers: (Vec<Vec<u8>>, Vec<i64>),
-    outbox: OutboxColumns<'a>,
+    outbox: OutboxColumns,
 }
 
 /// Tickets: number, status, queue, assignee, requester (both lowercased),
@@ -321,13 +321,14 @@ struct IdColumns {
 /// Outbox rows: id, state, next attempt (RFC 3339), ticket reference, the
 /// entry's JSON and its mail.
 #[derive(Default)]
-struct OutboxColumns<'a> {
+struct OutboxColumns {
     id: Vec<i64>,
     state: Vec<String>,
     next_attempt: Vec<String>,
     ticket: Vec<Option<String>>,
     record: Vec<String>,
-    body: Vec<&'a [u8]>,
+    /// Packed ([`crate::pg::mail::pack`], schema V7).
+    body: Vec<Vec<u8>>,
 }
 
 /// Text beside a record is for finding it: PostgreSQL's text cannot hold
@@ -398,7 +399,7 @@ impl<'a> Rows<'a> {
             outbox.next_attempt.push(e.next_attempt.to_rfc3339());
             outbox.ticket.push(e.ticket.as_deref().map(column));
             outbox.record.push(json_text("outbox entry", e)?);
-            outbox.body.push(mail);
+            outbox.body.push(crate::pg::mail::pack(mail));
         }
         Ok(Rows {
             staged,
@@ -500,9 +501,9 @@ impl<'a> Rows<'a> {
         let o = &self.outbox;
         if !o.id.is_empty() {
             tx.execute(
-                "INSERT INTO outbox (id, state, next_attempt, ticket, record, body) \
+                "INSERT INTO outbox (id, state, next_attempt, ticket, record, body, packed) \
                  SELECT u.id, u.state, date_trunc('milliseconds', u.next_attempt::timestamptz), \
-                 u.ticket, u.record::json, u.body \
+                 u.ticket, u.record::json, u.body, true \
                  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
                  $6::bytea[]) AS u(id, state, next_attempt, ticket, record, body)",
                 &[

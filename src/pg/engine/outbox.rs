@@ -1,13 +1,14 @@
 //! The outbox primitives over the `outbox` table: queued entries by the
 //! `outbox_due` index (next attempt in whole milliseconds, then id, as
-//! sled's `outq` orders them), mail raw in `body`, and claims for several
-//! senders (schema V2).
+//! sled's `outq` orders them), mail in `body` as `packed` says (schema
+//! V7, [`crate::pg::mail`]), and claims for several senders (schema V2).
 
 use chrono::{DateTime, Utc};
 
 use super::{corrupt, failed, json_text, to_i64, PgEngine, Result};
 use crate::outbox::Entry;
 use crate::store::engine::outbox::{still_planned, Outbox, CLAIM_FOR};
+use crate::store::StoreError;
 
 /// The due condition on `$1` (the caller's now, in milliseconds): due
 /// times are whole milliseconds (V2), so this is sled's `..=now` range.
@@ -19,8 +20,14 @@ fn entry_of(what: &'static str, row: &tokio_postgres::Row) -> Result<Entry> {
     serde_json::from_str(&record).map_err(corrupt("outbox entry"))
 }
 
+/// A row's entry and its mail, from `record::text, body, packed`.
 fn with_body(what: &'static str, row: &tokio_postgres::Row) -> Result<(Entry, Vec<u8>)> {
     let body: Vec<u8> = row.try_get(1).map_err(failed(what))?;
+    let packed: bool = row.try_get(2).map_err(failed(what))?;
+    let body = crate::pg::mail::unpack(body, packed).map_err(|e| StoreError::Corrupt {
+        what: "outbox mail",
+        detail: e.to_string(),
+    })?;
     Ok((entry_of(what, row)?, body))
 }
 
@@ -47,7 +54,8 @@ impl Outbox for PgEngine {
     fn due_outbox(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<(Entry, Vec<u8>)>> {
         let what = "read the outbox queue";
         let sql = format!(
-            "SELECT record::text, body FROM outbox WHERE {DUE} ORDER BY next_attempt, id LIMIT $2"
+            "SELECT record::text, body, packed FROM outbox WHERE {DUE} \
+             ORDER BY next_attempt, id LIMIT $2"
         );
         self.rows(what, &sql, &[&now.timestamp_millis(), &limit_of(limit)])?
             .iter()
@@ -81,7 +89,7 @@ impl Outbox for PgEngine {
              UPDATE outbox o SET claimed_by = $3, \
                claim_until = now() + $4::bigint * interval '1 millisecond' \
              FROM due WHERE o.id = due.id \
-             RETURNING o.record::text, o.body, o.id"
+             RETURNING o.record::text, o.body, o.packed, o.id"
         );
         let mut claimed = self
             .rows(
@@ -122,7 +130,7 @@ impl Outbox for PgEngine {
         };
         self.rows(
             what,
-            "SELECT record::text, body FROM outbox WHERE id = $1",
+            "SELECT record::text, body, packed FROM outbox WHERE id = $1",
             &[&id],
         )?
         .first()
@@ -178,13 +186,13 @@ impl Outbox for PgEngine {
                 if stored.get(id).is_some_and(|s| still_planned(s, e)) {
                     up_ids.push(*id);
                     up_records.push(record.as_str());
-                    up_bodies.push(body.as_slice());
+                    up_bodies.push(crate::pg::mail::pack(body));
                     replaced.push(e.id);
                 }
             }
             if !up_ids.is_empty() {
                 tx.execute(
-                    "UPDATE outbox SET record = u.record::json, body = u.body \
+                    "UPDATE outbox SET record = u.record::json, body = u.body, packed = true \
                      FROM unnest($1::bigint[], $2::text[], $3::bytea[]) AS u(id, record, body) \
                      WHERE outbox.id = u.id",
                     &[&up_ids, &up_records, &up_bodies],

@@ -200,13 +200,13 @@ impl Privacy for PgEngine {
                 o_record.push(to_json("outbox entry", &entry)?);
             }
             tx.execute(
-                "INSERT INTO outbox (id, state, next_attempt, ticket, record, body) \
-                 SELECT i, s, n::timestamptz, t, j::json, '\\x'::bytea \
+                "INSERT INTO outbox (id, state, next_attempt, ticket, record, body, packed) \
+                 SELECT i, s, n::timestamptz, t, j::json, '\\x'::bytea, false \
                  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) \
                  AS x(i, s, n, t, j) \
                  ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, \
                  next_attempt = EXCLUDED.next_attempt, ticket = EXCLUDED.ticket, \
-                 record = EXCLUDED.record, body = EXCLUDED.body",
+                 record = EXCLUDED.record, body = EXCLUDED.body, packed = EXCLUDED.packed",
                 &[&o_id, &o_state, &o_next, &o_ticket, &o_record],
             )
             .await
