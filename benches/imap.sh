@@ -15,6 +15,7 @@
 #     accept to the "stored" log line; median and p99 are printed.
 #
 #   benches/imap.sh [COUNT] [LATENCY_COUNT]      # default 10000 200
+#   POSTDESK_BIN=path benches/imap.sh ...           # measure that build
 #   ROUNDS=3 (default): throughput rounds, mbsync and postdesk alternating
 #   POSTDESK_BENCH_STORE=postgres: postdesk keeps its desk in PostgreSQL
 #     (a fresh database each round on a throw-away cluster; see lib.sh)
@@ -42,8 +43,13 @@ cleanup() {
 trap cleanup EXIT
 
 command -v mbsync >/dev/null || { echo "mbsync missing: run tests/mailstack/install.sh" >&2; exit 1; }
-cargo build --release --locked -q
-bin=${CARGO_TARGET_DIR:-$PWD/target}/release/postdesk
+# POSTDESK_BIN: a build to measure instead of this checkout's (to compare
+# two builds in one sitting).
+bin=${POSTDESK_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release --locked -q
+  bin=${CARGO_TARGET_DIR:-$PWD/target}/release/postdesk
+fi
 
 tests/mailstack/start.sh "$stack" "$port_base" >/dev/null
 # shellcheck disable=SC1091
