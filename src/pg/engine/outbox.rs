@@ -5,8 +5,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{corrupt, failed, json_text, to_i64, PgEngine, Result};
+use super::{failed, json_text, record, records, to_i64, PgEngine, Result};
 use crate::outbox::Entry;
+use crate::pg::decode;
 use crate::store::engine::outbox::{still_planned, Outbox, CLAIM_FOR};
 
 /// The due condition on `$1` (the caller's now, in milliseconds): due
@@ -14,15 +15,14 @@ use crate::store::engine::outbox::{still_planned, Outbox, CLAIM_FOR};
 const DUE: &str = "state = 'queued' \
                    AND next_attempt <= to_timestamp(0) + $1::bigint * interval '1 millisecond'";
 
-fn entry_of(what: &'static str, row: &tokio_postgres::Row) -> Result<Entry> {
-    let record: String = row.try_get(0).map_err(failed(what))?;
-    serde_json::from_str(&record).map_err(corrupt("outbox entry"))
-}
-
+/// An entry's record (column 0) and its mail (column 1).
 fn with_body(what: &'static str, row: &tokio_postgres::Row) -> Result<(Entry, Vec<u8>)> {
     let body: Vec<u8> = row.try_get(1).map_err(failed(what))?;
-    Ok((entry_of(what, row)?, body))
+    Ok((record(what, KIND, row)?, body))
 }
+
+/// What an unreadable record is said to be.
+const KIND: &str = "outbox entry";
 
 fn limit_of(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
@@ -105,14 +105,12 @@ impl Outbox for PgEngine {
 
     fn queued_outbox(&self) -> Result<Vec<Entry>> {
         let what = "read the outbox queue";
-        self.rows(
+        let rows = self.rows(
             what,
             "SELECT record::text FROM outbox WHERE state = 'queued' ORDER BY next_attempt, id",
             &[],
-        )?
-        .iter()
-        .map(|r| entry_of(what, r))
-        .collect()
+        )?;
+        records(what, KIND, &rows)
     }
 
     fn outbox_entry(&self, id: u64) -> Result<Option<(Entry, Vec<u8>)>> {
@@ -132,10 +130,8 @@ impl Outbox for PgEngine {
 
     fn outbox_entries(&self) -> Result<Vec<Entry>> {
         let what = "read the outbox";
-        self.rows(what, "SELECT record::text FROM outbox ORDER BY id", &[])?
-            .iter()
-            .map(|r| entry_of(what, r))
-            .collect()
+        let rows = self.rows(what, "SELECT record::text FROM outbox ORDER BY id", &[])?;
+        records(what, KIND, &rows)
     }
 
     /// The stored entries are locked and checked ([`still_planned`]) and
@@ -163,15 +159,15 @@ impl Outbox for PgEngine {
                 )
                 .await
                 .map_err(failed(what))?;
-            let mut stored = std::collections::HashMap::with_capacity(rows.len());
-            for row in &rows {
-                let id: i64 = row.try_get(0).map_err(failed(what))?;
-                let record: String = row.try_get(1).map_err(failed(what))?;
-                // An unreadable stored entry is not replaced, as on sled.
-                if let Ok(e) = serde_json::from_str::<Entry>(&record) {
-                    stored.insert(id, e);
-                }
-            }
+            // An unreadable stored entry is not replaced, as on sled.
+            let stored: std::collections::HashMap<i64, Entry> =
+                decode::each(&rows, |(id, record): (i64, &str)| {
+                    serde_json::from_str::<Entry>(record).ok().map(|e| (id, e))
+                })
+                .map_err(failed(what))?
+                .into_iter()
+                .flatten()
+                .collect();
             let (mut up_ids, mut up_records, mut up_bodies) = (Vec::new(), Vec::new(), Vec::new());
             let mut replaced = Vec::new();
             for (((e, body), id), record) in built.iter().zip(&ids).zip(&records) {
