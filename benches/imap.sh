@@ -109,23 +109,9 @@ desk_config() {
   local dir=$1 inbox_user=$2
   mkdir -p "$dir"
   write_config "$dir"
-  printf 'secret\n' >"$dir/imap.pw"
   # The maildir inbox of write_config stays (it is empty); the IMAP one
   # is what is measured.
-  cat >>"$dir/postdesk.toml" <<EOF
-
-[[inbox]]
-name = "imap"
-kind = "imap"
-host = "127.0.0.1"
-port = $PDSTACK_IMAPS_PORT
-tls = "implicit"
-ca_file = "$PDSTACK_CA_FILE"
-username = "$inbox_user"
-password_file = "$dir/imap.pw"
-after = "seen"
-poll = "60s"
-EOF
+  imap_inbox "$dir" imap "$inbox_user"
   use_store "$dir" "$bin"
 }
 

@@ -45,6 +45,30 @@ first_response = "1h"
 TOML
 }
 
+# imap_inbox DIR NAME USER: appends to the desk in DIR an IMAP inbox NAME
+# reading USER's INBOX on the mail stack whose stack.env the script
+# sourced, as the benchmarks measure it: marked seen, polled once a
+# minute (the benchmarks count the intake of mail already there). The
+# password goes to DIR/imap.pw.
+imap_inbox() {
+  local dir=$1 name=$2 user=$3
+  printf 'secret\n' >"$dir/imap.pw"
+  cat >>"$dir/postdesk.toml" <<EOF
+
+[[inbox]]
+name = "$name"
+kind = "imap"
+host = "127.0.0.1"
+port = $PDSTACK_IMAPS_PORT
+tls = "implicit"
+ca_file = "$PDSTACK_CA_FILE"
+username = "$user"
+password_file = "$dir/imap.pw"
+after = "seen"
+poll = "60s"
+EOF
+}
+
 # machine: one line naming the CPU, cores and memory, for RESULTS.md.
 machine() {
   local cpu

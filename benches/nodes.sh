@@ -41,22 +41,8 @@ desk() {
   local dir=$1
   mkdir -p "$dir"
   write_config "$dir"
-  printf 'secret\n' >"$dir/imap.pw"
   for user in "$2" "$3"; do
-    cat >>"$dir/postdesk.toml" <<EOF
-
-[[inbox]]
-name = "${user%@*}"
-kind = "imap"
-host = "127.0.0.1"
-port = $PDSTACK_IMAPS_PORT
-tls = "implicit"
-ca_file = "$PDSTACK_CA_FILE"
-username = "$user"
-password_file = "$dir/imap.pw"
-after = "seen"
-poll = "60s"
-EOF
+    imap_inbox "$dir" "${user%@*}" "$user"
   done
   use_store "$dir" "$bin"
   printf 'lease_ttl = "3s"\n' >>"$dir/postdesk.toml"

@@ -21,6 +21,7 @@ const DEFAULT_KEEPALIVES_IDLE: Duration = Duration::from_secs(2 * 60 * 60);
 use crate::config::{PgTls, StoreConfig};
 
 pub mod copy;
+pub mod decode;
 pub mod engine;
 pub mod lease;
 pub mod mail;

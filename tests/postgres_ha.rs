@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::nodes::{pid_of, tail, Node};
+use common::nodes::{one_ticket_per_mail, pid_of, tail, ticket_count, ImapInbox, Node};
 use common::{mailstack, psql, test_pg, wait_until, Options, TestDesk};
 use serde_json::Value;
 
@@ -124,118 +124,9 @@ fn acknowledged_once(t: &TestDesk, tag: &str) -> BTreeMap<String, usize> {
     sent
 }
 
-/// Checks the tickets through the CLI: `want` tickets, one message each,
-/// each from a requester of its own. Returns the requesters.
-fn one_ticket_per_mail(t: &TestDesk, want: usize) -> HashSet<String> {
-    let tickets = t.tickets_json();
-    let tickets = tickets.as_array().expect("tickets");
-    let mut requesters = HashSet::new();
-    for ticket in tickets {
-        assert_eq!(
-            ticket["message_count"].as_u64(),
-            Some(1),
-            "a message stored twice: {ticket}"
-        );
-        let who = ticket["requester"]["email"]
-            .as_str()
-            .or_else(|| ticket["requester"].as_str())
-            .unwrap_or_default()
-            .to_string();
-        assert!(requesters.insert(who.clone()), "two tickets for {who}");
-    }
-    assert_eq!(tickets.len(), want, "one ticket per message");
-    requesters
-}
-
-fn ticket_count(t: &TestDesk) -> usize {
-    let out = t.run(&["tickets", "list", "--all", "--json"]);
-    if !out.status.success() {
-        return 0;
-    }
-    String::from_utf8_lossy(&out.stdout).lines().count()
-}
-
 // --- the IMAP inbox of the shared stack ---------------------------------
 
 const IMAP_USER: &str = "desk18@desk.test";
-
-const IMAP_CLIENT: &str = r#"
-import imaplib, ssl, sys
-cmd, port, ca, user = sys.argv[1:5]
-m = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=ssl.create_default_context(cafile=ca), timeout=30)
-m.login(user, "secret")
-if cmd == "clear":
-    typ, data = m.select("INBOX")
-    if int(data[0]) > 0:
-        m.store("1:*", "+FLAGS.SILENT", "(\\Deleted)")
-        m.expunge()
-    m.close()
-elif cmd == "status":
-    typ, data = m.status("INBOX", "(MESSAGES UNSEEN)")
-    print(data[0].decode())
-m.logout()
-"#;
-
-fn imap(stack: &Value, cmd: &str) -> String {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(IMAP_CLIENT)
-        .arg(cmd)
-        .arg(stack["imaps_port"].to_string())
-        .arg(stack["ca_file"].as_str().expect("ca_file"))
-        .arg(IMAP_USER)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "imaplib {cmd}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// (messages, unseen) in the INBOX.
-fn imap_status(stack: &Value) -> (u64, u64) {
-    let line = imap(stack, "status");
-    let num = |key: &str| -> u64 {
-        let rest = &line[line.find(key).expect("status item") + key.len()..];
-        rest.trim_start()
-            .split(|c: char| !c.is_ascii_digit())
-            .next()
-            .and_then(|n| n.parse().ok())
-            .expect("a number")
-    };
-    (num("MESSAGES"), num("UNSEEN"))
-}
-
-fn customer_mail(tag: &str, i: usize) -> Vec<u8> {
-    format!(
-        "From: Customer {i} <{tag}{i}@customer.test>\r\nTo: {IMAP_USER}\r\n\
-         Subject: Case {tag} {i}\r\nMessage-ID: <{tag}-{i}@customer.test>\r\n\
-         Date: Sun, 22 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\n\
-         Hello, my order {i} has not arrived.\r\n"
-    )
-    .into_bytes()
-}
-
-/// Delivers mails `range` straight into the Dovecot user's Maildir, as
-/// its LDA would (tmp/, then a rename into new/), owned by the mail user.
-fn deliver_imap(stack: &Value, tag: &str, range: std::ops::Range<usize>) {
-    let root = Path::new(stack["maildir_root"].as_str().expect("maildir_root"));
-    let maildir = root.join("desk.test/desk18/Maildir");
-    let (uid, gid) = (
-        stack["mail_uid"].as_u64().expect("mail_uid") as u32,
-        stack["mail_gid"].as_u64().expect("mail_gid") as u32,
-    );
-    for i in range {
-        let name = format!("1780000000.ha{tag}{i}.postdesk-test");
-        let tmp = maildir.join("tmp").join(&name);
-        std::fs::write(&tmp, customer_mail(tag, i)).expect("write tmp");
-        std::os::unix::fs::chown(&tmp, Some(uid), Some(gid)).expect("chown");
-        std::fs::rename(&tmp, maildir.join("new").join(&name)).expect("rename into new");
-    }
-}
 
 #[test]
 fn twenty_kills_of_the_node_reading_an_imap_inbox_lose_and_double_nothing() {
@@ -256,18 +147,13 @@ fn twenty_kills_of_the_node_reading_an_imap_inbox_lose_and_double_nothing() {
     let (db, store) = database_on(&pg, "ha_imap", secrets.path());
     let pw = secrets.path().join("imap.pw");
     std::fs::write(&pw, "secret\n").expect("password file");
-    // Logs in once, which also makes the Maildir, and starts empty.
-    imap(&stack, "clear");
+    let imap = ImapInbox {
+        stack: &stack,
+        user: IMAP_USER,
+    };
+    imap.clear();
     let t = TestDesk::with(Options {
-        extra: format!(
-            "{}\n[[inbox]]\nname = \"imap\"\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {}\n\
-             tls = \"implicit\"\nca_file = \"{}\"\nusername = \"{IMAP_USER}\"\n\
-             password_file = \"{}\"\nafter = \"seen\"\npoll = \"5s\"\n",
-            store,
-            stack["imaps_port"],
-            stack["ca_file"].as_str().expect("ca_file"),
-            pw.display()
-        ),
+        extra: format!("{store}{}", imap.inbox_toml("imap", &pw, "5s")),
         ..Options::default()
     });
     common::moved::migrate(&t, &[]);
@@ -281,7 +167,7 @@ fn twenty_kills_of_the_node_reading_an_imap_inbox_lose_and_double_nothing() {
     // A fifth of the mail before the first kill, the rest in even waves
     // between kills, so that intake runs throughout.
     let first = total / 5;
-    deliver_imap(&stack, tag, 0..first);
+    imap.deliver(tag, 0..first);
     let wave = (total - first) / kills;
     let mut delivered = first;
     let mut killed: Vec<(String, i64)> = Vec::new();
@@ -293,7 +179,7 @@ fn twenty_kills_of_the_node_reading_an_imap_inbox_lose_and_double_nothing() {
         } else {
             delivered + wave
         };
-        deliver_imap(&stack, tag, delivered..upto);
+        imap.deliver(tag, delivered..upto);
         delivered = upto;
         let mut held = None;
         wait_until(60, "the inbox is held", || {
@@ -325,7 +211,7 @@ fn twenty_kills_of_the_node_reading_an_imap_inbox_lose_and_double_nothing() {
 
     wait_until(600, "every mail is stored", || ticket_count(&t) >= total);
     wait_until(120, "nothing is left unread on the server", || {
-        imap_status(&stack) == (total as u64, 0)
+        imap.status() == (total as u64, 0)
     });
     wait_until(300, "every acknowledgement is sent", || {
         acks(&t, tag).len() >= total

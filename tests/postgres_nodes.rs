@@ -2,15 +2,19 @@
 //! the binary: two daemons share one Maildir inbox and one outgoing spool;
 //! the node reading the inbox is killed with -9 while mail arrives, and
 //! the other takes the inbox over once the lease runs out. Every message
-//! becomes one ticket, and every acknowledgement is sent once.
-//! Needs the test cluster (tests/pg/start.sh, POSTDESK_TEST_PG).
+//! becomes one ticket, and every acknowledgement is sent once. Inboxes
+//! are shared evenly among the nodes, also while nodes join and leave
+//! with mail arriving in three IMAP inboxes.
+//! Needs the test cluster (tests/pg/start.sh, POSTDESK_TEST_PG); the
+//! churn test also the mail stack (POSTDESK_MAILSTACK), whose mailboxes
+//! desk19, desk20 and cust20 are that test's alone.
 
 mod common;
 
 use std::time::Duration;
 
-use common::nodes::{pid_of, Node};
-use common::{deliver, mail, test_pg, wait_until, TestDesk};
+use common::nodes::{one_ticket_per_mail, pid_of, tail, ticket_count, ImapInbox, Node};
+use common::{deliver, mail, mailstack, test_pg, wait_until, TestDesk};
 
 /// Which node holds the inbox's lease now, by the pid in its node id.
 fn holder(db: &str) -> Option<u32> {
@@ -209,4 +213,171 @@ fn a_second_node_takes_over_half_of_the_inboxes_and_both_read_theirs() {
     );
     a.stop();
     b.stop();
+}
+
+/// What happens to the nodes between two waves of mail.
+#[derive(Debug, Clone, Copy)]
+enum Churn {
+    /// Node N (of `a`, `b`, `c`) starts, or starts again.
+    Join(usize),
+    /// Node N stops cleanly (SIGTERM): it gives its leases back.
+    Stop(usize),
+    /// Node N is killed with -9: its leases run out.
+    Kill(usize),
+}
+
+/// The leased inboxes each running node reads now, by node (index into
+/// `nodes`), and whether every inbox of `names` is read by a running
+/// node: a lease held by a dead node does not count.
+fn shares(db: &str, names: &[String], nodes: &mut [Node]) -> (Vec<usize>, bool) {
+    let held = holders(db);
+    let running: Vec<Option<u32>> = nodes
+        .iter_mut()
+        .map(|n| n.alive().then(|| n.pid()))
+        .collect();
+    let mut counts = vec![0; nodes.len()];
+    let mut all_read = true;
+    for name in names {
+        match held
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, pid)| running.iter().position(|r| *r == Some(*pid)))
+        {
+            Some(i) => counts[i] += 1,
+            None => all_read = false,
+        }
+    }
+    (counts, all_read)
+}
+
+/// Whether the running nodes read every inbox and hold an even share:
+/// none reads more than one beyond another, and (with at least as many
+/// inboxes as nodes) each reads one.
+fn balanced(db: &str, names: &[String], nodes: &mut [Node]) -> bool {
+    let (counts, all_read) = shares(db, names, nodes);
+    let running: Vec<usize> = nodes
+        .iter_mut()
+        .zip(&counts)
+        .filter_map(|(n, c)| n.alive().then_some(*c))
+        .collect();
+    let (Some(most), Some(least)) = (running.iter().max(), running.iter().min()) else {
+        return false;
+    };
+    all_read && most - least <= 1 && (names.len() < running.len() || *least >= 1)
+}
+
+#[test]
+fn inboxes_stay_read_once_and_evenly_shared_while_nodes_join_stop_and_die() {
+    let stack = mailstack();
+    let database = common::moved::database("nodes_churn");
+    let secrets = tempfile::tempdir().expect("temp dir");
+    let pw = secrets.path().join("imap.pw");
+    std::fs::write(&pw, "secret\n").expect("password file");
+    let boxes = [
+        "desk19@desk.test",
+        "desk20@desk.test",
+        "cust20@customer.test",
+    ]
+    .map(|user| ImapInbox {
+        stack: &stack,
+        user,
+    });
+    let mut extra = String::from("kind = \"postgres\"\npool = 4\nlease_ttl = \"3s\"\n");
+    for (n, b) in boxes.iter().enumerate() {
+        b.clear();
+        extra += &b.inbox_toml(&format!("imap{n}"), &pw, "1s");
+    }
+    let t = database.desk(&extra);
+    common::moved::migrate(&t, &[]);
+    let db = database.name.as_str();
+    // The desk's own Maildir inbox (`main`, no mail) is shared too.
+    let names: Vec<String> = ["inbox:main".to_string()]
+        .into_iter()
+        .chain((0..boxes.len()).map(|n| format!("inbox:imap{n}")))
+        .collect();
+
+    // `c` joins later.
+    let mut nodes = vec![Node::of(&t, "a"), Node::of(&t, "b")];
+    let logs = |nodes: &[Node]| {
+        nodes
+            .iter()
+            .map(|n| format!("--- {}\n{}", n.log.display(), tail(&n.log)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    wait_until(60, "the two first nodes read every inbox", || {
+        shares(db, &names, &mut nodes).1
+    });
+
+    // A wave of mail into every inbox before each change, and one after
+    // the last: intake runs throughout.
+    let churn = [
+        Churn::Join(2),
+        Churn::Stop(0),
+        Churn::Kill(1),
+        Churn::Join(0),
+        Churn::Kill(2),
+        Churn::Join(1),
+        Churn::Stop(1),
+        Churn::Join(1),
+    ];
+    let wave = 15;
+    let mut delivered = 0;
+    for step in churn {
+        for (n, b) in boxes.iter().enumerate() {
+            b.deliver(&format!("churn{n}x"), delivered..delivered + wave);
+        }
+        delivered += wave;
+        println!("{delivered} mails in each inbox, then {step:?}");
+        match step {
+            Churn::Join(i) if i == nodes.len() => nodes.push(Node::of(&t, ["a", "b", "c"][i])),
+            Churn::Join(i) => nodes[i].restart(),
+            Churn::Stop(i) => nodes[i].stop(),
+            Churn::Kill(i) => nodes[i].kill9(),
+        }
+        wait_until(60, "every inbox is read by a running node", || {
+            shares(db, &names, &mut nodes).1
+        });
+    }
+    for (n, b) in boxes.iter().enumerate() {
+        b.deliver(&format!("churn{n}x"), delivered..delivered + wave);
+    }
+    delivered += wave;
+    let total = delivered * boxes.len();
+
+    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_until(300, "every mail is stored", || ticket_count(&t) >= total);
+        wait_until(120, "nothing is left unread on the servers", || {
+            boxes.iter().all(|b| b.status() == (delivered as u64, 0))
+        });
+        // A node killed -9 counts as live until it has been silent for
+        // two TTLs: the shares settle after that.
+        wait_until(120, "the survivors share the inboxes evenly", || {
+            balanced(db, &names, &mut nodes)
+        });
+    }));
+    if done.is_err() {
+        panic!(
+            "{} tickets of {total}; shares {:?}:\n{}",
+            ticket_count(&t),
+            shares(db, &names, &mut nodes),
+            logs(&nodes)
+        );
+    }
+    // A moment for a late double to show.
+    std::thread::sleep(Duration::from_secs(2));
+
+    let requesters = one_ticket_per_mail(&t, total);
+    let want: std::collections::HashSet<String> = (0..boxes.len())
+        .flat_map(|n| (0..delivered).map(move |i| format!("churn{n}x{i}@customer.test")))
+        .collect();
+    assert_eq!(requesters, want, "every mail is a ticket");
+    let (counts, all_read) = shares(db, &names, &mut nodes);
+    println!("inboxes read by a, b, c at the end: {counts:?}");
+    assert!(all_read, "every inbox is read by a live node: {counts:?}");
+    for n in nodes.iter_mut() {
+        if n.alive() {
+            n.stop();
+        }
+    }
 }

@@ -76,6 +76,28 @@ fn corrupt(what: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
     }
 }
 
+/// A row's first column, a record as JSON text (`record::text`), read as
+/// the `kind` it is: the one way the tables' records come back, so each
+/// site says only what it reads (`what`, for a failed read) and what it
+/// holds (`kind`, for an unreadable record).
+fn record<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    kind: &'static str,
+    row: &tokio_postgres::Row,
+) -> Result<T> {
+    let json: &str = row.try_get(0).map_err(failed(what))?;
+    serde_json::from_str(json).map_err(corrupt(kind))
+}
+
+/// [`record`] of each row, in the rows' order.
+fn records<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    kind: &'static str,
+    rows: &[tokio_postgres::Row],
+) -> Result<Vec<T>> {
+    rows.iter().map(|r| record(what, kind, r)).collect()
+}
+
 /// The engine's runtime, shut down without waiting when the engine is
 /// dropped: that may happen on an async thread (the daemon drops its last
 /// desk there at exit), where a runtime's usual drop, which blocks, panics.

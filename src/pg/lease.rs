@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::GenericClient;
 
-use super::PgError;
+use super::{decode, PgError};
 
 /// One node's hold on a lease: what it writes under.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,17 +284,16 @@ pub async fn takings(
         )
         .await
         .map_err(failed(at, "list a lease's takings"))?;
-    rows.iter()
-        .map(|r| {
-            Ok(Taking {
-                name: r.try_get(0).map_err(failed(at, "read a taking"))?,
-                fence: r.try_get(1).map_err(failed(at, "read a taking"))?,
-                holder: r.try_get(2).map_err(failed(at, "read a taking"))?,
-                previous_holder: r.try_get(3).map_err(failed(at, "read a taking"))?,
-                delay_ms: r.try_get(4).map_err(failed(at, "read a taking"))?,
-            })
-        })
-        .collect()
+    decode::each(&rows, |(name, fence, holder, previous_holder, delay_ms)| {
+        Taking {
+            name,
+            fence,
+            holder,
+            previous_holder,
+            delay_ms,
+        }
+    })
+    .map_err(failed(at, "read a taking"))
 }
 
 /// A lease taken from a holder whose lease had run out (a node that died or
@@ -333,17 +332,17 @@ pub async fn takeovers(
         )
         .await
         .map_err(failed(at, "list the takeovers"))?;
-    rows.iter()
-        .map(|r| {
-            Ok(Takeover {
-                name: r.try_get(0).map_err(failed(at, "read a takeover"))?,
-                holder: r.try_get(1).map_err(failed(at, "read a takeover"))?,
-                previous_holder: r.try_get(2).map_err(failed(at, "read a takeover"))?,
-                delay_ms: r.try_get(3).map_err(failed(at, "read a takeover"))?,
-                ago_ms: r.try_get(4).map_err(failed(at, "read a takeover"))?,
-            })
-        })
-        .collect()
+    decode::each(
+        &rows,
+        |(name, holder, previous_holder, delay_ms, ago_ms)| Takeover {
+            name,
+            holder,
+            previous_holder,
+            delay_ms,
+            ago_ms,
+        },
+    )
+    .map_err(failed(at, "read a takeover"))
 }
 
 /// Extends a held lease by `ttl` from now; `false` when it is no longer
@@ -426,13 +425,8 @@ pub async fn lost<'h>(
         )
         .await
         .map_err(failed(at, "check the inbox leases"))?;
-    let mut now = Vec::with_capacity(rows.len());
-    for row in rows {
-        let name: String = row.try_get(0).map_err(failed(at, "read a lease"))?;
-        let holder: Option<String> = row.try_get(1).map_err(failed(at, "read a lease"))?;
-        let fence: i64 = row.try_get(2).map_err(failed(at, "read a lease"))?;
-        now.push((name, holder, fence));
-    }
+    let now: Vec<(String, Option<String>, i64)> =
+        decode::each(&rows, |lease| lease).map_err(failed(at, "read a lease"))?;
     Ok(holds
         .iter()
         .filter(|h| {
@@ -454,16 +448,13 @@ pub async fn leases(client: &impl GenericClient, at: &str) -> Result<Vec<LeaseRo
         )
         .await
         .map_err(failed(at, "list the leases"))?;
-    rows.iter()
-        .map(|r| {
-            Ok(LeaseRow {
-                name: r.try_get(0).map_err(failed(at, "read a lease"))?,
-                holder: r.try_get(1).map_err(failed(at, "read a lease"))?,
-                fence: r.try_get(2).map_err(failed(at, "read a lease"))?,
-                expires_in_ms: r.try_get(3).map_err(failed(at, "read a lease"))?,
-            })
-        })
-        .collect()
+    decode::each(&rows, |(name, holder, fence, expires_in_ms)| LeaseRow {
+        name,
+        holder,
+        fence,
+        expires_in_ms,
+    })
+    .map_err(failed(at, "read a lease"))
 }
 
 /// Whether lease `name` was given back (released, or freed after its
@@ -537,17 +528,14 @@ pub async fn nodes(
         )
         .await
         .map_err(failed(at, "list the nodes"))?;
-    rows.iter()
-        .map(|r| {
-            Ok(NodeRow {
-                id: r.try_get(0).map_err(failed(at, "read a node"))?,
-                host: r.try_get(1).map_err(failed(at, "read a node"))?,
-                pid: r.try_get(2).map_err(failed(at, "read a node"))?,
-                version: r.try_get(3).map_err(failed(at, "read a node"))?,
-                seen_ms_ago: r.try_get(4).map_err(failed(at, "read a node"))?,
-            })
-        })
-        .collect()
+    decode::each(&rows, |(id, host, pid, version, seen_ms_ago)| NodeRow {
+        id,
+        host,
+        pid,
+        version,
+        seen_ms_ago,
+    })
+    .map_err(failed(at, "read a node"))
 }
 
 /// Every node heard from in the last day, every lease and the day's last

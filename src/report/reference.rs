@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 
+use super::fold::{conversation, organizations, volume, weeks, AgentAcc};
 use super::*;
 use crate::ticket::{Priority, SlaKind, Status, Ticket};
 

@@ -1,3 +1,4 @@
+use super::lexicon::{lists, ENGLISH, FRENCH, GERMAN, HEAD_CHARS};
 use super::*;
 
 fn mood(text: &str) -> Sentiment {

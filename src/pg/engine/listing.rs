@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use chrono::{DateTime, Utc};
 use tokio_postgres::types::ToSql;
 
-use super::{corrupt, failed, PgEngine, Result};
+use super::{corrupt, failed, records, PgEngine, Result};
 use crate::pg::rows::Value;
 use crate::report::Summary;
 use crate::store::engine::Listing;
@@ -126,13 +126,11 @@ impl PgEngine {
         let (sql, params) = select.sql(after, limit);
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        self.rows("list tickets", &sql, &refs)?
-            .iter()
-            .map(|row| {
-                let json: String = row.try_get(0).map_err(failed("list tickets"))?;
-                serde_json::from_str(&json).map_err(corrupt("ticket"))
-            })
-            .collect()
+        records(
+            "list tickets",
+            "ticket",
+            &self.rows("list tickets", &sql, &refs)?,
+        )
     }
 }
 
@@ -267,9 +265,7 @@ impl Listing for PgEngine {
                     )
                     .await
                     .map_err(failed(what))?;
-                for row in rows {
-                    let json: &str = row.try_get(0).map_err(failed(what))?;
-                    let t: Ticket = serde_json::from_str(json).map_err(corrupt("ticket"))?;
+                for t in records::<Ticket>(what, "ticket", &rows)? {
                     f(&Summary::of(&t));
                 }
             }

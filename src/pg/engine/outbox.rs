@@ -5,8 +5,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{corrupt, failed, json_text, to_i64, PgEngine, Result};
+use super::{failed, json_text, record, records, to_i64, PgEngine, Result};
 use crate::outbox::Entry;
+use crate::pg::decode;
 use crate::store::engine::outbox::{still_planned, Outbox, CLAIM_FOR};
 use crate::store::StoreError;
 
@@ -15,12 +16,8 @@ use crate::store::StoreError;
 const DUE: &str = "state = 'queued' \
                    AND next_attempt <= to_timestamp(0) + $1::bigint * interval '1 millisecond'";
 
-fn entry_of(what: &'static str, row: &tokio_postgres::Row) -> Result<Entry> {
-    let record: String = row.try_get(0).map_err(failed(what))?;
-    serde_json::from_str(&record).map_err(corrupt("outbox entry"))
-}
-
-/// A row's entry and its mail, from `record::text, body, packed`.
+/// An entry's record (column 0) and its mail (column 1, as `packed`,
+/// column 2, says: schema V7).
 fn with_body(what: &'static str, row: &tokio_postgres::Row) -> Result<(Entry, Vec<u8>)> {
     let body: Vec<u8> = row.try_get(1).map_err(failed(what))?;
     let packed: bool = row.try_get(2).map_err(failed(what))?;
@@ -28,8 +25,11 @@ fn with_body(what: &'static str, row: &tokio_postgres::Row) -> Result<(Entry, Ve
         what: "outbox mail",
         detail: e.to_string(),
     })?;
-    Ok((entry_of(what, row)?, body))
+    Ok((record(what, KIND, row)?, body))
 }
+
+/// What an unreadable record is said to be.
+const KIND: &str = "outbox entry";
 
 fn limit_of(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
@@ -113,14 +113,12 @@ impl Outbox for PgEngine {
 
     fn queued_outbox(&self) -> Result<Vec<Entry>> {
         let what = "read the outbox queue";
-        self.rows(
+        let rows = self.rows(
             what,
             "SELECT record::text FROM outbox WHERE state = 'queued' ORDER BY next_attempt, id",
             &[],
-        )?
-        .iter()
-        .map(|r| entry_of(what, r))
-        .collect()
+        )?;
+        records(what, KIND, &rows)
     }
 
     fn outbox_entry(&self, id: u64) -> Result<Option<(Entry, Vec<u8>)>> {
@@ -140,10 +138,8 @@ impl Outbox for PgEngine {
 
     fn outbox_entries(&self) -> Result<Vec<Entry>> {
         let what = "read the outbox";
-        self.rows(what, "SELECT record::text FROM outbox ORDER BY id", &[])?
-            .iter()
-            .map(|r| entry_of(what, r))
-            .collect()
+        let rows = self.rows(what, "SELECT record::text FROM outbox ORDER BY id", &[])?;
+        records(what, KIND, &rows)
     }
 
     /// The stored entries are locked and checked ([`still_planned`]) and
@@ -171,15 +167,15 @@ impl Outbox for PgEngine {
                 )
                 .await
                 .map_err(failed(what))?;
-            let mut stored = std::collections::HashMap::with_capacity(rows.len());
-            for row in &rows {
-                let id: i64 = row.try_get(0).map_err(failed(what))?;
-                let record: String = row.try_get(1).map_err(failed(what))?;
-                // An unreadable stored entry is not replaced, as on sled.
-                if let Ok(e) = serde_json::from_str::<Entry>(&record) {
-                    stored.insert(id, e);
-                }
-            }
+            // An unreadable stored entry is not replaced, as on sled.
+            let stored: std::collections::HashMap<i64, Entry> =
+                decode::each(&rows, |(id, record): (i64, &str)| {
+                    serde_json::from_str::<Entry>(record).ok().map(|e| (id, e))
+                })
+                .map_err(failed(what))?
+                .into_iter()
+                .flatten()
+                .collect();
             let (mut up_ids, mut up_records, mut up_bodies) = (Vec::new(), Vec::new(), Vec::new());
             let mut replaced = Vec::new();
             for (((e, body), id), record) in built.iter().zip(&ids).zip(&records) {

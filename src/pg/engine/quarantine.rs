@@ -1,14 +1,12 @@
 //! The quarantine over `quarantine` (entries by content hash, as bytes)
 //! and `quarantine_raw` (their mail, raw).
 
-use super::{corrupt, failed, json_text, PgEngine, Result};
+use super::{failed, json_text, record, records, PgEngine, Result};
 use crate::store::engine::Quarantine;
 use crate::store::QuarantineEntry;
 
-fn entry_of(what: &'static str, row: &tokio_postgres::Row) -> Result<QuarantineEntry> {
-    let record: String = row.try_get(0).map_err(failed(what))?;
-    serde_json::from_str(&record).map_err(corrupt("quarantine entry"))
-}
+/// What an unreadable record is said to be.
+const KIND: &str = "quarantine entry";
 
 impl Quarantine for PgEngine {
     /// The fresh entry is inserted unless the content is kept already
@@ -18,7 +16,7 @@ impl Quarantine for PgEngine {
     fn quarantine(&self, fresh: &QuarantineEntry, mail: &[u8]) -> Result<QuarantineEntry> {
         let what = "quarantine a message";
         let id = fresh.id.as_bytes();
-        let record = json_text("quarantine entry", fresh)?;
+        let json = json_text(KIND, fresh)?;
         let received = fresh.received.to_rfc3339();
         self.rt.block_on(async {
             let mut client = self.client(what).await?;
@@ -28,7 +26,7 @@ impl Quarantine for PgEngine {
                     "INSERT INTO quarantine (id, received, record) \
                      VALUES ($1, $2::text::timestamptz, $3::text::json) \
                      ON CONFLICT (id) DO NOTHING RETURNING id",
-                    &[&id, &received, &record],
+                    &[&id, &received, &json],
                 )
                 .await
                 .map_err(failed(what))?;
@@ -41,7 +39,7 @@ impl Quarantine for PgEngine {
                     .await
                     .map_err(failed(what))?;
                 let mut kept = match rows.first() {
-                    Some(row) => entry_of(what, row)?,
+                    Some(row) => record(what, KIND, row)?,
                     // Not reachable: a conflict means the row is there,
                     // and nothing deletes quarantine rows.
                     None => fresh.clone(),
@@ -49,7 +47,7 @@ impl Quarantine for PgEngine {
                 kept.arrivals = kept.arrivals.saturating_add(1);
                 tx.execute(
                     "UPDATE quarantine SET record = $2::text::json WHERE id = $1",
-                    &[&id, &json_text("quarantine entry", &kept)?],
+                    &[&id, &json_text(KIND, &kept)?],
                 )
                 .await
                 .map_err(failed(what))?;
@@ -71,10 +69,8 @@ impl Quarantine for PgEngine {
 
     fn quarantined(&self) -> Result<Vec<QuarantineEntry>> {
         let what = "read quarantine";
-        self.rows(what, "SELECT record::text FROM quarantine", &[])?
-            .iter()
-            .map(|r| entry_of(what, r))
-            .collect()
+        let rows = self.rows(what, "SELECT record::text FROM quarantine", &[])?;
+        records(what, KIND, &rows)
     }
 
     fn quarantined_entry(&self, id: &str) -> Result<Option<(QuarantineEntry, Vec<u8>)>> {
@@ -89,7 +85,7 @@ impl Quarantine for PgEngine {
             return Ok(None);
         };
         let raw: Option<Vec<u8>> = row.try_get(1).map_err(failed(what))?;
-        Ok(Some((entry_of(what, row)?, raw.unwrap_or_default())))
+        Ok(Some((record(what, KIND, row)?, raw.unwrap_or_default())))
     }
 
     fn quarantine_len(&self) -> Result<usize> {
