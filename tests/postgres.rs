@@ -267,7 +267,7 @@ fn a_desk_moves_into_postgres_with_every_record_and_verified_counts() {
     let (packed, hex) = stored.split_once(' ').expect("two columns");
     assert_eq!(packed, "true");
     assert_eq!(
-        postdesk::pg::mail::unpack(common::unhex(hex), true).expect("unpacks"),
+        postdesk::pg::mail::unpack(&Default::default(), common::unhex(hex), true).expect("unpacks"),
         first,
         "the raw mail byte for byte"
     );

@@ -75,14 +75,18 @@ impl Privacy for PgEngine {
             t_record.push(record);
             t_summary.push(crate::report::Summary::of(t).encode());
         }
-        let (mut m_ticket, mut m_seq, mut m_record, mut m_raw) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut m_ticket, mut m_seq, mut m_record, mut m_raw, mut m_dict) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let codec = self.codec();
         for (m, raw) in &e.messages {
             m_ticket.push(number(m.ticket));
             m_seq.push(i64::from(m.seq));
             m_record.push(to_json("message", m)?);
-            // Packed as intake packs (schema V6).
-            m_raw.push(crate::pg::mail::pack(raw));
+            // Packed as intake packs (schema V6, V7); the re-pack that
+            // follows the erasure moves them to the new dictionary.
+            let (packed, dict) = crate::pg::mail::pack(&codec, raw);
+            m_raw.push(packed);
+            m_dict.push(dict);
         }
         // As the guard and notice keys hold addresses (the customer index
         // holds them as the erasure gives them).
@@ -143,12 +147,12 @@ impl Privacy for PgEngine {
             .await
             .map_err(failed(what))?;
             tx.execute(
-                "INSERT INTO messages (ticket, seq, record, raw, packed) \
-                 SELECT t, s, j::json, r, true FROM unnest($1::bigint[], $2::bigint[], \
-                 $3::text[], $4::bytea[]) AS x(t, s, j, r) \
+                "INSERT INTO messages (ticket, seq, record, raw, packed, dict) \
+                 SELECT t, s, j::json, r, true, d FROM unnest($1::bigint[], $2::bigint[], \
+                 $3::text[], $4::bytea[], $5::bigint[]) AS x(t, s, j, r, d) \
                  ON CONFLICT (ticket, seq) DO UPDATE SET record = EXCLUDED.record, \
-                 raw = EXCLUDED.raw, packed = EXCLUDED.packed",
-                &[&m_ticket, &m_seq, &m_record, &m_raw],
+                 raw = EXCLUDED.raw, packed = EXCLUDED.packed, dict = EXCLUDED.dict",
+                &[&m_ticket, &m_seq, &m_record, &m_raw, &m_dict],
             )
             .await
             .map_err(failed(what))?;
