@@ -10,6 +10,11 @@
 //! rewrite, left to the operator's maintenance window. The WAL holds the
 //! old rows until its segments are recycled, and base backups and WAL
 //! archives hold them until they expire.
+//!
+//! The same holds for what follows the erasure (schema V7): the mail
+//! dictionary is replaced and every row re-packed by the facade
+//! ([`super::dictionaries`]), which leaves the old dictionary's row and
+//! the re-packed rows' old versions as dead tuples for the same VACUUM.
 
 use tokio_postgres::types::ToSql;
 
