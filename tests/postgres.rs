@@ -968,3 +968,59 @@ fn a_mail_dictionary_is_trained_replaced_by_an_erasure_and_a_cut_short_repack_fi
         exported_whole(&t, &url, who, mails);
     }
 }
+
+/// A node that opened the desk before another trained its dictionary
+/// reads the rows packed with it: the unknown dictionary is looked for in
+/// the table once.
+#[test]
+fn a_node_reads_rows_packed_with_a_dictionary_another_trained_after_it_opened() {
+    let url = fresh_database("mail_dict_nodes");
+    let keys_dir = tempfile::tempdir().expect("temp dir");
+    let keys = common::store_keys(&keys_dir.path().join("db.url"), &url);
+    let t = TestDesk::with(Options {
+        extra: format!("\n[store]\nkind = \"postgres\"\n{keys}"),
+        ..Options::default()
+    });
+    assert!(t.run(&["migrate"]).status.success());
+    // This node opens the desk while it has no dictionary.
+    let node = postdesk::store::Store::open_config(&t.config()).expect("open the desk");
+    assert!(!node.codec().has_dictionary());
+    // Another process imports enough mail to train one, and packs with it.
+    let mut mails = Vec::new();
+    for (n, who) in ["kim", "lou", "max", "ned"].iter().enumerate() {
+        mails.extend(support_mails(
+            &format!("{who}@customer.test"),
+            n * 1000,
+            400,
+            "Thanks",
+        ));
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("mail.mbox");
+    std::fs::write(&path, mbox_of(&mails)).expect("write mbox");
+    let out = t.run(&["import", "mbox", path.to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let more = support_mails("kim@customer.test", 9000, 20, "Again");
+    std::fs::write(&path, mbox_of(&more)).expect("write mbox");
+    let out = t.run(&["import", "mbox", path.to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let packed = sql(
+        &url,
+        "SELECT ticket || ' ' || seq FROM messages WHERE dict IS NOT NULL ORDER BY ticket DESC LIMIT 1",
+    );
+    let (ticket, seq) = packed
+        .split_once(' ')
+        .expect("a row packed with the dictionary");
+    let raw = node
+        .raw_message(
+            ticket.parse().expect("a number"),
+            seq.parse().expect("a number"),
+        )
+        .expect("read with the dictionary, loaded on the way")
+        .expect("the message");
+    assert!(
+        more.iter().chain(&mails).any(|(_, m)| *m == raw),
+        "the mail byte for byte"
+    );
+    assert!(node.codec().has_dictionary(), "the node loaded it");
+}

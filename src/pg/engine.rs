@@ -60,6 +60,9 @@ pub struct PgEngine {
     /// The mail dictionaries (schema V7): what new mail is packed with
     /// and every one a row may name ([`dictionaries`]).
     codec: std::sync::RwLock<std::sync::Arc<crate::store::codec::Codec>>,
+    /// How many erasures the desk had when training samples were last
+    /// read ([`PgEngine::install_dictionary`]).
+    sampled_after: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for PgEngine {
@@ -128,6 +131,7 @@ impl PgEngine {
             fault: Default::default(),
             cache: Default::default(),
             codec: Default::default(),
+            sampled_after: (-1).into(),
         };
         engine.rt.block_on(async {
             let client = engine.settings.connection(&engine.pool).await?;

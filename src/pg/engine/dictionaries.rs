@@ -154,11 +154,19 @@ impl PgEngine {
 
     /// The desk's first messages as training samples, each cut to
     /// `sample_bytes`, until `enough(messages, bytes)`.
+    /// Remembers how many erasures the desk had before the first row was
+    /// read: [`PgEngine::install_dictionary`] stores the dictionary only
+    /// if there are still as many (see there).
     pub fn training_samples(
         &self,
         sample_bytes: usize,
         enough: &dyn Fn(usize, usize) -> bool,
     ) -> Result<Vec<Vec<u8>>> {
+        let erasures = self
+            .one::<i64>("read erasures", "SELECT count(*) FROM erasures", &[])?
+            .unwrap_or(0);
+        self.sampled_after
+            .store(erasures, std::sync::atomic::Ordering::Relaxed);
         let (mut samples, mut bytes) = (Vec::new(), 0usize);
         let (mut ticket, mut seq) = (-1i64, -1i64);
         loop {
@@ -194,12 +202,21 @@ impl PgEngine {
     /// node stored one first (the first insert wins; this one is then
     /// dropped), and loads the table: from now on this node packs with
     /// whichever is current. Returns whether this one was stored.
+    ///
+    /// Not stored either when an erasure was written (by any node) since
+    /// its samples were read ([`PgEngine::training_samples`]): they may
+    /// hold the erased person's mail, and that erasure's own re-pack is
+    /// already over or under way. The next attempt trains afresh.
     pub fn install_dictionary(&self, id: u32, dict: &[u8]) -> Result<bool> {
+        let erasures = self
+            .sampled_after
+            .load(std::sync::atomic::Ordering::Relaxed);
         let rows = self.rows(
             "store a mail dictionary",
-            "INSERT INTO mail_dicts (id, dict, current) VALUES ($1, $2, true) \
+            "INSERT INTO mail_dicts (id, dict, current) SELECT $1::bigint, $2::bytea, true \
+             WHERE (SELECT count(*) FROM erasures) = $3 \
              ON CONFLICT DO NOTHING RETURNING id",
-            &[&i64::from(id), &dict],
+            &[&i64::from(id), &dict, &erasures],
         )?;
         self.load_codec()?;
         Ok(!rows.is_empty())
