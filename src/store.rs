@@ -1252,7 +1252,7 @@ impl Store {
 
     /// How mail is packed now: both engines take staged mail packed with
     /// it, compressed off the store thread (see [`Store::stage`]): sled's
-    /// dictionaries in `meta`, PostgreSQL's in `mail_dicts` (schema V7).
+    /// dictionaries in `meta`, PostgreSQL's in `mail_dicts` (schema V8).
     pub fn codec(&self) -> std::sync::Arc<codec::Codec> {
         match &self.kept {
             Kept::Sled(s) => s.codec(),

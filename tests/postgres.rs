@@ -670,7 +670,8 @@ fn mail_is_stored_packed_and_rows_written_before_v6_still_read() {
         let (packed, hex) = plan.split_once(' ').expect("two columns");
         assert_eq!(packed, "true");
         let body = common::unhex(hex);
-        let whole = postdesk::pg::mail::unpack(body.clone(), true).expect("unpacks");
+        let whole = postdesk::pg::mail::unpack(&postdesk::pg::mail::plain(), body.clone(), true)
+            .expect("unpacks");
         assert!(body.len() < whole.len(), "{} < {}", body.len(), whole.len());
         let _: serde_json::Value = serde_json::from_slice(&whole).expect("a plan is JSON");
     }
@@ -801,7 +802,7 @@ fn exported_whole(t: &TestDesk, url: &str, who: &str, mails: &[(String, Vec<u8>)
     }
 }
 
-/// Schema V7: enough mail trains a mail dictionary (stored in
+/// Schema V8: enough mail trains a mail dictionary (stored in
 /// `mail_dicts`, current); rows packed after it name it and are smaller;
 /// every mail reads back byte for byte in other processes. An erasure
 /// replaces it and re-packs every row; a re-pack cut short (an older

@@ -497,7 +497,7 @@ fn dictionaries(t: &TestDesk) -> Vec<(u32, Vec<u8>)> {
 /// trained from the others' mail, and every message reads.
 ///
 /// On the suite's engine: sled replaces its dictionary in the offline
-/// rewrite; PostgreSQL (schema V7) trains a new one, re-packs every row
+/// rewrite; PostgreSQL (schema V8) trains a new one, re-packs every row
 /// and deletes the old one, and the scan reads every live row, the
 /// dictionaries' among them.
 #[test]

@@ -57,7 +57,7 @@ pub struct PgEngine {
     fault: crate::store::fault::Fault,
     /// What decisions read while this node holds the turn ([`cache`]).
     cache: std::sync::Mutex<cache::Slot>,
-    /// The mail dictionaries (schema V7): what new mail is packed with
+    /// The mail dictionaries (schema V8): what new mail is packed with
     /// and every one a row may name ([`dictionaries`]).
     codec: std::sync::RwLock<std::sync::Arc<crate::store::codec::Codec>>,
     /// How many erasures the desk had when training samples were last

@@ -156,7 +156,7 @@ impl Table {
                 ("summary_of", T::BYTEA),
             ],
             // `raw` as `packed` says (schema V6, [`crate::pg::mail`]); the
-            // dictionary a frame names is in the frame, so `dict` (V7) is
+            // dictionary a frame names is in the frame, so `dict` (V8) is
             // not copied: rows a move or restore writes have none.
             Table::Messages => &[
                 ("ticket", T::INT8),
@@ -295,7 +295,7 @@ pub fn row_of(record: &Record) -> Result<(Table, Vec<Value>), RowError> {
                 int("ticket", *ticket)?,
                 Value::Int(i64::from(*seq)),
                 json(record)?,
-                // Packed as intake packed before V7, without a dictionary
+                // Packed as intake packed before V8, without a dictionary
                 // (the column `dict` stays NULL): a moved or restored desk
                 // is stored packed, and needs no dictionary to read.
                 Value::Bytes(crate::pg::mail::pack(&crate::pg::mail::plain(), raw).0),

@@ -228,8 +228,9 @@ impl Codec {
     }
 }
 
-/// The codec without a dictionary, shared: what reads and packs mail
-/// when no dictionary is at hand (tests, tools).
+/// The codec without a dictionary, shared: what PostgreSQL packs the
+/// outbox's mail and moved or restored messages with, and what reads
+/// mail when no dictionary is at hand (tests, tools).
 pub fn plain() -> std::sync::Arc<Codec> {
     static PLAIN: std::sync::OnceLock<std::sync::Arc<Codec>> = std::sync::OnceLock::new();
     PLAIN.get_or_init(Default::default).clone()

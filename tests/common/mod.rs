@@ -520,7 +520,7 @@ pub fn dump_database(db: &str) -> Vec<u8> {
     [text, decoded].concat()
 }
 
-/// The mail dictionaries of database `db` (schema V7) as a codec that
+/// The mail dictionaries of database `db` (schema V8) as a codec that
 /// reads every packed row, read with psql as an admin would.
 pub fn mail_codec(db: &str) -> postdesk::store::codec::Codec {
     let out = psql(

@@ -1,4 +1,4 @@
-//! The desk's mail dictionaries in PostgreSQL (schema V7, `mail_dicts`):
+//! The desk's mail dictionaries in PostgreSQL (schema V8, `mail_dicts`):
 //! loading them into this node's codec, storing a newly trained one, and
 //! the re-pack that an erasure needs.
 //!

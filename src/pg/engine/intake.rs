@@ -302,7 +302,7 @@ struct MessageColumns<'a> {
     seq: Vec<i64>,
     record: Vec<String>,
     raw: Vec<&'a [u8]>,
-    /// The dictionary each was packed with (schema V7).
+    /// The dictionary each was packed with (schema V8).
     dict: Vec<Option<i64>>,
 }
 

@@ -11,7 +11,7 @@
 //! old rows until its segments are recycled, and base backups and WAL
 //! archives hold them until they expire.
 //!
-//! The same holds for what follows the erasure (schema V7): the mail
+//! The same holds for what follows the erasure (schema V8): the mail
 //! dictionary is replaced and every row re-packed by the facade
 //! ([`super::dictionaries`]), which leaves the old dictionary's row and
 //! the re-packed rows' old versions as dead tuples for the same VACUUM.
@@ -87,7 +87,7 @@ impl Privacy for PgEngine {
             m_ticket.push(number(m.ticket));
             m_seq.push(i64::from(m.seq));
             m_record.push(to_json("message", m)?);
-            // Packed as intake packs (schema V6, V7); the re-pack that
+            // Packed as intake packs (schema V6, V8); the re-pack that
             // follows the erasure moves them to the new dictionary.
             let (packed, dict) = crate::pg::mail::pack(&codec, raw);
             m_raw.push(packed);

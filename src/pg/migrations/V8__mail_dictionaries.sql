@@ -1,4 +1,4 @@
--- postdesk's PostgreSQL schema, version 7 (mail dictionaries;
+-- postdesk's PostgreSQL schema, version 8 (mail dictionaries;
 -- src/pg/engine/dictionaries.rs).
 -- Since V6 each message is a zstd frame made without a dictionary: 0.55x
 -- the mail on the bench corpus. A dictionary trained from the desk's own
@@ -21,7 +21,7 @@ CREATE TABLE mail_dicts (
 CREATE UNIQUE INDEX mail_dicts_one_current ON mail_dicts ((true)) WHERE current;
 
 -- The dictionary a packed row's frame names (NULL: none, or a row written
--- before V7): "rows still packed with dictionary X" is a query. No foreign
+-- before V8): "rows still packed with dictionary X" is a query. No foreign
 -- key (it would cost a lookup per inserted row): dictionaries are deleted
 -- only by a statement that checks no row names them.
 ALTER TABLE messages ADD COLUMN dict bigint;
