@@ -6,6 +6,7 @@
 #
 #   benches/import.sh [COUNT]        # default 10000
 #   POSTDESK_BENCH_STORE=postgres benches/import.sh [COUNT]   # on PostgreSQL
+#   POSTDESK_BIN=path benches/import.sh [COUNT]   # that binary, no build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=benches/lib.sh
@@ -15,24 +16,27 @@ count=${1:-10000}
 work=$(mktemp -d /tmp/pdbench.XXXXXX)
 trap 'stop_store; rm -rf "$work"' EXIT
 
-cargo build --release --locked -q
+bin=${POSTDESK_BIN:-target/release/postdesk}
+[ -n "${POSTDESK_BIN:-}" ] || cargo build --release --locked -q
 python3 benches/gen_corpus.py mbox "$work/corpus.mbox" --count "$count" >/dev/null
 write_config "$work"
-use_store "$work" target/release/postdesk
+use_store "$work" "$bin"
 bytes=$(stat -c %s "$work/corpus.mbox")
 
-# GNU time: %e wall seconds, %M peak RSS in KB.
-/usr/bin/time -f '%e %M' -o "$work/time" \
-  target/release/postdesk --config "$work/postdesk.toml" import mbox "$work/corpus.mbox" --json \
+# GNU time: %e wall seconds, %M peak RSS in KB, %U %S client CPU seconds.
+/usr/bin/time -f '%e %M %U %S' -o "$work/time" \
+  "$bin" --config "$work/postdesk.toml" import mbox "$work/corpus.mbox" --json \
   >"$work/summary.json"
-read -r wall rss_kb <"$work/time"
-python3 - "$work/summary.json" "$wall" "$rss_kb" "$bytes" <<'PY'
+read -r wall rss_kb user_s sys_s <"$work/time"
+python3 - "$work/summary.json" "$wall" "$rss_kb" "$bytes" "$user_s" "$sys_s" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 wall, rss, size = float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+cpu = float(sys.argv[5]) + float(sys.argv[6])
 print(f"import: {s['messages']} messages ({size/1e6:.1f} MB) in {wall:.2f} s wall "
       f"= {s['messages']/wall:.0f} messages/s (import loop alone {s['per_second']:.0f}/s); "
-      f"{s['new_tickets']} tickets; peak RSS {rss/1024:.0f} MiB")
+      f"{s['new_tickets']} tickets; peak RSS {rss/1024:.0f} MiB; client CPU {cpu:.1f} s")
 PY
-echo "store: $bench_store, $(store_mb "$work") MiB"
+echo "store: $bench_store, $(store_mb "$work") MiB for $((bytes / 1048576)) MiB of mbox"
+store_parts "$work"
 echo "machine: $(machine)"

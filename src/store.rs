@@ -230,10 +230,9 @@ pub struct QuarantineEntry {
     pub arrivals: u32,
 }
 
-/// A message staged for writing: its record as JSON and its mail as the
-/// engine takes it: packed by [`codec::Codec::pack_mail`] when
-/// [`Store::packs_mail`] (sled with its dictionary, PostgreSQL with none),
-/// raw otherwise.
+/// A message staged for writing: its record as JSON and its mail packed
+/// by the store's [`codec::Codec::pack_mail`] (with the desk's current
+/// mail dictionary, or none yet), as both engines keep it.
 #[derive(Debug)]
 pub struct StagedMessage {
     pub ticket: u64,
@@ -340,6 +339,10 @@ impl Staged {
     }
 }
 
+/// How often a PostgreSQL node compares its mail dictionaries with the
+/// table's (see [`Store::refresh_shared_dictionaries`]).
+const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A mail dictionary being trained: its id and bytes, if there was enough.
 type Training = std::thread::JoinHandle<Option<(u32, Vec<u8>)>>;
 
@@ -368,6 +371,9 @@ pub struct Store {
     train_due: std::sync::atomic::AtomicUsize,
     /// A dictionary being trained (see [`Store::maybe_train_dictionary`]).
     training: std::sync::Mutex<Option<Training>>,
+    /// When this node last compared its PostgreSQL dictionaries with the
+    /// table's ([`Store::refresh_shared_dictionaries`]).
+    refreshed: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Drop for Store {
@@ -710,13 +716,17 @@ impl Store {
     pub fn open_postgres(settings: &crate::pg::Settings, dir: &Path) -> Result<Store> {
         let engine = crate::pg::engine::PgEngine::connect(settings)
             .map_err(|e| StoreError::Unreachable(e.to_string()))?;
-        Ok(Store {
+        let store = Store {
             kept: Kept::Postgres(engine),
             path: dir.to_path_buf(),
             writers: std::sync::RwLock::new(()),
-            train_due: 0.into(),
+            // The first chance tries at once: the desk may hold enough.
+            train_due: codec::TRAIN_SAMPLES.into(),
             training: Default::default(),
-        })
+            refreshed: Default::default(),
+        };
+        store.finish_recode()?;
+        Ok(store)
     }
 
     /// Opens (creating if needed) the store in `dir/store`, with the
@@ -805,6 +815,7 @@ impl Store {
             // The first chance tries at once: the store may hold enough.
             train_due: codec::TRAIN_SAMPLES.into(),
             training: Default::default(),
+            refreshed: Default::default(),
             path,
         };
         store.load_codec()?;
@@ -921,8 +932,7 @@ impl Store {
     }
 
     /// Adds one intake decision to the staged set, with the message's
-    /// bytes as the engine takes them (packed by [`codec::Codec::pack_mail`]
-    /// when [`Store::packs_mail`], raw otherwise). Nothing is written yet.
+    /// bytes packed by [`Store::codec`]. Nothing is written yet.
     pub fn stage(&self, staged: &mut Staged, d: &Decision, compressed: &[u8]) -> Result<()> {
         let Some(record) = &d.record else {
             self.stage_ticket(staged, &d.ticket);
@@ -1240,28 +1250,21 @@ impl Store {
         self.engine().shared_or_insert(key, value)
     }
 
-    /// Whether staged mail goes to the engine packed by [`Store::codec`]
-    /// or raw. Both engines pack today (PostgreSQL with the plain codec,
-    /// schema V6): in the parse stage, off the serial store path.
-    pub fn packs_mail(&self) -> bool {
-        self.engine().packs_mail()
-    }
-
-    /// How mail is packed now: compress with it off the store thread
-    /// (see [`Store::stage`]), when [`Store::packs_mail`].
+    /// How mail is packed now: both engines take staged mail packed with
+    /// it, compressed off the store thread (see [`Store::stage`]): sled's
+    /// dictionaries in `meta`, PostgreSQL's in `mail_dicts` (schema V8).
     pub fn codec(&self) -> std::sync::Arc<codec::Codec> {
-        match self.sled() {
-            Some(s) => s.codec(),
-            // PostgreSQL packs mail without a dictionary (schema V6; a
-            // sled store moved there is read through this plain codec).
-            None => codec::plain(),
+        match &self.kept {
+            Kept::Sled(s) => s.codec(),
+            Kept::Postgres(p) => p.codec(),
         }
     }
 
-    /// Reads the mail dictionaries kept in `meta`.
+    /// Reads the mail dictionaries kept in `meta` (sled) or `mail_dicts`.
     fn load_codec(&self) -> Result<()> {
-        let Some(s) = self.sled() else {
-            return Ok(());
+        let s = match &self.kept {
+            Kept::Sled(s) => s,
+            Kept::Postgres(p) => return p.load_codec(),
         };
         let dicts = self.mail_dictionaries()?;
         let current = s
@@ -1281,7 +1284,10 @@ impl Store {
     /// dictionary.
     pub fn maybe_train_dictionary(&self) {
         use std::sync::atomic::Ordering;
-        if self.sled().is_none() || self.codec().has_dictionary() {
+        if let Kept::Postgres(p) = &self.kept {
+            self.refresh_shared_dictionaries(p);
+        }
+        if self.codec().has_dictionary() {
             return;
         }
         let mut training = self.training.lock().unwrap_or_else(|p| p.into_inner());
@@ -1319,7 +1325,7 @@ impl Store {
     /// Trains and stores the mail dictionary now, if there is enough mail
     /// and none was trained yet; returns whether it did.
     pub fn train_dictionary(&self) -> Result<bool> {
-        if self.sled().is_none() || self.codec().has_dictionary() {
+        if self.codec().has_dictionary() {
             return Ok(false);
         }
         let samples = self.training_samples()?;
@@ -1336,18 +1342,23 @@ impl Store {
     /// The desk's first messages, as training samples (see
     /// [`training_samples`]).
     fn training_samples(&self) -> Result<Vec<Vec<u8>>> {
-        let Some(s) = self.sled() else {
-            return Ok(Vec::new());
-        };
-        training_samples(s.messages.iter(), &self.codec()).map_err(self.io("read messages"))
+        match &self.kept {
+            Kept::Sled(s) => {
+                training_samples(s.messages.iter(), &self.codec()).map_err(self.io("read messages"))
+            }
+            Kept::Postgres(p) => p.training_samples(codec::SAMPLE_BYTES, &|n, bytes| {
+                training_units(n, bytes) >= codec::TRAIN_SAMPLES
+            }),
+        }
     }
 
     /// The mail dictionaries the store holds (id, bytes): what erasure
     /// tests scan, since a dictionary is made of mail.
     pub fn mail_dictionaries(&self) -> Result<Vec<(u32, Vec<u8>)>> {
         let mut dicts = Vec::new();
-        let Some(s) = self.sled() else {
-            return Ok(dicts);
+        let s = match &self.kept {
+            Kept::Sled(s) => s,
+            Kept::Postgres(p) => return p.mail_dictionaries(),
         };
         for r in s.meta.scan_prefix(DICT_PREFIX) {
             let (k, v) = r.map_err(self.io("read mail dictionaries"))?;
@@ -1373,6 +1384,17 @@ impl Store {
     /// Stores a mail dictionary and compresses new mail with it. It is
     /// durable before any mail is packed with it.
     fn install_dictionary(&self, id: u32, dict: &[u8]) -> Result<()> {
+        if let Kept::Postgres(p) = &self.kept {
+            // Committed before this node packs with it; another node's,
+            // stored first, wins and is adopted.
+            let ours = p.install_dictionary(id, dict)?;
+            tracing::info!(
+                id,
+                adopted = ?(!ours).then(|| p.codec().current()).flatten(),
+                "trained a mail dictionary from the desk's first messages"
+            );
+            return Ok(());
+        }
         let mut key = DICT_PREFIX.to_vec();
         key.extend_from_slice(&id.to_be_bytes());
         {
@@ -1413,6 +1435,72 @@ impl Store {
             Kept::Sled(s) => s,
             Kept::Postgres(p) => p,
         }
+    }
+
+    /// Every [`REFRESH_EVERY`] at most (sources call
+    /// [`Store::maybe_train_dictionary`] after each batch): loads the
+    /// dictionaries again when another node changed the current one, so
+    /// that this node stops packing with one an erasure replaced. Until
+    /// then its rows stay readable (the older dictionary is deleted only
+    /// when no row names it) and the re-pack's next pass moves them.
+    fn refresh_shared_dictionaries(&self, p: &crate::pg::engine::PgEngine) {
+        let mut last = self.refreshed.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|t| t.elapsed() < REFRESH_EVERY) {
+            return;
+        }
+        *last = Some(std::time::Instant::now());
+        if let Err(e) = p.refresh_dictionaries() {
+            tracing::warn!(error = %e, "cannot read the mail dictionaries");
+        }
+    }
+
+    /// PostgreSQL: after an erasure, replaces every mail dictionary that
+    /// may hold the erased person's words: trains a new one from the live
+    /// mail (none if too little is left), makes it current, re-packs the
+    /// rows packed with older ones and deletes those
+    /// ([`crate::pg::engine::PgEngine::recode`]). sled does this in its
+    /// offline rewrite.
+    fn renew_dictionary(&self) -> Result<()> {
+        let Kept::Postgres(p) = &self.kept else {
+            return Ok(());
+        };
+        let samples = self.training_samples()?;
+        let new = if sample_units(&samples) >= codec::TRAIN_SAMPLES {
+            codec::train(&samples)
+        } else {
+            None
+        };
+        drop(samples);
+        p.replace_dictionary(new)?;
+        self.finish_recode()
+    }
+
+    /// PostgreSQL: finishes a re-pack that an erasure began, if one is
+    /// pending (an older dictionary still exists): a crash midway leaves
+    /// exactly that state, and every process that opens the store checks
+    /// it (one small query).
+    fn finish_recode(&self) -> Result<()> {
+        let Kept::Postgres(p) = &self.kept else {
+            return Ok(());
+        };
+        if !p.recode_pending()? {
+            return Ok(());
+        }
+        let done = p.recode()?;
+        if done.left > 0 {
+            tracing::warn!(
+                rows = done.rows,
+                left = done.left,
+                "re-packed mail, but rows written meanwhile still name an older mail dictionary; the next start or erasure finishes it"
+            );
+        } else {
+            tracing::info!(
+                rows = done.rows,
+                dictionaries = done.deleted,
+                "re-packed mail with the current mail dictionary and deleted the older ones"
+            );
+        }
+        Ok(())
     }
 
     /// The sled engine, when the store is one: for what only sled has

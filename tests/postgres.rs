@@ -267,7 +267,7 @@ fn a_desk_moves_into_postgres_with_every_record_and_verified_counts() {
     let (packed, hex) = stored.split_once(' ').expect("two columns");
     assert_eq!(packed, "true");
     assert_eq!(
-        postdesk::pg::mail::unpack(common::unhex(hex), true).expect("unpacks"),
+        postdesk::pg::mail::unpack(&Default::default(), common::unhex(hex), true).expect("unpacks"),
         first,
         "the raw mail byte for byte"
     );
@@ -670,7 +670,8 @@ fn mail_is_stored_packed_and_rows_written_before_v6_still_read() {
         let (packed, hex) = plan.split_once(' ').expect("two columns");
         assert_eq!(packed, "true");
         let body = common::unhex(hex);
-        let whole = postdesk::pg::mail::unpack(body.clone(), true).expect("unpacks");
+        let whole = postdesk::pg::mail::unpack(&postdesk::pg::mail::plain(), body.clone(), true)
+            .expect("unpacks");
         assert!(body.len() < whole.len(), "{} < {}", body.len(), whole.len());
         let _: serde_json::Value = serde_json::from_slice(&whole).expect("a plan is JSON");
     }
@@ -707,4 +708,320 @@ fn mail_is_stored_packed_and_rows_written_before_v6_still_read() {
             String::from_utf8_lossy(&mbox)
         );
     }
+}
+
+/// Mails with their Message-IDs.
+type Mails = Vec<(String, Vec<u8>)>;
+
+/// `count` support mails of about 1.5 KB from `who`, numbered from
+/// `first`: relay headers, a few lines of varied words with `line`, and
+/// the company footer every mail of the desk's customers carries (what a
+/// dictionary learns and one mail alone cannot). Lines end in LF, as
+/// `customers export` writes them: each mail is then in the export
+/// unchanged.
+fn support_mails(who: &str, first: usize, count: usize, line: &str) -> Mails {
+    const WORDS: [&str; 16] = [
+        "printer",
+        "invoice",
+        "login",
+        "the",
+        "again",
+        "after",
+        "update",
+        "export",
+        "broken",
+        "please",
+        "account",
+        "screen",
+        "password",
+        "yesterday",
+        "order",
+        "refund",
+    ];
+    const FOOTER: &str = "--\nCustomer Company Ltd, 12 Harbour Road, Portsmouth PO1 3AX, registered in England and Wales under number 01234567.\nThis e-mail and any attachments are confidential and intended solely for the addressee. If you have received it in error, please notify the sender immediately and delete it from your system; any use, disclosure or copying of it is prohibited.\nPlease consider the environment before printing this e-mail. Our offices are closed on public holidays; for urgent matters call our service line.\n";
+    (first..first + count)
+        .map(|i| {
+            let mut x = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+            let mut body = String::from("Hello support team,\n\n");
+            for _ in 0..4 + i % 4 {
+                for _ in 0..12 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    body.push_str(WORDS[(x % 16) as usize]);
+                    body.push(' ');
+                }
+                body.push_str(&format!("(case {})\n", x % 100_000));
+            }
+            body.push_str(&format!("\n{line}\n\nKind regards\n{FOOTER}"));
+            let id = format!("dict-{i}@customer.test");
+            let mail = format!(
+                "Received: from mail{a}.customer.test (mail{a}.customer.test [192.0.2.{a}])\n\tby mx.desk.test (Postfix) with ESMTPS id {i:08X}\n\tfor <support@desk.test>; Sun, 22 Nov 2026 10:00:00 +0000\nFrom: {who}\nTo: support@desk.test\nSubject: Problem number {i}\nMessage-ID: <{id}>\nDate: Sun, 22 Nov 2026 10:00:00 +0000\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n{body}",
+                a = i % 7
+            );
+            (id, mail.into_bytes())
+        })
+        .collect()
+}
+
+fn mbox_of(mails: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut mbox = Vec::new();
+    for (_, m) in mails {
+        mbox.extend_from_slice(b"From someone@customer.test Sun Nov 22 10:00:00 2026\n");
+        mbox.extend_from_slice(m);
+        mbox.push(b'\n');
+    }
+    mbox
+}
+
+/// Every mail of `who` in `customers export`, byte for byte: read by a
+/// process of its own, which loads the dictionaries from the database.
+fn exported_whole(t: &TestDesk, url: &str, who: &str, mails: &[(String, Vec<u8>)]) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out_dir = dir.path().join("export");
+    let out = t
+        .cmd()
+        .args(["customers", "export", who])
+        .arg(&out_dir)
+        .env(URL_VAR, url)
+        .output()
+        .expect("run export");
+    assert!(out.status.success(), "{}", text(&out));
+    let mbox = std::fs::read(out_dir.join("messages.mbox")).expect("messages.mbox");
+    for (id, m) in mails {
+        let at = mbox
+            .windows(id.len())
+            .position(|w| w == id.as_bytes())
+            .unwrap_or_else(|| panic!("{id} is in the export of {who}"));
+        // The mail starts at most its headers before its Message-ID.
+        let near = &mbox[at.saturating_sub(1000)..(at + m.len()).min(mbox.len())];
+        assert!(
+            near.windows(m.len()).any(|w| w == &m[..]),
+            "{id} byte for byte in the export of {who}"
+        );
+    }
+}
+
+/// Schema V8: enough mail trains a mail dictionary (stored in
+/// `mail_dicts`, current); rows packed after it name it and are smaller;
+/// every mail reads back byte for byte in other processes. An erasure
+/// replaces it and re-packs every row; a re-pack cut short (an older
+/// dictionary and rows packed with it left behind) is finished by the
+/// next process that opens the desk, and nothing is lost.
+#[test]
+fn a_mail_dictionary_is_trained_replaced_by_an_erasure_and_a_cut_short_repack_finishes() {
+    let url = fresh_database("mail_dict");
+    let t = desk("kind = \"postgres\"\n");
+    assert!(migrate(&t, &url, &[]).status.success());
+    let customers = ["ann", "bob", "cid", "dee", "eve", "fay", "gus", "hal"];
+    let mut all: Vec<(String, Mails)> = Vec::new();
+    let mut first_mbox = Vec::new();
+    for (n, who) in customers.iter().enumerate() {
+        let line = format!("Best, {who} from the {who}-department");
+        let mails = support_mails(&format!("{who}@customer.test"), n * 1000, 170, &line);
+        first_mbox.extend(mbox_of(&mails));
+        all.push((format!("{who}@customer.test"), mails));
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let import = |name: &str, mbox: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, mbox).expect("write mbox");
+        let out = t
+            .cmd()
+            .args(["import", "mbox"])
+            .arg(&path)
+            .env(URL_VAR, &url)
+            .output()
+            .expect("run import");
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    import("first.mbox", &first_mbox);
+    assert_eq!(
+        sql(
+            &url,
+            "SELECT count(*) || ' ' || count(*) FILTER (WHERE current) FROM mail_dicts"
+        ),
+        "1 1",
+        "the import trained one dictionary, the current one"
+    );
+    let first_dict = sql(&url, "SELECT id FROM mail_dicts");
+    // More mail, packed with it.
+    let mut second_mbox = Vec::new();
+    for (n, (who, mails)) in all.iter_mut().enumerate() {
+        let more = support_mails(who, n * 1000 + 500, 10, "Thanks again");
+        second_mbox.extend(mbox_of(&more));
+        mails.extend(more);
+    }
+    import("second.mbox", &second_mbox);
+    let named: i64 = sql(
+        &url,
+        &format!("SELECT count(*) FROM messages WHERE dict = {first_dict}"),
+    )
+    .parse()
+    .expect("a count");
+    assert!(named >= 80, "{named} rows packed with the dictionary");
+    // Bytes stored per byte of mail: smaller with the dictionary.
+    let ratio = |filter: &str| -> f64 {
+        sql(
+            &url,
+            &format!(
+                "SELECT sum(length(raw))::float8 / sum((record->>'size')::bigint) \
+                 FROM messages WHERE {filter}"
+            ),
+        )
+        .parse()
+        .expect("a ratio")
+    };
+    let (with, without) = (ratio("dict IS NOT NULL"), ratio("dict IS NULL"));
+    assert!(
+        with < without * 0.8,
+        "with the dictionary {with:.3} of the mail, without {without:.3}"
+    );
+    for (who, mails) in &all {
+        exported_whole(&t, &url, who, mails);
+    }
+
+    // Ann's erasure: her words are in the dictionary; afterwards a new
+    // one is current, every row names it (or none), the old one is gone.
+    // (What a re-pack cut short would have left, saved for later: every
+    // row of the others' tickets as packed now, and the dictionary.)
+    sql(
+        &url,
+        "CREATE TABLE saved_rows AS SELECT ticket, seq, raw, dict FROM messages \
+         WHERE dict IS NOT NULL AND ticket NOT IN \
+         (SELECT ticket FROM customers WHERE email = convert_to('ann@customer.test', 'UTF8'))",
+    );
+    sql(&url, "CREATE TABLE saved_dicts AS SELECT * FROM mail_dicts");
+    let out = t
+        .cmd()
+        .args(["customers", "erase", "ann@customer.test", "--force"])
+        .env(URL_VAR, &url)
+        .output()
+        .expect("run erase");
+    assert!(out.status.success(), "{}", text(&out));
+    let second_dict = sql(&url, "SELECT id FROM mail_dicts WHERE current");
+    assert!(!second_dict.is_empty() && second_dict != first_dict);
+    assert_eq!(sql(&url, "SELECT count(*) FROM mail_dicts"), "1");
+    assert_eq!(
+        sql(
+            &url,
+            &format!("SELECT count(*) FROM messages WHERE dict IS DISTINCT FROM {second_dict} AND dict IS NOT NULL")
+        ),
+        "0"
+    );
+    let ann_in_dict = sql(
+        &url,
+        "SELECT count(*) FROM mail_dicts WHERE position('ann-department'::bytea IN dict) > 0",
+    );
+    assert_eq!(
+        ann_in_dict, "0",
+        "the new dictionary has none of Ann's words"
+    );
+    for (who, mails) in all.iter().skip(1) {
+        exported_whole(&t, &url, who, mails);
+    }
+
+    // A re-pack cut short: the old dictionary back, and the rows of every
+    // other ticket back as they were packed with it (Ann's are not: the
+    // erasure rewrote them).
+    sql(
+        &url,
+        "INSERT INTO mail_dicts (id, dict, trained, current) \
+         SELECT id, dict, trained, false FROM saved_dicts",
+    );
+    sql(
+        &url,
+        "UPDATE messages m SET raw = s.raw, dict = s.dict FROM saved_rows s \
+         WHERE m.ticket = s.ticket AND m.seq = s.seq AND m.ticket % 2 = 0",
+    );
+    sql(&url, "DROP TABLE saved_rows, saved_dicts");
+    let pending: i64 = sql(
+        &url,
+        &format!("SELECT count(*) FROM messages WHERE dict = {first_dict}"),
+    )
+    .parse()
+    .expect("a count");
+    assert!(
+        pending >= 20,
+        "{pending} rows left packed with the old dictionary"
+    );
+    // The next process to open the desk finishes the re-pack.
+    let out = t
+        .cmd()
+        .args(["stats"])
+        .env(URL_VAR, &url)
+        .output()
+        .expect("run stats");
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        sql(&url, "SELECT string_agg(id::text, ',') FROM mail_dicts"),
+        second_dict,
+        "the old dictionary is gone"
+    );
+    assert_eq!(
+        sql(
+            &url,
+            &format!("SELECT count(*) FROM messages WHERE dict = {first_dict}")
+        ),
+        "0"
+    );
+    for (who, mails) in all.iter().skip(1) {
+        exported_whole(&t, &url, who, mails);
+    }
+}
+
+/// A node that opened the desk before another trained its dictionary
+/// reads the rows packed with it: the unknown dictionary is looked for in
+/// the table once.
+#[test]
+fn a_node_reads_rows_packed_with_a_dictionary_another_trained_after_it_opened() {
+    let url = fresh_database("mail_dict_nodes");
+    let keys_dir = tempfile::tempdir().expect("temp dir");
+    let keys = common::store_keys(&keys_dir.path().join("db.url"), &url);
+    let t = TestDesk::with(Options {
+        extra: format!("\n[store]\nkind = \"postgres\"\n{keys}"),
+        ..Options::default()
+    });
+    assert!(t.run(&["migrate"]).status.success());
+    // This node opens the desk while it has no dictionary.
+    let node = postdesk::store::Store::open_config(&t.config()).expect("open the desk");
+    assert!(!node.codec().has_dictionary());
+    // Another process imports enough mail to train one, and packs with it.
+    let mut mails = Vec::new();
+    for (n, who) in ["kim", "lou", "max", "ned"].iter().enumerate() {
+        mails.extend(support_mails(
+            &format!("{who}@customer.test"),
+            n * 1000,
+            400,
+            "Thanks",
+        ));
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("mail.mbox");
+    std::fs::write(&path, mbox_of(&mails)).expect("write mbox");
+    let out = t.run(&["import", "mbox", path.to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let more = support_mails("kim@customer.test", 9000, 20, "Again");
+    std::fs::write(&path, mbox_of(&more)).expect("write mbox");
+    let out = t.run(&["import", "mbox", path.to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let packed = sql(
+        &url,
+        "SELECT ticket || ' ' || seq FROM messages WHERE dict IS NOT NULL ORDER BY ticket DESC LIMIT 1",
+    );
+    let (ticket, seq) = packed
+        .split_once(' ')
+        .expect("a row packed with the dictionary");
+    let raw = node
+        .raw_message(
+            ticket.parse().expect("a number"),
+            seq.parse().expect("a number"),
+        )
+        .expect("read with the dictionary, loaded on the way")
+        .expect("the message");
+    assert!(
+        more.iter().chain(&mails).any(|(_, m)| *m == raw),
+        "the mail byte for byte"
+    );
+    assert!(node.codec().has_dictionary(), "the node loaded it");
 }

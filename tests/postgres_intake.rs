@@ -90,7 +90,7 @@ fn a_large_batch_is_written_alike_by_both_engines() {
                 events: Vec::new(),
             };
             // Each engine's staged mail is packed by its own codec: sled's,
-            // PostgreSQL's plain one (schema V6).
+            // PostgreSQL's (a fresh database has no dictionary: plain).
             let mail = if packed {
                 sled.codec().pack_mail(&raw)
             } else {

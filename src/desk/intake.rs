@@ -27,8 +27,8 @@ impl Desk {
             not_mail: e.is_not_mail(),
         });
         let compressed = match parsed {
-            Ok(_) if self.store.packs_mail() => Some(self.store.codec().pack_mail(&raw)),
-            _ => None,
+            Ok(_) => Some(self.store.codec().pack_mail(&raw)),
+            Err(_) => None,
         };
         Prepared {
             raw,

@@ -73,10 +73,9 @@ pub enum DeskError {
 /// A message parsed and compressed, ready for the store.
 pub struct Prepared {
     raw: Vec<u8>,
-    /// The mail packed by the store's codec, when the engine keeps it
-    /// packed (both do: sled with its dictionary, PostgreSQL with none);
-    /// `None` when the engine takes it raw (the store keeps `raw`) or the
-    /// mail was rejected.
+    /// The mail packed by the store's codec (both engines keep it packed,
+    /// with the desk's mail dictionary once one is trained); `None` when
+    /// the mail was rejected (quarantine keeps `raw`).
     compressed: Option<Vec<u8>>,
     parsed: Result<Inbound, Rejected>,
     origin: String,

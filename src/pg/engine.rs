@@ -17,6 +17,7 @@ mod backup;
 mod cache;
 mod claims;
 mod customers;
+mod dictionaries;
 mod guard;
 mod health;
 mod intake;
@@ -27,6 +28,8 @@ mod privacy;
 mod quarantine;
 mod shared;
 mod timers;
+
+pub use dictionaries::Recoded;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -54,6 +57,12 @@ pub struct PgEngine {
     fault: crate::store::fault::Fault,
     /// What decisions read while this node holds the turn ([`cache`]).
     cache: std::sync::Mutex<cache::Slot>,
+    /// The mail dictionaries (schema V8): what new mail is packed with
+    /// and every one a row may name ([`dictionaries`]).
+    codec: std::sync::RwLock<std::sync::Arc<crate::store::codec::Codec>>,
+    /// How many erasures the desk had when training samples were last
+    /// read ([`PgEngine::install_dictionary`]).
+    sampled_after: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for PgEngine {
@@ -143,10 +152,16 @@ impl PgEngine {
             holds: Default::default(),
             fault: Default::default(),
             cache: Default::default(),
+            codec: Default::default(),
+            sampled_after: (-1).into(),
         };
         engine.rt.block_on(async {
             let client = engine.settings.connection(&engine.pool).await?;
             super::schema::check(&client, &engine.settings.describe()).await
+        })?;
+        engine.load_codec().map_err(|e| PgError::Other {
+            at: settings.describe(),
+            message: e.to_string(),
         })?;
         Ok(engine)
     }

@@ -155,7 +155,9 @@ impl Table {
                 ("summary", T::BYTEA),
                 ("summary_of", T::BYTEA),
             ],
-            // `raw` as `packed` says (schema V6, [`crate::pg::mail`]).
+            // `raw` as `packed` says (schema V6, [`crate::pg::mail`]); the
+            // dictionary a frame names is in the frame, so `dict` (V8) is
+            // not copied: rows a move or restore writes have none.
             Table::Messages => &[
                 ("ticket", T::INT8),
                 ("seq", T::INT8),
@@ -293,9 +295,10 @@ pub fn row_of(record: &Record) -> Result<(Table, Vec<Value>), RowError> {
                 int("ticket", *ticket)?,
                 Value::Int(i64::from(*seq)),
                 json(record)?,
-                // Packed as intake packs: a moved or restored desk is
-                // stored as small as one that took its mail here.
-                Value::Bytes(crate::pg::mail::pack(raw)),
+                // Packed as intake packed before V8, without a dictionary
+                // (the column `dict` stays NULL): a moved or restored desk
+                // is stored packed, and needs no dictionary to read.
+                Value::Bytes(crate::pg::mail::pack(&crate::pg::mail::plain(), raw).0),
                 Value::Bool(true),
             ],
         ),
@@ -340,7 +343,7 @@ pub fn row_of(record: &Record) -> Result<(Table, Vec<Value>), RowError> {
                 opt_text(entry.ticket.as_deref()),
                 json(entry)?,
                 // Packed as intake packs it.
-                Value::Bytes(crate::pg::mail::pack(body)),
+                Value::Bytes(crate::pg::mail::pack(&crate::pg::mail::plain(), body).0),
                 Value::Bool(true),
             ],
         ),
@@ -386,7 +389,11 @@ pub fn values(row: &tokio_postgres::Row) -> Result<Vec<Value>, tokio_postgres::E
 /// reading a PostgreSQL desk back as portable records (an export). The
 /// columns beside a record are for finding it; the record is read from
 /// its JSON (and the key columns), so it comes back exactly as written.
-pub fn record_of(table: Table, row: Vec<Value>) -> Result<Record, RowError> {
+pub fn record_of(
+    table: Table,
+    row: Vec<Value>,
+    codec: &crate::store::codec::Codec,
+) -> Result<Record, RowError> {
     let bad = |what: &str| RowError(format!("a {} row: {what}", table.name()));
     let mut cols = row.into_iter();
     let mut next = || cols.next().ok_or_else(|| bad("too few columns"));
@@ -437,7 +444,7 @@ pub fn record_of(table: Table, row: Vec<Value>) -> Result<Record, RowError> {
                 _ => return Err(bad("packed is not a boolean")),
             };
             // Records carry mail as received, whatever the row holds.
-            let raw = crate::pg::mail::unpack(raw, packed)
+            let raw = crate::pg::mail::unpack(codec, raw, packed)
                 .map_err(|e| bad(&format!("its mail does not unpack: {e}")))?;
             Record::Message {
                 ticket,
@@ -491,7 +498,7 @@ pub fn record_of(table: Table, row: Vec<Value>) -> Result<Record, RowError> {
                 Value::Bool(b) => b,
                 _ => return Err(bad("packed is not a boolean")),
             };
-            let body = crate::pg::mail::unpack(body, packed)
+            let body = crate::pg::mail::unpack(&crate::pg::mail::plain(), body, packed)
                 .map_err(|e| bad(&format!("its mail does not unpack: {e}")))?;
             Record::Outbox { entry, body }
         }

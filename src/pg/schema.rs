@@ -18,9 +18,10 @@
 //!   `ticket_timer`) are these indexes and have no table.
 //! - A message's mail is `bytea`. Until V5 it was stored as received and
 //!   PostgreSQL compressed large values itself (TOAST); since V6 postdesk
-//!   packs it (zstd, no dictionary; [`crate::pg::mail`]) and `packed`
-//!   says which a row holds; since V7 the outbox's mail too. Quarantined
-//!   mail stays as received.
+//!   packs it (zstd, with the desk's mail dictionary since V8;
+//!   [`crate::pg::mail`]) and `packed` says which a row holds; since V7
+//!   the outbox's mail too (no dictionary). Quarantined mail stays as
+//!   received.
 //! - Keys that come from mail (Message-IDs, addresses) are `bytea`, since
 //!   `text` cannot hold NUL and a hostile header can.
 //! - `nodes` and `leases` are for several daemons on one database: who is
@@ -40,6 +41,9 @@
 //! - V7: the same for `outbox.body` (a plan, then the built mail): the
 //!   server's compression of it was the costliest statement of IMAP
 //!   intake.
+//! - V8: `mail_dicts` (the desk's mail dictionaries, one `current`) and
+//!   `messages.dict` (the one a row is packed with): see
+//!   `engine/dictionaries.rs`.
 //!
 //! A database with a newer schema than this build knows is refused, by
 //! [`apply`] and [`check`] alike: an older postdesk must not write records

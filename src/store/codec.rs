@@ -21,7 +21,8 @@
 //!   plain JSON, as older builds wrote it.
 //!
 //! The mail dictionary is trained from the desk's first messages
-//! ([`train`]) and kept in the store's `meta` tree under its id; a
+//! ([`train`]) and kept in sled's `meta` tree under its id (PostgreSQL:
+//! the `mail_dicts` table, `src/pg/engine/dictionaries.rs`); a
 //! dictionary stays there as long as mail packed with it does. Being made
 //! of customers' mail, it goes when an erasure rewrites the store: the
 //! rewrite trains a new one from the live mail and re-packs every mail
@@ -188,6 +189,11 @@ impl Codec {
         Codec { current, decoders }
     }
 
+    /// The id of the dictionary new mail is compressed with.
+    pub fn current(&self) -> Option<u32> {
+        self.current.as_ref().map(|(id, _)| *id)
+    }
+
     /// Whether new mail is compressed with a trained dictionary.
     pub fn has_dictionary(&self) -> bool {
         self.current.is_some()
@@ -222,10 +228,9 @@ impl Codec {
     }
 }
 
-/// The codec without a dictionary, shared: what PostgreSQL packs and
-/// unpacks mail with (schema V6). Several nodes read each other's rows
-/// and an erasure must leave no customer's text behind, so PostgreSQL
-/// never trains or needs a dictionary.
+/// The codec without a dictionary, shared: what PostgreSQL packs the
+/// outbox's mail and moved or restored messages with, and what reads
+/// mail when no dictionary is at hand (tests, tools).
 pub fn plain() -> std::sync::Arc<Codec> {
     static PLAIN: std::sync::OnceLock<std::sync::Arc<Codec>> = std::sync::OnceLock::new();
     PLAIN.get_or_init(Default::default).clone()

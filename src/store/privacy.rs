@@ -53,14 +53,17 @@ impl Store {
     /// record of it ([`Privacy::apply_erasure`]). Writers are paused
     /// meanwhile, as for a backup, so the reads and the write see one
     /// moment of the store. A dictionary being trained is dropped: its
-    /// samples may hold what is erased.
+    /// samples may hold what is erased. On PostgreSQL the mail
+    /// dictionaries are then replaced and the mail re-packed
+    /// ([`Store::renew_dictionary`]); sled's offline rewrite does that.
     pub fn apply_erasure(&self, e: &Erasure) -> Result<()> {
         self.forget_training();
         {
             let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
             self.engine().apply_erasure(e)?;
         }
-        self.flush()
+        self.flush()?;
+        self.renew_dictionary()
     }
 
     /// Every erasure recorded, oldest first.

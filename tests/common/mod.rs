@@ -500,6 +500,7 @@ pub fn dump_database(db: &str) -> Vec<u8> {
         decoded.push(b'\n');
         i = end;
     }
+    let codec = mail_codec(db);
     let packed = psql(
         &test_pg(),
         db,
@@ -511,11 +512,40 @@ pub fn dump_database(db: &str) -> Vec<u8> {
         String::from_utf8_lossy(&packed.stderr)
     );
     for line in String::from_utf8_lossy(&packed.stdout).lines() {
-        let mail = postdesk::pg::mail::unpack(unhex(line.trim()), true).expect("packed mail");
+        let mail =
+            postdesk::pg::mail::unpack(&codec, unhex(line.trim()), true).expect("packed mail");
         decoded.extend_from_slice(&mail);
         decoded.push(b'\n');
     }
     [text, decoded].concat()
+}
+
+/// The mail dictionaries of database `db` (schema V8) as a codec that
+/// reads every packed row, read with psql as an admin would.
+pub fn mail_codec(db: &str) -> postdesk::store::codec::Codec {
+    let out = psql(
+        &test_pg(),
+        db,
+        "SELECT id || ' ' || current || ' ' || encode(dict, 'hex') FROM mail_dicts",
+    );
+    assert!(
+        out.status.success(),
+        "read mail dictionaries of {db}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (mut dicts, mut current) = (Vec::new(), None);
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut f = line.split(' ');
+        let (Some(id), Some(cur), Some(hex)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        let id: u32 = id.parse().expect("a dictionary id");
+        if cur == "t" || cur == "true" {
+            current = Some(id);
+        }
+        dicts.push((id, unhex(hex)));
+    }
+    postdesk::store::codec::Codec::new(&dicts, current)
 }
 
 /// Bytes from hex digits (as psql's `encode(…, 'hex')` writes them).

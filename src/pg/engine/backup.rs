@@ -69,6 +69,10 @@ impl Backup for PgEngine {
                 .start()
                 .await
                 .map_err(failed(what))?;
+            // The dictionaries the snapshot's rows are packed with.
+            let codec = super::dictionaries::codec_in(&tx)
+                .await
+                .map_err(failed(what))?;
             for table in ORDER {
                 let statement = tx
                     .prepare(&format!(
@@ -83,7 +87,7 @@ impl Backup for PgEngine {
                     let secret = table == Table::Meta
                         && matches!(values.first(), Some(Value::Bytes(k)) if k == SECRET_KEY.as_bytes());
                     if !secret {
-                        f(rows::record_of(table, values).map_err(bad_row)?)?;
+                        f(rows::record_of(table, values, &codec).map_err(bad_row)?)?;
                     }
                     Ok(())
                 };

@@ -258,13 +258,6 @@ impl Intake for PgEngine {
     fn flush(&self) -> Result<()> {
         Ok(())
     }
-
-    /// Mail is packed in the parse stage, with the plain codec
-    /// ([`crate::pg::mail`], schema V6): the server writes about a
-    /// quarter of the bytes and compresses nothing itself.
-    fn packs_mail(&self) -> bool {
-        true
-    }
 }
 
 /// A staged set as the V1 tables take it, made before the transaction:
@@ -309,6 +302,8 @@ struct MessageColumns<'a> {
     seq: Vec<i64>,
     record: Vec<String>,
     raw: Vec<&'a [u8]>,
+    /// The dictionary each was packed with (schema V8).
+    dict: Vec<Option<i64>>,
 }
 
 #[derive(Default)]
@@ -373,6 +368,7 @@ impl<'a> Rows<'a> {
                 .record
                 .push(String::from_utf8_lossy(&m.json).into_owned());
             messages.raw.push(&m.mail);
+            messages.dict.push(crate::pg::mail::dict_of(&m.mail));
         }
         let (mut strong_ids, mut weak_ids) = (IdColumns::default(), IdColumns::default());
         for (key, entry) in &staged.ids {
@@ -399,7 +395,9 @@ impl<'a> Rows<'a> {
             outbox.next_attempt.push(e.next_attempt.to_rfc3339());
             outbox.ticket.push(e.ticket.as_deref().map(column));
             outbox.record.push(json_text("outbox entry", e)?);
-            outbox.body.push(crate::pg::mail::pack(mail));
+            outbox
+                .body
+                .push(crate::pg::mail::pack(&crate::pg::mail::plain(), mail).0);
         }
         Ok(Rows {
             staged,
@@ -461,11 +459,11 @@ impl<'a> Rows<'a> {
         let m = &self.messages;
         if !m.ticket.is_empty() {
             tx.execute(
-                "INSERT INTO messages (ticket, seq, record, raw, packed) \
-                 SELECT u.ticket, u.seq, u.record::json, u.raw, true \
-                 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bytea[]) \
-                 AS u(ticket, seq, record, raw)",
-                &[&m.ticket, &m.seq, &m.record, &m.raw],
+                "INSERT INTO messages (ticket, seq, record, raw, packed, dict) \
+                 SELECT u.ticket, u.seq, u.record::json, u.raw, true, u.dict \
+                 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bytea[], \
+                 $5::bigint[]) AS u(ticket, seq, record, raw, dict)",
+                &[&m.ticket, &m.seq, &m.record, &m.raw, &m.dict],
             )
             .await?;
         }

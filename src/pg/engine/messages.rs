@@ -4,7 +4,6 @@ use std::collections::VecDeque;
 
 use super::{corrupt, failed, PgEngine, Result};
 use crate::store::engine::Messages;
-use crate::store::StoreError;
 use crate::ticket::{MessageRecord, Ticket};
 
 /// Tickets read per round trip when iterating over all of them.
@@ -25,14 +24,13 @@ impl PgEngine {
     }
 }
 
-/// The mail of a row read as `raw, packed` from column `at` on.
-fn mail(row: &tokio_postgres::Row, at: usize) -> Result<Vec<u8>> {
-    let raw: Vec<u8> = row.try_get(at).map_err(failed("read messages"))?;
-    let packed: bool = row.try_get(at + 1).map_err(failed("read messages"))?;
-    crate::pg::mail::unpack(raw, packed).map_err(|e| StoreError::Corrupt {
-        what: "message mail",
-        detail: e.to_string(),
-    })
+impl PgEngine {
+    /// The mail of a row read as `raw, packed` from column `at` on.
+    fn mail(&self, row: &tokio_postgres::Row, at: usize) -> Result<Vec<u8>> {
+        let raw: Vec<u8> = row.try_get(at).map_err(failed("read messages"))?;
+        let packed: bool = row.try_get(at + 1).map_err(failed("read messages"))?;
+        self.unpack(raw, packed)
+    }
 }
 
 fn record(row: &tokio_postgres::Row) -> Result<MessageRecord> {
@@ -44,7 +42,7 @@ impl Messages for PgEngine {
     fn messages(&self, ticket: u64) -> Result<Vec<(MessageRecord, Vec<u8>)>> {
         self.message_rows(ticket, true)?
             .iter()
-            .map(|row| Ok((record(row)?, mail(row, 1)?)))
+            .map(|row| Ok((record(row)?, self.mail(row, 1)?)))
             .collect()
     }
 
@@ -65,7 +63,7 @@ impl Messages for PgEngine {
             &[&n, &i64::from(seq)],
         )?
         .first()
-        .map(|row| mail(row, 0))
+        .map(|row| self.mail(row, 0))
         .transpose()
     }
 

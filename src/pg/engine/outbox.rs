@@ -21,9 +21,11 @@ const DUE: &str = "state = 'queued' \
 fn with_body(what: &'static str, row: &tokio_postgres::Row) -> Result<(Entry, Vec<u8>)> {
     let body: Vec<u8> = row.try_get(1).map_err(failed(what))?;
     let packed: bool = row.try_get(2).map_err(failed(what))?;
-    let body = crate::pg::mail::unpack(body, packed).map_err(|e| StoreError::Corrupt {
-        what: "outbox mail",
-        detail: e.to_string(),
+    let body = crate::pg::mail::unpack(&crate::pg::mail::plain(), body, packed).map_err(|e| {
+        StoreError::Corrupt {
+            what: "outbox mail",
+            detail: e.to_string(),
+        }
     })?;
     Ok((record(what, KIND, row)?, body))
 }
@@ -182,7 +184,7 @@ impl Outbox for PgEngine {
                 if stored.get(id).is_some_and(|s| still_planned(s, e)) {
                     up_ids.push(*id);
                     up_records.push(record.as_str());
-                    up_bodies.push(crate::pg::mail::pack(body));
+                    up_bodies.push(crate::pg::mail::pack(&crate::pg::mail::plain(), body).0);
                     replaced.push(e.id);
                 }
             }

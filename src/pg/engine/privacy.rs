@@ -10,6 +10,11 @@
 //! rewrite, left to the operator's maintenance window. The WAL holds the
 //! old rows until its segments are recycled, and base backups and WAL
 //! archives hold them until they expire.
+//!
+//! The same holds for what follows the erasure (schema V8): the mail
+//! dictionary is replaced and every row re-packed by the facade
+//! ([`super::dictionaries`]), which leaves the old dictionary's row and
+//! the re-packed rows' old versions as dead tuples for the same VACUUM.
 
 use tokio_postgres::types::ToSql;
 
@@ -75,14 +80,18 @@ impl Privacy for PgEngine {
             t_record.push(record);
             t_summary.push(crate::report::Summary::of(t).encode());
         }
-        let (mut m_ticket, mut m_seq, mut m_record, mut m_raw) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut m_ticket, mut m_seq, mut m_record, mut m_raw, mut m_dict) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let codec = self.codec();
         for (m, raw) in &e.messages {
             m_ticket.push(number(m.ticket));
             m_seq.push(i64::from(m.seq));
             m_record.push(to_json("message", m)?);
-            // Packed as intake packs (schema V6).
-            m_raw.push(crate::pg::mail::pack(raw));
+            // Packed as intake packs (schema V6, V8); the re-pack that
+            // follows the erasure moves them to the new dictionary.
+            let (packed, dict) = crate::pg::mail::pack(&codec, raw);
+            m_raw.push(packed);
+            m_dict.push(dict);
         }
         // As the guard and notice keys hold addresses (the customer index
         // holds them as the erasure gives them).
@@ -143,12 +152,12 @@ impl Privacy for PgEngine {
             .await
             .map_err(failed(what))?;
             tx.execute(
-                "INSERT INTO messages (ticket, seq, record, raw, packed) \
-                 SELECT t, s, j::json, r, true FROM unnest($1::bigint[], $2::bigint[], \
-                 $3::text[], $4::bytea[]) AS x(t, s, j, r) \
+                "INSERT INTO messages (ticket, seq, record, raw, packed, dict) \
+                 SELECT t, s, j::json, r, true, d FROM unnest($1::bigint[], $2::bigint[], \
+                 $3::text[], $4::bytea[], $5::bigint[]) AS x(t, s, j, r, d) \
                  ON CONFLICT (ticket, seq) DO UPDATE SET record = EXCLUDED.record, \
-                 raw = EXCLUDED.raw, packed = EXCLUDED.packed",
-                &[&m_ticket, &m_seq, &m_record, &m_raw],
+                 raw = EXCLUDED.raw, packed = EXCLUDED.packed, dict = EXCLUDED.dict",
+                &[&m_ticket, &m_seq, &m_record, &m_raw, &m_dict],
             )
             .await
             .map_err(failed(what))?;

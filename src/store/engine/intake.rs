@@ -54,12 +54,4 @@ pub trait Intake {
 
     /// Makes what was written durable; sources are marked done only after.
     fn flush(&self) -> Result<()>;
-
-    /// Whether the mail in a staged set is for this engine packed by the
-    /// store's codec ([`crate::store::Store::codec`]: sled's trained
-    /// dictionary, PostgreSQL's plain codec) or raw. Packing in the parse
-    /// stage keeps it off the serial write. Every other primitive takes
-    /// and gives mail raw. The facade packs staged mail only for an engine
-    /// that says so.
-    fn packs_mail(&self) -> bool;
 }

@@ -298,8 +298,4 @@ impl Intake for Sled {
         self.db.flush().map_err(self.io("flush"))?;
         Ok(())
     }
-
-    fn packs_mail(&self) -> bool {
-        true
-    }
 }
