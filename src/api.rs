@@ -103,7 +103,8 @@ pub enum Request {
         after: Option<String>,
     },
     /// Erase a person (`customers erase`): see [`crate::privacy`]. The
-    /// store is rewritten afterwards, so no old copy stays on disk.
+    /// store is rewritten afterwards (sled offline, PostgreSQL by VACUUM
+    /// FULL), so no old copy stays in its files.
     EraseCustomer {
         address: String,
         /// Who asks: recorded with the erasure.

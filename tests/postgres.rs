@@ -1025,3 +1025,100 @@ fn a_node_reads_rows_packed_with_a_dictionary_another_trained_after_it_opened() 
     );
     assert!(node.codec().has_dictionary(), "the node loaded it");
 }
+
+/// An erasure on PostgreSQL rewrites the desk's tables (`VACUUM FULL`)
+/// so that the old versions of the rows it changed leave the table files,
+/// as sled's rewrite leaves its log. `VACUUM FULL` keeps every version a
+/// snapshot still open may see, so the erasure first waits for snapshots
+/// from before it: here a reader holds one across the erasure, and the
+/// files still hold nothing of the person afterwards.
+#[test]
+fn an_erasure_leaves_no_old_row_version_in_the_table_files() {
+    let url = fresh_database("erase_vacuum");
+    let db = url.rsplit('/').next().expect("db name").to_string();
+    let t = desk("kind = \"postgres\"\n");
+    assert!(migrate(&t, &url, &[]).status.success());
+    let env = [(URL_VAR, url.as_str())];
+    for i in 0..3 {
+        let m = mail(
+            "Zenobia Quokkafeld <zenobia@customer.test>",
+            &format!("Quokka ledger {i}"),
+            &format!("quokka-{i}@customer.test"),
+            "",
+            "The quokka ledger shows a second refund I never asked for.",
+        );
+        let out = t.pipe_with(&m, &env);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let needles: [&[u8]; 3] = [
+        b"zenobia@customer.test",
+        b"Quokkafeld",
+        b"quokka ledger shows",
+    ];
+    let residue = || -> Vec<String> {
+        common::table_files(&db)
+            .into_iter()
+            .flat_map(|(relation, f)| {
+                let bytes = std::fs::read(&f).unwrap_or_default();
+                needles
+                    .iter()
+                    .filter(|n| bytes.windows(n.len()).any(|w| w == **n))
+                    .map(|n| format!("{relation} holds {}", String::from_utf8_lossy(n)))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    assert!(!residue().is_empty(), "the table files name her before");
+
+    // A snapshot from before the erasure, held across it by a session
+    // that locks none of the desk's tables (one that read them would hold
+    // VACUUM FULL back by its lock anyway).
+    let reader = {
+        let (pg, db) = (test_pg(), db.clone());
+        std::thread::spawn(move || {
+            psql(
+                &pg,
+                &db,
+                "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1; SELECT pg_sleep(3); COMMIT;",
+            )
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sql(
+        &url,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND backend_xmin IS NOT NULL AND pid <> pg_backend_pid()",
+    ) == "0"
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reader never began"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = t
+        .cmd()
+        .args([
+            "customers",
+            "erase",
+            "zenobia@customer.test",
+            "--force",
+            "--json",
+        ])
+        .env(URL_VAR, &url)
+        .output()
+        .expect("run erase");
+    assert!(out.status.success(), "{}", text(&out));
+    let erased: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        erased["rewritten_records"].as_u64().unwrap_or(0) > 0,
+        "{erased}"
+    );
+    let read = reader.join().expect("the reader");
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    assert_eq!(residue(), Vec::<String>::new());
+}

@@ -552,8 +552,9 @@ pub enum CustomersCmd {
     /// pseudonym; never the address).
     ///
     /// Afterwards the whole store is rewritten so that no old copy stays
-    /// in its log: this takes time (and briefly disk space) in proportion
-    /// to the whole store, and a running daemon pauses intake meanwhile.
+    /// in its log (on PostgreSQL: VACUUM FULL of the desk's tables): this
+    /// takes time (and briefly disk space) in proportion to the whole
+    /// store, and a running daemon pauses intake meanwhile.
     /// Backups taken before still hold the person: delete or redo them.
     Erase {
         /// The person's address.

@@ -255,10 +255,7 @@ impl Desk {
             // Erased before, perhaps without the rewrite finishing: the
             // rewrite is what is left to do.
             if let Some(record) = self.store.erasure(&pseudonym)? {
-                return Ok(Response::Erased {
-                    record,
-                    rewritten: self.rewritten(),
-                });
+                return Ok(self.reclaimed(record));
             }
             return refuse(format!("the desk holds nothing about {address}"));
         }
@@ -358,18 +355,20 @@ impl Desk {
         };
         self.store.apply_erasure(&erasure)?;
         tracing::info!(pseudonym = %record.pseudonym, by = %record.by, "a customer was erased; the store is rewritten next");
-        Ok(Response::Erased {
-            record,
-            rewritten: self.rewritten(),
-        })
+        Ok(self.reclaimed(record))
     }
 
-    /// `None`: the erasure is written, and the store still holds old
-    /// copies until it is rewritten offline (sled, whose log keeps them);
-    /// `Some(0)`: nothing to rewrite (PostgreSQL reclaims dead rows with
-    /// VACUUM, see [`crate::store::engine::Privacy::rewrites_offline`]).
-    fn rewritten(&self) -> Option<u64> {
-        (!self.store.engine().rewrites_offline()).then_some(0)
+    /// The answer to a written erasure once the store let go of the old
+    /// copies it can (PostgreSQL rewrites its tables now: `rewritten`
+    /// says how many records they hold). `rewritten: None`: the store
+    /// still holds old copies until it is rewritten offline (sled, whose
+    /// log keeps them), which the daemon or the command does next. A
+    /// failure leaves the erasure written and says to run it again.
+    fn reclaimed(&self, record: crate::store::ErasureRecord) -> Response {
+        match self.store.reclaim_erased() {
+            Ok(rewritten) => Response::Erased { record, rewritten },
+            Err(e) => Response::rewrite_failed(&record, &e.to_string()),
+        }
     }
 }
 

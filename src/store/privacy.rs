@@ -66,6 +66,14 @@ impl Store {
         self.renew_dictionary()
     }
 
+    /// After an erasure: removes the old copies of what it changed from
+    /// the engine's files, where the engine can while open (PostgreSQL:
+    /// `VACUUM FULL`), and returns the records those files hold; `None`
+    /// when only an offline rewrite can ([`Store::rewrite`], sled).
+    pub fn reclaim_erased(&self) -> Result<Option<u64>> {
+        self.engine().reclaim()
+    }
+
     /// Every erasure recorded, oldest first.
     pub fn erasures(&self) -> Result<Vec<ErasureRecord>> {
         self.engine().erasures()
@@ -78,7 +86,7 @@ impl Store {
 
     /// Rewrites the (closed) store in `state_dir/store` so that it holds
     /// its live records and nothing else (sled only: see
-    /// [`super::engine::Privacy::rewrites_offline`] and
+    /// [`super::engine::Privacy::reclaim`] and
     /// `sled_engine::rewrite`). Returns the records copied.
     pub fn rewrite(state_dir: &Path) -> std::io::Result<u64> {
         sled_engine::rewrite::rewrite(state_dir)

@@ -564,6 +564,76 @@ pub fn psql(pg: &serde_json::Value, db: &str, sql: &str) -> Output {
         .expect("run psql")
 }
 
+/// The files on disk of database `db`'s tables, their indexes and their
+/// TOAST (every fork and segment): where the old versions of rows stay
+/// until VACUUM. A CHECKPOINT first writes out what only shared buffers
+/// held. The cluster's data directory is `data` beside pg.json
+/// (tests/pg/start.sh); the test must be able to read it (root, or the
+/// cluster's own user).
+/// Each with what it belongs to.
+pub fn table_files(db: &str) -> Vec<(String, std::path::PathBuf)> {
+    let pg = test_pg();
+    let path = std::env::var("POSTDESK_TEST_PG").expect("POSTDESK_TEST_PG");
+    let data = Path::new(&path)
+        .parent()
+        .expect("pg.json's directory")
+        .join("data");
+    let out = psql(&pg, db, "CHECKPOINT");
+    assert!(
+        out.status.success(),
+        "CHECKPOINT (tests/pg/start.sh grants pg_checkpoint): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = psql(
+        &pg,
+        db,
+        "SELECT c.relname, pg_relation_filepath(c.oid) FROM pg_class c \
+         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i') \
+         UNION ALL SELECT c.relname || ' (TOAST)', pg_relation_filepath(c.reltoastrelid) \
+         FROM pg_class c \
+         WHERE c.relnamespace = 'public'::regnamespace AND c.reltoastrelid <> 0 \
+         UNION ALL SELECT c.relname || ' (TOAST index)', pg_relation_filepath(i.indexrelid) \
+         FROM pg_class c JOIN pg_index i ON i.indrelid = c.reltoastrelid \
+         WHERE c.relnamespace = 'public'::regnamespace",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut files = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((relation, rel)) = line.trim().split_once('|') else {
+            continue;
+        };
+        let base = data.join(rel);
+        let dir = base.parent().expect("a relation file's directory");
+        let name = base
+            .file_name()
+            .expect("a file name")
+            .to_string_lossy()
+            .into_owned();
+        for e in std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+            .flatten()
+        {
+            let f = e.file_name().to_string_lossy().into_owned();
+            let fork = f
+                .strip_prefix(&name)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '_']));
+            if fork {
+                files.push((relation.to_string(), e.path()));
+            }
+        }
+    }
+    assert!(
+        !files.is_empty(),
+        "no table files for {db} under {}",
+        data.display()
+    );
+    files
+}
+
 /// PostgreSQL's client `tool` (psql, pg_dump) of the test cluster, on
 /// database `db`, as the cluster's user.
 fn pg_tool(pg: &serde_json::Value, tool: &str, db: &str) -> Command {

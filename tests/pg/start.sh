@@ -128,6 +128,10 @@ psql_admin -c "CREATE ROLE postdesk LOGIN CREATEDB PASSWORD '$PASSWORD'" </dev/n
   die "cannot create the postdesk role"
 psql_admin -c "CREATE DATABASE postdesk OWNER postdesk" </dev/null >/dev/null ||
   die "cannot create the postdesk database"
+# The erasure tests scan the table files for what was erased: a CHECKPOINT
+# first puts on disk what is still only in shared buffers.
+psql_admin -c "GRANT pg_checkpoint TO postdesk" </dev/null >/dev/null ||
+  die "cannot grant pg_checkpoint to postdesk"
 
 URL="postgres://postdesk:$PASSWORD@127.0.0.1:$PORT/postdesk"
 cat >"$DIR/pg.json" <<JSON

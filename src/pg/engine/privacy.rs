@@ -1,26 +1,96 @@
 //! [`Privacy`] over the tables: an erasure as one SQL transaction, the
 //! records in `erasures`.
 //!
-//! No offline rewrite: PostgreSQL keeps the old versions of updated and
-//! deleted rows (dead tuples, and their TOASTed mail) in the table files
-//! until VACUUM prunes them; a plain `VACUUM` (autovacuum does it) makes
-//! their space reusable, so they are overwritten in time but not at once,
-//! and `VACUUM FULL` (an exclusive lock while it copies the table)
-//! rewrites the tables with the live rows only: the counterpart of sled's
-//! rewrite, left to the operator's maintenance window. The WAL holds the
-//! old rows until its segments are recycled, and base backups and WAL
-//! archives hold them until they expire.
-//!
-//! The same holds for what follows the erasure (schema V8): the mail
-//! dictionary is replaced and every row re-packed by the facade
-//! ([`super::dictionaries`]), which leaves the old dictionary's row and
-//! the re-packed rows' old versions as dead tuples for the same VACUUM.
+//! PostgreSQL keeps the old versions of updated and deleted rows (dead
+//! tuples, and their TOASTed mail) in the table files until VACUUM prunes
+//! them, and a plain `VACUUM` (autovacuum's) only makes their space
+//! reusable: the bytes stay until overwritten. So once the erasure is
+//! written, and the mail dictionary replaced and every row re-packed by
+//! the facade ([`super::dictionaries`], schema V8), [`Privacy::reclaim`]
+//! runs `VACUUM (FULL)` on the tables those write: each is copied with
+//! its live rows only and the old files are emptied, the counterpart of
+//! sled's offline rewrite. It first waits for every snapshot older than
+//! the erasure to end, since VACUUM FULL keeps what one may still see
+//! ([`wait_for_older_snapshots`]). It holds an exclusive lock on each table while
+//! it copies it, so every node's intake waits meanwhile (on sled the
+//! daemon pauses intake for its rewrite too). The WAL holds the old rows
+//! until its segments are recycled, and base backups and WAL archives
+//! until they expire.
 
 use tokio_postgres::types::ToSql;
 
 use super::{corrupt, failed, PgEngine, Result};
 use crate::store::engine::Privacy;
 use crate::store::{Erasure, ErasureRecord, StoreError};
+
+/// The tables an erasure, or the re-pack after it, changes rows of: what
+/// [`Privacy::reclaim`] rewrites. `erasures` only gains rows; `cursors`,
+/// `nodes`, `leases` and `lease_takings` hold no one's mail.
+const RECLAIMED: [&str; 11] = [
+    "tickets",
+    "messages",
+    "msgids",
+    "customers",
+    "outbox",
+    "guard",
+    "notified",
+    "quarantine",
+    "quarantine_raw",
+    "meta",
+    "mail_dicts",
+];
+
+/// How long [`Privacy::reclaim`] waits for transactions older than the
+/// erasure to end: as long as a statement waits for a lock.
+const OLDER_SNAPSHOTS_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Waits until no other session of this database (nor a replication slot
+/// or a standby's feedback) holds a snapshot older than now, that is,
+/// from before the erasure and the re-pack committed. `VACUUM FULL` copies
+/// every row version such a snapshot may still see, the erased ones among
+/// them; autovacuum's ANALYZE right after an import is one. Gives up
+/// after [`OLDER_SNAPSHOTS_WAIT`], naming who holds them.
+async fn wait_for_older_snapshots(
+    client: &tokio_postgres::Client,
+    what: &'static str,
+) -> Result<()> {
+    let now: String = client
+        .query_one("SELECT pg_snapshot_xmax(pg_current_snapshot())::text", &[])
+        .await
+        .and_then(|r| r.try_get(0))
+        .map_err(failed(what))?;
+    let deadline = std::time::Instant::now() + OLDER_SNAPSHOTS_WAIT;
+    loop {
+        let holders: Vec<String> = client
+            .query(
+                "SELECT COALESCE(backend_type, 'session') || ' ' || pid FROM pg_stat_activity \
+                 WHERE pid <> pg_backend_pid() AND backend_xmin IS NOT NULL \
+                 AND (datname = current_database() OR datname IS NULL) \
+                 AND age(backend_xmin) > age($1::text::xid8::xid) \
+                 UNION ALL SELECT 'replication slot ' || slot_name FROM pg_replication_slots \
+                 WHERE xmin IS NOT NULL AND age(xmin) > age($1::text::xid8::xid)",
+                &[&now],
+            )
+            .await
+            .map_err(failed(what))?
+            .iter()
+            .filter_map(|r| r.try_get(0).ok())
+            .collect();
+        if holders.is_empty() {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(StoreError::Pg {
+                what,
+                detail: format!(
+                    "{} still see the rows from before the erasure, and VACUUM FULL would keep them",
+                    holders.join(", ")
+                ),
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
 
 /// The text columns cannot hold NUL; the record beside them does.
 fn column_text(s: &str) -> String {
@@ -304,6 +374,31 @@ impl Privacy for PgEngine {
         // What this node's turn had read may be old now.
         self.forget_reads();
         done
+    }
+
+    fn reclaim(&self) -> Result<Option<u64>> {
+        let what = "rewrite the tables after an erasure (VACUUM FULL)";
+        let held = self.rt.block_on(async {
+            let client = self.client(what).await?;
+            wait_for_older_snapshots(&client, what).await?;
+            // One statement, outside a transaction (VACUUM cannot run in
+            // one); the table names are this file's constants.
+            client
+                .batch_execute(&format!("VACUUM (FULL) {}", RECLAIMED.join(", ")))
+                .await
+                .map_err(failed(what))?;
+            let tables: Vec<&str> = RECLAIMED.to_vec();
+            let row = client
+                .query_one(
+                    "SELECT COALESCE(sum(GREATEST(reltuples, 0)), 0)::bigint FROM pg_class \
+                     WHERE oid = ANY($1::text[]::regclass[])",
+                    &[&tables],
+                )
+                .await
+                .map_err(failed(what))?;
+            row.try_get::<_, i64>(0).map_err(failed(what))
+        })?;
+        Ok(Some(u64::try_from(held).unwrap_or(0)))
     }
 
     fn erasures(&self) -> Result<Vec<ErasureRecord>> {

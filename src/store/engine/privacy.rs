@@ -19,12 +19,11 @@ pub trait Privacy {
     /// The latest erasure that gave this pseudonym (any case), if one did.
     fn erasure(&self, pseudonym: &str) -> Result<Option<ErasureRecord>>;
 
-    /// Whether, after [`Privacy::apply_erasure`], old copies of what it
-    /// removed stay in the engine's files until the store is closed and
-    /// rewritten offline ([`crate::store::Store::rewrite`]): the caller
-    /// then closes the store and runs the rewrite. Engines that need no
-    /// such step keep the default.
-    fn rewrites_offline(&self) -> bool {
-        false
-    }
+    /// After [`Privacy::apply_erasure`]: removes from the engine's files
+    /// the old copies of what it changed, where the engine can while it
+    /// is open, and says how many records the rewritten files hold.
+    /// `None`: it cannot, and they stay until the store is closed and
+    /// rewritten offline ([`crate::store::Store::rewrite`]), which the
+    /// caller then runs.
+    fn reclaim(&self) -> Result<Option<u64>>;
 }

@@ -205,8 +205,9 @@ impl Privacy for Sled {
     }
 
     /// sled is log-structured: a removed or overwritten value stays in its
-    /// old segment until the segment is reused, and nothing says when.
-    fn rewrites_offline(&self) -> bool {
-        true
+    /// old segment until the segment is reused, and nothing says when. Only
+    /// the offline rewrite removes it.
+    fn reclaim(&self) -> Result<Option<u64>> {
+        Ok(None)
     }
 }
