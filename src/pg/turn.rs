@@ -144,11 +144,14 @@ impl Turn {
     }
 }
 
-/// Whether some session holds the turn now (for tests and `status`).
+/// Whether some session holds this database's turn now (for tests and
+/// `status`). `pg_locks` lists every database's locks, and every desk on
+/// a cluster takes the same key in its own database.
 pub async fn held_elsewhere(client: &impl GenericClient, at: &str) -> Result<bool, PgError> {
     let row = client
         .query_one(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
              AND ((classid::bigint << 32) | objid::bigint) = $1",
             &[&TURN],
         )
