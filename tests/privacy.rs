@@ -157,7 +157,9 @@ fn scan_store(t: &TestDesk) -> Vec<String> {
 fn scan_backup_decompressed(backup: &Path) -> Vec<String> {
     let state = tempfile::tempdir().expect("temp dir");
     postdesk::backup::restore(state.path(), backup, false).expect("restore the backup");
-    let store = postdesk::store::Store::open(state.path()).expect("open the restored store");
+    // The restore has just closed it: sled lets go of its lock a moment
+    // later (`Store::reopen` waits for that).
+    let store = postdesk::store::Store::reopen(state.path()).expect("open the restored store");
     let mut blobs: Vec<(String, Vec<u8>)> = Vec::new();
     for t in store.tickets() {
         let t = t.expect("ticket");

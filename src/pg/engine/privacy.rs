@@ -7,15 +7,19 @@
 //! reusable: the bytes stay until overwritten. So once the erasure is
 //! written, and the mail dictionary replaced and every row re-packed by
 //! the facade ([`super::dictionaries`], schema V8), [`Privacy::reclaim`]
-//! runs `VACUUM (FULL)` on the tables those write: each is copied with
-//! its live rows only and the old files are emptied, the counterpart of
-//! sled's offline rewrite. It first waits for every snapshot older than
-//! the erasure to end, since VACUUM FULL keeps what one may still see
-//! ([`wait_for_older_snapshots`]). It holds an exclusive lock on each table while
-//! it copies it, so every node's intake waits meanwhile (on sled the
-//! daemon pauses intake for its rewrite too). The WAL holds the old rows
-//! until its segments are recycled, and base backups and WAL archives
-//! until they expire.
+//! runs `VACUUM (FULL, ANALYZE)` on the tables those write: each is
+//! copied with its live rows only and the old files are emptied, the
+//! counterpart of sled's offline rewrite; ANALYZE replaces the planner's
+//! statistics of them, whose most common values may be the person's
+//! address. It first waits for every snapshot older than the erasure to
+//! end, since VACUUM FULL keeps what one may still see
+//! ([`wait_for_older_snapshots`]). It holds an exclusive lock on each
+//! table while it copies it, so every node's intake waits meanwhile (on
+//! sled the daemon pauses intake for its rewrite too). What it does not
+//! reach: the old statistics rows stay in the `pg_statistic` catalog as
+//! dead tuples until autovacuum prunes it (postdesk does not own it), the
+//! WAL holds the old rows until its segments are recycled, and base
+//! backups and WAL archives until they expire.
 
 use tokio_postgres::types::ToSql;
 
@@ -384,7 +388,7 @@ impl Privacy for PgEngine {
             // One statement, outside a transaction (VACUUM cannot run in
             // one); the table names are this file's constants.
             client
-                .batch_execute(&format!("VACUUM (FULL) {}", RECLAIMED.join(", ")))
+                .batch_execute(&format!("VACUUM (FULL, ANALYZE) {}", RECLAIMED.join(", ")))
                 .await
                 .map_err(failed(what))?;
             let tables: Vec<&str> = RECLAIMED.to_vec();
