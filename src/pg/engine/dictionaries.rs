@@ -27,8 +27,11 @@
 //! idempotent, so two processes finishing it at once do no harm.
 //!
 //! The re-packed rows' old versions (and the deleted dictionaries' rows)
-//! stay in the table files as dead tuples until VACUUM, exactly like the
-//! rows an erasure rewrites: see `privacy.rs` for what the operator runs.
+//! stay in the table files as dead tuples, like the rows an erasure
+//! rewrites, until the `VACUUM (FULL, ANALYZE)` that follows the re-pack
+//! (`Privacy::reclaim`, privacy.rs). An erasure cut short by a crash is
+//! answered with an error; running it again finishes the re-pack (at
+//! open) and then the rewrite.
 
 use std::sync::Arc;
 
