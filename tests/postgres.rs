@@ -1026,6 +1026,80 @@ fn a_node_reads_rows_packed_with_a_dictionary_another_trained_after_it_opened() 
     assert!(node.codec().has_dictionary(), "the node loaded it");
 }
 
+/// A node that still packs with the dictionary an erasure replaced (it
+/// loads the table again only every 10 s) must not store rows naming the
+/// deleted dictionary, which nobody could read: the foreign key (schema
+/// V9) refuses its batch, which is dropped to be fetched again, and the
+/// reopened node stores the same mail with the current dictionary.
+#[test]
+fn a_node_packing_with_a_replaced_dictionary_is_refused_and_its_mail_stored_after_a_reopen() {
+    let url = fresh_database("mail_dict_stale");
+    let keys_dir = tempfile::tempdir().expect("temp dir");
+    let keys = common::store_keys(&keys_dir.path().join("db.url"), &url);
+    let t = TestDesk::with(Options {
+        extra: format!("\n[store]\nkind = \"postgres\"\n{keys}"),
+        ..Options::default()
+    });
+    assert!(t.run(&["migrate"]).status.success());
+    let mut mails = Vec::new();
+    for (n, who) in ["kim", "lou", "max", "ned"].iter().enumerate() {
+        mails.extend(support_mails(
+            &format!("{who}@customer.test"),
+            n * 1000,
+            400,
+            "Thanks",
+        ));
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("mail.mbox");
+    std::fs::write(&path, mbox_of(&mails)).expect("write mbox");
+    let out = t.run(&["import", "mbox", path.to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let first = sql(&url, "SELECT id FROM mail_dicts WHERE current");
+    assert!(!first.is_empty(), "the import trained a dictionary");
+
+    // This node opens the desk with that dictionary; another process then
+    // erases a customer, which replaces it and deletes the old one.
+    let node = postdesk::desk::Desk::open(t.config()).expect("open the desk");
+    assert!(node.store().codec().has_dictionary());
+    let out = t.run(&["customers", "erase", "kim@customer.test", "--force"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        sql(
+            &url,
+            &format!("SELECT count(*) FROM mail_dicts WHERE id = {first}")
+        ),
+        "0",
+        "the replaced dictionary is gone"
+    );
+
+    let late = support_mails("pat@customer.test", 7000, 1, "Late");
+    let (_, raw) = late.first().expect("a mail");
+    // Staged by the ingest, written by the flush.
+    let refused = node
+        .ingest(raw, Some("main"), "test", postdesk::decide::Mode::Live)
+        .map_err(|e| e.to_string())
+        .and_then(|_| node.flush().map_err(|e| e.to_string()));
+    let why = refused
+        .expect_err("a batch packed with the deleted dictionary is refused, not stored unreadable");
+    assert!(why.contains("fetched again"), "{why}");
+    drop(node);
+    let reopened = postdesk::desk::Desk::open(t.config()).expect("reopen the desk");
+    reopened
+        .ingest(raw, Some("main"), "test", postdesk::decide::Mode::Live)
+        .expect("stored with the current dictionary");
+    reopened.flush().expect("flushed");
+    assert_eq!(
+        sql(
+            &url,
+            "SELECT count(*) FROM messages m WHERE dict IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM mail_dicts d WHERE d.id = m.dict)"
+        ),
+        "0"
+    );
+    exported_whole(&t, &url, "pat@customer.test", &late);
+}
+
 /// An erasure on PostgreSQL rewrites the desk's tables (`VACUUM FULL`)
 /// so that the old versions of the rows it changed leave the table files,
 /// as sled's rewrite leaves its log. `VACUUM FULL` keeps every version a

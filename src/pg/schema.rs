@@ -44,6 +44,10 @@
 //! - V8: `mail_dicts` (the desk's mail dictionaries, one `current`) and
 //!   `messages.dict` (the one a row is packed with): see
 //!   `engine/dictionaries.rs`.
+//! - V9: `messages.dict` references `mail_dicts`, so that no row can name
+//!   a dictionary an erasure's re-pack deleted (a node that had not yet
+//!   loaded the new one could write such a row a moment after the
+//!   re-pack's own check).
 //!
 //! A database with a newer schema than this build knows is refused, by
 //! [`apply`] and [`check`] alike: an older postdesk must not write records

@@ -12,8 +12,12 @@
 //! - A node that meets a row naming a dictionary it has not loaded
 //!   (another node trained it) reloads the table once and retries
 //!   ([`PgEngine::unpack`]); still missing is [`StoreError::Corrupt`].
-//! - A dictionary is deleted only by a statement that checks, in the
-//!   same statement, that no row names it ([`PgEngine::recode`]).
+//! - A dictionary is deleted only while no row names it: the foreign key
+//!   `messages.dict` (schema V9) makes the database refuse both the
+//!   delete and a row naming a deleted one, which a node that had not
+//!   yet loaded the new dictionary could otherwise commit a moment after
+//!   the re-pack's check. Refused, that node reopens its store and packs
+//!   the batch's mail again ([`crate::pg::engine::PgEngine`]'s `write`).
 //!
 //! Erasure: a dictionary holds fragments of the mail it was trained from.
 //! After an erasure commits, the facade trains a new one from the live
@@ -283,14 +287,9 @@ impl PgEngine {
                     None => break,
                 }
             }
-            let deleted = self.rows(
-                what,
-                "DELETE FROM mail_dicts d WHERE NOT current AND d.id = ANY($1) \
-                 AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.dict = d.id) RETURNING id",
-                &[&olds],
-            )?;
-            done.deleted += deleted.len() as u64;
-            done.left = (olds.len() - deleted.len()) as u64;
+            let deleted = self.delete_unnamed(&olds)?;
+            done.deleted += deleted;
+            done.left = (olds.len() as u64).saturating_sub(deleted);
             if done.left == 0 {
                 self.load_codec()?;
                 return Ok(done);
@@ -298,6 +297,33 @@ impl PgEngine {
         }
         self.load_codec()?;
         Ok(done)
+    }
+
+    /// Deletes those of `olds` no row names; how many. The foreign key
+    /// (schema V9) refuses the statement when another node committed a
+    /// row naming one meanwhile: then none is deleted this pass.
+    fn delete_unnamed(&self, olds: &[i64]) -> Result<u64> {
+        let what = "delete replaced mail dictionaries";
+        self.rt.block_on(async {
+            let client = self.client(what).await?;
+            match client
+                .query(
+                    "DELETE FROM mail_dicts d WHERE NOT current AND d.id = ANY($1) \
+                     AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.dict = d.id) RETURNING id",
+                    &[&olds],
+                )
+                .await
+            {
+                Ok(rows) => Ok(rows.len() as u64),
+                Err(e)
+                    if e.code()
+                        == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) =>
+                {
+                    Ok(0)
+                }
+                Err(e) => Err(failed(what)(e)),
+            }
+        })
     }
 
     /// One batch of [`PgEngine::recode`] after key `after`: how many rows

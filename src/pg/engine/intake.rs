@@ -227,7 +227,16 @@ impl Intake for PgEngine {
             if let Some(h) = lost.first() {
                 return Err(StoreError::LeaseLost(h.name.clone()));
             }
-            rows.write(&tx).await.map_err(failed(what))?;
+            if let Err(e) = rows.write(&tx).await {
+                // The only foreign key a batch's rows meet (schema V9).
+                if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
+                    return Err(StoreError::Corrupt {
+                        what: STALE_DICTIONARY,
+                        detail: e.to_string(),
+                    });
+                }
+                return Err(failed(what)(e));
+            }
             tx.commit().await.map_err(failed(what))
         }));
         // Whether it committed or not, what was read may be old now.
@@ -241,6 +250,13 @@ impl Intake for PgEngine {
             ))
         });
         match written {
+            // Packed by this node's codec with a dictionary an erasure's
+            // re-pack has deleted since: reopening loads the current one,
+            // and the mail is fetched and packed again.
+            Err(StoreError::Corrupt { what, .. }) if what == STALE_DICTIONARY => Err(self
+                .unwritable(
+                    "the batch's mail was packed with a mail dictionary an erasure replaced",
+                )),
             Err(StoreError::LeaseLost(inbox)) => {
                 self.unwritable(&format!(
                     "the lease of {inbox} was lost under a staged batch"
@@ -259,6 +275,9 @@ impl Intake for PgEngine {
         Ok(())
     }
 }
+
+/// What a batch packed with a deleted mail dictionary is refused as.
+const STALE_DICTIONARY: &str = "mail packed with a deleted dictionary";
 
 /// A staged set as the V1 tables take it, made before the transaction:
 /// one array per column of the tables a batch writes many rows to, so
