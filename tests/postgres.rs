@@ -970,6 +970,31 @@ fn a_mail_dictionary_is_trained_replaced_by_an_erasure_and_a_cut_short_repack_fi
     }
 }
 
+/// Four customers' 400 mails each: enough for the import to train a mail
+/// dictionary.
+fn enough_to_train() -> Mails {
+    let mut mails = Vec::new();
+    for (n, who) in ["kim", "lou", "max", "ned"].iter().enumerate() {
+        mails.extend(support_mails(
+            &format!("{who}@customer.test"),
+            n * 1000,
+            400,
+            "Thanks",
+        ));
+    }
+    mails
+}
+
+/// `postdesk import mbox` of `mails` on the desk `t` (its store named in
+/// its config), which must succeed.
+fn import_mbox(t: &TestDesk, mails: &Mails) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("mail.mbox");
+    std::fs::write(&path, mbox_of(mails)).expect("write mbox");
+    let out = t.run(&["import", "mbox", path.to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 /// A node that opened the desk before another trained its dictionary
 /// reads the rows packed with it: the unknown dictionary is looked for in
 /// the table once.
@@ -987,24 +1012,10 @@ fn a_node_reads_rows_packed_with_a_dictionary_another_trained_after_it_opened() 
     let node = postdesk::store::Store::open_config(&t.config()).expect("open the desk");
     assert!(!node.codec().has_dictionary());
     // Another process imports enough mail to train one, and packs with it.
-    let mut mails = Vec::new();
-    for (n, who) in ["kim", "lou", "max", "ned"].iter().enumerate() {
-        mails.extend(support_mails(
-            &format!("{who}@customer.test"),
-            n * 1000,
-            400,
-            "Thanks",
-        ));
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("mail.mbox");
-    std::fs::write(&path, mbox_of(&mails)).expect("write mbox");
-    let out = t.run(&["import", "mbox", path.to_str().expect("utf-8 path")]);
-    assert!(out.status.success(), "{}", text(&out));
+    let mails = enough_to_train();
+    import_mbox(&t, &mails);
     let more = support_mails("kim@customer.test", 9000, 20, "Again");
-    std::fs::write(&path, mbox_of(&more)).expect("write mbox");
-    let out = t.run(&["import", "mbox", path.to_str().expect("utf-8 path")]);
-    assert!(out.status.success(), "{}", text(&out));
+    import_mbox(&t, &more);
     let packed = sql(
         &url,
         "SELECT ticket || ' ' || seq FROM messages WHERE dict IS NOT NULL ORDER BY ticket DESC LIMIT 1",
@@ -1041,20 +1052,8 @@ fn a_node_packing_with_a_replaced_dictionary_is_refused_and_its_mail_stored_afte
         ..Options::default()
     });
     assert!(t.run(&["migrate"]).status.success());
-    let mut mails = Vec::new();
-    for (n, who) in ["kim", "lou", "max", "ned"].iter().enumerate() {
-        mails.extend(support_mails(
-            &format!("{who}@customer.test"),
-            n * 1000,
-            400,
-            "Thanks",
-        ));
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("mail.mbox");
-    std::fs::write(&path, mbox_of(&mails)).expect("write mbox");
-    let out = t.run(&["import", "mbox", path.to_str().expect("utf-8 path")]);
-    assert!(out.status.success(), "{}", text(&out));
+    let mails = enough_to_train();
+    import_mbox(&t, &mails);
     let first = sql(&url, "SELECT id FROM mail_dicts WHERE current");
     assert!(!first.is_empty(), "the import trained a dictionary");
 
