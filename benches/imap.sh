@@ -21,7 +21,7 @@
 #     (a fresh database each round on a throw-away cluster; see lib.sh)
 #
 # Needs root and the stack's packages (tests/mailstack/install.sh installs
-# dovecot, postfix, isync). Uses /tmp/pdbench-imap and ports 31000+ (the tests use 24000-30000).
+# dovecot, postfix, isync). Uses /tmp/pdbench-imap and ports 31000+ (tests/run.sh uses 10000-26993).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=benches/lib.sh

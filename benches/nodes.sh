@@ -10,7 +10,7 @@
 #
 # Needs root and the stack's packages (tests/mailstack/install.sh) and
 # PostgreSQL (tests/pg/install.sh). Uses /tmp/pdbench-nodes and ports
-# 37000+; the cluster is lib.sh's (/tmp/pdpg-bench, port 25499).
+# 19000+; the cluster is lib.sh's (/tmp/pdpg-bench, port 25499).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=benches/lib.sh
@@ -32,7 +32,7 @@ trap cleanup EXIT
 
 cargo build --release --locked -q
 bin=${CARGO_TARGET_DIR:-$PWD/target}/release/postdesk
-tests/mailstack/start.sh "$stack" 37000 >/dev/null
+tests/mailstack/start.sh "$stack" 19000 >/dev/null
 # shellcheck disable=SC1091
 source "$stack/stack.env"
 

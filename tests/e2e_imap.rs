@@ -907,7 +907,7 @@ fn restart_dovecot(stack: &Stack, down_for: Duration) {
 #[test]
 fn dovecot_restart_mid_run_loses_and_doubles_nothing() {
     let began = Instant::now();
-    let stack = Stack::start("imap-restart", 28000);
+    let stack = Stack::start("imap-restart", 14000);
     let info = &stack.info;
     let user = "desk5@desk.test";
     let d = imap_desk(
@@ -1006,7 +1006,7 @@ impl Drop for Endpoint {
 #[test]
 fn xoauth2_with_a_token_command_against_dovecot_oauth2() {
     use std::io::BufRead;
-    let stack = Stack::start("imap-oauth", 29000);
+    let stack = Stack::start("imap-oauth", 15000);
     let info = &stack.info;
     let user = "desk5@desk.test";
 
@@ -1105,7 +1105,7 @@ fn xoauth2_with_a_token_command_against_dovecot_oauth2() {
 /// carried out by the desk, and that person's message is not taken either.
 #[test]
 fn without_move_and_uidplus_only_our_messages_go() {
-    let stack = Stack::start("imap-oldserver", 30000);
+    let stack = Stack::start("imap-oldserver", 16000);
     let info = &stack.info;
     let conf = stack.dir.join("dovecot/dovecot.conf");
     let mut text = std::fs::read_to_string(&conf).unwrap();

@@ -112,7 +112,7 @@ fn delivered(stack: &Stack, user: &str, min: usize, secs: u64) -> Vec<Vec<u8>> {
 #[test]
 fn a_relay_outage_sends_one_ack_each_and_drains_soon_after_it_returns() {
     const N: usize = 300;
-    let stack = Stack::start("outbox-outage", 31000);
+    let stack = Stack::start("outbox-outage", 17000);
     let t = desk(&stack, 18);
     let started = Instant::now();
     stack.postfix("stop");
@@ -209,7 +209,7 @@ fn a_relay_outage_sends_one_ack_each_and_drains_soon_after_it_returns() {
 #[test]
 fn kill_9_in_a_loop_delivers_no_mail_more_than_twice() {
     const N: usize = 300;
-    let stack = Stack::start("outbox-killloop", 32000);
+    let stack = Stack::start("outbox-killloop", 18000);
     let t = desk(&stack, 19);
     customers_write(&stack, 19, "cust19", N);
     let mut daemon = t.serve();

@@ -170,7 +170,7 @@ fn customer_text_in_templates_stays_literal() {
 
 #[test]
 fn postfix_down_loses_nothing_and_delivers_after_it_returns() {
-    let stack = Stack::start("outgoing-down", 26000);
+    let stack = Stack::start("outgoing-down", 12000);
     let smtp = stack.port("smtp_port");
     let t = desk_for(&stack.info, 3, smtp);
     stack.postfix("stop");
@@ -208,7 +208,7 @@ fn postfix_down_loses_nothing_and_delivers_after_it_returns() {
 #[test]
 fn kill_9_while_acknowledgements_are_sent_doubles_no_message_id() {
     const N: usize = 200;
-    let stack = Stack::start("outgoing-kill", 27000);
+    let stack = Stack::start("outgoing-kill", 13000);
     let smtp = stack.port("smtp_port");
     let inbox =
         PathBuf::from(stack.info["maildir_root"].as_str().unwrap()).join("desk.test/desk4/Maildir");

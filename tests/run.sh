@@ -9,7 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 stack_dir=${POSTDESK_STACK_DIR:-/tmp/pdstack}
-port_base=${POSTDESK_STACK_PORT_BASE:-24000}
+# Ports stay below the kernel's ephemeral range (32768 and up on Debian),
+# where any client connection may take a port as its local end and make a
+# server's listen fail now and then (start.sh refuses such ports). The map:
+# sled pass's stack 10000+, PostgreSQL pass's 11000+, the tests' private
+# stacks 12000-18993 (sled) and 20000-26993 (PostgreSQL, offset 8000), the
+# test cluster 25432, benches/nodes.sh 19000+, benches/imap.sh 31000+.
+port_base=${POSTDESK_STACK_PORT_BASE:-10000}
 pg_dir=${POSTDESK_PG_DIR:-/tmp/pdpg}
 pg_port=${POSTDESK_PG_PORT:-25432}
 
@@ -34,7 +40,7 @@ export POSTDESK_TEST_PG="$pg_dir/pg.json"
 # output is kept and printed after the sled pass's.
 cargo test --locked --all-targets --no-run "$@"
 pg_stack_dir="$stack_dir-pg"
-tests/mailstack/start.sh "$pg_stack_dir" $((port_base + 20000)) >/dev/null
+tests/mailstack/start.sh "$pg_stack_dir" $((port_base + 1000)) >/dev/null
 trap 'tests/mailstack/stop.sh "$stack_dir" >/dev/null 2>&1 || true
       tests/mailstack/stop.sh "$pg_stack_dir" >/dev/null 2>&1 || true
       tests/pg/stop.sh "$pg_dir" >/dev/null 2>&1 || true' EXIT
@@ -58,7 +64,7 @@ pg_tests=(admin agent_desk agents automatic backup_formats cli crash
   terminal threading)
 pg_log=$(mktemp "${TMPDIR:-/tmp}/postdesk-pg-pass.XXXXXX")
 POSTDESK_TEST_STORE=postgres POSTDESK_MAILSTACK="$pg_stack_dir/stack.json" \
-  POSTDESK_STACK_PORT_OFFSET=20000 cargo test --locked --no-fail-fast \
+  POSTDESK_STACK_PORT_OFFSET=8000 cargo test --locked --no-fail-fast \
   $(printf -- '--test %s ' "${pg_tests[@]}") "$@" >"$pg_log" 2>&1 &
 pg_pass=$!
 

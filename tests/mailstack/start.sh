@@ -101,6 +101,18 @@ for p in "${ALL_PORTS[@]}"; do
 done
 ((${#busy[@]} == 0)) || die "ports already in use on 127.0.0.1: ${busy[*]} (another stack? try another PORT_BASE)"
 
+# A port in the kernel's ephemeral range may be taken at any moment as the
+# local end of some client's connection (a test's, PostgreSQL's): the
+# listener then fails with "Address already in use" only now and then.
+# Refuse such a PORT_BASE outright rather than be flaky.
+if read -r eph_lo eph_hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null; then
+  for p in "${ALL_PORTS[@]}"; do
+    if ((p >= eph_lo && p <= eph_hi)); then
+      die "port $p is in this machine's ephemeral range $eph_lo-$eph_hi (net.ipv4.ip_local_port_range), where client connections take their local ports; choose a PORT_BASE with PORT_BASE+993 below $eph_lo"
+    fi
+  done
+fi
+
 mkdir -p "$DIR"
 # The daemons drop privileges (dovenull, postfix, uid $MAIL_UID) and must
 # still traverse DIR and every parent to reach sockets, queue and Maildirs

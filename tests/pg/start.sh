@@ -37,6 +37,12 @@ if [[ -e "$DIR/.pdpg" ]]; then
 fi
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port_open "$PORT" && die "port $PORT on 127.0.0.1 is already in use"
+# A port in the kernel's ephemeral range may be held at any moment by a
+# client connection's local end: the server's listen would fail at random.
+if read -r eph_lo eph_hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null \
+  && ((PORT >= eph_lo && PORT <= eph_hi)); then
+  die "port $PORT is in this machine's ephemeral range $eph_lo-$eph_hi (net.ipv4.ip_local_port_range); choose a PORT below $eph_lo"
+fi
 
 rm -rf -- "$DIR/data" "$DIR/pg.json" "$DIR/openssl.log"
 mkdir -p -- "$DIR/data"
