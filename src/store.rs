@@ -286,6 +286,40 @@ pub struct Staged {
     pub(crate) ahead: Option<ReadAhead>,
 }
 
+/// Write-behind while held ([`Store::write_behind`]). Dropped without
+/// [`WriteBehind::finish`], it still waits for the last batch, and logs
+/// how it ended.
+pub struct WriteBehind<'a> {
+    store: &'a Store,
+    on: bool,
+}
+
+impl WriteBehind<'_> {
+    /// Waits for the last batch to be committed and says how it ended:
+    /// only then is everything committed so far durable.
+    pub fn finish(mut self) -> Result<()> {
+        self.end()
+    }
+
+    fn end(&mut self) -> Result<()> {
+        if !std::mem::take(&mut self.on) {
+            return Ok(());
+        }
+        match &self.store.kept {
+            Kept::Postgres(p) => p.write_behind(false),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Drop for WriteBehind<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.end() {
+            tracing::error!(error = %e, "the last batch written behind was not stored");
+        }
+    }
+}
+
 /// The Message-ID keys and the senders (lowercased) of a batch about to
 /// be decided.
 #[derive(Debug, Default)]
@@ -1094,12 +1128,35 @@ impl Store {
             training_units(staged.count, staged.mail_bytes),
             std::sync::atomic::Ordering::Relaxed,
         );
+        if let Kept::Postgres(p) = &self.kept {
+            if p.writes_behind() {
+                let entered = staged.entered;
+                let written = p.write_staged_behind(std::mem::take(staged));
+                staged.entered = entered;
+                return written;
+            }
+        }
         self.engine().write(staged)?;
         *staged = Staged {
             entered: staged.entered,
             ..Staged::default()
         };
         Ok(())
+    }
+
+    /// Lets the caller decide its next batch while the last one is still
+    /// being committed, until [`WriteBehind::finish`]: on PostgreSQL an
+    /// import then keeps the client and the server busy at once
+    /// ([`crate::pg::engine`]'s `behind` says why the answers stay the
+    /// same). A commit then returns before its batch is durable, so only
+    /// a caller that marks nothing done at a source may ask: an import,
+    /// which can always be run again. Elsewhere it changes nothing.
+    pub fn write_behind(&self) -> WriteBehind<'_> {
+        let on = match &self.kept {
+            Kept::Postgres(p) => p.write_behind(true).is_ok(),
+            _ => false,
+        };
+        WriteBehind { store: self, on }
     }
 
     /// Takes the store's write turn for a decision, if `staged` does not

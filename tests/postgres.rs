@@ -1195,3 +1195,114 @@ fn an_erasure_leaves_no_old_row_version_in_the_table_files() {
     );
     assert_eq!(residue(), Vec::<String>::new());
 }
+
+/// An import on PostgreSQL decides each batch while the one before it
+/// commits (write-behind). With batches of three every conversation
+/// crosses batches: a reply whose parent is still being committed, a
+/// customer's next ticket, the same message twice in a row, a message
+/// naming one nobody stored yet. The desk it makes is the one sled makes
+/// from the same mbox, ticket by ticket and message by message, and a
+/// second import finds every message stored.
+#[test]
+fn an_import_written_behind_threads_across_batches_as_sled_does() {
+    let mut mbox = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..90usize {
+        let who = format!("c{}@customer.test", i % 7);
+        let id = format!("wb{i}@customer.test");
+        // Every fourth replies to the message before it (in the batch
+        // before, two times in three), every ninth to one six back, and
+        // every tenth names a message that only arrives later.
+        let mut threading = String::new();
+        if i % 4 == 1 {
+            threading = format!("In-Reply-To: <wb{}@customer.test>\n", i - 1);
+        } else if i % 9 == 8 {
+            threading = format!("References: <wb{}@customer.test>\n", i - 6);
+        } else if i % 10 == 3 {
+            threading = format!("References: <wb{}@customer.test>\n", i + 2);
+        }
+        let mail = format!(
+            "From: {who}\nTo: support@desk.test\nSubject: Question {n}\nMessage-ID: <{id}>\n{threading}Date: Sun, 22 Nov 2026 10:{m:02}:00 +0000\n\nAbout case {i}.\n",
+            n = i / 3,
+            m = i % 60
+        );
+        let copies = if i % 11 == 5 { 2 } else { 1 };
+        for _ in 0..copies {
+            mbox.extend_from_slice(b"From someone@customer.test Sun Nov 22 10:00:00 2026\n");
+            mbox.extend_from_slice(mail.as_bytes());
+            mbox.push(b'\n');
+        }
+        ids.push(id);
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("history.mbox");
+    std::fs::write(&path, &mbox).expect("write mbox");
+    let path = path.to_str().expect("utf-8 path");
+
+    let url = fresh_database("write_behind");
+    let keys = common::store_keys(&dir.path().join("db.url"), &url);
+    // Test desks take batches of 200; these take three.
+    let in_threes = |t: &TestDesk| {
+        let config = std::fs::read_to_string(&t.config_path).expect("read the config");
+        let config = config.replace("[intake]\nbatch = 200\n", "[intake]\nbatch = 3\n");
+        std::fs::write(&t.config_path, config).expect("write the config");
+    };
+    let pg = TestDesk::with(Options {
+        extra: format!("\n[store]\nkind = \"postgres\"\n{keys}"),
+        ..Options::default()
+    });
+    in_threes(&pg);
+    let migrated = pg.run(&["migrate"]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    let sled = TestDesk::with(Options {
+        extra: common::SLED_ONLY.into(),
+        ..Options::default()
+    });
+    in_threes(&sled);
+    assert!(std::fs::read_to_string(&pg.config_path)
+        .expect("read the config")
+        .contains("batch = 3"));
+    let summary = |t: &TestDesk| {
+        let out = t.run(&["import", "mbox", path, "--json"]);
+        assert!(out.status.success(), "{}", text(&out));
+        let mut s: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        for timing in ["seconds", "per_second"] {
+            s[timing] = serde_json::Value::Null;
+        }
+        s
+    };
+    let (on_pg, on_sled) = (summary(&pg), summary(&sled));
+    assert_eq!(on_pg, on_sled);
+    assert_eq!(on_pg["messages"], 98);
+    assert_eq!(on_pg["duplicates"], 8);
+    assert_eq!(pg.tickets_json(), sled.tickets_json());
+    let messages = |t: &TestDesk, reference: &str| {
+        let out = t.run(&["tickets", "show", reference, "--json"]);
+        assert!(out.status.success(), "{}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        v["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| m["message_id"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    // The lists agree on every ticket's count: conversations of more than
+    // one message are compared message by message.
+    let tickets = pg.tickets_json();
+    let mut seen = 0;
+    for t in tickets.as_array().expect("tickets") {
+        let count = t["message_count"].as_u64().expect("message_count");
+        seen += count;
+        if count > 1 {
+            let reference = t["reference"].as_str().expect("reference");
+            let (a, b) = (messages(&pg, reference), messages(&sled, reference));
+            assert_eq!(a, b, "{reference}");
+            assert_eq!(a.len() as u64, count, "{reference}");
+        }
+    }
+    assert_eq!(seen, 90, "every message in exactly one ticket");
+    let again = summary(&pg);
+    assert_eq!(again["duplicates"], 98, "{again}");
+    assert_eq!(again["stored"], 0, "{again}");
+}

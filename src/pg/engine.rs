@@ -14,6 +14,7 @@ use super::{PgError, Settings};
 use crate::store::StoreError;
 
 mod backup;
+mod behind;
 mod cache;
 mod claims;
 mod customers;
@@ -63,6 +64,9 @@ pub struct PgEngine {
     /// How many erasures the desk had when training samples were last
     /// read ([`PgEngine::install_dictionary`]).
     sampled_after: std::sync::atomic::AtomicI64,
+    /// An import's batch being committed while the next is decided
+    /// ([`behind`]).
+    behind: std::sync::Mutex<behind::Behind>,
 }
 
 impl std::fmt::Debug for PgEngine {
@@ -154,6 +158,7 @@ impl PgEngine {
             cache: Default::default(),
             codec: Default::default(),
             sampled_after: (-1).into(),
+            behind: Default::default(),
         };
         engine.rt.block_on(async {
             let client = engine.settings.connection(&engine.pool).await?;
@@ -169,6 +174,11 @@ impl PgEngine {
     /// Takes this node's write turn for a decision (see [`super::turn`]).
     /// While it is held, what decisions read is remembered ([`cache`]).
     pub fn enter(&self) -> Result<()> {
+        // A batch written behind holds the turn's connection: the turn is
+        // this node's, and the cache is as that write left it.
+        if self.turn_lent() {
+            return Ok(());
+        }
         self.rt
             .block_on(self.turn.take(&self.settings, &self.pool))
             .map_err(|e| StoreError::Unreachable(e.to_string()))?;
@@ -187,6 +197,10 @@ impl PgEngine {
 
     /// Gives the write turn back.
     pub fn leave(&self) {
+        // Kept while a batch is written behind ([`behind`]).
+        if self.turn_lent() {
+            return;
+        }
         self.set_caching(false);
         self.rt.block_on(self.turn.give_back());
     }
@@ -218,8 +232,17 @@ impl PgEngine {
         })
     }
 
-    /// A pooled connection, its failure said as `what` failing.
+    /// A pooled connection, its failure said as `what` failing, once the
+    /// batch written behind (if any) is committed: reads never go around
+    /// it ([`behind`]).
     async fn client(&self, what: &'static str) -> Result<deadpool_postgres::Object> {
+        self.settle_async().await;
+        self.client_now(what).await
+    }
+
+    /// A pooled connection, without waiting for a batch written behind:
+    /// for the read-ahead, which completes its answers with that batch.
+    async fn client_now(&self, what: &'static str) -> Result<deadpool_postgres::Object> {
         self.settings
             .connection(&self.pool)
             .await

@@ -112,10 +112,24 @@ impl Turn {
     where
         F: AsyncFnOnce(&mut deadpool_postgres::Object) -> T,
     {
+        let mut client = self.lend()?;
+        let out = f(&mut client).await;
+        self.restore(client);
+        Some(out)
+    }
+
+    /// Takes the connection holding the turn out, for a write that runs
+    /// on it while this node goes on (an import's write-behind,
+    /// [`crate::pg::engine`]'s `behind`). Until [`Turn::restore`] the
+    /// turn reads as not held here: the lender must know it still is.
+    pub fn lend(&self) -> Option<deadpool_postgres::Object> {
         // Taken out while in use: the caller is the one decision that
         // holds the turn, so nobody else looks meanwhile.
-        let mut client = self.slot().take()?;
-        let out = f(&mut client).await;
+        self.slot().take()
+    }
+
+    /// Puts a lent connection back.
+    pub fn restore(&self, client: deadpool_postgres::Object) {
         if client.is_closed() {
             // The server dropped the session, and the lock with it: the
             // turn is no longer held, and a dead connection kept here
@@ -125,7 +139,6 @@ impl Turn {
         } else {
             *self.slot() = Some(client);
         }
-        Some(out)
     }
 
     /// Gives the turn back. A connection that cannot say so is closed

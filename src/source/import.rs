@@ -5,7 +5,8 @@
 //! messages instead of one each, which is what makes import fast. That is safe because an import can
 //! always be run again: everything already stored is recognized by its
 //! Message-ID (or content hash) and skipped, so a crash or a kill mid-way
-//! costs at most one batch of work, never a lost or doubled message.
+//! costs at most two batches of work (one committing while the next is
+//! decided, on PostgreSQL), never a lost or doubled message.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -96,13 +97,26 @@ pub fn run(
                 status: opts.status,
             },
         };
-        pipelined(
+        // Each batch is decided while the one before it commits (on
+        // PostgreSQL; see Store::write_behind): nothing here is marked
+        // done at a source, so a batch need not be durable before the next.
+        let behind = desk.store().write_behind();
+        let imported = pipelined(
             sink,
             |raw, origin| desk.prepare(raw, origin),
             |index, e| stopped(path, index, e.to_string()),
             &reading,
             &mut summary,
-        )?;
+        );
+        let settled = behind.finish();
+        imported?;
+        settled.map_err(|e| {
+            stopped(
+                path,
+                summary.messages,
+                format!("the last batches were not stored: {e}"),
+            )
+        })?;
     } else {
         let sink = ToBackend {
             backend,

@@ -98,6 +98,23 @@ impl PgEngine {
         }
     }
 
+    /// Forgets what was read after a write made behind, keeping what it
+    /// knows of the highest ticket number and outbox id: the batch's own
+    /// highest ones, or the table's before it.
+    pub(super) fn forget_reads_keeping_lasts(&self, ticket: u64, outbox: u64) {
+        let mut slot = self.slot();
+        slot.generation += 1;
+        if let Some(c) = slot.turn.as_mut() {
+            let last_ticket = c.last_ticket.map(|t| t.max(ticket));
+            let last_outbox = c.last_outbox.map(|o| o.max(outbox));
+            *c = TurnCache {
+                last_ticket,
+                last_outbox,
+                ..TurnCache::default()
+            };
+        }
+    }
+
     /// Reads what deciding the coming messages will ask, in four
     /// statements instead of a few per message: the index entries of
     /// `ids` (Message-ID keys), the guard records and tickets of
@@ -133,8 +150,10 @@ impl PgEngine {
         }
         let id_keys: Vec<&[u8]> = ids.iter().map(|k| k.as_bytes()).collect();
         let emails: Vec<&[u8]> = addresses.iter().map(|a| a.as_bytes()).collect();
+        // Not waiting for a batch being written behind: its changes are
+        // merged into the answers below instead.
         let (id_rows, guard_rows, customer_rows) = self.rt.block_on(async {
-            let client = self.client(what).await?;
+            let client = self.client_now(what).await?;
             // Pipelined: the three go out before the first answer is in.
             //
             // The Message-ID and customer lookups are one index probe per
@@ -225,11 +244,16 @@ impl PgEngine {
         named.dedup();
         let mut tickets: HashMap<u64, Option<Ticket>> = HashMap::new();
         if !named.is_empty() {
-            let rows = self.rows(
-                what,
-                "SELECT number, record::text FROM tickets WHERE number = ANY($1)",
-                &[&named],
-            )?;
+            let rows = self.rt.block_on(async {
+                let client = self.client_now(what).await?;
+                client
+                    .query(
+                        "SELECT number, record::text FROM tickets WHERE number = ANY($1)",
+                        &[&named],
+                    )
+                    .await
+                    .map_err(failed(what))
+            })?;
             for n in &named {
                 tickets.insert(n.max(&0).unsigned_abs(), None);
             }
@@ -238,6 +262,24 @@ impl PgEngine {
                 let record: String = row.try_get(1).map_err(failed(what))?;
                 let t: Ticket = serde_json::from_str(&record).map_err(corrupt("ticket"))?;
                 tickets.insert(n.max(0).unsigned_abs(), Some(t));
+            }
+        }
+
+        // Completed with the batch being written behind, if any: the
+        // same answers whether its commit landed before these reads or
+        // not ([`super::behind`]).
+        if let Some(o) = self.overlay() {
+            for (key, entry) in found_ids.iter_mut() {
+                *entry = o.id(key, *entry);
+            }
+            for (key, record) in guards.iter_mut() {
+                *record = o.guard(key, record.take());
+            }
+            for (email, list) in customers.iter_mut() {
+                o.customer(email, list);
+            }
+            for (n, t) in o.tickets() {
+                tickets.insert(n, Some(t.clone()));
             }
         }
 

@@ -199,7 +199,9 @@ impl Intake for PgEngine {
     /// this node reads under a lease is written only while the lease's
     /// fence is still this node's.
     fn write(&self, staged: &Staged) -> Result<()> {
-        let what = "write a decision";
+        // A batch still committing behind this one goes first: its
+        // connection is the turn's, and its failure is this write's.
+        self.settle()?;
         if let Some(f) = self.fault.failure() {
             return Err(StoreError::Unreachable(format!(
                 "{}; the store is being reopened",
@@ -213,34 +215,18 @@ impl Intake for PgEngine {
             return Err(self.unwritable("the write turn was lost in mid-decision"));
         }
         let rows = Rows::of(staged)?;
-        let holds = &staged.fences;
         let entered = !self.turn.is_held();
         if entered {
             self.enter()?;
         }
         let at = self.settings.describe();
-        let written = self.rt.block_on(self.turn.with(async |client| {
-            let tx = client.transaction().await.map_err(failed(what))?;
-            let lost = crate::pg::lease::lost(&*tx, &at, holds)
-                .await
-                .map_err(|e| StoreError::Unreachable(e.to_string()))?;
-            if let Some(h) = lost.first() {
-                return Err(StoreError::LeaseLost(h.name.clone()));
-            }
-            if let Err(e) = rows.write(&tx).await {
-                // The only foreign key a batch's rows meet (schema V9).
-                if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
-                    return Err(StoreError::Corrupt {
-                        what: STALE_DICTIONARY,
-                        detail: e.to_string(),
-                    });
-                }
-                return Err(failed(what)(e));
-            }
-            tx.commit().await.map_err(failed(what))
-        }));
+        let written = self.rt.block_on(
+            self.turn
+                .with(async |client| transact(client, &at, &staged.fences, &rows).await),
+        );
         // Whether it committed or not, what was read may be old now.
         self.forget_reads();
+        self.overlay_outdated();
         if entered {
             self.leave();
         }
@@ -249,6 +235,53 @@ impl Intake for PgEngine {
                 "the write turn was lost before the write".into(),
             ))
         });
+        self.written(written, staged.entered)
+    }
+
+    /// A committed transaction is durable (`synchronous_commit` on).
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// What a batch packed with a deleted mail dictionary is refused as.
+const STALE_DICTIONARY: &str = "mail packed with a deleted dictionary";
+
+/// The one SQL transaction of a staged set, on the connection holding
+/// the turn: the inboxes' lease fences are checked in it, then every row
+/// is written, all or none.
+pub(super) async fn transact(
+    client: &mut deadpool_postgres::Object,
+    at: &str,
+    fences: &[crate::pg::lease::Hold],
+    rows: &Rows<'_>,
+) -> Result<()> {
+    let what = "write a decision";
+    let tx = client.transaction().await.map_err(failed(what))?;
+    let lost = crate::pg::lease::lost(&*tx, at, fences)
+        .await
+        .map_err(|e| StoreError::Unreachable(e.to_string()))?;
+    if let Some(h) = lost.first() {
+        return Err(StoreError::LeaseLost(h.name.clone()));
+    }
+    if let Err(e) = rows.write(&tx).await {
+        // The only foreign key a batch's rows meet (schema V9).
+        if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
+            return Err(StoreError::Corrupt {
+                what: STALE_DICTIONARY,
+                detail: e.to_string(),
+            });
+        }
+        return Err(failed(what)(e));
+    }
+    tx.commit().await.map_err(failed(what))
+}
+
+impl PgEngine {
+    /// What a staged set's transaction ended as, for its caller: a set
+    /// that can never be written (its dictionary, lease or turn gone)
+    /// makes the store unwritable until it is reopened.
+    pub(super) fn written(&self, written: Result<()>, entered: bool) -> Result<()> {
         match written {
             // Packed by this node's codec with a dictionary an erasure's
             // re-pack has deleted since: reopening loads the current one,
@@ -263,27 +296,19 @@ impl Intake for PgEngine {
                 ));
                 Err(StoreError::LeaseLost(inbox))
             }
-            Err(e) if staged.entered && !self.turn.is_held() => {
+            Err(e) if entered && !self.turn.is_held() => {
                 Err(self.unwritable(&format!("the write turn was lost in mid-decision ({e})")))
             }
             other => other,
         }
     }
-
-    /// A committed transaction is durable (`synchronous_commit` on).
-    fn flush(&self) -> Result<()> {
-        Ok(())
-    }
 }
-
-/// What a batch packed with a deleted mail dictionary is refused as.
-const STALE_DICTIONARY: &str = "mail packed with a deleted dictionary";
 
 /// A staged set as the V1 tables take it, made before the transaction:
 /// one array per column of the tables a batch writes many rows to, so
 /// that each is one `INSERT … SELECT … FROM unnest(…)` (one round trip
 /// for the batch, not one a row).
-struct Rows<'a> {
+pub(super) struct Rows<'a> {
     staged: &'a Staged,
     tickets: TicketColumns,
     /// Messages with their mail packed ([`crate::pg::mail`]).
@@ -353,7 +378,7 @@ fn column(s: &str) -> String {
 }
 
 impl<'a> Rows<'a> {
-    fn of(staged: &'a Staged) -> Result<Rows<'a>> {
+    pub(super) fn of(staged: &'a Staged) -> Result<Rows<'a>> {
         let mut tickets = TicketColumns::default();
         for t in staged.tickets.values() {
             tickets.number.push(to_i64("ticket", t.number)?);
