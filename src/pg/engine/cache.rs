@@ -169,11 +169,22 @@ impl PgEngine {
                 [&(dyn tokio_postgres::types::ToSql + Sync); 1],
                 [&(dyn tokio_postgres::types::ToSql + Sync); 1],
             ) = ([&id_keys], [&emails]);
+            //
+            // The Message-IDs' rows come with the tickets they name (a
+            // reply's ticket is read next), each once, in the same
+            // statement: rows without a key are tickets.
             let (i, g, c) = tokio::join!(
                 client.query(
-                    "SELECT m.key, m.kind, m.ticket FROM unnest($1::bytea[]) AS k(key) \
+                    "WITH m AS MATERIALIZED (SELECT m.key, m.kind, m.ticket \
+                     FROM unnest($1::bytea[]) AS k(key) \
                      CROSS JOIN LATERAL (SELECT key, kind, ticket FROM msgids \
-                     WHERE msgids.key = k.key LIMIT 1) AS m",
+                     WHERE msgids.key = k.key LIMIT 1) AS m) \
+                     SELECT key, kind, ticket, NULL::text FROM m \
+                     UNION ALL \
+                     SELECT NULL, NULL, t.number, t.record::text \
+                     FROM (SELECT DISTINCT ticket FROM m) AS d \
+                     CROSS JOIN LATERAL (SELECT number, record FROM tickets \
+                     WHERE tickets.number = d.ticket LIMIT 1) AS t",
                     &by_key,
                 ),
                 client.query(
@@ -198,13 +209,23 @@ impl PgEngine {
         let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
         let mut found_ids: HashMap<String, Option<IdEntry>> =
             ids.iter().map(|k| (k.clone(), None)).collect();
-        let mut named: Vec<i64> = Vec::new();
+        let mut tickets: HashMap<u64, Option<Ticket>> = HashMap::new();
         for row in &id_rows {
-            let key: Vec<u8> = row.try_get(0).map_err(failed(what))?;
-            let kind: String = row.try_get(1).map_err(failed(what))?;
+            let key: Option<Vec<u8>> = row.try_get(0).map_err(failed(what))?;
+            let kind: Option<String> = row.try_get(1).map_err(failed(what))?;
             let ticket: i64 = row.try_get(2).map_err(failed(what))?;
+            let record: Option<String> = row.try_get(3).map_err(failed(what))?;
+            if let Some(record) = record {
+                let t: Ticket = serde_json::from_str(&record).map_err(corrupt("ticket"))?;
+                tickets.insert(ticket.max(0).unsigned_abs(), Some(t));
+                continue;
+            }
+            let (Some(key), Some(kind)) = (key, kind) else {
+                continue;
+            };
             if let Some(kind) = super::intake::kind_of(&kind) {
-                named.push(ticket);
+                // A ticket named but gone is remembered as gone.
+                tickets.entry(ticket.max(0).unsigned_abs()).or_insert(None);
                 found_ids.insert(
                     text(key),
                     Some(IdEntry {
@@ -237,32 +258,6 @@ impl PgEngine {
                 .entry(text(email))
                 .or_default()
                 .push(ticket.max(0) as u64);
-        }
-
-        // The tickets the Message-IDs name: a reply's ticket is read next.
-        named.sort_unstable();
-        named.dedup();
-        let mut tickets: HashMap<u64, Option<Ticket>> = HashMap::new();
-        if !named.is_empty() {
-            let rows = self.rt.block_on(async {
-                let client = self.client_now(what).await?;
-                client
-                    .query(
-                        "SELECT number, record::text FROM tickets WHERE number = ANY($1)",
-                        &[&named],
-                    )
-                    .await
-                    .map_err(failed(what))
-            })?;
-            for n in &named {
-                tickets.insert(n.max(&0).unsigned_abs(), None);
-            }
-            for row in &rows {
-                let n: i64 = row.try_get(0).map_err(failed(what))?;
-                let record: String = row.try_get(1).map_err(failed(what))?;
-                let t: Ticket = serde_json::from_str(&record).map_err(corrupt("ticket"))?;
-                tickets.insert(n.max(0).unsigned_abs(), Some(t));
-            }
         }
 
         // Completed with the batch being written behind, if any: the
