@@ -1196,23 +1196,16 @@ fn an_erasure_leaves_no_old_row_version_in_the_table_files() {
     assert_eq!(residue(), Vec::<String>::new());
 }
 
-/// An import on PostgreSQL decides each batch while the one before it
-/// commits (write-behind). With batches of three every conversation
-/// crosses batches: a reply whose parent is still being committed, a
-/// customer's next ticket, the same message twice in a row, a message
-/// naming one nobody stored yet. The desk it makes is the one sled makes
-/// from the same mbox, ticket by ticket and message by message, and a
-/// second import finds every message stored.
-#[test]
-fn an_import_written_behind_threads_across_batches_as_sled_does() {
+/// An mbox of `count` messages from seven customers whose conversations
+/// cross batches of three: every fourth replies to the message before it,
+/// every ninth to one six back, every tenth names one that arrives two
+/// later, and every eleventh comes twice in a row. Returns the mbox and how
+/// many messages it holds, copies counted.
+fn crossing_mbox(count: usize) -> (Vec<u8>, usize) {
     let mut mbox = Vec::new();
-    let mut ids = Vec::new();
-    for i in 0..90usize {
+    let mut total = 0;
+    for i in 0..count {
         let who = format!("c{}@customer.test", i % 7);
-        let id = format!("wb{i}@customer.test");
-        // Every fourth replies to the message before it (in the batch
-        // before, two times in three), every ninth to one six back, and
-        // every tenth names a message that only arrives later.
         let mut threading = String::new();
         if i % 4 == 1 {
             threading = format!("In-Reply-To: <wb{}@customer.test>\n", i - 1);
@@ -1222,7 +1215,7 @@ fn an_import_written_behind_threads_across_batches_as_sled_does() {
             threading = format!("References: <wb{}@customer.test>\n", i + 2);
         }
         let mail = format!(
-            "From: {who}\nTo: support@desk.test\nSubject: Question {n}\nMessage-ID: <{id}>\n{threading}Date: Sun, 22 Nov 2026 10:{m:02}:00 +0000\n\nAbout case {i}.\n",
+            "From: {who}\nTo: support@desk.test\nSubject: Question {n}\nMessage-ID: <wb{i}@customer.test>\n{threading}Date: Sun, 22 Nov 2026 10:{m:02}:00 +0000\n\nAbout case {i}.\n",
             n = i / 3,
             m = i % 60
         );
@@ -1231,9 +1224,34 @@ fn an_import_written_behind_threads_across_batches_as_sled_does() {
             mbox.extend_from_slice(b"From someone@customer.test Sun Nov 22 10:00:00 2026\n");
             mbox.extend_from_slice(mail.as_bytes());
             mbox.push(b'\n');
+            total += 1;
         }
-        ids.push(id);
     }
+    (mbox, total)
+}
+
+/// Makes the desk `t` store its intake in batches of `n` (test desks take
+/// 200).
+fn in_batches_of(t: &TestDesk, n: usize) {
+    let config = std::fs::read_to_string(&t.config_path).expect("read the config");
+    let changed = config.replace(
+        "[intake]\nbatch = 200\n",
+        &format!("[intake]\nbatch = {n}\n"),
+    );
+    assert_ne!(config, changed, "the test desk's config names its batch");
+    std::fs::write(&t.config_path, changed).expect("write the config");
+}
+
+/// An import on PostgreSQL decides each batch while the one before it
+/// commits (write-behind). With batches of three every conversation
+/// crosses batches: a reply whose parent is still being committed, a
+/// customer's next ticket, the same message twice in a row, a message
+/// naming one nobody stored yet. The desk it makes is the one sled makes
+/// from the same mbox, ticket by ticket and message by message, and a
+/// second import finds every message stored.
+#[test]
+fn an_import_written_behind_threads_across_batches_as_sled_does() {
+    let (mbox, total) = crossing_mbox(90);
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("history.mbox");
     std::fs::write(&path, &mbox).expect("write mbox");
@@ -1241,27 +1259,18 @@ fn an_import_written_behind_threads_across_batches_as_sled_does() {
 
     let url = fresh_database("write_behind");
     let keys = common::store_keys(&dir.path().join("db.url"), &url);
-    // Test desks take batches of 200; these take three.
-    let in_threes = |t: &TestDesk| {
-        let config = std::fs::read_to_string(&t.config_path).expect("read the config");
-        let config = config.replace("[intake]\nbatch = 200\n", "[intake]\nbatch = 3\n");
-        std::fs::write(&t.config_path, config).expect("write the config");
-    };
     let pg = TestDesk::with(Options {
         extra: format!("\n[store]\nkind = \"postgres\"\n{keys}"),
         ..Options::default()
     });
-    in_threes(&pg);
+    in_batches_of(&pg, 3);
     let migrated = pg.run(&["migrate"]);
     assert!(migrated.status.success(), "{}", text(&migrated));
     let sled = TestDesk::with(Options {
         extra: common::SLED_ONLY.into(),
         ..Options::default()
     });
-    in_threes(&sled);
-    assert!(std::fs::read_to_string(&pg.config_path)
-        .expect("read the config")
-        .contains("batch = 3"));
+    in_batches_of(&sled, 3);
     let summary = |t: &TestDesk| {
         let out = t.run(&["import", "mbox", path, "--json"]);
         assert!(out.status.success(), "{}", text(&out));
@@ -1273,8 +1282,8 @@ fn an_import_written_behind_threads_across_batches_as_sled_does() {
     };
     let (on_pg, on_sled) = (summary(&pg), summary(&sled));
     assert_eq!(on_pg, on_sled);
-    assert_eq!(on_pg["messages"], 98);
-    assert_eq!(on_pg["duplicates"], 8);
+    assert_eq!(on_pg["messages"], total);
+    assert_eq!(on_pg["duplicates"], total - 90);
     assert_eq!(pg.tickets_json(), sled.tickets_json());
     let messages = |t: &TestDesk, reference: &str| {
         let out = t.run(&["tickets", "show", reference, "--json"]);
@@ -1303,6 +1312,94 @@ fn an_import_written_behind_threads_across_batches_as_sled_does() {
     }
     assert_eq!(seen, 90, "every message in exactly one ticket");
     let again = summary(&pg);
-    assert_eq!(again["duplicates"], 98, "{again}");
+    assert_eq!(again["duplicates"], total, "{again}");
     assert_eq!(again["stored"], 0, "{again}");
+}
+
+/// The server drops every connection of an import written behind while
+/// it runs (a batch is committing at any moment): the import stops and
+/// says to run it again, nothing decided on top of the lost batch is
+/// stored, and the rerun stores every message exactly once.
+#[test]
+fn an_import_whose_connections_the_server_drops_stops_and_a_rerun_stores_each_message_once() {
+    let (mbox, total) = crossing_mbox(3000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("history.mbox");
+    std::fs::write(&path, &mbox).expect("write mbox");
+    let path = path.to_str().expect("utf-8 path");
+    let url = fresh_database("write_behind_dropped");
+    let keys = common::store_keys(&dir.path().join("db.url"), &url);
+    let t = TestDesk::with(Options {
+        extra: format!("\n[store]\nkind = \"postgres\"\n{keys}"),
+        ..Options::default()
+    });
+    in_batches_of(&t, 3);
+    let migrated = t.run(&["migrate"]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+
+    let child = t
+        .cmd()
+        .args(["import", "mbox", path])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the import");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while sql(&url, "SELECT count(*) FROM messages")
+        .parse::<u64>()
+        .expect("a count")
+        < 300
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import stored fewer than 300 messages in 120 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Five times, a tenth of a second apart: whatever the import holds
+    // then (the turn's connection with a batch on it, the read-ahead's).
+    for _ in 0..5 {
+        sql(
+            &url,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let first = child.wait_with_output().expect("wait for the import");
+    assert!(
+        !first.status.success(),
+        "the import went on as if nothing happened: {}",
+        text(&first)
+    );
+    assert!(
+        text(&first).contains("run the same import again"),
+        "{}",
+        text(&first)
+    );
+    let stored: u64 = sql(&url, "SELECT count(*) FROM messages")
+        .parse()
+        .expect("a count");
+    assert!(stored < 3000, "{stored} messages stored before the stop");
+
+    let again = t.run(&["import", "mbox", path, "--json"]);
+    assert!(again.status.success(), "{}", text(&again));
+    let s: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
+    assert_eq!(s["messages"], total);
+    assert_eq!(
+        sql(
+            &url,
+            "SELECT count(*) || ' ' || count(DISTINCT record->>'message_id') FROM messages"
+        ),
+        "3000 3000",
+        "every message stored exactly once"
+    );
+    assert_eq!(
+        sql(
+            &url,
+            "SELECT sum((record->>'message_count')::bigint) FROM tickets"
+        ),
+        "3000",
+        "the tickets count every message once"
+    );
 }
