@@ -1242,6 +1242,24 @@ fn in_batches_of(t: &TestDesk, n: usize) {
     std::fs::write(&t.config_path, changed).expect("write the config");
 }
 
+/// A desk on a fresh database `name` that stores its intake in batches
+/// of three, and a directory holding `mbox` as `history.mbox` (and the
+/// database's URL file). Returns the directory, the desk and the URL.
+fn importing_in_threes(name: &str, mbox: &[u8]) -> (tempfile::TempDir, TestDesk, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("history.mbox"), mbox).expect("write mbox");
+    let url = fresh_database(name);
+    let keys = common::store_keys(&dir.path().join("db.url"), &url);
+    let t = TestDesk::with(Options {
+        extra: format!("\n[store]\nkind = \"postgres\"\n{keys}"),
+        ..Options::default()
+    });
+    in_batches_of(&t, 3);
+    let migrated = t.run(&["migrate"]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    (dir, t, url)
+}
+
 /// An import on PostgreSQL decides each batch while the one before it
 /// commits (write-behind). With batches of three every conversation
 /// crosses batches: a reply whose parent is still being committed, a
@@ -1252,20 +1270,9 @@ fn in_batches_of(t: &TestDesk, n: usize) {
 #[test]
 fn an_import_written_behind_threads_across_batches_as_sled_does() {
     let (mbox, total) = crossing_mbox(90);
-    let dir = tempfile::tempdir().expect("temp dir");
+    let (dir, pg, _) = importing_in_threes("write_behind", &mbox);
     let path = dir.path().join("history.mbox");
-    std::fs::write(&path, &mbox).expect("write mbox");
     let path = path.to_str().expect("utf-8 path");
-
-    let url = fresh_database("write_behind");
-    let keys = common::store_keys(&dir.path().join("db.url"), &url);
-    let pg = TestDesk::with(Options {
-        extra: format!("\n[store]\nkind = \"postgres\"\n{keys}"),
-        ..Options::default()
-    });
-    in_batches_of(&pg, 3);
-    let migrated = pg.run(&["migrate"]);
-    assert!(migrated.status.success(), "{}", text(&migrated));
     let sled = TestDesk::with(Options {
         extra: common::SLED_ONLY.into(),
         ..Options::default()
@@ -1323,19 +1330,9 @@ fn an_import_written_behind_threads_across_batches_as_sled_does() {
 #[test]
 fn an_import_whose_connections_the_server_drops_stops_and_a_rerun_stores_each_message_once() {
     let (mbox, total) = crossing_mbox(3000);
-    let dir = tempfile::tempdir().expect("temp dir");
+    let (dir, t, url) = importing_in_threes("write_behind_dropped", &mbox);
     let path = dir.path().join("history.mbox");
-    std::fs::write(&path, &mbox).expect("write mbox");
     let path = path.to_str().expect("utf-8 path");
-    let url = fresh_database("write_behind_dropped");
-    let keys = common::store_keys(&dir.path().join("db.url"), &url);
-    let t = TestDesk::with(Options {
-        extra: format!("\n[store]\nkind = \"postgres\"\n{keys}"),
-        ..Options::default()
-    });
-    in_batches_of(&t, 3);
-    let migrated = t.run(&["migrate"]);
-    assert!(migrated.status.success(), "{}", text(&migrated));
 
     let child = t
         .cmd()
