@@ -189,6 +189,8 @@ impl PgEngine {
         settled
     }
 
+    /// Whether commits return before their batch is written (the store's
+    /// commit then hands the staged set over whole).
     pub fn writes_behind(&self) -> bool {
         self.behind().on
     }
