@@ -7,6 +7,8 @@
 #   benches/import.sh [COUNT]        # default 10000
 #   POSTDESK_BENCH_STORE=postgres benches/import.sh [COUNT]   # on PostgreSQL
 #   POSTDESK_BIN=path benches/import.sh [COUNT]   # that binary, no build
+#   CORPUS=small benches/import.sh [COUNT]   # small mails (~0.9 KB,
+#                                  # benches/gen_small.py) instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=benches/lib.sh
@@ -18,7 +20,11 @@ trap 'stop_store; rm -rf "$work"' EXIT
 
 bin=${POSTDESK_BIN:-target/release/postdesk}
 [ -n "${POSTDESK_BIN:-}" ] || cargo build --release --locked -q
-python3 benches/gen_corpus.py mbox "$work/corpus.mbox" --count "$count" >/dev/null
+case "${CORPUS:-typical}" in
+  typical) python3 benches/gen_corpus.py mbox "$work/corpus.mbox" --count "$count" >/dev/null ;;
+  small) python3 benches/gen_small.py "$work/corpus.mbox" "$count" ;;
+  *) echo "CORPUS must be typical or small, not ${CORPUS}" >&2; exit 2 ;;
+esac
 write_config "$work"
 use_store "$work" "$bin"
 bytes=$(stat -c %s "$work/corpus.mbox")
