@@ -67,6 +67,9 @@ pub struct PgEngine {
     /// An import's batch being committed while the next is decided
     /// ([`behind`]).
     behind: std::sync::Mutex<behind::Behind>,
+    /// Held by a write outside a decision while it takes and uses the
+    /// turn ([`intake`]'s `write`).
+    solo: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for PgEngine {
@@ -159,6 +162,7 @@ impl PgEngine {
             codec: Default::default(),
             sampled_after: (-1).into(),
             behind: Default::default(),
+            solo: Default::default(),
         };
         engine.rt.block_on(async {
             let client = engine.settings.connection(&engine.pool).await?;

@@ -215,6 +215,10 @@ impl Intake for PgEngine {
             return Err(self.unwritable("the write turn was lost in mid-decision"));
         }
         let rows = Rows::of(staged)?;
+        // A write outside a decision takes the turn for itself; several
+        // threads doing so at once take turns here first, or one would
+        // find the turn held and write on the connection another lent.
+        let _solo = (!staged.entered).then(|| self.solo.lock().unwrap_or_else(|p| p.into_inner()));
         let entered = !self.turn.is_held();
         if entered {
             self.enter()?;
