@@ -155,6 +155,31 @@ fn lookup<'a>(table: &'a mut toml::Table, keys: &[&str]) -> &'a mut toml::Value 
     value
 }
 
+/// `dpkg ARGS`, which must succeed. dpkg does not wait for its lock: on a
+/// machine where something else is installing (apt's timers, another
+/// session's apt-get) it fails at once, so that is waited out, for up to
+/// five minutes, rather than taken for the package's fault.
+fn dpkg(args: &[&str], env: &[(&str, &str)]) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let mut cmd = Command::new("dpkg");
+        cmd.args(args).envs(env.iter().copied());
+        let out = run(&mut cmd);
+        let said = text(&out);
+        if out.status.success() {
+            return String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+        let locked = said.contains("lock") && said.contains("another process");
+        assert!(
+            locked && std::time::Instant::now() < deadline,
+            "dpkg {args:?} failed ({}):\n{said}",
+            out.status
+        );
+        eprintln!("dpkg is locked by another process; trying again in 2 s:\n{said}");
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+}
+
 /// Purges the package when the test ends, however it ends, so a failed
 /// run leaves no postdesk installed behind it.
 struct Installed;
@@ -231,7 +256,8 @@ fn deb_installs_checks_and_purges() {
 
     let listing = ok(Command::new("dpkg-deb").arg("-c").arg(&deb));
     let guard = Installed;
-    ok(Command::new("dpkg").arg("-i").arg(&deb));
+    let deb_path = deb.to_str().expect("a UTF-8 target path");
+    dpkg(&["-i", deb_path], &[]);
 
     let expected = [
         "/usr/bin/postdesk",
@@ -281,10 +307,10 @@ fn deb_installs_checks_and_purges() {
     let mut edited = std::fs::read_to_string(rules).unwrap();
     edited.push_str("\n# edited by the admin\n");
     std::fs::write(rules, &edited).unwrap();
-    ok(Command::new("dpkg")
-        .args(["-i", "--force-confold"])
-        .arg(&deb)
-        .env("DEBIAN_FRONTEND", "noninteractive"));
+    dpkg(
+        &["-i", "--force-confold", deb_path],
+        &[("DEBIAN_FRONTEND", "noninteractive")],
+    );
     assert_eq!(std::fs::read_to_string(rules).unwrap(), edited);
 
     // The binary is the stripped release build, and says which commit.
@@ -347,7 +373,7 @@ fn deb_installs_checks_and_purges() {
     }
 
     // The maintainer scripts' purge path, with its output on failure.
-    ok(Command::new("dpkg").args(["--purge", "postdesk"]));
+    dpkg(&["--purge", "postdesk"], &[]);
     std::mem::forget(guard);
     let status = run(Command::new("dpkg-query").args(["-W", "-f=${Status}", "postdesk"]));
     assert!(

@@ -80,8 +80,10 @@ for f in tests/*.rs; do
   [ "$name" = package ] || sled_targets+=(--test "$name")
 done
 
+sled_log=$(mktemp "${TMPDIR:-/tmp}/postdesk-sled-pass.XXXXXX")
 sled_status=0
-cargo test --locked --no-fail-fast "${sled_targets[@]}" "$@" || sled_status=$?
+cargo test --locked --no-fail-fast "${sled_targets[@]}" "$@" 2>&1 | tee "$sled_log" ||
+  sled_status=$?
 deb_status=0
 wait "$deb_test" || deb_status=$?
 pg_status=0
@@ -92,6 +94,28 @@ cat "$deb_log"
 echo
 echo "=== the same tests on PostgreSQL (POSTDESK_TEST_STORE=postgres) ==="
 cat "$pg_log"
-rm -f "$pg_log" "$deb_log"
+
+# What failed, last, where a reader of only the tail of this output (a CI
+# page) sees it: each failing lane's panics and the names of its failing
+# tests, or its last lines when it failed before any test ran.
+failed_lane() {
+  local name=$1 status=$2 log=$3
+  [ "$status" -eq 0 ] && return
+  echo
+  echo "=== what failed in the $name (exit $status) ==="
+  if grep -q '^failures:$' "$log"; then
+    # A long panic (a failed build's whole output) keeps its head and its
+    # end, where the error is.
+    awk '/^failures:$/ {on = 1} on {l[n++] = $0} /^test result:/ {on = 0}
+      END {for (i = 0; i < n; i++) if (i < 40 || i >= n - 160) print l[i];
+           else if (i == 40) print "[... " n - 200 " lines ...]"}' "$log"
+  else
+    tail -n 60 "$log"
+  fi
+}
+failed_lane "sled pass" "$sled_status" "$sled_log"
+failed_lane "Debian package" "$deb_status" "$deb_log"
+failed_lane "PostgreSQL pass" "$pg_status" "$pg_log"
+rm -f "$pg_log" "$deb_log" "$sled_log"
 echo "sled pass: exit $sled_status; Debian package: exit $deb_status; PostgreSQL pass: exit $pg_status"
 [ "$sled_status" -eq 0 ] && [ "$deb_status" -eq 0 ] && [ "$pg_status" -eq 0 ]

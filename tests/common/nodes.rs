@@ -41,12 +41,20 @@ pub struct Node {
     config: PathBuf,
     pub log: PathBuf,
     child: Child,
+    /// How many times this node was started: its log says "postdesk
+    /// serving" once per start that came up.
+    starts: usize,
 }
 
 impl Node {
     pub fn start(config: PathBuf, log: PathBuf) -> Node {
         let child = spawn(&config, &log);
-        Node { config, log, child }
+        Node {
+            config,
+            log,
+            child,
+            starts: 1,
+        }
     }
 
     /// Node `name` of desk `t`, started: its configuration
@@ -77,14 +85,26 @@ impl Node {
 
     pub fn restart(&mut self) {
         self.child = spawn(&self.config, &self.log);
+        self.starts += 1;
     }
 
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// SIGTERM; the node must stop cleanly.
+    /// SIGTERM once the node is serving (as systemd stops a unit it saw
+    /// come up); the node must stop cleanly. A SIGTERM in the first
+    /// moments after exec, before the process has a handler, ends it by
+    /// the signal's default action, which says nothing about the daemon's
+    /// own shutdown.
     pub fn stop(&mut self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while self.alive()
+            && serving_lines(&self.log) < self.starts
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.pid().to_string()])
             .status();
@@ -122,6 +142,14 @@ fn spawn(config: &Path, log: &Path) -> Child {
         .stderr(log)
         .spawn()
         .expect("spawn serve")
+}
+
+/// How many times a node's log says it came up.
+fn serving_lines(log: &Path) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .matches("postdesk serving")
+        .count()
 }
 
 /// The last 40 lines of a log, for a failure's message.
