@@ -1000,14 +1000,7 @@ fn import_mbox(t: &TestDesk, mails: &Mails) {
 /// the table once.
 #[test]
 fn a_node_reads_rows_packed_with_a_dictionary_another_trained_after_it_opened() {
-    let url = fresh_database("mail_dict_nodes");
-    let keys_dir = tempfile::tempdir().expect("temp dir");
-    let keys = common::store_keys(&keys_dir.path().join("db.url"), &url);
-    let t = TestDesk::with(Options {
-        extra: format!("\n[store]\nkind = \"postgres\"\n{keys}"),
-        ..Options::default()
-    });
-    assert!(t.run(&["migrate"]).status.success());
+    let (_keys_dir, t, url) = migrated_desk("mail_dict_nodes");
     // This node opens the desk while it has no dictionary.
     let node = postdesk::store::Store::open_config(&t.config()).expect("open the desk");
     assert!(!node.codec().has_dictionary());
@@ -1044,14 +1037,7 @@ fn a_node_reads_rows_packed_with_a_dictionary_another_trained_after_it_opened() 
 /// reopened node stores the same mail with the current dictionary.
 #[test]
 fn a_node_packing_with_a_replaced_dictionary_is_refused_and_its_mail_stored_after_a_reopen() {
-    let url = fresh_database("mail_dict_stale");
-    let keys_dir = tempfile::tempdir().expect("temp dir");
-    let keys = common::store_keys(&keys_dir.path().join("db.url"), &url);
-    let t = TestDesk::with(Options {
-        extra: format!("\n[store]\nkind = \"postgres\"\n{keys}"),
-        ..Options::default()
-    });
-    assert!(t.run(&["migrate"]).status.success());
+    let (_keys_dir, t, url) = migrated_desk("mail_dict_stale");
     let mails = enough_to_train();
     import_mbox(&t, &mails);
     let first = sql(&url, "SELECT id FROM mail_dicts WHERE current");
@@ -1242,21 +1228,28 @@ fn in_batches_of(t: &TestDesk, n: usize) {
     std::fs::write(&t.config_path, changed).expect("write the config");
 }
 
-/// A desk on a fresh database `name` that stores its intake in batches
-/// of three, and a directory holding `mbox` as `history.mbox` (and the
-/// database's URL file). Returns the directory, the desk and the URL.
-fn importing_in_threes(name: &str, mbox: &[u8]) -> (tempfile::TempDir, TestDesk, String) {
+/// A desk on a fresh database `name`, migrated, and the directory that
+/// holds the database's URL file. Returns the directory, the desk and
+/// the URL.
+fn migrated_desk(name: &str) -> (tempfile::TempDir, TestDesk, String) {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("history.mbox"), mbox).expect("write mbox");
     let url = fresh_database(name);
     let keys = common::store_keys(&dir.path().join("db.url"), &url);
     let t = TestDesk::with(Options {
         extra: format!("\n[store]\nkind = \"postgres\"\n{keys}"),
         ..Options::default()
     });
-    in_batches_of(&t, 3);
     let migrated = t.run(&["migrate"]);
     assert!(migrated.status.success(), "{}", text(&migrated));
+    (dir, t, url)
+}
+
+/// A [`migrated_desk`] that stores its intake in batches of three, with
+/// `mbox` as `history.mbox` in its directory.
+fn importing_in_threes(name: &str, mbox: &[u8]) -> (tempfile::TempDir, TestDesk, String) {
+    let (dir, t, url) = migrated_desk(name);
+    std::fs::write(dir.path().join("history.mbox"), mbox).expect("write mbox");
+    in_batches_of(&t, 3);
     (dir, t, url)
 }
 
