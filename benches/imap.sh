@@ -9,7 +9,10 @@
 #     - postdesk serve (release build, after = "seen", the example rules,
 #       acknowledgements on) runs from process start until every message
 #       is stored;
-#     both rates and their ratio are printed;
+#     both rates and their ratio are printed, and what each cost in CPU
+#     a message: the whole machine's (the mail servers included) and the
+#     daemon's own, beside the most the goal of 2x durable mbsync allows
+#     (2 cores over twice mbsync's durable rate);
 #  2. latency: with postdesk idle in IDLE, LATENCY_COUNT messages are sent
 #     one by one over SMTP; for each, the time from the SMTP server's
 #     accept to the "stored" log line; median and p99 are printed.
@@ -94,14 +97,16 @@ Sync Pull
 Create Near
 SyncState *
 EOF
-  local t0 t1
+  local t0 t1 c0 c1
+  c0=$(busy_cpu)
   t0=$(date +%s.%N)
   mbsync -q -c "$dir/mbsyncrc" bench
   t1=$(date +%s.%N)
+  c1=$(busy_cpu)
   local got
   got=$(find "$dir/local/INBOX" -type f -path '*/cur/*' -o -type f -path '*/new/*' | wc -l)
   [[ "$got" == "$count" ]] || { echo "mbsync pulled $got of $count" >&2; exit 1; }
-  python3 -c "print(f'{$t1 - $t0:.3f}')"
+  python3 -c "print(f'{$t1 - $t0:.3f},{$c1 - $c0:.3f},0')"
 }
 
 # --- postdesk ------------------------------------------------------------------
@@ -116,11 +121,14 @@ desk_config() {
 }
 
 # Runs serve until COUNT messages are stored; prints seconds from process
-# start to the log line of the batch that completed the count.
+# start to the log line of the batch that completed the count, the
+# machine's busy CPU seconds meanwhile (to when the count was seen) and
+# the daemon's own (0 under perf).
 run_postdesk() {
   local dir=$1
   desk_config "$dir" "$user"
-  local t0
+  local t0 c0
+  c0=$(busy_cpu)
   t0=$(date +%s.%N)
   if [[ -n "${PROFILE:-}" ]]; then
     # PROFILE=FILE: a flat perf profile of the daemon, for finding where
@@ -130,7 +138,8 @@ run_postdesk() {
     "$bin" --config "$dir/postdesk.toml" serve >"$dir/serve.log" 2>&1 &
   fi
   daemon_pid=$!
-  python3 - "$dir/serve.log" "$count" "$t0" <<'PY'
+  local seconds c1 own=0
+  seconds=$(python3 - "$dir/serve.log" "$count" "$t0" <<'PY'
 import datetime, re, sys, time
 log, count, t0 = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 pat = re.compile(r"^(\S+Z) .*stored a batch.* new=(\d+) duplicates=(\d+) quarantined=(\d+)")
@@ -151,6 +160,10 @@ while True:
         sys.exit(f"only {total} of {count} stored after 600 s")
     time.sleep(0.05)
 PY
+)
+  c1=$(busy_cpu)
+  [[ -n "${PROFILE:-}" ]] || own=$(process_cpu "$daemon_pid")
+  python3 -c "print(f'$seconds,{$c1 - $c0:.3f},$own')"
   # Under perf, stop the daemon itself; perf then writes its profile.
   pkill -TERM -P "$daemon_pid" 2>/dev/null || kill "$daemon_pid"
   wait "$daemon_pid" || true
@@ -169,16 +182,28 @@ done
 python3 - "$count" "$bytes" "${times[@]}" <<'PY'
 import statistics, sys
 count, size = int(sys.argv[1]), int(sys.argv[2])
-t = [float(x) for x in sys.argv[3:]]
+runs = [tuple(float(v) for v in x.split(",")) for x in sys.argv[3:]]
+t = [r[0] for r in runs]
 bare, durable, pd = t[0::3], t[1::3], t[2::3]
-rate = lambda s: f"{s:.2f} s = {count/s:.0f} msg/s"
+ms = lambda cpu: f"{cpu / count * 1000:.3f} ms"
+rate = lambda r: f"{r[0]:.2f} s = {count/r[0]:.0f} msg/s, {ms(r[1])} of machine CPU a message"
 print(f"corpus: {count} messages, {size/1e6:.1f} MB")
 for i in range(len(pd)):
-    print(f"round {i+1}: mbsync FSync no {rate(bare[i])}; mbsync FSync yes {rate(durable[i])}; "
-          f"postdesk {rate(pd[i])}")
+    n, y, p = runs[3 * i : 3 * i + 3]
+    print(f"round {i+1}: mbsync FSync no {rate(n)}; mbsync FSync yes {rate(y)}; "
+          f"postdesk {rate(p)}" + (f" (the daemon's own {ms(p[2])})" if p[2] else ""))
 b, d, p = (statistics.median(x) for x in (bare, durable, pd))
 print(f"median: mbsync FSync no {count/b:.0f} msg/s, mbsync FSync yes {count/d:.0f} msg/s, "
       f"postdesk {count/p:.0f} msg/s; postdesk/mbsync = {b/p:.2f} (FSync no), {d/p:.2f} (FSync yes)")
+# 2x durable mbsync leaves each message at most this much of the
+# machine's two cores, for everything: the daemon, Dovecot, Postfix.
+cores = __import__("os").cpu_count()
+budget = cores / (2 * count / d) * 1000
+machine = statistics.median(r[1] for r in runs[2::3]) / count * 1000
+own = [r[2] for r in runs[2::3] if r[2]]
+print(f"CPU a message: postdesk's whole run {machine:.3f} ms of machine CPU"
+      + (f", the daemon's own {statistics.median(own) / count * 1000:.3f} ms" if own else "")
+      + f"; 2x durable mbsync allows at most {budget:.3f} ms ({cores} cores / {2 * count / d:.0f} msg/s)")
 PY
 
 # --- latency: SMTP accept -> stored, with IDLE ----------------------------------

@@ -69,6 +69,19 @@ poll = "60s"
 EOF
 }
 
+# busy_cpu: seconds of CPU the whole machine has been busy since boot
+# (user, nice, system, irq, softirq, steal from /proc/stat; all cores
+# summed). Two readings bound what a run cost everything on the machine,
+# the mail servers included.
+busy_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '/^cpu / {print ($2 + $3 + $4 + $7 + $8 + $9) / hz}' /proc/stat
+}
+
+# process_cpu PID: seconds of CPU (user + system) process PID has used.
+process_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); print ($12 + $13) / hz}' "/proc/$1/stat"
+}
+
 # machine: one line naming the CPU, cores and memory, for RESULTS.md.
 machine() {
   local cpu
