@@ -113,6 +113,13 @@ failed_lane() {
     tail -n 60 "$log"
   fi
 }
+if [ "$sled_status" -ne 0 ] || [ "$deb_status" -ne 0 ] || [ "$pg_status" -ne 0 ]; then
+  # A lane that fails where it passed before may have run out of room.
+  echo
+  echo "=== the machine at the end ==="
+  df -h . "${CARGO_TARGET_DIR:-target}" "${TMPDIR:-/tmp}" 2>&1 | sort -u
+  free -m
+fi
 failed_lane "sled pass" "$sled_status" "$sled_log"
 failed_lane "Debian package" "$deb_status" "$deb_log"
 failed_lane "PostgreSQL pass" "$pg_status" "$pg_log"
