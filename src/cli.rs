@@ -323,6 +323,7 @@ fn dispatch(args: Args) -> Result<u8> {
         Command::Status { json } => {
             let shared = (config.store.kind == config::StoreKind::Postgres)
                 .then(|| (config.store.clone(), config.store.lease_ttl));
+            let on_sled = config.store.kind == config::StoreKind::Sled;
             let mut backend = Backend::connect(config)?;
             let remote = backend.is_remote();
             let mut report = match call(&mut backend, Request::Status)? {
@@ -341,7 +342,7 @@ fn dispatch(args: Args) -> Result<u8> {
             if json {
                 println!("{}", safe::json(serde_json::to_string_pretty(&report)?));
             } else {
-                print_status(&report);
+                print_status(&report, on_sled);
             }
             // Like `systemctl status`: 3 when not running, 1 when degraded
             // or stuck.

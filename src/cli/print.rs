@@ -150,7 +150,26 @@ fn ago(ms: i64) -> String {
     }
 }
 
-pub(super) fn print_status(r: &crate::status::Report) {
+/// Tickets from which a sled desk's status says what sled costs in memory:
+/// about 150 MiB of page table in every process that opens the store
+/// (benches/RESULTS.md, "what sled costs at a million tickets").
+const SLED_LARGE: usize = 300_000;
+
+/// What `status` tells the admin of a large sled desk: sled keeps a table
+/// of every page in memory while the store is open, about 50 bytes a key
+/// whatever `[store] cache` says, and a ticket costs about ten keys. An
+/// admin sizing a machine should hear it from the desk, not from the OOM
+/// killer.
+pub(super) fn sled_memory_hint(tickets: usize) -> Option<String> {
+    (tickets >= SLED_LARGE).then(|| {
+        let mib = tickets * 10 * 50 / (1024 * 1024);
+        format!(
+            "sled holds about {mib} MiB in memory for a desk this size, in the daemon and in every command run without it (about 50 bytes a key, ten keys a ticket); PostgreSQL holds none: `postdesk migrate --from sled --to postgres` (README, \"Which store\")"
+        )
+    })
+}
+
+pub(super) fn print_status(r: &crate::status::Report, on_sled: bool) {
     if let (true, Some(why)) = (r.daemon, &r.stuck) {
         println!("daemon       STUCK (pid {}): {}", r.pid, safe::line(why));
     } else if r.daemon {
@@ -165,6 +184,9 @@ pub(super) fn print_status(r: &crate::status::Report) {
             "store        {} tickets, {} quarantined, {} mail queued to send",
             r.tickets, r.quarantined, r.outbox_queued
         );
+        if let Some(hint) = sled_memory_hint(r.tickets).filter(|_| on_sled) {
+            println!("             {hint}");
+        }
     }
     if let Some(c) = &r.cluster {
         print_cluster(c);

@@ -28,3 +28,14 @@ fn every_argument_has_a_help_line() {
     walk(&Args::command(), "postdesk", &mut missing);
     assert!(missing.is_empty(), "no help line:\n{}", missing.join("\n"));
 }
+
+#[test]
+fn a_large_sled_desk_is_told_what_sled_holds_in_memory() {
+    assert_eq!(print::sled_memory_hint(299_999), None);
+    let hint = print::sled_memory_hint(600_000).expect("a hint at 600,000 tickets");
+    assert!(hint.contains("about 286 MiB"), "{hint}");
+    assert!(
+        hint.contains("postdesk migrate --from sled --to postgres"),
+        "{hint}"
+    );
+}
