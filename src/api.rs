@@ -16,6 +16,23 @@ pub enum Request {
     Ping,
     /// Read every record of the store and report what cannot be read.
     VerifyStore,
+    /// Store several messages in order, as an import through a running
+    /// daemon does: one round trip a batch instead of one a message, and
+    /// the daemon parses the batch on all its cores and reads ahead for
+    /// it, as an import without a daemon does. Nothing is flushed: the
+    /// caller sends [`Request::Flush`] at its durability points. Answered
+    /// with [`Response::IngestedBatch`]. The mails travel beside the JSON,
+    /// one after another, `sizes` saying how long each is.
+    IngestBatch {
+        inbox: Option<String>,
+        import_status: Option<Status>,
+        /// Each message's origin, for the record and the quarantine.
+        origins: Vec<String>,
+        /// Each message's length in `raw`, in order.
+        sizes: Vec<u64>,
+        #[serde(skip)]
+        raw: Vec<u8>,
+    },
     /// Store one message. The raw bytes travel beside the JSON on the socket.
     Ingest {
         /// The inbox it counts as arriving through (its queue applies).
@@ -158,6 +175,7 @@ impl Request {
             Request::Ping
             | Request::VerifyStore
             | Request::Ingest { .. }
+            | Request::IngestBatch { .. }
             | Request::Flush
             | Request::ListTickets { .. }
             | Request::ShowTicket { .. }
@@ -182,6 +200,14 @@ impl Request {
             | Request::Notify(_) => false,
         }
     }
+}
+
+/// Why the desk did not take a message, as [`Response::Error`] says it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub message: String,
+    /// Whether asking again later may succeed.
+    pub retry: bool,
 }
 
 /// What became of one ingested message.
@@ -312,6 +338,13 @@ pub enum Response {
         next: Option<String>,
     },
     Ingested(Outcome),
+    /// What became of a [`Request::IngestBatch`]: the outcomes of the
+    /// messages stored, in order, up to the first the store refused, and
+    /// why it refused that one (it and those after it were not stored).
+    IngestedBatch {
+        outcomes: Vec<Outcome>,
+        refused: Option<Refusal>,
+    },
     Flushed,
     Tickets(Vec<Ticket>),
     /// A page of [`Request::ListTickets`]; `next` (a cursor) when there
@@ -357,13 +390,18 @@ impl Request {
     /// The bytes that travel beside the JSON, if any.
     pub fn take_blob(&mut self) -> Vec<u8> {
         match self {
-            Request::Ingest { raw, .. } | Request::ExplainRules { raw, .. } => std::mem::take(raw),
+            Request::Ingest { raw, .. }
+            | Request::IngestBatch { raw, .. }
+            | Request::ExplainRules { raw, .. } => std::mem::take(raw),
             _ => Vec::new(),
         }
     }
 
     pub fn put_blob(&mut self, blob: Vec<u8>) {
-        if let Request::Ingest { raw, .. } | Request::ExplainRules { raw, .. } = self {
+        if let Request::Ingest { raw, .. }
+        | Request::IngestBatch { raw, .. }
+        | Request::ExplainRules { raw, .. } = self
+        {
             *raw = blob;
         }
     }

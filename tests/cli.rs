@@ -192,6 +192,99 @@ fn import_mbox_twice_stores_each_message_once() {
         .starts_with("2026-11-22T10:00:00"));
 }
 
+/// An mbox whose conversations cross batches of four: replies to the
+/// message before, references back and ahead, the same message twice in
+/// a row, and one entry that is not mail at all.
+fn crossing_history() -> Vec<u8> {
+    let mut data = Vec::new();
+    for i in 0..60 {
+        data.extend_from_slice(b"From someone@customer.test Sun Nov 22 10:00:00 2026\n");
+        if i == 17 {
+            data.extend_from_slice(b"\x00\x01 not a mail at all\n\n");
+            continue;
+        }
+        let threading = match i % 6 {
+            1 => format!("In-Reply-To: <hist{}@c>\r\n", i - 1),
+            4 => format!("References: <hist{}@c>\r\n", i + 1),
+            5 => format!("References: <hist{}@c>\r\n", i.max(5) - 5),
+            _ => String::new(),
+        };
+        let one = mail(
+            &format!("c{}@customer.test", i % 7),
+            &format!("Case {}", i / 2),
+            &format!("hist{i}@c"),
+            &threading,
+            "What became of my order?",
+        );
+        data.extend_from_slice(&one);
+        data.extend_from_slice(b"\n");
+        if i % 13 == 3 {
+            data.extend_from_slice(b"From someone@customer.test Sun Nov 22 10:00:00 2026\n");
+            data.extend_from_slice(&one);
+            data.extend_from_slice(b"\n");
+        }
+    }
+    data
+}
+
+/// An import while `serve` runs goes through its control socket, a batch
+/// a request: it must make the desk an import without a daemon makes,
+/// ticket for ticket, and a second run must find every message stored.
+#[test]
+fn an_import_through_a_running_daemon_makes_the_desk_one_without_it_makes() {
+    let alone = TestDesk::new();
+    let served = TestDesk::new();
+    let mbox = alone.dir.path().join("history.mbox");
+    std::fs::write(&mbox, crossing_history()).unwrap();
+    let mbox = mbox.to_str().unwrap();
+    let summary = |t: &TestDesk| {
+        let o = t.run(&["import", "mbox", mbox, "--json"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let mut s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let counts = s.as_object_mut().unwrap();
+        counts.remove("seconds");
+        counts.remove("per_second");
+        s
+    };
+    alone.in_batches_of(4);
+    served.in_batches_of(4);
+    let without = summary(&alone);
+    let mut daemon = served.serve();
+    let through = summary(&served);
+    assert_eq!(through, without);
+    assert_eq!(without["messages"], 65);
+    assert_eq!(without["quarantined"], 1);
+    assert_eq!(without["duplicates"], 5);
+    let again = summary(&served);
+    assert_eq!(again["duplicates"], 64, "{again}");
+    assert_eq!(again["quarantined"], 1, "{again}");
+    // Read while the daemon runs, through its socket, like the import.
+    let tickets = served.tickets_json();
+    let count = tickets.as_array().unwrap().len();
+    for n in 1..=count {
+        let reference = format!("ACME-{n}");
+        let show = |t: &TestDesk| {
+            let o = t.run(&["tickets", "show", &reference, "--json"]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            let ids: Vec<_> = v["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["message_id"].clone())
+                .collect();
+            (
+                v["ticket"]["subject"].clone(),
+                v["ticket"]["status"].clone(),
+                ids,
+            )
+        };
+        assert_eq!(show(&served), show(&alone), "{reference}");
+    }
+    assert_eq!(tickets, alone.tickets_json());
+    assert!(daemon.terminate().success());
+}
+
 #[test]
 fn import_of_large_mails_keeps_every_message_once_and_in_order() {
     // Messages of 300 KB cross the reader's 1 MiB chunk limit every few

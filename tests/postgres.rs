@@ -1216,18 +1216,6 @@ fn crossing_mbox(count: usize) -> (Vec<u8>, usize) {
     (mbox, total)
 }
 
-/// Makes the desk `t` store its intake in batches of `n` (test desks take
-/// 200).
-fn in_batches_of(t: &TestDesk, n: usize) {
-    let config = std::fs::read_to_string(&t.config_path).expect("read the config");
-    let changed = config.replace(
-        "[intake]\nbatch = 200\n",
-        &format!("[intake]\nbatch = {n}\n"),
-    );
-    assert_ne!(config, changed, "the test desk's config names its batch");
-    std::fs::write(&t.config_path, changed).expect("write the config");
-}
-
 /// A desk on a fresh database `name`, migrated, and the directory that
 /// holds the database's URL file. Returns the directory, the desk and
 /// the URL.
@@ -1249,7 +1237,7 @@ fn migrated_desk(name: &str) -> (tempfile::TempDir, TestDesk, String) {
 fn importing_in_threes(name: &str, mbox: &[u8]) -> (tempfile::TempDir, TestDesk, String) {
     let (dir, t, url) = migrated_desk(name);
     std::fs::write(dir.path().join("history.mbox"), mbox).expect("write mbox");
-    in_batches_of(&t, 3);
+    t.in_batches_of(3);
     (dir, t, url)
 }
 
@@ -1270,7 +1258,7 @@ fn an_import_written_behind_threads_across_batches_as_sled_does() {
         extra: common::SLED_ONLY.into(),
         ..Options::default()
     });
-    in_batches_of(&sled, 3);
+    sled.in_batches_of(3);
     let summary = |t: &TestDesk| {
         let out = t.run(&["import", "mbox", path, "--json"]);
         assert!(out.status.success(), "{}", text(&out));

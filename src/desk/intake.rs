@@ -19,6 +19,74 @@ impl Desk {
         self.ingest_prepared(prepared, inbox, mode)
     }
 
+    /// Stores `messages` in order until the store refuses one (nothing
+    /// flushed): [`Request::IngestBatch`]. They are prepared on every core
+    /// first, and the store reads ahead for the batch, as an import
+    /// without a daemon does with its reader thread.
+    pub fn ingest_batch(
+        &self,
+        messages: Vec<(Vec<u8>, String)>,
+        inbox: Option<&str>,
+        mode: Mode,
+    ) -> crate::api::Response {
+        let prepared = self.prepare_all(messages);
+        self.read_ahead(&prepared.iter().collect::<Vec<_>>());
+        let mut outcomes = Vec::with_capacity(prepared.len());
+        let mut refused = None;
+        for p in prepared {
+            match self.ingest_prepared(p, inbox, mode) {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => {
+                    refused = Some(crate::api::Refusal {
+                        message: e.to_string(),
+                        retry: true,
+                    });
+                    break;
+                }
+            }
+        }
+        crate::api::Response::IngestedBatch { outcomes, refused }
+    }
+
+    /// [`Desk::prepare`] for a batch, split over the machine's cores, in
+    /// order.
+    fn prepare_all(&self, messages: Vec<(Vec<u8>, String)>) -> Vec<Prepared> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let per = messages.len().div_ceil(cores).max(1);
+        if cores < 2 || messages.len() < 2 {
+            return messages
+                .into_iter()
+                .map(|(raw, origin)| self.prepare(raw, origin))
+                .collect();
+        }
+        let mut chunks = Vec::new();
+        let mut messages = messages.into_iter();
+        loop {
+            let chunk: Vec<_> = messages.by_ref().take(per).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            chunks.push(chunk);
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .into_iter()
+                            .map(|(raw, origin)| self.prepare(raw, origin))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    }
+
     /// The CPU half of intake: parsing and compression, with no store
     /// access, so a bulk import can run it on another core.
     pub fn prepare(&self, raw: Vec<u8>, origin: String) -> Prepared {

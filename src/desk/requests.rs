@@ -45,6 +45,25 @@ impl Desk {
                 }
                 Response::Ingested(outcome)
             }
+            Request::IngestBatch {
+                inbox,
+                import_status,
+                origins,
+                sizes,
+                raw,
+            } => {
+                let mode = match import_status {
+                    Some(status) => Mode::Import { status },
+                    None => Mode::Live,
+                };
+                match split_batch(raw, &origins, &sizes) {
+                    Ok(messages) => self.ingest_batch(messages, inbox.as_deref(), mode),
+                    Err(message) => Response::Error {
+                        message,
+                        retry: false,
+                    },
+                }
+            }
             Request::Flush => {
                 self.flush()?;
                 Response::Flushed
@@ -667,4 +686,32 @@ fn not_found(reference: &str) -> Response {
         message: format!("no ticket `{reference}`\n  hint: `postdesk tickets list` shows them"),
         retry: false,
     }
+}
+
+/// The messages of a [`Request::IngestBatch`]: its blob cut at `sizes`,
+/// each with its origin. A blob that does not add up is refused whole.
+fn split_batch(
+    raw: Vec<u8>,
+    origins: &[String],
+    sizes: &[u64],
+) -> Result<Vec<(Vec<u8>, String)>, String> {
+    let total: u64 = sizes.iter().sum();
+    if origins.len() != sizes.len() || total != raw.len() as u64 {
+        return Err(format!(
+            "malformed request: a batch of {} origins and {} sizes adding up to {total} bytes came with {} bytes of mail",
+            origins.len(),
+            sizes.len(),
+            raw.len()
+        ));
+    }
+    let mut rest = raw.as_slice();
+    Ok(sizes
+        .iter()
+        .zip(origins)
+        .map(|(&size, origin)| {
+            let (one, after) = rest.split_at(size as usize);
+            rest = after;
+            (one.to_vec(), origin.clone())
+        })
+        .collect())
 }

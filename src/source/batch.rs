@@ -43,6 +43,16 @@ pub trait Sink {
     /// Maildir reads its files one at a time): a sink may read ahead what
     /// deciding it needs. A hint only; no answer changes.
     fn read_ahead(&mut self, _batch: &[&Self::Message]) {}
+    /// Stores `messages` in order until one is refused: the outcomes of
+    /// those stored, and why the next was not. A sink that crosses a
+    /// socket answers the whole batch in one round trip.
+    fn store_batch(&mut self, messages: Vec<Self::Message>) -> (Vec<Outcome>, Option<Self::Error>)
+    where
+        Self: Sized,
+    {
+        store_each(self, messages)
+    }
+
     /// Stages a source's position with the messages stored so far.
     fn stage_cursor(&mut self, key: &str, value: &[u8]) -> Result<(), Self::Error>;
     /// Makes everything stored and staged so far durable.
@@ -115,6 +125,52 @@ where
             }
         }
     }
+    finish(sink, source, done, refused)
+}
+
+/// [`run`] for a batch the source holds whole: the sink stores it at once
+/// ([`Sink::store_batch`]); the rest of the rule is the same.
+pub fn run_held<S, Src>(
+    sink: &mut S,
+    source: &mut Src,
+    messages: Vec<(Src::Key, S::Message)>,
+) -> Result<Stored<Src::Key, S::Error>, S::Error>
+where
+    S: Sink,
+    Src: Source,
+{
+    let (keys, messages): (Vec<_>, Vec<_>) = messages.into_iter().unzip();
+    let (outcomes, error) = sink.store_batch(messages);
+    let mut keys = keys.into_iter();
+    let mut done = Vec::with_capacity(outcomes.len());
+    for (key, outcome) in keys.by_ref().zip(outcomes) {
+        source.stored(&key, &outcome);
+        done.push((key, outcome));
+    }
+    let refused = match error {
+        // The refusal is the first message not stored.
+        Some(e) => match keys.next() {
+            Some(key) => Some((key, e)),
+            // A sink that refused after storing them all: nothing of
+            // the batch can be taken as stored.
+            None => return Err(e),
+        },
+        None => None,
+    };
+    finish(sink, source, done, refused)
+}
+
+/// Steps 2 to 4 of the rule, once the batch's messages are stored.
+fn finish<S, Src>(
+    sink: &mut S,
+    source: &mut Src,
+    done: Vec<(Src::Key, Outcome)>,
+    refused: Option<(Src::Key, S::Error)>,
+) -> Result<Stored<Src::Key, S::Error>, S::Error>
+where
+    S: Sink,
+    Src: Source,
+{
     let cursor = source.cursor(refused.as_ref().map(|(key, _)| key));
     if let Some((key, value)) = &cursor {
         sink.stage_cursor(key, value)?;
@@ -135,6 +191,22 @@ where
         done: count,
         refused,
     })
+}
+
+/// [`Sink::store_batch`]'s one-at-a-time answer, for sinks that override
+/// it but sometimes cannot batch.
+fn store_each<S: Sink>(
+    sink: &mut S,
+    messages: Vec<S::Message>,
+) -> (Vec<Outcome>, Option<S::Error>) {
+    let mut outcomes = Vec::with_capacity(messages.len());
+    for message in messages {
+        match sink.store(message) {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(e) => return (outcomes, Some(e)),
+        }
+    }
+    (outcomes, None)
 }
 
 /// The desk in this process, storing every message of a batch into one
@@ -179,6 +251,9 @@ pub struct ToBackend<'a> {
     /// second round trip when every batch is one message (the pipe).
     /// [`Sink::flush`] then has nothing left to do.
     pub durable_each: bool,
+    /// A daemon too old to know [`Request::IngestBatch`] said so: this
+    /// sink sends one message a request from then on.
+    pub one_by_one: bool,
 }
 
 /// Why the desk behind a backend did not take a message.
@@ -220,6 +295,49 @@ impl Sink for ToBackend<'_> {
         })? {
             Response::Ingested(outcome) => Ok(outcome),
             other => Err(Self::refused(other)),
+        }
+    }
+
+    fn store_batch(
+        &mut self,
+        messages: Vec<(String, Vec<u8>)>,
+    ) -> (Vec<Outcome>, Option<BackendSinkError>) {
+        if self.durable_each || self.one_by_one || messages.len() < 2 {
+            return store_each(self, messages);
+        }
+        let sizes = messages.iter().map(|(_, raw)| raw.len() as u64).collect();
+        let mut raw = Vec::with_capacity(messages.iter().map(|(_, r)| r.len()).sum());
+        let mut origins = Vec::with_capacity(messages.len());
+        let mut kept = Vec::with_capacity(messages.len());
+        for (origin, one) in messages {
+            raw.extend_from_slice(&one);
+            origins.push(origin.clone());
+            kept.push((origin, one));
+        }
+        let asked = self.backend.call(Request::IngestBatch {
+            inbox: self.inbox.clone(),
+            import_status: self.import_status,
+            origins,
+            sizes,
+            raw,
+        });
+        match asked {
+            Ok(Response::IngestedBatch { outcomes, refused }) => (
+                outcomes,
+                refused.map(|r| BackendSinkError::Refused {
+                    message: r.message,
+                    retry: r.retry,
+                }),
+            ),
+            // A daemon of an older version: it cannot parse the request
+            // and took nothing, so the batch goes one message at a time.
+            Ok(Response::Error { message, .. }) if message.starts_with("malformed request") => {
+                tracing::debug!(%message, "the daemon does not take batches; sending one message a request");
+                self.one_by_one = true;
+                store_each(self, kept)
+            }
+            Ok(other) => (Vec::new(), Some(Self::refused(other))),
+            Err(e) => (Vec::new(), Some(e.into())),
         }
     }
 

@@ -123,6 +123,7 @@ pub fn run(
             inbox: opts.inbox.map(str::to_string),
             import_status: Some(opts.status),
             durable_each: false,
+            one_by_one: false,
         };
         pipelined(
             sink,
@@ -152,9 +153,10 @@ struct Reading<'a> {
 /// Reading and preparing run on a second thread while this one stores:
 /// with the store in this process, parsing and compression are half the
 /// work, so on two cores that nearly doubles the rate; through the
-/// daemon, reading overlaps the round trips. The order of messages is
-/// kept. Every `batch` messages go through the rule in [`batch`], which
-/// flushes once per batch.
+/// daemon, reading overlaps the round trips, one a batch
+/// ([`batch::run_held`], [`crate::api::Request::IngestBatch`]). The
+/// order of messages is kept. Every `batch` messages go through the rule
+/// in [`batch`], which flushes once per batch.
 fn pipelined<S: Sink>(
     mut sink: S,
     prepare: impl Fn(Vec<u8>, String) -> S::Message + Sync,
@@ -222,7 +224,7 @@ where
                 taken.push((index, message));
             }
             sink.read_ahead(&taken.iter().map(|(_, m)| m).collect::<Vec<_>>());
-            match batch::run(&mut sink, &mut counted, taken) {
+            match batch::run_held(&mut sink, &mut counted, taken) {
                 Ok(Stored {
                     refused: Some((index, e)),
                     ..

@@ -85,6 +85,7 @@ pub fn run(
         // One message per batch: the daemon flushes before it answers,
         // one round trip instead of two.
         durable_each: true,
+        one_by_one: false,
     };
     let mut done = Delivered { delivered, code: 0 };
     for path in inputs {

@@ -291,6 +291,18 @@ batch = 200
         child.wait_with_output().expect("ingest finishes")
     }
 
+    /// Makes the desk store its intake in batches of `n` (test desks take
+    /// 200), so that a few messages cross batches.
+    pub fn in_batches_of(&self, n: usize) {
+        let config = std::fs::read_to_string(&self.config_path).expect("read the config");
+        let changed = config.replace(
+            "[intake]\nbatch = 200\n",
+            &format!("[intake]\nbatch = {n}\n"),
+        );
+        assert_ne!(config, changed, "the test desk's config names its batch");
+        std::fs::write(&self.config_path, changed).expect("write the config");
+    }
+
     /// Starts `postdesk serve` and waits for its control socket.
     pub fn serve(&self) -> Daemon {
         let log = std::fs::File::create(self.dir.path().join("serve.log")).expect("log file");
