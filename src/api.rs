@@ -16,7 +16,7 @@ pub enum Request {
     Ping,
     /// Read every record of the store and report what cannot be read.
     VerifyStore,
-    /// Store several messages in order, as an import through a running
+    /// Store several messages of history in order, as an import through a running
     /// daemon does: one round trip a batch instead of one a message, and
     /// the daemon parses the batch on all its cores and reads ahead for
     /// it, as an import without a daemon does. Nothing is flushed: the
@@ -25,7 +25,9 @@ pub enum Request {
     /// one after another, `sizes` saying how long each is.
     IngestBatch {
         inbox: Option<String>,
-        import_status: Option<Status>,
+        /// The status imported tickets take: a batch is history, kept
+        /// with its dates and never answered.
+        import_status: Status,
         /// Each message's origin, for the record and the quarantine.
         origins: Vec<String>,
         /// Each message's length in `raw`, in order.

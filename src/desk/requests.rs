@@ -52,9 +52,8 @@ impl Desk {
                 sizes,
                 raw,
             } => {
-                let mode = match import_status {
-                    Some(status) => Mode::Import { status },
-                    None => Mode::Live,
+                let mode = Mode::Import {
+                    status: import_status,
                 };
                 match split_batch(raw, &origins, &sizes) {
                     Ok(messages) => self.ingest_batch(messages, inbox.as_deref(), mode),

@@ -193,6 +193,11 @@ where
     })
 }
 
+/// The most mail one [`Request::IngestBatch`] carries: an import's batch
+/// holds up to 32 MiB and one message more, which may be large; a batch
+/// over this goes a message a request, each within the socket's limits.
+const BATCH_BLOB_MAX: usize = 64 << 20;
+
 /// [`Sink::store_batch`]'s one-at-a-time answer, for sinks that override
 /// it but sometimes cannot batch.
 fn store_each<S: Sink>(
@@ -302,11 +307,16 @@ impl Sink for ToBackend<'_> {
         &mut self,
         messages: Vec<(String, Vec<u8>)>,
     ) -> (Vec<Outcome>, Option<BackendSinkError>) {
-        if self.durable_each || self.one_by_one || messages.len() < 2 {
+        let bytes: usize = messages.iter().map(|(_, raw)| raw.len()).sum();
+        let status = match self.import_status {
+            Some(status) if !self.durable_each && !self.one_by_one => status,
+            _ => return store_each(self, messages),
+        };
+        if messages.len() < 2 || bytes > BATCH_BLOB_MAX {
             return store_each(self, messages);
         }
         let sizes = messages.iter().map(|(_, raw)| raw.len() as u64).collect();
-        let mut raw = Vec::with_capacity(messages.iter().map(|(_, r)| r.len()).sum());
+        let mut raw = Vec::with_capacity(bytes);
         let mut origins = Vec::with_capacity(messages.len());
         let mut kept = Vec::with_capacity(messages.len());
         for (origin, one) in messages {
@@ -316,7 +326,7 @@ impl Sink for ToBackend<'_> {
         }
         let asked = self.backend.call(Request::IngestBatch {
             inbox: self.inbox.clone(),
-            import_status: self.import_status,
+            import_status: status,
             origins,
             sizes,
             raw,
