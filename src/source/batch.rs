@@ -143,7 +143,9 @@ where
     let (outcomes, error) = sink.store_batch(messages);
     let mut keys = keys.into_iter();
     let mut done = Vec::with_capacity(outcomes.len());
-    for (key, outcome) in keys.by_ref().zip(outcomes) {
+    // Outcomes first: `zip` takes from its first side before the second,
+    // and a key taken past the last outcome would be lost to the refusal.
+    for (outcome, key) in outcomes.into_iter().zip(keys.by_ref()) {
         source.stored(&key, &outcome);
         done.push((key, outcome));
     }
@@ -436,6 +438,43 @@ mod tests {
         match result {
             Ok(s) => (events, s.refused.is_some(), s.done),
             Err(_) => (events, false, 0),
+        }
+    }
+
+    /// [`run_held`] over the same batch: the same events, the same ending.
+    fn held(sink: &mut Log, with_cursor: bool, keys: &[u32]) -> (Vec<String>, bool, usize) {
+        let marked = std::cell::RefCell::new(Vec::new());
+        let mut src = Src {
+            events: &marked,
+            with_cursor,
+        };
+        let result = run_held(sink, &mut src, keys.iter().map(|&k| (k, k)).collect());
+        let mut events = std::mem::take(&mut sink.events);
+        events.extend(marked.into_inner());
+        match result {
+            Ok(s) => (events, s.refused.is_some(), s.done),
+            Err(_) => (events, false, 0),
+        }
+    }
+
+    #[test]
+    fn a_batch_held_whole_follows_the_same_rule() {
+        for (refuse, fail_flush, with_cursor) in [
+            (None, false, true),
+            (Some(2), false, true),
+            (Some(1), false, false),
+            (None, true, false),
+        ] {
+            let sink = || Log {
+                refuse,
+                fail_flush,
+                ..Log::default()
+            };
+            assert_eq!(
+                held(&mut sink(), with_cursor, &[1, 2, 3]),
+                batch(&mut sink(), with_cursor, &[1, 2, 3]),
+                "refuse {refuse:?}, fail_flush {fail_flush}, cursor {with_cursor}"
+            );
         }
     }
 
