@@ -694,12 +694,17 @@ fn split_batch(
     origins: &[String],
     sizes: &[u64],
 ) -> Result<Vec<(Vec<u8>, String)>, String> {
-    let total: u64 = sizes.iter().sum();
-    if origins.len() != sizes.len() || total != raw.len() as u64 {
+    // The sizes come from the socket: summed without wrapping, so that
+    // sizes that wrap around to the blob's length cannot slice past it.
+    let total = sizes
+        .iter()
+        .try_fold(0u64, |sum, &size| sum.checked_add(size));
+    if origins.len() != sizes.len() || total != Some(raw.len() as u64) {
         return Err(format!(
-            "malformed request: a batch of {} origins and {} sizes adding up to {total} bytes came with {} bytes of mail",
+            "malformed request: a batch of {} origins and {} sizes adding up to {} bytes came with {} bytes of mail",
             origins.len(),
             sizes.len(),
+            total.map_or_else(|| "more than 2^64".to_string(), |t| t.to_string()),
             raw.len()
         ));
     }
@@ -713,4 +718,26 @@ fn split_batch(
             (one.to_vec(), origin.clone())
         })
         .collect())
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::split_batch;
+
+    #[test]
+    fn a_batch_is_cut_at_its_sizes_and_sizes_that_do_not_add_up_are_refused() {
+        let origins = vec!["a".to_string(), "b".to_string()];
+        let cut = split_batch(b"onetwo!".to_vec(), &origins, &[3, 4]).expect("adds up");
+        assert_eq!(
+            cut,
+            vec![
+                (b"one".to_vec(), "a".to_string()),
+                (b"two!".to_vec(), "b".to_string())
+            ]
+        );
+        assert!(split_batch(b"onetwo!".to_vec(), &origins, &[3, 3]).is_err());
+        assert!(split_batch(b"onetwo!".to_vec(), &origins[..1], &[3, 4]).is_err());
+        // Sizes that wrap around to the blob's length.
+        assert!(split_batch(b"onetwo!".to_vec(), &origins, &[u64::MAX, 8]).is_err());
+    }
 }

@@ -176,7 +176,7 @@ fn a_checkpoint_marks_what_was_durable_and_damage_since_is_refused() {
         let store = Store::open(dir.path()).unwrap();
         add(&store, 2..=3);
         store.checkpoint_mark(dir.path()).unwrap();
-        assert_eq!(Mark::read(dir.path()).unwrap().last_outbox, 3);
+        assert_eq!(mark::Mark::read(dir.path()).unwrap().last_outbox, 3);
         // No clean stop: the process dies here.
     }
     // The files lose what came after the clean stop.
