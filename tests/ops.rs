@@ -453,7 +453,11 @@ fn metrics_endpoint_answers_in_prometheus_text() {
         url.starts_with("http://127.0.0.1:") && url.ends_with("/metrics"),
         "{url}"
     );
-    assert!(log(&t).contains(&url), "the log names the address too");
+    // The socket opens before the "serving" line is logged (a shared
+    // store takes its leases in between): wait for the line.
+    wait_until(20, "the log names the address too", || {
+        log(&t).contains(&url)
+    });
 
     for i in 0..3 {
         deliver(
